@@ -1,0 +1,170 @@
+/**
+ * Cinder: API, scheduler, volume and backup, one backend section per configured backend, and a
+ * Job that creates the matching volume types with their QoS.
+ */
+import type { CatalogContext } from './context.js';
+import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { catalogSection } from './nova.js';
+import type { ComponentDef, ServiceDef } from './types.js';
+
+export interface CinderBackend {
+  name: string;
+  volumeType: string;
+  storageClass: string;
+  qos?: { readIopsSec?: number; writeIopsSec?: number; totalBytesSec?: number };
+}
+
+export function cinderBackends(ctx: CatalogContext): CinderBackend[] {
+  const backend = ctx.spec.storage?.backend ?? 'local';
+  const declared = ctx.spec.storage?.cinderBackends ?? [{ name: backend }];
+  return declared.map((b) => ({
+    name: b.name,
+    volumeType: ('volumeType' in b && b.volumeType) || b.name,
+    storageClass: ('storageClass' in b && b.storageClass) || `cinder-${b.name}`,
+    ...('qos' in b && b.qos ? { qos: b.qos } : {}),
+  }));
+}
+
+export function cinder(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.services?.cinder;
+  const storage = ctx.spec.storage;
+  const ceph = storage?.backend === 'ceph' ? storage.ceph : undefined;
+  const backends = cinderBackends(ctx);
+  const internal = `http://${ctx.topology.host('cinder-api')}:8776/v3/%(project_id)s`;
+  const conf = ctx.ini('cinder.conf');
+  conf.section('DEFAULT', {
+    use_stderr: true,
+    transport_url: ctx.transportUrl('cinder', 'rabbitmq-cinder-password', 'cinder'),
+    auth_strategy: 'keystone',
+    osapi_volume_workers: apiProcesses(ctx),
+    enabled_backends: backends.map((b) => b.name).join(','),
+    default_volume_type: backends[0]!.volumeType,
+    state_path: '/var/lib/cinder',
+    backup_driver: ceph ? 'cinder.backup.drivers.ceph.CephBackupDriver' : 'cinder.backup.drivers.posix.PosixBackupDriver',
+    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: '/etc/ceph/ceph.conf' } : { backup_posix_path: '/var/lib/cinder/backup' }),
+    ...(ctx.ha ? { cluster: `${ctx.name}-volume` } : {}),
+  });
+  conf.section('database', { connection: ctx.dbConnection('cinder', 'cinder', 'cinder-db-password', 'cinder-db-init'), ...ctx.dbSettings() });
+  conf.section('keystone_authtoken', ctx.authtoken('cinder'));
+  if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('cinder'), interface: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
+  conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('cinder') });
+  if (ctx.enabled('glance')) conf.section('glance', { ...catalogSection(ctx, 'image', 'needs', 9292) });
+  for (const b of backends) {
+    if (ceph) {
+      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });
+    } else {
+      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver', volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes', target_helper: 'tgtadm', target_protocol: 'iscsi' });
+    }
+  }
+  conf.section('coordination', { backend_url: `file:///var/lib/cinder/tmp` });
+  conf.section('oslo_concurrency', { lock_path: '/var/lib/cinder/tmp' });
+  conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
+  conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+
+  const args = ['--config-file', '/etc/cinder/cinder.conf', '--config-dir', '/etc/cinder/cinder.conf.d'];
+  const schema = { target: 'cinder-db-sync', why: 'cinder-db-sync brings the schema to head' };
+  const base = { service: 'cinder', image: 'cinder' as const, configs: ['cinder'], runAsUser: 42424, nodeRole: 'controlPlane' as const };
+  const daemon = (part: 'scheduler' | 'volume' | 'backup', extra: Partial<ComponentDef>): ComponentDef => ({
+    ...base,
+    id: `cinder-${part}`,
+    part,
+    workload: 'Deployment',
+    command: [`cinder-${part}`, ...args],
+    readiness: { exec: { command: ['sh', '-c', `pgrep -f cinder-${part} >/dev/null`] }, periodSeconds: 30, timeoutSeconds: 10 },
+    liveness: { exec: { command: ['sh', '-c', `pgrep -f cinder-${part} >/dev/null`] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
+    emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
+    after: [schema],
+    settings: ctx.settings(user?.[part], 'controlPlane', SIZES.worker),
+    ...extra,
+  });
+  const lvmHost = !ceph
+    ? { privileged: true, hostPaths: [{ name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' as const }, { name: 'run-lvm', path: '/run/lvm', mountPath: '/run/lvm', type: 'DirectoryOrCreate' as const }] }
+    : {};
+
+  const qosArgs = (b: CinderBackend) =>
+    b.qos
+      ? Object.entries({ read_iops_sec: b.qos.readIopsSec, write_iops_sec: b.qos.writeIopsSec, total_bytes_sec: b.qos.totalBytesSec })
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => `--property ${k}=${v}`)
+          .join(' ')
+      : '';
+  const typesScript = [
+    'set -e',
+    ...backends.flatMap((b) => [
+      `openstack volume type show ${b.volumeType} >/dev/null 2>&1 || openstack volume type create --property volume_backend_name=${b.name} ${b.volumeType}`,
+      ...(b.qos
+        ? [
+            `openstack volume qos show ${b.volumeType}-qos >/dev/null 2>&1 || openstack volume qos create --consumer front-end ${qosArgs(b)} ${b.volumeType}-qos`,
+            `openstack volume qos set ${qosArgs(b)} ${b.volumeType}-qos`,
+            `openstack volume qos associate ${b.volumeType}-qos ${b.volumeType} 2>/dev/null || true`,
+          ]
+        : []),
+    ]),
+  ].join('\n');
+
+  const components: ComponentDef[] = [
+    dbInitJob(ctx, 'cinder', ['cinder']),
+    dbSyncJob(ctx, 'cinder', 'cinder', ['cinder-manage', ...args, 'db', 'sync'], 'cinder'),
+    ksUserJob(ctx, 'cinder'),
+    ksRegisterJob(ctx, 'cinder', 'volumev3', 'cinderv3', internal, 'volume'),
+    {
+      ...base,
+      id: 'cinder-api',
+      part: 'api',
+      workload: 'Deployment',
+      command: ['uwsgi', '--ini', '/etc/cinder/cinder-api-uwsgi.ini'],
+      ports: [{ name: 'http', port: 8776 }],
+      service_: { ports: [{ name: 'http', port: 8776 }] },
+      publicHost: 'volume',
+      publicPort: 8776,
+      readiness: { http: { path: '/', port: 8776 }, periodSeconds: 10, timeoutSeconds: 5 },
+      liveness: { http: { path: '/', port: 8776 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+      emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
+      after: [schema],
+      settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
+    },
+    daemon('scheduler', {}),
+    // Active/active volume service needs a cluster name (set in ha); one replica otherwise.
+    daemon('volume', { ...lvmHost, settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }) }),
+    daemon('backup', ceph ? {} : { emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }, { name: 'backup', mountPath: '/var/lib/cinder/backup' }], settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }) }),
+    {
+      id: 'cinder-volume-types',
+      service: 'cinder',
+      part: 'volume-types',
+      workload: 'Job',
+      image: 'openstack-client',
+      command: ['sh', '-c', typesScript],
+      env: [
+        { name: 'OS_AUTH_URL', value: `${ctx.keystoneInternalUrl()}/v3`, refs: [ctx.keystoneRef(`host ${ctx.topology.host('keystone-api')}`)] },
+        { name: 'OS_IDENTITY_API_VERSION', value: '3' },
+        { name: 'OS_REGION_NAME', value: ctx.region },
+        { name: 'OS_INTERFACE', value: 'internal' },
+        { name: 'OS_PROJECT_NAME', value: 'admin' },
+        { name: 'OS_PROJECT_DOMAIN_NAME', value: 'Default' },
+        { name: 'OS_USERNAME', value: 'admin' },
+        { name: 'OS_USER_DOMAIN_NAME', value: 'Default' },
+        { name: 'OS_PASSWORD', secret: 'keystone-admin-password', refs: [{ target: 'keystone-bootstrap', kind: 'needs', via: 'admin user created by keystone-bootstrap' }] },
+      ],
+      refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
+      nodeRole: 'controlPlane',
+      settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
+      backoffLimit: 6,
+    },
+  ];
+  return {
+    name: 'cinder',
+    catalog: { type: 'volumev3', component: 'cinder-api', register: 'cinder-ks-register' },
+    secrets: serviceSecrets('cinder', { rabbit: true }),
+    configs: [
+      {
+        name: 'cinder',
+        dir: '/etc/cinder',
+        files: [
+          { name: 'cinder.conf', ini: conf, validate: 'cinder.conf' },
+          uwsgiIni('cinder-api-uwsgi.ini', 8776, { script: '/var/lib/openstack/bin/cinder-wsgi' }, apiProcesses(ctx)),
+        ],
+      },
+    ],
+    components,
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The parts every OpenStack service repeats: its database Job, schema Job, Keystone user and
+ * catalog registration Jobs, and the uwsgi file of its API. Each returns catalog declarations;
+ * the shell they run is in scripts.ts.
+ */
+import type { Ref } from '../config/ini.js';
+import type { CatalogContext } from './context.js';
+import type { ImageKey } from './images.js';
+import type { ComponentDef, ConfigFileDef, SecretDef } from './types.js';
+
+const JOB_SIZING = { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 };
+
+export function password(name: string, k8sSecret: string, createdBy: string | undefined, description: string, key = 'password'): SecretDef {
+  return createdBy === undefined ? { name, kind: 'password', k8sSecret, key, description } : { name, kind: 'password', k8sSecret, key, createdBy, description };
+}
+
+/** Credentials of a service that has a database and a Keystone user. */
+export function serviceSecrets(service: string, opts: { db?: boolean; rabbit?: boolean; authtoken?: boolean } = {}): SecretDef[] {
+  const out: SecretDef[] = [];
+  if (opts.db !== false) out.push(password(`${service}-db-password`, `${service}-db`, `${service}-db-init`, `MariaDB password of user ${service}`));
+  out.push(password(`keystone-${service}-password`, `${service}-keystone`, `${service}-ks-user`, `Keystone password of service user ${service}`));
+  if (opts.rabbit) out.push(password(`rabbitmq-${service}-password`, `${service}-rabbitmq`, 'rabbitmq', `RabbitMQ password of user ${service}`));
+  if (opts.authtoken !== false) out.push({ name: `${service}-memcache-secret-key`, kind: 'token', k8sSecret: `${service}-memcache`, key: 'key', description: `keystonemiddleware memcache encryption key of ${service}` });
+  return out;
+}
+
+/** db-init: create the databases and the user, and keep the password in sync with the store. */
+export function dbInitJob(ctx: CatalogContext, service: string, databases: string[]): ComponentDef {
+  const host = ctx.mariadbHost();
+  return {
+    id: `${service}-db-init`,
+    service,
+    part: 'db-init',
+    workload: 'Job',
+    image: 'mariadb',
+    command: ['sh', '/opt/osk/bin/db-init.sh'],
+    env: [
+      { name: 'DB_HOST', value: host, refs: [ctx.needs('mariadb', 3306, `host ${host}`)] },
+      { name: 'DB_NAMES', value: databases.join(' ') },
+      { name: 'DB_USER', value: service },
+      { name: 'DB_PASSWORD', secret: `${service}-db-password` },
+      { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
+    ],
+    configs: ['osk-scripts'],
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
+    backoffLimit: 6,
+  };
+}
+
+/** db-sync: bring the schema to the release's head; the API waits for it. */
+export const SCHEMA_SECTIONS = ['DEFAULT', 'database', 'api_database', 'placement_database'];
+
+export function dbSyncJob(ctx: CatalogContext, service: string, image: ImageKey, command: string[], bundle: string, refs: Ref[] = []): ComponentDef {
+  return {
+    id: `${service}-db-sync`,
+    service,
+    part: 'db-sync',
+    workload: 'Job',
+    image,
+    command,
+    configs: [bundle],
+    readsSections: SCHEMA_SECTIONS,
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(undefined, 'controlPlane', { ...JOB_SIZING, memoryLimit: '1Gi' }),
+    refs,
+    backoffLimit: 6,
+  };
+}
+
+function adminEnv(ctx: CatalogContext): ComponentDef['env'] {
+  const url = `${ctx.keystoneInternalUrl()}/v3`;
+  return [
+    { name: 'OS_AUTH_URL', value: url, refs: [ctx.keystoneRef(`host ${ctx.topology.host('keystone-api')}`)] },
+    { name: 'OS_IDENTITY_API_VERSION', value: '3' },
+    { name: 'OS_REGION_NAME', value: ctx.region },
+    { name: 'OS_INTERFACE', value: 'internal' },
+    { name: 'OS_PROJECT_NAME', value: 'admin' },
+    { name: 'OS_PROJECT_DOMAIN_NAME', value: 'Default' },
+    { name: 'OS_USERNAME', value: 'admin' },
+    { name: 'OS_USER_DOMAIN_NAME', value: 'Default' },
+    { name: 'OS_PASSWORD', secret: 'keystone-admin-password', refs: [{ target: 'keystone-bootstrap', kind: 'needs', via: 'admin user created by keystone-bootstrap' }] },
+  ];
+}
+
+/** ks-user: the service's Keystone user with the admin and service roles in project "service". */
+export function ksUserJob(ctx: CatalogContext, service: string): ComponentDef {
+  return {
+    id: `${service}-ks-user`,
+    service,
+    part: 'ks-user',
+    workload: 'Job',
+    image: 'openstack-client',
+    command: ['sh', '/opt/osk/bin/ks-user.sh'],
+    env: [...adminEnv(ctx)!, { name: 'SERVICE_USER', value: service }, { name: 'SERVICE_PASSWORD', secret: `keystone-${service}-password` }],
+    configs: ['osk-scripts'],
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
+    backoffLimit: 6,
+  };
+}
+
+/** ks-register: the catalog entry (service + public/internal/admin endpoints in the region). */
+export function ksRegisterJob(ctx: CatalogContext, service: string, type: string, name: string, internalUrl: string, publicHost: string): ComponentDef {
+  return {
+    id: `${service}-ks-register`,
+    service,
+    part: 'ks-register',
+    workload: 'Job',
+    image: 'openstack-client',
+    command: ['sh', '/opt/osk/bin/ks-register.sh'],
+    env: [
+      ...adminEnv(ctx)!,
+      { name: 'SERVICE_TYPE', value: type },
+      { name: 'SERVICE_NAME', value: name },
+      { name: 'ENDPOINT_INTERNAL', value: internalUrl },
+      { name: 'ENDPOINT_ADMIN', value: internalUrl },
+      { name: 'ENDPOINT_PUBLIC', value: ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl) },
+    ],
+    configs: ['osk-scripts'],
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
+    backoffLimit: 6,
+  };
+}
+
+/** The path part of an internal URL (e.g. "/v3/%(project_id)s"), kept on the public URL. */
+function publicSuffix(internalUrl: string): string {
+  const m = /^https?:\/\/[^/]+(\/.*)?$/.exec(internalUrl);
+  return m?.[1] ?? '';
+}
+
+/** uwsgi serving a WSGI app: `module` where the release has one, else the LOCI wsgi script. */
+export function uwsgiIni(name: string, port: number, app: { module: string } | { script: string }, processes: number, env: Record<string, string> = {}): ConfigFileDef {
+  const lines = [
+    '[uwsgi]',
+    `http-socket = 0.0.0.0:${port}`,
+    'master = true',
+    `processes = ${processes}`,
+    'threads = 1',
+    'lazy-apps = true',
+    'die-on-term = true',
+    'need-app = true',
+    'enable-threads = true',
+    'buffer-size = 65535',
+    'thunder-lock = true',
+    // Without it, keep-alive sockets get reset between requests under uwsgi's http-socket.
+    'add-header = Connection: close',
+    'exit-on-reload = false',
+    'hook-master-start = unix_signal:15 gracefully_kill_them_all',
+    'plugins-dir = /usr/lib/uwsgi/plugins',
+    'module' in app ? `module = ${app.module}` : `wsgi-file = ${app.script}`,
+    ...Object.entries(env).map(([k, v]) => `env = ${k}=${v}`),
+    '',
+  ];
+  return { name, text: lines.join('\n') };
+}
+
+export function apiProcesses(ctx: CatalogContext): number {
+  return ctx.ha ? 4 : 2;
+}
+
+export const SIZES = {
+  api: { cpu: '250m', memory: '256Mi', memoryLimit: '1Gi' },
+  worker: { cpu: '100m', memory: '192Mi', memoryLimit: '768Mi' },
+  agent: { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 },
+} as const;

@@ -1,0 +1,230 @@
+/**
+ * What a catalog module gets to build its service: the cloud's resolved settings, where other
+ * components are reachable (the target's topology), the credentials, and builders for the oslo
+ * sections every service repeats (database, messaging, authtoken, service auth, cache). The
+ * builders attach references to the values they write; those references become the plan's edges.
+ */
+import type { IniEntry, OsRelease, Ref } from '../config/ini.js';
+import { IniDoc } from '../config/ini.js';
+import type { CloudFile, CloudSpec, ComponentSettings } from '../spec/schema.js';
+import { imageFor, type ImageKey } from './images.js';
+import type { NodeRole, ResolvedSettings } from './types.js';
+
+/** Where components are reached; the Kubernetes and the local target each provide one. */
+export interface Topology {
+  /** Host name of a component's Service. */
+  host(component: string): string;
+  /** Host name of one pod of a StatefulSet (stable identity for Galera, RabbitMQ, OVN RAFT). */
+  podHost(component: string, ordinal: number): string;
+}
+
+export function kubernetesTopology(namespace: string): Topology {
+  return {
+    host: (c) => `${c}.${namespace}.svc.cluster.local`,
+    podHost: (c, i) => `${c}-${i}.${c}-headless.${namespace}.svc.cluster.local`,
+  };
+}
+
+/** Secret values by store name; plan and validate use placeholders, render uses the store. */
+export type SecretLookup = (name: string) => string;
+export const placeholderSecrets: SecretLookup = (name) => `<${name}>`;
+
+/** Resource defaults a component declares; the profile scales them. */
+export interface Sizing {
+  cpu: string;
+  memory: string;
+  memoryLimit: string;
+  cpuLimit?: string;
+  /** Replicas in the ha profile (default 3); minimal is always 1. */
+  haReplicas?: number;
+}
+
+export class CatalogContext {
+  readonly spec: CloudSpec;
+  readonly name: string;
+  readonly namespace: string;
+  readonly ha: boolean;
+
+  constructor(
+    readonly file: CloudFile,
+    readonly topology: Topology,
+    readonly secret: SecretLookup,
+    /** The release configs are written for: the spec's, or Zed for Debian 12's packages. */
+    readonly release: OsRelease = file.spec.release,
+  ) {
+    this.spec = file.spec;
+    this.name = file.metadata.name;
+    this.namespace = file.metadata.namespace ?? 'openstack';
+    this.ha = file.spec.profile === 'ha';
+  }
+
+  get region(): string {
+    return this.spec.region;
+  }
+
+  ini(fileName: string): IniDoc {
+    return new IniDoc(fileName, this.release);
+  }
+
+  imageRef(key: ImageKey): string {
+    return imageFor(key, this.spec);
+  }
+
+  enabled(service: 'keystone' | 'glance' | 'placement' | 'nova' | 'neutron' | 'cinder' | 'horizon'): boolean {
+    const s = this.spec.services?.[service] as { enabled?: boolean } | undefined;
+    // Horizon is opt-out like the rest, but minimal clouds without a public domain still get it
+    // (reachable by port-forward or NodePort).
+    return s?.enabled !== false;
+  }
+
+  /** Settings of one component: profile defaults, then the user's overrides. */
+  settings(user: ComponentSettings | undefined, role: NodeRole, sizing: Sizing): ResolvedSettings {
+    const replicas = user?.replicas ?? (this.ha ? (sizing.haReplicas ?? 3) : 1);
+    const requests = { cpu: user?.resources?.requests?.cpu ?? sizing.cpu, memory: user?.resources?.requests?.memory ?? sizing.memory };
+    const limits: ResolvedSettings['resources']['limits'] = { memory: user?.resources?.limits?.memory ?? sizing.memoryLimit };
+    const cpuLimit = user?.resources?.limits?.cpu ?? sizing.cpuLimit;
+    if (cpuLimit) limits.cpu = cpuLimit;
+    return {
+      replicas,
+      resources: { requests, limits },
+      nodeSelector: { ...this.roleSelector(role), ...(user?.nodeSelector ?? {}) },
+      tolerations: [...this.roleTolerations(role), ...(user?.tolerations ?? [])],
+    };
+  }
+
+  roleSelector(role: NodeRole): Record<string, string> {
+    const n = this.spec.nodes;
+    if (role === 'gpu') return n?.gpu?.selector ?? {};
+    if (role === 'compute') return n?.compute?.selector ?? { 'openstack-compute-node': 'enabled' };
+    return n?.controlPlane?.selector ?? { 'openstack-control-plane': 'enabled' };
+  }
+
+  private roleTolerations(role: NodeRole): ResolvedSettings['tolerations'] {
+    const n = this.spec.nodes;
+    return (role === 'gpu' ? n?.gpu?.tolerations : role === 'compute' ? n?.compute?.tolerations : n?.controlPlane?.tolerations) ?? [];
+  }
+
+  // ---- references -------------------------------------------------------------------------
+
+  needs(target: string, port: number | undefined, via: string): Ref {
+    return port === undefined ? { target, kind: 'needs', via } : { target, kind: 'needs', port, via };
+  }
+
+  /** A Keystone catalog lookup: needs the API answering the type and its registration. */
+  catalogRefs(type: string, api: string, register: string, kind: 'needs' | 'calls', port: number): Ref[] {
+    return [
+      { target: api, kind, port, via: `keystone catalog type=${type}` },
+      ...(kind === 'needs' ? [{ target: register, kind: 'needs' as const, via: `endpoint of type ${type} registered in keystone` }] : []),
+    ];
+  }
+
+  // ---- shared oslo sections -------------------------------------------------------------------
+
+  mariadbHost(): string {
+    return this.topology.host('mariadb');
+  }
+
+  dbConnection(database: string, user: string, secret: string, creator: string): IniEntry {
+    const host = this.mariadbHost();
+    return {
+      value: `mysql+pymysql://${user}:${this.secret(secret)}@${host}:3306/${database}?charset=utf8mb4`,
+      secret: true,
+      refs: [this.needs('mariadb', 3306, `host ${host}`), { target: creator, kind: 'needs', via: `database user ${user} and database ${database} created by ${creator}` }],
+    };
+  }
+
+  rabbitReplicas(): number {
+    return this.spec.infra?.rabbitmq?.replicas ?? (this.ha ? 3 : 1);
+  }
+
+  /** transport_url listing every broker pod, so clients fail over without a load balancer. */
+  transportUrl(user: string, secret: string, vhost: string): IniEntry {
+    const pw = this.secret(secret);
+    const hosts = Array.from({ length: this.rabbitReplicas() }, (_, i) => `${user}:${pw}@${this.topology.podHost('rabbitmq', i)}:5672`);
+    return {
+      value: `rabbit://${hosts.join(',')}/${vhost}`,
+      secret: true,
+      refs: [this.needs('rabbitmq', 5672, `host ${this.topology.podHost('rabbitmq', 0)}`)],
+    };
+  }
+
+  memcachedServers(): IniEntry {
+    const n = this.spec.infra?.memcached?.replicas ?? (this.ha ? 3 : 1);
+    const hosts = Array.from({ length: n }, (_, i) => `${this.topology.podHost('memcached', i)}:11211`);
+    return { value: hosts, refs: [this.needs('memcached', 11211, `host ${this.topology.podHost('memcached', 0)}`)] };
+  }
+
+  keystoneInternalUrl(): string {
+    return `http://${this.topology.host('keystone-api')}:5000`;
+  }
+
+  keystoneRef(via: string): Ref {
+    return this.needs('keystone-api', 5000, via);
+  }
+
+  /** [keystone_authtoken] for a service whose API validates tokens. */
+  authtoken(service: string): Record<string, IniEntry> {
+    const url = this.keystoneInternalUrl();
+    const ref = [this.keystoneRef(`host ${this.topology.host('keystone-api')}`)];
+    return {
+      www_authenticate_uri: { value: this.publicUrl('identity', url), refs: ref },
+      auth_url: { value: url, refs: ref },
+      auth_type: { value: 'password' },
+      project_domain_name: { value: 'Default' },
+      user_domain_name: { value: 'Default' },
+      project_name: { value: 'service' },
+      username: { value: service },
+      password: this.servicePassword(service),
+      region_name: { value: this.region },
+      service_token_roles_required: { value: true },
+      memcached_servers: this.memcachedServers(),
+      memcache_security_strategy: { value: 'ENCRYPT' },
+      memcache_secret_key: { value: this.secret(`${service}-memcache-secret-key`), secret: true },
+    };
+  }
+
+  /** The Keystone password of a service user, created by `<service>-ks-user`. */
+  servicePassword(service: string): IniEntry {
+    return { value: this.secret(`keystone-${service}-password`), secret: true, refs: [{ target: `${service}-ks-user`, kind: 'needs', via: `keystone user ${service} created by ${service}-ks-user` }] };
+  }
+
+  /** Auth of a service calling another service's API ([placement], [neutron], [glance], …). */
+  serviceAuth(asService: string, extra: Record<string, IniEntry> = {}): Record<string, IniEntry> {
+    const url = this.keystoneInternalUrl();
+    return {
+      auth_type: { value: 'password' },
+      auth_url: { value: url, refs: [this.keystoneRef(`host ${this.topology.host('keystone-api')}`)] },
+      project_domain_name: { value: 'Default' },
+      user_domain_name: { value: 'Default' },
+      project_name: { value: 'service' },
+      username: { value: asService },
+      password: this.servicePassword(asService),
+      region_name: { value: this.region },
+      valid_interfaces: { value: 'internal' },
+      ...extra,
+    };
+  }
+
+  /** Public URL of a service: the Ingress host when a public domain is set, else the internal URL. */
+  publicUrl(host: string, internal: string): string {
+    const domain = this.spec.endpoints?.publicDomain;
+    if (!domain) return internal;
+    const scheme = this.spec.endpoints?.tls?.enabled ? 'https' : 'http';
+    return `${scheme}://${host}.${domain}`;
+  }
+
+  oslo_messaging_rabbit(): Record<string, IniEntry> {
+    const quorum = (this.spec.infra?.rabbitmq?.queueType ?? (this.ha ? 'quorum' : 'classic')) === 'quorum';
+    return {
+      rabbit_quorum_queue: { value: quorum, since: '2024.2' },
+      rabbit_transient_quorum_queue: { value: quorum, since: '2024.2' },
+      rabbit_stream_fanout: { value: false, since: '2024.2' },
+      heartbeat_in_pthread: { value: false },
+      rabbit_qos_prefetch_count: { value: 64 },
+    };
+  }
+
+  dbSettings(): Record<string, IniEntry> {
+    return { max_retries: { value: -1 }, connection_recycle_time: { value: 600 }, max_pool_size: { value: this.ha ? 10 : 5 }, max_overflow: { value: this.ha ? 20 : 10 } };
+  }
+}

@@ -1,0 +1,83 @@
+/** Glance: image API with a file, RBD or (node-local) cache-backed store. */
+import type { CatalogContext } from './context.js';
+import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { storageClass } from './mariadb.js';
+import type { ComponentDef, ServiceDef } from './types.js';
+
+export function glance(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.services?.glance;
+  const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
+  const cache = ctx.spec.storage?.glance?.cache;
+  const internal = `http://${ctx.topology.host('glance-api')}:9292`;
+  const conf = ctx.ini('glance-api.conf');
+  conf.section('DEFAULT', {
+    use_stderr: true,
+    enabled_backends: ceph ? 'rbd:rbd' : 'file:file',
+    show_image_direct_url: Boolean(ceph),
+    show_multiple_locations: false,
+    workers: apiProcesses(ctx),
+    ...(cache ? { image_cache_dir: '/var/lib/glance/image-cache', ...(cache.maxSize ? { image_cache_max_size: toBytes(cache.maxSize) } : {}) } : {}),
+  });
+  conf.section('database', { connection: ctx.dbConnection('glance', 'glance', 'glance-db-password', 'glance-db-init'), ...ctx.dbSettings() });
+  conf.section('keystone_authtoken', ctx.authtoken('glance'));
+  conf.section('paste_deploy', { flavor: cache ? 'keystone+cachemanagement' : 'keystone' });
+  conf.section('glance_store', { default_backend: ceph ? 'rbd' : 'file' });
+  if (ceph) conf.section('rbd', { rbd_store_pool: ceph.pools.images, rbd_store_user: ceph.user, rbd_store_ceph_conf: '/etc/ceph/ceph.conf', rbd_store_chunk_size: 8 });
+  else conf.section('file', { filesystem_store_datadir: '/var/lib/glance/images' });
+  conf.section('oslo_concurrency', { lock_path: '/var/lib/glance/tmp' });
+  conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+
+  const api: ComponentDef = {
+    id: 'glance-api',
+    service: 'glance',
+    part: 'api',
+    workload: 'Deployment',
+    image: 'glance',
+    command: ['uwsgi', '--ini', '/etc/glance/glance-api-uwsgi.ini'],
+    ports: [{ name: 'http', port: 9292 }],
+    service_: { ports: [{ name: 'http', port: 9292 }] },
+    publicHost: 'image',
+    publicPort: 9292,
+    readiness: { http: { path: '/healthcheck', port: 9292 }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: { http: { path: '/healthcheck', port: 9292 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+    configs: ['glance'],
+    emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/glance/tmp' }],
+    ...(ceph ? {} : { volumeClaim: { name: 'images', mountPath: '/var/lib/glance/images', size: '20Gi', ...storageClass(ctx, undefined) } }),
+    ...(cache ? { hostPaths: [{ name: 'image-cache', path: cache.hostPath, mountPath: '/var/lib/glance/image-cache', type: 'DirectoryOrCreate' as const }] } : {}),
+    after: [{ target: 'glance-db-sync', why: 'the API serves from the schema glance-db-sync brings to head' }],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane',
+    // A file store on a ReadWriteOnce claim cannot be shared: one replica unless images are in Ceph.
+    settings: ctx.settings(user?.api, 'controlPlane', { ...SIZES.api, ...(ceph ? {} : { haReplicas: 1 }) }),
+  };
+  return {
+    name: 'glance',
+    catalog: { type: 'image', component: 'glance-api', register: 'glance-ks-register' },
+    secrets: serviceSecrets('glance'),
+    configs: [
+      {
+        name: 'glance',
+        dir: '/etc/glance',
+        files: [
+          { name: 'glance-api.conf', ini: conf, validate: 'glance-api.conf' },
+          uwsgiIni('glance-api-uwsgi.ini', 9292, { script: '/var/lib/openstack/bin/glance-wsgi-api' }, apiProcesses(ctx)),
+        ],
+      },
+    ],
+    components: [
+      dbInitJob(ctx, 'glance', ['glance']),
+      dbSyncJob(ctx, 'glance', 'glance', ['glance-manage', '--config-file', '/etc/glance/glance-api.conf', '--config-dir', '/etc/glance/glance-api.conf.d', 'db_sync'], 'glance'),
+      ksUserJob(ctx, 'glance'),
+      ksRegisterJob(ctx, 'glance', 'image', 'glance', internal, 'image'),
+      api,
+    ],
+  };
+}
+
+/** "512M" → bytes, for options that take a byte count. */
+export function toBytes(size: string): number {
+  const m = /^(\d+)([KMGT]?)$/.exec(size);
+  if (!m) throw new Error(`bad size ${size}`);
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];
+  return Number(m[1]) * mult;
+}

@@ -1,0 +1,61 @@
+/**
+ * The pinned image table: every image osk renders comes from here, per OpenStack release.
+ * OpenStack services use the LOCI images that openstack-helm publishes
+ * (quay.io/airshipit/<service>:<release>-ubuntu_<codename>): binaries in /var/lib/openstack/bin
+ * (on PATH), config under /etc/<service>. Infrastructure uses upstream images.
+ */
+import type { CloudSpec } from '../spec/schema.js';
+
+export type Release = CloudSpec['release'];
+export const IMAGE_KEYS = [
+  'keystone', 'glance', 'placement', 'nova', 'neutron', 'cinder', 'horizon', 'openstack-client',
+  'mariadb', 'rabbitmq', 'memcached', 'ovn', 'openvswitch', 'libvirt',
+] as const;
+export type ImageKey = (typeof IMAGE_KEYS)[number];
+
+const codename: Record<Release, string> = { '2024.2': 'ubuntu_jammy', '2025.1': 'ubuntu_jammy', '2025.2': 'ubuntu_noble' };
+
+function loci(name: string, release: Release): string {
+  return `quay.io/airshipit/${name}:${release}-${codename[release]}`;
+}
+
+/** The image of every key for a release, before registry mirrors and overrides. */
+export function pinnedImages(release: Release): Record<ImageKey, string> {
+  return {
+    keystone: loci('keystone', release),
+    glance: loci('glance', release),
+    placement: loci('placement', release),
+    nova: loci('nova', release),
+    neutron: loci('neutron', release),
+    cinder: loci('cinder', release),
+    horizon: loci('horizon', release),
+    // openstack-helm's jobs use the openstack-client image from 2025.1 and the heat image before and
+    // for 2025.2 (whose client tag is published with a _loci suffix); both carry the openstack CLI.
+    'openstack-client': release === '2025.1' ? loci('openstack-client', release) : loci('heat', release),
+    mariadb: 'docker.io/library/mariadb:11.4.8',
+    rabbitmq: 'docker.io/library/rabbitmq:4.1-management',
+    memcached: 'docker.io/library/memcached:1.6.38',
+    ovn: 'quay.io/airshipit/ovn:ubuntu_jammy',
+    openvswitch: 'quay.io/airshipit/openvswitch:latest-ubuntu_jammy',
+    libvirt: release === '2025.2' ? 'docker.io/openstackhelm/libvirt:2025.2-ubuntu_noble' : 'docker.io/openstackhelm/libvirt:2025.1-ubuntu_noble',
+  };
+}
+
+/** Every image reference any release pins (tests check rendered images against this). */
+export function allPinnedImages(): Set<string> {
+  const out = new Set<string>();
+  for (const r of ['2024.2', '2025.1', '2025.2'] as const) for (const v of Object.values(pinnedImages(r))) out.add(v);
+  return out;
+}
+
+/** Resolve one key with the spec's registry mirror and overrides. */
+export function imageFor(key: ImageKey, spec: CloudSpec): string {
+  const override = spec.images?.overrides?.[key];
+  if (override) return override;
+  const pinned = pinnedImages(spec.release)[key];
+  const mirror = spec.images?.registry;
+  if (!mirror) return pinned;
+  // Replace the registry host (first path element when it looks like a host).
+  const [first, ...rest] = pinned.split('/');
+  return /[.:]/.test(first!) ? `${mirror.replace(/\/$/, '')}/${rest.join('/')}` : `${mirror.replace(/\/$/, '')}/${pinned}`;
+}

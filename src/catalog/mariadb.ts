@@ -1,0 +1,118 @@
+/** MariaDB: one node, or a Galera cluster (odd size) as a StatefulSet with stable pod names. */
+import type { CatalogContext } from './context.js';
+import { password } from './common.js';
+import type { ServiceDef } from './types.js';
+
+export function mariadb(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.infra?.mariadb;
+  const settings = ctx.settings(user, 'controlPlane', { cpu: '500m', memory: '1Gi', memoryLimit: ctx.ha ? '4Gi' : '2Gi' });
+  const n = settings.replicas;
+  const galera = n > 1;
+  const peers = Array.from({ length: n }, (_, i) => ctx.topology.podHost('mariadb', i));
+  const tuning = {
+    innodb_buffer_pool_size: user?.innodbBufferPoolSize ?? (ctx.ha ? '1G' : '256M'),
+    innodb_io_capacity: user?.innodbIoCapacity ?? (ctx.ha ? 1000 : 200),
+    innodb_flush_neighbors: user?.innodbFlushNeighbors ?? 0,
+    thread_cache_size: user?.threadCacheSize ?? (ctx.ha ? 64 : 16),
+    max_connections: user?.maxConnections ?? (ctx.ha ? 4096 : 500),
+  };
+  const myCnf = [
+    '[mysqld]',
+    'bind-address = 0.0.0.0',
+    'port = 3306',
+    'skip-name-resolve',
+    'character-set-server = utf8mb4',
+    'collation-server = utf8mb4_general_ci',
+    'default-storage-engine = InnoDB',
+    'innodb_file_per_table = 1',
+    'innodb_flush_log_at_trx_commit = 2',
+    'innodb_autoinc_lock_mode = 2',
+    'binlog_format = ROW',
+    `innodb_buffer_pool_size = ${tuning.innodb_buffer_pool_size}`,
+    `innodb_io_capacity = ${tuning.innodb_io_capacity}`,
+    `innodb_flush_neighbors = ${tuning.innodb_flush_neighbors}`,
+    `thread_cache_size = ${tuning.thread_cache_size}`,
+    `max_connections = ${tuning.max_connections}`,
+    'wait_timeout = 3600',
+    '',
+    '[galera]',
+    `wsrep_on = ${galera ? 'ON' : 'OFF'}`,
+    ...(galera
+      ? [
+          'wsrep_provider = /usr/lib/galera/libgalera_smm.so',
+          `wsrep_cluster_name = ${ctx.name}`,
+          `wsrep_cluster_address = gcomm://${peers.join(',')}`,
+          'wsrep_sst_method = mariabackup',
+          'wsrep_slave_threads = 4',
+          'wsrep_provider_options = "gcache.size=512M; gcache.recover=yes"',
+        ]
+      : []),
+    '',
+  ].join('\n');
+
+  // Galera start: join when a peer is up; otherwise pod 0 bootstraps a new cluster if its state
+  // is safe to bootstrap (fresh data dir, or grastate says so). Anything else waits and says why,
+  // instead of guessing and losing writes.
+  const start = `#!/bin/sh
+set -eu
+ord=\${HOSTNAME##*-}
+if [ "${n}" = 1 ]; then exec docker-entrypoint.sh mariadbd; fi
+for peer in ${peers.join(' ')}; do
+  case $peer in "$HOSTNAME".*) continue ;; esac
+  if (echo > /dev/tcp/$peer/4567) 2>/dev/null; then echo "joining cluster via $peer"; exec docker-entrypoint.sh mariadbd; fi
+done
+state=/var/lib/mysql/grastate.dat
+if [ "$ord" = 0 ] && { [ ! -f "$state" ] || grep -q '^safe_to_bootstrap: 1' "$state"; }; then
+  echo "no peer answers; bootstrapping a new cluster from $HOSTNAME"
+  exec docker-entrypoint.sh mariadbd --wsrep-new-cluster
+fi
+echo "no peer answers and $HOSTNAME is not safe to bootstrap; waiting for the most advanced node"
+exec docker-entrypoint.sh mariadbd
+`;
+
+  return {
+    name: 'mariadb',
+    secrets: [password('mariadb-root-password', 'mariadb-root', undefined, 'MariaDB root password')],
+    configs: [
+      {
+        name: 'mariadb',
+        dir: '/etc/mysql/conf.d',
+        files: [
+          { name: 'osk.cnf', text: myCnf },
+          { name: 'start.sh', text: start },
+        ],
+      },
+    ],
+    components: [
+      {
+        id: 'mariadb',
+        service: 'mariadb',
+        part: 'server',
+        workload: 'StatefulSet',
+        image: 'mariadb',
+        command: ['sh', '/etc/mysql/conf.d/start.sh'],
+        env: [
+          { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
+          { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
+        ],
+        ports: [
+          { name: 'mysql', port: 3306 },
+          ...(galera ? [{ name: 'galera', port: 4567 }, { name: 'ist', port: 4568 }, { name: 'sst', port: 4444 }] : []),
+        ],
+        service_: { ports: [{ name: 'mysql', port: 3306 }], headless: true },
+        readiness: { exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized', ...(galera ? ['--galera_online'] : [])] }, periodSeconds: 10, timeoutSeconds: 5 },
+        liveness: { exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized'] }, initialDelaySeconds: 120, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
+        configs: ['mariadb'],
+        volumeClaim: { name: 'data', mountPath: '/var/lib/mysql', size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'), ...storageClass(ctx, user?.storage?.storageClass) },
+        runAsUser: 999,
+        nodeRole: 'controlPlane',
+        settings,
+      },
+    ],
+  };
+}
+
+export function storageClass(ctx: CatalogContext, own: string | undefined): { storageClass?: string } {
+  const sc = own ?? ctx.spec.storage?.storageClass;
+  return sc ? { storageClass: sc } : {};
+}

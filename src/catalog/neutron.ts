@@ -1,0 +1,170 @@
+/**
+ * Neutron with ML2/OVN: the API (uwsgi from 2025.1, when Neutron became WSGI-only; the eventlet
+ * neutron-server before), its periodic and OVN maintenance workers, and the OVN metadata agent
+ * on compute nodes.
+ */
+import { releaseAtLeast } from '../config/ini.js';
+import type { CatalogContext } from './context.js';
+import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { catalogSection } from './nova.js';
+import { ovnNbConnection, ovnSbConnection } from './ovn.js';
+import type { ComponentDef, ServiceDef } from './types.js';
+
+/** Geneve adds 58 bytes on IPv4 underlays (with the 8-byte OVN option); tenant networks get the rest. */
+export const GENEVE_OVERHEAD = 58;
+
+export function neutron(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.services?.neutron;
+  const mtu = ctx.spec.network?.mtu ?? 1500;
+  const physnets = (ctx.spec.network?.providerNetworks ?? []).map((p) => p.name);
+  const internal = `http://${ctx.topology.host('neutron-server')}:9696`;
+  const wsgi = releaseAtLeast(ctx.release, '2025.1');
+  const nb = ovnNbConnection(ctx);
+  const sb = ovnSbConnection(ctx);
+  const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';
+  const ovnRefs = ownOvn
+    ? { nb: [ctx.needs('ovn-nb', 6641, `host ${ctx.topology.podHost('ovn-nb', 0)}`)], sb: [ctx.needs('ovn-sb', 6642, `host ${ctx.topology.podHost('ovn-sb', 0)}`)] }
+    : { nb: [], sb: [] };
+
+  const conf = ctx.ini('neutron.conf');
+  conf.section('DEFAULT', {
+    use_stderr: true,
+    core_plugin: 'ml2',
+    service_plugins: 'ovn-router,qos,segments',
+    transport_url: ctx.transportUrl('neutron', 'rabbitmq-neutron-password', 'neutron'),
+    auth_strategy: 'keystone',
+    api_workers: apiProcesses(ctx),
+    rpc_workers: 1,
+    global_physnet_mtu: mtu,
+    dhcp_agents_per_network: 1,
+    notify_nova_on_port_status_changes: ctx.enabled('nova'),
+    notify_nova_on_port_data_changes: ctx.enabled('nova'),
+  });
+  conf.section('database', { connection: ctx.dbConnection('neutron', 'neutron', 'neutron-db-password', 'neutron-db-init'), ...ctx.dbSettings() });
+  conf.section('keystone_authtoken', ctx.authtoken('neutron'));
+  if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('neutron'), endpoint_type: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
+  if (ctx.enabled('placement')) conf.section('placement', { ...ctx.serviceAuth('neutron'), ...catalogSection(ctx, 'placement', 'calls', 8778) });
+  conf.section('oslo_concurrency', { lock_path: '/var/lib/neutron/tmp' });
+  conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
+  conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+
+  const ml2 = ctx.ini('ml2_conf.ini');
+  ml2.section('ml2', {
+    type_drivers: 'geneve,flat,vlan',
+    tenant_network_types: 'geneve',
+    mechanism_drivers: 'ovn',
+    extension_drivers: 'port_security,qos',
+    overlay_ip_version: 4,
+    path_mtu: mtu,
+  });
+  ml2.section('ml2_type_geneve', { vni_ranges: '1:65536', max_header_size: 38 });
+  ml2.section('ml2_type_flat', { flat_networks: physnets.length ? physnets.join(',') : '*' });
+  ml2.section('ml2_type_vlan', { network_vlan_ranges: physnets.join(',') });
+  ml2.section('securitygroup', { enable_security_group: true });
+  ml2.section('ovn', {
+    ovn_nb_connection: { value: nb, refs: ovnRefs.nb },
+    ovn_sb_connection: { value: sb, refs: ovnRefs.sb },
+    ovn_l3_scheduler: 'leastloaded',
+    ovn_metadata_enabled: true,
+    enable_distributed_floating_ip: true,
+  });
+
+  const meta = ctx.ini('neutron_ovn_metadata_agent.ini');
+  meta.section('DEFAULT', {
+    nova_metadata_host: { value: ctx.topology.host('nova-metadata'), refs: ctx.enabled('nova') ? [{ target: 'nova-metadata', kind: 'calls', port: 8775, via: `host ${ctx.topology.host('nova-metadata')}` }] : [] },
+    nova_metadata_port: 8775,
+    metadata_proxy_shared_secret: { value: ctx.secret('nova-metadata-secret'), secret: true },
+    metadata_workers: 2,
+  });
+  meta.section('ovs', { ovsdb_connection: 'unix:/run/openvswitch/db.sock' });
+  meta.section('ovn', { ovn_sb_connection: { value: sb, refs: ovnRefs.sb } });
+  meta.section('agent', { root_helper: 'sudo /var/lib/openstack/bin/neutron-rootwrap /etc/neutron/rootwrap.conf' });
+
+  const args = ['--config-file', '/etc/neutron/neutron.conf', '--config-dir', '/etc/neutron/neutron.conf.d', '--config-file', '/etc/neutron/ml2_conf.ini'];
+  const schema = { target: 'neutron-db-sync', why: 'neutron-db-sync brings the schema to head' };
+  const base = { service: 'neutron', image: 'neutron' as const, configs: ['neutron'], runAsUser: 42424, nodeRole: 'controlPlane' as const };
+  const components: ComponentDef[] = [
+    dbInitJob(ctx, 'neutron', ['neutron']),
+    dbSyncJob(ctx, 'neutron', 'neutron', ['neutron-db-manage', ...args, 'upgrade', 'heads'], 'neutron'),
+    ksUserJob(ctx, 'neutron'),
+    ksRegisterJob(ctx, 'neutron', 'network', 'neutron', internal, 'network'),
+    {
+      ...base,
+      id: 'neutron-server',
+      part: 'server',
+      workload: 'Deployment',
+      command: wsgi ? ['uwsgi', '--ini', '/etc/neutron/neutron-api-uwsgi.ini'] : ['neutron-server', ...args],
+      ports: [{ name: 'http', port: 9696 }],
+      service_: { ports: [{ name: 'http', port: 9696 }] },
+      publicHost: 'network',
+      publicPort: 9696,
+      readiness: { http: { path: '/', port: 9696 }, periodSeconds: 10, timeoutSeconds: 5 },
+      liveness: { http: { path: '/', port: 9696 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+      emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
+      after: [schema],
+      settings: ctx.settings(user?.server, 'controlPlane', SIZES.api),
+    },
+  ];
+  if (wsgi) {
+    // With the API under uwsgi, periodic tasks and the OVN DB maintenance run in their own processes.
+    for (const part of ['periodic-workers', 'ovn-maintenance-worker'] as const) {
+      components.push({
+        ...base,
+        id: `neutron-${part}`,
+        part,
+        workload: 'Deployment',
+        command: [`neutron-${part}`, ...args],
+        readiness: { exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] }, periodSeconds: 30, timeoutSeconds: 10 },
+        liveness: { exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
+        emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
+        after: [schema],
+        settings: ctx.settings(undefined, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
+      });
+    }
+  }
+  for (const role of ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const) {
+    const suffix = role === 'gpu' ? '-gpu' : '';
+    const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
+    components.push({
+      id: `neutron-ovn-metadata-agent${suffix}`,
+      service: 'neutron',
+      part: 'ovn-metadata-agent',
+      workload: 'DaemonSet',
+      image: 'neutron',
+      command: ['neutron-ovn-metadata-agent', '--config-file', '/etc/neutron/neutron.conf', '--config-dir', '/etc/neutron/neutron.conf.d', '--config-file', '/etc/neutron/neutron_ovn_metadata_agent.ini', '--config-dir', '/etc/neutron/neutron_ovn_metadata_agent.ini.d'],
+      readiness: { exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] }, periodSeconds: 30, timeoutSeconds: 10 },
+      liveness: { exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
+      configs: ['neutron', 'neutron-ovn-metadata'],
+      hostNetwork: true,
+      privileged: true,
+      hostPaths: [
+        { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
+        { name: 'run-netns', path: '/run/netns', mountPath: '/run/netns', type: 'DirectoryOrCreate' },
+      ],
+      after: [{ target: `ovn-controller${suffix}`, why: 'the agent serves metadata for the ports the local ovn-controller binds' }],
+      nodeRole: role,
+      ...(avoid ? { avoidNodeLabels: avoid } : {}),
+      settings: ctx.settings(user?.metadataAgent, role, SIZES.agent),
+    });
+  }
+
+  return {
+    name: 'neutron',
+    catalog: { type: 'network', component: 'neutron-server', register: 'neutron-ks-register' },
+    secrets: serviceSecrets('neutron', { rabbit: true }),
+    configs: [
+      {
+        name: 'neutron',
+        dir: '/etc/neutron',
+        files: [
+          { name: 'neutron.conf', ini: conf, validate: 'neutron.conf' },
+          { name: 'ml2_conf.ini', ini: ml2, validate: 'ml2_conf.ini' },
+          ...(wsgi ? [uwsgiIni('neutron-api-uwsgi.ini', 9696, { module: 'neutron.wsgi.api:application' }, apiProcesses(ctx))] : []),
+        ],
+      },
+      // Only the metadata agents read this file, so its references make edges for them alone.
+      { name: 'neutron-ovn-metadata', dir: '/etc/neutron', files: [{ name: 'neutron_ovn_metadata_agent.ini', ini: meta, validate: 'neutron_ovn_metadata_agent.ini' }] },
+    ],
+    components,
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * OVN: the northbound and southbound databases (RAFT clusters as StatefulSets), northd, and on
+ * every compute node Open vSwitch plus ovn-controller (host-network DaemonSets). With the
+ * kube-ovn backend the cluster's own OVN is reused and only the compute agents are added.
+ */
+import type { CatalogContext } from './context.js';
+import { storageClass } from './mariadb.js';
+import type { ComponentDef, ServiceDef } from './types.js';
+
+export function ovnNbConnection(ctx: CatalogContext): string {
+  return ovnConnection(ctx, 'ovn-nb', 6641);
+}
+export function ovnSbConnection(ctx: CatalogContext): string {
+  return ovnConnection(ctx, 'ovn-sb', 6642);
+}
+function ovnConnection(ctx: CatalogContext, id: string, port: number): string {
+  const n = ctx.spec.infra?.ovn?.replicas ?? (ctx.ha ? 3 : 1);
+  return Array.from({ length: n }, (_, i) => `tcp:${ctx.topology.podHost(id, i)}:${port}`).join(',');
+}
+
+function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
+  const user = ctx.spec.infra?.ovn;
+  const settings = ctx.settings(user, 'controlPlane', { cpu: '100m', memory: '256Mi', memoryLimit: '1Gi' });
+  const id = `ovn-${which}`;
+  const port = which === 'nb' ? 6641 : 6642;
+  const raft = which === 'nb' ? 6643 : 6644;
+  const db = which === 'nb' ? 'OVN_Northbound' : 'OVN_Southbound';
+  const self = `$(hostname).${id}-headless.${ctx.namespace}.svc.cluster.local`;
+  const first = ctx.topology.podHost(id, 0);
+  // Pod 0 creates the RAFT cluster; the others join it. ovn-ctl keeps an existing database.
+  const cmd = [
+    'set -e',
+    `args="--db-${which}-cluster-local-addr=${self} --db-${which}-cluster-local-proto=tcp --db-${which}-cluster-local-port=${raft} --db-${which}-create-insecure-remote=yes --db-${which}-port=${port}"`,
+    `case $(hostname) in *-0) ;; *) args="$args --db-${which}-cluster-remote-addr=${first} --db-${which}-cluster-remote-proto=tcp --db-${which}-cluster-remote-port=${raft}" ;; esac`,
+    `/usr/share/ovn/scripts/ovn-ctl run_${which}_ovsdb $args`,
+  ].join('\n');
+  return {
+    id,
+    service: 'ovn',
+    part: `${which}-db`,
+    workload: 'StatefulSet',
+    image: 'ovn',
+    command: ['sh', '-c', cmd],
+    ports: [
+      { name: 'ovsdb', port },
+      { name: 'raft', port: raft },
+    ],
+    service_: { ports: [{ name: 'ovsdb', port }], headless: true },
+    readiness: { exec: { command: ['ovs-appctl', '-t', `/var/run/ovn/ovn${which}_db.ctl`, 'cluster/status', db] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: { tcp: { port }, initialDelaySeconds: 30, periodSeconds: 20 },
+    volumeClaim: { name: 'data', mountPath: '/var/lib/ovn', size: user?.storage?.size ?? '1Gi', ...storageClass(ctx, user?.storage?.storageClass) },
+    emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
+    nodeRole: 'controlPlane',
+    settings,
+  };
+}
+
+export function ovn(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.infra?.ovn;
+  const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';
+  const nb = ovnNbConnection(ctx);
+  const sb = ovnSbConnection(ctx);
+  const bridges = (ctx.spec.network?.providerNetworks ?? []).map((p) => ({ physnet: p.name, bridge: p.bridge ?? `br-${p.name}`.slice(0, 15), iface: p.interface }));
+  const mappings = bridges.map((b) => `${b.physnet}:${b.bridge}`).join(',');
+  const components: ComponentDef[] = [];
+  if (ownOvn) {
+    components.push(dbServer(ctx, 'nb'), dbServer(ctx, 'sb'), {
+      id: 'ovn-northd',
+      service: 'ovn',
+      part: 'northd',
+      workload: 'Deployment',
+      image: 'ovn',
+      command: ['ovn-northd', '--pidfile=/var/run/ovn/ovn-northd.pid', `--ovnnb-db=${nb}`, `--ovnsb-db=${sb}`, '-vconsole:info', '-vfile:off'],
+      readiness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'] }, periodSeconds: 15, timeoutSeconds: 5 },
+      liveness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5 },
+      emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
+      refs: [
+        ctx.needs('ovn-nb', 6641, `--ovnnb-db ${ctx.topology.podHost('ovn-nb', 0)}`),
+        ctx.needs('ovn-sb', 6642, `--ovnsb-db ${ctx.topology.podHost('ovn-sb', 0)}`),
+      ],
+      nodeRole: 'controlPlane',
+      // Active/standby through the SB database lock: 2 in ha is enough.
+      settings: ctx.settings(user?.northd, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi', haReplicas: 2 }),
+    });
+  }
+  for (const role of ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const) {
+    const suffix = role === 'gpu' ? '-gpu' : '';
+    const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
+    components.push(
+      {
+        id: `openvswitch${suffix}`,
+        service: 'ovn',
+        part: 'openvswitch',
+        workload: 'DaemonSet',
+        image: 'openvswitch',
+        command: [
+          'sh',
+          '-c',
+          [
+            'set -e',
+            '/usr/share/openvswitch/scripts/ovs-ctl start --system-id=random --no-monitor',
+            'ovs-vsctl --may-exist add-br br-int -- set Bridge br-int fail_mode=secure',
+            ...bridges.map((b) => `ovs-vsctl --may-exist add-br ${b.bridge} -- --may-exist add-port ${b.bridge} ${b.iface}`),
+            'exec tail -F /var/log/openvswitch/ovs-vswitchd.log',
+          ].join('\n'),
+        ],
+        readiness: { exec: { command: ['ovs-vsctl', '--timeout=5', 'show'] }, periodSeconds: 15, timeoutSeconds: 10 },
+        liveness: { exec: { command: ['ovs-appctl', '-t', 'ovs-vswitchd', 'version'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 },
+        hostNetwork: true,
+        privileged: true,
+        hostPaths: [
+          { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
+          { name: 'etc-openvswitch', path: '/var/lib/openvswitch', mountPath: '/etc/openvswitch', type: 'DirectoryOrCreate' },
+          { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
+        ],
+        nodeRole: role,
+        ...(avoid ? { avoidNodeLabels: avoid } : {}),
+        settings: ctx.settings(undefined, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
+      },
+      {
+        id: `ovn-controller${suffix}`,
+        service: 'ovn',
+        part: 'controller',
+        workload: 'DaemonSet',
+        image: 'ovn',
+        command: [
+          'sh',
+          '-c',
+          [
+            'set -e',
+            // The chassis joins the SB database with its Geneve tunnel endpoint on the node IP.
+            `ovs-vsctl set open . external-ids:ovn-remote="${sb}" external-ids:ovn-encap-type=geneve external-ids:ovn-encap-ip="$NODE_IP"${mappings ? ` external-ids:ovn-bridge-mappings="${mappings}"` : ''} external-ids:ovn-cms-options=enable-chassis-as-gw`,
+            'exec ovn-controller --pidfile=/var/run/ovn/ovn-controller.pid unix:/run/openvswitch/db.sock -vconsole:info -vfile:off',
+          ].join('\n'),
+        ],
+        env: [{ name: 'NODE_IP', fieldPath: 'status.hostIP' }],
+        readiness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl connection-status | grep -q "^connected"'] }, periodSeconds: 15, timeoutSeconds: 5 },
+        liveness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl version'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5 },
+        hostNetwork: true,
+        privileged: true,
+        hostPaths: [
+          { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
+          { name: 'run-ovn', path: '/run/ovn', mountPath: '/var/run/ovn', type: 'DirectoryOrCreate' },
+        ],
+        refs: ownOvn ? [ctx.needs('ovn-sb', 6642, `external-ids:ovn-remote ${ctx.topology.podHost('ovn-sb', 0)}`)] : [],
+        after: [{ target: `openvswitch${suffix}`, why: 'ovn-controller programs the local Open vSwitch through /run/openvswitch/db.sock' }],
+        nodeRole: role,
+        ...(avoid ? { avoidNodeLabels: avoid } : {}),
+        settings: ctx.settings(user?.controller, role, { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi' }),
+        ...(ctx.spec.network?.multus?.networks.length ? { networks: ctx.spec.network.multus.networks.map((m) => (m.namespace ? `${m.namespace}/${m.name}` : m.name)) } : {}),
+      },
+    );
+  }
+  return { name: 'ovn', secrets: [], configs: [], components };
+}

@@ -1,0 +1,55 @@
+/** Placement: the resource-provider API Nova schedules against. */
+import type { CatalogContext } from './context.js';
+import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import type { ServiceDef } from './types.js';
+
+export function placement(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.services?.placement;
+  const internal = `http://${ctx.topology.host('placement-api')}:8778`;
+  const conf = ctx.ini('placement.conf');
+  conf.section('DEFAULT', { use_stderr: true });
+  conf.section('placement_database', { connection: ctx.dbConnection('placement', 'placement', 'placement-db-password', 'placement-db-init'), ...ctx.dbSettings() });
+  conf.section('api', { auth_strategy: 'keystone' });
+  conf.section('keystone_authtoken', ctx.authtoken('placement'));
+  conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+  return {
+    name: 'placement',
+    catalog: { type: 'placement', component: 'placement-api', register: 'placement-ks-register' },
+    secrets: serviceSecrets('placement'),
+    configs: [
+      {
+        name: 'placement',
+        dir: '/etc/placement',
+        files: [
+          { name: 'placement.conf', ini: conf, validate: 'placement.conf' },
+          uwsgiIni('placement-api-uwsgi.ini', 8778, { script: '/var/lib/openstack/bin/placement-api' }, apiProcesses(ctx)),
+        ],
+      },
+    ],
+    components: [
+      dbInitJob(ctx, 'placement', ['placement']),
+      dbSyncJob(ctx, 'placement', 'placement', ['placement-manage', '--config-file', '/etc/placement/placement.conf', '--config-dir', '/etc/placement/placement.conf.d', 'db', 'sync'], 'placement'),
+      ksUserJob(ctx, 'placement'),
+      ksRegisterJob(ctx, 'placement', 'placement', 'placement', internal, 'placement'),
+      {
+        id: 'placement-api',
+        service: 'placement',
+        part: 'api',
+        workload: 'Deployment',
+        image: 'placement',
+        command: ['uwsgi', '--ini', '/etc/placement/placement-api-uwsgi.ini'],
+        ports: [{ name: 'http', port: 8778 }],
+        service_: { ports: [{ name: 'http', port: 8778 }] },
+        publicHost: 'placement',
+        publicPort: 8778,
+        readiness: { http: { path: '/', port: 8778 }, periodSeconds: 10, timeoutSeconds: 5 },
+        liveness: { http: { path: '/', port: 8778 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+        configs: ['placement'],
+        after: [{ target: 'placement-db-sync', why: 'the API serves from the schema placement-db-sync brings to head' }],
+        runAsUser: 42424,
+        nodeRole: 'controlPlane',
+        settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
+      },
+    ],
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * RabbitMQ: a StatefulSet whose users, vhosts and permissions come from a definitions file
+ * (in a Secret) imported at boot, so no Job has to create them and no pod needs the
+ * Kubernetes API (peers are listed statically: classic_config discovery, no RBAC).
+ */
+import { createHash } from 'node:crypto';
+import type { CatalogContext } from './context.js';
+import { password } from './common.js';
+import { storageClass } from './mariadb.js';
+import type { ServiceDef } from './types.js';
+
+/** Services that talk to the broker; each gets a user and a vhost of its own. */
+export const RABBIT_USERS = ['nova', 'neutron', 'cinder'] as const;
+
+/**
+ * RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)).
+ * The salt is derived from user and password, so re-rendering gives byte-identical output.
+ */
+export function rabbitPasswordHash(user: string, pw: string): string {
+  const salt = createHash('sha256').update(`osk:${user}:${pw}`).digest().subarray(0, 4);
+  const digest = createHash('sha256').update(Buffer.concat([salt, Buffer.from(pw, 'utf8')])).digest();
+  return Buffer.concat([salt, digest]).toString('base64');
+}
+
+export function rabbitmq(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.infra?.rabbitmq;
+  const settings = ctx.settings(user, 'controlPlane', { cpu: '250m', memory: '512Mi', memoryLimit: ctx.ha ? '2Gi' : '1Gi' });
+  const n = settings.replicas;
+  const quorum = (user?.queueType ?? (ctx.ha ? 'quorum' : 'classic')) === 'quorum';
+  const users = RABBIT_USERS.filter((s) => ctx.enabled(s));
+  const nodes = Array.from({ length: n }, (_, i) => `rabbit@${ctx.topology.podHost('rabbitmq', i)}`);
+  const conf = [
+    'listeners.tcp.default = 5672',
+    'management.tcp.port = 15672',
+    'prometheus.tcp.port = 15692',
+    'cluster_formation.peer_discovery_backend = classic_config',
+    ...nodes.map((node, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${node}`),
+    `cluster_partition_handling = ${n > 1 ? 'pause_minority' : 'ignore'}`,
+    `vm_memory_high_watermark.relative = ${user?.memoryHighWatermark ?? 0.4}`,
+    'disk_free_limit.absolute = 1GB',
+    `default_queue_type = ${quorum ? 'quorum' : 'classic'}`,
+    ...(quorum && user?.quorumInitialGroupSize ? [`quorum_queue.initial_cluster_size = ${user.quorumInitialGroupSize}`] : []),
+    'load_definitions = /etc/rabbitmq/definitions/definitions.json',
+    'definitions.skip_if_unchanged = true',
+    'log.console = true',
+    'log.console.level = info',
+    'log.file = false',
+    '',
+  ].join('\n');
+
+  const definitions = {
+    users: [
+      { name: 'admin', password_hash: rabbitPasswordHash('admin', ctx.secret('rabbitmq-admin-password')), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['administrator'] },
+      ...users.map((u) => ({ name: u, password_hash: rabbitPasswordHash(u, ctx.secret(`rabbitmq-${u}-password`)), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: [] as string[] })),
+    ],
+    vhosts: [{ name: '/' }, ...users.map((u) => ({ name: u }))],
+    permissions: [
+      { user: 'admin', vhost: '/', configure: '.*', write: '.*', read: '.*' },
+      ...users.map((u) => ({ user: u, vhost: u, configure: '.*', write: '.*', read: '.*' })),
+    ],
+    policies: [] as unknown[],
+  };
+
+  return {
+    name: 'rabbitmq',
+    secrets: [
+      password('rabbitmq-admin-password', 'rabbitmq-admin', undefined, 'RabbitMQ administrator password'),
+      { name: 'rabbitmq-erlang-cookie', kind: 'token', k8sSecret: 'rabbitmq-erlang-cookie', key: '.erlang.cookie', description: 'Erlang distribution cookie shared by the RabbitMQ nodes' },
+    ],
+    configs: [
+      { name: 'rabbitmq', dir: '/etc/rabbitmq', files: [{ name: 'rabbitmq.conf', text: conf }, { name: 'enabled_plugins', text: '[rabbitmq_management,rabbitmq_prometheus].\n' }] },
+      { name: 'rabbitmq-definitions', dir: '/etc/rabbitmq/definitions', files: [{ name: 'definitions.json', text: JSON.stringify(definitions, null, 2) + '\n', secret: true }] },
+    ],
+    components: [
+      {
+        id: 'rabbitmq',
+        service: 'rabbitmq',
+        part: 'server',
+        workload: 'StatefulSet',
+        image: 'rabbitmq',
+        // The cookie must be a private file owned by rabbitmq; Secret volumes are read-only and
+        // root-owned, so copy it into the data dir before starting.
+        command: ['sh', '-c', 'install -m 0400 /etc/rabbitmq/cookie/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie && exec docker-entrypoint.sh rabbitmq-server'],
+        env: [
+          { name: 'RABBITMQ_USE_LONGNAME', value: 'true' },
+          { name: 'RABBITMQ_CONFIG_FILES', value: '/etc/rabbitmq/rabbitmq.conf' },
+          { name: 'RABBITMQ_ENABLED_PLUGINS_FILE', value: '/etc/rabbitmq/enabled_plugins' },
+        ],
+        ports: [
+          { name: 'amqp', port: 5672 },
+          { name: 'management', port: 15672 },
+          { name: 'prometheus', port: 15692 },
+          ...(n > 1 ? [{ name: 'epmd', port: 4369 }, { name: 'dist', port: 25672 }] : []),
+        ],
+        service_: { ports: [{ name: 'amqp', port: 5672 }, { name: 'management', port: 15672 }, { name: 'prometheus', port: 15692 }], headless: true },
+        readiness: { exec: { command: ['rabbitmq-diagnostics', '-q', 'check_port_connectivity'] }, initialDelaySeconds: 10, periodSeconds: 15, timeoutSeconds: 10 },
+        liveness: { exec: { command: ['rabbitmq-diagnostics', '-q', 'ping'] }, initialDelaySeconds: 60, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 5 },
+        configs: ['rabbitmq', 'rabbitmq-definitions'],
+        secretFiles: [{ k8sSecret: 'rabbitmq-erlang-cookie', mountPath: '/etc/rabbitmq/cookie' }],
+        volumeClaim: { name: 'data', mountPath: '/var/lib/rabbitmq', size: user?.storage?.size ?? (ctx.ha ? '10Gi' : '2Gi'), ...storageClass(ctx, user?.storage?.storageClass) },
+        runAsUser: 999,
+        nodeRole: 'controlPlane',
+        settings,
+      },
+    ],
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * What a catalog module declares. A service is one file in src/catalog/ that returns its
+ * components, the credentials it owns and the config files it generates; the planner and the
+ * targets know nothing service-specific.
+ */
+import type { IniDoc, Ref } from '../config/ini.js';
+import type { ImageKey } from './images.js';
+
+export type Workload = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';
+export type NodeRole = 'controlPlane' | 'compute' | 'gpu';
+
+export interface PortDef {
+  name: string;
+  port: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+export type ProbeDef =
+  | { http: { path: string; port: number; scheme?: 'HTTP' | 'HTTPS' }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number }
+  | { tcp: { port: number }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number }
+  | { exec: { command: string[] }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number };
+
+/** A credential osk generates and keeps (never rotated by a re-render). */
+export interface SecretDef {
+  /** Key in the secret store, e.g. "nova-db-password". */
+  name: string;
+  kind: 'password' | 'fernet-key' | 'token';
+  /** The Kubernetes Secret and key it is rendered into. */
+  k8sSecret: string;
+  key: string;
+  /** Component that creates the credential in its backing system (DB user, Keystone user, …). */
+  createdBy?: string;
+  description: string;
+}
+
+/** A generated file: an oslo INI model (split into public + secret parts) or plain text. */
+export type ConfigFileDef =
+  | { name: string; ini: IniDoc; dialect?: 'oslo' | 'paste'; /** namespace set for oslo-config-validator */ validate?: string }
+  | { name: string; text: string; secret?: boolean; refs?: Ref[] };
+
+/** Files of one service, rendered as ConfigMap `<name>-config` plus Secret `<name>-config-secrets`. */
+export interface ConfigBundleDef {
+  name: string;
+  /** Directory the files appear in, e.g. /etc/nova. */
+  dir: string;
+  files: ConfigFileDef[];
+}
+
+export interface EnvDef {
+  name: string;
+  value?: string;
+  /** Value from a secret of the store (rendered as a secretKeyRef). */
+  secret?: string;
+  /** Value from the pod's own fields, e.g. "status.hostIP". */
+  fieldPath?: string;
+  /** References the value makes (for the plan's edges). */
+  refs?: Ref[];
+}
+
+export interface VolumeClaimDef {
+  name: string;
+  mountPath: string;
+  size: string;
+  storageClass?: string;
+}
+
+export interface HostPathDef {
+  name: string;
+  path: string;
+  mountPath: string;
+  type?: 'Directory' | 'DirectoryOrCreate' | 'File' | 'Socket';
+}
+
+export interface ResolvedSettings {
+  replicas: number;
+  resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
+  nodeSelector: Record<string, string>;
+  tolerations: { key?: string; operator?: 'Exists' | 'Equal'; value?: string; effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
+}
+
+/** An explicit ordering edge that no config value expresses (e.g. "schema before API"). */
+export interface AfterDef {
+  target: string;
+  why: string;
+}
+
+export interface ComponentDef {
+  /** Unique id, also the Kubernetes object name, e.g. "nova-api". */
+  id: string;
+  service: string;
+  /** Part of the service, e.g. "api", "db-sync" (app.kubernetes.io/component). */
+  part: string;
+  workload: Workload;
+  image: ImageKey;
+  command: string[];
+  env?: EnvDef[];
+  ports?: PortDef[];
+  /** A Service in front of the pods; for StatefulSets also a headless Service named `<id>-headless`. */
+  service_?: { ports: PortDef[]; headless?: boolean };
+  /** Public API: Ingress host `<publicHost>.<publicDomain>` to this port. */
+  publicHost?: string;
+  publicPort?: number;
+  readiness?: ProbeDef;
+  liveness?: ProbeDef;
+  startup?: ProbeDef;
+  /** Config bundles this component mounts (by bundle name). */
+  configs?: string[];
+  /**
+   * The oslo sections this component reads (a Job that only syncs a schema reads [database], not
+   * [keystone_authtoken]); references in other sections make no edge for it. All when unset.
+   */
+  readsSections?: string[];
+  /** Store secrets mounted as files: the Kubernetes Secret is mounted whole at mountPath. */
+  secretFiles?: { k8sSecret: string; mountPath: string; refs?: Ref[] }[];
+  volumeClaim?: VolumeClaimDef;
+  emptyDirs?: { name: string; mountPath: string }[];
+  hostPaths?: HostPathDef[];
+  hostNetwork?: boolean;
+  privileged?: boolean;
+  runAsUser?: number;
+  nodeRole: NodeRole;
+  /** Labels of nodes this component must not run on (e.g. plain compute excludes GPU nodes). */
+  avoidNodeLabels?: Record<string, string>;
+  settings: ResolvedSettings;
+  /** Ordering edges that no reference expresses, each with its reason. */
+  after?: AfterDef[];
+  /** Extra references made outside config files (e.g. a Job's command line). */
+  refs?: Ref[];
+  /** Pods of this component call the Kubernetes API (RBAC is rendered for exactly these rules). */
+  rbac?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  /** Multus networks attached to the pods. */
+  networks?: string[];
+  /** Receives traffic from outside the cluster (hostNetwork agents, ingress, NodePort). */
+  externalPorts?: number[];
+  /** Job: retries before the Job fails. */
+  backoffLimit?: number;
+}
+
+export interface ServiceDef {
+  name: string;
+  /** Keystone catalog type and the component answering it (for `catalog` references). */
+  catalog?: { type: string; component: string; register: string };
+  components: ComponentDef[];
+  secrets: SecretDef[];
+  configs: ConfigBundleDef[];
+}

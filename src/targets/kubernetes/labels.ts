@@ -1,0 +1,29 @@
+/** Labels every object gets (app.kubernetes.io/*), and the narrower set pods are selected by. */
+import type { CatalogContext } from '../../catalog/context.js';
+import type { ComponentDef } from '../../catalog/types.js';
+
+export const COMPONENT_LABEL = 'osk.dev/component';
+export const CLOUD_LABEL = 'osk.dev/cloud';
+
+export function baseLabels(ctx: CatalogContext): Record<string, string> {
+  return {
+    'app.kubernetes.io/instance': ctx.name,
+    'app.kubernetes.io/part-of': 'openstack',
+    'app.kubernetes.io/managed-by': 'osk',
+    [CLOUD_LABEL]: ctx.name,
+  };
+}
+
+export function labelsFor(ctx: CatalogContext, c: { service: string; part: string; id: string }): Record<string, string> {
+  return {
+    ...baseLabels(ctx),
+    'app.kubernetes.io/name': c.service,
+    'app.kubernetes.io/component': c.part,
+    'app.kubernetes.io/version': ctx.spec.release,
+    [COMPONENT_LABEL]: c.id,
+  };
+}
+
+export function selectorFor(ctx: CatalogContext, c: ComponentDef): Record<string, string> {
+  return { 'app.kubernetes.io/instance': ctx.name, [COMPONENT_LABEL]: c.id };
+}

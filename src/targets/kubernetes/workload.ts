@@ -1,0 +1,185 @@
+/**
+ * One component → its pod template and workload object (Deployment, StatefulSet, DaemonSet or
+ * Job). Everything here is typed by kubernetes-models and validated against the Kubernetes
+ * OpenAPI schema when the render assembles it.
+ */
+import { createHash } from 'node:crypto';
+import type { IContainer, IPodSpec, IPodTemplateSpec, IProbe, IVolume, IVolumeMount, IEnvVar } from 'kubernetes-models/v1';
+import type { CatalogContext } from '../../catalog/context.js';
+import type { ComponentDef, ConfigBundleDef, ProbeDef, SecretDef } from '../../catalog/types.js';
+import { labelsFor, selectorFor } from './labels.js';
+
+export const CONFIG_HASH = 'osk.dev/config-hash';
+
+export interface RenderInputs {
+  ctx: CatalogContext;
+  bundles: Map<string, ConfigBundleDef>;
+  secrets: Map<string, SecretDef>;
+  /** Secret values by store name. */
+  secretValue: (name: string) => string;
+}
+
+export function configMapName(bundle: string): string {
+  return `${bundle}-config`;
+}
+export function configSecretName(bundle: string): string {
+  return `${bundle}-config-secrets`;
+}
+/** Key of an INI file's secret part inside the bundle's Secret. */
+export function secretPartKey(file: string): string {
+  return `${file}.secrets.conf`;
+}
+
+function probe(p: ProbeDef | undefined): IProbe | undefined {
+  if (!p) return undefined;
+  const timing = {
+    ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}),
+    ...(p.periodSeconds !== undefined ? { periodSeconds: p.periodSeconds } : {}),
+    ...(p.timeoutSeconds !== undefined ? { timeoutSeconds: p.timeoutSeconds } : {}),
+    ...(p.failureThreshold !== undefined ? { failureThreshold: p.failureThreshold } : {}),
+  };
+  if ('http' in p) return { httpGet: { path: p.http.path, port: p.http.port, scheme: p.http.scheme ?? 'HTTP' }, ...timing };
+  if ('tcp' in p) return { tcpSocket: { port: p.tcp.port }, ...timing };
+  return { exec: { command: p.exec.command }, ...timing };
+}
+
+/** Volumes and mounts for the config bundles and secret files of a component. */
+function configVolumes(c: ComponentDef, inp: RenderInputs): { volumes: IVolume[]; mounts: IVolumeMount[]; hash: string } {
+  const volumes: IVolume[] = [];
+  const mounts: IVolumeMount[] = [];
+  const hash = createHash('sha256');
+  for (const name of c.configs ?? []) {
+    const b = inp.bundles.get(name)!;
+    const publicFiles = b.files.filter((f) => !('text' in f && f.secret));
+    const secretFiles = b.files.filter((f) => ('ini' in f ? f.ini.hasSecrets() : f.secret === true));
+    if (publicFiles.length > 0) {
+      volumes.push({ name: `${name}-config`, configMap: { name: configMapName(name), defaultMode: 0o444 } });
+      for (const f of publicFiles) {
+        mounts.push({ name: `${name}-config`, mountPath: `${b.dir}/${f.name}`, subPath: f.name, readOnly: true });
+        hash.update(`${name}/${f.name}\0${'ini' in f ? f.ini.renderPublic(f.dialect) : f.text}\0`);
+      }
+    }
+    if (secretFiles.length > 0) {
+      volumes.push({ name: `${name}-secrets`, secret: { secretName: configSecretName(name), defaultMode: 0o440 } });
+      for (const f of secretFiles) {
+        if ('ini' in f) {
+          // oslo reads <file>.d/ as a config dir: the credentials overlay the public file.
+          mounts.push({ name: `${name}-secrets`, mountPath: `${b.dir}/${f.name}.d/secrets.conf`, subPath: secretPartKey(f.name), readOnly: true });
+          hash.update(`${name}/${f.name}.secrets\0${f.ini.renderSecrets(f.dialect)}\0`);
+        } else {
+          mounts.push({ name: `${name}-secrets`, mountPath: `${b.dir}/${f.name}`, subPath: f.name, readOnly: true });
+          hash.update(`${name}/${f.name}\0${f.text}\0`);
+        }
+      }
+    }
+  }
+  for (const f of c.secretFiles ?? []) {
+    const vol = `secret-${f.k8sSecret}`;
+    volumes.push({ name: vol, secret: { secretName: f.k8sSecret, defaultMode: 0o400 } });
+    mounts.push({ name: vol, mountPath: f.mountPath, readOnly: true });
+    for (const d of [...inp.secrets.values()].filter((s) => s.k8sSecret === f.k8sSecret)) hash.update(`${d.name}\0${inp.secretValue(d.name)}\0`);
+  }
+  for (const e of c.env ?? []) if (e.secret) hash.update(`env ${e.name}\0${inp.secretValue(e.secret)}\0`);
+  return { volumes, mounts, hash: hash.digest('hex').slice(0, 16) };
+}
+
+function env(c: ComponentDef, inp: RenderInputs): IEnvVar[] {
+  return (c.env ?? []).map((e) => {
+    if (e.secret) {
+      const def = inp.secrets.get(e.secret)!;
+      return { name: e.name, valueFrom: { secretKeyRef: { name: def.k8sSecret, key: def.key } } };
+    }
+    if (e.fieldPath) return { name: e.name, valueFrom: { fieldRef: { fieldPath: e.fieldPath } } };
+    return { name: e.name, value: e.value ?? '' };
+  });
+}
+
+export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPodTemplateSpec; hash: string } {
+  const { ctx } = inp;
+  const cfg = configVolumes(c, inp);
+  const volumes: IVolume[] = [...cfg.volumes];
+  const mounts: IVolumeMount[] = [...cfg.mounts];
+  for (const d of c.emptyDirs ?? []) {
+    volumes.push({ name: d.name, emptyDir: {} });
+    mounts.push({ name: d.name, mountPath: d.mountPath });
+  }
+  for (const h of c.hostPaths ?? []) {
+    volumes.push({ name: h.name, hostPath: { path: h.path, ...(h.type ? { type: h.type } : {}) } });
+    mounts.push({ name: h.name, mountPath: h.mountPath });
+  }
+  if (c.volumeClaim) {
+    if (c.workload === 'Deployment') volumes.push({ name: c.volumeClaim.name, persistentVolumeClaim: { claimName: `${c.id}-${c.volumeClaim.name}` } });
+    mounts.push({ name: c.volumeClaim.name, mountPath: c.volumeClaim.mountPath });
+  }
+  const isJob = c.workload === 'Job';
+  const container: IContainer = {
+    name: c.part,
+    image: ctx.imageRef(c.image),
+    imagePullPolicy: ctx.spec.images?.pullPolicy ?? 'IfNotPresent',
+    command: c.command,
+    ...(c.env?.length ? { env: env(c, inp) } : {}),
+    ...(c.ports?.length ? { ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) } : {}),
+    resources: {
+      requests: { ...c.settings.resources.requests },
+      limits: { ...c.settings.resources.limits },
+    },
+    ...(isJob ? {} : { readinessProbe: probe(c.readiness), livenessProbe: probe(c.liveness) }),
+    ...(c.startup && !isJob ? { startupProbe: probe(c.startup) } : {}),
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+    securityContext: c.privileged
+      ? { privileged: true, runAsUser: 0 }
+      : {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          ...(c.runAsUser !== undefined ? { runAsUser: c.runAsUser, runAsNonRoot: c.runAsUser !== 0 } : {}),
+        },
+  };
+  const spec: IPodSpec = {
+    serviceAccountName: serviceAccountName(c),
+    automountServiceAccountToken: (c.rbac?.length ?? 0) > 0,
+    enableServiceLinks: false,
+    containers: [container],
+    ...(Object.keys(c.settings.nodeSelector).length ? { nodeSelector: c.settings.nodeSelector } : {}),
+    ...(c.settings.tolerations.length ? { tolerations: c.settings.tolerations } : {}),
+    ...(affinity(c, ctx) ? { affinity: affinity(c, ctx)! } : {}),
+    ...(volumes.length ? { volumes } : {}),
+    ...(c.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+    ...(c.runAsUser !== undefined && c.runAsUser !== 0 && !c.privileged ? { securityContext: { fsGroup: c.runAsUser, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } } : {}),
+    ...(ctx.spec.images?.pullSecrets?.length ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) } : {}),
+    ...(isJob ? { restartPolicy: 'OnFailure' } : {}),
+    terminationGracePeriodSeconds: c.workload === 'StatefulSet' ? 120 : 30,
+  };
+  const annotations: Record<string, string> = { [CONFIG_HASH]: cfg.hash };
+  if (c.networks?.length) annotations['k8s.v1.cni.cncf.io/networks'] = c.networks.join(',');
+  return { template: { metadata: { labels: { ...labelsFor(ctx, c), ...selectorFor(ctx, c) }, annotations }, spec }, hash: cfg.hash };
+}
+
+export function serviceAccountName(c: ComponentDef): string {
+  return c.service === 'osk' ? 'osk' : `${c.service}`;
+}
+
+function affinity(c: ComponentDef, ctx: CatalogContext): IPodSpec['affinity'] | undefined {
+  const out: NonNullable<IPodSpec['affinity']> = {};
+  if (c.avoidNodeLabels && Object.keys(c.avoidNodeLabels).length) {
+    out.nodeAffinity = {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: Object.entries(c.avoidNodeLabels).map(([key, value]) => ({ key, operator: 'NotIn', values: [value] })) }],
+      },
+    };
+  }
+  if (ctx.ha && c.settings.replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
+    const term = { labelSelector: { matchLabels: selectorFor(ctx, c) }, topologyKey: 'kubernetes.io/hostname' };
+    // Quorum members must not share a node; stateless replicas prefer not to.
+    out.podAntiAffinity =
+      c.workload === 'StatefulSet'
+        ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+        : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] };
+  }
+  return out.nodeAffinity || out.podAntiAffinity ? out : undefined;
+}
+
+/** Jobs are immutable: the name carries a hash of everything the pod runs. */
+export function jobName(c: ComponentDef, templateJson: unknown): string {
+  const h = createHash('sha256').update(JSON.stringify(templateJson)).digest('hex').slice(0, 8);
+  return `${c.id.slice(0, 52)}-${h}`;
+}
