@@ -166,8 +166,10 @@ export class CatalogContext {
   authtoken(service: string): Record<string, IniEntry> {
     const url = this.keystoneInternalUrl();
     const ref = [this.keystoneRef(`host ${this.topology.host('keystone-api')}`)];
+    const publicUri = this.publicUrl('identity', url);
     return {
-      www_authenticate_uri: { value: this.publicUrl('identity', url), refs: ref },
+      // Clients are sent to this URL; it is only a connection of ours when it is the internal one.
+      www_authenticate_uri: { value: publicUri, refs: publicUri === url ? ref : [] },
       auth_url: { value: url, refs: ref },
       auth_type: { value: 'password' },
       project_domain_name: { value: 'Default' },

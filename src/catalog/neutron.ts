@@ -131,10 +131,11 @@ export function neutron(ctx: CatalogContext): ServiceDef {
       part: 'ovn-metadata-agent',
       workload: 'DaemonSet',
       image: 'neutron',
-      command: ['neutron-ovn-metadata-agent', '--config-file', '/etc/neutron/neutron.conf', '--config-dir', '/etc/neutron/neutron.conf.d', '--config-file', '/etc/neutron/neutron_ovn_metadata_agent.ini', '--config-dir', '/etc/neutron/neutron_ovn_metadata_agent.ini.d'],
+      // Only its own file: the agent needs no database or broker credentials on a compute node.
+      command: ['neutron-ovn-metadata-agent', '--config-file', '/etc/neutron/neutron_ovn_metadata_agent.ini', '--config-dir', '/etc/neutron/neutron_ovn_metadata_agent.ini.d'],
       readiness: { exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] }, periodSeconds: 30, timeoutSeconds: 10 },
       liveness: { exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
-      configs: ['neutron', 'neutron-ovn-metadata'],
+      configs: ['neutron-ovn-metadata'],
       hostNetwork: true,
       privileged: true,
       hostPaths: [

@@ -3,14 +3,19 @@
  * DaemonSets on compute nodes (a second pair on GPU nodes when they are declared); jobs for the
  * schema and cells (cell0 and cell1) and for host discovery.
  */
+import type { IniDoc } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, password, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
-export function nova(ctx: CatalogContext): ServiceDef {
+/**
+ * nova.conf. Compute nodes get their own copy without database credentials or token validation:
+ * nova-compute reaches the database only through nova-conductor, and a compromised hypervisor
+ * must not hold the keys to every cell.
+ */
+function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   const user = ctx.spec.services?.nova;
   const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
-  const internal = `http://${ctx.topology.host('nova-api')}:8774/v2.1`;
   const conf = ctx.ini('nova.conf');
   conf.section('DEFAULT', {
     use_stderr: true,
@@ -23,10 +28,10 @@ export function nova(ctx: CatalogContext): ServiceDef {
     ram_allocation_ratio: user?.ramAllocationRatio ?? 1.0,
     allow_resize_to_same_host: true,
   });
-  conf.section('api', { auth_strategy: 'keystone' });
-  conf.section('api_database', { connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
-  conf.section('database', { connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
-  conf.section('keystone_authtoken', ctx.authtoken('nova'));
+  if (!compute) conf.section('api', { auth_strategy: 'keystone' });
+  if (!compute) conf.section('api_database', { connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
+  if (!compute) conf.section('database', { connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
+  if (!compute) conf.section('keystone_authtoken', ctx.authtoken('nova'));
   conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('nova') });
   conf.section('placement', { ...ctx.serviceAuth('nova'), ...catalog(ctx, 'placement', 'needs', 8778) });
   conf.section('glance', { valid_interfaces: 'internal', region_name: ctx.region, ...catalog(ctx, 'image', 'needs', 9292) });
@@ -59,6 +64,14 @@ export function nova(ctx: CatalogContext): ServiceDef {
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
   conf.section('wsgi', { api_paste_config: '/etc/nova/api-paste.ini' });
+  return conf;
+}
+
+export function nova(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.services?.nova;
+  const internal = `http://${ctx.topology.host('nova-api')}:8774/v2.1`;
+  const conf = novaConf(ctx, false);
+  const computeConf = novaConf(ctx, true);
 
   const args = ['--config-file', '/etc/nova/nova.conf', '--config-dir', '/etc/nova/nova.conf.d'];
   const settings = (part: keyof NonNullable<typeof user>, size: typeof SIZES.api | typeof SIZES.worker | typeof SIZES.agent) =>
@@ -188,7 +201,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
         command: ['nova-compute', ...args],
         readiness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, periodSeconds: 30, timeoutSeconds: 10 },
         liveness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, initialDelaySeconds: 120, periodSeconds: 60, timeoutSeconds: 10 },
-        configs: ['nova'],
+        configs: ['nova-compute'],
         hostNetwork: true,
         privileged: true,
         hostPaths: [hostRun, instances],
@@ -234,6 +247,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
           uwsgiIni('nova-metadata-uwsgi.ini', 8775, { module: 'nova.wsgi.metadata:application' }, apiProcesses(ctx)),
         ],
       },
+      { name: 'nova-compute', dir: '/etc/nova', files: [{ name: 'nova.conf', ini: computeConf, validate: 'nova.conf' }] },
     ],
     components,
   };

@@ -78,7 +78,12 @@ export function referencesOf(c: ComponentDef, bundles: Map<string, ConfigBundleD
     for (const r of e.refs ?? []) out.push({ ...r, from: `env ${e.name}` });
     if (e.secret) {
       const def = secrets.get(e.secret);
-      if (!def) throw new Error(`catalog bug: ${c.id} uses undeclared secret ${e.secret}`);
+      if (!def) {
+        // The owning service is disabled: the variable's own reference reports the missing
+        // dependency. Without one, the catalog forgot to declare the secret.
+        if (e.refs?.length) continue;
+        throw new Error(`catalog bug: ${c.id} uses undeclared secret ${e.secret}`);
+      }
       if (def.createdBy) out.push({ target: def.createdBy, kind: 'needs', via: `credential ${def.name} is created by ${def.createdBy}`, from: `env ${e.name}` });
     }
   }
