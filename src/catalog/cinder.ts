@@ -48,7 +48,9 @@ export function cinder(ctx: CatalogContext): ServiceDef {
   conf.section('keystone_authtoken', ctx.authtoken('cinder'));
   if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('cinder'), interface: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
   conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('cinder') });
-  if (ctx.enabled('glance')) conf.section('glance', { ...catalogSection(ctx, 'image', 'needs', 9292) });
+  // Cinder has no [glance] section: it finds Glance in the request's catalog by [DEFAULT]
+  // glance_catalog_info. `calls`, not `needs`: a needs in [DEFAULT] would hold back cinder-db-sync.
+  if (ctx.enabled('glance')) conf.section('DEFAULT', { glance_catalog_info: { value: 'image:glance:internalURL', refs: ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'calls', 9292) } });
   for (const b of backends) {
     if (ceph) {
       conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });

@@ -190,7 +190,10 @@ export class CatalogContext {
     return { value: this.secret(`keystone-${service}-password`), secret: true, refs: [{ target: `${service}-ks-user`, kind: 'needs', via: `keystone user ${service} created by ${service}-ks-user` }] };
   }
 
-  /** Auth of a service calling another service's API ([placement], [neutron], [glance], …). */
+  /**
+   * Credentials of a service calling another service's API ([placement], [neutron], [service_user], …).
+   * How the endpoint is found differs per section; see ksaAdapter().
+   */
   serviceAuth(asService: string, extra: Record<string, IniEntry> = {}): Record<string, IniEntry> {
     const url = this.keystoneInternalUrl();
     return {
@@ -201,10 +204,17 @@ export class CatalogContext {
       project_name: { value: 'service' },
       username: { value: asService },
       password: this.servicePassword(asService),
-      region_name: { value: this.region },
-      valid_interfaces: { value: 'internal' },
       ...extra,
     };
+  }
+
+  /**
+   * Endpoint lookup of a section registered with keystoneauth's adapter options (nova [placement],
+   * [neutron], [glance]). Sections with their own options (neutron/cinder [nova]: endpoint_type /
+   * interface) or none ([service_user]) must not get these: the service would ignore them.
+   */
+  ksaAdapter(): Record<string, IniEntry> {
+    return { region_name: { value: this.region }, valid_interfaces: { value: 'internal' } };
   }
 
   /** Public URL of a service: the Ingress host when a public domain is set, else the internal URL. */

@@ -43,7 +43,7 @@ export function neutron(ctx: CatalogContext): ServiceDef {
   conf.section('database', { connection: ctx.dbConnection('neutron', 'neutron', 'neutron-db-password', 'neutron-db-init'), ...ctx.dbSettings() });
   conf.section('keystone_authtoken', ctx.authtoken('neutron'));
   if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('neutron'), endpoint_type: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
-  if (ctx.enabled('placement')) conf.section('placement', { ...ctx.serviceAuth('neutron'), ...catalogSection(ctx, 'placement', 'calls', 8778) });
+  if (ctx.enabled('placement')) conf.section('placement', { ...ctx.serviceAuth('neutron'), endpoint_type: 'internal', ...catalogSection(ctx, 'placement', 'calls', 8778) });
   conf.section('oslo_concurrency', { lock_path: '/var/lib/neutron/tmp' });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });

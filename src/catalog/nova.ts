@@ -33,11 +33,12 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   if (!compute) conf.section('database', { connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
   if (!compute) conf.section('keystone_authtoken', ctx.authtoken('nova'));
   conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('nova') });
-  conf.section('placement', { ...ctx.serviceAuth('nova'), ...catalog(ctx, 'placement', 'needs', 8778) });
+  conf.section('placement', { ...ctx.serviceAuth('nova'), ...ctx.ksaAdapter(), ...catalog(ctx, 'placement', 'needs', 8778) });
   conf.section('glance', { valid_interfaces: 'internal', region_name: ctx.region, ...catalog(ctx, 'image', 'needs', 9292) });
   if (ctx.enabled('neutron')) {
     conf.section('neutron', {
       ...ctx.serviceAuth('nova'),
+      ...ctx.ksaAdapter(),
       service_metadata_proxy: true,
       metadata_proxy_shared_secret: { value: ctx.secret('nova-metadata-secret'), secret: true },
       ...catalog(ctx, 'network', 'calls', 9696),

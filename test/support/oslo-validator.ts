@@ -57,8 +57,16 @@
  *   against [backend_defaults]); glance multi-store sections named by
  *   [DEFAULT] enabled_backends (validated against the store driver's
  *   options) and the reserved [os_glance_staging_store] /
- *   [os_glance_tasks_store]. Anything else dynamic can be skipped with
+ *   [os_glance_tasks_store]; cinder [service_user] auth_type/auth_section
+ *   (RUNTIME_OPTS). Anything else dynamic can be skipped with
  *   `excludeGroups` (passed on as `--exclude-group`).
+ * - neutron_ovn_metadata_agent.ini: upstream's generator config
+ *   (etc/oslo-config-generator/neutron_ovn_metadata_agent.ini) lists only
+ *   neutron.ovn.metadata.agent and oslo.log, i.e. [DEFAULT] and [ovs]. The
+ *   agent itself (neutron/agent/ovn/metadata_agent.py) also registers the
+ *   ML2/OVN options (ovn_conf.register_opts: [ovn], [ovs]) and, through
+ *   neutron.agent.common.utils, [agent] root_helper & co., so
+ *   oslo-namespaces.json adds neutron.ml2.ovn and neutron.agent for those.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -74,6 +82,7 @@ export type OsloKind =
   | 'nova.conf'
   | 'neutron.conf'
   | 'ml2_conf.ini'
+  | 'neutron_ovn_metadata_agent.ini'
   | 'cinder.conf';
 
 const KINDS: readonly OsloKind[] = [
@@ -83,6 +92,7 @@ const KINDS: readonly OsloKind[] = [
   'nova.conf',
   'neutron.conf',
   'ml2_conf.ini',
+  'neutron_ovn_metadata_agent.ini',
   'cinder.conf',
 ];
 
@@ -434,6 +444,14 @@ function optNames(group: { opts: OptEntry[] } | undefined): Set<string> {
   return s;
 }
 
+// Registered at import time but missing from the generator's opt-data:
+// cinder/service_auth.py calls ks_loading.register_auth_conf_options(CONF,
+// 'service_user') (auth_type, auth_section), while cinder/opts.py lists only
+// the password plugin and session options for [service_user].
+const RUNTIME_OPTS: Partial<Record<OsloKind, Record<string, string[]>>> = {
+  'cinder.conf': { service_user: ['auth_type', 'auth_section'] },
+};
+
 /** Adds the groups/options that the services register at runtime. */
 async function augment(
   kind: OsloKind,
@@ -452,13 +470,17 @@ async function augment(
     changed = true;
   };
 
+  // Options a service registers at import time but leaves out of its
+  // oslo.config.opts list.
+  for (const [group, names] of Object.entries(RUNTIME_OPTS[kind] ?? {})) addOpts(group, names);
+
   // keystoneauth: `auth_type = X` in a group that has the auth_type option
   // (or keystone_authtoken) registers plugin X's options in that group.
   const plugins = [...sections.values()].some((s) => s.has('auth_type')) ? await authPlugins() : {};
   for (const [group, values] of sections) {
     const authType = values.get('auth_type');
     if (!authType) continue;
-    if (!optNames(base.options[group]).has('auth_type')) continue; // unknown option: reported anyway
+    if (!optNames(options[group]).has('auth_type')) continue; // unknown option: reported anyway
     const names = plugins[authType];
     if (names) addOpts(group, names);
   }
