@@ -3,7 +3,7 @@
  * Job that creates the matching volume types with their QoS.
  */
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { adminEnv, apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import { catalogSection } from './nova.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -136,17 +136,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       workload: 'Job',
       image: 'openstack-client',
       command: ['sh', '-c', typesScript],
-      env: [
-        { name: 'OS_AUTH_URL', value: `${ctx.keystoneInternalUrl()}/v3`, refs: [ctx.keystoneRef(`host ${ctx.topology.host('keystone-api')}`)] },
-        { name: 'OS_IDENTITY_API_VERSION', value: '3' },
-        { name: 'OS_REGION_NAME', value: ctx.region },
-        { name: 'OS_INTERFACE', value: 'internal' },
-        { name: 'OS_PROJECT_NAME', value: 'admin' },
-        { name: 'OS_PROJECT_DOMAIN_NAME', value: 'Default' },
-        { name: 'OS_USERNAME', value: 'admin' },
-        { name: 'OS_USER_DOMAIN_NAME', value: 'Default' },
-        { name: 'OS_PASSWORD', secret: 'keystone-admin-password', refs: [{ target: 'keystone-bootstrap', kind: 'needs', via: 'admin user created by keystone-bootstrap' }] },
-      ],
+      env: adminEnv(ctx),
       refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
       nodeRole: 'controlPlane',
       settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),

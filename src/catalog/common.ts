@@ -68,7 +68,8 @@ export function dbSyncJob(ctx: CatalogContext, service: string, image: ImageKey,
   };
 }
 
-function adminEnv(ctx: CatalogContext): ComponentDef['env'] {
+/** The cloud administrator's credentials for Jobs that call the OpenStack APIs. */
+export function adminEnv(ctx: CatalogContext): NonNullable<ComponentDef['env']> {
   const url = `${ctx.keystoneInternalUrl()}/v3`;
   return [
     { name: 'OS_AUTH_URL', value: url, refs: [ctx.keystoneRef(`host ${ctx.topology.host('keystone-api')}`)] },
@@ -92,7 +93,7 @@ export function ksUserJob(ctx: CatalogContext, service: string): ComponentDef {
     workload: 'Job',
     image: 'openstack-client',
     command: ['sh', '/opt/osk/bin/ks-user.sh'],
-    env: [...adminEnv(ctx)!, { name: 'SERVICE_USER', value: service }, { name: 'SERVICE_PASSWORD', secret: `keystone-${service}-password` }],
+    env: [...adminEnv(ctx), { name: 'SERVICE_USER', value: service }, { name: 'SERVICE_PASSWORD', secret: `keystone-${service}-password` }],
     configs: ['osk-scripts'],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
@@ -110,7 +111,7 @@ export function ksRegisterJob(ctx: CatalogContext, service: string, type: string
     image: 'openstack-client',
     command: ['sh', '/opt/osk/bin/ks-register.sh'],
     env: [
-      ...adminEnv(ctx)!,
+      ...adminEnv(ctx),
       { name: 'SERVICE_TYPE', value: type },
       { name: 'SERVICE_NAME', value: name },
       { name: 'ENDPOINT_INTERNAL', value: internalUrl },
