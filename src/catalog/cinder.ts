@@ -49,7 +49,8 @@ export function cinder(ctx: CatalogContext): ServiceDef {
   if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('cinder'), interface: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
   conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('cinder') });
   // Cinder has no [glance] section: it finds Glance in the request's catalog by [DEFAULT]
-  // glance_catalog_info. `calls`, not `needs`: a needs in [DEFAULT] would hold back cinder-db-sync.
+  // glance_catalog_info, and only while serving a request (image to volume), so it is a call,
+  // not something Cinder waits for at start.
   if (ctx.enabled('glance')) conf.section('DEFAULT', { glance_catalog_info: { value: 'image:glance:internalURL', refs: ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'calls', 9292) } });
   for (const b of backends) {
     if (ceph) {
@@ -138,6 +139,8 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       command: ['sh', '-c', typesScript],
       env: adminEnv(ctx),
       refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
+      // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
+      storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),
       nodeRole: 'controlPlane',
       settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
       backoffLimit: 6,

@@ -92,6 +92,12 @@ export class CatalogContext {
     };
   }
 
+  /** StorageClass of a claim: its own, else the cloud's default, else the cluster's (unset). */
+  storageClass(own: string | undefined): { storageClass?: string } {
+    const sc = own ?? this.spec.storage?.storageClass;
+    return sc ? { storageClass: sc } : {};
+  }
+
   roleSelector(role: NodeRole): Record<string, string> {
     const n = this.spec.nodes;
     if (role === 'gpu') return n?.gpu?.selector ?? {};

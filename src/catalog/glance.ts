@@ -1,7 +1,6 @@
 /** Glance: image API with a file, RBD or (node-local) cache-backed store. */
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
-import { storageClass } from './mariadb.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 export function glance(ctx: CatalogContext): ServiceDef {
@@ -42,7 +41,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
     liveness: { http: { path: '/healthcheck', port: 9292 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
     configs: ['glance'],
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/glance/tmp' }],
-    ...(ceph ? {} : { volumeClaim: { name: 'images', mountPath: '/var/lib/glance/images', size: '20Gi', ...storageClass(ctx, undefined) } }),
+    ...(ceph ? {} : { volumeClaim: { name: 'images', mountPath: '/var/lib/glance/images', size: '20Gi', ...ctx.storageClass(undefined) } }),
     ...(cache ? { hostPaths: [{ name: 'image-cache', path: cache.hostPath, mountPath: '/var/lib/glance/image-cache', type: 'DirectoryOrCreate' as const }] } : {}),
     after: [{ target: 'glance-db-sync', why: 'the API serves from the schema glance-db-sync brings to head' }],
     runAsUser: 42424,

@@ -50,7 +50,7 @@ TIME_ZONE = 'UTC'
     ...(ctx.enabled('cinder') ? ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776) : []),
     ...(ctx.enabled('glance') ? ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'needs', 9292) : []),
   ];
-  const expose = user?.expose ?? (domain ? 'ingress' : 'none');
+  const expose = horizonExpose(ctx);
   const start = [
     'set -e',
     'dash=$(python3 -c "import openstack_dashboard, os; print(os.path.dirname(openstack_dashboard.__file__))")',
@@ -79,7 +79,7 @@ TIME_ZONE = 'UTC'
         command: ['sh', '-c', start],
         env: [{ name: 'DJANGO_SETTINGS_MODULE', value: 'openstack_dashboard.settings' }],
         ports: [{ name: 'http', port: 8080 }],
-        service_: { ports: [{ name: 'http', port: 8080 }] },
+        service_: { ports: [{ name: 'http', port: 8080 }], ...(expose === 'nodePort' ? { nodePort: user?.nodePort ?? true } : {}) },
         ...(expose === 'ingress' ? { publicHost: 'dashboard', publicPort: 8080 } : {}),
         ...(expose === 'nodePort' ? { externalPorts: [8080] } : {}),
         readiness: { http: { path: '/auth/login/', port: 8080 }, initialDelaySeconds: 15, periodSeconds: 15, timeoutSeconds: 10 },
@@ -95,6 +95,7 @@ TIME_ZONE = 'UTC'
   };
 }
 
-export function horizonExpose(ctx: CatalogContext): 'ingress' | 'nodePort' | 'none' {
+/** Ingress when the cloud has a public domain, unless the file says otherwise. */
+function horizonExpose(ctx: CatalogContext): 'ingress' | 'nodePort' | 'none' {
   return ctx.spec.services?.horizon?.expose ?? (ctx.spec.endpoints?.publicDomain ? 'ingress' : 'none');
 }

@@ -103,16 +103,11 @@ exec docker-entrypoint.sh mariadbd
         readiness: { exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized', ...(galera ? ['--galera_online'] : [])] }, periodSeconds: 10, timeoutSeconds: 5 },
         liveness: { exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized'] }, initialDelaySeconds: 120, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
         configs: ['mariadb'],
-        volumeClaim: { name: 'data', mountPath: '/var/lib/mysql', size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'), ...storageClass(ctx, user?.storage?.storageClass) },
+        volumeClaim: { name: 'data', mountPath: '/var/lib/mysql', size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'), ...ctx.storageClass(user?.storage?.storageClass) },
         runAsUser: 999,
         nodeRole: 'controlPlane',
         settings,
       },
     ],
   };
-}
-
-export function storageClass(ctx: CatalogContext, own: string | undefined): { storageClass?: string } {
-  const sc = own ?? ctx.spec.storage?.storageClass;
-  return sc ? { storageClass: sc } : {};
 }

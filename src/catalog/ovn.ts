@@ -4,7 +4,6 @@
  * kube-ovn backend the cluster's own OVN is reused and only the compute agents are added.
  */
 import type { CatalogContext } from './context.js';
-import { storageClass } from './mariadb.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 export function ovnNbConnection(ctx: CatalogContext): string {
@@ -48,7 +47,7 @@ function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
     service_: { ports: [{ name: 'ovsdb', port }], headless: true },
     readiness: { exec: { command: ['ovs-appctl', '-t', `/var/run/ovn/ovn${which}_db.ctl`, 'cluster/status', db] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
     liveness: { tcp: { port }, initialDelaySeconds: 30, periodSeconds: 20 },
-    volumeClaim: { name: 'data', mountPath: '/var/lib/ovn', size: user?.storage?.size ?? '1Gi', ...storageClass(ctx, user?.storage?.storageClass) },
+    volumeClaim: { name: 'data', mountPath: '/var/lib/ovn', size: user?.storage?.size ?? '1Gi', ...ctx.storageClass(user?.storage?.storageClass) },
     emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
     nodeRole: 'controlPlane',
     settings,

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import type { CatalogContext } from './context.js';
 import { password } from './common.js';
-import { storageClass } from './mariadb.js';
 import type { ServiceDef } from './types.js';
 
 /** Services that talk to the broker; each gets a user and a vhost of its own. */
@@ -97,7 +96,7 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
         liveness: { exec: { command: ['rabbitmq-diagnostics', '-q', 'ping'] }, initialDelaySeconds: 60, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 5 },
         configs: ['rabbitmq', 'rabbitmq-definitions'],
         secretFiles: [{ k8sSecret: 'rabbitmq-erlang-cookie', mountPath: '/etc/rabbitmq/cookie' }],
-        volumeClaim: { name: 'data', mountPath: '/var/lib/rabbitmq', size: user?.storage?.size ?? (ctx.ha ? '10Gi' : '2Gi'), ...storageClass(ctx, user?.storage?.storageClass) },
+        volumeClaim: { name: 'data', mountPath: '/var/lib/rabbitmq', size: user?.storage?.size ?? (ctx.ha ? '10Gi' : '2Gi'), ...ctx.storageClass(user?.storage?.storageClass) },
         runAsUser: 999,
         nodeRole: 'controlPlane',
         settings,

@@ -96,7 +96,9 @@ export interface ComponentDef {
   env?: EnvDef[];
   ports?: PortDef[];
   /** A Service in front of the pods; for StatefulSets also a headless Service named `<id>-headless`. */
-  service_?: { ports: PortDef[]; headless?: boolean };
+  service_?: { ports: PortDef[]; headless?: boolean; /** NodePort Service; a number pins the port. */ nodePort?: number | true };
+  /** StorageClasses this component provides to clusters consuming it (Cinder CSI), cluster-scoped. */
+  storageClasses?: { name: string; volumeType: string }[];
   /** Public API: Ingress host `<publicHost>.<publicDomain>` to this port. */
   publicHost?: string;
   publicPort?: number;

@@ -9,7 +9,6 @@ import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1';
-import { cinderBackends } from '../../catalog/cinder.js';
 import type { ComponentDef, ConfigBundleDef } from '../../catalog/types.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
@@ -65,7 +64,8 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
       new RoleBinding({ metadata: meta(c.id), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: c.id }, subjects: [{ kind: 'ServiceAccount', name: serviceAccountName(c), namespace: ns }] }),
     );
   }
-  namespaceObjects.push(...networkPolicies(model).filter((p) => p.metadata?.name === 'default-deny' || p.metadata?.name === 'allow-dns'));
+  const policies = new Map(networkPolicies(model).map((p) => [p.metadata!.name!, p]));
+  namespaceObjects.push(policies.get('default-deny')!, policies.get('allow-dns')!);
   groups.push({ name: 'namespace', objects: namespaceObjects });
 
   // 2. Credentials (only shown with --show-secrets; `osk apply` creates them when absent).
@@ -92,7 +92,6 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
   groups.push({ name: 'secrets', objects: secretObjects });
 
   // 3. Components in plan order; a config bundle goes with the first component mounting it.
-  const policies = new Map(networkPolicies(model).map((p) => [p.metadata!.name!, p]));
   const placedBundles = new Set<string>();
   model.waves.forEach((wave, w) => {
     for (const id of wave) {
@@ -107,7 +106,6 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
       objects.push(...componentObjects(model, c, inp));
       const np = policies.get(c.id);
       if (np) objects.push(np);
-      if (c.id === 'cinder-volume-types') objects.push(...storageClasses(model));
       groups.push({ name: c.id, component: c.id, wave: w, objects });
     }
   });
@@ -217,14 +215,14 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
 
   if (c.service_) {
     const ports = c.service_.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol ?? 'TCP' }));
-    const nodePort = c.id === 'horizon' && ctx.spec.services?.horizon?.expose === 'nodePort';
+    const nodePort = c.service_.nodePort;
     out.push(
       new Service({
         metadata: { name: c.id, namespace: ns, labels },
         spec: {
           type: nodePort ? 'NodePort' : 'ClusterIP',
           selector,
-          ports: nodePort && ctx.spec.services?.horizon?.nodePort ? ports.map((p) => ({ ...p, nodePort: ctx.spec.services!.horizon!.nodePort! })) : ports,
+          ports: typeof nodePort === 'number' ? ports.map((p) => ({ ...p, nodePort })) : ports,
         },
       }),
     );
@@ -261,22 +259,19 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
       }),
     );
   }
-  return out;
-}
-
-/** One StorageClass per Cinder backend, for clusters that consume Cinder through its CSI driver. */
-function storageClasses(model: CloudModel): KubeObject[] {
-  return cinderBackends(model.ctx).map(
-    (b) =>
+  for (const sc of c.storageClasses ?? []) {
+    out.push(
       new StorageClass({
-        metadata: { name: b.storageClass, labels: baseLabels(model.ctx) },
+        metadata: { name: sc.name, labels: baseLabels(ctx) },
         provisioner: 'cinder.csi.openstack.org',
-        parameters: { type: b.volumeType },
+        parameters: { type: sc.volumeType },
         allowVolumeExpansion: true,
         reclaimPolicy: 'Delete',
         volumeBindingMode: 'WaitForFirstConsumer',
       }),
-  );
+    );
+  }
+  return out;
 }
 
 /** All objects of all groups, in apply order. */

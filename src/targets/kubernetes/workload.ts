@@ -112,6 +112,7 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
     mounts.push({ name: c.volumeClaim.name, mountPath: c.volumeClaim.mountPath });
   }
   const isJob = c.workload === 'Job';
+  const podAffinity = affinity(c, ctx);
   const container: IContainer = {
     name: c.part,
     image: ctx.imageRef(c.image),
@@ -141,7 +142,7 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
     containers: [container],
     ...(Object.keys(c.settings.nodeSelector).length ? { nodeSelector: c.settings.nodeSelector } : {}),
     ...(c.settings.tolerations.length ? { tolerations: c.settings.tolerations } : {}),
-    ...(affinity(c, ctx) ? { affinity: affinity(c, ctx)! } : {}),
+    ...(podAffinity ? { affinity: podAffinity } : {}),
     ...(volumes.length ? { volumes } : {}),
     ...(c.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
     ...(c.runAsUser !== undefined && c.runAsUser !== 0 && !c.privileged ? { securityContext: { fsGroup: c.runAsUser, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } } : {}),
