@@ -28,13 +28,15 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
     ram_allocation_ratio: user?.ramAllocationRatio ?? 1.0,
     allow_resize_to_same_host: true,
   });
-  if (!compute) conf.section('api', { auth_strategy: 'keystone' });
-  if (!compute) conf.section('api_database', { connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
-  if (!compute) conf.section('database', { connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
-  if (!compute) conf.section('keystone_authtoken', ctx.authtoken('nova'));
+  if (!compute) {
+    conf.section('api', { auth_strategy: 'keystone' });
+    conf.section('api_database', { connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
+    conf.section('database', { connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
+    conf.section('keystone_authtoken', ctx.authtoken('nova'));
+  }
   conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('nova') });
   conf.section('placement', { ...ctx.serviceAuth('nova'), ...ctx.ksaAdapter(), ...catalog(ctx, 'placement', 'needs', 8778) });
-  conf.section('glance', { valid_interfaces: 'internal', region_name: ctx.region, ...catalog(ctx, 'image', 'needs', 9292) });
+  conf.section('glance', { ...ctx.ksaAdapter(), ...catalog(ctx, 'image', 'needs', 9292) });
   if (ctx.enabled('neutron')) {
     conf.section('neutron', {
       ...ctx.serviceAuth('nova'),
