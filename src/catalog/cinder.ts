@@ -3,7 +3,7 @@
  * Job that creates the matching volume types with their QoS.
  */
 import type { CatalogContext } from './context.js';
-import { adminEnv, apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { adminEnv, apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import { catalogSection } from './nova.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -25,12 +25,16 @@ export function cinderBackends(ctx: CatalogContext): CinderBackend[] {
   }));
 }
 
+const FAKE_BACKEND = 'fake';
+
 export function cinder(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.services?.cinder;
   const storage = ctx.spec.storage;
   const ceph = storage?.backend === 'ceph' ? storage.ceph : undefined;
   const backends = cinderBackends(ctx);
   const internal = `http://${ctx.topology.host('cinder-api')}:8776/v3/%(project_id)s`;
+  const m = ctx.machine;
+  const data = ctx.dataDir('cinder');
   const conf = ctx.ini('cinder.conf');
   conf.section('DEFAULT', {
     use_stderr: true,
@@ -39,11 +43,12 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     osapi_volume_workers: apiProcesses(ctx),
     enabled_backends: backends.map((b) => b.name).join(','),
     default_volume_type: backends[0]!.volumeType,
-    state_path: '/var/lib/cinder',
+    state_path: data,
     backup_driver: ceph ? 'cinder.backup.drivers.ceph.CephBackupDriver' : 'cinder.backup.drivers.posix.PosixBackupDriver',
-    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: '/etc/ceph/ceph.conf' } : { backup_posix_path: '/var/lib/cinder/backup' }),
+    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: '/etc/ceph/ceph.conf' } : { backup_posix_path: `${data}/backup` }),
     ...(ctx.ha ? { cluster: `${ctx.name}-volume` } : {}),
   });
+  if (m) conf.section('DEFAULT', { host: m.hostname, my_ip: '127.0.0.1', osapi_volume_listen: ctx.topology.bindAddress, api_paste_config: '/etc/cinder/api-paste.ini' });
   conf.section('database', { connection: ctx.dbConnection('cinder', 'cinder', 'cinder-db-password', 'cinder-db-init'), ...ctx.dbSettings() });
   conf.section('keystone_authtoken', ctx.authtoken('cinder'));
   if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('cinder'), interface: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
@@ -53,18 +58,30 @@ export function cinder(ctx: CatalogContext): ServiceDef {
   // not something Cinder waits for at start.
   if (ctx.enabled('glance')) conf.section('DEFAULT', { glance_catalog_info: { value: 'image:glance:internalURL', refs: ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'calls', 9292) } });
   for (const b of backends) {
-    if (ceph) {
+    if (m?.volumeDriver === 'fake') {
+      // No device-mapper on this host: Cinder's own test driver keeps the volume lifecycle
+      // (create, attach, detach, delete) without storing data.
+      // The test driver reports its backend as "fake" whatever the section says.
+      conf.section(b.name, { volume_backend_name: FAKE_BACKEND, volume_driver: 'cinder.tests.fake_driver.FakeLoggingVolumeDriver' });
+    } else if (ceph) {
       conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });
     } else {
       conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver', volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes', target_helper: 'tgtadm', target_protocol: 'iscsi' });
     }
   }
-  conf.section('coordination', { backend_url: `file:///var/lib/cinder/tmp` });
-  conf.section('oslo_concurrency', { lock_path: '/var/lib/cinder/tmp' });
+  conf.section('coordination', { backend_url: `file://${data}/tmp` });
+  conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
 
   const args = ['--config-file', '/etc/cinder/cinder.conf', '--config-dir', '/etc/cinder/cinder.conf.d'];
+  const hostArgs = hostConfigArgs(ctx, 'cinder', '/etc/cinder', 'cinder.conf');
+  const serviceUp = (binary: string) => ({
+    sql: {
+      query: `SELECT COUNT(*) FROM cinder.services WHERE \`binary\` = '${binary}' AND deleted = 0 AND updated_at > UTC_TIMESTAMP() - INTERVAL 60 SECOND`,
+      what: `${binary} reports as up in cinder.services`,
+    },
+  });
   const schema = { target: 'cinder-db-sync', why: 'cinder-db-sync brings the schema to head' };
   const base = { service: 'cinder', image: 'cinder' as const, configs: ['cinder'], runAsUser: 42424, nodeRole: 'controlPlane' as const };
   const daemon = (part: 'scheduler' | 'volume' | 'backup', extra: Partial<ComponentDef>): ComponentDef => ({
@@ -78,6 +95,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
     after: [schema],
     settings: ctx.settings(user?.[part], 'controlPlane', SIZES.worker),
+    host: { kind: 'process', command: [`cinder-${part}`, ...hostArgs], packages: [`cinder-${part}`], dirs: [`${data}/tmp`], ready: serviceUp(`cinder-${part}`) },
     ...extra,
   });
   const lvmHost = !ceph
@@ -107,7 +125,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
 
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'cinder', ['cinder']),
-    dbSyncJob(ctx, 'cinder', 'cinder', ['cinder-manage', ...args, 'db', 'sync'], 'cinder'),
+    dbSyncJob(ctx, 'cinder', 'cinder', ['cinder-manage', ...args, 'db', 'sync'], 'cinder', [], { command: ['cinder-manage', ...hostArgs, 'db', 'sync'], packages: ['cinder-api'] }),
     ksUserJob(ctx, 'cinder'),
     ksRegisterJob(ctx, 'cinder', 'volumev3', 'cinderv3', internal, 'volume'),
     {
@@ -125,11 +143,26 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
       after: [schema],
       settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
+      // uwsgi rather than the eventlet cinder-api, which always forks a worker next to its parent
+      // (one process instead of two on a host). cinder-wsgi reads its config from sys.argv.
+      host: {
+        kind: 'process',
+        ...(() => {
+          const u = hostUwsgi(ctx, 8776, '/usr/bin/cinder-wsgi', {}, ['cinder-api']);
+          return { ...u, command: [...u.command, '--pyargv', hostArgs.join(' ')] };
+        })(),
+        dirs: [`${data}/tmp`],
+        ports: [8776],
+        ready: { http: { port: 8776, path: '/' } },
+      },
     },
     daemon('scheduler', {}),
     // Active/active volume service needs a cluster name (set in ha); one replica otherwise.
     daemon('volume', { ...lvmHost, settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }) }),
-    daemon('backup', ceph ? {} : { emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }, { name: 'backup', mountPath: '/var/lib/cinder/backup' }], settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }) }),
+    daemon('backup', {
+      ...(ceph ? {} : { emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }, { name: 'backup', mountPath: '/var/lib/cinder/backup' }], settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }) }),
+      ...(m?.volumeDriver === 'fake' ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } } : {}),
+    }),
     {
       id: 'cinder-volume-types',
       service: 'cinder',
@@ -144,6 +177,16 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       nodeRole: 'controlPlane',
       settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
       backoffLimit: 6,
+      host: {
+        kind: 'builtin',
+        action: {
+          volumeTypes: backends.map((b) => ({
+            name: b.volumeType,
+            backend: m?.volumeDriver === 'fake' ? FAKE_BACKEND : b.name,
+            ...(b.qos ? { qos: Object.fromEntries(Object.entries({ read_iops_sec: b.qos.readIopsSec, write_iops_sec: b.qos.writeIopsSec, total_bytes_sec: b.qos.totalBytesSec }).filter((e): e is [string, number] => e[1] !== undefined)) } : {}),
+          })),
+        },
+      },
     },
   ];
   return {
@@ -153,7 +196,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     configs: [
       {
         name: 'cinder',
-        dir: '/etc/cinder',
+        dir: ctx.configDir('cinder', '/etc/cinder'),
         files: [
           { name: 'cinder.conf', ini: conf, validate: 'cinder.conf' },
           uwsgiIni('cinder-api-uwsgi.ini', 8776, { script: '/var/lib/openstack/bin/cinder-wsgi' }, apiProcesses(ctx)),

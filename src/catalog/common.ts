@@ -45,14 +45,16 @@ export function dbInitJob(ctx: CatalogContext, service: string, databases: strin
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
+    host: { kind: 'builtin', action: { dbInit: { databases, user: service, passwordSecret: `${service}-db-password` } } },
   };
 }
 
 /** db-sync: bring the schema to the release's head; the API waits for it. */
 export const SCHEMA_SECTIONS = ['DEFAULT', 'database', 'api_database', 'placement_database'];
 
-export function dbSyncJob(ctx: CatalogContext, service: string, image: ImageKey, command: string[], bundle: string, refs: Ref[] = []): ComponentDef {
+export function dbSyncJob(ctx: CatalogContext, service: string, image: ImageKey, command: string[], bundle: string, refs: Ref[] = [], host?: { command: string[]; packages: string[] }): ComponentDef {
   return {
+    ...(host ? { host: { kind: 'step' as const, ...host } } : {}),
     id: `${service}-db-sync`,
     service,
     part: 'db-sync',
@@ -98,6 +100,7 @@ export function ksUserJob(ctx: CatalogContext, service: string): ComponentDef {
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
+    host: { kind: 'builtin', action: { keystoneUser: { user: service, passwordSecret: `keystone-${service}-password` } } },
   };
 }
 
@@ -116,13 +119,23 @@ export function ksRegisterJob(ctx: CatalogContext, service: string, type: string
       { name: 'SERVICE_NAME', value: name },
       { name: 'ENDPOINT_INTERNAL', value: internalUrl },
       { name: 'ENDPOINT_ADMIN', value: internalUrl },
-      { name: 'ENDPOINT_PUBLIC', value: ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl) },
+      { name: 'ENDPOINT_PUBLIC', value: publicEndpoint(ctx, publicHost, internalUrl) },
     ],
     configs: ['osk-scripts'],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
+    host: { kind: 'builtin', action: { keystoneEndpoint: { type, name, internalUrl, publicUrl: publicEndpoint(ctx, publicHost, internalUrl) } } },
   };
+}
+
+/**
+ * The public endpoint: the Ingress host with the internal URL's path, or the internal URL itself
+ * when the cloud has no public domain (publicUrl() then returns the whole internal URL, path
+ * included, so appending the path again would double it).
+ */
+export function publicEndpoint(ctx: CatalogContext, publicHost: string, internalUrl: string): string {
+  return ctx.spec.endpoints?.publicDomain ? ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl) : internalUrl;
 }
 
 /** The path part of an internal URL (e.g. "/v3/%(project_id)s"), kept on the public URL. */
@@ -158,7 +171,30 @@ export function uwsgiIni(name: string, port: number, app: { module: string } | {
 }
 
 export function apiProcesses(ctx: CatalogContext): number {
+  // One host runs every service on a few cores: one worker each keeps memory near 2.5 GiB.
+  if (ctx.machine) return 1;
   return ctx.ha ? 4 : 2;
+}
+
+/** The oslo file of a bundle as a host process reads it (one merged 0600 file, no overlay). */
+export function hostConfigArgs(ctx: CatalogContext, bundle: string, containerDir: string, ...files: string[]): string[] {
+  return files.flatMap((f) => ['--config-file', `${ctx.configDir(bundle, containerDir)}/${f}`]);
+}
+
+/**
+ * A WSGI app under Debian's uwsgi on the host: the python3 plugin, loopback only, and
+ * `Connection: close`, without which keep-alive clients get resets from uwsgi's http-socket.
+ */
+export function hostUwsgi(ctx: CatalogContext, port: number, wsgiFile: string, env: Record<string, string>, packages: string[]): { command: string[]; env: Record<string, string>; packages: string[] } {
+  return {
+    command: [
+      'uwsgi', '--plugin', 'python3', '--http-socket', `${ctx.topology.bindAddress}:${port}`, '--wsgi-file', wsgiFile,
+      '--master', '--processes', String(apiProcesses(ctx)), '--threads', '4', '--enable-threads', '--lazy-apps',
+      '--die-on-term', '--need-app', '--buffer-size', '65535', '--add-header', 'Connection: close',
+    ],
+    env,
+    packages: ['uwsgi-core', 'uwsgi-plugin-python3', ...packages],
+  };
 }
 
 export const SIZES = {

@@ -10,18 +10,48 @@ import type { CloudFile, CloudSpec, ComponentSettings } from '../spec/schema.js'
 import { imageFor, type ImageKey } from './images.js';
 import type { NodeRole, ResolvedSettings } from './types.js';
 
-/** Where components are reached; the Kubernetes and the local target each provide one. */
+/**
+ * Where components are reached and where their files live; the Kubernetes and the all-in-one
+ * target each provide one. Only hosts, addresses and paths differ between targets: the oslo
+ * files are otherwise the same.
+ */
 export interface Topology {
   /** Host name of a component's Service. */
   host(component: string): string;
   /** Host name of one pod of a StatefulSet (stable identity for Galera, RabbitMQ, OVN RAFT). */
   podHost(component: string, ordinal: number): string;
+  /** Address servers listen on: every interface in a pod, loopback on one host. */
+  bindAddress: string;
+  /** Directory of a config bundle; `containerDir` is where the images expect it (/etc/nova). */
+  configDir(bundle: string, containerDir: string): string;
+  /** Data directory of a service (/var/lib/<service> in the images). */
+  dataDir(service: string): string;
+  /** Set on the all-in-one target: what the host runs instead of a hypervisor or a storage array. */
+  machine?: HostMachine;
+}
+
+export interface HostMachine {
+  /** Name nova-compute registers and ports bind to. */
+  hostname: string;
+  /** fake: nova's FakeDriver (no KVM/OVS here); qemu/kvm: libvirt. */
+  hypervisor: 'fake' | 'qemu' | 'kvm';
+  /** fake: Cinder's test driver (no device-mapper); lvm: a volume group on the host. */
+  volumeDriver: 'fake' | 'lvm';
+  /** Root of the cloud's state (configs, data, logs, sockets). */
+  stateDir: string;
+  /** Directory of sockets and PID files. */
+  runDir: string;
+  /** osk runs as root (some daemons must then be told which user to be). */
+  root: boolean;
 }
 
 export function kubernetesTopology(namespace: string): Topology {
   return {
     host: (c) => `${c}.${namespace}.svc.cluster.local`,
     podHost: (c, i) => `${c}-${i}.${c}-headless.${namespace}.svc.cluster.local`,
+    bindAddress: '0.0.0.0',
+    configDir: (_bundle, containerDir) => containerDir,
+    dataDir: (service) => `/var/lib/${service}`,
   };
 }
 
@@ -56,6 +86,19 @@ export class CatalogContext {
     this.name = file.metadata.name;
     this.namespace = file.metadata.namespace ?? 'openstack';
     this.ha = file.spec.profile === 'ha';
+  }
+
+  /** The all-in-one host, when that is the target. */
+  get machine(): HostMachine | undefined {
+    return this.topology.machine;
+  }
+
+  configDir(bundle: string, containerDir: string): string {
+    return this.topology.configDir(bundle, containerDir);
+  }
+
+  dataDir(service: string): string {
+    return this.topology.dataDir(service);
   }
 
   get region(): string {

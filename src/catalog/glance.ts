@@ -1,6 +1,6 @@
 /** Glance: image API with a file, RBD or (node-local) cache-backed store. */
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 export function glance(ctx: CatalogContext): ServiceDef {
@@ -8,24 +8,30 @@ export function glance(ctx: CatalogContext): ServiceDef {
   const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
   const cache = ctx.spec.storage?.glance?.cache;
   const internal = `http://${ctx.topology.host('glance-api')}:9292`;
+  const data = ctx.dataDir('glance');
   const conf = ctx.ini('glance-api.conf');
   conf.section('DEFAULT', {
     use_stderr: true,
     enabled_backends: ceph ? 'rbd:rbd' : 'file:file',
     show_image_direct_url: Boolean(ceph),
     show_multiple_locations: false,
-    workers: apiProcesses(ctx),
-    ...(cache ? { image_cache_dir: '/var/lib/glance/image-cache', ...(cache.maxSize ? { image_cache_max_size: toBytes(cache.maxSize) } : {}) } : {}),
+    // 0: the eventlet server of the all-in-one serves from its own process, no forked worker.
+    workers: ctx.machine ? 0 : apiProcesses(ctx),
+    ...(cache ? { image_cache_dir: `${data}/image-cache`, ...(cache.maxSize ? { image_cache_max_size: toBytes(cache.maxSize) } : {}) } : {}),
   });
   conf.section('database', { connection: ctx.dbConnection('glance', 'glance', 'glance-db-password', 'glance-db-init'), ...ctx.dbSettings() });
   conf.section('keystone_authtoken', ctx.authtoken('glance'));
-  conf.section('paste_deploy', { flavor: cache ? 'keystone+cachemanagement' : 'keystone' });
+  conf.section('paste_deploy', { flavor: cache ? 'keystone+cachemanagement' : 'keystone', ...(ctx.machine ? { config_file: '/etc/glance/glance-api-paste.ini' } : {}) });
+  // Debian's Zed glance-api is the eventlet server, which binds by itself.
+  if (ctx.machine) conf.section('DEFAULT', { bind_host: ctx.topology.bindAddress, bind_port: 9292 });
   conf.section('glance_store', { default_backend: ceph ? 'rbd' : 'file' });
   if (ceph) conf.section('rbd', { rbd_store_pool: ceph.pools.images, rbd_store_user: ceph.user, rbd_store_ceph_conf: '/etc/ceph/ceph.conf', rbd_store_chunk_size: 8 });
-  else conf.section('file', { filesystem_store_datadir: '/var/lib/glance/images' });
-  conf.section('oslo_concurrency', { lock_path: '/var/lib/glance/tmp' });
+  else conf.section('file', { filesystem_store_datadir: `${data}/images` });
+  conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
 
+  const etc = ctx.configDir('glance', '/etc/glance');
+  const hostArgs = hostConfigArgs(ctx, 'glance', '/etc/glance', 'glance-api.conf');
   const api: ComponentDef = {
     id: 'glance-api',
     service: 'glance',
@@ -48,6 +54,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
     nodeRole: 'controlPlane',
     // A file store on a ReadWriteOnce claim cannot be shared: one replica unless images are in Ceph.
     settings: ctx.settings(user?.api, 'controlPlane', { ...SIZES.api, ...(ceph ? {} : { haReplicas: 1 }) }),
+    host: { kind: 'process', command: ['glance-api', ...hostArgs], packages: ['glance-api'], dirs: [`${data}/images`, `${data}/tmp`], ports: [9292], ready: { http: { port: 9292, path: '/healthcheck' } } },
   };
   return {
     name: 'glance',
@@ -56,7 +63,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
     configs: [
       {
         name: 'glance',
-        dir: '/etc/glance',
+        dir: etc,
         files: [
           { name: 'glance-api.conf', ini: conf, validate: 'glance-api.conf' },
           uwsgiIni('glance-api-uwsgi.ini', 9292, { script: '/var/lib/openstack/bin/glance-wsgi-api' }, apiProcesses(ctx)),
@@ -65,7 +72,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
     ],
     components: [
       dbInitJob(ctx, 'glance', ['glance']),
-      dbSyncJob(ctx, 'glance', 'glance', ['glance-manage', '--config-file', '/etc/glance/glance-api.conf', '--config-dir', '/etc/glance/glance-api.conf.d', 'db_sync'], 'glance'),
+      dbSyncJob(ctx, 'glance', 'glance', ['glance-manage', '--config-file', '/etc/glance/glance-api.conf', '--config-dir', '/etc/glance/glance-api.conf.d', 'db_sync'], 'glance', [], { command: ['glance-manage', ...hostArgs, 'db_sync'], packages: ['glance-api'] }),
       ksUserJob(ctx, 'glance'),
       ksRegisterJob(ctx, 'glance', 'image', 'glance', internal, 'image'),
       api,

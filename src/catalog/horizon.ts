@@ -90,6 +90,7 @@ TIME_ZONE = 'UTC'
         runAsUser: 42424,
         nodeRole: 'controlPlane',
         settings: ctx.settings(user?.web, 'controlPlane', SIZES.api),
+        ...(ctx.machine ? { host: { kind: 'skip' as const, why: 'the dashboard is not run on the all-in-one target yet; use the openstack CLI or osk env' } } : {}),
       },
     ],
   };

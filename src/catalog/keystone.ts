@@ -1,19 +1,20 @@
 /** Keystone: identity API, its schema, fernet/credential keys from the store, and bootstrap. */
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, password, SIZES, uwsgiIni } from './common.js';
+import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, password, SIZES, uwsgiIni } from './common.js';
 import type { SecretDef, ServiceDef } from './types.js';
 
 export function keystone(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.services?.keystone;
   const token = { provider: 'fernet', expiration: 3600, cacheTime: 300, maxActiveKeys: 3, ...(user?.token ?? {}) };
   const internal = ctx.keystoneInternalUrl();
+  const etc = ctx.configDir('keystone', '/etc/keystone');
   const conf = ctx.ini('keystone.conf');
   conf.section('DEFAULT', { log_dir: '', use_stderr: true, max_token_size: 255 });
   conf.section('database', { connection: ctx.dbConnection('keystone', 'keystone', 'keystone-db-password', 'keystone-db-init'), ...ctx.dbSettings() });
   conf.section('token', { provider: token.provider, expiration: token.expiration, cache_time: token.cacheTime, caching: true });
-  conf.section('fernet_tokens', { key_repository: '/etc/keystone/fernet-keys', max_active_keys: token.maxActiveKeys });
-  conf.section('fernet_receipts', { key_repository: '/etc/keystone/fernet-keys', max_active_keys: token.maxActiveKeys });
-  conf.section('credential', { key_repository: '/etc/keystone/credential-keys' });
+  conf.section('fernet_tokens', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
+  conf.section('fernet_receipts', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
+  conf.section('credential', { key_repository: `${etc}/credential-keys` });
   conf.section('cache', { enabled: true, backend: 'oslo_cache.memcache_pool', memcache_servers: ctx.memcachedServers() });
   conf.section('identity', { driver: 'sql' });
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
@@ -30,9 +31,13 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   const credential: SecretDef[] = [0, 1].map((i) => ({ name: `keystone-credential-key-${i}`, kind: 'fernet-key' as const, k8sSecret: 'keystone-credential-keys', key: String(i), description: `Keystone credential encryption key ${i}` }));
 
   const keys = [
-    { k8sSecret: 'keystone-fernet-keys', mountPath: '/etc/keystone/fernet-keys' },
-    { k8sSecret: 'keystone-credential-keys', mountPath: '/etc/keystone/credential-keys' },
+    { k8sSecret: 'keystone-fernet-keys', mountPath: `${etc}/fernet-keys` },
+    { k8sSecret: 'keystone-credential-keys', mountPath: `${etc}/credential-keys` },
   ];
+  // On a host the key repositories are files written from the store (never keystone-manage
+  // fernet_setup, which would mint keys the store does not know).
+  const keyFiles = [...fernet, ...credential].map((d) => ({ path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`, secret: d.name }));
+  const hostArgs = hostConfigArgs(ctx, 'keystone', '/etc/keystone', 'keystone.conf');
   const configArgs = ['--config-file', '/etc/keystone/keystone.conf', '--config-dir', '/etc/keystone/keystone.conf.d'];
 
   return {
@@ -47,7 +52,7 @@ export function keystone(ctx: CatalogContext): ServiceDef {
     configs: [
       {
         name: 'keystone',
-        dir: '/etc/keystone',
+        dir: etc,
         files: [
           { name: 'keystone.conf', ini: conf, validate: 'keystone.conf' },
           uwsgiIni('keystone-api-uwsgi.ini', 5000, { script: '/var/lib/openstack/bin/keystone-wsgi-public' }, apiProcesses(ctx)),
@@ -56,7 +61,7 @@ export function keystone(ctx: CatalogContext): ServiceDef {
     ],
     components: [
       dbInitJob(ctx, 'keystone', ['keystone']),
-      dbSyncJob(ctx, 'keystone', 'keystone', ['keystone-manage', ...configArgs, 'db_sync'], 'keystone'),
+      dbSyncJob(ctx, 'keystone', 'keystone', ['keystone-manage', ...configArgs, 'db_sync'], 'keystone', [], { command: ['keystone-manage', ...hostArgs, 'db_sync'], packages: ['keystone'] }),
       {
         id: 'keystone-bootstrap',
         service: 'keystone',
@@ -81,6 +86,14 @@ export function keystone(ctx: CatalogContext): ServiceDef {
         nodeRole: 'controlPlane',
         settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
         backoffLimit: 6,
+        host: {
+          kind: 'step',
+          // keystone-manage bootstrap reads the password from OS_BOOTSTRAP_PASSWORD: not on a command line.
+          command: ['keystone-manage', ...hostArgs, 'bootstrap', '--bootstrap-username', 'admin', '--bootstrap-project-name', 'admin', '--bootstrap-role-name', 'admin', '--bootstrap-service-name', 'keystone', '--bootstrap-region-id', ctx.region, '--bootstrap-admin-url', `${internal}/v3`, '--bootstrap-internal-url', `${internal}/v3`, '--bootstrap-public-url', `${ctx.publicUrl('identity', internal)}/v3`],
+          secretEnv: { OS_BOOTSTRAP_PASSWORD: 'keystone-admin-password' },
+          packages: ['keystone'],
+          files: keyFiles,
+        },
       },
       {
         id: 'keystone-api',
@@ -101,6 +114,13 @@ export function keystone(ctx: CatalogContext): ServiceDef {
         runAsUser: 42424,
         nodeRole: 'controlPlane',
         settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
+        host: {
+          kind: 'process',
+          ...hostUwsgi(ctx, 5000, '/usr/bin/keystone-wsgi-public', { OS_KEYSTONE_CONFIG_DIR: etc, OS_KEYSTONE_CONFIG_FILES: 'keystone.conf' }, ['keystone']),
+          files: keyFiles,
+          ports: [5000],
+          ready: { http: { port: 5000, path: '/v3' } },
+        },
       },
     ],
   };

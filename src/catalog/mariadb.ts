@@ -10,7 +10,8 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
   const galera = n > 1;
   const peers = Array.from({ length: n }, (_, i) => ctx.topology.podHost('mariadb', i));
   const tuning = {
-    innodb_buffer_pool_size: user?.innodbBufferPoolSize ?? (ctx.ha ? '1G' : '256M'),
+    // One host shares its memory with every service: 128M holds an all-in-one cloud's data.
+    innodb_buffer_pool_size: user?.innodbBufferPoolSize ?? (ctx.ha ? '1G' : ctx.machine ? '128M' : '256M'),
     innodb_io_capacity: user?.innodbIoCapacity ?? (ctx.ha ? 1000 : 200),
     innodb_flush_neighbors: user?.innodbFlushNeighbors ?? 0,
     thread_cache_size: user?.threadCacheSize ?? (ctx.ha ? 64 : 16),
@@ -18,7 +19,7 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
   };
   const myCnf = [
     '[mysqld]',
-    'bind-address = 0.0.0.0',
+    `bind-address = ${ctx.topology.bindAddress}`,
     'port = 3306',
     'skip-name-resolve',
     'character-set-server = utf8mb4',
@@ -70,13 +71,19 @@ echo "no peer answers and $HOSTNAME is not safe to bootstrap; waiting for the mo
 exec docker-entrypoint.sh mariadbd
 `;
 
+  const etc = ctx.configDir('mariadb', '/etc/mysql/conf.d');
+  const m = ctx.machine;
+  const data = ctx.dataDir('mysql');
+  // As root, mariadbd must be told to stay root; the data directory belongs to the state dir.
+  const hostArgs = m ? [`--defaults-file=${etc}/osk.cnf`, `--datadir=${data}`, `--socket=${m.runDir}/mysqld.sock`, ...(m.root ? ['--user=root'] : [])] : [];
+
   return {
     name: 'mariadb',
     secrets: [password('mariadb-root-password', 'mariadb-root', undefined, 'MariaDB root password')],
     configs: [
       {
         name: 'mariadb',
-        dir: '/etc/mysql/conf.d',
+        dir: etc,
         files: [
           { name: 'osk.cnf', text: myCnf },
           { name: 'start.sh', text: start },
@@ -107,6 +114,20 @@ exec docker-entrypoint.sh mariadbd
         runAsUser: 999,
         nodeRole: 'controlPlane',
         settings,
+        ...(m
+          ? {
+              host: {
+                kind: 'process' as const,
+                command: ['mariadbd', ...hostArgs, `--pid-file=${m.runDir}/mysqld.pid`],
+                packages: ['mariadb-server'],
+                dirs: [data],
+                ports: [3306],
+                // Root connects through the socket (unix_socket authentication): no password to keep.
+                prepare: [{ command: ['mariadb-install-db', ...hostArgs, '--auth-root-authentication-method=socket', '--skip-test-db'], unlessExists: `${data}/mysql` }],
+                ready: { exec: ['mariadb-admin', `--socket=${m.runDir}/mysqld.sock`, '--connect-timeout=2', 'ping'] },
+              },
+            }
+          : {}),
       },
     ],
   };

@@ -5,7 +5,7 @@
  */
 import { releaseAtLeast } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import { catalogSection } from './nova.js';
 import { ovnNbConnection, ovnSbConnection } from './ovn.js';
 import type { ComponentDef, ServiceDef } from './types.js';
@@ -33,8 +33,11 @@ export function neutron(ctx: CatalogContext): ServiceDef {
     service_plugins: 'ovn-router,qos,segments',
     transport_url: ctx.transportUrl('neutron', 'rabbitmq-neutron-password', 'neutron'),
     auth_strategy: 'keystone',
-    api_workers: apiProcesses(ctx),
-    rpc_workers: 1,
+    // On one host the API runs in neutron-server's own process (0 = no forked API worker).
+    api_workers: ctx.machine ? 0 : apiProcesses(ctx),
+    // One host: RPC is served by the API process itself, which saves a ~150 MB worker.
+    rpc_workers: ctx.machine ? 0 : 1,
+    ...(ctx.machine ? { bind_host: ctx.topology.bindAddress, bind_port: 9696, api_paste_config: '/etc/neutron/api-paste.ini', rpc_state_report_workers: 0 } : {}),
     global_physnet_mtu: mtu,
     dhcp_agents_per_network: 1,
     notify_nova_on_port_status_changes: ctx.enabled('nova'),
@@ -44,7 +47,7 @@ export function neutron(ctx: CatalogContext): ServiceDef {
   conf.section('keystone_authtoken', ctx.authtoken('neutron'));
   if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('neutron'), endpoint_type: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
   if (ctx.enabled('placement')) conf.section('placement', { ...ctx.serviceAuth('neutron'), endpoint_type: 'internal', ...catalogSection(ctx, 'placement', 'calls', 8778) });
-  conf.section('oslo_concurrency', { lock_path: '/var/lib/neutron/tmp' });
+  conf.section('oslo_concurrency', { lock_path: `${ctx.dataDir('neutron')}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
 
@@ -81,11 +84,12 @@ export function neutron(ctx: CatalogContext): ServiceDef {
   meta.section('agent', { root_helper: 'sudo /var/lib/openstack/bin/neutron-rootwrap /etc/neutron/rootwrap.conf' });
 
   const args = ['--config-file', '/etc/neutron/neutron.conf', '--config-dir', '/etc/neutron/neutron.conf.d', '--config-file', '/etc/neutron/ml2_conf.ini'];
+  const hostArgs = hostConfigArgs(ctx, 'neutron', '/etc/neutron', 'neutron.conf', 'ml2_conf.ini');
   const schema = { target: 'neutron-db-sync', why: 'neutron-db-sync brings the schema to head' };
   const base = { service: 'neutron', image: 'neutron' as const, configs: ['neutron'], runAsUser: 42424, nodeRole: 'controlPlane' as const };
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'neutron', ['neutron']),
-    dbSyncJob(ctx, 'neutron', 'neutron', ['neutron-db-manage', ...args, 'upgrade', 'heads'], 'neutron'),
+    dbSyncJob(ctx, 'neutron', 'neutron', ['neutron-db-manage', ...args, 'upgrade', 'heads'], 'neutron', [], { command: ['neutron-db-manage', ...hostArgs, 'upgrade', 'heads'], packages: ['neutron-server'] }),
     ksUserJob(ctx, 'neutron'),
     ksRegisterJob(ctx, 'neutron', 'network', 'neutron', internal, 'network'),
     {
@@ -103,6 +107,7 @@ export function neutron(ctx: CatalogContext): ServiceDef {
       emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
       after: [schema],
       settings: ctx.settings(user?.server, 'controlPlane', SIZES.api),
+      host: { kind: 'process', command: ['neutron-server', ...hostArgs], packages: ['neutron-server'], dirs: [`${ctx.dataDir('neutron')}/tmp`], ports: [9696], ready: { http: { port: 9696, path: '/' } } },
     },
   ];
   if (wsgi) {
@@ -146,6 +151,7 @@ export function neutron(ctx: CatalogContext): ServiceDef {
       nodeRole: role,
       ...(avoid ? { avoidNodeLabels: avoid } : {}),
       settings: ctx.settings(user?.metadataAgent, role, SIZES.agent),
+      ...(ctx.machine ? { host: { kind: 'skip' as const, why: 'the OVN metadata agent needs an Open vSwitch datapath' } } : {}),
     });
   }
 
@@ -156,7 +162,7 @@ export function neutron(ctx: CatalogContext): ServiceDef {
     configs: [
       {
         name: 'neutron',
-        dir: '/etc/neutron',
+        dir: ctx.configDir('neutron', '/etc/neutron'),
         files: [
           { name: 'neutron.conf', ini: conf, validate: 'neutron.conf' },
           { name: 'ml2_conf.ini', ini: ml2, validate: 'ml2_conf.ini' },
@@ -164,7 +170,7 @@ export function neutron(ctx: CatalogContext): ServiceDef {
         ],
       },
       // Only the metadata agents read this file, so its references make edges for them alone.
-      { name: 'neutron-ovn-metadata', dir: '/etc/neutron', files: [{ name: 'neutron_ovn_metadata_agent.ini', ini: meta, validate: 'neutron_ovn_metadata_agent.ini' }] },
+      { name: 'neutron-ovn-metadata', dir: ctx.configDir('neutron-ovn-metadata', '/etc/neutron'), files: [{ name: 'neutron_ovn_metadata_agent.ini', ini: meta, validate: 'neutron_ovn_metadata_agent.ini' }] },
     ],
     components,
   };

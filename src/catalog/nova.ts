@@ -5,7 +5,7 @@
  */
 import type { IniDoc } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, password, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, password, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 /**
@@ -17,10 +17,12 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   const user = ctx.spec.services?.nova;
   const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
   const conf = ctx.ini('nova.conf');
+  const m = ctx.machine;
+  const data = ctx.dataDir('nova');
   conf.section('DEFAULT', {
     use_stderr: true,
     transport_url: ctx.transportUrl('nova', 'rabbitmq-nova-password', 'nova'),
-    state_path: '/var/lib/nova',
+    state_path: data,
     osapi_compute_workers: apiProcesses(ctx),
     metadata_workers: apiProcesses(ctx),
     compute_driver: 'libvirt.LibvirtDriver',
@@ -28,6 +30,19 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
     ram_allocation_ratio: user?.ramAllocationRatio ?? 1.0,
     allow_resize_to_same_host: true,
   });
+  if (m) {
+    // One host: loopback listeners, a fixed host name (the one Neutron binds ports to), the
+    // compute API only (instances get metadata through the OVN agent, which needs a datapath).
+    conf.section('DEFAULT', {
+      host: m.hostname,
+      my_ip: '127.0.0.1',
+      osapi_compute_listen: ctx.topology.bindAddress,
+      metadata_listen: ctx.topology.bindAddress,
+      enabled_apis: 'osapi_compute',
+      instances_path: `${data}/instances`,
+      ...(m.hypervisor === 'fake' ? { compute_driver: 'fake.FakeDriver' } : {}),
+    });
+  }
   if (!compute) {
     conf.section('api', { auth_strategy: 'keystone' });
     conf.section('api_database', { connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
@@ -48,10 +63,11 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   }
   if (ctx.enabled('cinder')) conf.section('cinder', { catalog_info: 'volumev3:cinderv3:internalURL', ...catalog(ctx, 'volumev3', 'calls', 8776, 'os_region_name') });
   conf.section('cache', { enabled: true, backend: 'oslo_cache.memcache_pool', memcache_servers: ctx.memcachedServers() });
-  conf.section('conductor', { workers: ctx.ha ? 4 : 2 });
-  conf.section('scheduler', { workers: ctx.ha ? 4 : 2, discover_hosts_in_cells_interval: 300 });
+  const workers = m ? 1 : ctx.ha ? 4 : 2;
+  conf.section('conductor', { workers });
+  conf.section('scheduler', { workers, discover_hosts_in_cells_interval: 300 });
   conf.section('vnc', {
-    enabled: true,
+    enabled: m?.hypervisor !== 'fake',
     server_listen: '0.0.0.0',
     server_proxyclient_address: { value: '$my_ip', raw: true },
     novncproxy_host: '0.0.0.0',
@@ -59,11 +75,11 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
     novncproxy_base_url: `${ctx.publicUrl('novnc', `http://${ctx.topology.host('nova-novncproxy')}:6080`)}/vnc_lite.html`,
   });
   conf.section('libvirt', {
-    virt_type: 'kvm',
+    virt_type: m?.hypervisor === 'qemu' ? 'qemu' : 'kvm',
     connection_uri: 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',
     ...(ceph ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_user: ceph.user } : {}),
   });
-  conf.section('oslo_concurrency', { lock_path: '/var/lib/nova/tmp' });
+  conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
   conf.section('wsgi', { api_paste_config: '/etc/nova/api-paste.ini' });
@@ -77,6 +93,19 @@ export function nova(ctx: CatalogContext): ServiceDef {
   const computeConf = novaConf(ctx, true);
 
   const args = ['--config-file', '/etc/nova/nova.conf', '--config-dir', '/etc/nova/nova.conf.d'];
+  const m = ctx.machine;
+  const hostArgs = hostConfigArgs(ctx, 'nova', '/etc/nova', 'nova.conf');
+  const hostComputeArgs = hostConfigArgs(ctx, 'nova-compute', '/etc/nova', 'nova.conf');
+  const novaPackages = ['nova-api', 'nova-conductor', 'nova-scheduler'];
+  // A service row that nova-<binary> refreshed within the last minute: what `openstack compute
+  // service list` shows as "up" (report_interval is 10 s).
+  const serviceUp = (binary: string) => ({
+    sql: {
+      query: `SELECT COUNT(*) FROM nova.services WHERE \`binary\` = '${binary}' AND host = '${m?.hostname ?? ''}' AND deleted = 0 AND updated_at > UTC_TIMESTAMP() - INTERVAL 60 SECOND`,
+      what: `${binary} reports as up in nova.services`,
+    },
+  });
+  const skipOnHost = (why: string) => (m ? { host: { kind: 'skip' as const, why } } : {});
   const settings = (part: keyof NonNullable<typeof user>, size: typeof SIZES.api | typeof SIZES.worker | typeof SIZES.agent) =>
     ctx.settings(user?.[part] as never, 'controlPlane', size);
   const schema = { target: 'nova-db-sync', why: 'nova-db-sync brings the API and cell schemas to head and maps cell0/cell1' };
@@ -95,6 +124,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
     runAsUser: 42424,
     nodeRole: 'controlPlane',
     settings: settings(part, SIZES.worker),
+    host: { kind: 'process', command: [`nova-${part}`, ...hostArgs], packages: [`nova-${part}`], dirs: [`${ctx.dataDir('nova')}/tmp`], ready: serviceUp(`nova-${part}`) },
     ...extra,
   });
 
@@ -107,7 +137,17 @@ export function nova(ctx: CatalogContext): ServiceDef {
       `nova-manage ${args.join(' ')} cell_v2 list_cells | grep -q ' cell1 ' || nova-manage ${args.join(' ')} cell_v2 create_cell --name cell1 --verbose`,
       `nova-manage ${args.join(' ')} db sync`,
       `nova-manage ${args.join(' ')} db online_data_migrations`,
-    ].join('\n')], 'nova'),
+    ].join('\n')], 'nova', [], {
+      command: ['sh', '-c', [
+        'set -e',
+        `nova-manage ${hostArgs.join(' ')} api_db sync`,
+        `nova-manage ${hostArgs.join(' ')} cell_v2 map_cell0`,
+        `nova-manage ${hostArgs.join(' ')} cell_v2 list_cells | grep -q ' cell1 ' || nova-manage ${hostArgs.join(' ')} cell_v2 create_cell --name cell1 --verbose`,
+        `nova-manage ${hostArgs.join(' ')} db sync`,
+        `nova-manage ${hostArgs.join(' ')} db online_data_migrations`,
+      ].join('\n')],
+      packages: novaPackages,
+    }),
     ksUserJob(ctx, 'nova'),
     ksRegisterJob(ctx, 'nova', 'compute', 'nova', internal, 'compute'),
     {
@@ -129,6 +169,9 @@ export function nova(ctx: CatalogContext): ServiceDef {
       runAsUser: 42424,
       nodeRole: 'controlPlane',
       settings: settings('api', SIZES.api),
+      // The eventlet nova-api, not uwsgi: under uwsgi's threads, calls that wait for an RPC reply
+      // from nova-compute were seen to time out on this kind of host.
+      host: { kind: 'process', command: ['nova-api', ...hostArgs], packages: ['nova-api'], dirs: [`${ctx.dataDir('nova')}/tmp`], ports: [8774], ready: { http: { port: 8774, path: '/' } } },
     },
     {
       id: 'nova-metadata',
@@ -149,6 +192,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
       runAsUser: 42424,
       nodeRole: 'controlPlane',
       settings: settings('metadata', SIZES.api),
+      ...skipOnHost('instances reach metadata through the OVN metadata agent, which needs an Open vSwitch datapath'),
     },
     worker('conductor'),
     worker('scheduler'),
@@ -170,6 +214,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
       runAsUser: 42424,
       nodeRole: 'controlPlane',
       settings: settings('novncproxy', SIZES.worker),
+      ...skipOnHost('consoles need a real hypervisor; the fake driver has none'),
     },
   ];
 
@@ -194,6 +239,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
         hostPaths: [hostRun, instances, { name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' }, { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' }, { name: 'cgroup', path: '/sys/fs/cgroup', mountPath: '/sys/fs/cgroup', type: 'Directory' }],
         ...node,
         settings: ctx.settings(user?.libvirt, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
+        ...skipOnHost(m?.hypervisor === 'fake' ? 'the fake hypervisor needs no libvirtd' : 'libvirtd on the host is not run by osk yet'),
       },
       {
         id: `nova-compute${suffix}`,
@@ -215,6 +261,23 @@ export function nova(ctx: CatalogContext): ServiceDef {
         ],
         ...node,
         settings: ctx.settings(user?.compute, role, { cpu: '250m', memory: '512Mi', memoryLimit: '4Gi' }),
+        ...(m
+          ? {
+              host: {
+                kind: 'process' as const,
+                command: ['nova-compute', ...hostComputeArgs],
+                dirs: [`${ctx.dataDir('nova')}/tmp`, `${ctx.dataDir('nova')}/instances`],
+                // nova-compute-ironic is the lightest provider of nova-compute's hypervisor dependency.
+                packages: ['nova-compute', ...(m.hypervisor === 'fake' ? ['nova-compute-ironic'] : ['nova-compute-kvm'])],
+                ready: {
+                  sql: {
+                    query: `SELECT COUNT(*) FROM nova.compute_nodes WHERE host = '${m.hostname}' AND deleted = 0`,
+                    what: `nova-compute registered compute node ${m.hostname}`,
+                  },
+                },
+              },
+            }
+          : {}),
       },
     );
   }
@@ -231,6 +294,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
     backoffLimit: 6,
+    host: { kind: 'step', command: ['nova-manage', ...hostArgs, 'cell_v2', 'discover_hosts', '--verbose'], packages: novaPackages },
   });
 
   return {
@@ -243,14 +307,14 @@ export function nova(ctx: CatalogContext): ServiceDef {
     configs: [
       {
         name: 'nova',
-        dir: '/etc/nova',
+        dir: ctx.configDir('nova', '/etc/nova'),
         files: [
           { name: 'nova.conf', ini: conf, validate: 'nova.conf' },
           uwsgiIni('nova-api-uwsgi.ini', 8774, { module: 'nova.wsgi.osapi_compute:application' }, apiProcesses(ctx)),
           uwsgiIni('nova-metadata-uwsgi.ini', 8775, { module: 'nova.wsgi.metadata:application' }, apiProcesses(ctx)),
         ],
       },
-      { name: 'nova-compute', dir: '/etc/nova', files: [{ name: 'nova.conf', ini: computeConf, validate: 'nova.conf' }] },
+      { name: 'nova-compute', dir: ctx.configDir('nova-compute', '/etc/nova'), files: [{ name: 'nova.conf', ini: computeConf, validate: 'nova.conf' }] },
     ],
     components,
   };

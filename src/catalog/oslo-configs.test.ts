@@ -15,8 +15,12 @@ import { after, before, describe, test } from 'node:test';
 
 import { namespaces, osloValidatorAvailable, validateOsloFiles } from '../../test/support/oslo-validator.js';
 import type { IniDoc } from '../config/ini.js';
-import { buildModel } from '../plan/model.js';
+import { buildModel, type CloudModel } from '../plan/model.js';
 import { parseCloudFile } from '../spec/load.js';
+import { DEFAULT_CLOUD_YAML } from '../targets/local/cloud.js';
+import type { HostFacts } from '../targets/local/host-facts.js';
+import { statePaths } from '../targets/local/paths.js';
+import { localModel } from '../targets/local/up.js';
 
 const available = osloValidatorAvailable();
 const SKIP_REASON = 'oslo-config-validator not installed (run scripts/install-oslo-validator.sh as root)';
@@ -102,6 +106,13 @@ services:
   },
 ];
 
+/** The all-in-one target writes the same configs with host paths, loopback and its drivers. */
+const HOST: HostFacts = { distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' }, hostname: 'aio', root: true, kvm: false, ovsDatapath: false, deviceMapper: false };
+const HOST_CLOUDS: { name: string; yaml: string }[] = [
+  { name: 'all-in-one: built-in minimal cloud', yaml: DEFAULT_CLOUD_YAML },
+  { name: 'all-in-one: examples/minimal.yaml', yaml: example('minimal.yaml') },
+];
+
 interface Case {
   kind: Kind;
   /** "<bundle>/<file>" */
@@ -116,8 +127,15 @@ interface Case {
 function collectCases(): { cases: Case[]; unknownKinds: string[] } {
   const byHash = new Map<string, Case>();
   const unknownKinds: string[] = [];
-  for (const cloud of CLOUDS) {
-    const model = buildModel(parseCloudFile(cloud.yaml, cloud.name), { release: 'zed', secrets: fakeSecrets });
+  const models: { name: string; model: CloudModel }[] = [
+    ...CLOUDS.map((c) => ({ name: c.name, model: buildModel(parseCloudFile(c.yaml, c.name), { release: 'zed', secrets: fakeSecrets }) })),
+    ...HOST_CLOUDS.map((c) => {
+      const file = parseCloudFile(c.yaml, c.name);
+      return { name: c.name, model: localModel(file, statePaths(file.metadata.name, `/var/tmp/osk-validate/${file.metadata.name}`), HOST, 'fake', fakeSecrets) };
+    }),
+  ];
+  for (const { name: cloudName, model } of models) {
+    const cloud = { name: cloudName };
     for (const bundle of model.bundles.values()) {
       for (const f of bundle.files) {
         if (!('ini' in f) || !f.validate) continue;

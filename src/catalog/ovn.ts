@@ -51,6 +51,22 @@ function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
     emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
     nodeRole: 'controlPlane',
     settings,
+    ...(ctx.machine ? { host: hostDbServer(ctx, which, port) } : {}),
+  };
+}
+
+/** One standalone ovsdb-server per database on the host, created from the packaged schema once. */
+function hostDbServer(ctx: CatalogContext, which: 'nb' | 'sb', port: number): NonNullable<ComponentDef['host']> {
+  const run = ctx.machine!.runDir;
+  const db = `${ctx.dataDir('ovn')}/ovn${which}_db.db`;
+  return {
+    kind: 'process',
+    command: ['ovsdb-server', `--remote=ptcp:${port}:${ctx.topology.bindAddress}`, `--remote=punix:${run}/ovn${which}_db.sock`, `--unixctl=${run}/ovn${which}_db.ctl`, '-vconsole:info', '-vfile:off', db],
+    packages: ['ovn-central', 'openvswitch-common'],
+    dirs: [ctx.dataDir('ovn')],
+    ports: [port],
+    prepare: [{ command: ['ovsdb-tool', 'create', db, `/usr/share/ovn/ovn-${which}.ovsschema`], unlessExists: db }],
+    ready: { tcp: port },
   };
 }
 
@@ -80,6 +96,16 @@ export function ovn(ctx: CatalogContext): ServiceDef {
       nodeRole: 'controlPlane',
       // Active/standby through the SB database lock: 2 in ha is enough.
       settings: ctx.settings(user?.northd, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi', haReplicas: 2 }),
+      ...(ctx.machine
+        ? {
+            host: {
+              kind: 'process' as const,
+              command: ['ovn-northd', `--ovnnb-db=${nb}`, `--ovnsb-db=${sb}`, `--unixctl=${ctx.machine.runDir}/ovn-northd.ctl`, '-vconsole:info', '-vfile:off'],
+              packages: ['ovn-central'],
+              ready: { exec: ['ovn-appctl', '-t', `${ctx.machine.runDir}/ovn-northd.ctl`, 'status'] },
+            },
+          }
+        : {}),
     });
   }
   for (const role of ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const) {
@@ -115,6 +141,7 @@ export function ovn(ctx: CatalogContext): ServiceDef {
         nodeRole: role,
         ...(avoid ? { avoidNodeLabels: avoid } : {}),
         settings: ctx.settings(undefined, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
+        ...(ctx.machine ? { host: { kind: 'skip' as const, why: hostDatapathWhy(ctx) } } : {}),
       },
       {
         id: `ovn-controller${suffix}`,
@@ -146,9 +173,23 @@ export function ovn(ctx: CatalogContext): ServiceDef {
         nodeRole: role,
         ...(avoid ? { avoidNodeLabels: avoid } : {}),
         settings: ctx.settings(user?.controller, role, { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi' }),
+        ...(ctx.machine
+          ? {
+              host:
+                ctx.machine.hypervisor === 'fake'
+                  ? { kind: 'builtin' as const, action: { ovnFakeChassis: { hostname: ctx.machine.hostname, sbSocket: `${ctx.machine.runDir}/ovnsb_db.sock` } }, packages: ['ovn-common'] }
+                  : { kind: 'skip' as const, why: hostDatapathWhy(ctx) },
+            }
+          : {}),
         ...(ctx.spec.network?.multus?.networks.length ? { networks: ctx.spec.network.multus.networks.map((m) => (m.namespace ? `${m.namespace}/${m.name}` : m.name)) } : {}),
       },
     );
   }
   return { name: 'ovn', secrets: [], configs: [], components };
+}
+
+function hostDatapathWhy(ctx: CatalogContext): string {
+  return ctx.machine?.hypervisor === 'fake'
+    ? 'the fake hypervisor plugs no interfaces, so no Open vSwitch datapath is needed; ports bind to a registered chassis'
+    : 'Open vSwitch and ovn-controller on the host are not run by osk yet';
 }

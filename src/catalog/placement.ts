@@ -1,11 +1,12 @@
 /** Placement: the resource-provider API Nova schedules against. */
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import type { ServiceDef } from './types.js';
 
 export function placement(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.services?.placement;
   const internal = `http://${ctx.topology.host('placement-api')}:8778`;
+  const etc = ctx.configDir('placement', '/etc/placement');
   const conf = ctx.ini('placement.conf');
   conf.section('DEFAULT', { use_stderr: true });
   conf.section('placement_database', { connection: ctx.dbConnection('placement', 'placement', 'placement-db-password', 'placement-db-init'), ...ctx.dbSettings() });
@@ -19,7 +20,7 @@ export function placement(ctx: CatalogContext): ServiceDef {
     configs: [
       {
         name: 'placement',
-        dir: '/etc/placement',
+        dir: etc,
         files: [
           { name: 'placement.conf', ini: conf, validate: 'placement.conf' },
           uwsgiIni('placement-api-uwsgi.ini', 8778, { script: '/var/lib/openstack/bin/placement-api' }, apiProcesses(ctx)),
@@ -28,7 +29,10 @@ export function placement(ctx: CatalogContext): ServiceDef {
     ],
     components: [
       dbInitJob(ctx, 'placement', ['placement']),
-      dbSyncJob(ctx, 'placement', 'placement', ['placement-manage', '--config-file', '/etc/placement/placement.conf', '--config-dir', '/etc/placement/placement.conf.d', 'db', 'sync'], 'placement'),
+      dbSyncJob(ctx, 'placement', 'placement', ['placement-manage', '--config-file', '/etc/placement/placement.conf', '--config-dir', '/etc/placement/placement.conf.d', 'db', 'sync'], 'placement', [], {
+        command: ['placement-manage', ...hostConfigArgs(ctx, 'placement', '/etc/placement', 'placement.conf'), 'db', 'sync'],
+        packages: ['placement-api'],
+      }),
       ksUserJob(ctx, 'placement'),
       ksRegisterJob(ctx, 'placement', 'placement', 'placement', internal, 'placement'),
       {
@@ -49,6 +53,8 @@ export function placement(ctx: CatalogContext): ServiceDef {
         runAsUser: 42424,
         nodeRole: 'controlPlane',
         settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
+        // placement's WSGI script reads placement.conf from OS_PLACEMENT_CONFIG_DIR.
+        host: { kind: 'process', ...hostUwsgi(ctx, 8778, '/usr/bin/placement-api', { OS_PLACEMENT_CONFIG_DIR: etc }, ['placement-api']), ports: [8778], ready: { http: { port: 8778, path: '/' } } },
       },
     ],
   };

@@ -28,18 +28,30 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
   const quorum = (user?.queueType ?? (ctx.ha ? 'quorum' : 'classic')) === 'quorum';
   const users = RABBIT_USERS.filter((s) => ctx.enabled(s));
   const nodes = Array.from({ length: n }, (_, i) => `rabbit@${ctx.topology.podHost('rabbitmq', i)}`);
+  const m = ctx.machine;
+  const etc = ctx.configDir('rabbitmq', '/etc/rabbitmq');
+  const defsDir = ctx.configDir('rabbitmq-definitions', '/etc/rabbitmq/definitions');
+  const data = ctx.dataDir('rabbitmq');
   const conf = [
-    'listeners.tcp.default = 5672',
-    'management.tcp.port = 15672',
-    'prometheus.tcp.port = 15692',
-    'cluster_formation.peer_discovery_backend = classic_config',
-    ...nodes.map((node, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${node}`),
+    // One host: every listener on loopback, and no peers to discover.
+    ...(m
+      ? [`listeners.tcp.1 = ${ctx.topology.bindAddress}:5672`, `management.tcp.ip = ${ctx.topology.bindAddress}`, 'management.tcp.port = 15672', `prometheus.tcp.ip = ${ctx.topology.bindAddress}`, 'prometheus.tcp.port = 15692']
+      : [
+          'listeners.tcp.default = 5672',
+          'management.tcp.port = 15672',
+          'prometheus.tcp.port = 15692',
+          'cluster_formation.peer_discovery_backend = classic_config',
+          ...nodes.map((node, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${node}`),
+        ]),
     `cluster_partition_handling = ${n > 1 ? 'pause_minority' : 'ignore'}`,
     `vm_memory_high_watermark.relative = ${user?.memoryHighWatermark ?? 0.4}`,
     'disk_free_limit.absolute = 1GB',
-    `default_queue_type = ${quorum ? 'quorum' : 'classic'}`,
+    // Classic is the default anyway, and RabbitMQ before 3.13 (Debian 12 has 3.10) rejects the key.
+    ...(quorum ? ['default_queue_type = quorum'] : []),
     ...(quorum && user?.quorumInitialGroupSize ? [`quorum_queue.initial_cluster_size = ${user.quorumInitialGroupSize}`] : []),
-    'load_definitions = /etc/rabbitmq/definitions/definitions.json',
+    // skip_if_unchanged needs the explicit import backend (RabbitMQ 3.10 refuses it otherwise).
+    'definitions.import_backend = local_filesystem',
+    `definitions.local.path = ${defsDir}/definitions.json`,
     'definitions.skip_if_unchanged = true',
     'log.console = true',
     'log.console.level = info',
@@ -67,8 +79,8 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
       { name: 'rabbitmq-erlang-cookie', kind: 'token', k8sSecret: 'rabbitmq-erlang-cookie', key: '.erlang.cookie', description: 'Erlang distribution cookie shared by the RabbitMQ nodes' },
     ],
     configs: [
-      { name: 'rabbitmq', dir: '/etc/rabbitmq', files: [{ name: 'rabbitmq.conf', text: conf }, { name: 'enabled_plugins', text: '[rabbitmq_management,rabbitmq_prometheus].\n' }] },
-      { name: 'rabbitmq-definitions', dir: '/etc/rabbitmq/definitions', files: [{ name: 'definitions.json', text: JSON.stringify(definitions, null, 2) + '\n', secret: true }] },
+      { name: 'rabbitmq', dir: etc, files: [{ name: 'rabbitmq.conf', text: conf }, { name: 'enabled_plugins', text: '[rabbitmq_management,rabbitmq_prometheus].\n' }] },
+      { name: 'rabbitmq-definitions', dir: defsDir, files: [{ name: 'definitions.json', text: JSON.stringify(definitions, null, 2) + '\n', secret: true }] },
     ],
     components: [
       {
@@ -100,6 +112,37 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
         runAsUser: 999,
         nodeRole: 'controlPlane',
         settings,
+        ...(m
+          ? {
+              host: {
+                kind: 'process' as const,
+                // Our own epmd, on loopback and in the same process group, so stopping the broker
+                // stops it too (rabbitmq-server would otherwise start a detached one).
+                command: ['sh', '-c', `epmd -address ${ctx.topology.bindAddress} & exec /usr/lib/rabbitmq/bin/rabbitmq-server`],
+                env: {
+                  HOME: data,
+                  RABBITMQ_NODENAME: 'rabbit@localhost',
+                  RABBITMQ_NODE_IP_ADDRESS: ctx.topology.bindAddress,
+                  RABBITMQ_DIST_PORT: '25672',
+                  ERL_EPMD_ADDRESS: ctx.topology.bindAddress,
+                  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+                  RABBITMQ_CONFIG_FILE: `${etc}/rabbitmq.conf`,
+                  RABBITMQ_ENABLED_PLUGINS_FILE: `${etc}/enabled_plugins`,
+                  RABBITMQ_CONF_ENV_FILE: `${etc}/rabbitmq-env.conf`,
+                  RABBITMQ_MNESIA_BASE: `${data}/mnesia`,
+                  RABBITMQ_LOG_BASE: `${data}/log`,
+                  RABBITMQ_PID_FILE: `${m.runDir}/rabbitmq.pid`,
+                },
+                packages: ['rabbitmq-server'],
+                files: [
+                  { path: `${data}/.erlang.cookie`, secret: 'rabbitmq-erlang-cookie', mode: 0o400 },
+                  { path: `${etc}/rabbitmq-env.conf`, text: '# osk: settings come from the environment\n' },
+                ],
+                ports: [5672, 15672, 25672],
+                ready: { tcp: 5672 },
+              },
+            }
+          : {}),
       },
     ],
   };

@@ -136,7 +136,58 @@ export interface ComponentDef {
   externalPorts?: number[];
   /** Job: retries before the Job fails. */
   backoffLimit?: number;
+  /** How it runs on one host from Debian's packages (the all-in-one target). */
+  host?: HostDef;
 }
+
+/**
+ * The all-in-one target's view of a component. `process`: a supervised long-running program;
+ * `step`: a one-shot command (a Job on Kubernetes), rerun only when what it depends on changed;
+ * `builtin`: work osk does itself (SQL through the local socket, calls through its OpenStack
+ * client); `skip`: cannot or need not run on one host, with the reason shown by `osk up`.
+ */
+export type HostDef =
+  | ({ kind: 'process'; ready: HostProbe; ports?: number[]; prepare?: HostPrepare[] } & HostCommand)
+  | ({ kind: 'step' } & HostCommand)
+  | { kind: 'builtin'; action: HostBuiltin; packages?: string[] }
+  | { kind: 'skip'; why: string };
+
+export interface HostCommand {
+  command: string[];
+  env?: Record<string, string>;
+  /** Environment values taken from the secret store (never on a command line). */
+  secretEnv?: Record<string, string>;
+  /** Debian packages the command comes from. */
+  packages: string[];
+  /** Directories created (0700) before start: data, lock and image paths. */
+  dirs?: string[];
+  /** Files written before start: a secret's value or text, mode 0600 for secrets. */
+  files?: { path: string; secret?: string; text?: string; mode?: number }[];
+}
+
+/** A one-time preparation of a process's data (e.g. initialise a database directory). */
+export interface HostPrepare {
+  command: string[];
+  /** Skipped when this path exists: preparations never touch existing data. */
+  unlessExists: string;
+}
+
+export type HostProbe =
+  | { tcp: number }
+  | { http: { port: number; path: string } }
+  | { exec: string[] }
+  /** A query on the local MariaDB that must return a non-zero count (a service row, a compute node). */
+  | { sql: { query: string; what: string } }
+  /** Running this long without exiting (workers with no endpoint of their own). */
+  | { aliveSeconds: number };
+
+export type HostBuiltin =
+  | { dbInit: { databases: string[]; user: string; passwordSecret: string } }
+  | { keystoneUser: { user: string; passwordSecret: string } }
+  | { keystoneEndpoint: { type: string; name: string; internalUrl: string; publicUrl: string } }
+  | { volumeTypes: { name: string; backend: string; qos?: Record<string, number> }[] }
+  /** A Chassis row for a hypervisor with no ovn-controller (the fake driver): ports can bind. */
+  | { ovnFakeChassis: { hostname: string; sbSocket: string } };
 
 export interface ServiceDef {
   name: string;

@@ -91,6 +91,11 @@ export class IniDoc {
     return render(this, (e) => !e.secret, dialect);
   }
 
+  /** Public and secret values in one file (the all-in-one target writes it 0600). */
+  renderAll(dialect: Dialect = 'oslo'): string {
+    return render(this, () => true, dialect);
+  }
+
   /** Only the secret values (empty string when there are none). */
   renderSecrets(dialect: Dialect = 'oslo'): string {
     return render(this, (e) => e.secret === true, dialect);
