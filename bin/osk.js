@@ -31,5 +31,12 @@ if (!existsSync(dist)) {
   process.stderr.write('osk is not built: run `npm ci` (or `npm run build`) in the osk checkout.\n');
   process.exit(1);
 }
-const { main } = await import(dist.href);
-process.exitCode = await main(process.argv.slice(2));
+if (process.argv[2] === 'supervise') {
+  // The per-cloud supervisor daemon loads only what it needs (not the CLI, schemas and models):
+  // it lives as long as the cloud, so its memory counts.
+  const { supervisorMain } = await import(new URL('../dist/targets/local/supervisor-main.js', import.meta.url).href);
+  await supervisorMain(process.argv.slice(3));
+} else {
+  const { main } = await import(dist.href);
+  process.exitCode = await main(process.argv.slice(2));
+}

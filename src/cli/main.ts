@@ -15,6 +15,7 @@ import { cloudFileSchema, type CloudFile } from '../spec/schema.js';
 import { allObjects, type KubeObject } from '../targets/kubernetes/render.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
 import { planJson, planText } from './plan-output.js';
+import { registerLocalCommands } from './local-commands.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -107,6 +108,8 @@ export function buildCli(io: Io): Command {
       }
       if (omitted > 0) io.stderr(`left out ${omitted} Secrets (credentials); add --show-secrets to include them, or let osk apply create them in the cluster\n`);
     });
+
+  registerLocalCommands(program, io, readCloud);
 
   program
     .command('schema')

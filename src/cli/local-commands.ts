@@ -1,0 +1,128 @@
+/**
+ * The all-in-one verbs: up, down, status, logs, env (and the hidden supervise that `up` starts).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from '@commander-js/extra-typings';
+import { stringify } from 'yaml';
+import { ExitCode, OskError } from '../errors.js';
+import { parseCloudFile } from '../spec/load.js';
+import type { CloudFile } from '../spec/schema.js';
+import { envLines } from '../targets/local/access.js';
+import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
+import { down } from '../targets/local/down.js';
+import { statePaths } from '../targets/local/paths.js';
+import { localStatus, statusTable } from '../targets/local/status.js';
+import { hostOrder } from '../targets/local/up.js';
+import { createReporter } from './progress.js';
+import type { Io } from './main.js';
+
+export function registerLocalCommands(program: Command, io: Io, readCloud: (file: string, io: Io) => Promise<CloudFile>): void {
+  const cloudOption = () => new Option('--cloud <name>', 'the all-in-one cloud (default: the only one on this host)');
+
+  program
+    .command('up')
+    .description('run the cloud on this host: Debian packages, supervised on loopback (the built-in minimal cloud when no -f)')
+    .option('-f, --filename <file>', 'cloud file ("-" reads standard input)')
+    .option('-y, --yes', 'install missing Debian packages without asking (needs root)')
+    .addOption(new Option('--hypervisor <kind>', 'compute driver').choices(['fake', 'qemu', 'kvm'] as const))
+    .addOption(new Option('--timeout <seconds>', 'how long one component may take to get ready').default('300'))
+    .action(async (opts) => {
+      const file = opts.filename ? await readCloud(opts.filename, io) : parseCloudFile(DEFAULT_CLOUD_YAML, '<built-in minimal cloud>');
+      const timeout = Number(opts.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new OskError(`--timeout must be a number of seconds, not "${opts.timeout}"`, { exitCode: ExitCode.invalidInput });
+      const reporter = createReporter(process.stderr);
+      try {
+        const s = await upLocal({ file, install: Boolean(opts.yes), timeoutSeconds: timeout, reporter, ...(opts.hypervisor ? { hypervisor: opts.hypervisor } : {}) });
+        reporter.close();
+        const counts = new Map<string, number>();
+        for (const v of s.outcomes.values()) {
+          const k = v.startsWith('skipped') ? 'skipped' : v;
+          counts.set(k, (counts.get(k) ?? 0) + 1);
+        }
+        io.stdout(
+          [
+            `cloud ${s.cloud} is up in ${s.seconds.toFixed(1)} s (${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')})`,
+            `  state:       ${s.paths.root}`,
+            `  clouds.yaml: ${s.paths.cloudsYaml} (clouds "${s.cloud}" = admin, "${s.cloud}-demo" = demo)`,
+            `  use it:      eval "$(osk env${s.cloud === 'default' ? '' : ` --cloud ${s.cloud}`})" && openstack server list`,
+            '',
+          ].join('\n'),
+        );
+      } finally {
+        reporter.close();
+      }
+    });
+
+  program
+    .command('down')
+    .description('stop every program of the all-in-one cloud (by PID, dependants first); --purge also deletes its data')
+    .addOption(cloudOption())
+    .option('--purge', 'remove the state: configs, databases, images, logs and credentials')
+    .option('-y, --yes', 'do not ask before --purge')
+    .action(async (opts) => {
+      const name = await resolveCloudName(opts.cloud);
+      if (opts.purge && !opts.yes) {
+        if (!process.stdin.isTTY) throw new OskError(`--purge deletes every database, image and credential of cloud ${name}; add --yes to confirm`, { exitCode: ExitCode.invalidInput });
+        const answer = await ask(`delete all data of cloud ${name} (${statePaths(name).root})? type the cloud name to confirm: `);
+        if (answer.trim() !== name) throw new OskError('not confirmed; nothing was deleted', { exitCode: ExitCode.invalidInput });
+      }
+      const { model, paths } = await openLocalCloud(name);
+      const r = await down(paths, hostOrder(model), { purge: Boolean(opts.purge), log: (l) => io.stderr(`${l}\n`) });
+      io.stdout(`cloud ${name}: stopped ${r.stopped.length} programs${r.purged ? `; removed ${paths.root}` : '; data kept (osk up starts it again)'}\n`);
+    });
+
+  program
+    .command('status')
+    .description('per component of the all-in-one cloud: state, readiness, PID, uptime, restarts')
+    .addOption(cloudOption())
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml'] as const).default('text' as const))
+    .action(async (opts) => {
+      const { model, paths } = await openLocalCloud(await resolveCloudName(opts.cloud));
+      const s = await localStatus(model, paths);
+      if (opts.output === 'json') io.stdout(JSON.stringify(s, null, 2) + '\n');
+      else if (opts.output === 'yaml') io.stdout(stringify(s));
+      else io.stdout(statusTable(s));
+      if (!s.healthy) process.exitCode = ExitCode.failed;
+    });
+
+  program
+    .command('logs')
+    .description('show the log of one component (e.g. nova-api, mariadb, keystone-db-sync)')
+    .argument('<component>')
+    .addOption(cloudOption())
+    .option('-f, --follow', 'keep printing new lines')
+    .option('-n, --lines <n>', 'lines from the end', '100')
+    .action(async (component, opts) => {
+      const name = await resolveCloudName(opts.cloud);
+      const paths = statePaths(name);
+      const log = join(paths.log, `${component}.log`);
+      if (!existsSync(log)) {
+        const { model } = await openLocalCloud(name);
+        const known = [...model.components.values()].filter((c) => c.host && c.host.kind !== 'skip').map((c) => c.id);
+        throw new OskError(`no log for "${component}" in ${paths.log}`, { exitCode: ExitCode.invalidInput, hint: `components with logs: ${known.join(', ')}` });
+      }
+      await new Promise<void>((resolve) => {
+        const p = spawn('tail', ['-n', String(Number(opts.lines) || 100), ...(opts.follow ? ['-F'] : []), log], { stdio: 'inherit' });
+        p.on('close', () => resolve());
+      });
+    });
+
+  program
+    .command('env')
+    .description('print shell lines that point the openstack CLI at the cloud: eval "$(osk env)"')
+    .addOption(cloudOption())
+    .option('--demo', 'the demo user instead of admin')
+    .action(async (opts) => {
+      const name = await resolveCloudName(opts.cloud);
+      io.stdout(envLines(statePaths(name), name, Boolean(opts.demo)));
+    });
+}
+
+function ask(question: string): Promise<string> {
+  process.stderr.write(question);
+  return new Promise((resolve) => {
+    process.stdin.once('data', (d) => resolve(String(d)));
+  });
+}

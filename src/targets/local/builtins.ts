@@ -1,0 +1,73 @@
+/**
+ * Work osk does itself on the host instead of a Job: databases and users through the local
+ * MariaDB socket, the OVN chassis of a hypervisor without ovn-controller, and Keystone/Cinder
+ * registrations through osk's OpenStack client (the same bootstrap code a Kubernetes-hosted
+ * cloud can run).
+ */
+import type { HostBuiltin } from '../../catalog/types.js';
+import { OskError } from '../../errors.js';
+import { mariadbExec, runCommand } from './probes.js';
+
+export interface BuiltinContext {
+  mariadbSocket: string;
+  secret(name: string): string;
+  /** Keystone/Cinder registrations (src/bootstrap), given the admin credentials. */
+  openstack: {
+    keystoneUser(user: string, password: string): Promise<string>;
+    keystoneEndpoint(e: { type: string; name: string; internalUrl: string; publicUrl: string }): Promise<string>;
+    volumeTypes(types: { name: string; backend: string; qos?: Record<string, number> }[]): Promise<string>;
+  };
+}
+
+/** SQL identifiers and passwords here come from the catalog and the store (base62), never from users. */
+function ident(name: string): string {
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`catalog bug: bad SQL identifier ${name}`);
+  return name;
+}
+
+export function dbInitSql(databases: string[], user: string, password: string): string {
+  if (!/^[A-Za-z0-9]+$/.test(password)) throw new Error('the store password is not base62');
+  const u = `'${ident(user)}'@'127.0.0.1'`;
+  return [
+    ...databases.map((d) => `CREATE DATABASE IF NOT EXISTS \`${ident(d)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;`),
+    `CREATE USER IF NOT EXISTS ${u} IDENTIFIED BY '${password}';`,
+    // Keeps the password in step with the store (a restored store, a reset database).
+    `ALTER USER ${u} IDENTIFIED BY '${password}';`,
+    ...databases.map((d) => `GRANT ALL PRIVILEGES ON \`${ident(d)}\`.* TO ${u};`),
+    '',
+  ].join('\n');
+}
+
+export async function runBuiltin(action: HostBuiltin, ctx: BuiltinContext): Promise<string> {
+  if ('dbInit' in action) {
+    const { databases, user, passwordSecret } = action.dbInit;
+    const r = await mariadbExec(ctx.mariadbSocket, dbInitSql(databases, user, ctx.secret(passwordSecret)));
+    if (r.code !== 0) throw new OskError(`creating database${databases.length > 1 ? 's' : ''} ${databases.join(', ')} for user ${user} failed: ${r.out.trim()}`);
+    return `database${databases.length > 1 ? 's' : ''} ${databases.join(', ')}, user ${user}`;
+  }
+  if ('ovnFakeChassis' in action) return ovnFakeChassis(action.ovnFakeChassis.hostname, action.ovnFakeChassis.sbSocket);
+  if ('keystoneUser' in action) return ctx.openstack.keystoneUser(action.keystoneUser.user, ctx.secret(action.keystoneUser.passwordSecret));
+  if ('keystoneEndpoint' in action) return ctx.openstack.keystoneEndpoint(action.keystoneEndpoint);
+  return ctx.openstack.volumeTypes(action.volumeTypes);
+}
+
+/**
+ * Neutron's ML2/OVN binds a port only to a host with a live chassis. With the fake hypervisor
+ * there is no ovn-controller, so osk registers the chassis itself: a Chassis row, and a
+ * Chassis_Private row whose nb_cfg is far ahead of NB_Global's, which Neutron reads as an agent
+ * that is alive. It must be created with that value: Neutron ignores a later update from 0.
+ */
+export async function ovnFakeChassis(hostname: string, sbSocket: string): Promise<string> {
+  const sbctl = (...args: string[]) => runCommand(['ovn-sbctl', `--db=unix:${sbSocket}`, '--timeout=20', ...args]);
+  const ok = async (p: Promise<{ code: number; out: string }>, what: string) => {
+    const r = await p;
+    if (r.code !== 0) throw new OskError(`${what} failed: ${r.out.trim()}`);
+    return r.out.trim();
+  };
+  await ok(sbctl('--may-exist', 'chassis-add', hostname, 'geneve', '127.0.0.1'), `ovn-sbctl chassis-add ${hostname}`);
+  await ok(sbctl('set', 'chassis', hostname, `hostname=${hostname}`), `ovn-sbctl set chassis ${hostname}`);
+  const uuid = await ok(sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${hostname}`), 'ovn-sbctl find Chassis');
+  const priv = await ok(sbctl('--bare', '--columns=_uuid', 'find', 'Chassis_Private', `name=${hostname}`), 'ovn-sbctl find Chassis_Private');
+  if (!priv) await ok(sbctl('create', 'Chassis_Private', `name=${hostname}`, `chassis=${uuid}`, 'nb_cfg=1000000000'), 'ovn-sbctl create Chassis_Private');
+  return `chassis ${hostname} registered (no datapath)`;
+}

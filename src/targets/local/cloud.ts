@@ -1,0 +1,152 @@
+/**
+ * The all-in-one commands end to end: which cloud a command means, `up` (host checks →
+ * packages → model → converge → bootstrap → access files), and the model of a cloud that is
+ * already up (for status, logs and down), rebuilt from the cloud file `up` keeps in its state.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { ensureStarterKit, ensureEndpoint, ensureServiceUser, ensureVolumeTypes, BOOTSTRAP_SECRETS } from '../../bootstrap/bootstrap.js';
+import { placeholderSecrets } from '../../catalog/context.js';
+import { defaultStorePath, SecretStore } from '../../config/secrets.js';
+import type { Reporter } from '../../cli/progress.js';
+import { ExitCode, OskError } from '../../errors.js';
+import type { CloudModel } from '../../plan/model.js';
+import { parseCloudFile } from '../../spec/load.js';
+import type { CloudFile } from '../../spec/schema.js';
+import { adminClient, writeAccessFiles, type Credentials } from './access.js';
+import { checkDistro, chooseHypervisor, readHostFacts, type Hypervisor } from './host-facts.js';
+import { ensurePackages, requiredPackages } from './packages.js';
+import { statePaths, type StatePaths } from './paths.js';
+import { converge, describeFailure, localModel } from './up.js';
+
+/** The cloud `osk up` runs when no file is given. */
+export const DEFAULT_CLOUD_YAML = `apiVersion: osk.dev/v1alpha1
+kind: Cloud
+metadata:
+  name: default
+spec:
+  profile: minimal
+  services:
+    horizon:
+      enabled: false
+`;
+
+export function stateBase(): string {
+  return dirname(dirname(defaultStorePath('x')));
+}
+
+/** Clouds with all-in-one state on this host (a cloud.yaml kept by osk up). */
+export async function localClouds(): Promise<string[]> {
+  const base = stateBase();
+  const names = await readdir(base).catch(() => [] as string[]);
+  return names.filter((n) => existsSync(join(base, n, 'cloud.yaml'))).sort();
+}
+
+/** The cloud a command without -f means: the one named, or the only one there is. */
+export async function resolveCloudName(name: string | undefined): Promise<string> {
+  if (name) {
+    if (!existsSync(join(stateBase(), name, 'cloud.yaml'))) throw new OskError(`there is no all-in-one cloud named ${name} on this host (looked in ${join(stateBase(), name)})`, { exitCode: ExitCode.invalidInput, hint: 'osk up creates it' });
+    return name;
+  }
+  const all = await localClouds();
+  if (all.length === 1) return all[0]!;
+  if (all.length === 0) throw new OskError(`no all-in-one cloud on this host (state in ${stateBase()})`, { exitCode: ExitCode.invalidInput, hint: 'create one with: osk up' });
+  throw new OskError(`${all.length} clouds on this host: ${all.join(', ')}; say which with --cloud NAME`, { exitCode: ExitCode.invalidInput });
+}
+
+export interface LocalContext {
+  file: CloudFile;
+  paths: StatePaths;
+  model: CloudModel;
+  store: SecretStore;
+}
+
+/** A cloud that `osk up` created, with its model (no secrets are generated here). */
+export async function openLocalCloud(name: string): Promise<LocalContext> {
+  const paths = statePaths(name);
+  const file = parseCloudFile(await readFile(join(paths.root, 'cloud.yaml'), 'utf8'), join(paths.root, 'cloud.yaml'));
+  const store = await SecretStore.open(paths.secrets, name);
+  const facts = readHostFacts();
+  const hypervisor = ((await readFile(join(paths.root, 'hypervisor'), 'utf8').catch(() => 'fake')).trim() || 'fake') as Hypervisor;
+  const model = localModel(file, paths, facts, hypervisor, (n) => (storeHas(store, n) ? store.get(n) : placeholderSecrets(n)));
+  return { file, paths, model, store };
+}
+
+function storeHas(store: SecretStore, name: string): boolean {
+  return name in store.entries();
+}
+
+export interface UpOptions {
+  file: CloudFile;
+  hypervisor?: Hypervisor;
+  install: boolean;
+  timeoutSeconds: number;
+  reporter: Reporter;
+}
+
+export interface UpSummary {
+  cloud: string;
+  paths: StatePaths;
+  seconds: number;
+  outcomes: Map<string, string>;
+  bootstrap: string[];
+}
+
+export async function upLocal(o: UpOptions): Promise<UpSummary> {
+  const t0 = Date.now();
+  const { file, reporter } = o;
+  if (file.spec.profile === 'ha') {
+    throw new OskError('profile ha needs several nodes (3 Galera and RabbitMQ members, spread API replicas); the all-in-one target runs one of each', { exitCode: ExitCode.invalidInput, hint: 'use profile: minimal for osk up, or deploy the ha profile to Kubernetes with osk apply' });
+  }
+  const facts = readHostFacts();
+  checkDistro(facts);
+  const hypervisor = chooseHypervisor(facts, o.hypervisor);
+  const paths = statePaths(file.metadata.name);
+  await mkdir(paths.root, { recursive: true, mode: 0o700 });
+
+  // The set of credentials does not depend on their values: a placeholder pass says which exist.
+  const store = await SecretStore.open(paths.secrets, file.metadata.name);
+  const probeModel = localModel(file, paths, facts, hypervisor, placeholderSecrets);
+  const created = store.ensure([...probeModel.secrets.values(), ...BOOTSTRAP_SECRETS]);
+  await store.save();
+  if (created.length) reporter.note(`generated ${created.length} credentials into ${store.path} (kept for the life of the cloud)`);
+
+  reporter.begin('packages', 'checking Debian packages');
+  const packages = requiredPackages(probeModel);
+  const versions = await ensurePackages(packages, { install: o.install, root: facts.root, log: (l) => reporter.waiting('packages', l) });
+  reporter.done('packages', 'ready', `${packages.length} packages`);
+
+  // Kept so that status, logs and down know the cloud without the file.
+  await writeFile(join(paths.root, 'cloud.yaml'), stringify(file), { mode: 0o600 });
+  await writeFile(join(paths.root, 'hypervisor'), `${hypervisor}\n`, { mode: 0o600 });
+
+  const secret = (n: string) => store.get(n);
+  const model = localModel(file, paths, facts, hypervisor, secret);
+  const creds: Credentials = { cloud: file.metadata.name, region: file.spec.region, adminPassword: secret('keystone-admin-password'), demoPassword: secret('keystone-demo-password') };
+  const os = adminClient(creds);
+  try {
+    const result = await converge(model, paths, {
+      reporter,
+      secret,
+      versions,
+      timeoutSeconds: o.timeoutSeconds,
+      openstack: {
+        keystoneUser: (user, password) => ensureServiceUser(os, user, password),
+        keystoneEndpoint: (e) => ensureEndpoint(os, { ...e, region: file.spec.region }),
+        volumeTypes: (types) => ensureVolumeTypes(os, types),
+      },
+    });
+    if (result.failed.size > 0) {
+      throw new OskError(`the cloud is only partly up:\n${describeFailure(result)}`, { hint: `fix the cause above and run osk up again: it continues where it stopped. Logs: ${paths.log}` });
+    }
+    await writeAccessFiles(paths, creds);
+    reporter.begin('bootstrap', 'demo project, flavors, test image, network');
+    const bootstrap = await ensureStarterKit(os, { region: file.spec.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' });
+    reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
+    return { cloud: file.metadata.name, paths, seconds: (Date.now() - t0) / 1000, outcomes: result.outcomes, bootstrap };
+  } finally {
+    await os.close();
+  }
+}

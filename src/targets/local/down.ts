@@ -1,0 +1,52 @@
+/**
+ * `osk down`: stop every program of the cloud by PID, dependants first (the reverse of the start
+ * order), through its supervisor, or straight from the PID files when the supervisor is gone.
+ * `--purge` then removes the state directory: configs, data, logs and the secret store.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { shutdown, supervisorPid, supervisorStatus } from './control.js';
+import type { StatePaths } from './paths.js';
+import { readPidFile, stopGroup } from './process-tree.js';
+
+export interface DownResult {
+  stopped: string[];
+  purged: boolean;
+}
+
+export async function down(paths: StatePaths, order: string[], opts: { purge: boolean; log: (line: string) => void }): Promise<DownResult> {
+  const reverse = [...order].reverse();
+  const status = await supervisorStatus(paths);
+  const stopped: string[] = [];
+  if (status) {
+    const running = status.processes.filter((p) => p.state !== 'stopped').map((p) => p.id);
+    opts.log(`stopping ${running.length} programs through the supervisor (pid ${status.pid})`);
+    await shutdown(paths, reverse);
+    stopped.push(...running);
+  }
+  // Whatever is still recorded (no supervisor, or it died mid-way): stop by PID file.
+  const files = (await readdir(paths.pids).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && f !== 'supervisor.json');
+  const ids = files.map((f) => f.slice(0, -5)).sort((a, b) => idx(reverse, a) - idx(reverse, b));
+  for (const id of ids) {
+    const rec = await readPidFile(join(paths.pids, `${id}.json`));
+    if (rec) {
+      const how = await stopGroup(rec);
+      if (how !== 'gone') {
+        opts.log(`stopped ${id} (pid ${rec.pid}${how === 'killed' ? ', killed after the grace period' : ''})`);
+        stopped.push(id);
+      }
+    }
+    await rm(join(paths.pids, `${id}.json`), { force: true });
+  }
+  const sup = await supervisorPid(paths);
+  if (sup) await stopGroup(sup, 5000);
+  await rm(join(paths.pids, 'supervisor.json'), { force: true });
+  await rm(paths.supervisorSocket, { force: true });
+  if (opts.purge) await rm(paths.root, { recursive: true, force: true });
+  return { stopped: [...new Set(stopped)], purged: opts.purge };
+}
+
+function idx(order: string[], id: string): number {
+  const i = order.indexOf(id);
+  return i < 0 ? -1 : i;
+}
