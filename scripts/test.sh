@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The one test command (npm test): the tools the tests check against, a type-check, then every
-# *.test.ts under src/ and test/ with node's test runner.
+# The one test command (npm test): the tools the tests check against, a type-check and build,
+# then every *.test.ts under src/ and test/ with node's test runner. test/allinone.e2e.test.ts
+# brings up a real all-in-one cloud with `osk up --yes`, which installs Debian's OpenStack
+# packages itself (root; a few minutes the first time).
 #
 # The generated oslo configs are checked by Debian's oslo-config-validator against the real
 # option definitions; as root this installs them (a no-op once present). Without root those
@@ -13,5 +15,7 @@ elif ! command -v oslo-config-validator >/dev/null 2>&1; then
   echo "warning: oslo-config-validator is missing and this is not root: the oslo config tests will skip (sudo bash scripts/install-oslo-validator.sh)" >&2
 fi
 tsc -p tsconfig.json --noEmit
+# The end-to-end tests run the osk command itself (bin/osk.js → dist/).
+tsc -p tsconfig.build.json
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

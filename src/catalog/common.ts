@@ -167,7 +167,7 @@ export function uwsgiIni(name: string, port: number, app: { module: string } | {
     ...Object.entries(env).map(([k, v]) => `env = ${k}=${v}`),
     '',
   ];
-  return { name, text: lines.join('\n') };
+  return { name, text: lines.join('\n'), kubernetesOnly: true };
 }
 
 export function apiProcesses(ctx: CatalogContext): number {

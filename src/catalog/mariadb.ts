@@ -86,7 +86,7 @@ exec docker-entrypoint.sh mariadbd
         dir: etc,
         files: [
           { name: 'osk.cnf', text: myCnf },
-          { name: 'start.sh', text: start },
+          { name: 'start.sh', text: start, kubernetesOnly: true },
         ],
       },
     ],

@@ -33,8 +33,9 @@ export function neutron(ctx: CatalogContext): ServiceDef {
     service_plugins: 'ovn-router,qos,segments',
     transport_url: ctx.transportUrl('neutron', 'rabbitmq-neutron-password', 'neutron'),
     auth_strategy: 'keystone',
-    // On one host the API runs in neutron-server's own process (0 = no forked API worker).
-    api_workers: ctx.machine ? 0 : apiProcesses(ctx),
+    // At least 1 even on one host: with 0 the API runs in the parent process, which never opens
+    // its OVN database connections (ML2/OVN sets them up after the fork), and writes hang.
+    api_workers: apiProcesses(ctx),
     // One host: RPC is served by the API process itself, which saves a ~150 MB worker.
     rpc_workers: ctx.machine ? 0 : 1,
     ...(ctx.machine ? { bind_host: ctx.topology.bindAddress, bind_port: 9696, api_paste_config: '/etc/neutron/api-paste.ini', rpc_state_report_workers: 0 } : {}),

@@ -68,9 +68,9 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   conf.section('scheduler', { workers, discover_hosts_in_cells_interval: 300 });
   conf.section('vnc', {
     enabled: m?.hypervisor !== 'fake',
-    server_listen: '0.0.0.0',
+    server_listen: ctx.topology.bindAddress,
     server_proxyclient_address: { value: '$my_ip', raw: true },
-    novncproxy_host: '0.0.0.0',
+    novncproxy_host: ctx.topology.bindAddress,
     novncproxy_port: 6080,
     novncproxy_base_url: `${ctx.publicUrl('novnc', `http://${ctx.topology.host('nova-novncproxy')}:6080`)}/vnc_lite.html`,
   });

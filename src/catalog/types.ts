@@ -36,7 +36,7 @@ export interface SecretDef {
 /** A generated file: an oslo INI model (split into public + secret parts) or plain text. */
 export type ConfigFileDef =
   | { name: string; ini: IniDoc; dialect?: 'oslo' | 'paste'; /** namespace set for oslo-config-validator */ validate?: string }
-  | { name: string; text: string; secret?: boolean; refs?: Ref[] };
+  | { name: string; text: string; secret?: boolean; refs?: Ref[]; /** Used by the images only (uwsgi ini, start scripts): not written on a host. */ kubernetesOnly?: boolean };
 
 /** Files of one service, rendered as ConfigMap `<name>-config` plus Secret `<name>-config-secrets`. */
 export interface ConfigBundleDef {

@@ -94,6 +94,15 @@ export interface UpSummary {
   bootstrap: string[];
 }
 
+async function withClient<T>(creds: Credentials, fn: (os: ReturnType<typeof adminClient>) => Promise<T>): Promise<T> {
+  const os = adminClient(creds);
+  try {
+    return await fn(os);
+  } finally {
+    await os.close();
+  }
+}
+
 export async function upLocal(o: UpOptions): Promise<UpSummary> {
   const t0 = Date.now();
   const { file, reporter } = o;
@@ -135,7 +144,9 @@ export async function upLocal(o: UpOptions): Promise<UpSummary> {
       openstack: {
         keystoneUser: (user, password) => ensureServiceUser(os, user, password),
         keystoneEndpoint: (e) => ensureEndpoint(os, { ...e, region: file.spec.region }),
-        volumeTypes: (types) => ensureVolumeTypes(os, types),
+        // A client of its own: the shared one's token predates the endpoints registered
+        // meanwhile, and the service catalog comes with the token.
+        volumeTypes: (types) => withClient(creds, (c) => ensureVolumeTypes(c, types)),
       },
     });
     if (result.failed.size > 0) {
@@ -143,7 +154,7 @@ export async function upLocal(o: UpOptions): Promise<UpSummary> {
     }
     await writeAccessFiles(paths, creds);
     reporter.begin('bootstrap', 'demo project, flavors, test image, network');
-    const bootstrap = await ensureStarterKit(os, { region: file.spec.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' });
+    const bootstrap = await withClient(creds, (c) => ensureStarterKit(c, { region: file.spec.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' }));
     reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
     return { cloud: file.metadata.name, paths, seconds: (Date.now() - t0) / 1000, outcomes: result.outcomes, bootstrap };
   } finally {

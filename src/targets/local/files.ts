@@ -44,7 +44,10 @@ export function bundleFiles(model: CloudModel, bundle: string): Map<string, stri
   const b = model.bundles.get(bundle);
   if (!b) throw new Error(`catalog bug: unknown bundle ${bundle}`);
   const out = new Map<string, string>();
-  for (const f of b.files) out.set(join(b.dir, f.name), 'ini' in f ? f.ini.renderAll(f.dialect) : f.text);
+  for (const f of b.files) {
+    if ('ini' in f) out.set(join(b.dir, f.name), f.ini.renderAll(f.dialect));
+    else if (!f.kubernetesOnly) out.set(join(b.dir, f.name), f.text);
+  }
   return out;
 }
 
@@ -67,7 +70,6 @@ export async function writeHostFiles(model: CloudModel, paths: StatePaths, secre
       hash.update(JSON.stringify({ kind: h.kind, command: h.command, env: h.env ?? {}, secretEnv: Object.keys(h.secretEnv ?? {}) }));
       for (const p of h.packages) hash.update(`${p}=${versions.get(p) ?? '?'}\n`);
       for (const bundle of c.configs ?? []) {
-        if (bundle === 'osk-scripts') continue;
         for (const [path, content] of bundleFiles(model, bundle)) {
           if (!written.has(path)) {
             await writeIfChanged(path, content, 0o600, changed);

@@ -10,8 +10,12 @@ import { writeFile } from 'node:fs/promises';
 import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 
-/** Libraries the services import without a package of theirs declaring them as hard dependencies. */
-const ALWAYS = ['python3-pymysql', 'python3-memcache', 'mariadb-client', 'python3-openstackclient'];
+/**
+ * Besides the components' own: libraries the services import without declaring them as hard
+ * dependencies (PyMySQL, python-memcached), the mariadb client osk's probes use, ss (whose output
+ * names the program holding a port), and the openstack CLI that users expect next to a cloud.
+ */
+const ALWAYS = ['python3-pymysql', 'python3-memcache', 'mariadb-client', 'iproute2', 'python3-openstackclient'];
 
 export function requiredPackages(model: CloudModel): string[] {
   const out = new Set(ALWAYS);

@@ -203,6 +203,18 @@ export class Supervisor {
     await removePidFile(this.pidFile(id));
   }
 
+  /** Let go of every program without stopping it (a supervisor being replaced; tests). */
+  abandon(): void {
+    if (this.poller) clearInterval(this.poller);
+    for (const e of this.entries.values()) {
+      e.wanted = false;
+      if (e.timer) clearTimeout(e.timer);
+      e.child?.removeAllListeners('exit');
+      e.child?.unref();
+    }
+    this.entries.clear();
+  }
+
   status(): SupervisorStatus {
     return { pid: process.pid, startedAt: this.startedAt, processes: [...this.entries.values()].map((e) => ({ ...e.status })) };
   }

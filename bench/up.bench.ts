@@ -1,0 +1,145 @@
+/**
+ * npm run bench:up — the all-in-one cloud on this host, measured:
+ *  - seconds from `osk up` (packages already installed) to a cloud that answers, and on to an
+ *    ACTIVE server, per phase and per component;
+ *  - against references measured in the same run: the critical path of the plan's graph under
+ *    the measured durations (the best any scheduler could do) and the serial sum (a script that
+ *    runs one thing after another);
+ *  - summed RSS (and PSS, which does not count shared pages twice) of the cloud's processes;
+ *  - a second `osk up` on the running cloud.
+ * Runs in a scratch state dir and removes it. Needs root and Debian 12; ports 3306, 5672, 5000…
+ * on 127.0.0.1 must be free.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Outcome, Reporter } from '../src/cli/progress.js';
+import { OpenStackClient } from '../src/openstack/index.js';
+import { parseCloudFile } from '../src/spec/load.js';
+import { supervisorStatus } from '../src/targets/local/control.js';
+import { DEFAULT_CLOUD_YAML, openLocalCloud, upLocal } from '../src/targets/local/cloud.js';
+import { down } from '../src/targets/local/down.js';
+import { hostDeps, hostOrder } from '../src/targets/local/up.js';
+
+const state = await mkdtemp(join(tmpdir(), 'osk-bench-up-'));
+process.env.OSK_STATE_DIR = state;
+
+/** A reporter that keeps start and end times per component. */
+function recorder() {
+  const t0 = Date.now();
+  const begun = new Map<string, number>();
+  const spans = new Map<string, { start: number; end: number; outcome: string }>();
+  const r: Reporter = {
+    begin: (id) => void begun.set(id, Date.now() - t0),
+    waiting: () => undefined,
+    done: (id: string, outcome: Outcome) => void spans.set(id, { start: begun.get(id) ?? Date.now() - t0, end: Date.now() - t0, outcome }),
+    fail: (id, msg) => console.error(`FAILED ${id}: ${msg}`),
+    note: () => undefined,
+    close: () => undefined,
+  };
+  return { r, spans, t0 };
+}
+
+function processGroups(): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      groups.set(pgrp, [...(groups.get(pgrp) ?? []), Number(d)]);
+    } catch {
+      // gone
+    }
+  }
+  return groups;
+}
+
+function memoryOf(pid: number): { rss: number; pss: number } {
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? 0);
+    return { rss: kb('Rss'), pss: kb('Pss') };
+  } catch {
+    return { rss: 0, pss: 0 };
+  }
+}
+
+async function cloudMemory(paths: Parameters<typeof supervisorStatus>[0]) {
+  const st = await supervisorStatus(paths);
+  const groups = processGroups();
+  const rows: { id: string; rss: number; pss: number; procs: number }[] = [];
+  const leaders = [...(st?.processes ?? []).map((p) => ({ id: p.id, pid: p.pid })), { id: 'supervisor (osk)', pid: st?.pid }];
+  for (const { id, pid } of leaders) {
+    if (!pid) continue;
+    const members = groups.get(pid) ?? [pid];
+    const m = members.map(memoryOf).reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss }), { rss: 0, pss: 0 });
+    rows.push({ id, ...m, procs: members.length });
+  }
+  return rows.sort((a, b) => b.rss - a.rss);
+}
+
+const mib = (kb: number) => (kb / 1024).toFixed(0).padStart(6);
+const s = (ms: number) => (ms / 1000).toFixed(1).padStart(6);
+
+try {
+  const file = parseCloudFile(DEFAULT_CLOUD_YAML, 'built-in');
+  const { r, spans, t0 } = recorder();
+  const summary = await upLocal({ file, install: true, timeoutSeconds: 600, reporter: r });
+  const upMs = Date.now() - t0;
+
+  const os = OpenStackClient.fromCloudsYaml({ cloud: 'default', env: { OS_CLIENT_CONFIG_FILE: summary.paths.cloudsYaml } });
+  const flavor = (await os.compute.flavors.find('m1.tiny'))!;
+  const image = (await os.image.images.find('osk-test-raw'))!;
+  const net = (await os.network.networks.find('demo-net'))!;
+  const bootStart = Date.now();
+  const created = await os.compute.servers.create({ name: 'bench-vm', flavorRef: flavor.id, imageRef: image.id, networks: [{ uuid: net.id }] });
+  await os.compute.servers.waitForStatus(created.id, 'ACTIVE', { timeoutMs: 300_000, intervalMs: 250 });
+  const bootMs = Date.now() - bootStart;
+  await os.close();
+  const toActive = Date.now() - t0;
+
+  // References from the same run: critical path and serial sum over the measured durations.
+  const { model, paths } = await openLocalCloud('default');
+  const deps = hostDeps(model);
+  const dur = (id: string) => {
+    const sp = spans.get(id);
+    return sp ? sp.end - sp.start : 0;
+  };
+  const finish = new Map<string, number>();
+  for (const id of hostOrder(model)) finish.set(id, Math.max(0, ...(deps.get(id) ?? []).map((d) => finish.get(d) ?? 0)) + dur(id));
+  const critical = Math.max(...finish.values());
+  const serial = [...spans.values()].reduce((a, b) => a + (b.end - b.start), 0);
+
+  const mem = await cloudMemory(paths);
+  const rss = mem.reduce((a, b) => a + b.rss, 0);
+  const pss = mem.reduce((a, b) => a + b.pss, 0);
+
+  const { r: r2, t0: t2 } = recorder();
+  await upLocal({ file, install: false, timeoutSeconds: 600, reporter: r2 });
+  const secondMs = Date.now() - t2;
+
+  console.log('osk up (all-in-one, built-in minimal cloud, packages installed, empty state)');
+  console.log(`  to a cloud that answers (incl. bootstrap) ${s(upMs)} s`);
+  console.log(`  server create → ACTIVE                   ${s(bootMs)} s`);
+  console.log(`  total: osk up to an ACTIVE server        ${s(toActive)} s   (target ≤ 120 s)`);
+  console.log(`  critical path of the graph (measured)    ${s(critical)} s   → osk up / critical path = ${(upMs / critical).toFixed(2)}×`);
+  console.log(`  serial sum of the same steps             ${s(serial)} s   → parallel speed-up = ${(serial / upMs).toFixed(2)}×`);
+  console.log(`  second osk up on the running cloud       ${s(secondMs)} s   (${((secondMs / upMs) * 100).toFixed(1)} % of the first)`);
+  console.log('per component (start → end, s; from the start of osk up):');
+  for (const [id, sp] of [...spans].sort((a, b) => a[1].start - b[1].start)) console.log(`  ${id.padEnd(24)} ${s(sp.start)} → ${s(sp.end)}  ${s(sp.end - sp.start)}  ${sp.outcome}`);
+  console.log('memory of the cloud (process groups; MiB):');
+  console.log(`  ${'program'.padEnd(20)} ${'RSS'.padStart(6)} ${'PSS'.padStart(6)}  processes`);
+  for (const m of mem) console.log(`  ${m.id.padEnd(20)} ${mib(m.rss)} ${mib(m.pss)}  ${m.procs}`);
+  console.log(`  ${'total'.padEnd(20)} ${mib(rss)} ${mib(pss)}   summed RSS ${(rss / 1048576).toFixed(2)} GiB (target ≤ 2.5 GiB); PSS ${(pss / 1048576).toFixed(2)} GiB`);
+} finally {
+  // Stop whatever this run started, even after a failure.
+  try {
+    const { model, paths } = await openLocalCloud('default');
+    await down(paths, hostOrder(model), { purge: true, log: () => undefined });
+  } catch {
+    // nothing was started
+  }
+  await rm(state, { recursive: true, force: true });
+}
