@@ -20,7 +20,7 @@ import { parseCloudFile } from '../src/spec/load.js';
 import { supervisorStatus } from '../src/targets/local/control.js';
 import { DEFAULT_CLOUD_YAML, openLocalCloud, upLocal } from '../src/targets/local/cloud.js';
 import { down } from '../src/targets/local/down.js';
-import { hostDeps, hostOrder } from '../src/targets/local/up.js';
+import { hostDeps, hostOrder, hostWaves } from '../src/targets/local/up.js';
 
 const state = await mkdtemp(join(tmpdir(), 'osk-bench-up-'));
 process.env.OSK_STATE_DIR = state;
@@ -36,6 +36,7 @@ function recorder() {
     done: (id: string, outcome: Outcome) => void spans.set(id, { start: begun.get(id) ?? Date.now() - t0, end: Date.now() - t0, outcome }),
     fail: (id, msg) => console.error(`FAILED ${id}: ${msg}`),
     note: () => undefined,
+    inFlight: () => [],
     close: () => undefined,
   };
   return { r, spans, t0 };
@@ -137,7 +138,7 @@ try {
   // Stop whatever this run started, even after a failure.
   try {
     const { model, paths } = await openLocalCloud('default');
-    await down(paths, hostOrder(model), { purge: true, log: () => undefined });
+    await down(paths, hostWaves(model), { purge: true, log: () => undefined });
   } catch {
     // nothing was started
   }

@@ -14,7 +14,7 @@ import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '.
 import { down } from '../targets/local/down.js';
 import { statePaths } from '../targets/local/paths.js';
 import { localStatus, statusTable } from '../targets/local/status.js';
-import { hostOrder } from '../targets/local/up.js';
+import { hostWaves } from '../targets/local/up.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
 
@@ -33,6 +33,16 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
       const timeout = Number(opts.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) throw new OskError(`--timeout must be a number of seconds, not "${opts.timeout}"`, { exitCode: ExitCode.invalidInput });
       const reporter = createReporter(process.stderr);
+      // Interrupted: say where it stopped. Programs already started keep running under the
+      // supervisor; a rerun continues from there (steps that completed are not repeated).
+      const onSignal = (sig: NodeJS.Signals) => {
+        const busy = reporter.inFlight();
+        reporter.close();
+        io.stderr(`\nosk up interrupted (${sig})${busy.length ? ` while working on: ${busy.join(', ')}` : ''}.\nWhat is already running keeps running; run osk up again to continue, or osk down to stop it.\n`);
+        process.exit(130);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
         const s = await upLocal({ file, install: Boolean(opts.yes), timeoutSeconds: timeout, reporter, ...(opts.hypervisor ? { hypervisor: opts.hypervisor } : {}) });
         reporter.close();
@@ -69,7 +79,7 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
         if (answer.trim() !== name) throw new OskError('not confirmed; nothing was deleted', { exitCode: ExitCode.invalidInput });
       }
       const { model, paths } = await openLocalCloud(name);
-      const r = await down(paths, hostOrder(model), { purge: Boolean(opts.purge), log: (l) => io.stderr(`${l}\n`) });
+      const r = await down(paths, hostWaves(model), { purge: Boolean(opts.purge), log: (l) => io.stderr(`${l}\n`) });
       io.stdout(`cloud ${name}: stopped ${r.stopped.length} programs${r.purged ? `; removed ${paths.root}` : '; data kept (osk up starts it again)'}\n`);
     });
 

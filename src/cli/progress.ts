@@ -13,6 +13,8 @@ export interface Reporter {
   done(id: string, outcome: Outcome, detail?: string): void;
   fail(id: string, message: string): void;
   note(line: string): void;
+  /** Components in progress right now (for "interrupted while …"). */
+  inFlight(): string[];
   close(): void;
 }
 
@@ -84,6 +86,9 @@ export function createReporter(out: NodeJS.WriteStream | { write(s: string): boo
     },
     note(line) {
       print(line);
+    },
+    inFlight() {
+      return [...active.keys()];
     },
     close() {
       clearInterval(timer);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { OskError } from '../../errors.js';
 import type { StatePaths } from './paths.js';
 import { isAlive, readPidFile } from './process-tree.js';
-import type { ProcessSpec, ProcessStatus, SupervisorStatus } from './supervisor.js';
+import type { ProcessSpec, ProcessStatus, StopResult, SupervisorStatus } from './supervisor.js';
 
 function call<T>(paths: StatePaths, method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -76,8 +76,9 @@ export function stopProcess(paths: StatePaths, id: string): Promise<unknown> {
   return call(paths, 'DELETE', `/processes/${id}`);
 }
 
-export function shutdown(paths: StatePaths, order: string[]): Promise<unknown> {
-  return call(paths, 'POST', '/shutdown', { order }, 600_000);
+/** Stop the cloud's programs, wave by wave in the given order, and the supervisor. */
+export async function shutdown(paths: StatePaths, waves: string[][]): Promise<StopResult[]> {
+  return (await call<{ stopped: StopResult[] }>(paths, 'POST', '/shutdown', { waves }, 600_000)).stopped;
 }
 
 /** The supervisor's own PID record, to stop it when its socket no longer answers. */

@@ -14,15 +14,19 @@ export interface DownResult {
   purged: boolean;
 }
 
-export async function down(paths: StatePaths, order: string[], opts: { purge: boolean; log: (line: string) => void }): Promise<DownResult> {
-  const reverse = [...order].reverse();
+/** `waves`: the start order in waves; stopping goes the other way round. */
+export async function down(paths: StatePaths, waves: string[][], opts: { purge: boolean; log: (line: string) => void }): Promise<DownResult> {
+  const reverseWaves = [...waves].reverse();
+  const reverse = reverseWaves.flat();
   const status = await supervisorStatus(paths);
   const stopped: string[] = [];
   if (status) {
     const running = status.processes.filter((p) => p.state !== 'stopped').map((p) => p.id);
-    opts.log(`stopping ${running.length} programs through the supervisor (pid ${status.pid})`);
-    await shutdown(paths, reverse);
-    stopped.push(...running);
+    opts.log(`stopping ${running.length} programs through the supervisor (pid ${status.pid}), dependants first`);
+    for (const r of await shutdown(paths, reverseWaves)) {
+      opts.log(`stopped ${r.id} in ${(r.ms / 1000).toFixed(1)} s${r.how === 'killed' ? ' (killed: it ignored SIGTERM for the whole grace period)' : ''}`);
+      stopped.push(r.id);
+    }
   }
   // Whatever is still recorded (no supervisor, or it died mid-way): stop by PID file.
   const files = (await readdir(paths.pids).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && f !== 'supervisor.json');

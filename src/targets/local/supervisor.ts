@@ -37,6 +37,12 @@ export interface ProcessStatus {
   log: string;
 }
 
+export interface StopResult {
+  id: string;
+  how: 'stopped' | 'killed' | 'gone';
+  ms: number;
+}
+
 export interface SupervisorStatus {
   pid: number;
   startedAt: string;
@@ -188,19 +194,22 @@ export class Supervisor {
     }, delay);
   }
 
-  async stop(id: string): Promise<void> {
+  async stop(id: string): Promise<StopResult | undefined> {
     const e = this.entries.get(id);
-    if (!e) return;
+    if (!e) return undefined;
+    const t0 = Date.now();
+    let how: StopResult['how'] = 'gone';
     e.wanted = false;
     if (e.timer) clearTimeout(e.timer);
     e.timer = undefined;
     if (e.rec && (e.status.state === 'running' || e.status.state === 'stopping')) {
       e.status.state = 'stopping';
-      await stopGroup(e.rec);
+      how = await stopGroup(e.rec);
     }
     e.status.state = 'stopped';
     delete e.status.pid;
     await removePidFile(this.pidFile(id));
+    return { id, how, ms: Date.now() - t0 };
   }
 
   /** Let go of every program without stopping it (a supervisor being replaced; tests). */
@@ -219,10 +228,18 @@ export class Supervisor {
     return { pid: process.pid, startedAt: this.startedAt, processes: [...this.entries.values()].map((e) => ({ ...e.status })) };
   }
 
-  /** Stop everything in the given order (dependants first), then the rest. */
-  async stopAll(order: string[]): Promise<void> {
-    const ids = [...order.filter((id) => this.entries.has(id)), ...[...this.entries.keys()].filter((id) => !order.includes(id))];
-    for (const id of ids) await this.stop(id);
+  /**
+   * Stop everything wave by wave (dependants first, one wave in parallel), then anything the
+   * waves do not name.
+   */
+  async stopAll(waves: string[][]): Promise<StopResult[]> {
+    const named = new Set(waves.flat());
+    const all = [...waves.map((w) => w.filter((id) => this.entries.has(id))), [...this.entries.keys()].filter((id) => !named.has(id))];
+    const out: StopResult[] = [];
+    for (const wave of all) {
+      for (const r of await Promise.all(wave.map((id) => this.stop(id)))) if (r && r.how !== 'gone') out.push(r);
+    }
+    return out;
   }
 
   /** Serve the control socket; resolves once listening. */
@@ -255,8 +272,8 @@ export class Supervisor {
         return reply(200, { stopped: m[1] });
       }
       if (req.method === 'POST' && url.pathname === '/shutdown') {
-        await this.stopAll((body as { order?: string[] } | undefined)?.order ?? []);
-        reply(200, { stopped: true });
+        const stopped = await this.stopAll((body as { waves?: string[][] } | undefined)?.waves ?? []);
+        reply(200, { stopped });
         this.close();
         return;
       }

@@ -44,8 +44,12 @@ export function hostDeps(model: CloudModel): Map<string, string[]> {
 
 /** Start order: the plan's waves restricted to the host's components. */
 export function hostOrder(model: CloudModel): string[] {
+  return hostWaves(model).flat();
+}
+
+export function hostWaves(model: CloudModel): string[][] {
   const ids = new Set(hostComponents(model).map((c) => c.id));
-  return model.waves.flat().filter((id) => ids.has(id));
+  return model.waves.map((w) => w.filter((id) => ids.has(id))).filter((w) => w.length > 0);
 }
 
 export interface ConvergeOptions {
