@@ -1,0 +1,195 @@
+// The local control plane really works: the scheduler places pods, the controller-manager runs
+// Deployments, Jobs and DaemonSets, and kwok plays the kubelet of the fake nodes.
+//
+// The first run on a machine compiles Kubernetes (see test/cluster/build.ts; tens of minutes on
+// 2 cores); later runs reuse the cached build. OSK_SKIP_CLUSTER_TESTS=1 skips this file.
+import { strict as assert } from "node:assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { goCommand } from "./build.js";
+import {
+  COMPUTE_LABEL,
+  CONTROL_PLANE_LABEL,
+  GPU_LABEL,
+  GPU_RESOURCE,
+  KWOK_ANNOTATION,
+  isNodeReady,
+  isOurProcess,
+  startCluster,
+  type Cluster,
+} from "./control-plane.js";
+import { waitFor, type KubeObject } from "./kube.js";
+
+function skipReason(): string | undefined {
+  if (process.env.OSK_SKIP_CLUSTER_TESTS) return "OSK_SKIP_CLUSTER_TESTS is set";
+  try {
+    goCommand();
+  } catch (e) {
+    return String(e);
+  }
+  return undefined;
+}
+
+const NS = "default";
+const podTemplate = (app: string, extra: Record<string, unknown> = {}) => ({
+  metadata: { labels: { app } },
+  spec: { containers: [{ name: "c", image: "registry.invalid/fake:1" }], ...extra },
+});
+
+type Pod = KubeObject & { spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[] } };
+const podReady = (p: Pod): boolean => p.status?.phase === "Running" && !!p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+
+// 5 nodes, not 3: with 3 all are control plane (min(3, N)), and the DaemonSet-on-compute check
+// would have nothing to count. 5 = 3 control plane + 2 compute, one of them with GPUs.
+const NODES = 5;
+
+test("local control plane: etcd + kube-apiserver + controller-manager + scheduler + kwok", { skip: skipReason(), timeout: 80 * 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "osk-cluster-test-"));
+  const started = Date.now();
+  let cluster: Cluster | undefined;
+  t.after(async () => {
+    await cluster?.stop({ graceMs: 5000 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  cluster = await startCluster({ nodes: NODES, dir, stopOnExit: true, log: (l) => t.diagnostic(l) });
+  const startSeconds = (Date.now() - started) / 1000;
+  const build = cluster.timings.build ?? 0;
+  console.log(`# cluster start: ${startSeconds.toFixed(1)}s, build ${build.toFixed(1)}s, start without build ${(startSeconds - build).toFixed(1)}s`);
+  const k = cluster.client;
+
+  await t.test("nodes are Ready, kwok-managed and labelled by role", async () => {
+    const nodes = await k.list("/api/v1/nodes");
+    assert.equal(nodes.length, NODES);
+    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
+    for (const name of ["cp-1", "cp-2", "cp-3"]) {
+      const n = byName.get(name);
+      assert.ok(n, name);
+      assert.equal(n.metadata.labels?.[CONTROL_PLANE_LABEL], "enabled");
+      assert.equal(n.metadata.labels?.[COMPUTE_LABEL], undefined);
+    }
+    for (const name of ["compute-1", "compute-2"]) {
+      assert.equal(byName.get(name)?.metadata.labels?.[COMPUTE_LABEL], "enabled", name);
+    }
+    assert.equal(byName.get("compute-1")?.metadata.labels?.[GPU_LABEL], undefined);
+    assert.equal(byName.get("compute-2")?.metadata.labels?.[GPU_LABEL], "true");
+    const alloc = byName.get("compute-2")?.status?.allocatable as Record<string, string>;
+    assert.equal(alloc[GPU_RESOURCE], "4");
+    for (const n of nodes) {
+      assert.ok(isNodeReady(n), `${n.metadata.name} Ready`);
+      assert.equal(n.metadata.annotations?.[KWOK_ANNOTATION], "fake");
+      assert.ok((n.status?.allocatable as Record<string, string>).cpu, "allocatable cpu");
+    }
+  });
+
+  await t.test("a Deployment's pods are scheduled, Running and Ready", async () => {
+    await k.create(`/apis/apps/v1/namespaces/${NS}/deployments`, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: podTemplate("web") },
+    });
+    const dep = await waitFor(
+      "Deployment web ready",
+      async () => {
+        const d = await k.get(`/apis/apps/v1/namespaces/${NS}/deployments/web`);
+        return d.status?.readyReplicas === 3 && d.status?.availableReplicas === 3 ? d : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
+    assert.equal(dep.status?.replicas, 3);
+    const pods = await k.list<Pod>(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dweb`);
+    assert.equal(pods.length, 3);
+    for (const p of pods) {
+      assert.ok(p.spec.nodeName, "bound by the scheduler");
+      assert.ok(podReady(p), `${p.metadata.name} Running and Ready`);
+    }
+  });
+
+  await t.test("a Job completes", async () => {
+    await k.create(`/apis/batch/v1/namespaces/${NS}/jobs`, {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "once" },
+      spec: { backoffLimit: 0, template: podTemplate("once", { restartPolicy: "Never" }) },
+    });
+    const job = await waitFor(
+      "Job once Complete",
+      async () => {
+        const j = await k.get(`/apis/batch/v1/namespaces/${NS}/jobs/once`);
+        const conds = (j.status?.conditions ?? []) as { type: string; status: string }[];
+        if (conds.some((c) => c.type === "Failed" && c.status === "True")) throw new Error(`Job failed: ${JSON.stringify(j.status)}`);
+        return conds.some((c) => c.type === "Complete" && c.status === "True") ? j : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
+    assert.equal(job.status?.succeeded, 1);
+  });
+
+  await t.test("a DaemonSet on compute nodes gets exactly one pod per compute node", async () => {
+    await k.create(`/apis/apps/v1/namespaces/${NS}/daemonsets`, {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "agent" },
+      spec: {
+        selector: { matchLabels: { app: "agent" } },
+        template: podTemplate("agent", { nodeSelector: { [COMPUTE_LABEL]: "enabled" } }),
+      },
+    });
+    await waitFor(
+      "DaemonSet agent ready",
+      async () => {
+        const d = await k.get(`/apis/apps/v1/namespaces/${NS}/daemonsets/agent`);
+        return d.status?.desiredNumberScheduled === 2 && d.status?.numberReady === 2;
+      },
+      { timeoutMs: 90_000 },
+    );
+    const pods = await k.list<Pod>(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dagent`);
+    assert.deepEqual(pods.map((p) => p.spec.nodeName).sort(), ["compute-1", "compute-2"]);
+    assert.ok(pods.every(podReady));
+  });
+
+  await t.test("a pod asking for a GPU lands on the GPU node", async () => {
+    await k.create(`/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "gpu" },
+      spec: {
+        containers: [{ name: "c", image: "registry.invalid/fake:1", resources: { limits: { [GPU_RESOURCE]: "1" } } }],
+      },
+    });
+    const pod = await waitFor("pod gpu Ready", async () => {
+      const p = await k.get<Pod>(`/api/v1/namespaces/${NS}/pods/gpu`);
+      return podReady(p) ? p : undefined;
+    });
+    assert.equal(pod.spec.nodeName, "compute-2");
+  });
+
+  await t.test("the per-pod annotation delays readiness", async () => {
+    const t0 = Date.now();
+    await k.create(`/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "slow", annotations: { "pod-ready.stage.kwok.x-k8s.io/delay": "3s" } },
+      spec: { containers: [{ name: "c", image: "registry.invalid/fake:1" }] },
+    });
+    await waitFor("pod slow Ready", async () => podReady(await k.get<Pod>(`/api/v1/namespaces/${NS}/pods/slow`)), { timeoutMs: 60_000 });
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 3000, `ready after ${ms} ms, expected >= 3000`);
+  });
+
+  await t.test("stop ends every recorded process", async () => {
+    assert.ok(cluster);
+    const procs = cluster.state.processes;
+    assert.deepEqual(procs.map((p) => p.name).sort(), ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
+    const r = await cluster.stop({ graceMs: 10_000 });
+    cluster = undefined;
+    assert.equal(r.killed.length, 0, `needed SIGKILL: ${r.killed.join(", ")}`);
+    assert.equal(r.terminated.length, 5);
+    for (const p of procs) {
+      assert.equal(isOurProcess(p), false, `${p.name} (pid ${p.pid}) still running`);
+      assert.throws(() => process.kill(p.pid, 0), { code: "ESRCH" }, `${p.name} pid ${p.pid} gone`);
+    }
+  });
+});

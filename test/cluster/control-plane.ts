@@ -1,0 +1,754 @@
+// A real Kubernetes control plane on 127.0.0.1 for osk's tests: etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler and the kwok controller (which plays kubelet for fake
+// Nodes: pods become Running/Ready, Job pods Succeeded). No container runtime is involved.
+//
+//   const c = await startCluster({ nodes: 5, dir });   // -> { kubeconfig, client, stop(), ... }
+//   ...
+//   await c.stop();
+//
+// The processes are detached (they outlive the caller, as `npm run cluster:up` needs); their PIDs,
+// ports and logs are kept in `dir` (state.json, pids/, logs/), so stopCluster(dir) can end exactly
+// those processes from another process later.
+import { spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
+import { createServer, type Server } from "node:net";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureBinaries, type Binaries, type Versions } from "./build.js";
+import { KubeClient, waitFor, type KubeObject } from "./kube.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+export const CONTROL_PLANE_LABEL = "openstack-control-plane";
+export const COMPUTE_LABEL = "openstack-compute-node";
+export const GPU_LABEL = "nvidia.com/gpu.present";
+export const GPU_RESOURCE = "nvidia.com/gpu";
+export const KWOK_ANNOTATION = "kwok.x-k8s.io/node";
+
+const SERVICE_CIDR = "10.96.0.0/16";
+const POD_CIDR = "10.244.0.0/16";
+
+/** Default state directory of `npm run cluster:up`: ${OSK_STATE_DIR:-$HOME/.local/state/osk}/cluster */
+export function defaultClusterDir(): string {
+  return join(process.env.OSK_STATE_DIR || join(homedir(), ".local", "state", "osk"), "cluster");
+}
+
+export interface StartOptions {
+  /** number of fake Nodes: the first min(3, nodes) are control plane, the rest compute */
+  nodes: number;
+  /** state directory (pki, logs, pids, etcd data, kubeconfig); created if missing */
+  dir: string;
+  /** how many compute nodes also get a GPU (default: max(1, floor(compute / 4)) when there are compute nodes) */
+  gpuNodes?: number;
+  /** Pending -> Running/Ready delay (default: env OSK_POD_READY_DELAY_MS or 0); per pod: annotation pod-ready.stage.kwok.x-k8s.io/delay */
+  podReadyDelayMs?: number;
+  /** Running -> Succeeded delay for Job pods (default: env OSK_JOB_COMPLETE_DELAY_MS or 0); per pod: annotation pod-complete.stage.kwok.x-k8s.io/delay */
+  jobCompleteDelayMs?: number;
+  /** how long to wait for each readiness step (default 180 s) */
+  timeoutMs?: number;
+  /** progress lines (default: stderr) */
+  log?: (line: string) => void;
+  /**
+   * Kill the cluster's processes when this Node.js process exits or gets SIGINT/SIGTERM before
+   * stop() was called (for tests: a crashed or timed-out test run leaves nothing behind).
+   * Default false: `cluster:up` wants them to outlive it.
+   */
+  stopOnExit?: boolean;
+}
+
+export interface NodeSpec {
+  name: string;
+  role: "control-plane" | "compute";
+  gpu: boolean;
+}
+
+export interface ProcessRecord {
+  name: string;
+  pid: number;
+  /** the executable path it was started as: checked against /proc/PID/cmdline before a signal */
+  argv0: string;
+  log: string;
+}
+
+export interface ClusterState {
+  version: 1;
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  ports: Record<string, number>;
+  nodes: NodeSpec[];
+  processes: ProcessRecord[];
+  versions: Versions;
+  binDir: string;
+  podReadyDelayMs: number;
+  jobCompleteDelayMs: number;
+  startedAt: string;
+}
+
+export interface Cluster {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  state: ClusterState;
+  /** an API client with the admin certificate (close() it when done if you keep the process alive) */
+  client: KubeClient;
+  /** true when a healthy cluster already running in dir was reused */
+  reused: boolean;
+  /** seconds per phase of this start (empty when reused) */
+  timings: Record<string, number>;
+  stop(opts?: StopOptions): Promise<StopResult>;
+}
+
+export interface StopOptions {
+  /** keep the state directory (logs, etcd data, pki) instead of removing it */
+  keep?: boolean;
+  /** ms between SIGTERM and SIGKILL (default 10 s) */
+  graceMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface StopResult {
+  terminated: string[];
+  killed: string[];
+  /** recorded but no longer running (or the PID now belongs to another program) */
+  notRunning: string[];
+}
+
+/** Entries this harness creates in a state directory; nothing else there is ever removed. */
+const OWN_ENTRIES = [
+  "state.json",
+  "pids",
+  "logs",
+  "pki",
+  "certs",
+  "kubeconfig",
+  "kubeconfigs",
+  "etcd-data",
+  "kwok-stages.yaml",
+];
+
+const stderrLog = (l: string): void => {
+  process.stderr.write(`${l}\n`);
+};
+
+export function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
+  if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`nodes must be a positive integer, not ${nodes}`);
+  const cp = Math.min(3, nodes);
+  const compute = nodes - cp;
+  const gpus = Math.min(compute, gpuNodes ?? (compute > 0 ? Math.max(1, Math.floor(compute / 4)) : 0));
+  const out: NodeSpec[] = [];
+  for (let i = 1; i <= cp; i++) out.push({ name: `cp-${i}`, role: "control-plane", gpu: false });
+  // GPUs on the last compute nodes, so compute-1 is always a plain one.
+  for (let i = 1; i <= compute; i++) out.push({ name: `compute-${i}`, role: "compute", gpu: i > compute - gpus });
+  return out;
+}
+
+export function nodeObject(n: NodeSpec): KubeObject {
+  const labels: Record<string, string> = {
+    "kubernetes.io/hostname": n.name,
+    "kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    type: "kwok",
+  };
+  if (n.role === "control-plane") labels[CONTROL_PLANE_LABEL] = "enabled";
+  else labels[COMPUTE_LABEL] = "enabled";
+  if (n.gpu) labels[GPU_LABEL] = "true";
+  const resources: Record<string, string> = { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "500Gi" };
+  if (n.gpu) resources[GPU_RESOURCE] = "4";
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: n.name,
+      labels,
+      annotations: { [KWOK_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0" },
+    },
+    spec: {},
+    status: { allocatable: resources, capacity: resources },
+  };
+}
+
+function envMs(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === "") return undefined;
+  return parseDurationMs(v);
+}
+
+/** "250" (ms), "250ms", "2s", "1m", "1.5s" -> milliseconds */
+export function parseDurationMs(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m?.[1]) throw new Error(`not a duration: ${JSON.stringify(v)} (use e.g. 500, 500ms, 2s, 1m)`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n);
+}
+
+/**
+ * Starts a cluster in opts.dir, or reuses the healthy one already running there (same node count).
+ * Builds the binaries first when the pinned versions have no cached build.
+ */
+export async function startCluster(opts: StartOptions): Promise<Cluster> {
+  const log = opts.log ?? stderrLog;
+  const dir = resolve(opts.dir);
+  const timeoutMs = opts.timeoutMs ?? 180_000;
+  const nodes = planNodes(opts.nodes, opts.gpuNodes);
+
+  const existing = readState(dir);
+  if (existing) {
+    const health = await clusterHealth(existing);
+    if (health.healthy) {
+      const differs: string[] = [];
+      const describe = (ns: NodeSpec[]): string => ns.map((n) => `${n.name}${n.gpu ? "+gpu" : ""}`).join(",");
+      if (describe(existing.nodes) !== describe(nodes)) {
+        differs.push(`nodes ${describe(existing.nodes)} (asked: ${describe(nodes)})`);
+      }
+      const delays: [string, number, number | undefined][] = [
+        ["pod-ready delay", existing.podReadyDelayMs, opts.podReadyDelayMs ?? envMs("OSK_POD_READY_DELAY_MS")],
+        ["job-complete delay", existing.jobCompleteDelayMs, opts.jobCompleteDelayMs ?? envMs("OSK_JOB_COMPLETE_DELAY_MS")],
+      ];
+      for (const [what, has, asked] of delays) {
+        if (asked !== undefined && asked !== has) differs.push(`${what} ${has} ms (asked: ${asked} ms)`);
+      }
+      if (differs.length > 0) {
+        throw new Error(
+          `a healthy cluster is already running in ${dir} with other settings: ${differs.join("; ")}; ` +
+            `stop it first (npm run cluster:down${dir === defaultClusterDir() ? "" : ` -- --dir ${dir}`})`,
+        );
+      }
+      log(`reusing the healthy cluster already running in ${dir} (${existing.nodes.length} nodes, ${existing.server})`);
+      return handle(existing, true, {});
+    }
+    const running = health.processes.filter((p) => p.running);
+    if (running.length > 0) {
+      throw new Error(
+        `a cluster in ${dir} is not healthy (${health.problems.join("; ")}) but some of its processes are running ` +
+          `(${running.map((p) => `${p.name} pid ${p.pid}`).join(", ")}); see ${join(dir, "logs")}, then run cluster:down`,
+      );
+    }
+    log(`the cluster recorded in ${dir} is not running any more; starting a new one there`);
+    removeOwnEntries(dir);
+  }
+
+  const timings: Record<string, number> = {};
+  const t0 = Date.now();
+  let tPhase = t0;
+  const phase = (name: string): void => {
+    const now = Date.now();
+    timings[name] = (now - tPhase) / 1000;
+    tPhase = now;
+  };
+
+  const bins = await ensureBinaries({ log });
+  phase("build");
+
+  mkdirSync(dir, { recursive: true });
+  for (const d of ["pids", "logs", "certs", "kubeconfigs"]) mkdirSync(join(dir, d), { recursive: true });
+  const pki = join(dir, "pki");
+  await runToEnd(bins.kubecp, ["pki", pki]);
+  phase("pki");
+
+  const ports = await freePorts(["etcdClient", "etcdPeer", "apiserver", "controllerManager", "scheduler"]);
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+  const kubeconfig = join(dir, "kubeconfig");
+  writeKubeconfig(kubeconfig, server, pki, "admin");
+  for (const c of ["controller-manager", "scheduler", "kwok"]) {
+    writeKubeconfig(join(dir, "kubeconfigs", `${c}.kubeconfig`), server, pki, c);
+  }
+  const podReadyDelayMs = opts.podReadyDelayMs ?? envMs("OSK_POD_READY_DELAY_MS") ?? 0;
+  const jobCompleteDelayMs = opts.jobCompleteDelayMs ?? envMs("OSK_JOB_COMPLETE_DELAY_MS") ?? 0;
+  writeStages(join(dir, "kwok-stages.yaml"), podReadyDelayMs, jobCompleteDelayMs);
+
+  const state: ClusterState = {
+    version: 1,
+    dir,
+    kubeconfig,
+    server,
+    ports,
+    nodes,
+    processes: [],
+    versions: bins.versions,
+    binDir: bins.binDir,
+    podReadyDelayMs,
+    jobCompleteDelayMs,
+    startedAt: new Date().toISOString(),
+  };
+  saveState(state);
+
+  const client = KubeClient.fromKubeconfig(kubeconfig);
+  const disarm = opts.stopOnExit ? killOnExit(state) : () => undefined;
+  try {
+    const etcdURL = `http://127.0.0.1:${ports.etcdClient}`;
+    const peerURL = `http://127.0.0.1:${ports.etcdPeer}`;
+    start(state, bins, "etcd", [
+      "--name=osk",
+      `--data-dir=${join(dir, "etcd-data")}`,
+      `--listen-client-urls=${etcdURL}`,
+      `--advertise-client-urls=${etcdURL}`,
+      `--listen-peer-urls=${peerURL}`,
+      `--initial-advertise-peer-urls=${peerURL}`,
+      `--initial-cluster=osk=${peerURL}`,
+      "--unsafe-no-fsync=true", // a throw-away test cluster: no fsync
+      "--auto-compaction-retention=1",
+      "--quota-backend-bytes=4294967296",
+      "--log-level=warn",
+    ]);
+    await waitAlive(state, "etcd /health", timeoutMs, async () => {
+      const r = await plainGet(`${etcdURL}/health`);
+      return r.status === 200 && r.body.includes('"health":"true"');
+    });
+    phase("etcd");
+
+    const p = (f: string): string => join(pki, f);
+    start(state, bins, "kube-apiserver", [
+      `--etcd-servers=${etcdURL}`,
+      "--bind-address=127.0.0.1",
+      `--secure-port=${ports.apiserver}`,
+      ...advertiseFlags(),
+      `--tls-cert-file=${p("apiserver.crt")}`,
+      `--tls-private-key-file=${p("apiserver.key")}`,
+      `--client-ca-file=${p("ca.crt")}`,
+      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+      `--service-account-key-file=${p("sa.pub")}`,
+      `--service-account-signing-key-file=${p("sa.key")}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      "--authorization-mode=Node,RBAC",
+      "--allow-privileged=true",
+      `--requestheader-client-ca-file=${p("front-proxy-ca.crt")}`,
+      "--requestheader-allowed-names=front-proxy-client",
+      "--requestheader-username-headers=X-Remote-User",
+      "--requestheader-group-headers=X-Remote-Group",
+      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+      `--proxy-client-cert-file=${p("front-proxy-client.crt")}`,
+      `--proxy-client-key-file=${p("front-proxy-client.key")}`,
+      `--cert-dir=${join(dir, "certs", "kube-apiserver")}`,
+      "--profiling=false",
+    ]);
+    await waitAlive(state, "kube-apiserver /readyz", timeoutMs, async () => {
+      const r = await client.request<string>("GET", "/readyz", undefined, { timeoutMs: 5000 });
+      return r.status === 200;
+    });
+    phase("apiserver");
+
+    const kc = (c: string): string => join(dir, "kubeconfigs", `${c}.kubeconfig`);
+    const allowPaths = "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics";
+    start(state, bins, "kube-controller-manager", [
+      `--kubeconfig=${kc("controller-manager")}`,
+      `--authentication-kubeconfig=${kc("controller-manager")}`,
+      `--authorization-kubeconfig=${kc("controller-manager")}`,
+      "--bind-address=127.0.0.1",
+      `--secure-port=${ports.controllerManager}`,
+      `--cert-dir=${join(dir, "certs", "kube-controller-manager")}`,
+      allowPaths,
+      "--leader-elect=false",
+      "--use-service-account-credentials=true",
+      `--root-ca-file=${p("ca.crt")}`,
+      `--service-account-private-key-file=${p("sa.key")}`,
+      `--cluster-signing-cert-file=${p("ca.crt")}`,
+      `--cluster-signing-key-file=${p("ca.key")}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      "--kube-api-qps=100",
+      "--kube-api-burst=200",
+      "--profiling=false",
+    ]);
+    start(state, bins, "kube-scheduler", [
+      `--kubeconfig=${kc("scheduler")}`,
+      `--authentication-kubeconfig=${kc("scheduler")}`,
+      `--authorization-kubeconfig=${kc("scheduler")}`,
+      "--bind-address=127.0.0.1",
+      `--secure-port=${ports.scheduler}`,
+      `--cert-dir=${join(dir, "certs", "kube-scheduler")}`,
+      allowPaths,
+      "--leader-elect=false",
+      "--profiling=false",
+    ]);
+    start(state, bins, "kwok", [
+      `--kubeconfig=${kc("kwok")}`,
+      `--config=${join(dir, "kwok-stages.yaml")}`,
+      "--manage-all-nodes=false",
+      `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION}=fake`,
+      "--node-lease-duration-seconds=40",
+      `--cidr=${POD_CIDR}`,
+    ]);
+
+    for (const n of nodes) await client.create("/api/v1/nodes", nodeObject(n));
+
+    await waitAlive(state, "kube-controller-manager /healthz", timeoutMs, async () => {
+      return (await insecureGet(`https://127.0.0.1:${ports.controllerManager}/healthz`)).status === 200;
+    });
+    await waitAlive(state, "kube-scheduler /healthz", timeoutMs, async () => {
+      return (await insecureGet(`https://127.0.0.1:${ports.scheduler}/healthz`)).status === 200;
+    });
+    // Pods can only be created once the ServiceAccount controller made "default" (ServiceAccount admission).
+    await waitAlive(state, "ServiceAccount default/default", timeoutMs, async () => {
+      return (await client.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")).status === 200;
+    });
+    await waitAlive(state, `${nodes.length} Ready nodes`, timeoutMs, async () => {
+      const items = await client.list("/api/v1/nodes");
+      return items.filter(isNodeReady).length >= nodes.length;
+    });
+    phase("components+nodes");
+    timings.total = (Date.now() - t0) / 1000;
+    log(
+      `cluster up in ${timings.total.toFixed(1)}s (${Object.entries(timings)
+        .filter(([k]) => k !== "total")
+        .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
+        .join(", ")}): Kubernetes ${bins.versions.kubernetes}, ${nodes.length} nodes, ${server}`,
+    );
+    return handle(state, false, timings, client, disarm);
+  } catch (e) {
+    disarm();
+    client.close();
+    const tails = state.processes.map((pr) => `--- ${pr.log} (last lines)\n${tail(pr.log, 15)}`).join("\n");
+    log(`cluster start failed: ${String(e)}; stopping what was started (logs kept in ${join(dir, "logs")})`);
+    await stopProcesses(state, { graceMs: 5000, log });
+    throw new Error(`${String(e instanceof Error ? e.message : e)}\n${tails}`);
+  }
+}
+
+function handle(
+  state: ClusterState,
+  reused: boolean,
+  timings: Record<string, number>,
+  client?: KubeClient,
+  disarm: () => void = () => undefined,
+): Cluster {
+  const c = client ?? KubeClient.fromKubeconfig(state.kubeconfig);
+  return {
+    dir: state.dir,
+    kubeconfig: state.kubeconfig,
+    server: state.server,
+    state,
+    client: c,
+    reused,
+    timings,
+    stop: async (o: StopOptions = {}) => {
+      disarm();
+      c.close();
+      return stopCluster(state.dir, o);
+    },
+  };
+}
+
+export function isNodeReady(n: KubeObject): boolean {
+  const conds = (n.status?.conditions ?? []) as { type: string; status: string }[];
+  return conds.some((c) => c.type === "Ready" && c.status === "True");
+}
+
+// ---------------------------------------------------------------------------------------------
+// processes
+
+function start(state: ClusterState, bins: Binaries, name: string, args: string[]): void {
+  const argv0 = name === "kwok" ? bins.kwok : join(bins.binDir, name); // symlinks -> kubecp (argv[0] dispatch)
+  const logPath = join(state.dir, "logs", `${name}.log`);
+  const fd = openSync(logPath, "a");
+  try {
+    writeFileSync(fd, `# ${new Date().toISOString()} ${argv0} ${args.join(" ")}\n`);
+    const child = spawn(argv0, args, { cwd: state.dir, detached: true, stdio: ["ignore", fd, fd] });
+    if (!child.pid) throw new Error(`could not start ${argv0}`);
+    child.on("error", () => undefined); // reported through the readiness checks and the log
+    child.unref();
+    state.processes.push({ name, pid: child.pid, argv0, log: logPath });
+    writeFileSync(join(state.dir, "pids", `${name}.pid`), `${child.pid}\n`);
+    saveState(state);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Like waitFor, but fails at once (with the log's tail) when a recorded process has exited. */
+async function waitAlive(state: ClusterState, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      for (const p of state.processes) {
+        if (!isOurProcess(p)) {
+          throw new FatalError(`${p.name} (pid ${p.pid}) exited; ${p.log}:\n${tail(p.log, 25)}`);
+        }
+      }
+      return check();
+    },
+    { timeoutMs, intervalMs: 200, fatal: (e) => e instanceof FatalError },
+  );
+}
+
+class FatalError extends Error {}
+
+/** True while pid runs the recorded executable (not a zombie, not a recycled PID). */
+export function isOurProcess(p: ProcessRecord): boolean {
+  try {
+    const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state === "Z" || state === "X") return false;
+    const argv0 = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")[0];
+    return argv0 === p.argv0;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the processes recorded in dir/state.json and removes the state unless keep. */
+export async function stopCluster(dir: string, opts: StopOptions = {}): Promise<StopResult> {
+  const state = readState(resolve(dir));
+  if (!state) return { terminated: [], killed: [], notRunning: [] };
+  const result = await stopProcesses(state, opts);
+  if (!opts.keep) removeOwnEntries(state.dir);
+  return result;
+}
+
+async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<StopResult> {
+  const log = opts.log ?? (() => undefined);
+  const graceMs = opts.graceMs ?? 10_000;
+  const result: StopResult = { terminated: [], killed: [], notRunning: [] };
+  // Clients first, then the apiserver, then etcd.
+  const order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"];
+  const procs = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  const groups = [
+    procs.filter((p) => !["kube-apiserver", "etcd"].includes(p.name)),
+    procs.filter((p) => p.name === "kube-apiserver"),
+    procs.filter((p) => p.name === "etcd"),
+  ];
+  for (const group of groups) {
+    const live = group.filter((p) => {
+      if (isOurProcess(p)) return true;
+      result.notRunning.push(`${p.name} (pid ${p.pid})`);
+      return false;
+    });
+    for (const p of live) signal(p, "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (live.some(isOurProcess) && Date.now() < deadline) await sleep(100);
+    for (const p of live) {
+      if (isOurProcess(p)) {
+        log(`${p.name} (pid ${p.pid}) did not stop within ${graceMs} ms: SIGKILL`);
+        signal(p, "SIGKILL");
+        result.killed.push(`${p.name} (pid ${p.pid})`);
+      } else {
+        result.terminated.push(`${p.name} (pid ${p.pid})`);
+      }
+    }
+    const killDeadline = Date.now() + 5000;
+    while (live.some(isOurProcess) && Date.now() < killDeadline) await sleep(50);
+  }
+  return result;
+}
+
+/**
+ * SIGKILLs the processes in state.processes (read when it fires, so later starts count) on exit,
+ * SIGINT or SIGTERM of this process; the returned function removes the hooks.
+ */
+function killOnExit(state: ClusterState): () => void {
+  const killAll = (): void => {
+    for (const p of state.processes) if (isOurProcess(p)) signal(p, "SIGKILL");
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    killAll();
+    disarm();
+    process.kill(process.pid, sig); // default action now that our handler is gone
+  };
+  const disarm = (): void => {
+    process.off("exit", killAll);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  process.on("exit", killAll);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return disarm;
+}
+
+function signal(p: ProcessRecord, sig: NodeJS.Signals): void {
+  try {
+    process.kill(p.pid, sig);
+  } catch {
+    // gone meanwhile
+  }
+}
+
+export interface ClusterHealth {
+  healthy: boolean;
+  processes: (ProcessRecord & { running: boolean })[];
+  problems: string[];
+}
+
+export async function clusterHealth(state: ClusterState): Promise<ClusterHealth> {
+  const processes = state.processes.map((p) => ({ ...p, running: isOurProcess(p) }));
+  const problems = processes.filter((p) => !p.running).map((p) => `${p.name} (pid ${p.pid}) is not running`);
+  const expected = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+  for (const name of expected) if (!processes.some((p) => p.name === name)) problems.push(`${name} was never started`);
+  if (problems.length === 0) {
+    let client: KubeClient | undefined;
+    try {
+      client = KubeClient.fromKubeconfig(state.kubeconfig);
+      const r = await client.request("GET", "/readyz", undefined, { timeoutMs: 5000 });
+      if (r.status !== 200) problems.push(`kube-apiserver /readyz answered ${r.status}`);
+    } catch (e) {
+      problems.push(`kube-apiserver /readyz: ${String(e)}`);
+    } finally {
+      client?.close();
+    }
+  }
+  return { healthy: problems.length === 0, processes, problems };
+}
+
+export function readState(dir: string): ClusterState | undefined {
+  const f = join(dir, "state.json");
+  if (!existsSync(f)) return undefined;
+  return JSON.parse(readFileSync(f, "utf8")) as ClusterState;
+}
+
+function saveState(state: ClusterState): void {
+  const f = join(state.dir, "state.json");
+  writeFileSync(`${f}.tmp`, JSON.stringify(state, null, 2) + "\n");
+  renameSync(`${f}.tmp`, f);
+}
+
+function removeOwnEntries(dir: string): void {
+  for (const e of OWN_ENTRIES) rmSync(join(dir, e), { recursive: true, force: true });
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // not there
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// files
+
+function writeKubeconfig(path: string, server: string, pki: string, user: string): void {
+  const b64 = (f: string): string => readFileSync(join(pki, f)).toString("base64");
+  writeFileSync(
+    path,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: osk-test",
+      "  cluster:",
+      `    server: ${server}`,
+      `    certificate-authority-data: ${b64("ca.crt")}`,
+      "users:",
+      `- name: ${user}`,
+      "  user:",
+      `    client-certificate-data: ${b64(`${user}.crt`)}`,
+      `    client-key-data: ${b64(`${user}.key`)}`,
+      "contexts:",
+      "- name: osk-test",
+      "  context:",
+      "    cluster: osk-test",
+      `    user: ${user}`,
+      "current-context: osk-test",
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+}
+
+function writeStages(path: string, podReadyDelayMs: number, jobCompleteDelayMs: number): void {
+  const tmpl = readFileSync(join(HERE, "kwok-stages.yaml"), "utf8");
+  const body = tmpl
+    .split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .join("\n")
+    .replaceAll("${POD_READY_DELAY_MS}", String(podReadyDelayMs))
+    .replaceAll("${JOB_COMPLETE_DELAY_MS}", String(jobCompleteDelayMs));
+  writeFileSync(path, body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+/** Distinct free TCP ports on 127.0.0.1 (all held open together, then released). */
+async function freePorts<K extends string>(names: K[]): Promise<Record<K, number>> {
+  const servers: Server[] = [];
+  const out = {} as Record<K, number>;
+  try {
+    for (const n of names) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise<void>((res, rej) => {
+        s.once("error", rej);
+        s.listen(0, "127.0.0.1", () => res());
+      });
+      const addr = s.address();
+      if (!addr || typeof addr === "string") throw new Error("no port");
+      out[n] = addr.port;
+    }
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+  }
+  return out;
+}
+
+/**
+ * kube-apiserver derives its advertise address from the default route when bound to 127.0.0.1,
+ * and refuses to start on a host without one. There, advertise a documentation address
+ * (192.0.2.1, TEST-NET-1: never routed, nothing is ever sent to it) and write no Endpoints for it.
+ */
+function advertiseFlags(): string[] {
+  try {
+    const routes = readFileSync("/proc/net/route", "utf8").split("\n").slice(1);
+    if (routes.some((l) => l.split(/\s+/)[1] === "00000000")) return [];
+  } catch {
+    return [];
+  }
+  return ["--advertise-address=192.0.2.1", "--endpoint-reconciler-type=none"];
+}
+
+function plainGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const req = httpGet(url, { timeout: 3000 }, (r) => {
+      let body = "";
+      r.on("data", (c: Buffer) => (body += c.toString()));
+      r.on("end", () => res({ status: r.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", rej);
+  });
+}
+
+/** GET on a component's own self-signed serving port (only /healthz-like paths). */
+function insecureGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const req = httpsGet(url, { timeout: 3000, rejectUnauthorized: false }, (r) => {
+      let body = "";
+      r.on("data", (c: Buffer) => (body += c.toString()));
+      r.on("end", () => res({ status: r.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", rej);
+  });
+}
+
+function runToEnd(cmd: string, args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("error", rej);
+    child.on("close", (code) => (code === 0 ? res() : rej(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err}`))));
+  });
+}
+
+function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
