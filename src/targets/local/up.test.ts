@@ -7,7 +7,7 @@ import { parseCloudFile } from '../../spec/load.js';
 import { dbInitSql } from './builtins.js';
 import { DEFAULT_CLOUD_YAML } from './cloud.js';
 import { bundleFiles, hostComponents } from './files.js';
-import { chooseHypervisor, readOsRelease, type HostFacts } from './host-facts.js';
+import { checkDistro, chooseHypervisor, readOsRelease, type HostFacts } from './host-facts.js';
 import { requiredPackages } from './packages.js';
 import { statePaths } from './paths.js';
 import { hostDeps, hostOrder, localModel } from './up.js';
@@ -92,4 +92,13 @@ test('hypervisors the host cannot run are refused with the reason; ha is refused
   assert.throws(() => chooseHypervisor(HOST, 'kvm'), (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && /\/dev\/kvm/.test(e.message) && /openvswitch/.test(e.message));
   assert.throws(() => chooseHypervisor({ ...HOST, kvm: true, ovsDatapath: true }, 'kvm'), /does not run libvirtd/);
   assert.deepEqual(readOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'), { id: 'debian', versionId: '12', pretty: 'Debian GNU/Linux 12 (bookworm)' });
+});
+
+test('a host that is not Debian 12 gets a clear refusal, not a crash', () => {
+  assert.doesNotThrow(() => checkDistro(HOST));
+  assert.throws(
+    () => checkDistro({ ...HOST, distro: readOsRelease('PRETTY_NAME="Ubuntu 24.04.1 LTS"\nID=ubuntu\nVERSION_ID="24.04"\n') }),
+    (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && /Debian 12's packages, and this host is Ubuntu 24\.04\.1 LTS/.test(e.message) && /osk apply/.test(e.hint ?? ''),
+  );
+  assert.throws(() => checkDistro({ ...HOST, distro: readOsRelease('') }), /not a Linux distribution with \/etc\/os-release/);
 });
