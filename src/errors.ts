@@ -53,3 +53,14 @@ export class SpecError extends OskError {
     this.problems = problems;
   }
 }
+
+/**
+ * A command's verdict that is not an error message: `osk diff` found differences, `osk status`
+ * found something unready. The output already says why; the CLI only exits with the code.
+ */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: ExitCode) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitStatus';
+  }
+}

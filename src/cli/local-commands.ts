@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
-import { ExitCode, OskError } from '../errors.js';
+import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { parseCloudFile } from '../spec/load.js';
 import type { CloudFile } from '../spec/schema.js';
 import { envLines } from '../targets/local/access.js';
@@ -15,6 +15,7 @@ import { down } from '../targets/local/down.js';
 import { statePaths } from '../targets/local/paths.js';
 import { localStatus, statusTable } from '../targets/local/status.js';
 import { hostWaves } from '../targets/local/up.js';
+import { kubeStatusCommand } from './kube-commands.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
 
@@ -85,16 +86,24 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
 
   program
     .command('status')
-    .description('per component of the all-in-one cloud: state, readiness, PID, uptime, restarts')
+    .description('per component: on this host (default) state, readiness, PID, uptime, restarts; on Kubernetes (-f FILE) ready/desired, image, age, blocked-by')
     .addOption(cloudOption())
+    .option('-f, --filename <file>', 'a cloud deployed to Kubernetes (osk apply): its status in the cluster')
+    .option('--kubeconfig <file>', 'kubeconfig, with -f')
+    .option('--context <name>', 'kubeconfig context, with -f')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml'] as const).default('text' as const))
     .action(async (opts) => {
+      if (opts.filename) {
+        const file = await readCloud(opts.filename, io);
+        await kubeStatusCommand(io, file, { output: opts.output, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+        return;
+      }
       const { model, paths } = await openLocalCloud(await resolveCloudName(opts.cloud));
       const s = await localStatus(model, paths);
       if (opts.output === 'json') io.stdout(JSON.stringify(s, null, 2) + '\n');
       else if (opts.output === 'yaml') io.stdout(stringify(s));
       else io.stdout(statusTable(s));
-      if (!s.healthy) process.exitCode = ExitCode.failed;
+      if (!s.healthy) throw new ExitStatus(ExitCode.failed);
     });
 
   program

@@ -8,13 +8,14 @@ import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
-import { ExitCode, OskError } from '../errors.js';
+import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { plan, render } from '../pipeline.js';
 import { loadCloudFile, parseCloudFile } from '../spec/load.js';
 import { cloudFileSchema, type CloudFile } from '../spec/schema.js';
 import { allObjects, type KubeObject } from '../targets/kubernetes/render.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
 import { planJson, planText } from './plan-output.js';
+import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 
 export interface Io {
@@ -110,6 +111,7 @@ export function buildCli(io: Io): Command {
     });
 
   registerLocalCommands(program, io, readCloud);
+  registerKubeCommands(program, io, readCloud);
 
   program
     .command('schema')
@@ -141,6 +143,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       // help and --version exit 0; usage mistakes are bad input.
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;
     }
+    if (e instanceof ExitStatus) return e.exitCode;
     if (e instanceof OskError) {
       io.stderr(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
       return e.exitCode;

@@ -106,6 +106,14 @@ export class SecretStore {
     return created;
   }
 
+  /** Take a value from elsewhere (a running cloud's Secret) into the store. */
+  adopt(name: string, value: string): void {
+    if (!value) throw new Error(`empty value for ${name}`);
+    if (this.values.get(name) === value) return;
+    this.values.set(name, value);
+    this.dirty = true;
+  }
+
   get(name: string): string {
     const v = this.values.get(name);
     if (v === undefined) throw new Error(`secret ${name} is not in the store (ensure() was not called for it)`);

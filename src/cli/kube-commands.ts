@@ -1,0 +1,122 @@
+/**
+ * The Kubernetes verbs: apply, diff, destroy (and `osk status` with -f/--context/--kubeconfig).
+ * They target the current kubeconfig context like kubectl does.
+ */
+import { Option, type Command } from '@commander-js/extra-typings';
+import { stringify } from 'yaml';
+import { defaultStorePath, SecretStore } from '../config/secrets.js';
+import { ExitCode, ExitStatus, OskError } from '../errors.js';
+import { render } from '../pipeline.js';
+import type { CloudFile } from '../spec/schema.js';
+import { applyCloud } from '../targets/kubernetes/apply.js';
+import { reconcileCredentials } from '../targets/kubernetes/credentials.js';
+import { KubeApi } from '../targets/kubernetes/kube-api.js';
+import { diffText, kubeDestroy, kubeDiff, kubeStatus, kubeStatusTable } from '../targets/kubernetes/operate.js';
+import type { Io } from './main.js';
+import { createReporter } from './progress.js';
+
+export interface KubeTarget {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export function kubeOptions<T extends Command<any, any, any>>(cmd: T): T {
+  return cmd.option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config)').option('--context <name>', 'kubeconfig context (default: the current one)') as T;
+}
+
+function loadApi(o: KubeTarget): KubeApi {
+  return KubeApi.load({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
+}
+
+async function prepare(file: CloudFile, o: KubeTarget & { secretsFile?: string }) {
+  const store = await SecretStore.open(o.secretsFile ?? defaultStorePath(file.metadata.name), file.metadata.name);
+  const api = loadApi(o);
+  return { store, api };
+}
+
+export function registerKubeCommands(program: Command, io: Io, readCloud: (file: string, io: Io) => Promise<CloudFile>): void {
+  kubeOptions(
+    program
+      .command('apply')
+      .description('deploy the cloud to Kubernetes: server-side apply, in dependency order, gated on readiness; prunes what left the file')
+      .requiredOption('-f, --filename <file>', 'cloud file ("-" reads standard input)')
+      .option('--no-prune', 'keep objects of components that left the cloud file')
+      .option('--prune-volumes', 'also delete the PersistentVolumeClaims of pruned StatefulSets')
+      .option('--import-secrets', "take credentials that already exist in the cluster into the secret store (rebuilds a lost store)")
+      .option('--secrets-file <path>', 'secret store of this cloud')
+      .addOption(new Option('--timeout <seconds>', 'how long one component may take to get ready').default('600')),
+  ).action(async (opts) => {
+    const file = await readCloud(opts.filename, io);
+    const { store, api } = await prepare(file, opts);
+    const t0 = Date.now();
+    const first = render(file, store);
+    const creds = await reconcileCredentials(first.model, store, api, { import: Boolean(opts.importSecrets) });
+    await store.save();
+    if (creds.imported.length) io.stderr(`took ${creds.imported.length} credentials from the cluster into ${store.path}\n`);
+    // Render again when the store changed (imported values), so configs carry the cluster's credentials.
+    const { model, groups } = creds.imported.length ? render(file, store) : first;
+    const reporter = createReporter(process.stderr);
+    try {
+      const r = await applyCloud(model, groups, api, { reporter, timeoutSeconds: Number(opts.timeout) || 600, prune: opts.prune !== false, pruneVolumes: Boolean(opts.pruneVolumes) });
+      reporter.close();
+      const summary = `${r.created.length} created, ${r.changed.length} changed, ${r.unchanged.length} unchanged, ${r.keptSecrets.length} credentials kept, ${r.pruned.length} pruned${r.skipped.length ? `, ${r.skipped.length} kinds skipped (not served)` : ''}`;
+      if (r.failed.size) {
+        const lines = [...r.failed].map(([id, e]) => `  ${id}: ${e.message}`);
+        const blocked = [...r.blocked].map(([id, by]) => `  ${id}: not started, waits for ${by}`);
+        throw new OskError(`apply stopped short of a ready cloud (${summary}):\n${[...lines, ...blocked].join('\n')}\n  ready: ${r.done.join(', ') || 'nothing'}`, { hint: 'fix the cause and run osk apply again: it converges from where it stopped' });
+      }
+      io.stdout(`cloud ${file.metadata.name} applied to ${api.server} (context ${api.contextName}) in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary}\n`);
+    } finally {
+      reporter.close();
+    }
+  });
+
+  kubeOptions(
+    program
+      .command('diff')
+      .description('what osk apply would change: server-side dry-run against the cluster')
+      .requiredOption('-f, --filename <file>', 'cloud file')
+      .option('--secrets-file <path>', 'secret store of this cloud')
+      .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const)),
+  ).action(async (opts) => {
+    const file = await readCloud(opts.filename, io);
+    const { store, api } = await prepare(file, opts);
+    const { groups } = render(file, store);
+    const d = await kubeDiff(groups, api);
+    io.stdout(opts.output === 'json' ? JSON.stringify(d, null, 2) + '\n' : diffText(d));
+    if (d.length) throw new ExitStatus(ExitCode.failed);
+  });
+
+  kubeOptions(
+    program
+      .command('destroy')
+      .description('delete the cloud from Kubernetes, dependants first; volumes and the namespace stay unless --purge')
+      .requiredOption('-f, --filename <file>', 'cloud file')
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('--purge', 'also delete PersistentVolumeClaims (all data) and the namespace')
+      .option('--secrets-file <path>', 'secret store of this cloud'),
+  ).action(async (opts) => {
+    const file = await readCloud(opts.filename, io);
+    const { store, api } = await prepare(file, opts);
+    const { model } = render(file, store);
+    if (!opts.yes) {
+      if (!process.stdin.isTTY) throw new OskError(`destroy deletes cloud ${file.metadata.name} from ${api.server}; add --yes to confirm`, { exitCode: ExitCode.invalidInput });
+      process.stderr.write(`delete cloud ${file.metadata.name} (namespace ${model.ctx.namespace}) from ${api.server}${opts.purge ? ' WITH ALL ITS DATA' : ''}? type the cloud name: `);
+      const answer = await new Promise<string>((res) => process.stdin.once('data', (d) => res(String(d))));
+      if (answer.trim() !== file.metadata.name) throw new OskError('not confirmed; nothing was deleted', { exitCode: ExitCode.invalidInput });
+    }
+    const deleted = await kubeDestroy(model, api, { purge: Boolean(opts.purge), log: (l) => io.stderr(`${l}\n`) });
+    io.stdout(`deleted ${deleted.length} objects of cloud ${file.metadata.name}\n`);
+  });
+}
+
+/** `osk status -f FILE [--context …]`: the Kubernetes side of status. */
+export async function kubeStatusCommand(io: Io, file: CloudFile, opts: KubeTarget & { output: 'text' | 'json' | 'yaml' }): Promise<void> {
+  const store = SecretStore.memory(file.metadata.name);
+  const { model, groups } = render(file, store);
+  const states = await kubeStatus(model, groups, loadApi(opts));
+  if (opts.output === 'json') io.stdout(JSON.stringify(states, null, 2) + '\n');
+  else if (opts.output === 'yaml') io.stdout(stringify(states));
+  else io.stdout(kubeStatusTable(states));
+  if (states.some((s) => !s.ready)) throw new ExitStatus(ExitCode.failed);
+}

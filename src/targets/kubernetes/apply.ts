@@ -1,0 +1,249 @@
+/**
+ * `osk apply`: the rendered cloud onto a Kubernetes API. Server-side apply with field manager
+ * "osk"; the namespace first, then every component as soon as everything it needs is ready
+ * (the plan's graph; independent components in parallel), each gated on real readiness of its
+ * workload. Credential Secrets are only ever created, never overwritten. An inventory ConfigMap
+ * records every object osk applied, so a component that leaves the cloud file is pruned, and an
+ * interrupted apply still knows what it created.
+ */
+import type { Reporter } from '../../cli/progress.js';
+import { runGraph, type RunResult } from '../../plan/graph-run.js';
+import type { CloudModel } from '../../plan/model.js';
+import { OskError } from '../../errors.js';
+import { KubeApiError, sleep, type KubeApi } from './kube-api.js';
+import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
+import { COMPONENT_LABEL } from './labels.js';
+import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './render.js';
+
+export const FIELD_MANAGER = 'osk';
+export const INVENTORY = 'osk-inventory';
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export const refKey = (r: ObjectRef) => `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+
+export function refOf(o: KubeObject): ObjectRef {
+  const m = o.metadata ?? {};
+  return { apiVersion: o.apiVersion, kind: o.kind, ...(m.namespace ? { namespace: m.namespace } : {}), name: m.name! };
+}
+
+export interface ApplyOptions {
+  reporter: Reporter;
+  timeoutSeconds: number;
+  prune: boolean;
+  pruneVolumes: boolean;
+}
+
+export interface ApplyResult extends RunResult {
+  created: string[];
+  changed: string[];
+  unchanged: string[];
+  /** Credential Secrets that existed and were left as they are. */
+  keptSecrets: string[];
+  pruned: string[];
+  /** "apiVersion Kind" of objects left out because the cluster does not serve the kind. */
+  skipped: string[];
+  /** Milliseconds from the start when each component became ready (the observed order). */
+  readyAt: Map<string, number>;
+}
+
+type Live = { metadata?: { resourceVersion?: string; generation?: number }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+
+export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], api: KubeApi, o: ApplyOptions): Promise<ApplyResult> {
+  let groups = rendered;
+  const t0 = Date.now();
+  const ns = model.ctx.namespace;
+  const res: ApplyResult = { done: [], failed: new Map(), blocked: new Map(), created: [], changed: [], unchanged: [], keptSecrets: [], pruned: [], skipped: [], readyAt: new Map() };
+  // Before anything changes: every kind must be served. Kinds of optional add-ons (the
+  // Prometheus Operator's CRDs) that the cluster lacks are skipped with one line; this also
+  // surfaces a wrong server or missing rights before the first write.
+  const unserved = await unservedKinds(api, groups);
+  if (unserved.size) {
+    const kinds = [...unserved].sort();
+    groups = groups.map((g) => ({ ...g, objects: g.objects.filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`)) }));
+    res.skipped = kinds;
+    o.reporter.note(`skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install the CRDs, e.g. the Prometheus Operator for monitoring.coreos.com, or turn the feature off in the cloud file)`);
+  }
+  const all = groups.flatMap((g) => g.objects);
+
+  const applyOne = async (obj: KubeObject): Promise<void> => {
+    const ref = refOf(obj);
+    const label = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+    const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) {
+      // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
+      const collection = await api.path(ref.apiVersion, ref.kind, ref.namespace);
+      const r = await api.request('POST', collection, { body: obj.toJSON(), ok: [409], query: { fieldManager: FIELD_MANAGER }, what: `create ${label}` });
+      (r.status === 409 ? res.keptSecrets : res.created).push(label);
+      return;
+    }
+    const before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
+    const after = await api.request<Live>('PATCH', path, {
+      body: obj.toJSON(),
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' },
+      what: `apply ${label}`,
+    });
+    if (before.status === 404) res.created.push(label);
+    else if (before.body.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
+    else res.changed.push(label);
+  };
+
+  // The inventory first (old ∪ new), so an interrupted apply still knows what it may have made.
+  const previous = await readInventory(api, ns);
+  const ensureNamespace = groups.find((g) => g.name.endsWith('-namespace'));
+  if (ensureNamespace) {
+    o.reporter.begin('namespace', `namespace ${ns}, service accounts, policies`);
+    const [nsObj, ...rest] = ensureNamespace.objects;
+    if (nsObj) await applyOne(nsObj);
+    await Promise.all(rest.map(applyOne));
+    o.reporter.done('namespace', 'completed');
+  }
+  const current = all.map(refOf);
+  await writeInventory(api, ns, model.ctx.name, [...new Map([...previous, ...current].map((r) => [refKey(r), r])).values()]);
+  const secretsGroup = groups.find((g) => g.name.endsWith('-secrets') && !g.component);
+  if (secretsGroup) {
+    o.reporter.begin('secrets', `${secretsGroup.objects.length} Secrets`);
+    await Promise.all(secretsGroup.objects.map(applyOne));
+    o.reporter.done('secrets', 'completed', `${res.keptSecrets.length} credentials kept as they are`);
+  }
+
+  const byComponent = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g]));
+  const ids = model.waves.flat().filter((id) => byComponent.has(id));
+  const deps = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const e of model.edges) if (e.kind === 'needs' && deps.has(e.from) && deps.has(e.to) && !deps.get(e.from)!.includes(e.to)) deps.get(e.from)!.push(e.to);
+
+  const runOne = async (id: string) => {
+    const g = byComponent.get(id)!;
+    o.reporter.begin(id, 'applying');
+    try {
+      await Promise.all(g.objects.map(applyOne));
+      await waitReady(api, id, ns, g.objects, model.ctx.name, o);
+      res.readyAt.set(id, Date.now() - t0);
+      o.reporter.done(id, 'ready');
+    } catch (e) {
+      o.reporter.fail(id, (e as Error).message);
+      throw e;
+    }
+  };
+  const r = await runGraph(ids, deps, runOne);
+  res.done = r.done;
+  res.failed = r.failed;
+  res.blocked = r.blocked;
+
+  // Groups of no component (monitoring, dashboards): after the cloud, in render order.
+  const rest = groups.filter((g) => !g.component && g !== ensureNamespace && g !== secretsGroup && g.objects.length);
+  if (r.failed.size === 0) {
+    for (const g of rest) {
+      const id = g.name.replace(/^\d+-/, '');
+      o.reporter.begin(id, `${g.objects.length} objects`);
+      await Promise.all(g.objects.map(applyOne));
+      o.reporter.done(id, 'completed');
+    }
+  }
+  if (r.failed.size === 0) {
+    await writeInventory(api, ns, model.ctx.name, current);
+    if (o.prune) res.pruned = await prune(api, previous, current, o.pruneVolumes, o.reporter);
+  }
+  return res;
+}
+
+async function waitReady(api: KubeApi, id: string, ns: string, objects: KubeObject[], cloud: string, o: ApplyOptions): Promise<void> {
+  const workloads = objects.filter((x) => WORKLOADS.has(x.kind));
+  const selector = `app.kubernetes.io/instance=${cloud},${COMPONENT_LABEL}=${id}`;
+  const deadline = Date.now() + o.timeoutSeconds * 1000;
+  let lastExplain = 0;
+  let why = '';
+  for (const w of workloads) {
+    const ref = refOf(w);
+    const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    let delay = 200;
+    for (;;) {
+      const live = (await api.request<Live>('GET', path, { what: `get ${ref.kind} ${ref.name}` })).body;
+      const r = workloadReadiness(ref.kind, live);
+      if (r.ready) break;
+      if (r.failed) {
+        const logs = await lastLogLines(api, ns, selector).catch(() => undefined);
+        const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
+        throw new OskError(`Job ${ref.name} failed: ${r.summary}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
+      }
+      if (Date.now() - lastExplain > 5000) {
+        lastExplain = Date.now();
+        why = `${ref.kind} ${ref.name}: ${r.summary}; ${(await explainPods(api, ns, selector).catch(() => undefined)) ?? ''}`;
+        o.reporter.waiting(id, why);
+      }
+      if (Date.now() > deadline) {
+        const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
+        throw new OskError(`${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
+      }
+      await sleep(delay);
+      delay = Math.min(2000, delay * 1.5);
+    }
+  }
+}
+
+function indent(text: string): string {
+  return text.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
+}
+
+/** "apiVersion Kind" of the rendered kinds the cluster does not serve (a missing CRD). */
+export async function unservedKinds(api: KubeApi, groups: RenderedGroup[]): Promise<Set<string>> {
+  const kinds = new Map<string, { apiVersion: string; kind: string }>();
+  for (const o of groups.flatMap((g) => g.objects)) kinds.set(`${o.apiVersion} ${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind });
+  const out = new Set<string>();
+  await Promise.all([...kinds].map(async ([key, k]) => (!(await api.serves(k.apiVersion, k.kind)) ? out.add(key) : undefined)));
+  return out;
+}
+
+// ---- inventory and prune -------------------------------------------------------------------
+
+export async function readInventory(api: KubeApi, ns: string): Promise<ObjectRef[]> {
+  const r = await api.request<{ data?: { objects?: string } }>('GET', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { ok: [404] });
+  if (r.status === 404 || !r.body.data?.objects) return [];
+  try {
+    return JSON.parse(r.body.data.objects) as ObjectRef[];
+  } catch {
+    throw new OskError(`the inventory ConfigMap ${ns}/${INVENTORY} is not readable JSON`, { hint: 'it lists what osk applied; restore it or delete it (then prune will not remove objects of earlier applies)' });
+  }
+}
+
+async function writeInventory(api: KubeApi, ns: string, cloud: string, refs: ObjectRef[]): Promise<void> {
+  const sorted = [...refs].sort((a, b) => refKey(a).localeCompare(refKey(b)));
+  const cm = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: INVENTORY, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'osk', 'osk.dev/cloud': cloud } },
+    data: { objects: JSON.stringify(sorted, null, 1) },
+  };
+  await api.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { body: cm, contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: 'true' }, what: `apply ConfigMap ${ns}/${INVENTORY}` });
+}
+
+/** Delete what an earlier apply made and this one no longer renders; claims only when asked. */
+async function prune(api: KubeApi, previous: ObjectRef[], current: ObjectRef[], volumes: boolean, reporter: Reporter): Promise<string[]> {
+  const keep = new Set(current.map(refKey));
+  const gone = previous.filter((r) => !keep.has(refKey(r)));
+  const out: string[] = [];
+  for (const r of gone) {
+    const path = await api.path(r.apiVersion, r.kind, r.namespace, r.name).catch(() => undefined);
+    if (!path) continue;
+    const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: 'Background' }, what: `delete ${r.kind} ${r.name}` });
+    if (d.status !== 404) out.push(`${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`);
+    if (volumes && r.kind === 'StatefulSet' && r.namespace) {
+      const claims = await api.request<{ items: { metadata: { name: string } }[] }>('GET', `/api/v1/namespaces/${r.namespace}/persistentvolumeclaims`, { query: { labelSelector: `${COMPONENT_LABEL}=${r.name}` } });
+      for (const c of claims.body.items) {
+        await api.request('DELETE', `/api/v1/namespaces/${r.namespace}/persistentvolumeclaims/${c.metadata.name}`, { ok: [404] });
+        out.push(`PersistentVolumeClaim ${r.namespace}/${c.metadata.name}`);
+      }
+    }
+  }
+  if (out.length) reporter.note(`pruned ${out.length} objects no longer in the cloud file: ${out.join(', ')}`);
+  return out;
+}
+
+export { KubeApiError };

@@ -1,0 +1,225 @@
+/**
+ * The Kubernetes API as osk uses it: kubeconfig and contexts (with every auth kubectl supports)
+ * from @kubernetes/client-node, and raw HTTPS requests of our own, because server-side apply
+ * must send the object as rendered (client-node's typed serialisers drop fields they do not
+ * know) and because every failure must become an error a user can act on: which server, which
+ * verb on which resource, which object and field. Transient failures (connection refused during
+ * an apiserver restart, 429, 5xx) are retried with backoff.
+ */
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ExitCode, OskError } from '../../errors.js';
+
+export interface ApiStatus {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; group?: string; kind?: string; causes?: { field?: string; message?: string; reason?: string }[] };
+}
+
+export class KubeApiError extends OskError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string | undefined,
+    opts: { hint?: string; exitCode?: ExitCode } = {},
+  ) {
+    super(message, opts);
+    this.name = 'KubeApiError';
+  }
+}
+
+export interface KubeResource {
+  /** e.g. /apis/apps/v1 */
+  base: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export interface RequestOpts {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string | undefined>;
+  /** Statuses returned instead of thrown (e.g. 404 for "absent", 409 for "already exists"). */
+  ok?: number[];
+  /** What the request is about, for messages: "apply Deployment openstack/nova-api". */
+  what?: string;
+}
+
+const TRANSIENT = new Set([429, 500, 502, 503, 504]);
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+export class KubeApi {
+  /** Requests sent (retries included), for the benchmark's requests-per-object figure. */
+  requests = 0;
+  /**
+   * Whether the server ever answered. Before that, a refused connection most likely means a
+   * wrong server address: fail within seconds. After it, it means a restart: keep retrying.
+   */
+  private contacted = false;
+  private readonly resources = new Map<string, KubeResource>();
+  private readonly discovery = new Map<string, Promise<{ kind: string; name: string; namespaced: boolean }[]>>();
+
+  private constructor(
+    readonly kc: KubeConfig,
+    readonly server: string,
+    readonly contextName: string,
+    private readonly retryForMs: number,
+  ) {}
+
+  static load(opts: { kubeconfig?: string; context?: string; retryForMs?: number } = {}): KubeApi {
+    const kc = new KubeConfig();
+    try {
+      if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+      else kc.loadFromDefault();
+    } catch (e) {
+      throw new OskError(`cannot read the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${(e as Error).message}`, { exitCode: ExitCode.invalidInput, hint: 'pass --kubeconfig FILE or set KUBECONFIG' });
+    }
+    if (opts.context) {
+      if (!kc.getContextObject(opts.context)) {
+        throw new OskError(`the kubeconfig has no context "${opts.context}" (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { exitCode: ExitCode.invalidInput });
+      }
+      kc.setCurrentContext(opts.context);
+    }
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new OskError('the kubeconfig has no current cluster', { exitCode: ExitCode.invalidInput, hint: 'pass --context NAME or --kubeconfig FILE' });
+    return new KubeApi(kc, cluster.server, kc.getCurrentContext(), opts.retryForMs ?? (Number(process.env.OSK_KUBE_RETRY_MS) || 120_000));
+  }
+
+  /** One HTTP exchange, retried while the failure is transient and the retry window lasts. */
+  async request<T = unknown>(method: string, path: string, o: RequestOpts = {}): Promise<{ status: number; body: T }> {
+    const started = Date.now();
+    let delay = 250;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.once(method, path, o);
+        this.contacted = true;
+        if (TRANSIENT.has(r.status) && Date.now() - started < this.retryForMs) {
+          await sleep(r.retryAfterMs ?? delay);
+          delay = Math.min(delay * 2, 5000);
+          continue;
+        }
+        if (r.status >= 400 && !(o.ok ?? []).includes(r.status)) throw this.error(method, path, r.status, r.body as ApiStatus, o.what);
+        return { status: r.status, body: r.body as T };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code && TRANSIENT_CODES.has(code)) {
+          if (Date.now() - started < (this.contacted ? this.retryForMs : Math.min(this.retryForMs, 3000))) {
+            await sleep(delay);
+            delay = Math.min(delay * 2, 5000);
+            continue;
+          }
+          throw new KubeApiError(`cannot reach the Kubernetes API server ${this.server} (context ${this.contextName}): ${code}, for ${Math.round((Date.now() - started) / 1000)} s`, 0, code, {
+            hint: 'is the cluster running and the kubeconfig current? (kubectl --context … get --raw /readyz)',
+          });
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async once(method: string, path: string, o: RequestOpts): Promise<{ status: number; body: unknown; retryAfterMs?: number }> {
+    this.requests++;
+    const url = new URL(this.server.replace(/\/+$/, '') + path);
+    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const data = o.body === undefined ? undefined : JSON.stringify(o.body);
+    const opts: RequestOptions = {
+      method,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      headers: { Accept: 'application/json', 'User-Agent': 'osk', ...(data ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}) },
+      timeout: 60_000,
+    };
+    await this.kc.applyToHTTPSOptions(opts);
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c as Buffer));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON (a proxy's error page): keep the text
+          }
+          const ra = Number(res.headers['retry-after']);
+          resolve({ status: res.statusCode ?? 0, body, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra, 10) * 1000 } : {}) });
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      if (data) req.write(data);
+      req.end();
+    });
+  }
+
+  private error(method: string, path: string, status: number, body: ApiStatus | string | undefined, what?: string): KubeApiError {
+    const st = typeof body === 'object' && body ? body : { message: String(body ?? '') };
+    const about = what ?? `${method} ${path}`;
+    if (status === 401) {
+      return new KubeApiError(`the API server ${this.server} rejected the credentials of context ${this.contextName} (401 Unauthorized)`, status, st.reason, { hint: 'refresh or fix the credentials in the kubeconfig' });
+    }
+    if (status === 403) {
+      const verb = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method] ?? method;
+      return new KubeApiError(`RBAC forbids ${about}: ${st.message ?? 'forbidden'}`, status, st.reason, { hint: `the identity of context ${this.contextName} needs "${verb}" on ${resourceOfPath(path)}; ask a cluster admin for a Role/ClusterRole that grants it` });
+    }
+    if (status === 422 || (status === 400 && st.reason === 'BadRequest') || status === 409) {
+      const causes = (st.details?.causes ?? []).map((c) => `${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`);
+      return new KubeApiError(`${about} was rejected (${status} ${st.reason ?? ''}): ${causes.length ? causes.join('; ') : (st.message ?? '')}`, status, st.reason, {});
+    }
+    return new KubeApiError(`${about} failed: ${status} ${st.reason ?? ''} ${st.message ?? ''}`.trim(), status, st.reason);
+  }
+
+  /** Resource path of a kind (from discovery, cached): plural and scope. */
+  async resource(apiVersion: string, kind: string): Promise<KubeResource> {
+    const key = `${apiVersion}/${kind}`;
+    const hit = this.resources.get(key);
+    if (hit) return hit;
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    let list = this.discovery.get(base);
+    if (!list) {
+      list = this.request<{ resources: { kind: string; name: string; namespaced: boolean }[] }>('GET', base, { ok: [404] }).then((r) => (r.status === 404 ? [] : r.body.resources));
+      this.discovery.set(base, list);
+    }
+    const found = (await list).find((r) => r.kind === kind && !r.name.includes('/'));
+    if (!found) {
+      this.discovery.delete(base);
+      throw new KubeApiError(`the cluster does not serve ${kind} (${apiVersion}); is its CRD installed?`, 404, 'NotFound');
+    }
+    const res = { base, plural: found.name, namespaced: found.namespaced };
+    this.resources.set(key, res);
+    return res;
+  }
+
+  /** Does the cluster serve this kind? (false for a missing CRD) */
+  async serves(apiVersion: string, kind: string): Promise<boolean> {
+    try {
+      await this.resource(apiVersion, kind);
+      return true;
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) return false;
+      throw e;
+    }
+  }
+
+  async path(apiVersion: string, kind: string, namespace: string | undefined, name?: string): Promise<string> {
+    const r = await this.resource(apiVersion, kind);
+    const ns = r.namespaced && namespace ? `/namespaces/${namespace}` : '';
+    return `${r.base}${ns}/${r.plural}${name ? `/${name}` : ''}`;
+  }
+}
+
+function resourceOfPath(path: string): string {
+  const m = /\/(?:api|apis\/[^/]+)\/[^/]+(?:\/namespaces\/([^/]+))?\/([^/?]+)/.exec(path);
+  return m ? `${m[2]}${m[1] ? ` in namespace ${m[1]}` : ''}` : path;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

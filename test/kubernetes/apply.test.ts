@@ -1,0 +1,197 @@
+/**
+ * osk apply / diff / status / destroy against a real kube-apiserver (built from Go modules,
+ * controllers and scheduler real, nodes simulated by kwok; see docs/test-cluster.md).
+ * OSK_SKIP_CLUSTER_TESTS=1 skips this file (the first run on a machine compiles Kubernetes).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { goCommand } from '../cluster/build.js';
+import { startCluster, type Cluster } from '../cluster/control-plane.js';
+import { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const OSK = join(ROOT, 'bin', 'osk.js');
+
+function skipReason(): string | undefined {
+  if (process.env.OSK_SKIP_CLUSTER_TESTS) return 'OSK_SKIP_CLUSTER_TESTS is set';
+  try {
+    goCommand();
+  } catch (e) {
+    return String(e);
+  }
+  return undefined;
+}
+const skip = skipReason();
+
+const cloudYaml = (extra = '') => `apiVersion: osk.dev/v1alpha1
+kind: Cloud
+metadata:
+  name: kt
+  namespace: kt
+spec:
+  profile: minimal
+  storage:
+    storageClass: standard
+${extra}`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () => {
+  let cluster: Cluster;
+  let dir = '';
+  let api: KubeApi;
+  const env = () => ({ ...process.env, KUBECONFIG: cluster.kubeconfig, OSK_STATE_DIR: join(dir, 'state'), CI: 'true' });
+  const osk = (args: string[], opts: { killAfterMs?: number } = {}): Promise<Run> =>
+    new Promise((resolve) => {
+      const p = spawn(process.execPath, [OSK, ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      if (opts.killAfterMs !== undefined) setTimeout(() => p.kill('SIGKILL'), opts.killAfterMs);
+      p.on('close', (code, signal) => resolve({ code: code ?? (signal ? 137 : 1), stdout, stderr }));
+    });
+  const file = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const credentialSecrets = async (ns: string) => {
+    const r = await api.request<{ items: { metadata: { name: string; annotations?: Record<string, string> }; data: Record<string, string> }[] }>('GET', `/api/v1/namespaces/${ns}/secrets`);
+    return Object.fromEntries(r.body.items.filter((s) => s.metadata.annotations?.['osk.dev/credential']).map((s) => [s.metadata.name, s.data]));
+  };
+  const names = async (path: string) => (await api.request<{ items: { metadata: { name: string } }[] }>('GET', path, { ok: [404] })).body.items?.map((i) => i.metadata.name).sort() ?? [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'osk-apply-'));
+    // Pods become ready after 300 ms, Job pods complete after 500 ms: long enough that an
+    // interrupted apply really is in the middle of something.
+    cluster = await startCluster({ nodes: 6, dir: join(dir, 'cluster'), stopOnExit: true, podReadyDelayMs: 300, jobCompleteDelayMs: 500, log: () => undefined });
+    api = KubeApi.load({ kubeconfig: cluster.kubeconfig });
+    // Claims bind to pre-made volumes of a no-provisioner class (kwok runs no storage driver).
+    await api.request('POST', '/apis/storage.k8s.io/v1/storageclasses', { body: { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'Immediate' } });
+    for (let i = 0; i < 16; i++) {
+      await api.request('POST', '/api/v1/persistentvolumes', { body: { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `pv-${i}` }, spec: { capacity: { storage: '100Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'standard', persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/osk-pv-${i}` } } } });
+    }
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  let secretsAfterFirst: Record<string, unknown> = {};
+
+  test('a minimal cloud deploys fully; every component became ready after everything it needs', { timeout: 600_000 }, async () => {
+    const f = file('cloud.yaml', cloudYaml());
+    const r = await osk(['apply', '-f', f]);
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    assert.match(r.stdout, /cloud kt applied to https:\/\/127\.0\.0\.1:\d+ \(context [^)]+\) in [\d.]+ s: \d+ created, 0 changed/);
+    // The order, from the progress lines: "[ 12.3s] ✔ nova-api ready".
+    const readyAt = new Map<string, number>();
+    for (const m of r.stderr.matchAll(/\[\s*([\d.]+)s\] ✔ (\S+) ready/g)) readyAt.set(m[2]!, Number(m[1]));
+    const plan = JSON.parse((await osk(['plan', '-f', f, '-o', 'json'])).stdout) as { waves: { components: { id: string; waitsFor: { component: string }[] }[] }[] };
+    let checked = 0;
+    for (const c of plan.waves.flatMap((w) => w.components)) {
+      for (const d of c.waitsFor) {
+        if (!readyAt.has(c.id) || !readyAt.has(d.component)) continue;
+        assert.ok(readyAt.get(d.component)! <= readyAt.get(c.id)!, `${c.id} was ready at ${readyAt.get(c.id)} s, before ${d.component} (${readyAt.get(d.component)} s) which it needs`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 50, `only ${checked} dependency pairs were checked`);
+    const st = await osk(['status', '-f', f, '-o', 'json']);
+    assert.equal(st.code, 0, st.stdout);
+    const states = JSON.parse(st.stdout) as { component: string; ready: boolean }[];
+    assert.ok(states.length > 20 && states.every((s) => s.ready));
+    // nova-compute runs on every compute node (6 nodes: 3 control plane, 3 compute, 1 of them GPU and excluded).
+    const ds = (await api.request<{ status: { numberReady: number; desiredNumberScheduled: number } }>('GET', '/apis/apps/v1/namespaces/kt/daemonsets/nova-compute')).body.status;
+    assert.equal(ds.numberReady, ds.desiredNumberScheduled);
+    assert.ok(ds.desiredNumberScheduled >= 2);
+    secretsAfterFirst = await credentialSecrets('kt');
+    assert.ok(Object.keys(secretsAfterFirst).length > 20);
+  });
+
+  test('a second apply changes nothing; diff agrees', { timeout: 300_000 }, async () => {
+    const f = join(dir, 'cloud.yaml');
+    const r = await osk(['apply', '-f', f]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.match(r.stdout, / 0 created, 0 changed, \d+ unchanged, \d+ credentials kept, 0 pruned/);
+    const d = await osk(['diff', '-f', f]);
+    assert.equal(d.code, 0, d.stdout);
+    assert.equal(d.stdout, 'no changes\n');
+  });
+
+  test('killed at five points during an apply, a rerun converges and no credential changes', { timeout: 900_000 }, async () => {
+    // A config change (new Job names, rolled pods) gives the apply real work to be killed in.
+    const f = file('cloud.yaml', cloudYaml('  services:\n    keystone:\n      token:\n        expiration: 7200\n'));
+    for (const ms of [300, 900, 1800, 3000, 4500]) {
+      const r = await osk(['apply', '-f', f], { killAfterMs: ms });
+      assert.ok(r.code === 137 || r.code === 0, `apply killed at ${ms} ms exited ${r.code}: ${r.stderr.slice(-2000)}`);
+    }
+    const r = await osk(['apply', '-f', f]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.deepEqual(await credentialSecrets('kt'), secretsAfterFirst, 'credential Secrets changed');
+    const again = await osk(['apply', '-f', f]);
+    assert.match(again.stdout, / 0 created, 0 changed/);
+  });
+
+  test('a component removed from the file is pruned, exactly', { timeout: 300_000 }, async () => {
+    const before = await names('/apis/apps/v1/namespaces/kt/deployments');
+    const f = file('cloud.yaml', cloudYaml('  services:\n    keystone:\n      token:\n        expiration: 7200\n    horizon:\n      enabled: false\n'));
+    const r = await osk(['apply', '-f', f]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const afterNames = await names('/apis/apps/v1/namespaces/kt/deployments');
+    assert.deepEqual(before.filter((n) => !afterNames.includes(n)), ['horizon']);
+    assert.deepEqual(afterNames.filter((n) => !before.includes(n)), []);
+    assert.match(r.stderr, /pruned \d+ objects no longer in the cloud file: .*Deployment kt\/horizon/);
+  });
+
+  test('a store that does not match the cluster is refused before anything changes', { timeout: 120_000 }, async () => {
+    const other = join(dir, 'other-store.yaml');
+    const r = await osk(['apply', '-f', join(dir, 'cloud.yaml'), '--secrets-file', other]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /credentials that differ from the secret store/);
+    assert.match(r.stderr, /--import-secrets/);
+    const imp = await osk(['apply', '-f', join(dir, 'cloud.yaml'), '--secrets-file', other, '--import-secrets']);
+    assert.equal(imp.code, 0, imp.stderr.slice(-3000));
+    assert.match(imp.stdout, / 0 changed/);
+  });
+
+  test('unreachable API server and wrong credentials give clear errors', { timeout: 180_000 }, async () => {
+    const cfg = (await import('node:fs')).readFileSync(cluster.kubeconfig, 'utf8');
+    const dead = file('dead.kubeconfig', cfg.replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:9'));
+    const r = await new Promise<Run>((resolve) => {
+      const p = spawn(process.execPath, [OSK, 'status', '-f', join(dir, 'cloud.yaml'), '--kubeconfig', dead], { env: { ...env(), OSK_KUBE_RETRY_MS: '1000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stderr.on('data', (d) => (out += d));
+      p.on('close', (code) => resolve({ code: code ?? 1, stdout: '', stderr: out }));
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:9 \(context [^)]+\): ECONNREFUSED/);
+  });
+
+  test('destroy removes the workloads dependants first and keeps the data unless purged', { timeout: 300_000 }, async () => {
+    const f = join(dir, 'cloud.yaml');
+    const d = await osk(['destroy', '-f', f, '--yes']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(await names('/apis/apps/v1/namespaces/kt/deployments'), []);
+    assert.deepEqual(await names('/apis/apps/v1/namespaces/kt/statefulsets'), []);
+    assert.deepEqual(await names('/apis/batch/v1/namespaces/kt/jobs'), []);
+    const claims = await names('/api/v1/namespaces/kt/persistentvolumeclaims');
+    assert.ok(claims.length >= 3, `claims kept: ${claims.join(', ')}`);
+    assert.ok(Object.keys(await credentialSecrets('kt')).length === 0, 'credential Secrets are removed with the cloud');
+    const p = await osk(['destroy', '-f', f, '--yes', '--purge']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.deepEqual(await names('/api/v1/namespaces/kt/persistentvolumeclaims'), []);
+  });
+});
