@@ -180,6 +180,50 @@ describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () 
     assert.match(r.stderr, /cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:9 \(context [^)]+\): ECONNREFUSED/);
   });
 
+  test('a component that cannot get ready says why, holds back exactly its dependants, and the rest goes on', { timeout: 300_000 }, async () => {
+    // A second cloud in its own namespace whose Keystone API asks for nodes that do not exist.
+    const f = file('stuck.yaml', cloudYaml('  services:\n    keystone:\n      api:\n        nodeSelector: { disk: nvme }\n').replace(/name: kt\n  namespace: kt/, 'name: ks\n  namespace: ks'));
+    const r = await osk(['apply', '-f', f, '--timeout', '8']);
+    assert.equal(r.code, 1, r.stderr.slice(-3000));
+    assert.match(r.stderr, /keystone-api is not ready after 8 s: Deployment keystone-api: 0\/1 available.*didn't match Pod's node affinity\/selector/);
+    assert.match(r.stderr, /nova-api: not started, waits for keystone-api/);
+    // Components that do not need Keystone came up.
+    assert.match(r.stderr, /✔ mariadb ready/);
+    assert.match(r.stderr, /✔ nova-db-sync ready/);
+    await osk(['destroy', '-f', f, '--yes', '--purge']);
+  });
+
+  test('kube-apiserver restarted in the middle of an apply: the apply converges', { timeout: 600_000 }, async () => {
+    const { readFileSync, openSync, closeSync } = await import('node:fs');
+    const f = file('restart.yaml', cloudYaml().replace(/name: kt\n  namespace: kt/, 'name: kr\n  namespace: kr'));
+    const apiserver = cluster.state.processes.find((p) => p.name === 'kube-apiserver')!;
+    const argv = readFileSync(`/proc/${apiserver.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const run = osk(['apply', '-f', f]);
+    await new Promise((res) => setTimeout(res, 2500));
+    process.kill(apiserver.pid, 'SIGKILL');
+    await new Promise((res) => setTimeout(res, 3000));
+    const log = openSync(apiserver.log, 'a');
+    const again = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
+    closeSync(log);
+    again.unref();
+    try {
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr.slice(-3000));
+      assert.match(r.stdout, /cloud kr applied/);
+      const st = await osk(['status', '-f', f, '-o', 'json']);
+      assert.equal(st.code, 0, st.stdout.slice(-2000));
+      await osk(['destroy', '-f', f, '--yes', '--purge']);
+    } finally {
+      // The harness stops the PIDs recorded in its state file: record the new apiserver there.
+      const { writeFileSync: write } = await import('node:fs');
+      const statePath = join(cluster.dir, 'state.json');
+      const st = JSON.parse(readFileSync(statePath, 'utf8')) as { processes: { name: string; pid: number }[] };
+      st.processes.find((p) => p.name === 'kube-apiserver')!.pid = again.pid!;
+      write(statePath, JSON.stringify(st, null, 2));
+      apiserver.pid = again.pid!;
+    }
+  });
+
   test('destroy removes the workloads dependants first and keeps the data unless purged', { timeout: 300_000 }, async () => {
     const f = join(dir, 'cloud.yaml');
     const d = await osk(['destroy', '-f', f, '--yes']);
