@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $(id -u) -eq 0 ]]; then
   bash scripts/install-oslo-validator.sh
+  bash scripts/install-test-tools.sh
 elif ! command -v oslo-config-validator >/dev/null 2>&1; then
   echo "warning: oslo-config-validator is missing and this is not root: the oslo config tests will skip (sudo bash scripts/install-oslo-validator.sh)" >&2
 fi

@@ -10,6 +10,7 @@ export type Release = CloudSpec['release'];
 export const IMAGE_KEYS = [
   'keystone', 'glance', 'placement', 'nova', 'neutron', 'cinder', 'horizon', 'openstack-client',
   'mariadb', 'rabbitmq', 'memcached', 'ovn', 'openvswitch', 'libvirt',
+  'mysqld-exporter', 'memcached-exporter', 'openstack-exporter',
 ] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 
@@ -38,6 +39,11 @@ export function pinnedImages(release: Release): Record<ImageKey, string> {
     ovn: 'quay.io/airshipit/ovn:ubuntu_jammy',
     openvswitch: 'quay.io/airshipit/openvswitch:latest-ubuntu_jammy',
     libvirt: release === '2025.2' ? 'docker.io/openstackhelm/libvirt:2025.2-ubuntu_noble' : 'docker.io/openstackhelm/libvirt:2025.1-ubuntu_noble',
+    // Monitoring exporters (spec.monitoring): the Prometheus project's own images, and the
+    // openstack-exporter project's release image.
+    'mysqld-exporter': 'quay.io/prometheus/mysqld-exporter:v0.17.2',
+    'memcached-exporter': 'quay.io/prometheus/memcached-exporter:v0.15.3',
+    'openstack-exporter': 'ghcr.io/openstack-exporter/openstack-exporter:1.6.0',
   };
 }
 

@@ -9,6 +9,7 @@ import { horizon } from './horizon.js';
 import { keystone } from './keystone.js';
 import { mariadb } from './mariadb.js';
 import { memcached } from './memcached.js';
+import { monitoring, monitoringEnabled } from './monitoring.js';
 import { neutron } from './neutron.js';
 import { nova } from './nova.js';
 import { ovn } from './ovn.js';
@@ -33,6 +34,7 @@ export const CATALOG: Entry[] = [
   { name: 'neutron', build: neutron, enabled: (c) => c.enabled('neutron') },
   { name: 'cinder', build: cinder, enabled: (c) => c.enabled('cinder') },
   { name: 'horizon', build: horizon, enabled: (c) => c.enabled('horizon') },
+  { name: 'monitoring', build: monitoring, enabled: monitoringEnabled },
 ];
 
 export function buildServices(ctx: CatalogContext): ServiceDef[] {

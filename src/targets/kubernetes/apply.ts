@@ -10,6 +10,7 @@ import type { Reporter } from '../../cli/progress.js';
 import { runGraph, type RunResult } from '../../plan/graph-run.js';
 import type { CloudModel } from '../../plan/model.js';
 import { OskError } from '../../errors.js';
+import { objectsNeedingCrds, skipMessage } from '../../observe/crds.js';
 import { KubeApiError, sleep, type KubeApi } from './kube-api.js';
 import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
 import { COMPONENT_LABEL } from './labels.js';
@@ -68,7 +69,11 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
     const kinds = [...unserved].sort();
     groups = groups.map((g) => ({ ...g, objects: g.objects.filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`)) }));
     res.skipped = kinds;
-    o.reporter.note(`skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install the CRDs, e.g. the Prometheus Operator for monitoring.coreos.com, or turn the feature off in the cloud file)`);
+    const dropped = rendered.flatMap((g) => g.objects).filter((x) => unserved.has(`${x.apiVersion} ${x.kind}`));
+    o.reporter.note(
+      skipMessage(objectsNeedingCrds(dropped.map((x) => x.toJSON() as { apiVersion?: string; kind?: string; metadata?: { name?: string } }))) ??
+        `skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install their CRDs, or turn the feature off in the cloud file)`,
+    );
   }
   const all = groups.flatMap((g) => g.objects);
 

@@ -10,6 +10,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1';
 import type { ComponentDef, ConfigBundleDef } from '../../catalog/types.js';
+import { monitoringObjects } from '../../observe/render.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
 import { networkPolicies } from './network-policy.js';
@@ -109,6 +110,11 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
       groups.push({ name: c.id, component: c.id, wave: w, objects });
     }
   });
+  // 4. Monitoring (spec.monitoring): alerts, scrape configs, dashboards. Last, because its
+  //    Prometheus Operator kinds may be missing from the cluster (src/observe/crds.ts).
+  const monitoring = monitoringObjects(model);
+  if (monitoring.length) groups.push({ name: 'monitoring', objects: monitoring });
+
   const width = String(groups.length).length < 3 ? 3 : String(groups.length).length;
   return groups.map((g, i) => ({ ...g, name: `${String(i).padStart(width, '0')}-${g.name}` }));
 }

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Install the command-line tools the monitoring tests check against:
+#   promtool (Debian's `prometheus` package): `promtool check rules` and `promtool test rules`
+#   on the PrometheusRules osk renders (src/observe/*.test.ts).
+#
+# Debian ships promtool only inside the `prometheus` package, which also carries the
+# Prometheus server and a service for it. The server is never started: a policy-rc.d that
+# forbids starting services is in place for the whole install (the same switch osk up and
+# install-oslo-validator.sh use), and on a host that runs systemd the unit is disabled right
+# after a fresh install, so it does not start at the next boot either. Recommends (the node
+# exporter) are not installed.
+#
+# Idempotent: when promtool is there it only runs dpkg-query and exits.
+# Safe for CI: runs as root, needs no stdin, never prompts.
+set -euo pipefail
+
+PACKAGES=(prometheus)
+
+log() { printf '[install-test-tools] %s\n' "$*" >&2; }
+
+start=$(date +%s)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+  # "ii " = installed and configured; anything else (absent, half-configured) is redone
+  if [[ "$status" != "ii "* ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]] && command -v promtool >/dev/null 2>&1; then
+  log "already installed: $(promtool --version 2>&1 | head -1)"
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  log "must run as root (apt-get install ${missing[*]:-prometheus})"
+  exit 1
+fi
+
+# --- never start services during the install --------------------------------
+POLICY=/usr/sbin/policy-rc.d
+policy_backup=""
+policy_created=0
+restore_policy() {
+  if [[ $policy_created -eq 1 ]]; then
+    rm -f "$POLICY"
+  fi
+  if [[ -n "$policy_backup" && -e "$policy_backup" ]]; then
+    mv -f "$policy_backup" "$POLICY"
+  fi
+}
+if [[ -e "$POLICY" ]]; then
+  rc=0
+  "$POLICY" prometheus start >/dev/null 2>&1 || rc=$?
+  if [[ $rc -ne 101 ]]; then
+    # An existing policy that allows starts: put it aside for the install.
+    policy_backup=$(mktemp "${POLICY}.test-tools.XXXXXX")
+    mv -f "$POLICY" "$policy_backup"
+  fi
+fi
+trap restore_policy EXIT
+if [[ ! -e "$POLICY" ]]; then
+  printf '#!/bin/sh\n# temporary: written by install-test-tools.sh\nexit 101\n' >"$POLICY"
+  chmod 0755 "$POLICY"
+  policy_created=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+export DEBCONF_NONINTERACTIVE_SEEN=true
+APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  # Package present but promtool missing (removed by hand): reinstall it.
+  missing=(prometheus)
+  APT_OPTS+=(--reinstall)
+fi
+log "installing: ${missing[*]}"
+
+apt-get update -q </dev/null
+apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null
+
+# Keep the server from starting at the next boot on a systemd host (osk's tests only need promtool).
+if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
+
+command -v promtool >/dev/null 2>&1 || { log "promtool still missing"; exit 1; }
+
+end=$(date +%s)
+log "done in $((end - start))s: $(dpkg-query -W -f='${Package}=${Version} ' "${PACKAGES[@]}")$(promtool --version 2>&1 | head -1)"

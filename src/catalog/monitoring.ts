@@ -1,0 +1,136 @@
+/**
+ * The exporters of spec.monitoring (Kubernetes only): metrics of what does not publish its own.
+ * RabbitMQ needs none (its rabbitmq_prometheus plugin serves :15692). Each exporter is a small
+ * Deployment scraped by a PodMonitor (src/observe/); its credentials come from the store and
+ * reach it only through a Secret.
+ *
+ * - mysqld-exporter, multi-target (/probe?target=…): one exporter, one scrape per Galera node,
+ *   because wsrep state is per node. Credentials: the [client] section of a my.cnf.
+ * - memcached-exporter, multi-target (/scrape?target=…): one scrape per memcached server.
+ * - openstack-exporter: a clouds.yaml with the cloud administrator's credentials, internal
+ *   endpoints; openstack_<service>_up and the *_agent_state of nova, neutron and cinder.
+ */
+import { stringify } from 'yaml';
+import type { Ref } from '../config/ini.js';
+import type { CatalogContext } from './context.js';
+import type { ComponentDef, ServiceDef } from './types.js';
+
+export const EXPORTER_PORTS = { mysqld: 9104, memcached: 9150, openstack: 9180 } as const;
+/** The cloud name inside the exporter's clouds.yaml (its positional argument). */
+export const EXPORTER_CLOUD = 'osk';
+
+const SIZING = { cpu: '20m', memory: '32Mi', memoryLimit: '128Mi', haReplicas: 1 };
+const NOBODY = 65534;
+
+/** The OpenStack APIs openstack-exporter calls (component, port) when their service is enabled. */
+function apis(ctx: CatalogContext): { service: 'nova' | 'neutron' | 'cinder' | 'glance' | 'placement'; component: string; port: number }[] {
+  const all = [
+    { service: 'nova' as const, component: 'nova-api', port: 8774 },
+    { service: 'neutron' as const, component: 'neutron-server', port: 9696 },
+    { service: 'cinder' as const, component: 'cinder-api', port: 8776 },
+    { service: 'glance' as const, component: 'glance-api', port: 9292 },
+    { service: 'placement' as const, component: 'placement-api', port: 8778 },
+  ];
+  return all.filter((a) => ctx.enabled(a.service));
+}
+
+export function monitoring(ctx: CatalogContext): ServiceDef {
+  const mariadbReplicas = ctx.spec.infra?.mariadb?.replicas ?? (ctx.ha ? 3 : 1);
+  const mariadbHosts = Array.from({ length: mariadbReplicas }, (_, i) => ctx.topology.podHost('mariadb', i));
+  const myCnf = `[client]\nuser = root\npassword = ${ctx.secret('mariadb-root-password')}\n`;
+  const mysqlRefs: Ref[] = [{ target: 'mariadb', kind: 'calls', port: 3306, via: `host ${mariadbHosts[0]} (probe target)` }];
+
+  const components: ComponentDef[] = [
+    {
+      id: 'mysqld-exporter',
+      service: 'monitoring',
+      part: 'mysqld-exporter',
+      workload: 'Deployment',
+      image: 'mysqld-exporter',
+      command: ['/bin/mysqld_exporter', '--config.my-cnf=/etc/mysqld-exporter/my.cnf', `--web.listen-address=:${EXPORTER_PORTS.mysqld}`, '--collect.global_status', '--collect.global_variables'],
+      ports: [{ name: 'metrics', port: EXPORTER_PORTS.mysqld }],
+      readiness: { tcp: { port: EXPORTER_PORTS.mysqld }, periodSeconds: 15 },
+      liveness: { tcp: { port: EXPORTER_PORTS.mysqld }, initialDelaySeconds: 10, periodSeconds: 30 },
+      configs: ['mysqld-exporter'],
+      runAsUser: NOBODY,
+      nodeRole: 'controlPlane',
+      settings: ctx.settings(undefined, 'controlPlane', SIZING),
+    },
+    {
+      id: 'memcached-exporter',
+      service: 'monitoring',
+      part: 'memcached-exporter',
+      workload: 'Deployment',
+      image: 'memcached-exporter',
+      command: ['/bin/memcached_exporter', `--web.listen-address=:${EXPORTER_PORTS.memcached}`],
+      ports: [{ name: 'metrics', port: EXPORTER_PORTS.memcached }],
+      readiness: { tcp: { port: EXPORTER_PORTS.memcached }, periodSeconds: 15 },
+      liveness: { tcp: { port: EXPORTER_PORTS.memcached }, initialDelaySeconds: 10, periodSeconds: 30 },
+      refs: [{ target: 'memcached', kind: 'calls', port: 11211, via: `host ${ctx.topology.podHost('memcached', 0)} (scrape target)` }],
+      runAsUser: NOBODY,
+      nodeRole: 'controlPlane',
+      settings: ctx.settings(undefined, 'controlPlane', SIZING),
+    },
+  ];
+  const configs: ServiceDef['configs'] = [{ name: 'mysqld-exporter', dir: '/etc/mysqld-exporter', files: [{ name: 'my.cnf', text: myCnf, secret: true, refs: mysqlRefs }] }];
+
+  if (ctx.enabled('keystone')) {
+    const authUrl = `${ctx.keystoneInternalUrl()}/v3`;
+    const cloudsYaml = stringify({
+      clouds: {
+        [EXPORTER_CLOUD]: {
+          region_name: ctx.region,
+          identity_api_version: 3,
+          interface: 'internal',
+          identity_interface: 'internal',
+          auth: { auth_url: authUrl, username: 'admin', password: ctx.secret('keystone-admin-password'), project_name: 'admin', project_domain_name: 'Default', user_domain_name: 'Default' },
+        },
+      },
+    });
+    configs.push({
+      name: 'openstack-exporter',
+      dir: '/etc/openstack',
+      files: [
+        {
+          name: 'clouds.yaml',
+          text: cloudsYaml,
+          secret: true,
+          refs: [
+            ctx.keystoneRef(`host ${ctx.topology.host('keystone-api')}`),
+            { target: 'keystone-bootstrap', kind: 'needs', via: 'user admin created by keystone-bootstrap' },
+            ...apis(ctx).map((a): Ref => ({ target: a.component, kind: 'calls', port: a.port, via: `keystone catalog, internal endpoint of ${a.service}` })),
+          ],
+        },
+      ],
+    });
+    components.push({
+      id: 'openstack-exporter',
+      service: 'monitoring',
+      part: 'openstack-exporter',
+      workload: 'Deployment',
+      image: 'openstack-exporter',
+      command: [
+        '/bin/openstack-exporter',
+        '--os-client-config=/etc/openstack/clouds.yaml',
+        `--web.listen-address=:${EXPORTER_PORTS.openstack}`,
+        '--endpoint-type=internal',
+        '--disable-slow-metrics',
+        EXPORTER_CLOUD,
+      ],
+      ports: [{ name: 'metrics', port: EXPORTER_PORTS.openstack }],
+      // /metrics makes every API call of a scrape: probe the port, not the page.
+      readiness: { tcp: { port: EXPORTER_PORTS.openstack }, periodSeconds: 15 },
+      liveness: { tcp: { port: EXPORTER_PORTS.openstack }, initialDelaySeconds: 10, periodSeconds: 30 },
+      configs: ['openstack-exporter'],
+      runAsUser: NOBODY,
+      nodeRole: 'controlPlane',
+      settings: ctx.settings(undefined, 'controlPlane', { ...SIZING, memory: '64Mi', memoryLimit: '256Mi' }),
+    });
+  }
+  return { name: 'monitoring', secrets: [], configs, components };
+}
+
+/** Monitoring exporters run on Kubernetes only (osk up has no Prometheus Operator) and when enabled. */
+export function monitoringEnabled(ctx: CatalogContext): boolean {
+  return !ctx.machine && ctx.spec.monitoring?.enabled !== false;
+}
