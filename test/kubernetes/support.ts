@@ -1,0 +1,27 @@
+/** Shared by the Kubernetes tests and bench:apply: what a kwok cluster lacks for a cloud. */
+import type { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
+
+/**
+ * kwok runs no storage driver: a no-provisioner StorageClass and pre-made volumes let the real
+ * PersistentVolume controller bind the clouds' claims.
+ */
+export async function provisionVolumes(api: KubeApi, count: number, storageClass = 'standard'): Promise<void> {
+  await api.request('POST', '/apis/storage.k8s.io/v1/storageclasses', { ok: [409], body: { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: storageClass }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'Immediate' } });
+  for (let i = 0; i < count; i++) {
+    await api.request('POST', '/api/v1/persistentvolumes', {
+      ok: [409],
+      body: { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `pv-${i}` }, spec: { capacity: { storage: '100Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: storageClass, persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/osk-pv-${i}` } } },
+    });
+  }
+}
+
+export const cloudYaml = (name: string, extra = '') => `apiVersion: osk.dev/v1alpha1
+kind: Cloud
+metadata:
+  name: ${name}
+  namespace: ${name}
+spec:
+  profile: minimal
+  storage:
+    storageClass: standard
+${extra}`;
