@@ -79,7 +79,7 @@ describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () 
     api = KubeApi.load({ kubeconfig: cluster.kubeconfig });
     // Claims bind to pre-made volumes of a no-provisioner class (kwok runs no storage driver).
     await api.request('POST', '/apis/storage.k8s.io/v1/storageclasses', { body: { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'Immediate' } });
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < 40; i++) {
       await api.request('POST', '/api/v1/persistentvolumes', { body: { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `pv-${i}` }, spec: { capacity: { storage: '100Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'standard', persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/osk-pv-${i}` } } } });
     }
   });
@@ -178,6 +178,49 @@ describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () 
     });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:9 \(context [^)]+\): ECONNREFUSED/);
+
+    // Wrong credentials: a token the apiserver does not know.
+    const server = /server: (\S+)/.exec(cfg)![1]!;
+    const ca = /certificate-authority(?:-data)?: (\S+)/.exec(cfg)!;
+    const kc = (token: string) => `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: ${server}
+    ${ca[0]}
+users:
+- name: u
+  user:
+    token: ${token}
+contexts:
+- name: x
+  context: { cluster: c, user: u }
+current-context: x
+`;
+    const bad = await osk(['apply', '-f', join(dir, 'cloud.yaml'), '--kubeconfig', file('bad.kubeconfig', kc('not-a-real-token'))]);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /rejected the credentials of context x \(401 Unauthorized\)/);
+
+    // RBAC: a service account with no rights gets told which verb on which resource it lacks.
+    await api.request('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'nobody' } }, ok: [409] });
+    const tok = (await api.request<{ status: { token: string } }>('POST', '/api/v1/namespaces/default/serviceaccounts/nobody/token', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } })).body.status.token;
+    const denied = await osk(['apply', '-f', join(dir, 'cloud.yaml'), '--kubeconfig', file('nobody.kubeconfig', kc(tok))]);
+    assert.equal(denied.code, 1, denied.stderr);
+    assert.match(denied.stderr, /RBAC forbids .*(get|list|create|patch)/);
+    assert.match(denied.stderr, /needs "(get|create|patch)" on \w+/);
+  });
+
+  test('an ha cloud deploys fully: 3-node Galera, RabbitMQ and OVN RAFT, 3 API replicas', { timeout: 600_000 }, async () => {
+    const f = file('ha.yaml', cloudYaml('').replace('profile: minimal', 'profile: ha').replace(/name: kt\n  namespace: kt/, 'name: kh\n  namespace: kh'));
+    const r = await osk(['apply', '-f', f]);
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    const sts = (await api.request<{ items: { metadata: { name: string }; status: { readyReplicas?: number } }[] }>('GET', '/apis/apps/v1/namespaces/kh/statefulsets')).body.items;
+    for (const name of ['mariadb', 'rabbitmq', 'ovn-nb', 'ovn-sb']) assert.equal(sts.find((x) => x.metadata.name === name)?.status.readyReplicas, 3, name);
+    const api3 = (await api.request<{ status: { availableReplicas?: number } }>('GET', '/apis/apps/v1/namespaces/kh/deployments/keystone-api')).body.status.availableReplicas;
+    assert.equal(api3, 3);
+    const d = await osk(['destroy', '-f', f, '--yes', '--purge']);
+    assert.equal(d.code, 0, d.stderr);
   });
 
   test('a component that cannot get ready says why, holds back exactly its dependants, and the rest goes on', { timeout: 300_000 }, async () => {
