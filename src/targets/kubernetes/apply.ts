@@ -124,12 +124,13 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
   const deps = new Map<string, string[]>(ids.map((id) => [id, []]));
   for (const e of model.edges) if (e.kind === 'needs' && deps.has(e.from) && deps.has(e.to) && !deps.get(e.from)!.includes(e.to)) deps.get(e.from)!.push(e.to);
 
+  const poller = new WorkloadPoller(api, ns, model.ctx.name);
   const runOne = async (id: string) => {
     const g = byComponent.get(id)!;
     o.reporter.begin(id, 'applying');
     try {
       await Promise.all(g.objects.map(applyOne));
-      await waitReady(api, id, ns, g.objects, model.ctx.name, o);
+      await waitReady(api, poller, id, ns, g.objects, model.ctx.name, o);
       res.readyAt.set(id, Date.now() - t0);
       o.reporter.done(id, 'ready');
     } catch (e) {
@@ -159,36 +160,87 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
   return res;
 }
 
-async function waitReady(api: KubeApi, id: string, ns: string, objects: KubeObject[], cloud: string, o: ApplyOptions): Promise<void> {
+/**
+ * Workload state for every waiter from one LIST per kind and namespace per tick, instead of a GET
+ * per waiting object: cheaper for the apiserver, and the tick can be short (400 ms), so a ready
+ * component is noticed quickly.
+ */
+class WorkloadPoller {
+  private readonly waiters = new Set<string>();
+  private snapshot = new Map<string, Live>();
+  /** When the LISTs behind the snapshot were sent: a waiter only trusts a snapshot newer than its question. */
+  private snapshotAt = 0;
+  private tick: Promise<void> | undefined;
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly ns: string,
+    private readonly cloud: string,
+  ) {}
+
+  /** The live object (kind/name) as listed after `since` (ms epoch); undefined when absent. */
+  async get(kind: string, name: string, since: number): Promise<Live | undefined> {
+    const key = `${kind}/${name}`;
+    this.waiters.add(key);
+    while (this.snapshotAt < since) {
+      // One LIST round at a time, shared by every waiter that asks meanwhile.
+      this.tick ??= this.refresh().finally(() => (this.tick = undefined));
+      await this.tick;
+    }
+    return this.snapshot.get(key);
+  }
+
+  done(kind: string, name: string): void {
+    this.waiters.delete(`${kind}/${name}`);
+  }
+
+  private async refresh(): Promise<void> {
+    const at = Date.now();
+    const kinds = [...new Set([...this.waiters].map((k) => k.split('/')[0]!))];
+    const next = new Map<string, Live>();
+    await Promise.all(
+      kinds.map(async (kind) => {
+        const path = await this.api.path(kind === 'Job' ? 'batch/v1' : 'apps/v1', kind, this.ns);
+        const r = await this.api.request<{ items: (Live & { metadata: { name: string } })[] }>('GET', path, { query: { labelSelector: `app.kubernetes.io/instance=${this.cloud}` }, what: `list ${kind} in ${this.ns}` });
+        for (const o of r.body.items) next.set(`${kind}/${o.metadata.name}`, o);
+      }),
+    );
+    this.snapshot = next;
+    this.snapshotAt = at;
+  }
+}
+
+async function waitReady(api: KubeApi, poller: WorkloadPoller, id: string, ns: string, objects: KubeObject[], cloud: string, o: ApplyOptions): Promise<void> {
   const workloads = objects.filter((x) => WORKLOADS.has(x.kind));
   const selector = `app.kubernetes.io/instance=${cloud},${COMPONENT_LABEL}=${id}`;
   const deadline = Date.now() + o.timeoutSeconds * 1000;
-  let lastExplain = 0;
+  let lastExplain = Date.now();
   let why = '';
   for (const w of workloads) {
     const ref = refOf(w);
-    const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
-    let delay = 200;
-    for (;;) {
-      const live = (await api.request<Live>('GET', path, { what: `get ${ref.kind} ${ref.name}` })).body;
-      const r = workloadReadiness(ref.kind, live);
-      if (r.ready) break;
-      if (r.failed) {
-        const logs = await lastLogLines(api, ns, selector).catch(() => undefined);
-        const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
-        throw new OskError(`Job ${ref.name} failed: ${r.summary}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
+    try {
+      for (;;) {
+        const live = await poller.get(ref.kind, ref.name, Date.now());
+        const r = live ? workloadReadiness(ref.kind, live) : { ready: false, summary: 'not listed yet' };
+        if (r.ready) break;
+        if ('failed' in r && r.failed) {
+          const logs = await lastLogLines(api, ns, selector).catch(() => undefined);
+          const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
+          throw new OskError(`Job ${ref.name} failed: ${r.summary}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
+        }
+        if (Date.now() - lastExplain > 5000 || Date.now() > deadline) {
+          lastExplain = Date.now();
+          why = `${ref.kind} ${ref.name}: ${r.summary}; ${(await explainPods(api, ns, selector).catch(() => undefined)) ?? ''}`;
+          o.reporter.waiting(id, why);
+        }
+        if (Date.now() > deadline) {
+          const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
+          throw new OskError(`${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
+        }
+        await sleep(400);
       }
-      if (Date.now() - lastExplain > 5000) {
-        lastExplain = Date.now();
-        why = `${ref.kind} ${ref.name}: ${r.summary}; ${(await explainPods(api, ns, selector).catch(() => undefined)) ?? ''}`;
-        o.reporter.waiting(id, why);
-      }
-      if (Date.now() > deadline) {
-        const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
-        throw new OskError(`${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
-      }
-      await sleep(delay);
-      delay = Math.min(2000, delay * 1.5);
+    } finally {
+      poller.done(ref.kind, ref.name);
     }
   }
 }
