@@ -14,7 +14,19 @@
 # Safe for CI: runs as root, needs no stdin, never prompts.
 set -euo pipefail
 
-PACKAGES=(prometheus)
+# prometheus: promtool. mariadb-server + mariadb-backup, ovn-central: the backup scripts run for
+# real against local servers (src/backup/kubernetes/scripts.test.ts). awscli: the offsite upload
+# against a local S3 API (moto, from PyPI below).
+PACKAGES=(prometheus mariadb-server mariadb-backup ovn-central openvswitch-common awscli)
+# PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
+PIP_PACKAGES=('moto[server]==5.2.1')
+
+pip_install() {
+  if ! command -v moto_server >/dev/null 2>&1; then
+    log "pip installing: ${PIP_PACKAGES[*]}"
+    python3 -m pip install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
+  fi
+}
 
 log() { printf '[install-test-tools] %s\n' "$*" >&2; }
 
@@ -31,6 +43,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]] && command -v promtool >/dev/null 2>&1; then
   log "already installed: $(promtool --version 2>&1 | head -1)"
+  pip_install
   exit 0
 fi
 
@@ -53,7 +66,7 @@ restore_policy() {
 }
 if [[ -e "$POLICY" ]]; then
   rc=0
-  "$POLICY" prometheus start >/dev/null 2>&1 || rc=$?
+  "$POLICY" mariadb start >/dev/null 2>&1 || rc=$?
   if [[ $rc -ne 101 ]]; then
     # An existing policy that allows starts: put it aside for the install.
     policy_backup=$(mktemp "${POLICY}.test-tools.XXXXXX")
@@ -87,6 +100,7 @@ if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
 fi
 
 command -v promtool >/dev/null 2>&1 || { log "promtool still missing"; exit 1; }
+pip_install
 
 end=$(date +%s)
 log "done in $((end - start))s: $(dpkg-query -W -f='${Package}=${Version} ' "${PACKAGES[@]}")$(promtool --version 2>&1 | head -1)"

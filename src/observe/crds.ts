@@ -16,6 +16,7 @@ export const OPTIONAL_KINDS: readonly OptionalKind[] = [
   { group: 'monitoring.coreos.com', kind: 'PrometheusRule', provider: 'Prometheus Operator' },
   { group: 'monitoring.coreos.com', kind: 'ServiceMonitor', provider: 'Prometheus Operator' },
   { group: 'monitoring.coreos.com', kind: 'PodMonitor', provider: 'Prometheus Operator' },
+  { group: 'velero.io', kind: 'Schedule', provider: 'Velero' },
 ];
 
 /** Objects of one CRD group/kind among the rendered ones. */
@@ -47,7 +48,14 @@ export function objectsNeedingCrds(objects: readonly AnyObject[]): CrdNeed[] {
 export function skipMessage(needs: readonly CrdNeed[]): string | undefined {
   const n = needs.reduce((s, x) => s + x.objects.length, 0);
   if (n === 0) return undefined;
-  const groups = [...new Set(needs.map((x) => x.group))];
-  const providers = [...new Set(needs.map((x) => x.provider))];
-  return `skipped ${n} monitoring object${n === 1 ? '' : 's'}: the cluster has no ${groups.join(', ')} CRDs (${providers.join(', ')}); install it or set spec.monitoring.enabled: false`;
+  // One clause per provider, each naming the switch in the cloud file that turns it off.
+  const off: Record<string, string> = { 'monitoring.coreos.com': 'spec.monitoring.enabled: false', 'velero.io': 'spec.backup.enabled: false' };
+  const what: Record<string, string> = { 'monitoring.coreos.com': 'monitoring', 'velero.io': 'backup' };
+  const clauses = [...new Set(needs.map((x) => x.group))].map((g) => {
+    const mine = needs.filter((x) => x.group === g);
+    const count = mine.reduce((s, x) => s + x.objects.length, 0);
+    const provider = [...new Set(mine.map((x) => x.provider))].join(', ');
+    return `skipped ${count} ${what[g] ?? g} object${count === 1 ? '' : 's'}: the cluster has no ${g} CRDs (${provider}); install it or set ${off[g] ?? 'the feature off'}`;
+  });
+  return clauses.join('; ');
 }

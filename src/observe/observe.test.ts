@@ -209,13 +209,16 @@ test('scrapes: a PodMonitor per source, one probe per Galera node, and NetworkPo
 
 test('objectsNeedingCrds lists the Prometheus Operator objects, and the skip line counts them', () => {
   const { objects } = rendered('minimal');
-  const needs = objectsNeedingCrds(objects);
-  assert.deepEqual(needs.map((n) => `${n.group}/${n.kind}`), ['monitoring.coreos.com/PrometheusRule', 'monitoring.coreos.com/PodMonitor']);
+  const all = objectsNeedingCrds(objects);
+  assert.deepEqual(all.map((n) => `${n.group}/${n.kind}`), ['monitoring.coreos.com/PrometheusRule', 'monitoring.coreos.com/PodMonitor', 'velero.io/Schedule']);
+  const needs = all.filter((n) => n.group === 'monitoring.coreos.com');
   const total = objects.filter((o) => o.apiVersion.startsWith('monitoring.coreos.com/')).length;
   assert.equal(needs.reduce((n, x) => n + x.objects.length, 0), total);
   assert.equal(skipMessage(needs), `skipped ${total} monitoring objects: the cluster has no monitoring.coreos.com CRDs (Prometheus Operator); install it or set spec.monitoring.enabled: false`);
   assert.deepEqual(objectsNeedingCrds([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }]), []);
   assert.equal(skipMessage([]), undefined);
+  // Velero's objects get their own clause and their own switch.
+  assert.match(skipMessage(all)!, /; skipped 1 backup object: the cluster has no velero\.io CRDs \(Velero\); install it or set spec\.backup\.enabled: false$/);
 });
 
 test('spec.monitoring.enabled: false renders no monitoring object and no exporter', () => {
@@ -223,7 +226,7 @@ test('spec.monitoring.enabled: false renders no monitoring object and no exporte
   assert.notEqual(text, CLOUDS.minimal);
   const { objects, groups } = rendered('minimal', text);
   assert.ok(!groups.some((g) => g.name.endsWith('-monitoring')));
-  assert.deepEqual(objectsNeedingCrds(objects), []);
+  assert.deepEqual(objectsNeedingCrds(objects).filter((n) => n.group === 'monitoring.coreos.com'), []);
   assert.ok(!objects.some((o) => /exporter/.test(o.metadata.name) || o.metadata.labels?.[DASHBOARD_LABEL]));
 });
 

@@ -254,6 +254,7 @@ export const cloudSpecSchema = z.strictObject({
   monitoring: z
     .strictObject({
       enabled: z.boolean().default(true),
+      required: z.boolean().default(false).describe('Stop osk apply before changing anything when the cluster lacks the Prometheus Operator CRDs (default: skip those objects with a note)'),
       thresholds: z
         .strictObject({
           novaApiP99: duration.default('500ms'),
@@ -271,6 +272,7 @@ export const cloudSpecSchema = z.strictObject({
   backup: z
     .strictObject({
       enabled: z.boolean().default(true),
+      required: z.boolean().default(false).describe("Stop osk apply before changing anything when the cluster lacks Velero's CRDs (default: skip those objects with a note)"),
       schedule: cron.default('0 2 * * *'),
       copies: z.number().int().min(1).max(365).default(3).describe('Backups kept'),
       offsite: z

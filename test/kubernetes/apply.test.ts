@@ -236,6 +236,39 @@ current-context: x
     await osk(['destroy', '-f', f, '--yes', '--purge']);
   });
 
+  test('missing Prometheus Operator CRDs: skipped with one line, or refused before any change when required', { timeout: 120_000 }, async () => {
+    const r = await osk(['apply', '-f', join(dir, 'cloud.yaml')]);
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.match(r.stderr, /skipped \d+ monitoring objects: the cluster has no monitoring\.coreos\.com CRDs \(Prometheus Operator\)/);
+    const f = file('required.yaml', cloudYaml('  monitoring:\n    required: true\n').replace(/name: kt\n  namespace: kt/, 'name: kq\n  namespace: kq'));
+    const q = await osk(['apply', '-f', f]);
+    assert.equal(q.code, 1, q.stderr);
+    assert.match(q.stderr, /requires the Prometheus Operator \(spec\.monitoring\.required: true\), but the cluster does not serve monitoring\.coreos\.com\/v1 \w+.*nothing was changed/);
+    assert.equal((await api.request('GET', '/api/v1/namespaces/kq', { ok: [404] })).status, 404, 'the namespace was created anyway');
+  });
+
+  test('a failed Job stops exactly its dependants, says why, and the rest of the graph goes on', { timeout: 300_000 }, async () => {
+    const { render } = await import('../../src/pipeline.js');
+    const { SecretStore } = await import('../../src/config/secrets.js');
+    const { parseCloudFile } = await import('../../src/spec/load.js');
+    const { applyCloud } = await import('../../src/targets/kubernetes/apply.js');
+    const { createReporter } = await import('../../src/cli/progress.js');
+    const text = cloudYaml().replace(/name: kt\n  namespace: kt/, 'name: kf\n  namespace: kf');
+    const { model, groups } = render(parseCloudFile(text, 'kf.yaml'), SecretStore.memory('kf'));
+    // The kwok stage pod-fail makes this Job's pod exit 3 (test/cluster/kwok-stages.yaml).
+    const job = groups.find((g) => g.component === 'keystone-db-sync')!.objects.find((x) => x.kind === 'Job') as unknown as { spec: { backoffLimit: number; template: { metadata: { annotations?: Record<string, string> } } } };
+    job.spec.backoffLimit = 0;
+    job.spec.template.metadata.annotations = { ...(job.spec.template.metadata.annotations ?? {}), 'osk.dev/test-exit-code': '3' };
+    const lines: string[] = [];
+    const r = await applyCloud(model, groups, api, { reporter: createReporter({ write: (x: string) => (lines.push(x), true), isTTY: false }, { plain: true }), timeoutSeconds: 120, prune: false, pruneVolumes: false });
+    assert.deepEqual([...r.failed.keys()], ['keystone-db-sync'], lines.join(''));
+    assert.match(r.failed.get('keystone-db-sync')!.message, /Job keystone-db-sync-[0-9a-f]+ failed: (BackoffLimitExceeded|Failed)/);
+    // Everything that needs Keystone's schema waits; nothing else does.
+    for (const id of ['keystone-api', 'keystone-bootstrap', 'nova-api', 'glance-api']) assert.equal(r.blocked.get(id), 'keystone-db-sync', id);
+    for (const id of ['mariadb', 'rabbitmq', 'nova-db-sync', 'neutron-db-sync', 'ovn-northd']) assert.ok(r.done.includes(id), `${id} should be ready`);
+    await osk(['destroy', '-f', file('kf.yaml', text), '--yes', '--purge']);
+  });
+
   test('kube-apiserver restarted in the middle of an apply: the apply converges', { timeout: 600_000 }, async () => {
     const { readFileSync, openSync, closeSync } = await import('node:fs');
     const f = file('restart.yaml', cloudYaml().replace(/name: kt\n  namespace: kt/, 'name: kr\n  namespace: kr'));

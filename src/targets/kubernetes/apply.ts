@@ -65,6 +65,16 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
   // Prometheus Operator's CRDs) that the cluster lacks are skipped with one line; this also
   // surfaces a wrong server or missing rights before the first write.
   const unserved = await unservedKinds(api, groups);
+  const required = [
+    ...(model.file.spec.monitoring?.required ? [{ group: 'monitoring.coreos.com', field: 'spec.monitoring.required', what: 'the Prometheus Operator' }] : []),
+    ...(model.file.spec.backup?.required ? [{ group: 'velero.io', field: 'spec.backup.required', what: 'Velero' }] : []),
+  ];
+  for (const r of required) {
+    const missing = [...unserved].filter((k) => k.split('/')[0] === r.group);
+    if (missing.length) {
+      throw new OskError(`the cloud file requires ${r.what} (${r.field}: true), but the cluster does not serve ${missing.join(', ')}; nothing was changed`, { hint: `install ${r.what}'s CRDs first, or set ${r.field}: false to deploy without those objects` });
+    }
+  }
   if (unserved.size) {
     const kinds = [...unserved].sort();
     groups = groups.map((g) => ({ ...g, objects: g.objects.filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`)) }));

@@ -10,6 +10,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1';
 import type { ComponentDef, ConfigBundleDef } from '../../catalog/types.js';
+import { backupObjects } from '../../backup/kubernetes/render.js';
 import { monitoringObjects } from '../../observe/render.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
@@ -114,6 +115,10 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
   //    Prometheus Operator kinds may be missing from the cluster (src/observe/crds.ts).
   const monitoring = monitoringObjects(model);
   if (monitoring.length) groups.push({ name: 'monitoring', objects: monitoring });
+  // 5. Backups (spec.backup): the backup claim, CronJobs, their NetworkPolicies and the Velero
+  //    Schedule (src/backup/kubernetes/). Last, because Velero's kind may be missing too.
+  const backup = backupObjects(model);
+  if (backup.length) groups.push({ name: 'backup', objects: backup });
 
   const width = String(groups.length).length < 3 ? 3 : String(groups.length).length;
   return groups.map((g, i) => ({ ...g, name: `${String(i).padStart(width, '0')}-${g.name}` }));

@@ -1,0 +1,165 @@
+/**
+ * The Velero Schedule (velero.io/v1) of a cloud: every object osk renders in the cloud's
+ * namespace (Secrets with every credential and the Fernet/credential keys, ConfigMaps, claims
+ * and workloads) plus the cluster-scoped ones it renders (StorageClasses), selected by the labels
+ * every osk object carries, on spec.backup.schedule, kept copies × the schedule's period.
+ *
+ * Volumes: `snapshotVolumes: true`, `defaultVolumesToFsBackup: false`. File-system backup only
+ * reads volumes mounted by a running pod (the backup claim is mounted only while a backup runs)
+ * and copies a live database file by file (torn InnoDB pages, a RAFT log mid-write). Volume
+ * snapshots are point-in-time per volume and also cover unmounted claims, so they capture the
+ * backup claim with its consistent, checksummed sets (mariadb-backup, ovsdb-client backup),
+ * which are what a restore uses; snapshots of the live database volumes are crash-consistent
+ * extras. Needs a CSI driver with snapshots (Velero's CSI support) or a volume snapshotter
+ * plugin; without one Velero still backs up every object and marks the volumes as skipped.
+ *
+ * The Schedule lives in Velero's namespace (`velero`, where the server watches Schedules);
+ * includedNamespaces names the cloud's. Which kinds need Velero's CRDs: src/observe/crds.ts.
+ */
+import { backupSettings } from '../../catalog/backup.js';
+import type { CatalogContext } from '../../catalog/context.js';
+import { baseLabels, CLOUD_LABEL } from '../../targets/kubernetes/labels.js';
+import type { KubeObject } from '../../targets/kubernetes/render.js';
+
+export const VELERO_NAMESPACE = 'velero';
+export const VELERO_API_VERSION = 'velero.io/v1';
+
+export interface VeleroScheduleSpec {
+  schedule: string;
+  useOwnerReferencesInBackup?: boolean;
+  template: {
+    includedNamespaces: string[];
+    includeClusterResources: boolean;
+    labelSelector: { matchLabels: Record<string, string> };
+    snapshotVolumes: boolean;
+    defaultVolumesToFsBackup: boolean;
+    ttl: string;
+    metadata?: { labels: Record<string, string> };
+  };
+}
+
+/** The labels the Schedule selects by: on every object osk renders for this cloud. */
+export function veleroSelector(ctx: CatalogContext): Record<string, string> {
+  return { 'app.kubernetes.io/managed-by': 'osk', [CLOUD_LABEL]: ctx.name };
+}
+
+export class VeleroSchedule implements KubeObject {
+  readonly apiVersion = VELERO_API_VERSION;
+  readonly kind = 'Schedule';
+  constructor(
+    readonly metadata: { name: string; namespace: string; labels: Record<string, string> },
+    readonly spec: VeleroScheduleSpec,
+  ) {}
+
+  /** The Schedule CRD's required fields and the formats Velero parses (cron, Go duration). */
+  validate(): void {
+    const problems: string[] = [];
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(this.metadata.name) || this.metadata.name.length > 63) problems.push(`metadata.name ${this.metadata.name} is not a DNS label`);
+    if (!this.spec.schedule) problems.push('spec.schedule is required');
+    else if (cronPeriodMinutes(this.spec.schedule) === undefined) problems.push(`spec.schedule ${this.spec.schedule} is not a cron schedule`);
+    if (!this.spec.template) problems.push('spec.template is required');
+    else if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(this.spec.template.ttl) || this.spec.template.ttl === '') problems.push(`spec.template.ttl ${this.spec.template.ttl} is not a Go duration`);
+    if (problems.length) throw new Error(`Schedule ${this.metadata.name}: ${problems.join('; ')}`);
+  }
+
+  toJSON(): unknown {
+    return { apiVersion: this.apiVersion, kind: this.kind, metadata: this.metadata, spec: this.spec };
+  }
+}
+
+export function veleroSchedule(ctx: CatalogContext): VeleroSchedule {
+  const b = backupSettings(ctx);
+  const s = new VeleroSchedule(
+    { name: `osk-${ctx.name}`, namespace: VELERO_NAMESPACE, labels: baseLabels(ctx) },
+    {
+      schedule: b.schedule,
+      // Backups outlive the Schedule: deleting the cloud's Schedule must not delete them.
+      useOwnerReferencesInBackup: false,
+      template: {
+        includedNamespaces: [ctx.namespace],
+        // osk renders StorageClasses (Cinder CSI); PVs come along with their claims.
+        includeClusterResources: true,
+        labelSelector: { matchLabels: veleroSelector(ctx) },
+        snapshotVolumes: true,
+        defaultVolumesToFsBackup: false,
+        ttl: veleroTtl(b.schedule, b.copies),
+        metadata: { labels: baseLabels(ctx) },
+      },
+    },
+  );
+  s.validate();
+  return s;
+}
+
+/** TTL of each Velero backup: copies × the longest gap between two runs of the schedule. */
+export function veleroTtl(schedule: string, copies: number): string {
+  const minutes = cronPeriodMinutes(schedule);
+  if (minutes === undefined) throw new Error(`not a cron schedule: ${schedule}`);
+  const total = minutes * copies;
+  return `${Math.floor(total / 60)}h${total % 60}m0s`;
+}
+
+const MACROS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+function field(text: string, min: number, max: number): Set<number> | undefined {
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+    if (!m) return undefined;
+    const lo = m[1] === '*' ? min : Number(m[2]);
+    const hi = m[1] === '*' ? max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? max : lo;
+    const step = m[4] !== undefined ? Number(m[4]) : 1;
+    if (lo < min || hi > max || lo > hi || step < 1) return undefined;
+    for (let v = lo; v <= hi; v += step) out.add(v);
+  }
+  return out;
+}
+
+/**
+ * The longest gap, in minutes, between consecutive runs of a five-field cron schedule (or
+ * @daily & co.), found by walking the runs of three years (a leap year and every month end included).
+ * undefined when it is not a schedule or never runs.
+ */
+export function cronPeriodMinutes(schedule: string): number | undefined {
+  const expr = MACROS[schedule.trim()] ?? schedule.trim();
+  const parts = expr.split(/\s+/);
+  if (parts.length !== 5) return undefined;
+  const [mi, ho, dom, mo, dow] = [field(parts[0]!, 0, 59), field(parts[1]!, 0, 23), field(parts[2]!, 1, 31), field(parts[3]!, 1, 12), field(parts[4]!, 0, 7)];
+  if (!mi || !ho || !dom || !mo || !dow) return undefined;
+  if (dow.has(7)) dow.add(0);
+  const domAny = parts[2] === '*';
+  const dowAny = parts[4] === '*';
+  let prev: number | undefined;
+  let first: number | undefined;
+  let longest = 0;
+  const start = Date.UTC(2027, 0, 1);
+  const days = 1096; // 2027 to 2029, 2028 a leap year
+  for (let d = 0; d < days; d++) {
+    const day = new Date(start + d * 86_400_000);
+    if (!mo.has(day.getUTCMonth() + 1)) continue;
+    const domOk = dom.has(day.getUTCDate());
+    const dowOk = dow.has(day.getUTCDay());
+    // cron: when both day fields are restricted, either may match.
+    if (!(domAny && dowAny ? true : domAny ? dowOk : dowAny ? domOk : domOk || dowOk)) continue;
+    for (const h of [...ho].sort((a, b) => a - b)) {
+      for (const m of [...mi].sort((a, b) => a - b)) {
+        const t = d * 1440 + h * 60 + m;
+        if (prev !== undefined) longest = Math.max(longest, t - prev);
+        else first = t;
+        prev = t;
+      }
+    }
+  }
+  if (prev === undefined || first === undefined) return undefined;
+  // A single run in three years: call the gap the whole window.
+  if (longest === 0) return days * 1440;
+  return longest;
+}
