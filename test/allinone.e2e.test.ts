@@ -7,13 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OpenStackClient } from '../src/openstack/index.js';
+import type { Manifest } from '../src/backup/manifest.js';
+import type { RestoreResult, VerifyResult } from '../src/backup/backup.js';
+import type { HealthReport } from '../src/observe/health.js';
+import { stopProcess } from '../src/targets/local/control.js';
+import { statePaths } from '../src/targets/local/paths.js';
 import type { CloudStatus } from '../src/targets/local/status.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -222,6 +227,160 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     } finally {
       await os.close();
     }
+  });
+
+  test('osk health: every API answers within the thresholds (exit 0)', { timeout: 10 * 60_000 }, async () => {
+    const r = await osk(['health', '-n', '10', '-c', '4', '--write', '-o', 'json']);
+    assert.equal(r.code, 0, show(r));
+    const h = JSON.parse(r.stdout) as HealthReport;
+    assert.equal(h.healthy, true);
+    assert.deepEqual([...new Set(h.apis.map((a) => a.api))], ['keystone', 'nova', 'neutron', 'cinder', 'glance', 'placement', 'neutron-port', 'cinder-volume']);
+    for (const a of h.apis) assert.equal(a.successRate, 1, `${a.api} ${a.call}: ${JSON.stringify(a.errors)}`);
+    const v = Object.fromEntries(h.thresholds.map((t) => [t.threshold, t.state]));
+    assert.deepEqual(v, { novaApiP99: 'ok', neutronPortFailureRate: 'ok', cinderOpLatency: 'ok', apiSuccessRate: 'ok', gatewayP99: 'not-measured', podRestartsPerHour: 'not-measured', containerCpu: 'not-measured', containerMemory: 'not-measured' });
+    const text = await osk(['health', '-n', '3']);
+    assert.equal(text.code, 0, show(text));
+    assert.match(text.stdout, /healthy: no threshold broken/);
+  });
+
+  test('osk health: a threshold set absurdly low is a breach (exit 1) that names it; a bad value is exit 2', { timeout: 5 * 60_000 }, async () => {
+    const r = await osk(['health', '-n', '5', '--nova-api-p99', '1ms']);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stdout, /novaApiP99\s+1ms \(flag\)\s+[\d.]+ ms\s+BREACH/);
+    assert.match(r.stdout, /UNHEALTHY: novaApiP99 broken/);
+    const bad = await osk(['health', '--nova-api-p99', 'soon']);
+    assert.equal(bad.code, 2, show(bad));
+    assert.match(bad.stderr, /--nova-api-p99 must be a duration/);
+  });
+
+  test('osk health: a stopped service fails its probes and health says which, with the error', { timeout: 10 * 60_000 }, async () => {
+    await stopProcess(statePaths(CLOUD, cloudDir()), 'placement-api');
+    const r = await osk(['health', '-n', '4', '-o', 'json']);
+    assert.equal(r.code, 1, show(r));
+    const h = JSON.parse(r.stdout) as HealthReport;
+    const placement = h.apis.find((a) => a.api === 'placement')!;
+    assert.equal(placement.failed, 4);
+    assert.match(placement.errors[0]!.message, /placement/);
+    assert.match(placement.errors[0]!.message, /refused|reach/i);
+    assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
+    for (const a of h.apis.filter((x) => x.api !== 'placement')) assert.equal(a.failed, 0, `${a.api}: ${JSON.stringify(a.errors)}`);
+    assert.match(h.thresholds.find((t) => t.threshold === 'apiSuccessRate')!.detail, /failing: placement/);
+    const text = await osk(['health', '-n', '2']);
+    assert.match(text.stdout, /placement \(2×\): .*placement/);
+    const u = await osk(['up']);
+    assert.equal(u.code, 0, show(u));
+    assert.equal((await osk(['health', '-n', '3'])).code, 0);
+  });
+
+  test('osk backup, a damaged backup refused untouched, data destroyed, osk restore brings every object and row back', { timeout: 20 * 60_000 }, async () => {
+    const os = client();
+    let projectId = '';
+    let userId = '';
+    try {
+      projectId = (await os.identity.projects.create({ name: 'bk-project', domain_id: 'default' })).id;
+      userId = (await os.identity.users.create({ name: 'bk-user', password: 'bk-pass-1', default_project_id: projectId, domain_id: 'default' })).id;
+    } finally {
+      await os.close();
+    }
+    const bk = join(state, 'bk');
+    const b = await osk(['backup', '--to', bk, '-o', 'json']);
+    assert.equal(b.code, 0, show(b));
+    const backup = JSON.parse(b.stdout) as { dir: string; bytes: number; seconds: number; manifest: Manifest };
+    const manifest = backup.manifest;
+    console.log(`backup: ${backup.bytes} bytes in ${backup.seconds.toFixed(1)} s, ${manifest.tables.length} tables`);
+    assert.deepEqual(manifest.databases, ['cinder', 'glance', 'keystone', 'neutron', 'nova', 'nova_api', 'nova_cell0', 'placement']);
+    assert.ok(manifest.tables.find((t) => t.db === 'keystone' && t.table === 'project')!.rows >= 4);
+    assert.ok(manifest.images.some((i) => i.file === made.imageId && i.bytes === 256 * 1024));
+    assert.ok(manifest.ovn.find((t) => t.table === 'Logical_Switch')!.rows >= 2);
+    assert.ok(manifest.files.every((f) => f.sha256.length === 64));
+
+    const v = await osk(['backup', 'verify', '--from', bk, '-o', 'json']);
+    assert.equal(v.code, 0, show(v));
+    const verified = JSON.parse(v.stdout) as VerifyResult;
+    assert.equal(verified.tablesChecked, manifest.tables.length);
+    assert.deepEqual(verified.tableDiffs, []);
+
+    // A truncated dump and a flipped byte: refused before anything is touched.
+    const copy = (name: string) => {
+      const d = join(state, name);
+      for (const f of ['manifest.json', 'manifest.json.sha256', 'mariadb.sql.gz', 'keys.tar.gz', 'glance-images.tar.gz']) copyFileSync(join(bk, f), join(d, f));
+      return d;
+    };
+    const { mkdirSync } = await import('node:fs');
+    for (const n of ['bk-trunc', 'bk-flip']) mkdirSync(join(state, n, 'ovn'), { recursive: true });
+    const trunc = copy('bk-trunc');
+    const flip = copy('bk-flip');
+    for (const d of [trunc, flip]) for (const f of ['nb.db.gz', 'sb.db.gz']) copyFileSync(join(bk, 'ovn', f), join(d, 'ovn', f));
+    truncateSync(join(trunc, 'mariadb.sql.gz'), Math.floor(manifest.files.find((f) => f.name === 'mariadb.sql.gz')!.bytes / 2));
+    const img = readFileSync(join(flip, 'glance-images.tar.gz'));
+    img[Math.floor(img.length / 2)]! ^= 0x01;
+    writeFileSync(join(flip, 'glance-images.tar.gz'), img);
+    const pidsBefore = (await status()).components.filter((c) => c.pid).map((c) => `${c.component}:${c.pid}`);
+    const rt = await osk(['restore', '--from', trunc, '--yes']);
+    assert.equal(rt.code, 1, show(rt));
+    assert.match(rt.stderr, /damaged or incomplete; nothing was touched/);
+    assert.match(rt.stderr, /mariadb\.sql\.gz: \d+ bytes, the manifest says \d+ \(truncated\)/);
+    const rf = await osk(['restore', '--from', flip, '--yes']);
+    assert.equal(rf.code, 1, show(rf));
+    assert.match(rf.stderr, /glance-images\.tar\.gz: sha256 .* differs .*damaged/);
+    const vf = await osk(['backup', 'verify', '--from', flip]);
+    assert.equal(vf.code, 1, show(vf));
+    assert.match(vf.stdout, /NOT restorable/);
+    assert.deepEqual((await status()).components.filter((c) => c.pid).map((c) => `${c.component}:${c.pid}`), pidsBefore, 'a refused restore restarted something');
+    const still = client();
+    try {
+      assert.ok((await still.session.authenticate()).value);
+      assert.ok((await still.compute.servers.list()).some((s) => s.id === made.serverId), 'the cloud keeps serving');
+    } finally {
+      await still.close();
+    }
+
+    // Destroy: objects through the API, the image files, a whole database.
+    const os2 = client();
+    try {
+      await os2.identity.users.delete(userId);
+      await os2.identity.projects.delete(projectId);
+      await os2.image.images.delete(made.imageId!);
+    } finally {
+      await os2.close();
+    }
+    for (const f of readdirSync(join(cloudDir(), 'data', 'glance', 'images'))) await rm(join(cloudDir(), 'data', 'glance', 'images', f));
+    const drop = await run('mariadb', [`--socket=${join(cloudDir(), 'run', 'mysqld.sock')}`, '-e', 'DROP DATABASE cinder'], env());
+    assert.equal(drop.code, 0, show(drop));
+
+    const r = await osk(['restore', '--from', bk, '--yes', '-o', 'json'], 15 * 60_000);
+    assert.equal(r.code, 0, show(r));
+    const restored = JSON.parse(r.stdout) as RestoreResult;
+    console.log(`restore: ${JSON.stringify(restored.seconds)}`);
+    assert.equal(restored.ok, true);
+    assert.equal(restored.tablesChecked, manifest.tables.length);
+    assert.equal(restored.rowsChecked, manifest.tables.reduce((a, t) => a + t.rows, 0));
+    assert.deepEqual(restored.tableDiffs, []);
+
+    const os3 = client();
+    try {
+      assert.ok((await os3.session.authenticate()).value.length > 20, 'the restored cloud issues tokens');
+      assert.equal((await os3.identity.projects.get(projectId)).name, 'bk-project');
+      assert.equal((await os3.identity.users.get(userId)).name, 'bk-user');
+      const image = await os3.image.images.get(made.imageId!);
+      assert.equal(image.status, 'active');
+      assert.equal(image.size, 256 * 1024);
+      assert.equal(readFileSync(join(cloudDir(), 'data', 'glance', 'images', made.imageId!)).equals(Buffer.alloc(256 * 1024, 7)), true);
+      assert.equal((await os3.blockStorage.volumes.get(made.volumeId!)).name, 'e2e-vol');
+      const servers = await os3.compute.servers.list();
+      assert.ok(servers.some((s) => s.id === made.serverId) && servers.some((s) => s.id === made.cliServer), 'the restored cloud lists the servers');
+      assert.equal((await os3.network.networks.get(made.networkId!)).name, 'e2e-net');
+    } finally {
+      await os3.close();
+    }
+    const user = OpenStackClient.fromCloudsYaml({ cloud: CLOUD, env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') } });
+    try {
+      const t = await user.session.issueToken({ type: 'password', authUrl: user.session.authUrl, username: 'bk-user', userDomainId: 'default', password: 'bk-pass-1' });
+      assert.ok(t.value, 'the restored user logs in with its password');
+    } finally {
+      await user.close();
+    }
+    assert.equal((await status()).healthy, true);
   });
 
   test('osk down --purge removes the cloud and its state', { timeout: 10 * 60_000 }, async () => {

@@ -18,7 +18,11 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   conf.section('cache', { enabled: true, backend: 'oslo_cache.memcache_pool', memcache_servers: ctx.memcachedServers() });
   conf.section('identity', { driver: 'sql' });
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
-  conf.section('oslo_policy', { enforce_new_defaults: true, enforce_scope: true });
+  // The cloud's admin is project-scoped (clouds.yaml, the openstack CLI, osk's bootstrap). Zed's
+  // new defaults give identity management (GET/DELETE /v3/projects/{id}, …) to system-scoped
+  // tokens only, so with them enforced the admin could not show or delete a project by id.
+  // Until osk hands out a system-scoped admin as well, the legacy admin rules stay in force.
+  conf.section('oslo_policy', { enforce_new_defaults: false, enforce_scope: false });
 
   // Key repositories: fernet keys 0 (staged) … n-1 (primary); credential keys 0 and 1.
   const fernet: SecretDef[] = Array.from({ length: token.maxActiveKeys }, (_, i) => ({

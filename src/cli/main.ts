@@ -17,6 +17,7 @@ import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
 import { planJson, planText } from './plan-output.js';
 import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
+import { registerDay2Commands } from './day2-commands.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -111,6 +112,7 @@ export function buildCli(io: Io): Command {
     });
 
   registerLocalCommands(program, io, readCloud);
+  registerDay2Commands(program, io, readCloud);
   registerKubeCommands(program, io, readCloud);
 
   program

@@ -79,7 +79,7 @@ describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () 
     api = KubeApi.load({ kubeconfig: cluster.kubeconfig });
     // Claims bind to pre-made volumes of a no-provisioner class (kwok runs no storage driver).
     await api.request('POST', '/apis/storage.k8s.io/v1/storageclasses', { body: { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'Immediate' } });
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 60; i++) {
       await api.request('POST', '/api/v1/persistentvolumes', { body: { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `pv-${i}` }, spec: { capacity: { storage: '100Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'standard', persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/osk-pv-${i}` } } } });
     }
   });

@@ -55,6 +55,9 @@ export function runCommand(command: string[], opts: { env?: NodeJS.ProcessEnv; s
       clearTimeout(timer);
       resolve({ code: code ?? 1, out });
     });
+    // A child that exits before reading its stdin would make the write fail with EPIPE, which
+    // is not an error of ours: its exit code says what happened.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.stdin ?? '');
   });
 }

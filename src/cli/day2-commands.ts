@@ -1,0 +1,188 @@
+/**
+ * Day-2 verbs: `osk health` (API probes against thresholds), `osk backup`, `osk backup verify`
+ * and `osk restore` (all-in-one clouds).
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from '@commander-js/extra-typings';
+import { backupCloud, restoreCloud, verifyBackup, type Log } from '../backup/backup.js';
+import { ExitCode, ExitStatus, OskError } from '../errors.js';
+import { healthTable, resolveLimits, type HealthReport } from '../observe/health.js';
+import { runProbes } from '../observe/health-run.js';
+import { loadCloud, OpenStackClient } from '../openstack/index.js';
+import { parseCloudFile } from '../spec/load.js';
+import type { CloudFile } from '../spec/schema.js';
+import { localClouds, resolveCloudName, upLocal } from '../targets/local/cloud.js';
+import { statePaths } from '../targets/local/paths.js';
+import { formatRestorePlan, kubernetesRestorePlan } from '../backup/kubernetes/restore.js';
+import { plan } from '../pipeline.js';
+import { createReporter } from './progress.js';
+import type { Io } from './main.js';
+
+const int = (flag: string, v: string, min: number, max: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new OskError(`${flag} must be a whole number from ${min} to ${max}, not "${v}"`, { exitCode: ExitCode.invalidInput });
+  return n;
+};
+
+async function localFile(name: string): Promise<CloudFile> {
+  const p = join(statePaths(name).root, 'cloud.yaml');
+  return parseCloudFile(await readFile(p, 'utf8'), p);
+}
+
+export function registerDay2Commands(program: Command, io: Io, readCloud: (file: string, io: Io) => Promise<CloudFile>): void {
+  program
+    .command('health')
+    .description('probe every OpenStack API (token, nova, neutron, cinder, glance, placement, port create/delete; volumes with --write): p50/p99 and success rate against the thresholds; exit 1 when one is broken')
+    .option('--cloud <name>', 'an all-in-one osk cloud (default: the only one on this host); thresholds from its cloud file')
+    .option('--os-cloud <name>', 'any OpenStack: a clouds.yaml entry (OS_CLOUD and OS_CLIENT_CONFIG_FILE are respected)')
+    .option('-n, --probes <n>', 'calls per probe', '20')
+    .option('-c, --concurrency <n>', 'calls in flight at once per probe', '4')
+    .option('--write', 'also create and delete volumes (measures cinderOpLatency)')
+    .option('--timeout <seconds>', 'per call', '30')
+    .option('--nova-api-p99 <duration>', 'threshold, e.g. 500ms (default: the cloud file, else 500ms)')
+    .option('--neutron-port-failure-rate <percent>', 'threshold, e.g. 1%')
+    .option('--cinder-op-latency <duration>', 'threshold, e.g. 3s')
+    .option('--api-success-rate <percent>', 'threshold, e.g. 99.9%')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
+    .action(async (opts) => {
+      const n = int('--probes', opts.probes, 1, 10_000);
+      const concurrency = int('--concurrency', opts.concurrency, 1, 256);
+      const timeoutMs = int('--timeout', opts.timeout, 1, 3600) * 1000;
+      if (opts.cloud && opts.osCloud) throw new OskError('--cloud (an osk cloud on this host) and --os-cloud (a clouds.yaml entry) exclude each other', { exitCode: ExitCode.invalidInput });
+      // Health probes must see failures: no retries.
+      const overrides = { retries: 0, timeoutMs };
+      let os: OpenStackClient;
+      let kind: 'osk' | 'openstack';
+      let cloudName: string;
+      let file: CloudFile | undefined;
+      if (opts.osCloud || (!opts.cloud && process.env.OS_CLOUD)) {
+        const cfg = loadCloud(opts.osCloud ? { cloud: opts.osCloud } : {});
+        os = OpenStackClient.fromCloudsYaml({ cloud: cfg.name, overrides });
+        cloudName = cfg.name;
+        // The clouds.yaml osk wrote for one of its own clouds (osk env): that cloud's thresholds.
+        const own = (await localClouds()).find((c) => resolve(statePaths(c).cloudsYaml) === resolve(cfg.file));
+        if (own) file = await localFile(own);
+        kind = own ? 'osk' : 'openstack';
+      } else {
+        const name = await resolveCloudName(opts.cloud);
+        file = await localFile(name);
+        os = OpenStackClient.fromCloudsYaml({ cloud: name, env: { OS_CLIENT_CONFIG_FILE: statePaths(name).cloudsYaml }, overrides });
+        cloudName = name;
+        kind = 'osk';
+      }
+      const limits = resolveLimits(file?.spec, {
+        ...(opts.novaApiP99 !== undefined ? { novaApiP99: opts.novaApiP99 } : {}),
+        ...(opts.neutronPortFailureRate !== undefined ? { neutronPortFailureRate: opts.neutronPortFailureRate } : {}),
+        ...(opts.cinderOpLatency !== undefined ? { cinderOpLatency: opts.cinderOpLatency } : {}),
+        ...(opts.apiSuccessRate !== undefined ? { apiSuccessRate: opts.apiSuccessRate } : {}),
+      });
+      const t0 = Date.now();
+      const { verdicts } = await import('../observe/health.js');
+      try {
+        const apis = await runProbes(os, { n, concurrency, write: Boolean(opts.write), onProbe: (api, call) => (opts.output === 'text' && process.stderr.isTTY ? io.stderr(`probing ${api}: ${call}\n`) : undefined) });
+        const thresholds = verdicts(apis, limits, { write: Boolean(opts.write), target: kind });
+        const report: HealthReport = {
+          target: { kind, cloud: cloudName, authUrl: os.session.authUrl },
+          probes: n,
+          concurrency,
+          write: Boolean(opts.write),
+          seconds: (Date.now() - t0) / 1000,
+          apis,
+          thresholds,
+          healthy: !thresholds.some((v) => v.state === 'breach'),
+        };
+        io.stdout(opts.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : healthTable(report));
+        if (!report.healthy) throw new ExitStatus(ExitCode.failed);
+      } finally {
+        await os.close();
+      }
+    });
+
+  const log: Log = (l) => io.stderr(`${l}\n`);
+
+  const backup = program
+    .command('backup')
+    .description('back up an all-in-one cloud: every database, the OVN NB/SB databases, keys and secret store, Glance images, with a manifest of checksums')
+    .option('--cloud <name>', 'the all-in-one cloud (default: the only one on this host)')
+    .option('--to <dir>', 'write the backup into this new directory (default: the cloud\'s backup directory, keeping spec.backup.copies)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
+    .action(async (opts) => {
+      const name = await resolveCloudName(opts.cloud);
+      const r = await backupCloud(name, { ...(opts.to ? { to: resolve(opts.to) } : {}), log });
+      if (opts.output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+      else
+        io.stdout(
+          `backup of cloud ${name} in ${r.dir} (${fmtBytes(r.bytes)}, ${r.seconds.toFixed(1)} s): ${r.manifest.databases.length} databases, ${r.manifest.tables.length} tables, ${r.manifest.images.length} image files\n` +
+            (r.removed.length ? `removed older backups (keeping ${r.kept}): ${r.removed.join(', ')}\n` : ''),
+        );
+    });
+
+  backup
+    .command('verify')
+    .description('prove a backup restorable: check every file\'s checksum, load the databases into a scratch MariaDB and compare row counts and table checksums with the manifest')
+    .requiredOption('--from <dir>', 'the backup directory')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
+    .action(async (opts) => {
+      const r = await verifyBackup(resolve(opts.from), { log });
+      // `backup` has -o too: commander gives a flag after `verify` to whichever defines it first.
+      const output = opts.output === 'json' || backup.opts().output === 'json' ? 'json' : 'text';
+      if (output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+      else io.stdout(r.summary + '\n');
+      if (!r.ok) throw new ExitStatus(ExitCode.failed);
+    });
+
+  program
+    .command('restore')
+    .description('restore an all-in-one cloud from a backup (checked in full before anything is touched); stops the OpenStack services, restores, starts them with osk up\'s code')
+    .requiredOption('--from <dir>', 'the backup directory (all-in-one); with -f: latest, a backup stamp, offsite:<stamp>, s3://… or velero:<backup>')
+    .option('--cloud <name>', 'the all-in-one cloud (default: the one the backup is of)')
+    .option('-f, --filename <file>', 'a cloud on Kubernetes: print its restore procedure, step by step in dependency order, with the exact commands')
+    .option('-y, --yes', 'do not ask: the cloud\'s current databases, OVN state, keys and images are replaced')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
+    .action(async (opts) => {
+      if (opts.filename) {
+        // Kubernetes: the procedure is printed, not run: each step changes a production cloud
+        // and wants an operator's eyes (and the plan says what to check between steps).
+        const file = await readCloud(opts.filename, io);
+        const steps = kubernetesRestorePlan(plan(file), opts.from, { cloudFile: opts.filename });
+        io.stdout(opts.output === 'json' ? JSON.stringify(steps, null, 2) + '\n' : formatRestorePlan(steps));
+        return;
+      }
+      const from = resolve(opts.from);
+      const r = await restoreCloud(from, {
+        ...(opts.cloud ? { cloud: opts.cloud } : {}),
+        confirm: async (cloud) => {
+          if (opts.yes) return true;
+          if (!process.stdin.isTTY) throw new OskError(`restore replaces every database, the OVN state, keys and images of cloud ${cloud}; add --yes to confirm`, { exitCode: ExitCode.invalidInput });
+          const answer = await ask(`replace the data of cloud ${cloud} with the backup in ${from}? type the cloud name to confirm: `);
+          return answer.trim() === cloud;
+        },
+        up: async (file) => {
+          const reporter = createReporter(process.stderr);
+          try {
+            await upLocal({ file, install: false, timeoutSeconds: 300, reporter });
+          } finally {
+            reporter.close();
+          }
+        },
+        log,
+      });
+      if (opts.output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+      else io.stdout(r.summary + '\n');
+      if (!r.ok) throw new ExitStatus(ExitCode.failed);
+    });
+
+}
+
+function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function ask(question: string): Promise<string> {
+  process.stderr.write(question);
+  return new Promise((r) => process.stdin.once('data', (d) => r(String(d))));
+}

@@ -1,0 +1,233 @@
+/**
+ * `osk health`: the statistics and verdicts (pure; the probes themselves are in health-run.ts).
+ *
+ * Percentiles use the nearest-rank method on the successful calls' latencies: pXX is the
+ * smallest sample with at least XX% of the samples at or below it (p99 of 20 samples is the
+ * slowest one). Failed calls count against the success rate, not in the latencies (a refused
+ * connection answers in 1 ms and would make a dead API look fast).
+ */
+import { ExitCode, OskError } from '../errors.js';
+import type { CloudSpec } from '../spec/schema.js';
+import { DEFAULT_THRESHOLDS, ratio, seconds } from './thresholds.js';
+
+/** One call of one probe. */
+export interface Sample {
+  ok: boolean;
+  ms: number;
+  /** The server's (or the transport's) message when the call failed. */
+  error?: string;
+}
+
+export interface ApiStats {
+  /** e.g. `nova`, `neutron-port`. */
+  api: string;
+  /** What was called, e.g. `GET /servers?limit=10`. */
+  call: string;
+  probes: number;
+  ok: number;
+  failed: number;
+  /** 0..1 */
+  successRate: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  /** Distinct failure messages with how often each was seen. */
+  errors: { message: string; count: number }[];
+}
+
+/** Nearest-rank percentile of `p` (0 < p ≤ 100); null for no samples. */
+export function percentile(samples: readonly number[], p: number): number | null {
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function summarize(api: string, call: string, samples: readonly Sample[]): ApiStats {
+  const good = samples.filter((s) => s.ok).map((s) => s.ms);
+  const errs = new Map<string, number>();
+  for (const s of samples) if (!s.ok) errs.set(s.error ?? 'failed', (errs.get(s.error ?? 'failed') ?? 0) + 1);
+  return {
+    api,
+    call,
+    probes: samples.length,
+    ok: good.length,
+    failed: samples.length - good.length,
+    successRate: samples.length ? good.length / samples.length : 0,
+    p50Ms: round(percentile(good, 50)),
+    p99Ms: round(percentile(good, 99)),
+    maxMs: round(good.length ? Math.max(...good) : null),
+    errors: [...errs].map(([message, count]) => ({ message, count })).sort((a, b) => b.count - a.count),
+  };
+}
+
+function round(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms * 10) / 10;
+}
+
+/** The thresholds `osk health` can measure against any OpenStack, in seconds and ratios. */
+export interface HealthLimits {
+  novaApiP99: number;
+  neutronPortFailureRate: number;
+  cinderOpLatency: number;
+  apiSuccessRate: number;
+  /** As written (cloud file, flag or default), for messages. */
+  raw: { novaApiP99: string; neutronPortFailureRate: string; cinderOpLatency: string; apiSuccessRate: string };
+  /** Where each came from: `flag`, `cloud file` or `default`. */
+  source: Record<'novaApiP99' | 'neutronPortFailureRate' | 'cinderOpLatency' | 'apiSuccessRate', string>;
+}
+
+/** Thresholds of the cloud file that need a Kubernetes target (nothing to measure them with here). */
+export const KUBERNETES_ONLY = ['gatewayP99', 'podRestartsPerHour', 'containerCpu', 'containerMemory'] as const;
+
+export interface LimitFlags {
+  novaApiP99?: string;
+  neutronPortFailureRate?: string;
+  cinderOpLatency?: string;
+  apiSuccessRate?: string;
+}
+
+const bad = (m: string) => new OskError(m, { exitCode: ExitCode.invalidInput });
+
+/** Flags win over the cloud file, which wins over the defaults. Bad values are bad input (exit 2). */
+export function resolveLimits(spec: CloudSpec | undefined, flags: LimitFlags): HealthLimits {
+  const file = spec?.monitoring?.thresholds;
+  const pick = <K extends keyof LimitFlags>(k: K): [string, string] => (flags[k] !== undefined ? [flags[k]!, 'flag'] : file?.[k] !== undefined ? [file[k], 'cloud file'] : [DEFAULT_THRESHOLDS[k], 'default']);
+  const [nova, novaSrc] = pick('novaApiP99');
+  const [port, portSrc] = pick('neutronPortFailureRate');
+  const [cinder, cinderSrc] = pick('cinderOpLatency');
+  const [success, successSrc] = pick('apiSuccessRate');
+  const dur = (v: string, flag: string) => {
+    try {
+      return seconds(v);
+    } catch {
+      throw bad(`${flag} must be a duration such as 500ms, 2s or 1.5s, not "${v}"`);
+    }
+  };
+  const pct = (v: string, flag: string) => {
+    let r: number;
+    try {
+      r = ratio(v);
+    } catch {
+      throw bad(`${flag} must be a percentage such as 1% or 99.9%, not "${v}"`);
+    }
+    if (r > 1) throw bad(`${flag} must be at most 100%, not "${v}"`);
+    return r;
+  };
+  return {
+    novaApiP99: dur(nova, '--nova-api-p99'),
+    neutronPortFailureRate: pct(port, '--neutron-port-failure-rate'),
+    cinderOpLatency: dur(cinder, '--cinder-op-latency'),
+    apiSuccessRate: pct(success, '--api-success-rate'),
+    raw: { novaApiP99: nova, neutronPortFailureRate: port, cinderOpLatency: cinder, apiSuccessRate: success },
+    source: { novaApiP99: novaSrc, neutronPortFailureRate: portSrc, cinderOpLatency: cinderSrc, apiSuccessRate: successSrc },
+  };
+}
+
+export type VerdictState = 'ok' | 'breach' | 'not-measured';
+
+export interface Verdict {
+  threshold: string;
+  limit: string;
+  measured: string;
+  state: VerdictState;
+  detail: string;
+}
+
+const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
+const pctText = (r: number) => `${(Math.round(r * 100_000) / 1000).toString()}%`;
+
+/**
+ * The verdict of each threshold. `write`: the Cinder volume create/delete probes ran (otherwise
+ * cinderOpLatency is not measured).
+ */
+export function verdicts(stats: readonly ApiStats[], limits: HealthLimits, opts: { write: boolean; target: 'osk' | 'openstack' }): Verdict[] {
+  const out: Verdict[] = [];
+  const by = (api: string) => stats.filter((s) => s.api === api);
+  const from = (k: keyof HealthLimits['source']) => `${limits.raw[k]} (${limits.source[k]})`;
+
+  const nova = by('nova');
+  const novaP99 = nova.length ? maxOf(nova.map((s) => s.p99Ms)) : null;
+  if (!nova.length) out.push({ threshold: 'novaApiP99', limit: from('novaApiP99'), measured: '', state: 'not-measured', detail: 'no nova probe ran' });
+  else if (novaP99 === null) out.push({ threshold: 'novaApiP99', limit: from('novaApiP99'), measured: 'n/a', state: 'breach', detail: 'no nova call succeeded' });
+  else out.push({ threshold: 'novaApiP99', limit: from('novaApiP99'), measured: ms(novaP99), state: novaP99 <= limits.novaApiP99 * 1000 ? 'ok' : 'breach', detail: 'p99 of nova API calls' });
+
+  const port = by('neutron-port');
+  if (!port.length) out.push({ threshold: 'neutronPortFailureRate', limit: from('neutronPortFailureRate'), measured: '', state: 'not-measured', detail: 'no port probe ran' });
+  else {
+    const n = port.reduce((a, s) => a + s.probes, 0);
+    const f = port.reduce((a, s) => a + s.failed, 0);
+    const rate = n ? f / n : 0;
+    out.push({ threshold: 'neutronPortFailureRate', limit: from('neutronPortFailureRate'), measured: pctText(rate), state: rate <= limits.neutronPortFailureRate ? 'ok' : 'breach', detail: `${f} of ${n} port create/delete calls failed` });
+  }
+
+  const vol = by('cinder-volume');
+  if (!opts.write || !vol.length) out.push({ threshold: 'cinderOpLatency', limit: from('cinderOpLatency'), measured: '', state: 'not-measured', detail: 'needs --write (creates and deletes volumes)' });
+  else {
+    const p99 = maxOf(vol.map((s) => s.p99Ms));
+    if (p99 === null) out.push({ threshold: 'cinderOpLatency', limit: from('cinderOpLatency'), measured: 'n/a', state: 'breach', detail: 'no volume operation succeeded' });
+    else out.push({ threshold: 'cinderOpLatency', limit: from('cinderOpLatency'), measured: ms(p99), state: p99 <= limits.cinderOpLatency * 1000 ? 'ok' : 'breach', detail: 'p99 of volume create (until available) and delete (until gone)' });
+  }
+
+  const n = stats.reduce((a, s) => a + s.probes, 0);
+  const ok = stats.reduce((a, s) => a + s.ok, 0);
+  const rate = n ? ok / n : 0;
+  const failing = stats.filter((s) => s.failed > 0).map((s) => s.api);
+  out.push({
+    threshold: 'apiSuccessRate',
+    limit: from('apiSuccessRate'),
+    measured: n ? pctText(rate) : '',
+    state: !n ? 'not-measured' : rate >= limits.apiSuccessRate ? 'ok' : 'breach',
+    detail: `${ok} of ${n} calls succeeded${failing.length ? `; failing: ${[...new Set(failing)].join(', ')}` : ''}`,
+  });
+
+  for (const k of KUBERNETES_ONLY) {
+    out.push({ threshold: k, limit: '', measured: '', state: 'not-measured', detail: opts.target === 'osk' ? 'Kubernetes only: not measured on an all-in-one cloud' : 'Kubernetes only: not measured by API probes' });
+  }
+  return out;
+}
+
+function maxOf(vs: (number | null)[]): number | null {
+  const xs = vs.filter((v): v is number => v !== null);
+  return xs.length === vs.length && xs.length ? Math.max(...xs) : null;
+}
+
+export interface HealthReport {
+  target: { kind: 'osk' | 'openstack'; cloud: string; authUrl: string };
+  probes: number;
+  concurrency: number;
+  write: boolean;
+  seconds: number;
+  apis: ApiStats[];
+  thresholds: Verdict[];
+  /** No threshold broken. */
+  healthy: boolean;
+}
+
+export function healthTable(r: HealthReport): string {
+  const lines: string[] = [];
+  lines.push(`cloud ${r.target.cloud} (${r.target.kind === 'osk' ? 'osk all-in-one' : 'clouds.yaml'}, ${r.target.authUrl}): ${r.probes} probes per call, concurrency ${r.concurrency}, ${r.seconds.toFixed(1)} s`);
+  lines.push('');
+  lines.push(
+    ...table([
+      ['API', 'CALL', 'OK', 'FAILED', 'SUCCESS', 'P50', 'P99', 'MAX'],
+      ...r.apis.map((a) => [a.api, a.call, String(a.ok), String(a.failed), pctText(a.successRate), ms(a.p50Ms), ms(a.p99Ms), ms(a.maxMs)]),
+    ]),
+  );
+  const errs = r.apis.filter((a) => a.errors.length);
+  if (errs.length) {
+    lines.push('', 'failures:');
+    for (const a of errs) for (const e of a.errors) lines.push(`  ${a.api} (${e.count}×): ${e.message}`);
+  }
+  lines.push('');
+  lines.push(...table([['THRESHOLD', 'LIMIT', 'MEASURED', 'VERDICT', 'DETAIL'], ...r.thresholds.map((v) => [v.threshold, v.limit, v.measured, v.state === 'breach' ? 'BREACH' : v.state, v.detail])]));
+  const broken = r.thresholds.filter((v) => v.state === 'breach').map((v) => v.threshold);
+  lines.push('', broken.length ? `UNHEALTHY: ${broken.join(', ')} broken` : 'healthy: no threshold broken');
+  return lines.join('\n') + '\n';
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd());
+}
