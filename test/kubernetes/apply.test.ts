@@ -10,23 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { goCommand } from '../cluster/build.js';
 import { startCluster, type Cluster } from '../cluster/control-plane.js';
+import { clusterSkipReason } from './support.js';
 import { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OSK = join(ROOT, 'bin', 'osk.js');
 
-function skipReason(): string | undefined {
-  if (process.env.OSK_SKIP_CLUSTER_TESTS) return 'OSK_SKIP_CLUSTER_TESTS is set';
-  try {
-    goCommand();
-  } catch (e) {
-    return String(e);
-  }
-  return undefined;
-}
-const skip = skipReason();
+const skip = clusterSkipReason();
 
 const cloudYaml = (extra = '') => `apiVersion: osk.dev/v1alpha1
 kind: Cloud

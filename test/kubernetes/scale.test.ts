@@ -13,21 +13,11 @@ import { render } from '../../src/pipeline.js';
 import { parseCloudFile } from '../../src/spec/load.js';
 import { applyCloud } from '../../src/targets/kubernetes/apply.js';
 import { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
-import { goCommand } from '../cluster/build.js';
 import { startCluster, type Cluster } from '../cluster/control-plane.js';
-import { cloudYaml, provisionVolumes } from './support.js';
+import { cloudYaml, clusterSkipReason, provisionVolumes } from './support.js';
 
-function skipReason(): string | undefined {
-  if (process.env.OSK_SKIP_CLUSTER_TESTS) return 'OSK_SKIP_CLUSTER_TESTS is set';
-  try {
-    goCommand();
-  } catch (e) {
-    return String(e);
-  }
-  return undefined;
-}
 
-describe('osk apply on 200 compute nodes', { skip: skipReason(), concurrency: false }, () => {
+describe('osk apply on 200 compute nodes', { skip: clusterSkipReason(), concurrency: false }, () => {
   let cluster: Cluster;
   let dir = '';
   before(async () => {

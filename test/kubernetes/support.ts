@@ -1,5 +1,17 @@
 /** Shared by the Kubernetes tests and bench:apply: what a kwok cluster lacks for a cloud. */
 import type { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
+import { goCommand } from '../cluster/build.js';
+
+/** Why the cluster tests cannot run here (no Go toolchain, or switched off), if so. */
+export function clusterSkipReason(): string | undefined {
+  if (process.env.OSK_SKIP_CLUSTER_TESTS) return 'OSK_SKIP_CLUSTER_TESTS is set';
+  try {
+    goCommand();
+  } catch (e) {
+    return String(e);
+  }
+  return undefined;
+}
 
 /**
  * kwok runs no storage driver: a no-provisioner StorageClass and pre-made volumes let the real
