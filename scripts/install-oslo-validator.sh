@@ -13,6 +13,8 @@
 # Idempotent: when everything is installed it only runs dpkg-query and exits.
 # Safe for CI: runs as root, needs no stdin, never prompts.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 PACKAGES=(
   python3-oslo.config   # oslo-config-validator, oslo-config-generator
@@ -28,14 +30,7 @@ log() { printf '[install-oslo-validator] %s\n' "$*" >&2; }
 
 start=$(date +%s)
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
-  # "ii " = installed and configured; anything else (absent, half-configured) is redone
-  if [[ "$status" != "ii "* ]]; then
-    missing+=("$pkg")
-  fi
-done
+mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 
 if [[ ${#missing[@]} -eq 0 ]] && command -v oslo-config-validator >/dev/null 2>&1; then
   log "already installed: ${PACKAGES[*]}"
@@ -48,32 +43,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # --- never start services during the install --------------------------------
-POLICY=/usr/sbin/policy-rc.d
-policy_backup=""
-policy_created=0
-restore_policy() {
-  if [[ $policy_created -eq 1 ]]; then
-    rm -f "$POLICY"
-  fi
-  if [[ -n "$policy_backup" && -e "$policy_backup" ]]; then
-    mv -f "$policy_backup" "$POLICY"
-  fi
-}
-if [[ -e "$POLICY" ]]; then
-  rc=0
-  "$POLICY" dummy-service start >/dev/null 2>&1 || rc=$?
-  if [[ $rc -ne 101 ]]; then
-    # An existing policy that allows starts: put it aside for the install.
-    policy_backup=$(mktemp "${POLICY}.oslo-validator.XXXXXX")
-    mv -f "$POLICY" "$policy_backup"
-  fi
-fi
-trap restore_policy EXIT
-if [[ ! -e "$POLICY" ]]; then
-  printf '#!/bin/sh\n# temporary: written by install-oslo-validator.sh\nexit 101\n' >"$POLICY"
-  chmod 0755 "$POLICY"
-  policy_created=1
-fi
+forbid_service_starts install-oslo-validator.sh
 
 export DEBIAN_FRONTEND=noninteractive
 export DEBCONF_NONINTERACTIVE_SEEN=true

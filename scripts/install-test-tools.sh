@@ -13,6 +13,8 @@
 # Idempotent: when promtool is there it only runs dpkg-query and exits.
 # Safe for CI: runs as root, needs no stdin, never prompts.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 # prometheus: promtool. mariadb-server + mariadb-backup, ovn-central: the backup scripts run for
 # real against local servers (src/backup/kubernetes/scripts.test.ts). awscli: the offsite upload
@@ -32,14 +34,7 @@ log() { printf '[install-test-tools] %s\n' "$*" >&2; }
 
 start=$(date +%s)
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
-  # "ii " = installed and configured; anything else (absent, half-configured) is redone
-  if [[ "$status" != "ii "* ]]; then
-    missing+=("$pkg")
-  fi
-done
+mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 
 if [[ ${#missing[@]} -eq 0 ]] && command -v promtool >/dev/null 2>&1; then
   log "already installed: $(promtool --version 2>&1 | head -1)"
@@ -53,32 +48,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # --- never start services during the install --------------------------------
-POLICY=/usr/sbin/policy-rc.d
-policy_backup=""
-policy_created=0
-restore_policy() {
-  if [[ $policy_created -eq 1 ]]; then
-    rm -f "$POLICY"
-  fi
-  if [[ -n "$policy_backup" && -e "$policy_backup" ]]; then
-    mv -f "$policy_backup" "$POLICY"
-  fi
-}
-if [[ -e "$POLICY" ]]; then
-  rc=0
-  "$POLICY" mariadb start >/dev/null 2>&1 || rc=$?
-  if [[ $rc -ne 101 ]]; then
-    # An existing policy that allows starts: put it aside for the install.
-    policy_backup=$(mktemp "${POLICY}.test-tools.XXXXXX")
-    mv -f "$POLICY" "$policy_backup"
-  fi
-fi
-trap restore_policy EXIT
-if [[ ! -e "$POLICY" ]]; then
-  printf '#!/bin/sh\n# temporary: written by install-test-tools.sh\nexit 101\n' >"$POLICY"
-  chmod 0755 "$POLICY"
-  policy_created=1
-fi
+forbid_service_starts install-test-tools.sh
 
 export DEBIAN_FRONTEND=noninteractive
 export DEBCONF_NONINTERACTIVE_SEEN=true
