@@ -41,7 +41,9 @@ export function workloadReadiness(kind: string, o: Obj): Readiness {
     }
     case 'Job': {
       const conds = (st.conditions as { type: string; status: string; message?: string; reason?: string }[] | undefined) ?? [];
-      const failed = conds.find((c) => c.type === 'Failed' && c.status === 'True');
+      // FailureTarget (Kubernetes ≥ 1.31) comes first: the Job has failed and its pods are being
+      // finalized; Failed follows once they are gone, which can take a while. Either is final.
+      const failed = conds.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
       if (failed) return { ready: false, failed: true, summary: `Failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() };
       const complete = conds.some((c) => c.type === 'Complete' && c.status === 'True');
       return { ready: complete, summary: complete ? 'Complete' : `${num(st.active)} active, ${num(st.failed)} failed attempts` };
