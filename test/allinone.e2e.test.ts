@@ -380,7 +380,13 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     } finally {
       await user.close();
     }
-    assert.equal((await status()).healthy, true);
+    // Every program answers again (the service-row probes need one report interval after start).
+    let s = await status();
+    for (let i = 0; i < 45 && !s.healthy; i++) {
+      await new Promise((res) => setTimeout(res, 2000));
+      s = await status();
+    }
+    assert.equal(s.healthy, true, JSON.stringify(s.components.filter((c) => c.kind === 'process' && !c.ready), null, 2));
   });
 
   test('osk down --purge removes the cloud and its state', { timeout: 10 * 60_000 }, async () => {
