@@ -12,6 +12,7 @@
  *                         describe exactly what the backup holds), OVN row counts, image sha256s,
  *                         package versions.
  */
+import { hostMariadbSocket } from '../catalog/mariadb.js';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -63,7 +64,7 @@ export function defaultBackupDir(cloud: string): string {
   return join(stateBase(), '.backups', cloud);
 }
 
-const sock = (p: StatePaths) => ({ mariadb: join(p.run, 'mysqld.sock'), nb: join(p.run, 'ovnnb_db.sock'), sb: join(p.run, 'ovnsb_db.sock') });
+const sock = (p: StatePaths) => ({ mariadb: hostMariadbSocket(p.run), nb: join(p.run, 'ovnnb_db.sock'), sb: join(p.run, 'ovnsb_db.sock') });
 
 async function must(command: string[], what: string, timeoutMs = 600_000): Promise<string> {
   const r = await runCommand(command, { timeoutMs });

@@ -3,6 +3,11 @@ import type { CatalogContext } from './context.js';
 import { password } from './common.js';
 import type { ServiceDef } from './types.js';
 
+/** The all-in-one MariaDB's socket; root connects through it (unix_socket authentication). */
+export function hostMariadbSocket(runDir: string): string {
+  return `${runDir}/mysqld.sock`;
+}
+
 export function mariadb(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.infra?.mariadb;
   const settings = ctx.settings(user, 'controlPlane', { cpu: '500m', memory: '1Gi', memoryLimit: ctx.ha ? '4Gi' : '2Gi' });
@@ -75,7 +80,7 @@ exec docker-entrypoint.sh mariadbd
   const m = ctx.machine;
   const data = ctx.dataDir('mysql');
   // As root, mariadbd must be told to stay root; the data directory belongs to the state dir.
-  const hostArgs = m ? [`--defaults-file=${etc}/osk.cnf`, `--datadir=${data}`, `--socket=${m.runDir}/mysqld.sock`, ...(m.root ? ['--user=root'] : [])] : [];
+  const hostArgs = m ? [`--defaults-file=${etc}/osk.cnf`, `--datadir=${data}`, `--socket=${hostMariadbSocket(m.runDir)}`, ...(m.root ? ['--user=root'] : [])] : [];
 
   return {
     name: 'mariadb',
@@ -124,7 +129,7 @@ exec docker-entrypoint.sh mariadbd
                 ports: [3306],
                 // Root connects through the socket (unix_socket authentication): no password to keep.
                 prepare: [{ command: ['mariadb-install-db', ...hostArgs, '--auth-root-authentication-method=socket', '--skip-test-db'], unlessExists: `${data}/mysql` }],
-                ready: { exec: ['mariadb-admin', `--socket=${m.runDir}/mysqld.sock`, '--connect-timeout=2', 'ping'] },
+                ready: { exec: ['mariadb-admin', `--socket=${hostMariadbSocket(m.runDir)}`, '--connect-timeout=2', 'ping'] },
               },
             }
           : {}),

@@ -114,6 +114,10 @@ export class SecretStore {
     this.dirty = true;
   }
 
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
   get(name: string): string {
     const v = this.values.get(name);
     if (v === undefined) throw new Error(`secret ${name} is not in the store (ensure() was not called for it)`);

@@ -11,7 +11,7 @@ import { runGraph, type RunResult } from '../../plan/graph-run.js';
 import type { CloudModel } from '../../plan/model.js';
 import { OskError } from '../../errors.js';
 import { objectsNeedingCrds, skipMessage } from '../../observe/crds.js';
-import { KubeApiError, sleep, type KubeApi } from './kube-api.js';
+import { sleep, type KubeApi } from './kube-api.js';
 import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './render.js';
@@ -313,4 +313,3 @@ async function prune(api: KubeApi, previous: ObjectRef[], current: ObjectRef[], 
   return out;
 }
 
-export { KubeApiError };

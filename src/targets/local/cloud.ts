@@ -70,12 +70,8 @@ export async function openLocalCloud(name: string): Promise<LocalContext> {
   const store = await SecretStore.open(paths.secrets, name);
   const facts = readHostFacts();
   const hypervisor = ((await readFile(join(paths.root, 'hypervisor'), 'utf8').catch(() => 'fake')).trim() || 'fake') as Hypervisor;
-  const model = localModel(file, paths, facts, hypervisor, (n) => (storeHas(store, n) ? store.get(n) : placeholderSecrets(n)));
+  const model = localModel(file, paths, facts, hypervisor, (n) => (store.has(n) ? store.get(n) : placeholderSecrets(n)));
   return { file, paths, model, store };
-}
-
-function storeHas(store: SecretStore, name: string): boolean {
-  return name in store.entries();
 }
 
 export interface UpOptions {

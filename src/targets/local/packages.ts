@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 
@@ -81,7 +81,7 @@ export async function ensurePackages(packages: string[], opts: { install: boolea
     const install = await run('apt-get', args, env);
     if (install.code !== 0) throw new OskError(`apt-get install failed (exit ${install.code}):\n${tail(install.out)}`, { hint: `run it yourself to see the whole output: ${installCommand(missing)}` });
   } finally {
-    if (ownPolicy) await import('node:fs/promises').then((fs) => fs.rm(policy, { force: true }));
+    if (ownPolicy) await rm(policy, { force: true });
   }
   versions = await installedVersions(packages);
   const still = packages.filter((p) => !versions.has(p));

@@ -2,6 +2,7 @@
  * `osk status` of an all-in-one cloud: per component what runs (PID, uptime, restarts, last
  * exit) and whether it answers its readiness probe now; steps and skipped components with why.
  */
+import { hostMariadbSocket } from '../../catalog/mariadb.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CloudModel } from '../../plan/model.js';
@@ -33,7 +34,7 @@ export interface CloudStatus {
 
 export async function localStatus(model: CloudModel, paths: StatePaths): Promise<CloudStatus> {
   const sup = await supervisorStatus(paths);
-  const socket = join(paths.run, 'mysqld.sock');
+  const socket = hostMariadbSocket(paths.run);
   const order = hostOrder(model);
   const out: ComponentStatus[] = [];
   const all = [...order, ...[...model.components.keys()].filter((id) => !order.includes(id))];

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { StatePaths } from './paths.js';
@@ -159,7 +159,6 @@ export class Supervisor {
   }
 
   private async appendNote(id: string, line: string): Promise<void> {
-    const { appendFile } = await import('node:fs/promises');
     await appendFile(this.logFile(id), `${line}\n`).catch(() => undefined);
   }
 

@@ -4,6 +4,7 @@
  * the plan's graph: programs start as soon as what they need is ready and are gated on real
  * readiness; schema syncs and bootstrap steps run once per change of their inputs.
  */
+import { hostMariadbSocket } from '../../catalog/mariadb.js';
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -82,7 +83,7 @@ export async function converge(model: CloudModel, paths: StatePaths, opts: Conve
   const files = await writeHostFiles(model, paths, opts.secret, opts.versions);
   await ensureSupervisor(paths);
   const machine = model.ctx.machine!;
-  const mariadbSocket = join(machine.runDir, 'mysqld.sock');
+  const mariadbSocket = hostMariadbSocket(machine.runDir);
   const outcomes = new Map<string, string>();
   const comps = new Map(hostComponents(model).map((c) => [c.id, c]));
   const builtinCtx: BuiltinContext = { mariadbSocket, secret: opts.secret, openstack: opts.openstack };
