@@ -140,7 +140,9 @@ export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge
   for (const r of refs) {
     const path = await api.path(r.apiVersion, r.kind, r.namespace, r.name).catch(() => undefined);
     if (!path) continue;
-    const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: 'Foreground' } });
+    // Foreground for workloads, so their pods go before what they use; everything else at once
+    // (a foreground delete leaves even a Secret behind a finalizer until the collector runs).
+    const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: WORKLOADS.includes(r.kind) ? 'Foreground' : 'Background' } });
     if (d.status !== 404) deleted.push(`${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`);
   }
   // Wait until the workloads are gone, so their pods no longer hold the claims.
