@@ -47,6 +47,10 @@ export interface RequestOpts {
   ok?: number[];
   /** What the request is about, for messages: "apply Deployment openstack/nova-api". */
   what?: string;
+  /** Per-exchange timeout (default 60 s). */
+  timeoutMs?: number;
+  /** false: one exchange, no retry (for best-effort reads such as pod logs). */
+  retry?: boolean;
 }
 
 const TRANSIENT = new Set([429, 500, 502, 503, 504]);
@@ -97,7 +101,7 @@ export class KubeApi {
       try {
         const r = await this.once(method, path, o);
         this.contacted = true;
-        if (TRANSIENT.has(r.status) && Date.now() - started < this.retryForMs) {
+        if (TRANSIENT.has(r.status) && o.retry !== false && Date.now() - started < this.retryForMs) {
           await sleep(r.retryAfterMs ?? delay);
           delay = Math.min(delay * 2, 5000);
           continue;
@@ -107,7 +111,7 @@ export class KubeApi {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code && TRANSIENT_CODES.has(code)) {
-          if (Date.now() - started < (this.contacted ? this.retryForMs : Math.min(this.retryForMs, 3000))) {
+          if (o.retry !== false && Date.now() - started < (this.contacted ? this.retryForMs : Math.min(this.retryForMs, 3000))) {
             await sleep(delay);
             delay = Math.min(delay * 2, 5000);
             continue;
@@ -132,7 +136,7 @@ export class KubeApi {
       port: url.port,
       path: url.pathname + url.search,
       headers: { Accept: 'application/json', 'User-Agent': 'osk', ...(data ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}) },
-      timeout: 60_000,
+      timeout: o.timeoutMs ?? 60_000,
     };
     await this.kc.applyToHTTPSOptions(opts);
     return new Promise((resolve, reject) => {

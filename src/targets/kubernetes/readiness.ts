@@ -93,6 +93,12 @@ export async function lastLogLines(api: KubeApi, namespace: string, selector: st
   const pods = (await api.request<{ items: (Pod & { metadata: { creationTimestamp?: string } })[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } })).body.items;
   const newest = pods.sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
   if (!newest) return undefined;
-  const r = await api.request<string>('GET', `/api/v1/namespaces/${namespace}/pods/${newest.metadata.name}/log`, { query: { tailLines: String(lines) }, ok: [400, 404] });
-  return r.status === 200 && typeof r.body === 'string' ? r.body : undefined;
+  // The API server proxies logs from the node's kubelet, which may not answer (a node gone, or
+  // kwok in the tests): one short try, no retries; a message without logs beats a stalled one.
+  try {
+    const r = await api.request<string>('GET', `/api/v1/namespaces/${namespace}/pods/${newest.metadata.name}/log`, { query: { tailLines: String(lines) }, ok: [400, 404, 500, 502, 503, 504], timeoutMs: 5000, retry: false });
+    return r.status === 200 && typeof r.body === 'string' ? r.body : undefined;
+  } catch {
+    return undefined;
+  }
 }
