@@ -14,8 +14,11 @@ import { parseCloudFile } from '../spec/load.js';
 import type { CloudFile } from '../spec/schema.js';
 import { localClouds, resolveCloudName, upLocal } from '../targets/local/cloud.js';
 import { statePaths } from '../targets/local/paths.js';
-import { formatRestorePlan, kubernetesRestorePlan } from '../backup/kubernetes/restore.js';
-import { plan } from '../pipeline.js';
+import { formatRestorePlan, kubernetesRestorePlan, restorePlanJson } from '../backup/kubernetes/restore.js';
+import { restorePreflight, runRestore } from '../backup/kubernetes/restore-run.js';
+import { SecretStore } from '../config/secrets.js';
+import { render } from '../pipeline.js';
+import { kubeOptions, prepare, type KubeTarget } from './kube-commands.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
 
@@ -132,21 +135,65 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
       if (!r.ok) throw new ExitStatus(ExitCode.failed);
     });
 
-  program
-    .command('restore')
-    .description('restore an all-in-one cloud from a backup (checked in full before anything is touched); stops the OpenStack services, restores, starts them with osk up\'s code')
-    .requiredOption('--from <dir>', 'the backup directory (all-in-one); with -f: latest, a backup stamp, offsite:<stamp>, s3://… or velero:<backup>')
-    .option('--cloud <name>', 'the all-in-one cloud (default: the one the backup is of)')
-    .option('-f, --filename <file>', 'a cloud on Kubernetes: print its restore procedure, step by step in dependency order, with the exact commands')
-    .option('-y, --yes', 'do not ask: the cloud\'s current databases, OVN state, keys and images are replaced')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
-    .action(async (opts) => {
+  kubeOptions(
+    program
+      .command('restore')
+      .description('restore a cloud from a backup. All-in-one: --from DIR, checked in full before anything is touched, then the services are stopped, restored and started. Kubernetes (-f): runs the restore procedure step by step in dependency order (--dry-run prints it)')
+      .requiredOption('--from <dir>', 'the backup directory (all-in-one); with -f: latest, a backup stamp, offsite:<stamp>, s3://… or velero:<backup>')
+      .option('--cloud <name>', 'the all-in-one cloud (default: the one the backup is of)')
+      .option('-f, --filename <file>', 'a cloud on Kubernetes: restore it in the cluster of the kubeconfig context')
+      .option('--dry-run', 'with -f: print the procedure, each step with why and the exact commands, and change nothing')
+      .option('--start-at <step>', 'with -f: continue an interrupted restore at this step (the steps before it are skipped)')
+      .option('--secrets-file <path>', 'with -f: secret store of this cloud')
+      .addOption(new Option('--timeout <seconds>', 'with -f: how long one component may take to get ready in the apply step').default('600'))
+      .option('-y, --yes', "do not ask: the cloud's current databases, OVN state, keys and images are replaced")
+      .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const)),
+  ).action(async (opts) => {
       if (opts.filename) {
-        // Kubernetes: the procedure is printed, not run: each step changes a production cloud
-        // and wants an operator's eyes (and the plan says what to check between steps).
         const file = await readCloud(opts.filename, io);
-        const steps = kubernetesRestorePlan(plan(file), opts.from, { cloudFile: opts.filename });
-        io.stdout(opts.output === 'json' ? JSON.stringify(steps, null, 2) + '\n' : formatRestorePlan(steps));
+        const startAt = opts.startAt === undefined ? 1 : int('--start-at', opts.startAt, 1, 100);
+        if (opts.dryRun) {
+          const steps = kubernetesRestorePlan(render(file, SecretStore.memory(file.metadata.name)), opts.from, { cloudFile: opts.filename });
+          io.stdout(opts.output === 'json' ? JSON.stringify(restorePlanJson(steps), null, 2) + '\n' : formatRestorePlan(steps));
+          return;
+        }
+        const { store, api } = await prepare(file, opts);
+        const rendered = render(file, store);
+        if (rendered.created.length) {
+          throw new OskError(`the secret store ${store.path} lacks ${rendered.created.length} credentials of cloud ${file.metadata.name} (${rendered.created.slice(0, 3).join(', ')}${rendered.created.length > 3 ? ', …' : ''}): a restore must start the cloud with the credentials its databases hold`, {
+            exitCode: ExitCode.invalidInput,
+            hint: 'point --secrets-file at the cloud\'s store, or rebuild it from the cluster with osk apply --import-secrets before restoring',
+          });
+        }
+        const steps = kubernetesRestorePlan(rendered, opts.from, { cloudFile: opts.filename });
+        const notes = await restorePreflight(steps, { model: rendered.model, api });
+        for (const n of notes) io.stderr(`note: ${n}\n`);
+        if (!opts.yes) {
+          const what = `restore replaces the databases and OVN state of cloud ${file.metadata.name} (namespace ${rendered.model.ctx.namespace} on ${api.server}) with backup ${opts.from}; its APIs are down meanwhile`;
+          if (!process.stdin.isTTY) throw new OskError(`${what}; add --yes to confirm`, { exitCode: ExitCode.invalidInput, hint: 'osk restore … --dry-run prints every step first' });
+          io.stderr(formatRestorePlan(steps));
+          const answer = await ask(`${what}. Type the cloud name to go on: `);
+          if (answer.trim() !== file.metadata.name) throw new OskError('not confirmed; nothing was changed', { exitCode: ExitCode.invalidInput });
+        }
+        const k = opts as typeof opts & KubeTarget;
+        const target = [k.kubeconfig ? ` --kubeconfig ${k.kubeconfig}` : '', k.context ? ` --context ${k.context}` : '', opts.secretsFile ? ` --secrets-file ${opts.secretsFile}` : ''].join('');
+        const reporter = createReporter(process.stderr);
+        try {
+          const r = await runRestore(steps, {
+            model: rendered.model,
+            groups: rendered.groups,
+            api,
+            reporter,
+            startAt,
+            resumeCommand: `osk restore --from ${opts.from} -f ${opts.filename}${target} --yes`,
+            applyTimeoutSeconds: int('--timeout', opts.timeout, 1, 86_400),
+          });
+          reporter.close();
+          if (opts.output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+          else io.stdout(`cloud ${file.metadata.name} restored from ${opts.from} in ${r.seconds.toFixed(1)} s (${r.steps.filter((s) => s.outcome === 'done').length} steps${startAt > 1 ? `, from step ${startAt}` : ''})\n`);
+        } finally {
+          reporter.close();
+        }
         return;
       }
       const from = resolve(opts.from);

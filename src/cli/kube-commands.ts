@@ -24,11 +24,12 @@ export function kubeOptions<T extends Command<any, any, any>>(cmd: T): T {
   return cmd.option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config)').option('--context <name>', 'kubeconfig context (default: the current one)') as T;
 }
 
-function loadApi(o: KubeTarget): KubeApi {
+export function loadApi(o: KubeTarget): KubeApi {
   return KubeApi.load({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
 }
 
-async function prepare(file: CloudFile, o: KubeTarget & { secretsFile?: string }) {
+/** The secret store of the cloud and the API of the kubeconfig's context. */
+export async function prepare(file: CloudFile, o: KubeTarget & { secretsFile?: string }) {
   const store = await SecretStore.open(o.secretsFile ?? defaultStorePath(file.metadata.name), file.metadata.name);
   const api = loadApi(o);
   return { store, api };
