@@ -5,13 +5,17 @@
  * reach it only through a Secret.
  *
  * - mysqld-exporter, multi-target (/probe?target=…): one exporter, one scrape per Galera node,
- *   because wsrep state is per node. Credentials: the [client] section of a my.cnf.
+ *   because wsrep state is per node. It logs in as its own user `mysqld_exporter` (made by the
+ *   Job mysqld-exporter-db-init) with only monitoring privileges (MONITORING_GRANTS), not as
+ *   root: the exporter's scrape port is reachable in the cluster, its credentials should not
+ *   open the cloud's databases. Credentials: the [client] section of a my.cnf.
  * - memcached-exporter, multi-target (/scrape?target=…): one scrape per memcached server.
  * - openstack-exporter: a clouds.yaml with the cloud administrator's credentials, internal
  *   endpoints; openstack_<service>_up and the *_agent_state of nova, neutron and cinder.
  */
 import { stringify } from 'yaml';
 import type { Ref } from '../config/ini.js';
+import { password } from './common.js';
 import type { CatalogContext } from './context.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -20,6 +24,17 @@ export const EXPORTER_PORTS = { mysqld: 9104, memcached: 9150, openstack: 9180 }
 export const EXPORTER_CLOUD = 'osk';
 
 const SIZING = { cpu: '20m', memory: '32Mi', memoryLimit: '128Mi', haReplicas: 1 };
+
+/** MariaDB user of mysqld_exporter. */
+export const EXPORTER_DB_USER = 'mysqld_exporter';
+/**
+ * What mysqld_exporter's collectors read, and no table data: PROCESS (processlist, InnoDB
+ * status and metrics), BINLOG MONITOR and SLAVE MONITOR (MariaDB ≥ 10.5's split of REPLICATION
+ * CLIENT: binlog and replica status), SELECT on performance_schema only. Global status and
+ * variables (wsrep_*) need no privilege. Upstream's README grants SELECT ON *.*, which would
+ * let the metrics user read every OpenStack database.
+ */
+export const MONITORING_GRANTS = ['PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.*', 'SELECT ON performance_schema.*'];
 const NOBODY = 65534;
 
 /** The OpenStack APIs openstack-exporter calls (component, port) when their service is enabled. */
@@ -37,10 +52,35 @@ function apis(ctx: CatalogContext): { service: 'nova' | 'neutron' | 'cinder' | '
 export function monitoring(ctx: CatalogContext): ServiceDef {
   const mariadbReplicas = ctx.spec.infra?.mariadb?.replicas ?? (ctx.ha ? 3 : 1);
   const mariadbHosts = Array.from({ length: mariadbReplicas }, (_, i) => ctx.topology.podHost('mariadb', i));
-  const myCnf = `[client]\nuser = root\npassword = ${ctx.secret('mariadb-root-password')}\n`;
-  const mysqlRefs: Ref[] = [{ target: 'mariadb', kind: 'calls', port: 3306, via: `host ${mariadbHosts[0]} (probe target)` }];
+  const myCnf = `[client]\nuser = ${EXPORTER_DB_USER}\npassword = ${ctx.secret('mysqld-exporter-db-password')}\n`;
+  const mysqlRefs: Ref[] = [
+    { target: 'mariadb', kind: 'calls', port: 3306, via: `host ${mariadbHosts[0]} (probe target)` },
+    { target: 'mysqld-exporter-db-init', kind: 'needs', via: `user ${EXPORTER_DB_USER} created by mysqld-exporter-db-init` },
+  ];
+  const dbHost = ctx.mariadbHost();
 
   const components: ComponentDef[] = [
+    {
+      id: 'mysqld-exporter-db-init',
+      service: 'monitoring',
+      part: 'db-init',
+      workload: 'Job',
+      image: 'mariadb',
+      command: ['sh', '/opt/osk/bin/db-init.sh'],
+      env: [
+        { name: 'DB_HOST', value: dbHost, refs: [ctx.needs('mariadb', 3306, `host ${dbHost}`)] },
+        { name: 'DB_NAMES', value: '' },
+        { name: 'DB_USER', value: EXPORTER_DB_USER },
+        { name: 'DB_GRANTS', value: MONITORING_GRANTS.join('\n') },
+        { name: 'DB_MAX_CONNECTIONS', value: '3' },
+        { name: 'DB_PASSWORD', secret: 'mysqld-exporter-db-password' },
+        { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
+      ],
+      configs: ['osk-scripts'],
+      nodeRole: 'controlPlane',
+      settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
+      backoffLimit: 6,
+    },
     {
       id: 'mysqld-exporter',
       service: 'monitoring',
@@ -127,7 +167,8 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
       settings: ctx.settings(undefined, 'controlPlane', { ...SIZING, memory: '64Mi', memoryLimit: '256Mi' }),
     });
   }
-  return { name: 'monitoring', secrets: [], configs, components };
+  const secrets = [password('mysqld-exporter-db-password', 'mysqld-exporter-db', 'mysqld-exporter-db-init', `MariaDB password of the metrics user ${EXPORTER_DB_USER}`)];
+  return { name: 'monitoring', secrets, configs, components };
 }
 
 /** Monitoring exporters run on Kubernetes only (osk up has no Prometheus Operator) and when enabled. */

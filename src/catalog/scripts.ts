@@ -8,6 +8,8 @@ import type { ServiceDef } from './types.js';
 
 const DB_INIT = `#!/bin/sh
 # Create databases and their user; re-apply the password from the store on every run.
+# DB_GRANTS (optional): more grants of the user, one "privileges ON object" per line (the
+# metrics user's server-wide monitoring privileges); DB_MAX_CONNECTIONS caps its connections.
 set -eu
 export MYSQL_PWD="$MARIADB_ROOT_PASSWORD"
 until mariadb -h "$DB_HOST" -u root -e 'SELECT 1' >/dev/null 2>&1; do
@@ -18,13 +20,18 @@ for db in $DB_NAMES; do
   sql="$sql CREATE DATABASE IF NOT EXISTS \\\`$db\\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;"
   sql="$sql GRANT ALL PRIVILEGES ON \\\`$db\\\`.* TO '$DB_USER'@'%';"
 done
+if [ -n "\${DB_GRANTS:-}" ]; then
+  sql="$sql $(printf '%s\\n' "$DB_GRANTS" | while IFS= read -r g; do [ -z "$g" ] || printf "GRANT %s TO '%s'@'%%'; " "$g" "$DB_USER"; done)"
+fi
+limit=""
+if [ -n "\${DB_MAX_CONNECTIONS:-}" ]; then limit=" WITH MAX_USER_CONNECTIONS $DB_MAX_CONNECTIONS"; fi
 mariadb -h "$DB_HOST" -u root <<SQL
 CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
-ALTER USER '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
+ALTER USER '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD'$limit;
 $sql
 FLUSH PRIVILEGES;
 SQL
-echo "databases $DB_NAMES ready for user $DB_USER"
+echo "\${DB_NAMES:+databases $DB_NAMES }ready for user $DB_USER"
 `;
 
 const KS_USER = `#!/bin/sh
