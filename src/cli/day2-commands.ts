@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { backupCloud, restoreCloud, verifyBackup, type Log } from '../backup/backup.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
-import { healthTable, resolveLimits, type HealthReport } from '../observe/health.js';
+import { healthTable, KUBERNETES_ONLY, notProbed, resolveLimits, verdicts, type HealthReport, type Verdict } from '../observe/health.js';
+import { kubeVerdicts, readKubeHealth } from '../observe/health-kube.js';
 import { runProbes } from '../observe/health-run.js';
 import { loadCloud, OpenStackClient } from '../openstack/index.js';
 import { parseCloudFile } from '../spec/load.js';
@@ -18,7 +19,7 @@ import { formatRestorePlan, kubernetesRestorePlan, restorePlanJson } from '../ba
 import { restorePreflight, runRestore } from '../backup/kubernetes/restore-run.js';
 import { SecretStore } from '../config/secrets.js';
 import { render } from '../pipeline.js';
-import { kubeOptions, prepare, type KubeTarget } from './kube-commands.js';
+import { kubeOptions, loadApi, prepare, type KubeTarget } from './kube-commands.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
 
@@ -34,7 +35,8 @@ async function localFile(name: string): Promise<CloudFile> {
 }
 
 export function registerDay2Commands(program: Command, io: Io, readCloud: (file: string, io: Io) => Promise<CloudFile>): void {
-  program
+  kubeOptions(
+    program
     .command('health')
     .description('probe every OpenStack API (token, nova, neutron, cinder, glance, placement, port create/delete; volumes with --write): p50/p99 and success rate against the thresholds; exit 1 when one is broken')
     .option('--cloud <name>', 'an all-in-one osk cloud (default: the only one on this host); thresholds from its cloud file')
@@ -47,19 +49,31 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
     .option('--neutron-port-failure-rate <percent>', 'threshold, e.g. 1%')
     .option('--cinder-op-latency <duration>', 'threshold, e.g. 3s')
     .option('--api-success-rate <percent>', 'threshold, e.g. 99.9%')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
-    .action(async (opts) => {
+    .option('-f, --filename <file>', 'a cloud on Kubernetes: pod restarts and container CPU/memory from the cluster (with --os-cloud also its APIs)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const)),
+  ).action(async (opts) => {
       const n = int('--probes', opts.probes, 1, 10_000);
       const concurrency = int('--concurrency', opts.concurrency, 1, 256);
       const timeoutMs = int('--timeout', opts.timeout, 1, 3600) * 1000;
-      if (opts.cloud && opts.osCloud) throw new OskError('--cloud (an osk cloud on this host) and --os-cloud (a clouds.yaml entry) exclude each other', { exitCode: ExitCode.invalidInput });
+      if (opts.cloud && (opts.osCloud || opts.filename)) throw new OskError('--cloud (an osk cloud on this host) excludes --os-cloud and -f', { exitCode: ExitCode.invalidInput });
       // Health probes must see failures: no retries.
       const overrides = { retries: 0, timeoutMs };
-      let os: OpenStackClient;
-      let kind: 'osk' | 'openstack';
+      let os: OpenStackClient | undefined;
+      let kind: HealthReport['target']['kind'];
       let cloudName: string;
       let file: CloudFile | undefined;
-      if (opts.osCloud || (!opts.cloud && process.env.OS_CLOUD)) {
+      let kube: Verdict[] | undefined;
+      if (opts.filename) {
+        // A cloud on Kubernetes: the cluster's thresholds from the API server; its APIs when a
+        // clouds.yaml entry names them (the cluster does not know the public endpoints' credentials).
+        file = await readCloud(opts.filename, io);
+        const api = loadApi(opts as typeof opts & KubeTarget);
+        const { model } = render(file, SecretStore.memory(file.metadata.name));
+        kube = kubeVerdicts(file.spec, await readKubeHealth(api, model.ctx.namespace, file.metadata.name));
+        cloudName = file.metadata.name;
+        kind = 'kubernetes';
+        if (opts.osCloud || process.env.OS_CLOUD) os = OpenStackClient.fromCloudsYaml({ cloud: loadCloud(opts.osCloud ? { cloud: opts.osCloud } : {}).name, overrides });
+      } else if (opts.osCloud || (!opts.cloud && process.env.OS_CLOUD)) {
         const cfg = loadCloud(opts.osCloud ? { cloud: opts.osCloud } : {});
         os = OpenStackClient.fromCloudsYaml({ cloud: cfg.name, overrides });
         cloudName = cfg.name;
@@ -81,13 +95,13 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
         ...(opts.apiSuccessRate !== undefined ? { apiSuccessRate: opts.apiSuccessRate } : {}),
       });
       const t0 = Date.now();
-      const { verdicts } = await import('../observe/health.js');
       try {
-        const apis = await runProbes(os, { n, concurrency, write: Boolean(opts.write), onProbe: (api, call) => (opts.output === 'text' && process.stderr.isTTY ? io.stderr(`probing ${api}: ${call}\n`) : undefined) });
-        const thresholds = verdicts(apis, limits, { write: Boolean(opts.write), target: kind });
+        const apis = os ? await runProbes(os, { n, concurrency, write: Boolean(opts.write), onProbe: (api, call) => (opts.output === 'text' && process.stderr.isTTY ? io.stderr(`probing ${api}: ${call}\n`) : undefined) }) : [];
+        let thresholds = os ? verdicts(apis, limits, { write: Boolean(opts.write), target: kind === 'osk' ? 'osk' : 'openstack' }) : notProbed(limits);
+        if (kube) thresholds = [...thresholds.filter((v) => !(KUBERNETES_ONLY as readonly string[]).includes(v.threshold)), ...kube];
         const report: HealthReport = {
-          target: { kind, cloud: cloudName, authUrl: os.session.authUrl },
-          probes: n,
+          target: { kind, cloud: cloudName, authUrl: os?.session.authUrl ?? '' },
+          probes: os ? n : 0,
           concurrency,
           write: Boolean(opts.write),
           seconds: (Date.now() - t0) / 1000,
@@ -98,7 +112,7 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
         io.stdout(opts.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : healthTable(report));
         if (!report.healthy) throw new ExitStatus(ExitCode.failed);
       } finally {
-        await os.close();
+        await os?.close();
       }
     });
 

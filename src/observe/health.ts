@@ -188,13 +188,24 @@ export function verdicts(stats: readonly ApiStats[], limits: HealthLimits, opts:
   return out;
 }
 
+/** The API thresholds when no API was probed (a Kubernetes target without --os-cloud). */
+export function notProbed(limits: HealthLimits): Verdict[] {
+  return (['novaApiP99', 'neutronPortFailureRate', 'cinderOpLatency', 'apiSuccessRate'] as const).map((k) => ({
+    threshold: k,
+    limit: `${limits.raw[k]} (${limits.source[k]})`,
+    measured: '',
+    state: 'not-measured' as const,
+    detail: 'APIs not probed: add --os-cloud NAME (a clouds.yaml entry of this cloud)',
+  }));
+}
+
 function maxOf(vs: (number | null)[]): number | null {
   const xs = vs.filter((v): v is number => v !== null);
   return xs.length === vs.length && xs.length ? Math.max(...xs) : null;
 }
 
 export interface HealthReport {
-  target: { kind: 'osk' | 'openstack'; cloud: string; authUrl: string };
+  target: { kind: 'osk' | 'openstack' | 'kubernetes'; cloud: string; authUrl: string };
   probes: number;
   concurrency: number;
   write: boolean;
@@ -207,14 +218,17 @@ export interface HealthReport {
 
 export function healthTable(r: HealthReport): string {
   const lines: string[] = [];
-  lines.push(`cloud ${r.target.cloud} (${r.target.kind === 'osk' ? 'osk all-in-one' : 'clouds.yaml'}, ${r.target.authUrl}): ${r.probes} probes per call, concurrency ${r.concurrency}, ${r.seconds.toFixed(1)} s`);
-  lines.push('');
-  lines.push(
-    ...table([
-      ['API', 'CALL', 'OK', 'FAILED', 'SUCCESS', 'P50', 'P99', 'MAX'],
-      ...r.apis.map((a) => [a.api, a.call, String(a.ok), String(a.failed), pctText(a.successRate), ms(a.p50Ms), ms(a.p99Ms), ms(a.maxMs)]),
-    ]),
-  );
+  const where = { osk: 'osk all-in-one', openstack: 'clouds.yaml', kubernetes: 'Kubernetes' }[r.target.kind];
+  lines.push(`cloud ${r.target.cloud} (${where}${r.target.authUrl ? `, ${r.target.authUrl}` : ''}): ${r.apis.length ? `${r.probes} probes per call, concurrency ${r.concurrency}, ` : 'no API probes, '}${r.seconds.toFixed(1)} s`);
+  if (r.apis.length) {
+    lines.push('');
+    lines.push(
+      ...table([
+        ['API', 'CALL', 'OK', 'FAILED', 'SUCCESS', 'P50', 'P99', 'MAX'],
+        ...r.apis.map((a) => [a.api, a.call, String(a.ok), String(a.failed), pctText(a.successRate), ms(a.p50Ms), ms(a.p99Ms), ms(a.maxMs)]),
+      ]),
+    );
+  }
   const errs = r.apis.filter((a) => a.errors.length);
   if (errs.length) {
     lines.push('', 'failures:');

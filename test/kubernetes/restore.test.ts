@@ -142,6 +142,29 @@ describe('day 2 on a real Kubernetes API: CRD-backed objects and osk restore', {
     assert.ok(bad.status === 400 || bad.status === 422, `a misspelled field is refused (${bad.status})`);
   });
 
+  test('osk health -f: pod restarts from the cluster against the threshold; without metrics-server CPU/memory say what to install', { timeout: 120_000 }, async () => {
+    const healthy = await osk(['health', '-f', cloudFile]);
+    assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);
+    assert.match(healthy.stdout, /cloud kr \(Kubernetes\): no API probes/);
+    assert.match(healthy.stdout, /podRestartsPerHour\s+3 \(default\)\s+0\s+ok/);
+    assert.match(healthy.stdout, /containerCpu .*not-measured .*install metrics-server/);
+    assert.match(healthy.stdout, /novaApiP99 .*not-measured .*add --os-cloud/);
+    // A container that restarted 5 times in its first minutes (what the kubelet would report).
+    const pods = await list(`/api/v1/namespaces/${NS}/pods?labelSelector=osk.dev/component%3Dkeystone-api`);
+    const victim = pods[0]!;
+    await api.request('PATCH', `/api/v1/namespaces/${NS}/pods/${victim.metadata.name}/status`, {
+      body: { status: { containerStatuses: [{ name: victim.spec.containers[0].name, restartCount: 5, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: new Date().toISOString() } } }] } },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    const sick = await osk(['health', '-f', cloudFile, '-o', 'json']);
+    assert.equal(sick.code, 1, sick.stderr);
+    const report = JSON.parse(sick.stdout);
+    const v = report.thresholds.find((t: any) => t.threshold === 'podRestartsPerHour');
+    assert.equal(v.state, 'breach');
+    assert.match(v.detail, new RegExp(`${victim.metadata.name}/\\S+ 5 restarts \\(5/h, last OOMKilled\\)`));
+    assert.equal(report.healthy, false);
+  });
+
   test('osk restore --dry-run prints the steps and changes nothing; without --yes and no terminal it refuses', { timeout: 120_000 }, async () => {
     const before = await replicas();
     const dry = await osk(['restore', '--from', 'latest', '-f', cloudFile, '--dry-run']);
