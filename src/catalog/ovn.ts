@@ -17,6 +17,18 @@ function ovnConnection(ctx: CatalogContext, id: string, port: number): string {
   return Array.from({ length: n }, (_, i) => `tcp:${ctx.topology.podHost(id, i)}:${port}`).join(',');
 }
 
+/**
+ * Ready = this server is a member of its RAFT cluster and knows a leader. `cluster/status`
+ * answers (exit 0) also while a server is still joining ("Status: joining cluster") or has lost
+ * the leader ("Leader: unknown"), so the answer alone says nothing about the cluster. With this,
+ * "no ready member" means "no writable database", which the OvnDbLeaderLost alert watches
+ * through kube-state-metrics. The headless Service publishes not-ready addresses, so members
+ * still find each other while none is ready.
+ */
+export function raftReadyCommand(ctl: string, db: string): string {
+  return `s=$(ovs-appctl -t ${ctl} cluster/status ${db}) && printf '%s\\n' "$s" | grep -q '^Status: cluster member' && ! printf '%s\\n' "$s" | grep -q '^Leader: unknown'`;
+}
+
 function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
   const user = ctx.spec.infra?.ovn;
   const settings = ctx.settings(user, 'controlPlane', { cpu: '100m', memory: '256Mi', memoryLimit: '1Gi' });
@@ -45,7 +57,7 @@ function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
       { name: 'raft', port: raft },
     ],
     service_: { ports: [{ name: 'ovsdb', port }], headless: true },
-    readiness: { exec: { command: ['ovs-appctl', '-t', `/var/run/ovn/ovn${which}_db.ctl`, 'cluster/status', db] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
+    readiness: { exec: { command: ['sh', '-c', raftReadyCommand(`/var/run/ovn/ovn${which}_db.ctl`, db)] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
     liveness: { tcp: { port }, initialDelaySeconds: 30, periodSeconds: 20 },
     volumeClaim: { name: 'data', mountPath: '/var/lib/ovn', size: user?.storage?.size ?? '1Gi', ...ctx.storageClass(user?.storage?.storageClass) },
     emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],

@@ -13,7 +13,8 @@
  * - RabbitMQ's rabbitmq_prometheus plugin (:15692): rabbitmq_*.
  * - openstack-exporter: openstack_<service>_up, openstack_{nova,neutron,cinder}_agent_state,
  *   openstack_neutron_port{binding_vif_type}.
- * - ovn-kubernetes / ovn-exporter DB metrics: ovn_db_cluster_server_role (not rendered by osk).
+ * - OVN RAFT health: kube-state-metrics' ready replicas of the ovn-nb/ovn-sb StatefulSets, whose
+ *   readiness probe is "cluster member that knows a leader" (no OVN exporter needed).
  * - kube-state-metrics, kubelet/cAdvisor, cert-manager: kube_*, container_*, kubelet_volume_*,
  *   certmanager_certificate_expiration_timestamp_seconds.
  *
@@ -470,24 +471,49 @@ export function alertDefinitions(model: CloudModel): AlertDef[] {
       });
     }
   }
-  if (has('ovn-nb') || has('ovn-northd') || [...model.components.keys()].some((k) => k.startsWith('ovn'))) {
-    const role = (db: string, r: string, pod: string) => ({ series: `ovn_db_cluster_server_role{db_name="${db}",server_role="${r}",pod="${pod}"}`, values: gauge(1) });
+  // OVN RAFT: the databases' readiness probe is "a cluster member that knows a leader"
+  // (catalog/ovn.ts raftReadyCommand), so kube-state-metrics' ready counts tell leader loss
+  // without an OVN exporter.
+  const ovnDbs = ['ovn-nb', 'ovn-sb'].filter(has);
+  if (ovnDbs.length) {
+    const re = ovnDbs.join('|');
+    const ready = (sts: string, v: number): Series => ({ series: `kube_statefulset_status_replicas_ready{${sel},statefulset="${sts}"}`, values: gauge(v) });
+    const want = (sts: string, v: number): Series => ({ series: `kube_statefulset_replicas{${sel},statefulset="${sts}"}`, values: gauge(v) });
+    const n = model.components.get(ovnDbs[0]!)!.settings.replicas;
     out.push({
       group: 'ovn',
       alert: 'OvnDbLeaderLost',
-      expr: 'count by (db_name) (ovn_db_cluster_server_role) unless count by (db_name) (ovn_db_cluster_server_role{server_role="leader"} == 1)',
+      expr: `kube_statefulset_status_replicas_ready{${sel},statefulset=~"${re}"} == 0 and kube_statefulset_replicas{${sel},statefulset=~"${re}"} > 0`,
       for: '2m',
       severity: 'critical',
-      summary: 'OVN database {{ $labels.db_name }} has no RAFT leader',
-      description: 'No member of the OVN NB/SB RAFT cluster is leader (ovn_db_cluster_server_role from the ovn-kubernetes / ovn-exporter DB metrics; osk does not deploy that exporter): no network change can be written.',
-      runbook: `Run ovn-appctl -t /var/run/ovn/ovnnb_db.ctl cluster/status OVN_Northbound (or ovnsb_db.ctl / OVN_Southbound) in each ovn pod and restore a majority of members.`,
+      summary: 'OVN database {{ $labels.statefulset }} has no RAFT leader',
+      description: 'No member of the OVN RAFT cluster is ready, and a member is ready only when it is in the cluster and knows its leader: the database takes no writes, so no port, router or security group change reaches the network.',
+      runbook: `In each pod run ovn-appctl -t /var/run/ovn/ovnnb_db.ctl cluster/status OVN_Northbound (ovnsb_db.ctl / OVN_Southbound for ovn-sb): restore a majority of members (kubectl -n ${ns} get pods -l osk.dev/component={{ $labels.statefulset }}).`,
       threshold: { value: 1, unit: 'short' },
-      panel: { title: 'OVN DB leaders', expr: 'count by (db_name) (ovn_db_cluster_server_role{server_role="leader"} == 1)', legend: '{{db_name}}' },
+      panel: { title: 'OVN DB members in the cluster with a leader', expr: `kube_statefulset_status_replicas_ready{${sel},statefulset=~"${re}"}`, legend: '{{statefulset}}' },
       examples: {
-        fire: { labels: { db_name: 'OVN_Northbound' }, series: [role('OVN_Northbound', 'follower', 'ovn-0'), role('OVN_Northbound', 'follower', 'ovn-1')] },
-        quiet: { series: [role('OVN_Northbound', 'leader', 'ovn-0'), role('OVN_Northbound', 'follower', 'ovn-1')] },
+        fire: { labels: { namespace: ns, statefulset: ovnDbs[0]! }, series: [ready(ovnDbs[0]!, 0), want(ovnDbs[0]!, n)] },
+        quiet: { series: [ready(ovnDbs[0]!, n), want(ovnDbs[0]!, n)] },
       },
     });
+    if (n > 1) {
+      out.push({
+        group: 'ovn',
+        alert: 'OvnDbMemberOut',
+        expr: `kube_statefulset_status_replicas_ready{${sel},statefulset=~"${re}"} < kube_statefulset_replicas{${sel},statefulset=~"${re}"}`,
+        for: '10m',
+        severity: 'warning',
+        summary: 'OVN database {{ $labels.statefulset }} runs with fewer RAFT members than it has',
+        description: 'A member is not in the cluster or does not see the leader: one more failure can cost the majority.',
+        runbook: `Check the member's cluster/status and log (kubectl -n ${ns} logs {{ $labels.statefulset }}-N); a member that cannot rejoin may need ovsdb-tool join-cluster from an empty database.`,
+        threshold: { value: n, unit: 'short' },
+        panel: { title: 'OVN DB ready members', expr: `kube_statefulset_status_replicas_ready{${sel},statefulset=~"${re}"}`, legend: '{{statefulset}}' },
+        examples: {
+          fire: { labels: { namespace: ns, statefulset: ovnDbs[0]! }, series: [ready(ovnDbs[0]!, n - 1), want(ovnDbs[0]!, n)] },
+          quiet: { series: [ready(ovnDbs[0]!, n), want(ovnDbs[0]!, n)] },
+        },
+      });
+    }
   }
 
   // ---- Kubernetes (kube-state-metrics, kubelet, cert-manager) -------------------------------------
