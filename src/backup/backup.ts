@@ -369,15 +369,13 @@ export async function restoreCloud(
 
     if (!(await o.confirm(cloud))) throw new OskError('not confirmed; nothing was touched', { exitCode: ExitCode.invalidInput });
 
-    // 2. Stop the OpenStack services and OVN, dependants first; MariaDB stays up to load into.
+    // 2. Stop the OpenStack services and OVN, all at once: their data is about to be replaced,
+    // so no order among them matters (osk down's dependants-first order is for a clean stop),
+    // only that none writes when the load starts. MariaDB stays up to load into.
     let t = Date.now();
     const { model } = await openLocalCloud(cloud);
-    const stopped: string[] = [];
-    for (const wave of [...hostWaves(model)].reverse()) {
-      const ids = wave.filter((id) => !KEEP_RUNNING.has(id) && sup.processes.some((p) => p.id === id));
-      await Promise.all(ids.map((id) => stopProcess(paths, id)));
-      stopped.push(...ids);
-    }
+    const stopped = hostWaves(model).flat().filter((id) => !KEEP_RUNNING.has(id) && sup.processes.some((p) => p.id === id));
+    await Promise.all(stopped.map((id) => stopProcess(paths, id)));
     const stopS = (Date.now() - t) / 1000;
     o.log(`stopped ${stopped.length} programs in ${stopS.toFixed(1)} s (kept running: ${[...KEEP_RUNNING].join(', ')})`);
 
