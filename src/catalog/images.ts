@@ -10,7 +10,7 @@ export type Release = CloudSpec['release'];
 export const IMAGE_KEYS = [
   'keystone', 'glance', 'placement', 'nova', 'neutron', 'cinder', 'horizon', 'openstack-client',
   'mariadb', 'rabbitmq', 'memcached', 'ovn', 'openvswitch', 'libvirt',
-  'mysqld-exporter', 'memcached-exporter', 'openstack-exporter',
+  'mysqld-exporter', 'memcached-exporter', 'openstack-exporter', 'blackbox-exporter',
   'aws-cli',
 ] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];
@@ -45,6 +45,7 @@ export function pinnedImages(release: Release): Record<ImageKey, string> {
     'mysqld-exporter': 'quay.io/prometheus/mysqld-exporter:v0.17.2',
     'memcached-exporter': 'quay.io/prometheus/memcached-exporter:v0.15.3',
     'openstack-exporter': 'ghcr.io/openstack-exporter/openstack-exporter:1.6.0',
+    'blackbox-exporter': 'quay.io/prometheus/blackbox-exporter:v0.27.0',
     // Offsite copies of the backups (spec.backup.offsite): AWS's own CLI image, which speaks to
     // any S3-compatible endpoint (--endpoint-url). MariaDB's backups use the mariadb image's
     // mariadb-backup and mbstream, OVN's the ovn image's ovsdb-client.

@@ -12,6 +12,11 @@
  * - memcached-exporter, multi-target (/scrape?target=…): one scrape per memcached server.
  * - openstack-exporter: a clouds.yaml with the cloud administrator's credentials, internal
  *   endpoints; openstack_<service>_up and the *_agent_state of nova, neutron and cinder.
+ * - blackbox-exporter, multi-target (/probe?module=openstack_api&target=…): an unauthenticated
+ *   GET of each API's version document on its internal Service, every 15 s: probe_success and
+ *   probe_duration_seconds per API. The APIs publish no latency metrics of their own, and
+ *   without endpoints.publicDomain there is no Ingress whose histogram could stand in; with
+ *   these, "the API answers, and how fast" has data on every cloud.
  */
 import { stringify } from 'yaml';
 import type { Ref } from '../config/ini.js';
@@ -19,7 +24,34 @@ import { password } from './common.js';
 import type { CatalogContext } from './context.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
-export const EXPORTER_PORTS = { mysqld: 9104, memcached: 9150, openstack: 9180 } as const;
+export const EXPORTER_PORTS = { mysqld: 9104, memcached: 9150, openstack: 9180, blackbox: 9115 } as const;
+/** The blackbox exporter's module for the API probes. */
+export const API_PROBE_MODULE = 'openstack_api';
+
+/** Every API the blackbox exporter probes: the component and its internal version-document URL. */
+export function probedApis(ctx: CatalogContext): { component: string; port: number; url: string }[] {
+  const all = [
+    ...(ctx.enabled('keystone') ? [{ component: 'keystone-api', port: 5000 }] : []),
+    ...apis(ctx).map((a) => ({ component: a.component, port: a.port })),
+  ];
+  return all.map((a) => ({ ...a, url: `http://${ctx.topology.host(a.component)}:${a.port}/` }));
+}
+
+/**
+ * Version documents answer 200 (neutron, placement) or 300 Multiple Choices (keystone, nova,
+ * cinder, glance) without a token; anything else, or no answer within 5 s, is a failed probe.
+ */
+export const BLACKBOX_CONFIG = `modules:
+  ${API_PROBE_MODULE}:
+    prober: http
+    timeout: 5s
+    http:
+      method: GET
+      valid_status_codes: [200, 300]
+      follow_redirects: false
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: true
+`;
 /** The cloud name inside the exporter's clouds.yaml (its positional argument). */
 export const EXPORTER_CLOUD = 'osk';
 
@@ -113,6 +145,26 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
     },
   ];
   const configs: ServiceDef['configs'] = [{ name: 'mysqld-exporter', dir: '/etc/mysqld-exporter', files: [{ name: 'my.cnf', text: myCnf, secret: true, refs: mysqlRefs }] }];
+
+  const probed = probedApis(ctx);
+  if (probed.length) {
+    configs.push({ name: 'blackbox-exporter', dir: '/etc/blackbox-exporter', files: [{ name: 'blackbox.yml', text: BLACKBOX_CONFIG, refs: probed.map((a): Ref => ({ target: a.component, kind: 'calls', port: a.port, via: `probe target ${a.url}` })) }] });
+    components.push({
+      id: 'blackbox-exporter',
+      service: 'monitoring',
+      part: 'blackbox-exporter',
+      workload: 'Deployment',
+      image: 'blackbox-exporter',
+      command: ['/bin/blackbox_exporter', '--config.file=/etc/blackbox-exporter/blackbox.yml', `--web.listen-address=:${EXPORTER_PORTS.blackbox}`],
+      ports: [{ name: 'metrics', port: EXPORTER_PORTS.blackbox }],
+      readiness: { http: { path: '/-/healthy', port: EXPORTER_PORTS.blackbox }, periodSeconds: 15 },
+      liveness: { tcp: { port: EXPORTER_PORTS.blackbox }, initialDelaySeconds: 10, periodSeconds: 30 },
+      configs: ['blackbox-exporter'],
+      runAsUser: NOBODY,
+      nodeRole: 'controlPlane',
+      settings: ctx.settings(undefined, 'controlPlane', SIZING),
+    });
+  }
 
   if (ctx.enabled('keystone')) {
     const authUrl = `${ctx.keystoneInternalUrl()}/v3`;

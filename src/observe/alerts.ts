@@ -9,6 +9,9 @@
  *   `ingress` (osk names each Ingress after its component). API latency and success rate are
  *   measured there: the OpenStack APIs publish no latency histogram of their own. A cloud
  *   without endpoints.publicDomain has no Ingress, so these alerts have no data there.
+ * - blackbox_exporter probes of each API's version document (internal Service): probe_success,
+ *   probe_duration_seconds, labelled instance=<component>; they carry the API thresholds when
+ *   there is no Ingress (no endpoints.publicDomain).
  * - mysqld_exporter (global_status collector): mysql_up, mysql_global_status_wsrep_*.
  * - RabbitMQ's rabbitmq_prometheus plugin (:15692): rabbitmq_*.
  * - openstack-exporter: openstack_<service>_up, openstack_{nova,neutron,cinder}_agent_state,
@@ -92,8 +95,35 @@ export function alertDefinitions(model: CloudModel): AlertDef[] {
   const H = 'nginx_ingress_controller_request_duration_seconds_bucket';
   const R = 'nginx_ingress_controller_requests';
 
+  // Ingresses exist only with endpoints.publicDomain: without them the API thresholds are
+  // measured by the blackbox exporter's probes of each API's internal Service instead.
+  const viaIngress = Boolean(ctx.spec.endpoints?.publicDomain) && ingresses.length > 0;
+  const probes = has('blackbox-exporter');
+  const P = 'probe_duration_seconds';
+  const S = 'probe_success';
+  const alternating = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? '0' : '1')).join(' ');
+
   // ---- thresholds (spec.monitoring.thresholds) ------------------------------------------------
-  if (has('nova-api')) {
+  if (has('nova-api') && !viaIngress && probes) {
+    const q = `quantile_over_time(0.99, ${P}{${sel},instance="nova-api"}[10m])`;
+    out.push({
+      group: 'thresholds',
+      alert: 'NovaApiLatencyHigh',
+      expr: `${q} > ${num(t.novaApiP99)}`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'Nova API p99 answer time above ' + t.raw.novaApiP99,
+      description: `p99 over 10 minutes of the time nova-api takes to answer the blackbox exporter's probe of its version document (every 15 s, internal Service) has been above ${t.raw.novaApiP99} for 10 minutes. Without endpoints.publicDomain there is no Ingress histogram of real requests; a slow version document means a saturated API process.`,
+      runbook: 'Check nova-api pod CPU and its database latency (kubectl top pod -l osk.dev/component=nova-api); scale spec.services.nova.api.replicas if saturated.',
+      threshold: { value: t.novaApiP99, unit: 's' },
+      panel: { title: 'Nova API p99 answer time (probes)', expr: q, legend: 'p99' },
+      examples: {
+        fire: { labels: { namespace: ns, instance: 'nova-api' }, series: [{ series: `${P}{${sel},instance="nova-api"}`, values: gauge(t.novaApiP99 * 2) }] },
+        quiet: { series: [{ series: `${P}{${sel},instance="nova-api"}`, values: gauge(t.novaApiP99 / 2) }] },
+      },
+    });
+  }
+  if (has('nova-api') && viaIngress) {
     const q = `histogram_quantile(0.99, sum by (le) (rate(${H}{ingress="nova-api"}[5m])))`;
     out.push({
       group: 'thresholds',
@@ -136,7 +166,7 @@ export function alertDefinitions(model: CloudModel): AlertDef[] {
       examples: { fire: { labels: {}, series: ports(bad, total - bad) }, quiet: { series: ports(good, total - good) } },
     });
   }
-  if (has('cinder-api')) {
+  if (has('cinder-api') && viaIngress) {
     const sel2 = 'ingress="cinder-api",method=~"POST|PUT|DELETE"';
     const q = `histogram_quantile(0.99, sum by (le) (rate(${H}{${sel2}}[5m])))`;
     out.push({
@@ -156,7 +186,26 @@ export function alertDefinitions(model: CloudModel): AlertDef[] {
       },
     });
   }
-  if (ingresses.length) {
+  if (!viaIngress && probes) {
+    const success = `avg_over_time(${S}{${sel}}[10m])`;
+    out.push({
+      group: 'thresholds',
+      alert: 'ApiSuccessRateLow',
+      expr: `${success} < ${num(t.apiSuccessRate)}`,
+      for: '10m',
+      severity: 'critical',
+      summary: `{{ $labels.instance }} answered fewer than ${t.raw.apiSuccessRate} of its probes`,
+      description: `Share of successful probes of the API's version document (blackbox exporter, every 15 s, internal Service) over 10 minutes is below ${t.raw.apiSuccessRate}. Without endpoints.publicDomain there is no Ingress counting real requests.`,
+      runbook: 'Look at the failed probes (probe_http_status_code, probe_failed_due_to_regex on the dashboard), the API pods (kubectl get pods -l osk.dev/component={{ $labels.instance }}) and their database and RabbitMQ alerts.',
+      threshold: { value: t.apiSuccessRate, unit: 'percentunit' },
+      panel: { title: 'API probe success rate', expr: success, legend: '{{instance}}' },
+      examples: {
+        fire: { labels: { namespace: ns, instance: 'keystone-api' }, series: [{ series: `${S}{${sel},instance="keystone-api"}`, values: alternating(120) }] },
+        quiet: { series: [{ series: `${S}{${sel},instance="keystone-api"}`, values: gauge(1) }] },
+      },
+    });
+  }
+  if (viaIngress) {
     const success = `1 - (sum by (ingress) (rate(${R}{ingress=~"${ingressRe}",status=~"5.."}[5m])) / sum by (ingress) (rate(${R}{ingress=~"${ingressRe}"}[5m])))`;
     const errorsPerThousand = (1 - t.apiSuccessRate) * 1000;
     const req = (errors: number): Series[] => [
@@ -471,6 +520,25 @@ export function alertDefinitions(model: CloudModel): AlertDef[] {
       });
     }
   }
+  if (probes) {
+    out.push({
+      group: 'openstack',
+      alert: 'OpenStackApiDown',
+      expr: `${S}{${sel}} == 0`,
+      for: '3m',
+      severity: 'critical',
+      summary: '{{ $labels.instance }} does not answer',
+      description: "The API's version document on its internal Service has not answered with 200/300 within 5 s for 3 minutes (blackbox exporter probe): clients and the other services cannot use it.",
+      runbook: 'kubectl get pods -l osk.dev/component={{ $labels.instance }} and its logs; osk status -f <cloud file> shows what it waits for.',
+      threshold: { value: 1, unit: 'short' },
+      panel: { title: 'API probes answered (1 = yes)', expr: `${S}{${sel}}`, legend: '{{instance}}' },
+      examples: {
+        fire: { labels: { namespace: ns, instance: 'nova-api' }, series: [{ series: `${S}{${sel},instance="nova-api"}`, values: gauge(0) }] },
+        quiet: { series: [{ series: `${S}{${sel},instance="nova-api"}`, values: gauge(1) }] },
+      },
+    });
+  }
+
   // OVN RAFT: the databases' readiness probe is "a cluster member that knows a leader"
   // (catalog/ovn.ts raftReadyCommand), so kube-state-metrics' ready counts tell leader loss
   // without an OVN exporter.

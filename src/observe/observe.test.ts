@@ -188,7 +188,13 @@ test('ha: Galera alerts expect the cloud size; minimal has no Galera alerts', ()
 test('scrapes: a PodMonitor per source, one probe per Galera node, and NetworkPolicies that admit them', () => {
   const { objects } = rendered('ha');
   const monitors = new Map(objects.filter((o) => o.kind === 'PodMonitor').map((o) => [o.metadata.name, o.spec]));
-  assert.deepEqual([...monitors.keys()].sort(), ['memcached-exporter', 'mysqld-exporter', 'openstack-exporter', 'rabbitmq']);
+  assert.deepEqual([...monitors.keys()].sort(), ['blackbox-exporter', 'memcached-exporter', 'mysqld-exporter', 'openstack-exporter', 'rabbitmq']);
+  // One probe per API, of its internal version document, labelled with the API's component.
+  const apiProbes = monitors.get('blackbox-exporter').podMetricsEndpoints;
+  assert.deepEqual(
+    apiProbes.map((e: any) => [e.relabelings[0].replacement, e.params.target[0], e.params.module[0]]),
+    [['keystone-api', 5000], ['nova-api', 8774], ['neutron-server', 9696], ['cinder-api', 8776], ['glance-api', 9292], ['placement-api', 8778]].map(([c, p]) => [c, `http://${c}.openstack.svc.cluster.local:${p}/`, 'openstack_api']),
+  );
   assert.equal(monitors.get('rabbitmq').podMetricsEndpoints[0].port, 'prometheus');
   const probes = monitors.get('mysqld-exporter').podMetricsEndpoints;
   assert.deepEqual(probes.map((e: any) => e.params.target[0]), [0, 1, 2].map((i) => `mariadb-${i}.mariadb-headless.openstack.svc.cluster.local:3306`));
@@ -200,7 +206,10 @@ test('scrapes: a PodMonitor per source, one probe per Galera node, and NetworkPo
   const egress = (id: string) => objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === id)!.spec.egress.flatMap((r: any) => r.ports.map((p: any) => p.port));
   assert.ok(egress('mysqld-exporter').includes(3306));
   assert.ok(egress('memcached-exporter').includes(11211));
-  for (const port of [5000, 8774, 9696, 8776, 9292, 8778]) assert.ok(egress('openstack-exporter').includes(port), `openstack-exporter → ${port}`);
+  for (const port of [5000, 8774, 9696, 8776, 9292, 8778]) {
+    assert.ok(egress('openstack-exporter').includes(port), `openstack-exporter → ${port}`);
+    assert.ok(egress('blackbox-exporter').includes(port), `blackbox-exporter → ${port}`);
+  }
   // Credentials reach the exporters only through Secrets.
   const secrets = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
   assert.ok(secrets.includes('openstack-exporter-config-secrets') && secrets.includes('mysqld-exporter-config-secrets'));

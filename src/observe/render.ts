@@ -8,7 +8,7 @@ import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.co
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ConfigMap } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { EXPORTER_PORTS } from '../catalog/monitoring.js';
+import { API_PROBE_MODULE, EXPORTER_PORTS, probedApis } from '../catalog/monitoring.js';
 import type { CloudModel } from '../plan/model.js';
 import { baseLabels, selectorFor } from '../targets/kubernetes/labels.js';
 import type { KubeObject } from '../targets/kubernetes/render.js';
@@ -72,6 +72,15 @@ function scrapeSources(model: CloudModel): ScrapeSource[] {
       port: 'metrics',
       portNumber: EXPORTER_PORTS.memcached,
       endpoints: Array.from({ length: memcached.settings.replicas }, (_, i) => ({ path: '/scrape', params: { target: [`${ctx.topology.podHost('memcached', i)}:11211`] }, instance: `memcached-${i}` })),
+    });
+  }
+  // One probe of each API's version document per scrape, labelled with the API's component.
+  if (components.has('blackbox-exporter')) {
+    out.push({
+      component: 'blackbox-exporter',
+      port: 'metrics',
+      portNumber: EXPORTER_PORTS.blackbox,
+      endpoints: probedApis(ctx).map((a) => ({ path: '/probe', params: { module: [API_PROBE_MODULE], target: [a.url] }, instance: a.component, interval: '15s', scrapeTimeout: '10s' })),
     });
   }
   // Every scrape of openstack-exporter calls each API: scrape it seldom, and let it take its time.

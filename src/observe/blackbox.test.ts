@@ -1,0 +1,96 @@
+/**
+ * The API probes, run for real: Debian's blackbox exporter with the module osk renders
+ * (BLACKBOX_CONFIG) against HTTP servers on 127.0.0.1 that answer the way OpenStack version
+ * documents do (300 Multiple Choices, 200), fail (503), and hang past the 5 s timeout. Checks
+ * that the config loads, and that probe_success is 1 exactly for the answers the alerts treat as
+ * up. Skips when prometheus-blackbox-exporter is absent (scripts/install-test-tools.sh).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { API_PROBE_MODULE, BLACKBOX_CONFIG } from '../catalog/monitoring.js';
+
+const BIN = '/usr/bin/prometheus-blackbox-exporter';
+const have = spawnSync(BIN, ['--version']).status === 0;
+const skip = have ? false : 'prometheus-blackbox-exporter is missing (Debian package; scripts/install-test-tools.sh)';
+
+const dir = mkdtempSync(join(tmpdir(), 'osk-blackbox-'));
+const procs: ChildProcess[] = [];
+const servers: Server[] = [];
+after(() => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  for (const s of servers) s.closeAllConnections?.(), s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** An HTTP server on 127.0.0.1 that answers / with `status` after `delayMs`. */
+async function api(status: number, delayMs = 0): Promise<string> {
+  const s = createHttpServer((req, res) => {
+    setTimeout(() => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ versions: { values: [{ id: 'v3.14', status: 'stable' }] } }));
+    }, delayMs);
+  });
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return `http://127.0.0.1:${(s.address() as { port: number }).port}/`;
+}
+
+function metric(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+test('the rendered blackbox module: 300 and 200 are up, 503 and a hang past 5 s are down', { skip, timeout: 120_000 }, async () => {
+  const config = join(dir, 'blackbox.yml');
+  writeFileSync(config, BLACKBOX_CONFIG);
+  const check = spawnSync(BIN, [`--config.file=${config}`, '--config.check'], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `config.check: ${check.stderr}`);
+
+  const port = await freePort();
+  const p = spawn(BIN, [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  procs.push(p);
+  let log = '';
+  p.stderr!.on('data', (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${base}/-/healthy`).catch(() => undefined))?.ok) break;
+    if (i > 100) assert.fail(`blackbox exporter did not start: ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const probe = async (target: string) => {
+    const r = await fetch(`${base}/probe?module=${API_PROBE_MODULE}&target=${encodeURIComponent(target)}`);
+    assert.equal(r.status, 200);
+    return r.text();
+  };
+
+  const keystoneLike = await probe(await api(300));
+  assert.equal(metric(keystoneLike, 'probe_success'), 1, keystoneLike);
+  assert.equal(metric(keystoneLike, 'probe_http_status_code'), 300);
+  assert.ok(metric(keystoneLike, 'probe_duration_seconds')! > 0);
+  assert.equal(metric(await probe(await api(200)), 'probe_success'), 1);
+  const broken = await probe(await api(503));
+  assert.equal(metric(broken, 'probe_success'), 0);
+  assert.equal(metric(broken, 'probe_http_status_code'), 503);
+  const t0 = Date.now();
+  const hung = await probe(await api(200, 8000));
+  assert.equal(metric(hung, 'probe_success'), 0, 'no answer within the module timeout');
+  assert.ok(Date.now() - t0 < 7500, 'the probe gave up at its timeout');
+  assert.equal(metric(await probe(`http://127.0.0.1:${await freePort()}/`), 'probe_success'), 0, 'refused');
+});
