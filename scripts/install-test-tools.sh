@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Install the command-line tools the monitoring tests check against:
+# Install the command-line tools and servers the tests check against:
 #   promtool (Debian's `prometheus` package): `promtool check rules` and `promtool test rules`
 #   on the PrometheusRules osk renders (src/observe/*.test.ts).
+#   The Prometheus server itself, prometheus-mysqld-exporter and galera-4: the MariaDB/Galera
+#   alerts are evaluated by a real Prometheus on what the real exporter reads from a real
+#   one-node Galera cluster (src/observe/exporters.test.ts), so the metric names and values the
+#   alerts use are the exporter's own. galera-4 is only a Recommends of mariadb-server (not
+#   installed with --no-install-recommends), so it is listed by name.
 #
 # Debian ships promtool only inside the `prometheus` package, which also carries the
-# Prometheus server and a service for it. The server is never started: a policy-rc.d that
-# forbids starting services is in place for the whole install (the same switch osk up and
-# install-oslo-validator.sh use), and on a host that runs systemd the unit is disabled right
-# after a fresh install, so it does not start at the next boot either. Recommends (the node
-# exporter) are not installed.
+# Prometheus server and a service for it; prometheus-mysqld-exporter carries a service too.
+# The tests start their own servers on loopback, in a temporary directory: the packaged services
+# are never started. A policy-rc.d that forbids starting services is in place for the whole
+# install (the same switch osk up and install-oslo-validator.sh use), and on a host that runs
+# systemd the units are disabled right after a fresh install, so they do not start at the next
+# boot either. Recommends (the node exporter) are not installed.
 #
 # Idempotent: when promtool is there it only runs dpkg-query and exits.
 # Safe for CI: runs as root, needs no stdin, never prompts.
@@ -16,10 +22,12 @@ set -euo pipefail
 # shellcheck source=lib/apt.sh
 source "$(dirname "$0")/lib/apt.sh"
 
-# prometheus: promtool. mariadb-server + mariadb-backup, ovn-central: the backup scripts run for
-# real against local servers (src/backup/kubernetes/scripts.test.ts). awscli: the offsite upload
-# against a local S3 API (moto, from PyPI below).
-PACKAGES=(prometheus mariadb-server mariadb-backup ovn-central openvswitch-common awscli)
+# prometheus: promtool, and the server of the exporter test. mariadb-server + mariadb-backup,
+# ovn-central: the backup scripts run for real against local servers
+# (src/backup/kubernetes/scripts.test.ts). galera-4 + prometheus-mysqld-exporter: the Galera
+# alerts against a real one-node cluster and the real exporter (src/observe/exporters.test.ts).
+# awscli: the offsite upload against a local S3 API (moto, from PyPI below).
+PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter ovn-central openvswitch-common awscli)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 
@@ -64,9 +72,12 @@ log "installing: ${missing[*]}"
 apt-get update -q </dev/null
 apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null
 
-# Keep the server from starting at the next boot on a systemd host (osk's tests only need promtool).
+# Keep the packaged servers from starting at the next boot on a systemd host (the tests start
+# their own). One unit at a time: systemctl gives up on all of them when one is unknown.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  for unit in prometheus.service prometheus-mysqld-exporter.service; do
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
 fi
 
 command -v promtool >/dev/null 2>&1 || { log "promtool still missing"; exit 1; }
