@@ -7,6 +7,8 @@
 #   one-node Galera cluster (src/observe/exporters.test.ts), so the metric names and values the
 #   alerts use are the exporter's own. galera-4 is only a Recommends of mariadb-server (not
 #   installed with --no-install-recommends), so it is listed by name.
+#   prometheus-blackbox-exporter: the API-probe module osk renders is run against test servers
+#   (src/observe/blackbox.test.ts) and against the all-in-one cloud's real APIs (the e2e).
 #
 # Debian ships promtool only inside the `prometheus` package, which also carries the
 # Prometheus server and a service for it; prometheus-mysqld-exporter carries a service too.
@@ -27,7 +29,7 @@ source "$(dirname "$0")/lib/apt.sh"
 # (src/backup/kubernetes/scripts.test.ts). galera-4 + prometheus-mysqld-exporter: the Galera
 # alerts against a real one-node cluster and the real exporter (src/observe/exporters.test.ts).
 # awscli: the offsite upload against a local S3 API (moto, from PyPI below).
-PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter ovn-central openvswitch-common awscli)
+PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 
@@ -75,7 +77,7 @@ apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null
 # Keep the packaged servers from starting at the next boot on a systemd host (the tests start
 # their own). One unit at a time: systemctl gives up on all of them when one is unknown.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-  for unit in prometheus.service prometheus-mysqld-exporter.service; do
+  for unit in prometheus.service prometheus-mysqld-exporter.service prometheus-blackbox-exporter.service; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done
 fi

@@ -13,7 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { API_PROBE_MODULE, BLACKBOX_CONFIG } from '../src/catalog/monitoring.js';
+import { alertDefinitions } from '../src/observe/alerts.js';
 import { OpenStackClient } from '../src/openstack/index.js';
+import { buildModel } from '../src/plan/model.js';
+import { parseCloudFile } from '../src/spec/load.js';
 import type { Manifest } from '../src/backup/manifest.js';
 import type { RestoreResult, VerifyResult } from '../src/backup/backup.js';
 import type { HealthReport } from '../src/observe/health.js';
@@ -241,6 +245,39 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     const text = await osk(['health', '-n', '3']);
     assert.equal(text.code, 0, show(text));
     assert.match(text.stdout, /healthy: no threshold broken/);
+  });
+
+  test('monitoring against the real services: every API version document passes the rendered blackbox probe; RabbitMQ serves every metric its alerts read', { timeout: 5 * 60_000 }, async () => {
+    // The Kubernetes alerts read the same programs' metrics: the names must be the real ones.
+    const file = parseCloudFile(readFileSync('examples/minimal.yaml', 'utf8'));
+    const model = buildModel(file);
+    const used = [...new Set(alertDefinitions(model).flatMap((a) => a.expr.match(/rabbitmq_[a-z_]+/g) ?? []))];
+    assert.ok(used.length >= 4, used.join(', '));
+    const metrics = await (await fetch('http://127.0.0.1:15692/metrics')).text();
+    for (const m of used) assert.match(metrics, new RegExp(`^${m}(\\{| )`, 'm'), `RabbitMQ's prometheus plugin serves ${m}`);
+
+    // The blackbox module osk renders, against the real Zed APIs' version documents.
+    const bin = '/usr/bin/prometheus-blackbox-exporter';
+    if (!existsSync(bin)) assert.fail('prometheus-blackbox-exporter is missing: scripts/install-test-tools.sh installs it');
+    const dir = await mkdtemp(join(tmpdir(), 'osk-bb-'));
+    writeFileSync(join(dir, 'blackbox.yml'), BLACKBOX_CONFIG);
+    const port = 19115;
+    const bb = spawn(bin, [`--config.file=${join(dir, 'blackbox.yml')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    try {
+      for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.ok; i++) {
+        assert.ok(i < 100, 'blackbox exporter did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const [api, apiPort] of [['keystone', 5000], ['nova', 8774], ['neutron', 9696], ['cinder', 8776], ['glance', 9292], ['placement', 8778]] as const) {
+        const out = await (await fetch(`http://127.0.0.1:${port}/probe?module=${API_PROBE_MODULE}&target=${encodeURIComponent(`http://127.0.0.1:${apiPort}/`)}`)).text();
+        const ok = /^probe_success 1$/m.test(out);
+        const code = /^probe_http_status_code (\d+)$/m.exec(out)?.[1];
+        assert.ok(ok, `${api}: probe failed (HTTP ${code})\n${out.slice(0, 1500)}`);
+      }
+    } finally {
+      bb.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('osk health: a threshold set absurdly low is a breach (exit 1) that names it; a bad value is exit 2', { timeout: 5 * 60_000 }, async () => {
