@@ -146,6 +146,28 @@ export const TEST_IMAGE = 'osk-test-raw';
 export const DEMO_NETWORK = 'demo-net';
 
 /** The demo project and user, flavors, a 1 MiB raw test image and a tenant network. */
+/**
+ * Wait until the Cinder scheduler knows every backend (its pools list them): until then every
+ * volume create ends in "No valid backend". cinder-volume reports as up in cinder.services
+ * before its capabilities reach the scheduler, so "the services run" is not yet "volumes work".
+ */
+export async function waitForVolumeBackends(os: OpenStackClient, backends: readonly string[], o: { timeoutMs: number; onWait?: (missing: string[]) => void; logHint: string }): Promise<string[]> {
+  const t0 = Date.now();
+  for (;;) {
+    const pools = await os.blockStorage.services.pools();
+    const known = new Set(pools.map((p) => p.capabilities?.volume_backend_name).filter((n): n is string => Boolean(n)));
+    const missing = backends.filter((b) => !known.has(b));
+    if (!missing.length) return pools.map((p) => p.name);
+    if (Date.now() - t0 > o.timeoutMs) {
+      throw new OskError(`the Cinder scheduler does not know volume backend ${missing.join(', ')} after ${Math.round(o.timeoutMs / 1000)} s, so no volume can be created (pools it knows: ${pools.map((p) => p.name).join(', ') || 'none'})`, {
+        hint: `cinder-volume sends its capabilities to the scheduler over RabbitMQ; see ${o.logHint}`,
+      });
+    }
+    o.onWait?.(missing);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 export async function ensureStarterKit(os: OpenStackClient, kit: StarterKit): Promise<string[]> {
   const done: string[] = [];
   done.push(await ensureUser(os, { name: 'demo', password: kit.demoPassword, project: 'demo', roles: ['member'], description: 'Demo user' }));

@@ -300,8 +300,21 @@ class Attachments {
   }
 }
 
+export interface BackendPool {
+  /** `host@backend#pool` */
+  name: string;
+  capabilities?: { volume_backend_name?: string; free_capacity_gb?: number | string; total_capacity_gb?: number | string };
+}
+
 class VolumeServices {
   constructor(private readonly s: Session) {}
+  /**
+   * The pools the scheduler knows (admin): a backend appears once its cinder-volume has sent
+   * the scheduler its capabilities, which is when volumes can be placed on it.
+   */
+  async pools(): Promise<BackendPool[]> {
+    return (await this.s.get<{ pools: BackendPool[] }>('block-storage', '/scheduler-stats/get_pools', { query: { detail: 'true' } })).pools;
+  }
   /** cinder-scheduler, cinder-volume (one per backend, `host@backend`), cinder-backup. */
   list(query: { binary?: string; host?: string } = {}): Promise<VolumeService[]> {
     return this.s.list<VolumeService>('block-storage', '/os-services', 'services', { query, markerOf: () => undefined });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { ensureStarterKit, ensureEndpoint, ensureServiceUser, ensureVolumeTypes, BOOTSTRAP_SECRETS } from '../../bootstrap/bootstrap.js';
+import { ensureStarterKit, ensureEndpoint, ensureServiceUser, ensureVolumeTypes, waitForVolumeBackends, BOOTSTRAP_SECRETS } from '../../bootstrap/bootstrap.js';
 import { placeholderSecrets } from '../../catalog/context.js';
 import { defaultStorePath, SecretStore } from '../../config/secrets.js';
 import type { Reporter } from '../../cli/progress.js';
@@ -149,6 +149,12 @@ export async function upLocal(o: UpOptions): Promise<UpSummary> {
       throw new OskError(`the cloud is only partly up:\n${describeFailure(result)}`, { hint: `fix the cause above and run osk up again: it continues where it stopped. Logs: ${paths.log}` });
     }
     await writeAccessFiles(paths, creds);
+    const backends = volumeBackends(model);
+    if (backends.length) {
+      reporter.begin('volume-backends', `Cinder scheduler knows backend ${backends.join(', ')}`);
+      const pools = await withClient(creds, (c) => waitForVolumeBackends(c, backends, { timeoutMs: 180_000, onWait: (m) => reporter.waiting('volume-backends', `waiting for ${m.join(', ')} in the scheduler's pools`), logHint: `${join(paths.log, 'cinder-volume.log')} and cinder-scheduler.log` }));
+      reporter.done('volume-backends', 'ready', pools.join(', '));
+    }
     reporter.begin('bootstrap', 'demo project, flavors, test image, network');
     const bootstrap = await withClient(creds, (c) => ensureStarterKit(c, { region: file.spec.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' }));
     reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
@@ -156,4 +162,11 @@ export async function upLocal(o: UpOptions): Promise<UpSummary> {
   } finally {
     await os.close();
   }
+}
+
+/** The Cinder backends the volume types point at (from the cinder-volume-types builtin). */
+function volumeBackends(model: CloudModel): string[] {
+  const action = model.components.get('cinder-volume-types')?.host;
+  if (action?.kind !== 'builtin' || !('volumeTypes' in action.action)) return [];
+  return [...new Set(action.action.volumeTypes.map((t) => t.backend))];
 }
