@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { raftReadyCommand } from './ovn.js';
+import { freePort } from '../../test/support/net.js';
 
 const SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 const have = spawnSync('sh', ['-c', 'command -v ovsdb-server && command -v ovsdb-tool && command -v ovs-appctl']).status === 0 && existsSync(SCHEMA);
@@ -31,16 +31,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });

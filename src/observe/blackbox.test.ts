@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { API_PROBE_MODULE, BLACKBOX_CONFIG } from '../catalog/monitoring.js';
+import { freePort } from '../../test/support/net.js';
 
 const BIN = '/usr/bin/prometheus-blackbox-exporter';
 const have = spawnSync(BIN, ['--version']).status === 0;
@@ -28,16 +28,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** An HTTP server on 127.0.0.1 that answers / with `status` after `delayMs`. */
 async function api(status: number, delayMs = 0): Promise<string> {

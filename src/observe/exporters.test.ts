@@ -21,7 +21,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -32,6 +31,7 @@ import { render } from '../pipeline.js';
 import { parseCloudFile } from '../spec/load.js';
 import { allObjects } from '../targets/kubernetes/render.js';
 import { alertDefinitions } from './alerts.js';
+import { freePort } from '../../test/support/net.js';
 
 const GALERA_LIB = '/usr/lib/galera/libgalera_smm.so';
 const EXPORTER = 'prometheus-mysqld-exporter';
@@ -91,16 +91,6 @@ function metricNames(e: string): string[] {
 let work = ''; // made in before(): a skipped run leaves nothing behind
 const procs: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 /** Start a server with its output in <work>/<name>.log (read back when an assertion fails). */
 function start(name: string, cmd: string, args: string[]): ChildProcess {
   const fd = openSync(join(work, `${name}.log`), 'a');

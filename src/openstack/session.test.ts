@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { OskError } from '../errors.js';
 import { OpenStackApiError, OpenStackUnreachableError } from './errors.js';
 import { Session, type SessionOptions } from './session.js';
 import { FakeCloud, json, PROJECT_ID, USER_ID } from './testing/fake-cloud.js';
+import { freePort } from '../../test/support/net.js';
 
 let cloud: FakeCloud;
 const sessions: Session[] = [];
@@ -361,10 +361,3 @@ describe('retries and timeouts', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((ok) => srv.close(() => ok()));
-  return port;
-}

@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { backupScripts } from '../../catalog/backup.js';
+import { freePort } from '../../../test/support/net.js';
 
 const root = mkdtempSync(join(tmpdir(), 'osk-backup-test-'));
 const scripts = join(root, 'scripts');
@@ -34,16 +34,6 @@ function sh(code: string, env: Record<string, string>, opts: { lib?: boolean } =
 }
 const run = (script: string, env: Record<string, string>) => sh(`sh ${scripts}/${script}`, env, { lib: false });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
   const t0 = Date.now();
   while (!ok()) {
