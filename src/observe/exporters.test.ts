@@ -31,6 +31,7 @@ import { render } from '../pipeline.js';
 import { parseCloudFile } from '../spec/load.js';
 import { allObjects } from '../targets/kubernetes/render.js';
 import { alertDefinitions } from './alerts.js';
+import { dashboards } from './dashboards.js';
 import { freePort } from '../../test/support/net.js';
 
 const GALERA_LIB = '/usr/lib/galera/libgalera_smm.so';
@@ -326,6 +327,15 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
     }
     // The scrape target itself, as MetricsTargetDown reads it.
     assert.deepEqual((await query(`up{namespace="${ns}"}`)).map((s) => s.value[1]), ['1']);
+  });
+
+  test('every panel query of every rendered dashboard is valid PromQL to the real Prometheus (what Grafana would send)', async () => {
+    const exprs = dashboards(model.ctx.name, ns, alerts).flatMap((d) => ((d.json as { panels?: { title?: string; targets?: { expr?: string }[] }[] }).panels ?? []).flatMap((p) => (p.targets ?? []).map((t) => ({ dashboard: d.name, panel: p.title, expr: t.expr }))));
+    assert.ok(exprs.length >= alerts.length, `${exprs.length} panel queries`);
+    for (const e of exprs) {
+      assert.ok(e.expr, `${e.dashboard} / ${e.panel}: a query`);
+      await assert.doesNotReject(query(e.expr!), `${e.dashboard} / ${e.panel}: ${e.expr}`);
+    }
   });
 
   test('healthy node: mysql_up 1, Synced and Primary are quiet, cluster size 1 < 3 is pending with its labels', async () => {
