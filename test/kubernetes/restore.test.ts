@@ -257,4 +257,17 @@ describe('day 2 on a real Kubernetes API: CRD-backed objects and osk restore', {
     const status = await osk(['status', '-f', cloudFile]);
     assert.equal(status.code, 0, status.stdout);
   });
+
+  test('--from velero:<backup> first brings the namespace back from that Velero backup (a Restore object), then restores the sets', { timeout: 600_000 }, async () => {
+    const before = await replicas();
+    const r = await osk(['restore', '--from', 'velero:nightly-1', '-f', cloudFile, '--yes']);
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    assert.match(r.stderr, /step 2\/\d+: Restore the namespace's objects from Velero backup nightly-1/);
+    const restore = await get(`/apis/velero.io/v1/namespaces/velero/restores/osk-${NS}-nightly-1`);
+    assert.equal(restore.spec.backupName, 'nightly-1');
+    assert.deepEqual(restore.spec.includedNamespaces, [NS]);
+    assert.equal(restore.spec.restorePVs, true);
+    assert.equal(restore.status.phase, 'Completed');
+    assert.deepEqual(await replicas(), before);
+  });
 });
