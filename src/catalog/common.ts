@@ -24,11 +24,26 @@ export function serviceSecrets(service: string, opts: { db?: boolean; rabbit?: b
   return out;
 }
 
+/** A database user other than the service's own (its id, name, password and extra grants). */
+export interface DbUserOptions {
+  /** Component id (default `<service>-db-init`). */
+  id?: string;
+  /** MariaDB user (default: the service name). */
+  user?: string;
+  /** Store name of its password (default `<service>-db-password`). */
+  passwordSecret?: string;
+  /** Extra grants, one "privileges ON object" each (db-init.sh's DB_GRANTS). */
+  grants?: readonly string[];
+  maxConnections?: number;
+}
+
 /** db-init: create the databases and the user, and keep the password in sync with the store. */
-export function dbInitJob(ctx: CatalogContext, service: string, databases: string[]): ComponentDef {
+export function dbInitJob(ctx: CatalogContext, service: string, databases: string[], o: DbUserOptions = {}): ComponentDef {
   const host = ctx.mariadbHost();
+  const user = o.user ?? service;
+  const passwordSecret = o.passwordSecret ?? `${service}-db-password`;
   return {
-    id: `${service}-db-init`,
+    id: o.id ?? `${service}-db-init`,
     service,
     part: 'db-init',
     workload: 'Job',
@@ -37,15 +52,19 @@ export function dbInitJob(ctx: CatalogContext, service: string, databases: strin
     env: [
       { name: 'DB_HOST', value: host, refs: [ctx.needs('mariadb', 3306, `host ${host}`)] },
       { name: 'DB_NAMES', value: databases.join(' ') },
-      { name: 'DB_USER', value: service },
-      { name: 'DB_PASSWORD', secret: `${service}-db-password` },
+      { name: 'DB_USER', value: user },
+      ...(o.grants?.length ? [{ name: 'DB_GRANTS', value: o.grants.join('\n') }] : []),
+      ...(o.maxConnections ? [{ name: 'DB_MAX_CONNECTIONS', value: String(o.maxConnections) }] : []),
+      { name: 'DB_PASSWORD', secret: passwordSecret },
       { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
     ],
     configs: ['osk-scripts'],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
-    host: { kind: 'builtin', action: { dbInit: { databases, user: service, passwordSecret: `${service}-db-password` } } },
+    // The host's builtin makes databases and a user, not extra grants: users with grants are
+    // Kubernetes-only (the exporters) and get no host action.
+    ...(o.grants?.length ? {} : { host: { kind: 'builtin' as const, action: { dbInit: { databases, user, passwordSecret } } } }),
   };
 }
 

@@ -20,7 +20,7 @@
  */
 import { stringify } from 'yaml';
 import type { Ref } from '../config/ini.js';
-import { password } from './common.js';
+import { dbInitJob, password } from './common.js';
 import type { CatalogContext } from './context.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -89,30 +89,9 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
     { target: 'mariadb', kind: 'calls', port: 3306, via: `host ${mariadbHosts[0]} (probe target)` },
     { target: 'mysqld-exporter-db-init', kind: 'needs', via: `user ${EXPORTER_DB_USER} created by mysqld-exporter-db-init` },
   ];
-  const dbHost = ctx.mariadbHost();
 
   const components: ComponentDef[] = [
-    {
-      id: 'mysqld-exporter-db-init',
-      service: 'monitoring',
-      part: 'db-init',
-      workload: 'Job',
-      image: 'mariadb',
-      command: ['sh', '/opt/osk/bin/db-init.sh'],
-      env: [
-        { name: 'DB_HOST', value: dbHost, refs: [ctx.needs('mariadb', 3306, `host ${dbHost}`)] },
-        { name: 'DB_NAMES', value: '' },
-        { name: 'DB_USER', value: EXPORTER_DB_USER },
-        { name: 'DB_GRANTS', value: MONITORING_GRANTS.join('\n') },
-        { name: 'DB_MAX_CONNECTIONS', value: '3' },
-        { name: 'DB_PASSWORD', secret: 'mysqld-exporter-db-password' },
-        { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
-      ],
-      configs: ['osk-scripts'],
-      nodeRole: 'controlPlane',
-      settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
-      backoffLimit: 6,
-    },
+    dbInitJob(ctx, 'monitoring', [], { id: 'mysqld-exporter-db-init', user: EXPORTER_DB_USER, passwordSecret: 'mysqld-exporter-db-password', grants: MONITORING_GRANTS, maxConnections: 3 }),
     {
       id: 'mysqld-exporter',
       service: 'monitoring',
