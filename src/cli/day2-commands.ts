@@ -18,7 +18,7 @@ import { statePaths } from '../targets/local/paths.js';
 import { formatRestorePlan, kubernetesRestorePlan, restorePlanJson } from '../backup/kubernetes/restore.js';
 import { restorePreflight, runRestore } from '../backup/kubernetes/restore-run.js';
 import { SecretStore } from '../config/secrets.js';
-import { render } from '../pipeline.js';
+import { plan, render } from '../pipeline.js';
 import { kubeOptions, loadApi, prepare, type KubeTarget } from './kube-commands.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
@@ -68,8 +68,8 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
         // clouds.yaml entry names them (the cluster does not know the public endpoints' credentials).
         file = await readCloud(opts.filename, io);
         const api = loadApi(opts as typeof opts & KubeTarget);
-        const { model } = render(file, SecretStore.memory(file.metadata.name));
-        kube = kubeVerdicts(file.spec, await readKubeHealth(api, model.ctx.namespace, file.metadata.name));
+        // Only the namespace is needed: the model, not the rendered objects (nor credentials).
+        kube = kubeVerdicts(file.spec, await readKubeHealth(api, plan(file).ctx.namespace, file.metadata.name));
         cloudName = file.metadata.name;
         kind = 'kubernetes';
         if (opts.osCloud || process.env.OS_CLOUD) os = OpenStackClient.fromCloudsYaml({ cloud: loadCloud(opts.osCloud ? { cloud: opts.osCloud } : {}).name, overrides });

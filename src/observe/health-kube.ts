@@ -53,7 +53,11 @@ export function restartRates(pods: readonly PodInfo[], now: number): PodRestarts
   return out.sort((a, b) => b.perHour - a.perHour);
 }
 
-/** Kubernetes quantities: CPU in cores ("250m", "1", "12345n"), memory in bytes ("512Mi", "1G"). */
+/**
+ * Kubernetes quantities: CPU in cores ("250m", "1", "12345n"), memory in bytes ("512Mi", "1G").
+ * Not client-node's quantityToScalar: it returns a bigint for k/M/G/Ki/Mi/Gi… and throws on a
+ * decimal one such as "1.5Gi", which limits may be written as.
+ */
 export function quantity(q: string): number {
   const m = /^(\d+(?:\.\d+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
   if (!m) throw new Error(`not a Kubernetes quantity: ${q}`);

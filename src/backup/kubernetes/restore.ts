@@ -109,12 +109,12 @@ function heredoc(cmd: string, obj: Job): string {
   return `${cmd} <<'EOF'\n${stringify(obj.toJSON(), { lineWidth: 0 }).trimEnd()}\nEOF`;
 }
 
-function restoreJob(model: CloudModel, name: string, c: IContainer, volumes: IVolume[], podSpec: Partial<IPodSpec> = {}): Job {
+function restoreJob(model: CloudModel, name: string, c: IContainer, volumes: IVolume[]): Job {
   const { ctx } = model;
   const labels = backupLabels(ctx, 'restore');
   return new Job({
     metadata: { name, namespace: ctx.namespace, labels },
-    spec: { backoffLimit: 0, activeDeadlineSeconds: 6 * 3600, template: { metadata: { labels }, spec: { ...podBasics(model), ...podSpec, containers: [c], volumes } } },
+    spec: { backoffLimit: 0, activeDeadlineSeconds: 6 * 3600, template: { metadata: { labels }, spec: { ...podBasics(model), containers: [c], volumes } } },
   });
 }
 
@@ -205,11 +205,12 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
   const env = (e: Record<string, string>): IEnvVar[] => Object.entries(e).map(([name, value]) => ({ name, value }));
   const steps: Omit<RestoreStep, 'commands'>[] = [];
   const job = (j: Job, timeoutSeconds: number): RestoreAction => ({ do: 'job', job: j, timeoutSeconds });
+  const now = stamp(opts.now ?? new Date());
 
   steps.push({
     title: 'Keep a copy of the current state',
     why: 'A restore overwrites the databases; a Velero backup of the namespace as it is now lets you go back if the chosen set turns out to be the wrong one. Also make sure the secret store file (the authoritative copy of every credential) is at hand.',
-    actions: [{ do: 'velero-backup', name: `osk-${ctx.name}-before-restore-${stamp(opts.now ?? new Date())}`, namespace: ns }],
+    actions: [{ do: 'velero-backup', name: `osk-${ctx.name}-before-restore-${now}`, namespace: ns }],
   });
   if (src.where === 'velero') {
     steps.push({
@@ -341,7 +342,7 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
   steps.push({
     title: 'Verify',
     why: 'Every component is ready again (the Galera nodes report Synced to their readiness probes), and the first backup after the restore succeeds (it re-checks every kept set against its SHA256SUMS).',
-    actions: [{ do: 'status' }, { do: 'job-from-cronjob', cronJob: 'backup-mariadb', name: `backup-mariadb-after-restore-${stamp(opts.now ?? new Date())}`.slice(0, 63), timeoutSeconds: 2 * 3600 }],
+    actions: [{ do: 'status' }, { do: 'job-from-cronjob', cronJob: 'backup-mariadb', name: `backup-mariadb-after-restore-${now}`.slice(0, 63), timeoutSeconds: 2 * 3600 }],
   });
   return steps.map((s) => ({ ...s, commands: s.actions.flatMap((a) => commandsOf(a, ns, file)) }));
 }
