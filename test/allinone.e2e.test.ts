@@ -166,12 +166,14 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.equal(server.status, 'ACTIVE');
     made.cliServer = server.id as string;
     const vol = await openstack(['volume', 'create', '--size', '1', 'cli-vol']);
-    for (let i = 0; i < 60; i++) {
-      const v = await openstack(['volume', 'show', vol.id as string]);
-      if (v.status === 'available') break;
-      assert.notEqual(v.status, 'error');
-      await new Promise((r) => setTimeout(r, 1000));
+    // A deadline only as a safety net: the status is what is asserted.
+    let volStatus = '';
+    for (let i = 0; i < 180 && volStatus !== 'available'; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 1000));
+      volStatus = (await openstack(['volume', 'show', vol.id as string])).status as string;
+      assert.notEqual(volStatus, 'error');
     }
+    assert.equal(volStatus, 'available');
     const services = (await openstack(['compute', 'service', 'list'])) as unknown as { Binary: string; State: string }[];
     assert.deepEqual(services.map((s) => `${s.Binary}:${s.State}`).sort(), ['nova-compute:up', 'nova-conductor:up', 'nova-scheduler:up']);
     const agents = (await openstack(['network', 'agent', 'list'])) as unknown as { Alive: boolean }[];
@@ -233,18 +235,32 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     }
   });
 
-  test('osk health: every API answers within the thresholds (exit 0)', { timeout: 10 * 60_000 }, async () => {
-    const r = await osk(['health', '-n', '10', '-c', '4', '--write', '-o', 'json']);
+  // Latency thresholds are the test's, far above any machine's latency: what is proved is what
+  // health does (probes, statistics, comparison, exit codes, the report's shape), never how fast
+  // a shared 2-core machine answers on a given minute (issue 17). The breach case sets its own.
+  const LENIENT = ['--nova-api-p99', '120s', '--cinder-op-latency', '300s'];
+
+  test('osk health: every API probed, statistics computed and compared with the thresholds given (exit 0)', { timeout: 10 * 60_000 }, async () => {
+    const r = await osk(['health', '-n', '10', '-c', '4', '--write', '-o', 'json', ...LENIENT]);
     // On failure, the Cinder logs go with the message (the cloud is purged after the run).
     const tail = (f: string) => (existsSync(join(cloudDir(), 'log', f)) ? `--- ${f}\n${readFileSync(join(cloudDir(), 'log', f), 'utf8').split('\n').slice(-25).join('\n')}` : '');
     assert.equal(r.code, 0, r.code === 0 ? '' : `${show(r)}\n${tail('cinder-scheduler.log')}\n${tail('cinder-volume.log')}`);
     const h = JSON.parse(r.stdout) as HealthReport;
     assert.equal(h.healthy, true);
     assert.deepEqual([...new Set(h.apis.map((a) => a.api))], ['keystone', 'nova', 'neutron', 'cinder', 'glance', 'placement', 'neutron-port', 'cinder-volume']);
-    for (const a of h.apis) assert.equal(a.successRate, 1, `${a.api} ${a.call}: ${JSON.stringify(a.errors)}`);
+    for (const a of h.apis) {
+      assert.equal(a.successRate, 1, `${a.api} ${a.call}: ${JSON.stringify(a.errors)}`);
+      assert.equal(a.probes, 10, `${a.api}: every call counted`);
+      assert.equal(a.ok + a.failed, a.probes);
+      assert.ok(a.p50Ms !== null && a.p99Ms !== null && a.maxMs !== null, `${a.api}: statistics computed`);
+      assert.ok(a.p50Ms <= a.p99Ms && a.p99Ms <= a.maxMs, `${a.api}: p50 ${a.p50Ms} <= p99 ${a.p99Ms} <= max ${a.maxMs}`);
+    }
+    const limits = Object.fromEntries(h.thresholds.map((t) => [t.threshold, t.limit]));
+    assert.match(limits.novaApiP99!, /^120s \(flag\)/);
+    assert.match(limits.cinderOpLatency!, /^300s \(flag\)/);
     const v = Object.fromEntries(h.thresholds.map((t) => [t.threshold, t.state]));
     assert.deepEqual(v, { novaApiP99: 'ok', neutronPortFailureRate: 'ok', cinderOpLatency: 'ok', apiSuccessRate: 'ok', gatewayP99: 'not-measured', podRestartsPerHour: 'not-measured', containerCpu: 'not-measured', containerMemory: 'not-measured' });
-    const text = await osk(['health', '-n', '3']);
+    const text = await osk(['health', '-n', '3', ...LENIENT]);
     assert.equal(text.code, 0, show(text));
     assert.match(text.stdout, /healthy: no threshold broken/);
   });
@@ -271,7 +287,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     const bb = spawn(bin, [`--config.file=${join(dir, 'blackbox.yml')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
     try {
       for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.ok; i++) {
-        assert.ok(i < 100, 'blackbox exporter did not start');
+        assert.ok(i < 600, 'blackbox exporter did not start within 60 s');
         await new Promise((r) => setTimeout(r, 100));
       }
       for (const [api, apiPort] of [['keystone', 5000], ['nova', 8774], ['neutron', 9696], ['cinder', 8776], ['glance', 9292], ['placement', 8778]] as const) {
@@ -312,7 +328,8 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.match(text.stdout, /placement \(2×\): .*placement/);
     const u = await osk(['up']);
     assert.equal(u.code, 0, show(u));
-    assert.equal((await osk(['health', '-n', '3'])).code, 0);
+    const again = await osk(['health', '-n', '3', ...LENIENT]);
+    assert.equal(again.code, 0, show(again));
   });
 
   test('osk backup, a damaged backup refused untouched, data destroyed, osk restore brings every object and row back', { timeout: 20 * 60_000 }, async () => {

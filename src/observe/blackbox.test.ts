@@ -29,13 +29,12 @@ after(() => {
 });
 
 
-/** An HTTP server on 127.0.0.1 that answers / with `status` after `delayMs`. */
-async function api(status: number, delayMs = 0): Promise<string> {
+/** An HTTP server on 127.0.0.1 that answers / with `status`, or never answers (`'hang'`). */
+async function api(status: number | 'hang'): Promise<string> {
   const s = createHttpServer((req, res) => {
-    setTimeout(() => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ versions: { values: [{ id: 'v3.14', status: 'stable' }] } }));
-    }, delayMs);
+    if (status === 'hang') return;
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ versions: { values: [{ id: 'v3.14', status: 'stable' }] } }));
   });
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
@@ -61,7 +60,7 @@ test('the rendered blackbox module: 300 and 200 are up, 503 and a hang past 5 s 
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if ((await fetch(`${base}/-/healthy`).catch(() => undefined))?.ok) break;
-    if (i > 100) assert.fail(`blackbox exporter did not start: ${log}`);
+    if (i > 600) assert.fail(`blackbox exporter did not start within 60 s: ${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const probe = async (target: string) => {
@@ -78,9 +77,10 @@ test('the rendered blackbox module: 300 and 200 are up, 503 and a hang past 5 s 
   const broken = await probe(await api(503));
   assert.equal(metric(broken, 'probe_success'), 0);
   assert.equal(metric(broken, 'probe_http_status_code'), 503);
-  const t0 = Date.now();
-  const hung = await probe(await api(200, 8000));
-  assert.equal(metric(hung, 'probe_success'), 0, 'no answer within the module timeout');
-  assert.ok(Date.now() - t0 < 7500, 'the probe gave up at its timeout');
+  // The server never answers, so the probe can only have come back through the module's timeout
+  // (no wall-clock assertion: a loaded machine must not fail this).
+  const hung = await probe(await api('hang'));
+  assert.equal(metric(hung, 'probe_success'), 0, 'no answer: down');
+  assert.equal(metric(hung, 'probe_http_status_code'), 0, 'no status was received');
   assert.equal(metric(await probe(`http://127.0.0.1:${await freePort()}/`), 'probe_success'), 0, 'refused');
 });

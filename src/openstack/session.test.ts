@@ -307,7 +307,7 @@ describe('retries and timeouts', () => {
   test('a service that does not answer times out with a message naming the service and endpoint', async () => {
     cloud.on('GET', '/compute/v2.1/servers/detail', () => 'hang');
     const s = session(cloud.authUrl, { timeoutMs: 200 });
-    const started = Date.now();
+    // The fake never answers: only the 0.2 s timeout can end the call (its message says which).
     await assert.rejects(s.get('compute', '/servers/detail'), (e: unknown) => {
       assert.ok(e instanceof OpenStackUnreachableError);
       assert.equal(e.message, `compute: GET /servers/detail: no answer from ${cloud.base}/compute/v2.1 within 0.2 s: the compute service may be down or overloaded`);
@@ -315,7 +315,6 @@ describe('retries and timeouts', () => {
       assert.match(e.hint!, /Keystone catalog \(compute, interface public\)/);
       return true;
     });
-    assert.ok(Date.now() - started < 5_000);
     // A timeout is not retried: the call was made once.
     assert.equal(cloud.calls('/compute/v2.1/servers/detail').length, 1);
   });

@@ -25,7 +25,7 @@ async function fresh() {
   return paths;
 }
 
-const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 60_000) => {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await cond()) return;
