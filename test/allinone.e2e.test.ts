@@ -53,6 +53,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60
 let state = '';
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, OSK_STATE_DIR: state, CI: 'true' });
 const osk = (args: string[], timeoutMs?: number) => run(process.execPath, [OSK, ...args], env(), timeoutMs);
+// How long one component may take is the machine's business, not the test's: a loaded 2-core
+// machine has taken over 300 s (the default) for nova's schema migrations.
+const UP_TIMEOUT = ['--timeout', '1800'];
 const cloudDir = () => join(state, CLOUD);
 const cliEnv = () => ({ ...env(), OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml'), OS_CLOUD: CLOUD });
 const openstack = async (args: string[]) => {
@@ -94,7 +97,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
   });
 
   test('osk up --yes brings the whole cloud up from nothing', { timeout: 40 * 60_000 }, async () => {
-    const r = await osk(['up', '--yes'], 40 * 60_000);
+    const r = await osk(['up', '--yes', ...UP_TIMEOUT], 40 * 60_000);
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /cloud default is up in/);
     // Plain progress lines in CI, one per component.
@@ -197,7 +200,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
 
   test('osk up again restarts nothing and changes nothing', { timeout: 10 * 60_000 }, async () => {
     const pids = (await status()).components.filter((c) => c.pid).map((c) => `${c.component}:${c.pid}`);
-    const r = await osk(['up']);
+    const r = await osk(['up', ...UP_TIMEOUT]);
     assert.equal(r.code, 0, show(r));
     assert.doesNotMatch(r.stderr, / (restarted|started) /);
     assert.doesNotMatch(r.stdout, / ready| restarted/);
@@ -215,7 +218,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.deepEqual(pidsBeforeDown.filter(alive), [], 'processes left after osk down');
     assert.deepEqual((await readdir(join(cloudDir(), 'run', 'osk'))).filter((f) => f.endsWith('.json')), []);
 
-    const u = await osk(['up']);
+    const u = await osk(['up', ...UP_TIMEOUT]);
     assert.equal(u.code, 0, show(u));
     assert.equal(readFileSync(join(cloudDir(), 'secrets.yaml'), 'utf8'), secretsBefore, 'credentials changed across down/up');
     const os = client();
@@ -326,7 +329,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.match(h.thresholds.find((t) => t.threshold === 'apiSuccessRate')!.detail, /failing: placement/);
     const text = await osk(['health', '-n', '2']);
     assert.match(text.stdout, /placement \(2×\): .*placement/);
-    const u = await osk(['up']);
+    const u = await osk(['up', ...UP_TIMEOUT]);
     assert.equal(u.code, 0, show(u));
     const again = await osk(['health', '-n', '3', ...LENIENT]);
     assert.equal(again.code, 0, show(again));

@@ -39,21 +39,34 @@ export async function httpProbe(port: number, path: string, timeoutMs = 5000): P
   }
 }
 
-export function runCommand(command: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {}): Promise<{ code: number; out: string }> {
+/**
+ * Runs a command to its end, or kills it after `timeoutMs` (then `timedOut` is true). The
+ * command gets its own process group and the whole group is killed: a step is often `sh -c`
+ * around the real program (nova-manage), which would otherwise go on running beside a rerun.
+ */
+export function runCommand(command: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {}): Promise<{ code: number; out: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const [cmd, ...args] = command as [string, ...string[]];
-    const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let out = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        p.kill('SIGKILL');
+      }
+    }, opts.timeoutMs ?? 30_000);
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
     p.on('error', (e) => {
       clearTimeout(timer);
-      resolve({ code: 127, out: `${cmd}: ${e.message}` });
+      resolve({ code: 127, out: `${cmd}: ${e.message}`, timedOut: false });
     });
     p.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? 1, out });
+      resolve({ code: code ?? 1, out, timedOut });
     });
     // A child that exits before reading its stdin would make the write fail with EPIPE, which
     // is not an error of ours: its exit code says what happened.

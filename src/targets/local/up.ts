@@ -171,7 +171,13 @@ export async function converge(model: CloudModel, paths: StatePaths, opts: Conve
     await appendFile(log, `osk: ${new Date().toISOString()} running: ${h.command.join(' ')}\n`, { mode: 0o600 });
     const r = await runCommand(h.command, { env, timeoutMs: opts.timeoutSeconds * 1000 });
     await appendFile(log, r.out);
-    if (r.code !== 0) throw new OskError(`${h.command[0] === 'sh' ? c.id : h.command.slice(0, 3).join(' ')} failed (exit ${r.code}). Last lines of ${log}:\n${await tailOf(log)}`);
+    const what = h.command[0] === 'sh' ? c.id : h.command.slice(0, 3).join(' ');
+    if (r.timedOut) {
+      throw new OskError(`${what} did not finish within ${opts.timeoutSeconds} s and was stopped. Last lines of ${log}:\n${await tailOf(log)}`, {
+        hint: 'a slow or busy machine can need longer (schema migrations above all): osk up --timeout 1200; it starts again from this step',
+      });
+    }
+    if (r.code !== 0) throw new OskError(`${what} failed (exit ${r.code}). Last lines of ${log}:\n${await tailOf(log)}`);
     await writeFile(marker, `${hash}\n`, { mode: 0o600 });
     outcomes.set(c.id, 'completed');
     reporter.done(c.id, 'completed');
