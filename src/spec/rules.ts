@@ -98,7 +98,7 @@ export function labelKeyProblem(key: string): string | undefined {
 }
 
 export const labelKey = text(317).superRefine(rule(labelKeyProblem));
-export const labelValue = pattern(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit', 63).max(
+export const labelValue = pattern(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit', MAX_STRING).max(
   63,
   'a label value of at most 63 characters',
 );
