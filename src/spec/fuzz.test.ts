@@ -22,6 +22,7 @@ import { render } from '../pipeline.js';
 import { allObjects } from '../targets/kubernetes/render.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
 import { decodeCloudText, parseCloudFile } from './load.js';
+import { quantityValue } from './rules.js';
 import type { CloudFile } from './schema.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
@@ -184,7 +185,17 @@ test('(b) adversarial strings in every string field: refused, or rendered with n
       accepted++;
       const { groups } = render(file, SecretStore.memory(file.metadata.name));
       assert.ok(toMultiDocYaml(allObjects(groups)).length < 4 * 1024 * 1024, 'the rendered YAML stays small');
-      const texts = scriptTexts(allObjects(groups).map((o) => o.toJSON() as Record<string, any>));
+      const objects = allObjects(groups).map((o) => o.toJSON() as Record<string, any>);
+      for (const o of objects) {
+        const pod = o.spec?.template?.spec ?? o.spec?.jobTemplate?.spec?.template?.spec;
+        for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+          for (const r of ['cpu', 'memory']) {
+            const [req, lim] = [c.resources?.requests?.[r], c.resources?.limits?.[r]];
+            if (req !== undefined && lim !== undefined) assert.ok(quantityValue(String(lim))! >= quantityValue(String(req))!, `${o.kind}/${o.metadata.name} ${c.name}: ${r} limit ${lim} < request ${req}`);
+          }
+        }
+      }
+      const texts = scriptTexts(objects);
       for (const v of changed.filter((x) => SHELL.test(x))) {
         for (const t of texts) assert.ok(onlyQuoted(t.text, v), `accepted value ${JSON.stringify(v)} appears unquoted in ${t.where}`);
       }

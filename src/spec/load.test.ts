@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { OskError, SpecError } from '../errors.js';
 import { plan } from '../pipeline.js';
 import { cronPeriodMinutes } from './cron.js';
+import { quantityValue } from './rules.js';
 import { decodeCloudText, LIMITS, parseCloudFile, readCloudBytes } from './load.js';
 
 function problemsOf(text: string) {
@@ -257,5 +258,19 @@ test('50,000 unknown keys: the first 50 problems are listed with suggestions, th
     assert.match(e.problems[0]!.message, /unknown field "relase"; did you mean "release"/);
     assert.match(e.message, /^50001 problems in big\.yaml/);
     assert.match(e.message, /… and 49951 more problems$/);
+  }
+});
+
+test("a user's limit below a default request, or request above a default limit, never yields limit < request", () => {
+  const model = plan(parseCloudFile(`${head}spec:\n  services:\n    nova:\n      api:\n        resources: { limits: { memory: 64Mi, cpu: 50m } }\n      scheduler:\n        resources: { requests: { memory: 64Gi, cpu: "32" } }\n`));
+  const api = model.components.get('nova-api')!.settings.resources;
+  assert.deepEqual([api.requests.memory, api.limits.memory, api.requests.cpu, api.limits.cpu], ['64Mi', '64Mi', '50m', '50m']);
+  const sched = model.components.get('nova-scheduler')!.settings.resources;
+  assert.equal(sched.requests.memory, '64Gi');
+  assert.equal(sched.limits.memory, '64Gi');
+  for (const c of model.components.values()) {
+    const { requests, limits } = c.settings.resources;
+    assert.ok(quantityValue(limits.memory)! >= quantityValue(requests.memory)!, c.id);
+    if (limits.cpu) assert.ok(quantityValue(limits.cpu)! >= quantityValue(requests.cpu)!, c.id);
   }
 });
