@@ -5,7 +5,11 @@
  * Every object is strict: an unknown key is an error (with a did-you-mean), because a typo in a
  * cloud file that is silently ignored is how a production cloud ends up with one replica.
  * Fields whose default depends on the profile (replicas, anti-affinity, …) are optional here and
- * filled in by `profiles.ts`; the description of each says what the profiles give it.
+ * filled in by the catalog (`CatalogContext.settings` and each service module); the description
+ * of each says what the profiles give it.
+ *
+ * Every string is one of the value types of `rules.ts`, checked with the rules of the place it
+ * lands (docs/security.md lists them).
  */
 import { z } from 'zod';
 import { IMAGE_KEYS } from '../catalog/images.js';
