@@ -269,3 +269,28 @@ test('(b) every string field with shell and INI metacharacters: refused, or neve
   }
   if (process.env.FUZZ_VERBOSE) console.log(`(b) metacharacter values accepted: ${accepted}`);
 });
+
+/** Every path of the full cloud file, leaves and mappings alike. */
+function allPaths(node: unknown, path: Path = []): Path[] {
+  if (Array.isArray(node)) return [path, ...node.flatMap((v, i) => allPaths(v, [...path, i]))];
+  if (node && typeof node === 'object') return [path, ...Object.entries(node).flatMap(([k, v]) => allPaths(v, [...path, k]))];
+  return [path];
+}
+const ALL_PATHS = allPaths(FULL).filter((p) => p.length > 1);
+
+test('(b) any JSON value at any place of a complete cloud file: refused, or accepted and rendered', () => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.nat({ max: ALL_PATHS.length - 1 }), fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.integer(), fc.double(), fc.boolean(), fc.constantFrom(0, -1, 1e308, 0.5, 2 ** 53, null)), (p, value) => {
+      const c = structuredClone(FULL);
+      const path = ALL_PATHS[p]!;
+      path.slice(0, -1).reduce((o: any, k) => o[k], c)[path[path.length - 1]!] = value;
+      const { file } = load(stringify(c));
+      if (!file) return;
+      accepted++;
+      render(file, SecretStore.memory(file.metadata.name));
+    }),
+    { seed: SEED, numRuns: runs(120) },
+  );
+  assert.ok(accepted > 0);
+});
