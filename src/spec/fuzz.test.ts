@@ -61,7 +61,7 @@ test('(a) any text or bytes: a CloudFile or bad input (exit 2), never another er
     fc.property(fc.oneof(fc.string({ maxLength: 400 }), fc.string({ unit: 'binary', maxLength: 400 }), mutatedExample), (text) => {
       load(text);
     }),
-    { seed: SEED, numRuns: runs(400) },
+    { seed: SEED, numRuns: runs(300) },
   );
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
@@ -71,7 +71,7 @@ test('(a) any text or bytes: a CloudFile or bad input (exit 2), never another er
         assert.ok(e instanceof SpecError, `decode: ${(e as Error)?.stack ?? String(e)}`);
       }
     }),
-    { seed: SEED, numRuns: runs(150) },
+    { seed: SEED, numRuns: runs(100) },
   );
 });
 
@@ -200,7 +200,7 @@ test('(b) adversarial strings in every string field: refused, or rendered with n
         for (const t of texts) assert.ok(onlyQuoted(t.text, v), `accepted value ${JSON.stringify(v)} appears unquoted in ${t.where}`);
       }
     }),
-    { seed: SEED, numRuns: runs(120) },
+    { seed: SEED, numRuns: runs(100) },
   );
   assert.ok(accepted > 0, 'some adversarial files are accepted and rendered');
   if (process.env.FUZZ_VERBOSE) console.log(`(b) accepted and rendered: ${accepted}`);
@@ -290,7 +290,7 @@ test('(b) any JSON value at any place of a complete cloud file: refused, or acce
       accepted++;
       render(file, SecretStore.memory(file.metadata.name));
     }),
-    { seed: SEED, numRuns: runs(120) },
+    { seed: SEED, numRuns: runs(100) },
   );
   assert.ok(accepted > 0);
 });
