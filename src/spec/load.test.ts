@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { OskError, SpecError } from '../errors.js';
 import { plan } from '../pipeline.js';
 import { cronPeriodMinutes } from './cron.js';
 import { quantityValue } from './rules.js';
-import { decodeCloudText, LIMITS, parseCloudFile, readCloudBytes } from './load.js';
+import { didYouMean } from './did-you-mean.js';
+import { decodeCloudText, LIMITS, parseCloudFile, readCloudBytes, readCloudStream } from './load.js';
 
 function problemsOf(text: string) {
   try {
@@ -273,4 +275,24 @@ test("a user's limit below a default request, or request above a default limit, 
     assert.ok(quantityValue(limits.memory)! >= quantityValue(requests.memory)!, c.id);
     if (limits.cpu) assert.ok(quantityValue(limits.cpu)! >= quantityValue(requests.cpu)!, c.id);
   }
+});
+
+test('standard input is read with the same bound: an endless stream is dropped at 1 MiB', async () => {
+  let produced = 0;
+  const endless = Readable.from(
+    (function* () {
+      for (;;) {
+        produced += 64 * 1024;
+        yield Buffer.alloc(64 * 1024, 0x61);
+      }
+    })(),
+  );
+  await assert.rejects(readCloudStream(endless, '<stdin>'), (e: unknown) => e instanceof OskError && e.exitCode === 2 && /<stdin> is larger than 1 MiB/.test(e.message));
+  assert.ok(produced <= LIMITS.fileBytes + 3 * 64 * 1024, `read ${produced} bytes`);
+  assert.equal(decodeCloudText(await readCloudStream(Readable.from([Buffer.from(head)]))), head);
+});
+
+test('did-you-mean ignores words no key could be a typo of, and still finds close ones', () => {
+  assert.equal(didYouMean('x'.repeat(100_000), ['replicas', 'resources']), undefined);
+  assert.equal(didYouMean('replcias', ['replicas', 'resources']), 'replicas');
 });
