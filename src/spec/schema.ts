@@ -264,7 +264,7 @@ export const cloudSpecSchema = z.strictObject({
       registry: registryRef.optional().describe('Mirror registry that replaces the registry part of every pinned image'),
       pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
       pullSecrets: z.array(k8sName).max(16).default([]).describe('Secrets (in the cloud namespace) the kubelet pulls images with'),
-      overrides: z.partialRecord(z.enum(IMAGE_KEYS), imageRef).optional().describe('Image per image key (see `osk images`), e.g. { keystone: my.registry/keystone:patched }'),
+      overrides: z.partialRecord(z.enum(IMAGE_KEYS), imageRef).optional().describe(`Image per image key, e.g. { keystone: my.registry/keystone:patched }; keys: ${IMAGE_KEYS.join(', ')}`),
     })
     .optional(),
   endpoints: endpointsSchema.optional(),
