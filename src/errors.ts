@@ -41,16 +41,20 @@ export function formatProblem(p: SpecProblem): string {
   return `${where}: ${field}${p.message}${p.hint ? `\n    hint: ${p.hint}` : ''}`;
 }
 
-/** All problems of one file, reported together. */
+/** All problems of one file, reported together (the first ones, and how many more there are). */
 export class SpecError extends OskError {
   readonly problems: SpecProblem[];
-  constructor(problems: SpecProblem[]) {
-    const n = problems.length;
-    super(`${n} problem${n === 1 ? '' : 's'} in ${problems[0]?.file ?? 'the cloud file'}:\n${problems.map((p) => '  ' + formatProblem(p)).join('\n')}`, {
+  /** Problems found but not listed (a file with thousands of mistakes gets the first ones and a count). */
+  readonly omitted: number;
+  constructor(problems: SpecProblem[], omitted = 0) {
+    const n = problems.length + omitted;
+    const more = omitted > 0 ? `\n  … and ${omitted} more problem${omitted === 1 ? '' : 's'}` : '';
+    super(`${n} problem${n === 1 ? '' : 's'} in ${problems[0]?.file ?? 'the cloud file'}:\n${problems.map((p) => '  ' + formatProblem(p)).join('\n')}${more}`, {
       exitCode: ExitCode.invalidInput,
     });
     this.name = 'SpecError';
     this.problems = problems;
+    this.omitted = omitted;
   }
 }
 

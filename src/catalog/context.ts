@@ -6,6 +6,7 @@
  */
 import type { IniEntry, OsRelease, Ref } from '../config/ini.js';
 import { IniDoc } from '../config/ini.js';
+import { quantityValue } from '../spec/rules.js';
 import type { CloudFile, CloudSpec, ComponentSettings } from '../spec/schema.js';
 import { imageFor, type ImageKey } from './images.js';
 import type { NodeRole, ResolvedSettings } from './types.js';
@@ -123,9 +124,16 @@ export class CatalogContext {
   /** Settings of one component: profile defaults, then the user's overrides. */
   settings(user: ComponentSettings | undefined, role: NodeRole, sizing: Sizing): ResolvedSettings {
     const replicas = user?.replicas ?? (this.ha ? (sizing.haReplicas ?? 3) : 1);
-    const requests = { cpu: user?.resources?.requests?.cpu ?? sizing.cpu, memory: user?.resources?.requests?.memory ?? sizing.memory };
-    const limits: ResolvedSettings['resources']['limits'] = { memory: user?.resources?.limits?.memory ?? sizing.memoryLimit };
-    const cpuLimit = user?.resources?.limits?.cpu ?? sizing.cpuLimit;
+    // A value the user wrote wins over a default it would contradict (the loader checks the
+    // user's own pairs): a limit below the default request lowers the request, as Kubernetes does
+    // for a limit without a request; a request above the default limit raises the limit.
+    const own = user?.resources;
+    const below = (a: string, b: string) => (quantityValue(a) ?? NaN) < (quantityValue(b) ?? NaN);
+    const request = (mine: string | undefined, dflt: string, userLimit: string | undefined) => mine ?? (userLimit !== undefined && below(userLimit, dflt) ? userLimit : dflt);
+    const limit = (mine: string | undefined, dflt: string, userRequest: string | undefined) => mine ?? (userRequest !== undefined && below(dflt, userRequest) ? userRequest : dflt);
+    const requests = { cpu: request(own?.requests?.cpu, sizing.cpu, own?.limits?.cpu), memory: request(own?.requests?.memory, sizing.memory, own?.limits?.memory) };
+    const limits: ResolvedSettings['resources']['limits'] = { memory: limit(own?.limits?.memory, sizing.memoryLimit, own?.requests?.memory) };
+    const cpuLimit = own?.limits?.cpu ?? (sizing.cpuLimit ? limit(undefined, sizing.cpuLimit, own?.requests?.cpu) : undefined);
     if (cpuLimit) limits.cpu = cpuLimit;
     return {
       replicas,

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { plan, render } from '../pipeline.js';
-import { loadCloudFile, parseCloudFile } from '../spec/load.js';
+import { decodeCloudText, loadCloudFile, parseCloudFile, readCloudStream } from '../spec/load.js';
 import { cloudFileSchema, type CloudFile } from '../spec/schema.js';
 import { allObjects, type KubeObject } from '../targets/kubernetes/render.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
@@ -28,11 +28,8 @@ export interface Io {
 const processIo: Io = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
-  stdin: async () => {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  },
+  // Bounded like a file: a cloud file on standard input stops at the loader's size limit.
+  stdin: async () => decodeCloudText(await readCloudStream(process.stdin, '<stdin>'), '<stdin>'),
 };
 
 export const VERSION = '0.1.0';

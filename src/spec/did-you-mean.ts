@@ -13,7 +13,13 @@ export function levenshtein(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** Longest word and most candidates a suggestion is computed for: the cost stays bounded whatever the input. */
+export const SUGGEST_LIMITS = { wordChars: 64, candidates: 200 } as const;
+
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  // Keys are short; a longer "word" is not a typo of one, and its distances would cost the most.
+  if (word.length > SUGGEST_LIMITS.wordChars) return undefined;
+  candidates = candidates.length > SUGGEST_LIMITS.candidates ? candidates.slice(0, SUGGEST_LIMITS.candidates) : candidates;
   let best: string | undefined;
   let bestDist = Infinity;
   for (const c of candidates) {

@@ -5,93 +5,122 @@
  * Every object is strict: an unknown key is an error (with a did-you-mean), because a typo in a
  * cloud file that is silently ignored is how a production cloud ends up with one replica.
  * Fields whose default depends on the profile (replicas, anti-affinity, …) are optional here and
- * filled in by `profiles.ts`; the description of each says what the profiles give it.
+ * filled in by the catalog (`CatalogContext.settings` and each service module); the description
+ * of each says what the profiles give it.
+ *
+ * Every string is one of the value types of `rules.ts`, checked with the rules of the place it
+ * lands (docs/security.md lists them).
  */
 import { z } from 'zod';
+import { IMAGE_KEYS } from '../catalog/images.js';
+import {
+  bridgeName,
+  cronSchedule,
+  dnsName,
+  duration,
+  hostPath,
+  httpUrl,
+  imageRef,
+  interfaceName,
+  k8sLabelName,
+  k8sName,
+  labelKey,
+  labelMap,
+  labelValue,
+  mariadbSize,
+  monitorAddress,
+  namespaceRefusal,
+  pattern,
+  percent,
+  quantity,
+  quantityValue,
+  registryRef,
+  rule,
+  s3Url,
+  simpleName,
+} from './rules.js';
 
 export const API_VERSION = 'osk.dev/v1alpha1';
 export const KIND = 'Cloud';
 
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit')
-  .max(40, 'at most 40 characters (osk appends suffixes to build object names)');
+/** Where S3 credentials go instead of a URL. */
+const CREDENTIALS_GO = 'put the access key in the Secret named by spec.backup.offsite.credentialsSecret (keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and write the URL without user:password@';
 
-const dnsName = z
-  .string()
-  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'a DNS name such as cloud.example.com');
+/** osk's own label prefixes: a user label there would change what osk selects and prunes by. */
+export const OWN_LABEL_PREFIXES = ['app.kubernetes.io/', 'osk.dev/'];
+function ownLabelRefusal(key: string): { sentence: string; hint: string } | undefined {
+  const own = OWN_LABEL_PREFIXES.find((p) => key.startsWith(p));
+  return own ? { sentence: `labels under ${own} are set by osk (it selects and prunes its objects by them)`, hint: 'use a prefix of your own, e.g. example.com/team' } : undefined;
+}
 
-/** Kubernetes resource quantity, e.g. "500m", "2", "4Gi". */
-const quantity = z
-  .union([z.string(), z.number()])
-  .transform((v) => String(v))
-  .pipe(z.string().regex(/^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, 'a Kubernetes quantity such as "500m", "2" or "4Gi"'));
+/** Names osk builds object names from: a DNS label short enough for the suffixes osk appends. */
+const dnsLabel = k8sLabelName(40);
+const labels = labelMap.describe('Kubernetes node labels that must all match');
+const cron = cronSchedule.describe('A cron schedule with five fields such as "0 2 * * *" (minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-7), or @daily');
 
-/** MariaDB-style byte size, e.g. "512M", "32G". */
-const mariadbSize = z
-  .union([z.string(), z.number().int().positive()])
-  .transform((v) => String(v))
-  .pipe(z.string().regex(/^\d+[KMGT]?$/, 'a MariaDB size such as "512M" or "32G" (K, M, G or T; no "i")'));
-
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as "500ms", "3s", "5m" or "1h"');
-const percent = z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "1%" or "99.9%"');
-const labels = z.record(z.string().min(1), z.string()).describe('Kubernetes node labels that must all match');
-const cron = z
-  .string()
-  .regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/, 'a cron schedule with five fields such as "0 2 * * *", or @daily');
-
-const resourceList = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+const resourceList = z.strictObject({ cpu: quantity({ positive: true }).optional(), memory: quantity({ positive: true }).optional() });
 export const resourcesSchema = z
   .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
-  .describe('CPU and memory for each container; defaults come from the profile and the component');
+  .describe('CPU and memory for each container; defaults come from the profile and the component. A limit must not be below its request');
 
-const toleration = z.strictObject({
-  key: z.string().optional(),
-  operator: z.enum(['Exists', 'Equal']).optional(),
-  value: z.string().optional(),
-  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
-});
+/** A toleration as the API server accepts it (core/v1 validation of Toleration). */
+const toleration = z
+  .strictObject({
+    key: labelKey.optional().describe('Taint key; empty or unset matches every taint (then operator must be Exists)'),
+    operator: z.enum(['Exists', 'Equal']).optional(),
+    value: labelValue.optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  })
+  .superRefine((t, ctx) => {
+    const add = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message, input: (t as Record<string, unknown>)[path], params: { sentence: true } });
+    if (t.operator === 'Exists' && t.value) add('value', 'a toleration with operator Exists must not have a value (the API server refuses it)');
+    if (!t.key && t.operator !== 'Exists') add(t.operator ? 'operator' : 'key', 'a toleration without a key matches every taint and needs operator: Exists (the API server refuses it otherwise)');
+  });
+const tolerations = z.array(toleration).max(50);
 
 /** What every component can override. */
 const componentFields = {
   replicas: z.number().int().min(0).max(50).optional().describe('Pods for this component. Profile default: minimal 1, ha 3'),
   resources: resourcesSchema.optional(),
   nodeSelector: labels.optional().describe('Extra node labels for this component, added to its node role selector'),
-  tolerations: z.array(toleration).optional(),
+  tolerations: tolerations.optional(),
 };
 export const componentSchema = z.strictObject(componentFields);
 
 const storageVolume = z.strictObject({
-  size: quantity.optional().describe('PersistentVolumeClaim size'),
-  storageClass: z.string().optional().describe('StorageClass of the claim; the cluster default when unset'),
+  size: quantity({ positive: true }).optional().describe('PersistentVolumeClaim size (greater than 0)'),
+  storageClass: k8sName.optional().describe('StorageClass of the claim; the cluster default when unset'),
 });
 
 function service<T extends z.core.$ZodLooseShape>(components: T) {
   return z.strictObject({
-    enabled: z.boolean().optional().describe('Deploy this service (default true)'),
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('Deploy this service (default true). A service is disabled only with enabled: false; leaving its block out, or deleting it, keeps it deployed'),
     ...components,
   });
 }
 
 const endpointsSchema = z.strictObject({
   publicDomain: dnsName.optional().describe('Public API hostnames are <service>.<publicDomain>; no Ingress when unset'),
-  ingressClassName: z.string().optional(),
+  ingressClassName: k8sName.optional().describe('IngressClass of the public Ingresses; the cluster default when unset'),
   tls: z
     .strictObject({
       enabled: z.boolean().default(false),
-      issuer: z.string().optional().describe('cert-manager ClusterIssuer that signs the public certificates'),
-      secretName: z.string().optional().describe('An existing TLS Secret (wildcard certificate) instead of an issuer'),
+      issuer: k8sName.optional().describe('cert-manager ClusterIssuer that signs the public certificates'),
+      secretName: k8sName.optional().describe('An existing TLS Secret (wildcard certificate) instead of an issuer'),
     })
     .optional(),
 });
 
 const nodesSchema = z.strictObject({
-  controlPlane: z.strictObject({ selector: labels.default({ 'openstack-control-plane': 'enabled' }), tolerations: z.array(toleration).optional() }).optional(),
-  compute: z.strictObject({ selector: labels.default({ 'openstack-compute-node': 'enabled' }), tolerations: z.array(toleration).optional() }).optional(),
+  controlPlane: z.strictObject({ selector: labels.default({ 'openstack-control-plane': 'enabled' }), tolerations: tolerations.optional() }).optional(),
+  compute: z.strictObject({ selector: labels.default({ 'openstack-compute-node': 'enabled' }), tolerations: tolerations.optional() }).optional(),
   gpu: z
     .strictObject({
       selector: labels.describe('Labels of the GPU compute nodes, e.g. { nvidia.com/gpu.present: "true" }'),
-      tolerations: z.array(toleration).optional(),
+      tolerations: tolerations.optional(),
     })
     .optional()
     .describe('GPU compute nodes: a second nova-compute DaemonSet runs there, in its own aggregate'),
@@ -101,13 +130,29 @@ const networkSchema = z.strictObject({
   backend: z.enum(['ovn', 'kube-ovn', 'calico-ovn']).default('ovn').describe('ovn: OVN runs in the cloud; kube-ovn: reuse the cluster CNI OVN; calico-ovn: Calico pods, OVN for instances'),
   mtu: z.number().int().min(1280).max(9216).default(1500).describe('MTU of the physical network; tenant networks get this minus the Geneve overhead (58)'),
   providerNetworks: z
-    .array(z.strictObject({ name: dnsLabel.describe('physnet name'), interface: z.string().min(1), bridge: z.string().optional() }))
+    .array(
+      z.strictObject({
+        name: dnsLabel.describe('physnet name'),
+        interface: interfaceName.describe('Host interface plugged into the bridge, e.g. bond1'),
+        bridge: bridgeName.optional().describe('Open vSwitch bridge of the physnet; default br-<name> (cut to 15 characters)'),
+      }),
+    )
+    .max(32)
     .default([])
-    .describe('Physical networks for provider/external networks: physnet name to host interface'),
+    .describe('Physical networks for provider/external networks: physnet name to host interface. Each physnet, interface and bridge is used once'),
   multus: z
     .strictObject({
       networks: z
-        .array(z.strictObject({ name: dnsLabel, namespace: z.string().optional(), interface: z.string().optional() }))
+        .array(
+          z.strictObject({
+            name: dnsLabel,
+            namespace: k8sLabelName()
+              .optional()
+              .describe("Namespace of the NetworkAttachmentDefinition; only the cloud's own namespace is allowed (a pod must not join another namespace's network)"),
+            interface: interfaceName.optional().describe('Interface name inside the pod'),
+          }),
+        )
+        .max(16)
         .default([])
         .describe('NetworkAttachmentDefinitions attached to the OVN and compute pods as secondary interfaces'),
     })
@@ -115,44 +160,57 @@ const networkSchema = z.strictObject({
 });
 
 const qosSchema = z.strictObject({
-  readIopsSec: z.number().int().positive().optional(),
-  writeIopsSec: z.number().int().positive().optional(),
-  totalBytesSec: z.number().int().positive().optional(),
+  readIopsSec: z.number().int().positive().max(1e9).optional(),
+  writeIopsSec: z.number().int().positive().max(1e9).optional(),
+  totalBytesSec: z.number().int().positive().max(1e15).optional(),
 });
 
 const storageSchema = z.strictObject({
   backend: z.enum(['ceph', 'lvm', 'local']).default('local').describe('Block storage for Cinder and Glance: ceph (RBD pools), lvm, or local files'),
   ceph: z
     .strictObject({
-      monitors: z.array(z.string().regex(/^[^\s:]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/, 'host:port')).min(1),
-      user: z.string().default('cinder'),
-      keyringSecret: z.string().default('ceph-client-keyring').describe('Secret with key "key": the cephx key of the user (created by you or rook)'),
+      monitors: z.array(monitorAddress).min(1).max(16).describe('Ceph monitors as host[:port]'),
+      user: simpleName('a cephx user name').default('cinder'),
+      keyringSecret: k8sName.default('ceph-client-keyring').describe('Secret with key "key": the cephx key of the user (created by you or rook)'),
       pools: z
         .strictObject({
-          volumes: z.string().default('volumes'),
-          images: z.string().default('images'),
-          backups: z.string().default('backups'),
-          vms: z.string().default('vms'),
+          volumes: simpleName('a Ceph pool name').default('volumes'),
+          images: simpleName('a Ceph pool name').default('images'),
+          backups: simpleName('a Ceph pool name').default('backups'),
+          vms: simpleName('a Ceph pool name').default('vms'),
         })
         .default({ volumes: 'volumes', images: 'images', backups: 'backups', vms: 'vms' }),
     })
     .optional(),
-  lvm: z.strictObject({ volumeGroup: z.string().default('cinder-volumes') }).optional(),
-  storageClass: z.string().optional().describe('StorageClass for the claims of MariaDB, RabbitMQ and OVN (the cluster default when unset)'),
+  lvm: z
+    .strictObject({
+      volumeGroup: simpleName('an LVM volume group name', 127)
+        .superRefine(rule((v: string) => (v === '.' || v === '..' || v.startsWith('-') ? 'a volume group name other than ".", ".." and not starting with "-"' : undefined)))
+        .default('cinder-volumes'),
+    })
+    .optional(),
+  storageClass: k8sName.optional().describe('StorageClass for the claims of MariaDB, RabbitMQ and OVN (the cluster default when unset)'),
   glance: z
     .strictObject({
-      cache: z.strictObject({ hostPath: z.string().regex(/^\//, 'an absolute path'), maxSize: mariadbSize.optional() }).optional(),
+      cache: z
+        .strictObject({
+          hostPath: hostPath.describe('Directory on each node for the image cache: absolute, normalised, not a system directory'),
+          maxSize: mariadbSize.optional(),
+        })
+        .optional(),
     })
     .optional(),
   cinderBackends: z
     .array(
       z.strictObject({
         name: dnsLabel,
-        volumeType: z.string().optional().describe('Cinder volume type name; defaults to the backend name'),
-        storageClass: z.string().optional().describe('Name of the Kubernetes StorageClass rendered for tenants (Cinder CSI); defaults to cinder-<name>'),
+        volumeType: simpleName('a Cinder volume type name', 255).optional().describe('Cinder volume type name; defaults to the backend name'),
+        storageClass: k8sName.optional().describe('Name of the Kubernetes StorageClass rendered for tenants (Cinder CSI); defaults to cinder-<name>'),
         qos: qosSchema.optional(),
       }),
     )
+    .min(1)
+    .max(16)
     .optional()
     .describe('Cinder backends; one volume type and one StorageClass each. Default: one backend named after storage.backend'),
 });
@@ -162,10 +220,10 @@ const mariadbSchema = z.strictObject({
   replicas: z.number().int().min(1).max(9).optional().describe('Galera nodes: 1 or an odd number ≥ 3. Profile default: minimal 1, ha 3'),
   storage: storageVolume.optional(),
   innodbBufferPoolSize: mariadbSize.optional().describe('innodb_buffer_pool_size; default 256M (minimal) / 1G (ha)'),
-  innodbIoCapacity: z.number().int().min(100).optional().describe('innodb_io_capacity; default 200 (minimal) / 1000 (ha)'),
+  innodbIoCapacity: z.number().int().min(100).max(1_000_000).optional().describe('innodb_io_capacity; default 200 (minimal) / 1000 (ha)'),
   innodbFlushNeighbors: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional().describe('innodb_flush_neighbors: 0 for SSD/NVMe (default), 1 for spinning disks'),
-  threadCacheSize: z.number().int().min(0).optional().describe('thread_cache_size; default 16 / 64'),
-  maxConnections: z.number().int().min(10).optional().describe('max_connections; default 500 / 4096'),
+  threadCacheSize: z.number().int().min(0).max(16384).optional().describe('thread_cache_size; default 16 / 64'),
+  maxConnections: z.number().int().min(10).max(100_000).optional().describe('max_connections; default 500 / 4096'),
 });
 
 const rabbitmqSchema = z.strictObject({
@@ -173,10 +231,10 @@ const rabbitmqSchema = z.strictObject({
   storage: storageVolume.optional(),
   memoryHighWatermark: z.number().gt(0).max(0.9).optional().describe('vm_memory_high_watermark.relative; default 0.4'),
   queueType: z.enum(['quorum', 'classic']).optional().describe('quorum (ha default) or classic (minimal default)'),
-  quorumInitialGroupSize: z.number().int().min(1).optional().describe('Replicas of each quorum queue; default: all nodes'),
+  quorumInitialGroupSize: z.number().int().min(1).max(9).optional().describe('Replicas of each quorum queue; default: all nodes'),
 });
 
-const memcachedSchema = z.strictObject({ ...componentFields, memoryMB: z.number().int().min(16).optional().describe('Cache size in MiB; default 128 / 1024') });
+const memcachedSchema = z.strictObject({ ...componentFields, memoryMB: z.number().int().min(16).max(1_048_576).optional().describe('Cache size in MiB; default 128 / 1024') });
 const ovnSchema = z.strictObject({
   ...componentFields,
   replicas: z.number().int().min(1).max(7).optional().describe('RAFT members of the NB and SB databases: 1 or an odd number ≥ 3'),
@@ -191,8 +249,8 @@ const keystoneSchema = service({
     .strictObject({
       provider: z.enum(['fernet', 'jws']).default('fernet'),
       expiration: z.number().int().min(300).max(604800).default(3600).describe('Token lifetime in seconds'),
-      cacheTime: z.number().int().min(0).default(300).describe('Seconds a validated token stays in memcached'),
-      maxActiveKeys: z.number().int().min(3).default(3),
+      cacheTime: z.number().int().min(0).max(86400).default(300).describe('Seconds a validated token stays in memcached'),
+      maxActiveKeys: z.number().int().min(3).max(100).default(3),
     })
     .optional(),
 });
@@ -200,13 +258,13 @@ const keystoneSchema = service({
 export const cloudSpecSchema = z.strictObject({
   profile: z.enum(['minimal', 'ha']).default('minimal').describe('minimal: one replica of everything; ha: 3 API replicas, 3-node Galera and RabbitMQ with quorum queues, anti-affinity, PodDisruptionBudgets'),
   release: z.enum(['2024.2', '2025.1', '2025.2']).default('2025.1').describe('OpenStack release; picks the pinned image tags'),
-  region: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*$/, 'a region name such as RegionOne').default('RegionOne'),
+  region: pattern(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,63}$/, 'a region name such as RegionOne (letters, digits, "-", "_" and ".", at most 64 characters)', 64).default('RegionOne'),
   images: z
     .strictObject({
-      registry: z.string().optional().describe('Mirror registry that replaces the registry part of every pinned image'),
+      registry: registryRef.optional().describe('Mirror registry that replaces the registry part of every pinned image'),
       pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
-      pullSecrets: z.array(z.string()).default([]),
-      overrides: z.record(z.string(), z.string().min(1)).optional().describe('Image per image key (see `osk images`), e.g. { keystone: my.registry/keystone:patched }'),
+      pullSecrets: z.array(k8sName).max(16).default([]).describe('Secrets (in the cloud namespace) the kubelet pulls images with'),
+      overrides: z.partialRecord(z.enum(IMAGE_KEYS), imageRef).optional().describe(`Image per image key, e.g. { keystone: my.registry/keystone:patched }; keys: ${IMAGE_KEYS.join(', ')}`),
     })
     .optional(),
   endpoints: endpointsSchema.optional(),
@@ -226,8 +284,8 @@ export const cloudSpecSchema = z.strictObject({
         novncproxy: componentSchema.optional(),
         compute: componentSchema.optional(),
         libvirt: componentSchema.optional(),
-        cpuAllocationRatio: z.number().positive().optional(),
-        ramAllocationRatio: z.number().positive().optional(),
+        cpuAllocationRatio: z.number().positive().max(128).optional(),
+        ramAllocationRatio: z.number().positive().max(16).optional(),
       }).optional(),
       neutron: service({ server: componentSchema.optional(), metadataAgent: componentSchema.optional() }).optional(),
       cinder: service({
@@ -262,7 +320,7 @@ export const cloudSpecSchema = z.strictObject({
           cinderOpLatency: duration.default('3s'),
           apiSuccessRate: percent.default('99.9%'),
           gatewayP99: duration.default('200ms'),
-          podRestartsPerHour: z.number().int().min(0).default(3),
+          podRestartsPerHour: z.number().int().min(0).max(1000).default(3).describe('Alert when a container restarts more often than this in an hour (0: on any restart)'),
           containerCpu: percent.default('70%'),
           containerMemory: percent.default('80%'),
         })
@@ -277,9 +335,9 @@ export const cloudSpecSchema = z.strictObject({
       copies: z.number().int().min(1).max(365).default(3).describe('Backups kept'),
       offsite: z
         .strictObject({
-          url: z.string().regex(/^s3:\/\/[^/\s]+(\/\S*)?$/, 'an S3 URL such as s3://bucket/prefix'),
-          endpoint: z.string().url().optional().describe('S3-compatible endpoint (MinIO, Ceph RGW); AWS when unset'),
-          credentialsSecret: z.string().default('osk-backup-s3').describe('Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY'),
+          url: s3Url(CREDENTIALS_GO).describe('s3://bucket/prefix; never with credentials (they go in credentialsSecret)'),
+          endpoint: httpUrl(CREDENTIALS_GO).optional().describe('S3-compatible endpoint (MinIO, Ceph RGW); AWS when unset'),
+          credentialsSecret: k8sName.default('osk-backup-s3').describe('Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY'),
         })
         .optional(),
     })
@@ -291,8 +349,14 @@ export const cloudFileSchema = z.strictObject({
   kind: z.literal(KIND, { error: `must be "${KIND}"` }),
   metadata: z.strictObject({
     name: dnsLabel.describe('Name of the cloud; also names its state and secret store'),
-    namespace: dnsLabel.optional().describe('Kubernetes namespace of the control plane; default "openstack"'),
-    labels: z.record(z.string(), z.string()).optional(),
+    namespace: dnsLabel
+      .superRefine(rule(namespaceRefusal))
+      .optional()
+      .describe('Kubernetes namespace of the control plane; default "openstack". Not default or kube-*'),
+    labels: z
+      .record(labelKey.superRefine(rule(ownLabelRefusal)), labelValue)
+      .optional()
+      .describe('Labels added to every object osk renders on Kubernetes; keys under app.kubernetes.io/ and osk.dev/ are osk\'s own'),
   }),
   spec: cloudSpecSchema.default(() => cloudSpecSchema.parse({})),
 });
@@ -349,5 +413,74 @@ export function crossFieldProblems(file: CloudFile): { path: (string | number)[]
     if (seen.has(b.name)) out.push({ path: ['spec', 'storage', 'cinderBackends', i, 'name'], message: `backend name "${b.name}" is used twice` });
     seen.add(b.name);
   });
+  const types = new Map<string, number>();
+  backends.forEach((b, i) => {
+    const t = b.volumeType ?? b.name;
+    if (types.has(t)) out.push({ path: ['spec', 'storage', 'cinderBackends', i, 'volumeType'], message: `volume type "${t}" is already the type of cinderBackends[${types.get(t)}]`, hint: 'each backend gets its own volume type' });
+    else types.set(t, i);
+  });
+  out.push(...providerNetworkProblems(s), ...multusProblems(file), ...resourceProblems(s, ['spec']));
+  return out;
+}
+
+type Problem = ReturnType<typeof crossFieldProblems>[number];
+
+/** Two physnets on one interface or one bridge would bridge two networks together. */
+function providerNetworkProblems(s: CloudSpec): Problem[] {
+  const out: Problem[] = [];
+  const nets = s.network?.providerNetworks ?? [];
+  const seen = { name: new Map<string, number>(), interface: new Map<string, number>(), bridge: new Map<string, number>() };
+  nets.forEach((n, i) => {
+    const bridge = n.bridge ?? `br-${n.name}`.slice(0, 15);
+    const values = { name: n.name, interface: n.interface, bridge };
+    for (const k of ['name', 'interface', 'bridge'] as const) {
+      const j = seen[k].get(values[k]);
+      if (j !== undefined) {
+        out.push({
+          path: ['spec', 'network', 'providerNetworks', i, k === 'bridge' && !n.bridge ? 'name' : k],
+          message: `${k === 'name' ? 'physnet' : k} "${values[k]}" is already used by providerNetworks[${j}]${k === 'bridge' && !n.bridge ? ` (the default bridge is br-<name> cut to 15 characters)` : ''}: two provider networks on one ${k === 'name' ? 'physnet' : k} would join two physical networks into one`,
+          hint: k === 'name' ? 'give each physical network its own name' : `give each provider network its own ${k}`,
+        });
+      } else seen[k].set(values[k], i);
+    }
+    if (bridge === n.interface) out.push({ path: ['spec', 'network', 'providerNetworks', i, 'bridge'], message: `the bridge and the interface are both "${bridge}"`, hint: 'the bridge is a new Open vSwitch bridge; the interface is the NIC plugged into it' });
+  });
+  return out;
+}
+
+/** A pod of the cloud attaches only to networks of its own namespace. */
+function multusProblems(file: CloudFile): Problem[] {
+  const ns = file.metadata?.namespace ?? 'openstack';
+  const out: Problem[] = [];
+  (file.spec?.network?.multus?.networks ?? []).forEach((n, i) => {
+    if (n.namespace !== undefined && n.namespace !== ns) {
+      out.push({
+        path: ['spec', 'network', 'multus', 'networks', i, 'namespace'],
+        message: `the network is in namespace "${n.namespace}", not the cloud's own "${ns}": osk does not attach its privileged pods to another namespace's network`,
+        hint: `create the NetworkAttachmentDefinition in "${ns}" and leave namespace unset`,
+      });
+    }
+  });
+  return out;
+}
+
+/** Every resources block: a limit below its request is refused by the API server. */
+function resourceProblems(node: unknown, path: (string | number)[]): Problem[] {
+  if (typeof node !== 'object' || node === null) return [];
+  const out: Problem[] = [];
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'resources' && typeof v === 'object' && v !== null) {
+      const r = v as Resources;
+      for (const what of ['cpu', 'memory'] as const) {
+        const req = r.requests?.[what];
+        const lim = r.limits?.[what];
+        if (req === undefined || lim === undefined) continue;
+        const [rq, lm] = [quantityValue(String(req)), quantityValue(String(lim))];
+        if (rq !== undefined && lm !== undefined && lm < rq) {
+          out.push({ path: [...path, k, 'limits', what], message: `the ${what} limit ${lim} is below the request ${req}`, hint: `raise limits.${what} to at least ${req}, or lower requests.${what}` });
+        }
+      }
+    } else out.push(...resourceProblems(v, [...path, Array.isArray(node) ? Number(k) : k]));
+  }
   return out;
 }

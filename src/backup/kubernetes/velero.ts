@@ -17,6 +17,7 @@
  * includedNamespaces names the cloud's. Which kinds need Velero's CRDs: src/observe/crds.ts.
  */
 import { backupSettings } from '../../catalog/backup.js';
+import { cronPeriodMinutes } from '../../spec/cron.js';
 import type { CatalogContext } from '../../catalog/context.js';
 import { baseLabels, CLOUD_LABEL } from '../../targets/kubernetes/labels.js';
 import type { KubeObject } from '../../targets/kubernetes/render.js';
@@ -99,67 +100,5 @@ export function veleroTtl(schedule: string, copies: number): string {
   return `${Math.floor(total / 60)}h${total % 60}m0s`;
 }
 
-const MACROS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
-function field(text: string, min: number, max: number): Set<number> | undefined {
-  const out = new Set<number>();
-  for (const part of text.split(',')) {
-    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
-    if (!m) return undefined;
-    const lo = m[1] === '*' ? min : Number(m[2]);
-    const hi = m[1] === '*' ? max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? max : lo;
-    const step = m[4] !== undefined ? Number(m[4]) : 1;
-    if (lo < min || hi > max || lo > hi || step < 1) return undefined;
-    for (let v = lo; v <= hi; v += step) out.add(v);
-  }
-  return out;
-}
-
-/**
- * The longest gap, in minutes, between consecutive runs of a five-field cron schedule (or
- * @daily & co.), found by walking the runs of three years (a leap year and every month end included).
- * undefined when it is not a schedule or never runs.
- */
-export function cronPeriodMinutes(schedule: string): number | undefined {
-  const expr = MACROS[schedule.trim()] ?? schedule.trim();
-  const parts = expr.split(/\s+/);
-  if (parts.length !== 5) return undefined;
-  const [mi, ho, dom, mo, dow] = [field(parts[0]!, 0, 59), field(parts[1]!, 0, 23), field(parts[2]!, 1, 31), field(parts[3]!, 1, 12), field(parts[4]!, 0, 7)];
-  if (!mi || !ho || !dom || !mo || !dow) return undefined;
-  if (dow.has(7)) dow.add(0);
-  const domAny = parts[2] === '*';
-  const dowAny = parts[4] === '*';
-  let prev: number | undefined;
-  let first: number | undefined;
-  let longest = 0;
-  const start = Date.UTC(2027, 0, 1);
-  const days = 1096; // 2027 to 2029, 2028 a leap year
-  for (let d = 0; d < days; d++) {
-    const day = new Date(start + d * 86_400_000);
-    if (!mo.has(day.getUTCMonth() + 1)) continue;
-    const domOk = dom.has(day.getUTCDate());
-    const dowOk = dow.has(day.getUTCDay());
-    // cron: when both day fields are restricted, either may match.
-    if (!(domAny && dowAny ? true : domAny ? dowOk : dowAny ? domOk : domOk || dowOk)) continue;
-    for (const h of [...ho].sort((a, b) => a - b)) {
-      for (const m of [...mi].sort((a, b) => a - b)) {
-        const t = d * 1440 + h * 60 + m;
-        if (prev !== undefined) longest = Math.max(longest, t - prev);
-        else first = t;
-        prev = t;
-      }
-    }
-  }
-  if (prev === undefined || first === undefined) return undefined;
-  // A single run in three years: call the gap the whole window.
-  if (longest === 0) return days * 1440;
-  return longest;
-}
+/** The loader validates schedules with the same parser (spec/cron.ts), so render never meets one it cannot read. */
+export { cronPeriodMinutes };

@@ -1,4 +1,4 @@
-/** Labels every object gets (app.kubernetes.io/*), and the narrower set pods are selected by. */
+/** Labels every object gets (the cloud file's metadata.labels and app.kubernetes.io/*), and the narrower set pods are selected by. */
 import type { CatalogContext } from '../../catalog/context.js';
 import type { ComponentDef } from '../../catalog/types.js';
 
@@ -7,6 +7,9 @@ export const CLOUD_LABEL = 'osk.dev/cloud';
 
 export function baseLabels(ctx: CatalogContext): Record<string, string> {
   return {
+    // metadata.labels of the cloud file, on every object and pod; the loader refuses keys under
+    // app.kubernetes.io/ and osk.dev/, so they never replace osk's own labels below.
+    ...(ctx.file.metadata.labels ?? {}),
     'app.kubernetes.io/instance': ctx.name,
     'app.kubernetes.io/part-of': 'openstack',
     'app.kubernetes.io/managed-by': 'osk',
