@@ -2,9 +2,11 @@
  * Cinder: API, scheduler, volume and backup, one backend section per configured backend, and a
  * Job that creates the matching volume types with their QoS.
  */
+import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import { adminEnv, apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import { catalogSection } from './nova.js';
+import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 export interface CinderBackend {
@@ -102,26 +104,14 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     ? { privileged: true, hostPaths: [{ name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' as const }, { name: 'run-lvm', path: '/run/lvm', mountPath: '/run/lvm', type: 'DirectoryOrCreate' as const }] }
     : {};
 
-  const qosArgs = (b: CinderBackend) =>
-    b.qos
-      ? Object.entries({ read_iops_sec: b.qos.readIopsSec, write_iops_sec: b.qos.writeIopsSec, total_bytes_sec: b.qos.totalBytesSec })
-          .filter(([, v]) => v !== undefined)
-          .map(([k, v]) => `--property ${k}=${v}`)
-          .join(' ')
-      : '';
-  const typesScript = [
-    'set -e',
-    ...backends.flatMap((b) => [
-      `openstack volume type show ${b.volumeType} >/dev/null 2>&1 || openstack volume type create --property volume_backend_name=${b.name} ${b.volumeType}`,
-      ...(b.qos
-        ? [
-            `openstack volume qos show ${b.volumeType}-qos >/dev/null 2>&1 || openstack volume qos create --consumer front-end ${qosArgs(b)} ${b.volumeType}-qos`,
-            `openstack volume qos set ${qosArgs(b)} ${b.volumeType}-qos`,
-            `openstack volume qos associate ${b.volumeType}-qos ${b.volumeType} 2>/dev/null || true`,
-          ]
-        : []),
-    ]),
-  ].join('\n');
+  // The Job's script is a constant (volume-types.sh); the names travel in its environment.
+  const qosProperties = (b: CinderBackend): [string, number][] =>
+    Object.entries({ read_iops_sec: b.qos?.readIopsSec, write_iops_sec: b.qos?.writeIopsSec, total_bytes_sec: b.qos?.totalBytesSec }).filter((e): e is [string, number] => e[1] !== undefined);
+  const field = (i: number, key: string) => `spec.storage.cinderBackends[${i}].${key}`;
+  const volumeTypes = rowsEnv(backends.map((b, i) => [{ where: field(i, 'volumeType'), value: b.volumeType }, { where: field(i, 'name'), value: b.name }]));
+  const volumeQos = rowsEnv(
+    backends.flatMap((b, i) => qosProperties(b).map(([k, v]) => [{ where: field(i, 'volumeType'), value: b.volumeType }, { where: field(i, `qos.${k}`), value: `${k}=${wholeNumber(field(i, 'qos'), v)}` }])),
+  );
 
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'cinder', ['cinder']),
@@ -169,8 +159,9 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       part: 'volume-types',
       workload: 'Job',
       image: 'openstack-client',
-      command: ['sh', '-c', typesScript],
-      env: adminEnv(ctx),
+      command: ['sh', '/opt/osk/bin/volume-types.sh'],
+      env: [...adminEnv(ctx), { name: 'VOLUME_TYPES', value: volumeTypes }, ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : [])],
+      configs: ['osk-scripts'],
       refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
       // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
       storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),
@@ -183,7 +174,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
           volumeTypes: backends.map((b) => ({
             name: b.volumeType,
             backend: m?.volumeDriver === 'fake' ? FAKE_BACKEND : b.name,
-            ...(b.qos ? { qos: Object.fromEntries(Object.entries({ read_iops_sec: b.qos.readIopsSec, write_iops_sec: b.qos.writeIopsSec, total_bytes_sec: b.qos.totalBytesSec }).filter((e): e is [string, number] => e[1] !== undefined)) } : {}),
+            ...(b.qos ? { qos: Object.fromEntries(qosProperties(b)) } : {}),
           })),
         },
       },
@@ -205,4 +196,10 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     ],
     components,
   };
+}
+
+/** A QoS limit is a whole number; anything else (a value that slipped past validation) is refused. */
+function wholeNumber(where: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
+  throw new OskError(`${where}: expected a positive whole number, found ${JSON.stringify(v)}`, { exitCode: ExitCode.invalidInput });
 }

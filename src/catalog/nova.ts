@@ -86,6 +86,16 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   return conf;
 }
 
+/** API and cell schemas, cell0 and cell1 mapped; "$@" are nova-manage's config arguments. */
+const NOVA_DB_SYNC = [
+  'set -e',
+  'nova-manage "$@" api_db sync',
+  'nova-manage "$@" cell_v2 map_cell0',
+  `nova-manage "$@" cell_v2 list_cells | grep -q ' cell1 ' || nova-manage "$@" cell_v2 create_cell --name cell1 --verbose`,
+  'nova-manage "$@" db sync',
+  'nova-manage "$@" db online_data_migrations',
+].join('\n');
+
 export function nova(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.services?.nova;
   const internal = `http://${ctx.topology.host('nova-api')}:8774/v2.1`;
@@ -130,22 +140,10 @@ export function nova(ctx: CatalogContext): ServiceDef {
 
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'nova', ['nova_api', 'nova', 'nova_cell0']),
-    dbSyncJob(ctx, 'nova', 'nova', ['sh', '-c', [
-      'set -e',
-      `nova-manage ${args.join(' ')} api_db sync`,
-      `nova-manage ${args.join(' ')} cell_v2 map_cell0`,
-      `nova-manage ${args.join(' ')} cell_v2 list_cells | grep -q ' cell1 ' || nova-manage ${args.join(' ')} cell_v2 create_cell --name cell1 --verbose`,
-      `nova-manage ${args.join(' ')} db sync`,
-      `nova-manage ${args.join(' ')} db online_data_migrations`,
-    ].join('\n')], 'nova', [], {
-      command: ['sh', '-c', [
-        'set -e',
-        `nova-manage ${hostArgs.join(' ')} api_db sync`,
-        `nova-manage ${hostArgs.join(' ')} cell_v2 map_cell0`,
-        `nova-manage ${hostArgs.join(' ')} cell_v2 list_cells | grep -q ' cell1 ' || nova-manage ${hostArgs.join(' ')} cell_v2 create_cell --name cell1 --verbose`,
-        `nova-manage ${hostArgs.join(' ')} db sync`,
-        `nova-manage ${hostArgs.join(' ')} db online_data_migrations`,
-      ].join('\n')],
+    // The config arguments are the script's positional parameters: on a host they hold the
+    // state directory's path, which is data, not script text.
+    dbSyncJob(ctx, 'nova', 'nova', ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...args], 'nova', [], {
+      command: ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...hostArgs],
       packages: novaPackages,
     }),
     ksUserJob(ctx, 'nova'),
