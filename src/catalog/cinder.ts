@@ -6,6 +6,7 @@ import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import { adminEnv, apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import { catalogSection } from './nova.js';
+import { CEPH_CONF, cephMounts } from './ceph.js';
 import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -47,7 +48,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     default_volume_type: backends[0]!.volumeType,
     state_path: data,
     backup_driver: ceph ? 'cinder.backup.drivers.ceph.CephBackupDriver' : 'cinder.backup.drivers.posix.PosixBackupDriver',
-    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: '/etc/ceph/ceph.conf' } : { backup_posix_path: `${data}/backup` }),
+    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: CEPH_CONF } : { backup_posix_path: `${data}/backup` }),
     ...(ctx.ha ? { cluster: `${ctx.name}-volume` } : {}),
   });
   if (m) conf.section('DEFAULT', { host: m.hostname, my_ip: '127.0.0.1', osapi_volume_listen: ctx.topology.bindAddress, api_paste_config: '/etc/cinder/api-paste.ini' });
@@ -66,7 +67,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       // The test driver reports its backend as "fake" whatever the section says.
       conf.section(b.name, { volume_backend_name: FAKE_BACKEND, volume_driver: 'cinder.tests.fake_driver.FakeLoggingVolumeDriver' });
     } else if (ceph) {
-      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });
+      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: CEPH_CONF, rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });
     } else {
       conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver', volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes', target_helper: 'tgtadm', target_protocol: 'iscsi' });
     }
@@ -148,8 +149,9 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     },
     daemon('scheduler', {}),
     // Active/active volume service needs a cluster name (set in ha); one replica otherwise.
-    daemon('volume', { ...lvmHost, settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }) }),
+    daemon('volume', { ...lvmHost, ...cephMounts(ctx, base.configs), settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }) }),
     daemon('backup', {
+      ...cephMounts(ctx, base.configs),
       ...(ceph ? {} : { emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }, { name: 'backup', mountPath: '/var/lib/cinder/backup' }], settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }) }),
       ...(m?.volumeDriver === 'fake' ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } } : {}),
     }),

@@ -4,6 +4,7 @@
  * schema and cells (cell0 and cell1) and for host discovery.
  */
 import type { IniDoc } from '../config/ini.js';
+import { CEPH_CONF, cephMounts } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, password, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
@@ -77,7 +78,7 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   conf.section('libvirt', {
     virt_type: m?.hypervisor === 'qemu' ? 'qemu' : 'kvm',
     connection_uri: 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',
-    ...(ceph ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_user: ceph.user } : {}),
+    ...(ceph ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: CEPH_CONF, rbd_user: ceph.user } : {}),
   });
   conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
@@ -249,6 +250,8 @@ export function nova(ctx: CatalogContext): ServiceDef {
         readiness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, periodSeconds: 30, timeoutSeconds: 10 },
         liveness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, initialDelaySeconds: 120, periodSeconds: 60, timeoutSeconds: 10 },
         configs: ['nova-compute'],
+        // [libvirt] images_type = rbd: instance disks are RBD images in the vms pool.
+        ...cephMounts(ctx, ['nova-compute']),
         hostNetwork: true,
         privileged: true,
         hostPaths: [hostRun, instances],

@@ -230,7 +230,9 @@ export function ovn(ctx: CatalogContext): ServiceDef {
                   : { kind: 'skip' as const, why: hostDatapathWhy(ctx) },
             }
           : {}),
-        ...(ctx.spec.network?.multus?.networks.length ? { networks: ctx.spec.network.multus.networks.map((m) => (m.namespace ? `${m.namespace}/${m.name}` : m.name)) } : {}),
+        ...(ctx.spec.network?.multus?.networks.length
+          ? { networks: ctx.spec.network.multus.networks.map((m) => ({ name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), ...(m.interface ? { interface: m.interface } : {}) })) }
+          : {}),
       },
     );
   }
