@@ -74,5 +74,5 @@ export function cephClient(ctx: CatalogContext): ServiceDef {
 export function cephMounts(ctx: CatalogContext, configs: string[]): Pick<ComponentDef, 'configs' | 'secretFiles'> | Record<string, never> {
   const ceph = cephSettings(ctx);
   if (!ceph || !cephClientEnabled(ctx)) return {};
-  return { configs: [...configs, CEPH_BUNDLE], secretFiles: [{ k8sSecret: ceph.keyringSecret, mountPath: CEPH_KEY_DIR }] };
+  return { configs: [...configs, CEPH_BUNDLE], secretFiles: [{ k8sSecret: ceph.keyringSecret, mountPath: CEPH_KEY_DIR, volume: 'ceph-client-key' }] };
 }

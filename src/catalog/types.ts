@@ -113,7 +113,7 @@ export interface ComponentDef {
    */
   readsSections?: string[];
   /** Store secrets mounted as files: the Kubernetes Secret is mounted whole at mountPath. */
-  secretFiles?: { k8sSecret: string; mountPath: string; refs?: Ref[] }[];
+  secretFiles?: { k8sSecret: string; mountPath: string; refs?: Ref[]; /** Pod volume name (default `secret-<k8sSecret>`). */ volume?: string }[];
   volumeClaim?: VolumeClaimDef;
   emptyDirs?: { name: string; mountPath: string }[];
   hostPaths?: HostPathDef[];

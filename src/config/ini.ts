@@ -55,6 +55,9 @@ export class IniDoc {
 
   set(section: string, key: string, value: IniScalar | IniScalar[], opts: Omit<IniEntry, 'value'> = {}): this {
     if (/[:=\s]/.test(key) || key === '') throw new Error(`invalid oslo option name "${key}"`);
+    // A section name comes from the cloud file for backends ([<backend name>]): it must stay one header.
+    if (section === '' || section.includes(']')) throw new OskError(`${this.fileName}: "${section}" cannot be an INI section name`, { exitCode: ExitCode.invalidInput, hint: 'a section name is one line without "]"' });
+    oneLine(`${this.fileName} [${section}]`, section);
     if (opts.since && !releaseAtLeast(this.release, opts.since)) return this;
     // Refused when the model is built (validate and plan too, not only render): a value with a
     // newline would be written as a second line, i.e. an option nobody set.

@@ -74,7 +74,7 @@ function configVolumes(c: ComponentDef, inp: RenderInputs): { volumes: IVolume[]
     }
   }
   for (const f of c.secretFiles ?? []) {
-    const vol = `secret-${f.k8sSecret}`;
+    const vol = f.volume ?? `secret-${f.k8sSecret}`;
     volumes.push({ name: vol, secret: { secretName: f.k8sSecret, defaultMode: 0o400 } });
     mounts.push({ name: vol, mountPath: f.mountPath, readOnly: true });
     for (const d of [...inp.secrets.values()].filter((s) => s.k8sSecret === f.k8sSecret)) hash.update(`${d.name}\0${inp.secretValue(d.name)}\0`);
