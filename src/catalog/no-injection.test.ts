@@ -207,13 +207,13 @@ test('hostile values in every script-bound field: no rendered script holds one; 
 
   // Each script-bound field arrived in the variable its script reads.
   const ovs = container(objects, 'DaemonSet', 'openvswitch');
-  assert.deepEqual(envOf(ovs, 'OVS_BRIDGE_PORTS').split('\n'), [`${V.bridge}\t${V.iface}`, `br-${V.physnet}`.slice(0, 15) + '\teth2']);
+  assert.deepEqual(envOf(ovs, 'OVS_BRIDGE_PORTS').split('\n'), [V.bridge, V.iface, `br-${V.physnet}`.slice(0, 15), 'eth2']);
   const ctl = container(objects, 'DaemonSet', 'ovn-controller');
-  assert.deepEqual(envOf(ctl, 'OVN_BRIDGE_MAPPINGS').split('\n'), [`physnet1\t${V.bridge}`, `${V.physnet}\t${`br-${V.physnet}`.slice(0, 15)}`]);
+  assert.deepEqual(envOf(ctl, 'OVN_BRIDGE_MAPPINGS').split('\n'), ['physnet1', V.bridge, V.physnet, `br-${V.physnet}`.slice(0, 15)]);
   assert.ok(envOf(ctl, 'OVN_SB_REMOTE').includes(V.namespace));
   const types = container(objects, 'Job', 'cinder-volume-types');
-  assert.equal(envOf(types, 'VOLUME_TYPES'), `${V.volumeType}\t${V.backendName}`);
-  assert.equal(envOf(types, 'VOLUME_QOS'), `${V.volumeType}\tread_iops_sec=500\n${V.volumeType}\ttotal_bytes_sec=1000000`);
+  assert.equal(envOf(types, 'VOLUME_TYPES'), `${V.volumeType}\n${V.backendName}`);
+  assert.equal(envOf(types, 'VOLUME_QOS'), `${V.volumeType}\nread_iops_sec=500\n${V.volumeType}\ntotal_bytes_sec=1000000`);
   assert.equal(envOf(types, 'OS_REGION_NAME'), V.region);
   assert.ok(envOf(container(objects, 'StatefulSet', 'mariadb'), 'GALERA_PEERS').includes(V.namespace));
   assert.ok(envOf(container(objects, 'StatefulSet', 'ovn-nb'), 'OVN_DB_FIRST').includes(V.namespace));

@@ -10,14 +10,14 @@ import type { ComponentDef, ServiceDef } from './types.js';
 /**
  * Open vSwitch on a compute node (privileged, host network): start it, the integration bridge,
  * and one bridge per provider network with the host interface as its port.
- * OVS_BRIDGE_PORTS: one line per provider network, "<bridge><TAB><interface>".
+ * OVS_BRIDGE_PORTS: two lines per provider network: the bridge, then the host interface.
  */
 export const OPENVSWITCH_SCRIPT = `set -eu
 ${SCRIPT_PRELUDE}
 PATH="$PATH:/usr/share/openvswitch/scripts"
 ovs-ctl start --system-id=random --no-monitor
 ovs-vsctl --may-exist add-br br-int -- set Bridge br-int fail_mode=secure
-while IFS="$tab" read -r bridge iface; do
+while IFS= read -r bridge && IFS= read -r iface; do
   [ -n "$bridge$iface" ] || continue
   osk_arg bridge "$bridge"
   osk_arg interface "$iface"
@@ -29,15 +29,15 @@ exec tail -F /var/log/openvswitch/ovs-vswitchd.log`;
 
 /**
  * ovn-controller: the chassis joins the SB database with its Geneve tunnel endpoint on the node
- * IP. OVN_SB_REMOTE: the SB connection; OVN_BRIDGE_MAPPINGS: one line per provider network,
- * "<physnet><TAB><bridge>". Values are written as OVSDB quoted strings (ovsdb_string), so no
+ * IP. OVN_SB_REMOTE: the SB connection; OVN_BRIDGE_MAPPINGS: two lines per provider network,
+ * the physnet, then its bridge. Values are written as OVSDB quoted strings (ovsdb_string), so no
  * value can end its own and add another column or key.
  */
 export const OVN_CONTROLLER_SCRIPT = `set -eu
 ${SCRIPT_PRELUDE}
 ovsdb_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\\\"]/\\\\&/g')"; }
 mappings=""
-while IFS="$tab" read -r physnet bridge; do
+while IFS= read -r physnet && IFS= read -r bridge; do
   [ -n "$physnet$bridge" ] || continue
   mappings="\${mappings:+$mappings,}$physnet:$bridge"
 done <<EOF

@@ -71,12 +71,12 @@ echo "$SERVICE_TYPE registered in $OS_REGION_NAME"
 
 const VOLUME_TYPES = `#!/bin/sh
 # Cinder volume types, one per backend, and their QoS specs (consumer front-end, associated).
-# VOLUME_TYPES: one line per type, "<type name><TAB><volume_backend_name>".
-# VOLUME_QOS (optional): one line per QoS property, "<type name><TAB><key>=<value>"; the spec
-# of a type is named "<type name>-qos".
+# VOLUME_TYPES: two lines per type: its name, then its volume_backend_name.
+# VOLUME_QOS (optional): two lines per QoS property: the type name, then "<key>=<value>"; the
+# spec of a type is named "<type name>-qos".
 set -eu
 ${SCRIPT_PRELUDE}
-printf '%s\\n' "$VOLUME_TYPES" | while IFS="$tab" read -r vtype backend; do
+printf '%s\\n' "$VOLUME_TYPES" | while IFS= read -r vtype && IFS= read -r backend; do
   [ -n "$vtype$backend" ] || continue
   osk_arg 'volume type' "$vtype"
   if ! openstack volume type show "$vtype" >/dev/null 2>&1; then
@@ -84,7 +84,7 @@ printf '%s\\n' "$VOLUME_TYPES" | while IFS="$tab" read -r vtype backend; do
   fi
   echo "volume type $vtype ready (backend $backend)"
 done
-printf '%s\\n' "\${VOLUME_QOS:-}" | while IFS="$tab" read -r vtype property; do
+printf '%s\\n' "\${VOLUME_QOS:-}" | while IFS= read -r vtype && IFS= read -r property; do
   [ -n "$vtype$property" ] || continue
   osk_arg 'volume type' "$vtype"
   if ! openstack volume qos show "$vtype-qos" >/dev/null 2>&1; then
