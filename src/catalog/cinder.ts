@@ -2,9 +2,12 @@
  * Cinder: API, scheduler, volume and backup, one backend section per configured backend, and a
  * Job that creates the matching volume types with their QoS.
  */
+import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import { adminEnv, apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import { catalogSection } from './nova.js';
+import { CEPH_CONF, cephMounts } from './ceph.js';
+import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 export interface CinderBackend {
@@ -45,7 +48,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     default_volume_type: backends[0]!.volumeType,
     state_path: data,
     backup_driver: ceph ? 'cinder.backup.drivers.ceph.CephBackupDriver' : 'cinder.backup.drivers.posix.PosixBackupDriver',
-    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: '/etc/ceph/ceph.conf' } : { backup_posix_path: `${data}/backup` }),
+    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: CEPH_CONF } : { backup_posix_path: `${data}/backup` }),
     ...(ctx.ha ? { cluster: `${ctx.name}-volume` } : {}),
   });
   if (m) conf.section('DEFAULT', { host: m.hostname, my_ip: '127.0.0.1', osapi_volume_listen: ctx.topology.bindAddress, api_paste_config: '/etc/cinder/api-paste.ini' });
@@ -64,7 +67,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       // The test driver reports its backend as "fake" whatever the section says.
       conf.section(b.name, { volume_backend_name: FAKE_BACKEND, volume_driver: 'cinder.tests.fake_driver.FakeLoggingVolumeDriver' });
     } else if (ceph) {
-      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });
+      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: CEPH_CONF, rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });
     } else {
       conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver', volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes', target_helper: 'tgtadm', target_protocol: 'iscsi' });
     }
@@ -102,26 +105,14 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     ? { privileged: true, hostPaths: [{ name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' as const }, { name: 'run-lvm', path: '/run/lvm', mountPath: '/run/lvm', type: 'DirectoryOrCreate' as const }] }
     : {};
 
-  const qosArgs = (b: CinderBackend) =>
-    b.qos
-      ? Object.entries({ read_iops_sec: b.qos.readIopsSec, write_iops_sec: b.qos.writeIopsSec, total_bytes_sec: b.qos.totalBytesSec })
-          .filter(([, v]) => v !== undefined)
-          .map(([k, v]) => `--property ${k}=${v}`)
-          .join(' ')
-      : '';
-  const typesScript = [
-    'set -e',
-    ...backends.flatMap((b) => [
-      `openstack volume type show ${b.volumeType} >/dev/null 2>&1 || openstack volume type create --property volume_backend_name=${b.name} ${b.volumeType}`,
-      ...(b.qos
-        ? [
-            `openstack volume qos show ${b.volumeType}-qos >/dev/null 2>&1 || openstack volume qos create --consumer front-end ${qosArgs(b)} ${b.volumeType}-qos`,
-            `openstack volume qos set ${qosArgs(b)} ${b.volumeType}-qos`,
-            `openstack volume qos associate ${b.volumeType}-qos ${b.volumeType} 2>/dev/null || true`,
-          ]
-        : []),
-    ]),
-  ].join('\n');
+  // The Job's script is a constant (volume-types.sh); the names travel in its environment.
+  const qosProperties = (b: CinderBackend): [string, number][] =>
+    Object.entries({ read_iops_sec: b.qos?.readIopsSec, write_iops_sec: b.qos?.writeIopsSec, total_bytes_sec: b.qos?.totalBytesSec }).filter((e): e is [string, number] => e[1] !== undefined);
+  const field = (i: number, key: string) => `spec.storage.cinderBackends[${i}].${key}`;
+  const volumeTypes = rowsEnv(backends.map((b, i) => [{ where: field(i, 'volumeType'), value: b.volumeType }, { where: field(i, 'name'), value: b.name }]));
+  const volumeQos = rowsEnv(
+    backends.flatMap((b, i) => qosProperties(b).map(([k, v]) => [{ where: field(i, 'volumeType'), value: b.volumeType }, { where: field(i, `qos.${k}`), value: `${k}=${wholeNumber(field(i, 'qos'), v)}` }])),
+  );
 
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'cinder', ['cinder']),
@@ -158,8 +149,9 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     },
     daemon('scheduler', {}),
     // Active/active volume service needs a cluster name (set in ha); one replica otherwise.
-    daemon('volume', { ...lvmHost, settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }) }),
+    daemon('volume', { ...lvmHost, ...cephMounts(ctx, base.configs), settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }) }),
     daemon('backup', {
+      ...cephMounts(ctx, base.configs),
       ...(ceph ? {} : { emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }, { name: 'backup', mountPath: '/var/lib/cinder/backup' }], settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }) }),
       ...(m?.volumeDriver === 'fake' ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } } : {}),
     }),
@@ -169,8 +161,9 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       part: 'volume-types',
       workload: 'Job',
       image: 'openstack-client',
-      command: ['sh', '-c', typesScript],
-      env: adminEnv(ctx),
+      command: ['sh', '/opt/osk/bin/volume-types.sh'],
+      env: [...adminEnv(ctx), { name: 'VOLUME_TYPES', value: volumeTypes }, ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : [])],
+      configs: ['osk-scripts'],
       refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
       // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
       storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),
@@ -183,7 +176,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
           volumeTypes: backends.map((b) => ({
             name: b.volumeType,
             backend: m?.volumeDriver === 'fake' ? FAKE_BACKEND : b.name,
-            ...(b.qos ? { qos: Object.fromEntries(Object.entries({ read_iops_sec: b.qos.readIopsSec, write_iops_sec: b.qos.writeIopsSec, total_bytes_sec: b.qos.totalBytesSec }).filter((e): e is [string, number] => e[1] !== undefined)) } : {}),
+            ...(b.qos ? { qos: Object.fromEntries(qosProperties(b)) } : {}),
           })),
         },
       },
@@ -205,4 +198,10 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     ],
     components,
   };
+}
+
+/** A QoS limit is a whole number; anything else (a value that slipped past validation) is refused. */
+function wholeNumber(where: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
+  throw new OskError(`${where}: expected a positive whole number, found ${JSON.stringify(v)}`, { exitCode: ExitCode.invalidInput });
 }

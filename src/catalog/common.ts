@@ -6,6 +6,7 @@
 import type { Ref } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
 import type { ImageKey } from './images.js';
+import { confLines } from './text-files.js';
 import type { ComponentDef, ConfigFileDef, SecretDef } from './types.js';
 
 const JOB_SIZING = { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 };
@@ -186,7 +187,7 @@ export function uwsgiIni(name: string, port: number, app: { module: string } | {
     ...Object.entries(env).map(([k, v]) => `env = ${k}=${v}`),
     '',
   ];
-  return { name, text: lines.join('\n'), kubernetesOnly: true };
+  return { name, text: confLines(name, lines), kubernetesOnly: true };
 }
 
 export function apiProcesses(ctx: CatalogContext): number {

@@ -1,4 +1,5 @@
 /** Glance: image API with a file, RBD or (node-local) cache-backed store. */
+import { CEPH_CONF, cephMounts } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
@@ -25,7 +26,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
   // Debian's Zed glance-api is the eventlet server, which binds by itself.
   if (ctx.machine) conf.section('DEFAULT', { bind_host: ctx.topology.bindAddress, bind_port: 9292 });
   conf.section('glance_store', { default_backend: ceph ? 'rbd' : 'file' });
-  if (ceph) conf.section('rbd', { rbd_store_pool: ceph.pools.images, rbd_store_user: ceph.user, rbd_store_ceph_conf: '/etc/ceph/ceph.conf', rbd_store_chunk_size: 8 });
+  if (ceph) conf.section('rbd', { rbd_store_pool: ceph.pools.images, rbd_store_user: ceph.user, rbd_store_ceph_conf: CEPH_CONF, rbd_store_chunk_size: 8 });
   else conf.section('file', { filesystem_store_datadir: `${data}/images` });
   conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
@@ -46,6 +47,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
     readiness: { http: { path: '/healthcheck', port: 9292 }, periodSeconds: 10, timeoutSeconds: 5 },
     liveness: { http: { path: '/healthcheck', port: 9292 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
     configs: ['glance'],
+    ...cephMounts(ctx, ['glance']),
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/glance/tmp' }],
     ...(ceph ? {} : { volumeClaim: { name: 'images', mountPath: '/var/lib/glance/images', size: '20Gi', ...ctx.storageClass(undefined) } }),
     ...(cache ? { hostPaths: [{ name: 'image-cache', path: cache.hostPath, mountPath: '/var/lib/glance/image-cache', type: 'DirectoryOrCreate' as const }] } : {}),

@@ -4,6 +4,7 @@
  */
 import type { CatalogContext } from './context.js';
 import { backup, backupEnabled } from './backup.js';
+import { cephClient, cephClientEnabled } from './ceph.js';
 import { cinder } from './cinder.js';
 import { glance } from './glance.js';
 import { horizon } from './horizon.js';
@@ -27,6 +28,7 @@ export const CATALOG: Entry[] = [
   { name: 'mariadb', build: mariadb, enabled: always },
   { name: 'rabbitmq', build: rabbitmq, enabled: always },
   { name: 'memcached', build: memcached, enabled: always },
+  { name: 'ceph', build: cephClient, enabled: cephClientEnabled },
   { name: 'ovn', build: ovn, enabled: (c) => c.enabled('neutron') },
   { name: 'keystone', build: keystone, enabled: (c) => c.enabled('keystone') },
   { name: 'glance', build: glance, enabled: (c) => c.enabled('glance') },

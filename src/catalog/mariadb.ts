@@ -1,12 +1,39 @@
 /** MariaDB: one node, or a Galera cluster (odd size) as a StatefulSet with stable pod names. */
 import type { CatalogContext } from './context.js';
 import { password } from './common.js';
+import { rowsEnv } from './script-input.js';
+import { confLines } from './text-files.js';
 import type { ServiceDef } from './types.js';
 
 /** The all-in-one MariaDB's socket; root connects through it (unix_socket authentication). */
 export function hostMariadbSocket(runDir: string): string {
   return `${runDir}/mysqld.sock`;
 }
+
+/**
+ * Galera start: join when a peer is up; otherwise pod 0 bootstraps a new cluster if its state
+ * is safe to bootstrap (fresh data dir, or grastate says so). Anything else waits and says why,
+ * instead of guessing and losing writes. GALERA_NODES: the cluster size; GALERA_PEERS: the host
+ * names of its members, one per line.
+ */
+const GALERA_START = `#!/bin/sh
+set -eu
+ord=\${HOSTNAME##*-}
+if [ "$GALERA_NODES" = 1 ]; then exec docker-entrypoint.sh mariadbd; fi
+while IFS= read -r peer; do
+  case $peer in ''|"$HOSTNAME".*) continue ;; esac
+  if (echo > "/dev/tcp/$peer/4567") 2>/dev/null; then echo "joining cluster via $peer"; exec docker-entrypoint.sh mariadbd; fi
+done <<EOF
+$GALERA_PEERS
+EOF
+state=/var/lib/mysql/grastate.dat
+if [ "$ord" = 0 ] && { [ ! -f "$state" ] || grep -q '^safe_to_bootstrap: 1' "$state"; }; then
+  echo "no peer answers; bootstrapping a new cluster from $HOSTNAME"
+  exec docker-entrypoint.sh mariadbd --wsrep-new-cluster
+fi
+echo "no peer answers and $HOSTNAME is not safe to bootstrap; waiting for the most advanced node"
+exec docker-entrypoint.sh mariadbd
+`;
 
 export function mariadb(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.infra?.mariadb;
@@ -22,7 +49,7 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
     thread_cache_size: user?.threadCacheSize ?? (ctx.ha ? 64 : 16),
     max_connections: user?.maxConnections ?? (ctx.ha ? 4096 : 500),
   };
-  const myCnf = [
+  const myCnf = confLines('osk.cnf', [
     '[mysqld]',
     `bind-address = ${ctx.topology.bindAddress}`,
     'port = 3306',
@@ -54,27 +81,7 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
         ]
       : []),
     '',
-  ].join('\n');
-
-  // Galera start: join when a peer is up; otherwise pod 0 bootstraps a new cluster if its state
-  // is safe to bootstrap (fresh data dir, or grastate says so). Anything else waits and says why,
-  // instead of guessing and losing writes.
-  const start = `#!/bin/sh
-set -eu
-ord=\${HOSTNAME##*-}
-if [ "${n}" = 1 ]; then exec docker-entrypoint.sh mariadbd; fi
-for peer in ${peers.join(' ')}; do
-  case $peer in "$HOSTNAME".*) continue ;; esac
-  if (echo > /dev/tcp/$peer/4567) 2>/dev/null; then echo "joining cluster via $peer"; exec docker-entrypoint.sh mariadbd; fi
-done
-state=/var/lib/mysql/grastate.dat
-if [ "$ord" = 0 ] && { [ ! -f "$state" ] || grep -q '^safe_to_bootstrap: 1' "$state"; }; then
-  echo "no peer answers; bootstrapping a new cluster from $HOSTNAME"
-  exec docker-entrypoint.sh mariadbd --wsrep-new-cluster
-fi
-echo "no peer answers and $HOSTNAME is not safe to bootstrap; waiting for the most advanced node"
-exec docker-entrypoint.sh mariadbd
-`;
+  ]);
 
   const etc = ctx.configDir('mariadb', '/etc/mysql/conf.d');
   const m = ctx.machine;
@@ -91,7 +98,7 @@ exec docker-entrypoint.sh mariadbd
         dir: etc,
         files: [
           { name: 'osk.cnf', text: myCnf },
-          { name: 'start.sh', text: start, kubernetesOnly: true },
+          { name: 'start.sh', text: GALERA_START, kubernetesOnly: true },
         ],
       },
     ],
@@ -106,6 +113,9 @@ exec docker-entrypoint.sh mariadbd
         env: [
           { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
           { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
+          // What start.sh reads: the cluster size and its members' stable host names.
+          { name: 'GALERA_NODES', value: String(n) },
+          { name: 'GALERA_PEERS', value: rowsEnv(peers.map((p) => [{ where: 'metadata.namespace', value: p }])) },
         ],
         ports: [
           { name: 'mysql', port: 3306 },

@@ -4,6 +4,7 @@
  * schema and cells (cell0 and cell1) and for host discovery.
  */
 import type { IniDoc } from '../config/ini.js';
+import { CEPH_CONF, cephMounts } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, password, serviceSecrets, SIZES, uwsgiIni } from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
@@ -77,7 +78,7 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   conf.section('libvirt', {
     virt_type: m?.hypervisor === 'qemu' ? 'qemu' : 'kvm',
     connection_uri: 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',
-    ...(ceph ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: '/etc/ceph/ceph.conf', rbd_user: ceph.user } : {}),
+    ...(ceph ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: CEPH_CONF, rbd_user: ceph.user } : {}),
   });
   conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
@@ -85,6 +86,16 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   conf.section('wsgi', { api_paste_config: '/etc/nova/api-paste.ini' });
   return conf;
 }
+
+/** API and cell schemas, cell0 and cell1 mapped; "$@" are nova-manage's config arguments. */
+const NOVA_DB_SYNC = [
+  'set -e',
+  'nova-manage "$@" api_db sync',
+  'nova-manage "$@" cell_v2 map_cell0',
+  `nova-manage "$@" cell_v2 list_cells | grep -q ' cell1 ' || nova-manage "$@" cell_v2 create_cell --name cell1 --verbose`,
+  'nova-manage "$@" db sync',
+  'nova-manage "$@" db online_data_migrations',
+].join('\n');
 
 export function nova(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.services?.nova;
@@ -130,22 +141,10 @@ export function nova(ctx: CatalogContext): ServiceDef {
 
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'nova', ['nova_api', 'nova', 'nova_cell0']),
-    dbSyncJob(ctx, 'nova', 'nova', ['sh', '-c', [
-      'set -e',
-      `nova-manage ${args.join(' ')} api_db sync`,
-      `nova-manage ${args.join(' ')} cell_v2 map_cell0`,
-      `nova-manage ${args.join(' ')} cell_v2 list_cells | grep -q ' cell1 ' || nova-manage ${args.join(' ')} cell_v2 create_cell --name cell1 --verbose`,
-      `nova-manage ${args.join(' ')} db sync`,
-      `nova-manage ${args.join(' ')} db online_data_migrations`,
-    ].join('\n')], 'nova', [], {
-      command: ['sh', '-c', [
-        'set -e',
-        `nova-manage ${hostArgs.join(' ')} api_db sync`,
-        `nova-manage ${hostArgs.join(' ')} cell_v2 map_cell0`,
-        `nova-manage ${hostArgs.join(' ')} cell_v2 list_cells | grep -q ' cell1 ' || nova-manage ${hostArgs.join(' ')} cell_v2 create_cell --name cell1 --verbose`,
-        `nova-manage ${hostArgs.join(' ')} db sync`,
-        `nova-manage ${hostArgs.join(' ')} db online_data_migrations`,
-      ].join('\n')],
+    // The config arguments are the script's positional parameters: on a host they hold the
+    // state directory's path, which is data, not script text.
+    dbSyncJob(ctx, 'nova', 'nova', ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...args], 'nova', [], {
+      command: ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...hostArgs],
       packages: novaPackages,
     }),
     ksUserJob(ctx, 'nova'),
@@ -251,6 +250,8 @@ export function nova(ctx: CatalogContext): ServiceDef {
         readiness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, periodSeconds: 30, timeoutSeconds: 10 },
         liveness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, initialDelaySeconds: 120, periodSeconds: 60, timeoutSeconds: 10 },
         configs: ['nova-compute'],
+        // [libvirt] images_type = rbd: instance disks are RBD images in the vms pool.
+        ...cephMounts(ctx, ['nova-compute']),
         hostNetwork: true,
         privileged: true,
         hostPaths: [hostRun, instances],

@@ -4,7 +4,49 @@
  * kube-ovn backend the cluster's own OVN is reused and only the compute agents are added.
  */
 import type { CatalogContext } from './context.js';
+import { rowsEnv, SCRIPT_PRELUDE } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
+
+/**
+ * Open vSwitch on a compute node (privileged, host network): start it, the integration bridge,
+ * and one bridge per provider network with the host interface as its port.
+ * OVS_BRIDGE_PORTS: two lines per provider network: the bridge, then the host interface.
+ */
+export const OPENVSWITCH_SCRIPT = `set -eu
+${SCRIPT_PRELUDE}
+PATH="$PATH:/usr/share/openvswitch/scripts"
+ovs-ctl start --system-id=random --no-monitor
+ovs-vsctl --may-exist add-br br-int -- set Bridge br-int fail_mode=secure
+while IFS= read -r bridge && IFS= read -r iface; do
+  [ -n "$bridge$iface" ] || continue
+  osk_arg bridge "$bridge"
+  osk_arg interface "$iface"
+  ovs-vsctl --may-exist add-br "$bridge" -- --may-exist add-port "$bridge" "$iface"
+done <<EOF
+\${OVS_BRIDGE_PORTS:-}
+EOF
+exec tail -F /var/log/openvswitch/ovs-vswitchd.log`;
+
+/**
+ * ovn-controller: the chassis joins the SB database with its Geneve tunnel endpoint on the node
+ * IP. OVN_SB_REMOTE: the SB connection; OVN_BRIDGE_MAPPINGS: two lines per provider network,
+ * the physnet, then its bridge. Values are written as OVSDB quoted strings (ovsdb_string), so no
+ * value can end its own and add another column or key.
+ */
+export const OVN_CONTROLLER_SCRIPT = `set -eu
+${SCRIPT_PRELUDE}
+ovsdb_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\\\"]/\\\\&/g')"; }
+mappings=""
+while IFS= read -r physnet && IFS= read -r bridge; do
+  [ -n "$physnet$bridge" ] || continue
+  mappings="\${mappings:+$mappings,}$physnet:$bridge"
+done <<EOF
+\${OVN_BRIDGE_MAPPINGS:-}
+EOF
+set -- "external-ids:ovn-remote=$(ovsdb_string "$OVN_SB_REMOTE")" external-ids:ovn-encap-type=geneve "external-ids:ovn-encap-ip=$(ovsdb_string "$NODE_IP")"
+if [ -n "$mappings" ]; then set -- "$@" "external-ids:ovn-bridge-mappings=$(ovsdb_string "$mappings")"; fi
+ovs-vsctl set open . "$@" external-ids:ovn-cms-options=enable-chassis-as-gw
+exec ovn-controller --pidfile=/var/run/ovn/ovn-controller.pid unix:/run/openvswitch/db.sock -vconsole:info -vfile:off`;
 
 export function ovnNbConnection(ctx: CatalogContext): string {
   return ovnConnection(ctx, 'ovn-nb', 6641);
@@ -36,14 +78,14 @@ function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
   const port = which === 'nb' ? 6641 : 6642;
   const raft = which === 'nb' ? 6643 : 6644;
   const db = which === 'nb' ? 'OVN_Northbound' : 'OVN_Southbound';
-  const self = `$(hostname).${id}-headless.${ctx.namespace}.svc.cluster.local`;
-  const first = ctx.topology.podHost(id, 0);
   // Pod 0 creates the RAFT cluster; the others join it. ovn-ctl keeps an existing database.
+  // Host names come from the environment (they contain the namespace); `which` and the ports
+  // are osk's own constants.
   const cmd = [
-    'set -e',
-    `args="--db-${which}-cluster-local-addr=${self} --db-${which}-cluster-local-proto=tcp --db-${which}-cluster-local-port=${raft} --db-${which}-create-insecure-remote=yes --db-${which}-port=${port}"`,
-    `case $(hostname) in *-0) ;; *) args="$args --db-${which}-cluster-remote-addr=${first} --db-${which}-cluster-remote-proto=tcp --db-${which}-cluster-remote-port=${raft}" ;; esac`,
-    `/usr/share/ovn/scripts/ovn-ctl run_${which}_ovsdb $args`,
+    'set -eu',
+    `set -- "--db-${which}-cluster-local-addr=$(hostname).$OVN_DB_PEER_DOMAIN" --db-${which}-cluster-local-proto=tcp --db-${which}-cluster-local-port=${raft} --db-${which}-create-insecure-remote=yes --db-${which}-port=${port}`,
+    `case $(hostname) in *-0) ;; *) set -- "$@" "--db-${which}-cluster-remote-addr=$OVN_DB_FIRST" --db-${which}-cluster-remote-proto=tcp --db-${which}-cluster-remote-port=${raft} ;; esac`,
+    `/usr/share/ovn/scripts/ovn-ctl run_${which}_ovsdb "$@"`,
   ].join('\n');
   return {
     id,
@@ -52,6 +94,10 @@ function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
     workload: 'StatefulSet',
     image: 'ovn',
     command: ['sh', '-c', cmd],
+    env: [
+      { name: 'OVN_DB_PEER_DOMAIN', value: `${id}-headless.${ctx.namespace}.svc.cluster.local` },
+      { name: 'OVN_DB_FIRST', value: ctx.topology.podHost(id, 0) },
+    ],
     ports: [
       { name: 'ovsdb', port },
       { name: 'raft', port: raft },
@@ -87,8 +133,13 @@ export function ovn(ctx: CatalogContext): ServiceDef {
   const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';
   const nb = ovnNbConnection(ctx);
   const sb = ovnSbConnection(ctx);
-  const bridges = (ctx.spec.network?.providerNetworks ?? []).map((p) => ({ physnet: p.name, bridge: p.bridge ?? `br-${p.name}`.slice(0, 15), iface: p.interface }));
-  const mappings = bridges.map((b) => `${b.physnet}:${b.bridge}`).join(',');
+  const providers = ctx.spec.network?.providerNetworks ?? [];
+  const bridges = providers.map((p) => ({ physnet: p.name, bridge: p.bridge ?? `br-${p.name}`.slice(0, 15), iface: p.interface }));
+  const field = (i: number, key: string) => `spec.network.providerNetworks[${i}].${key}`;
+  const bridgeField = (i: number) => (providers[i]!.bridge === undefined ? field(i, 'name') : field(i, 'bridge'));
+  // What the node scripts read (see OPENVSWITCH_SCRIPT and OVN_CONTROLLER_SCRIPT).
+  const bridgePorts = rowsEnv(bridges.map((b, i) => [{ where: bridgeField(i), value: b.bridge }, { where: field(i, 'interface'), value: b.iface }]));
+  const bridgeMappings = rowsEnv(bridges.map((b, i) => [{ where: field(i, 'name'), value: b.physnet }, { where: bridgeField(i), value: b.bridge }]));
   const components: ComponentDef[] = [];
   if (ownOvn) {
     components.push(dbServer(ctx, 'nb'), dbServer(ctx, 'sb'), {
@@ -130,17 +181,8 @@ export function ovn(ctx: CatalogContext): ServiceDef {
         part: 'openvswitch',
         workload: 'DaemonSet',
         image: 'openvswitch',
-        command: [
-          'sh',
-          '-c',
-          [
-            'set -e',
-            '/usr/share/openvswitch/scripts/ovs-ctl start --system-id=random --no-monitor',
-            'ovs-vsctl --may-exist add-br br-int -- set Bridge br-int fail_mode=secure',
-            ...bridges.map((b) => `ovs-vsctl --may-exist add-br ${b.bridge} -- --may-exist add-port ${b.bridge} ${b.iface}`),
-            'exec tail -F /var/log/openvswitch/ovs-vswitchd.log',
-          ].join('\n'),
-        ],
+        command: ['sh', '-c', OPENVSWITCH_SCRIPT],
+        ...(bridgePorts ? { env: [{ name: 'OVS_BRIDGE_PORTS', value: bridgePorts }] } : {}),
         readiness: { exec: { command: ['ovs-vsctl', '--timeout=5', 'show'] }, periodSeconds: 15, timeoutSeconds: 10 },
         liveness: { exec: { command: ['ovs-appctl', '-t', 'ovs-vswitchd', 'version'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 },
         hostNetwork: true,
@@ -161,17 +203,12 @@ export function ovn(ctx: CatalogContext): ServiceDef {
         part: 'controller',
         workload: 'DaemonSet',
         image: 'ovn',
-        command: [
-          'sh',
-          '-c',
-          [
-            'set -e',
-            // The chassis joins the SB database with its Geneve tunnel endpoint on the node IP.
-            `ovs-vsctl set open . external-ids:ovn-remote="${sb}" external-ids:ovn-encap-type=geneve external-ids:ovn-encap-ip="$NODE_IP"${mappings ? ` external-ids:ovn-bridge-mappings="${mappings}"` : ''} external-ids:ovn-cms-options=enable-chassis-as-gw`,
-            'exec ovn-controller --pidfile=/var/run/ovn/ovn-controller.pid unix:/run/openvswitch/db.sock -vconsole:info -vfile:off',
-          ].join('\n'),
+        command: ['sh', '-c', OVN_CONTROLLER_SCRIPT],
+        env: [
+          { name: 'NODE_IP', fieldPath: 'status.hostIP' },
+          { name: 'OVN_SB_REMOTE', value: sb },
+          ...(bridgeMappings ? [{ name: 'OVN_BRIDGE_MAPPINGS', value: bridgeMappings }] : []),
         ],
-        env: [{ name: 'NODE_IP', fieldPath: 'status.hostIP' }],
         readiness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl connection-status | grep -q "^connected"'] }, periodSeconds: 15, timeoutSeconds: 5 },
         liveness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl version'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5 },
         hostNetwork: true,
@@ -193,7 +230,9 @@ export function ovn(ctx: CatalogContext): ServiceDef {
                   : { kind: 'skip' as const, why: hostDatapathWhy(ctx) },
             }
           : {}),
-        ...(ctx.spec.network?.multus?.networks.length ? { networks: ctx.spec.network.multus.networks.map((m) => (m.namespace ? `${m.namespace}/${m.name}` : m.name)) } : {}),
+        ...(ctx.spec.network?.multus?.networks.length
+          ? { networks: ctx.spec.network.multus.networks.map((m) => ({ name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), ...(m.interface ? { interface: m.interface } : {}) })) }
+          : {}),
       },
     );
   }

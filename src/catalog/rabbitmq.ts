@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { CatalogContext } from './context.js';
 import { password } from './common.js';
+import { confLines } from './text-files.js';
 import type { ServiceDef } from './types.js';
 
 /** Services that talk to the broker; each gets a user and a vhost of its own. */
@@ -32,7 +33,7 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
   const etc = ctx.configDir('rabbitmq', '/etc/rabbitmq');
   const defsDir = ctx.configDir('rabbitmq-definitions', '/etc/rabbitmq/definitions');
   const data = ctx.dataDir('rabbitmq');
-  const conf = [
+  const conf = confLines('rabbitmq.conf', [
     // One host: every listener on loopback, and no peers to discover.
     ...(m
       ? [`listeners.tcp.1 = ${ctx.topology.bindAddress}:5672`, `management.tcp.ip = ${ctx.topology.bindAddress}`, 'management.tcp.port = 15672', `prometheus.tcp.ip = ${ctx.topology.bindAddress}`, 'prometheus.tcp.port = 15692']
@@ -57,7 +58,7 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
     'log.console.level = info',
     'log.file = false',
     '',
-  ].join('\n');
+  ]);
 
   const definitions = {
     users: [
@@ -118,7 +119,7 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
                 kind: 'process' as const,
                 // Our own epmd, on loopback and in the same process group, so stopping the broker
                 // stops it too (rabbitmq-server would otherwise start a detached one).
-                command: ['sh', '-c', `epmd -address ${ctx.topology.bindAddress} & exec /usr/lib/rabbitmq/bin/rabbitmq-server`],
+                command: ['sh', '-c', 'epmd -address "$ERL_EPMD_ADDRESS" & exec /usr/lib/rabbitmq/bin/rabbitmq-server'],
                 env: {
                   HOME: data,
                   RABBITMQ_NODENAME: 'rabbit@localhost',

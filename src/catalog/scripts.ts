@@ -4,6 +4,7 @@
  * re-applied so the store stays the single source of truth. Passwords come from the environment
  * (secretKeyRefs), never from the command line, so they do not show in `ps` or in the Job spec.
  */
+import { SCRIPT_PRELUDE } from './script-input.js';
 import type { ServiceDef } from './types.js';
 
 const DB_INIT = `#!/bin/sh
@@ -68,6 +69,33 @@ done
 echo "$SERVICE_TYPE registered in $OS_REGION_NAME"
 `;
 
+const VOLUME_TYPES = `#!/bin/sh
+# Cinder volume types, one per backend, and their QoS specs (consumer front-end, associated).
+# VOLUME_TYPES: two lines per type: its name, then its volume_backend_name.
+# VOLUME_QOS (optional): two lines per QoS property: the type name, then "<key>=<value>"; the
+# spec of a type is named "<type name>-qos".
+set -eu
+${SCRIPT_PRELUDE}
+printf '%s\\n' "$VOLUME_TYPES" | while IFS= read -r vtype && IFS= read -r backend; do
+  [ -n "$vtype$backend" ] || continue
+  osk_arg 'volume type' "$vtype"
+  if ! openstack volume type show "$vtype" >/dev/null 2>&1; then
+    openstack volume type create --property "volume_backend_name=$backend" "$vtype" >/dev/null
+  fi
+  echo "volume type $vtype ready (backend $backend)"
+done
+printf '%s\\n' "\${VOLUME_QOS:-}" | while IFS= read -r vtype && IFS= read -r property; do
+  [ -n "$vtype$property" ] || continue
+  osk_arg 'volume type' "$vtype"
+  if ! openstack volume qos show "$vtype-qos" >/dev/null 2>&1; then
+    openstack volume qos create --consumer front-end "$vtype-qos" >/dev/null
+  fi
+  openstack volume qos set --property "$property" "$vtype-qos"
+  openstack volume qos associate "$vtype-qos" "$vtype" 2>/dev/null || true
+  echo "QoS $property of volume type $vtype ready"
+done
+`;
+
 /** The scripts bundle; not a service of the cloud, only files. */
 export function oskScripts(): ServiceDef {
   return {
@@ -82,6 +110,7 @@ export function oskScripts(): ServiceDef {
           { name: 'db-init.sh', text: DB_INIT },
           { name: 'ks-user.sh', text: KS_USER },
           { name: 'ks-register.sh', text: KS_REGISTER },
+          { name: 'volume-types.sh', text: VOLUME_TYPES },
         ],
       },
     ],

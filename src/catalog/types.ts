@@ -113,7 +113,7 @@ export interface ComponentDef {
    */
   readsSections?: string[];
   /** Store secrets mounted as files: the Kubernetes Secret is mounted whole at mountPath. */
-  secretFiles?: { k8sSecret: string; mountPath: string; refs?: Ref[] }[];
+  secretFiles?: { k8sSecret: string; mountPath: string; refs?: Ref[]; /** Pod volume name (default `secret-<k8sSecret>`). */ volume?: string }[];
   volumeClaim?: VolumeClaimDef;
   emptyDirs?: { name: string; mountPath: string }[];
   hostPaths?: HostPathDef[];
@@ -130,8 +130,8 @@ export interface ComponentDef {
   refs?: Ref[];
   /** Pods of this component call the Kubernetes API (RBAC is rendered for exactly these rules). */
   rbac?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-  /** Multus networks attached to the pods. */
-  networks?: string[];
+  /** Multus NetworkAttachmentDefinitions attached to the pods (namespace: the pod's when unset). */
+  networks?: { name: string; namespace?: string; interface?: string }[];
   /** Receives traffic from outside the cluster (hostNetwork agents, ingress, NodePort). */
   externalPorts?: number[];
   /** Job: retries before the Job fails. */

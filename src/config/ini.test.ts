@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ExitCode, OskError } from '../errors.js';
 import { IniDoc, formatValue } from './ini.js';
 
 /**
@@ -66,4 +67,19 @@ test('values oslo cannot represent are refused', () => {
   assert.throws(() => formatValue('two\nlines', 'oslo'));
   assert.throws(() => new IniDoc('x', 'zed').set('s', 'bad key', 1));
   assert.equal(formatValue('100%', 'paste'), '100%%');
+});
+
+test('a value with a newline or another control character is refused when it is set, naming file, section and key (exit 2)', () => {
+  for (const bad of ['vg\n[DEFAULT]\ndebug = true', 'a\rb', 'tab\there', 'nul\u0000', 'ls\u2028x']) {
+    assert.throws(
+      () => new IniDoc('cinder.conf', 'zed').set('lvm', 'volume_group', bad),
+      (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && e.message.startsWith('cinder.conf [lvm] volume_group: ') && /control character \(U\+/.test(e.message),
+      JSON.stringify(bad),
+    );
+  }
+  // Inside a list as well, and for outer quotes oslo would strip.
+  assert.throws(() => new IniDoc('nova.conf', 'zed').set('cache', 'memcache_servers', ['a:1', 'b\n:2']), /nova\.conf \[cache\] memcache_servers/);
+  assert.throws(() => new IniDoc('nova.conf', 'zed').set('s', 'k', "'x'"), (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && /nova\.conf \[s\] k/.test(e.message));
+  // Printable text, `$` and `%` included, is written.
+  assert.equal(new IniDoc('x.conf', 'zed').set('s', 'k', 'a b;c$d').renderPublic(), '[s]\nk = a b;c$$d\n');
 });

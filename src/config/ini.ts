@@ -10,6 +10,9 @@
  * values (in a Secret); oslo reads both with two --config-file flags, the later one winning.
  */
 
+import { ExitCode, OskError } from '../errors.js';
+import { oneLine } from './one-line.js';
+
 /** Something a config value points at; each one becomes an edge of the plan. */
 export interface Ref {
   /** Component id, e.g. "mariadb" or "keystone-api". */
@@ -52,7 +55,13 @@ export class IniDoc {
 
   set(section: string, key: string, value: IniScalar | IniScalar[], opts: Omit<IniEntry, 'value'> = {}): this {
     if (/[:=\s]/.test(key) || key === '') throw new Error(`invalid oslo option name "${key}"`);
+    // A section name comes from the cloud file for backends ([<backend name>]): it must stay one header.
+    if (section === '' || section.includes(']')) throw new OskError(`${this.fileName}: "${section}" cannot be an INI section name`, { exitCode: ExitCode.invalidInput, hint: 'a section name is one line without "]"' });
+    oneLine(`${this.fileName} [${section}]`, section);
     if (opts.since && !releaseAtLeast(this.release, opts.since)) return this;
+    // Refused when the model is built (validate and plan too, not only render): a value with a
+    // newline would be written as a second line, i.e. an option nobody set.
+    for (const v of Array.isArray(value) ? value : [value]) formatValue(v, 'oslo', opts.raw, `${this.fileName} [${section}] ${key}`);
     let s = this.sections.get(section);
     if (!s) this.sections.set(section, (s = new Map()));
     s.set(key, { value, ...opts });
@@ -119,20 +128,28 @@ function render(doc: IniDoc, keep: (e: IniEntry) => boolean, dialect: Dialect): 
     for (const [key, entry] of doc.sections.get(name)!) {
       if (!keep(entry)) continue;
       const values = Array.isArray(entry.value) ? entry.value : [entry.value];
-      if (entry.multi) for (const v of values) lines.push(`${key} = ${formatValue(v, dialect, entry.raw)}`);
-      else lines.push(`${key} = ${values.map((v) => formatValue(v, dialect, entry.raw)).join(',')}`);
+      const where = `${doc.fileName} [${name}] ${key}`;
+      if (entry.multi) for (const v of values) lines.push(`${key} = ${formatValue(v, dialect, entry.raw, where)}`);
+      else lines.push(`${key} = ${values.map((v) => formatValue(v, dialect, entry.raw, where)).join(',')}`);
     }
     if (lines.length > 0) out.push(`[${name}]`, ...lines, '');
   }
   return out.join('\n');
 }
 
-export function formatValue(v: IniScalar, dialect: Dialect, raw = false): string {
+/**
+ * One value as the file holds it. A value that cannot be written faithfully (a control character
+ * would start a new line; outer quotes would be stripped by oslo, which has no escape for them)
+ * is refused with the user-facing error naming `where` (file, section and key), exit 2.
+ */
+export function formatValue(v: IniScalar, dialect: Dialect, raw = false, where = 'an INI value'): string {
   let s = typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
-  if (/[\r\n]/.test(s)) throw new Error(`multi-line values are not supported: ${JSON.stringify(s.slice(0, 40))}`);
+  oneLine(where, s);
   if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0]) {
-    // oslo would strip the quotes and there is no escape for them.
-    throw new Error(`a value that starts and ends with the same quote cannot be written for oslo: ${s}`);
+    throw new OskError(`${where}: the value ${s} starts and ends with the same quote, which oslo would strip (it has no escape for them)`, {
+      exitCode: ExitCode.invalidInput,
+      hint: 'remove the outer quotes in the cloud file field that sets it',
+    });
   }
   if (raw) return s;
   if (dialect === 'oslo') s = s.replace(/\$/g, '$$$$');

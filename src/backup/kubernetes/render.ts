@@ -16,6 +16,7 @@
  * Both CronJobs are pinned there, so the ReadWriteOnce backup claim is always used from one node
  * and both can run at the same time. Nothing when spec.backup.enabled is false.
  */
+import { ExitCode, OskError } from '../../errors.js';
 import { CronJob } from 'kubernetes-models/batch/v1';
 import type { IContainer, IEnvVar, IPodTemplateSpec, IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { ConfigMap, PersistentVolumeClaim, ServiceAccount } from 'kubernetes-models/v1';
@@ -233,6 +234,12 @@ function networkPolicies(model: CloudModel): NetworkPolicy[] {
   return out;
 }
 
+/** spec.backup.copies as the scripts read it; anything but a positive whole number is bad input. */
+function wholeCopies(copies: unknown): number {
+  if (typeof copies === 'number' && Number.isSafeInteger(copies) && copies >= 1) return copies;
+  throw new OskError(`spec.backup.copies: expected a whole number of at least 1, found ${JSON.stringify(copies)}`, { exitCode: ExitCode.invalidInput });
+}
+
 export function backupObjects(model: CloudModel): KubeObject[] {
   const { ctx } = model;
   if (!backupEnabled(ctx)) return [];
@@ -246,7 +253,8 @@ export function backupObjects(model: CloudModel): KubeObject[] {
   const verifyHere = ctx.spec.backup?.offsite ? '0' : '1';
   const common = (kind: string): IEnvVar[] => [
     { name: 'BACKUP_ROOT', value: BACKUP_ROOT },
-    { name: 'COPIES', value: String(b.copies) },
+    // The scripts do arithmetic with it: only a whole number may reach them.
+    { name: 'COPIES', value: String(wholeCopies(b.copies)) },
     // With an offsite copy, the upload container checks every set after uploading.
     { name: 'VERIFY_ALL', value: verifyHere },
     { name: 'KIND', value: kind },

@@ -16,6 +16,7 @@
  * The Schedule lives in Velero's namespace (`velero`, where the server watches Schedules);
  * includedNamespaces names the cloud's. Which kinds need Velero's CRDs: src/observe/crds.ts.
  */
+import { ExitCode, OskError } from '../../errors.js';
 import { backupSettings } from '../../catalog/backup.js';
 import { cronPeriodMinutes } from '../../spec/cron.js';
 import type { CatalogContext } from '../../catalog/context.js';
@@ -95,7 +96,8 @@ export function veleroSchedule(ctx: CatalogContext): VeleroSchedule {
 /** TTL of each Velero backup: copies × the longest gap between two runs of the schedule. */
 export function veleroTtl(schedule: string, copies: number): string {
   const minutes = cronPeriodMinutes(schedule);
-  if (minutes === undefined) throw new Error(`not a cron schedule: ${schedule}`);
+  // src/spec refuses a bad schedule at load time; one that slipped through is still bad input, not a crash.
+  if (minutes === undefined) throw new OskError(`spec.backup.schedule: ${JSON.stringify(schedule)} is not a cron schedule that ever runs`, { exitCode: ExitCode.invalidInput, hint: 'five fields such as "0 2 * * *", or @daily' });
   const total = minutes * copies;
   return `${Math.floor(total / 60)}h${total % 60}m0s`;
 }

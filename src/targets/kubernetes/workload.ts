@@ -74,7 +74,7 @@ function configVolumes(c: ComponentDef, inp: RenderInputs): { volumes: IVolume[]
     }
   }
   for (const f of c.secretFiles ?? []) {
-    const vol = `secret-${f.k8sSecret}`;
+    const vol = f.volume ?? `secret-${f.k8sSecret}`;
     volumes.push({ name: vol, secret: { secretName: f.k8sSecret, defaultMode: 0o400 } });
     mounts.push({ name: vol, mountPath: f.mountPath, readOnly: true });
     for (const d of [...inp.secrets.values()].filter((s) => s.k8sSecret === f.k8sSecret)) hash.update(`${d.name}\0${inp.secretValue(d.name)}\0`);
@@ -151,7 +151,9 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
     terminationGracePeriodSeconds: c.workload === 'StatefulSet' ? 120 : 30,
   };
   const annotations: Record<string, string> = { [CONFIG_HASH]: cfg.hash };
-  if (c.networks?.length) annotations['k8s.v1.cni.cncf.io/networks'] = c.networks.join(',');
+  // Multus's JSON form: each value is a JSON string, so a name cannot add a network (as a comma
+  // or "@" would in the short "ns/name@if" form), and the interface name is passed on.
+  if (c.networks?.length) annotations['k8s.v1.cni.cncf.io/networks'] = JSON.stringify(c.networks);
   return { template: { metadata: { labels: { ...labelsFor(ctx, c), ...selectorFor(ctx, c) }, annotations }, spec }, hash: cfg.hash };
 }
 
