@@ -42,6 +42,9 @@ export const VERSION = '0.1.0';
 
 async function readCloud(file: string, io: Io): Promise<CloudFile> {
   if (file === '-') return parseCloudFile(await io.stdin(), '<stdin>');
+  // Checked here rather than with the other paths before the action, so that validate and plan
+  // -o json report an unreadable file among the problems on stdout.
+  await expectReadableFile({ label: '-f', path: file });
   return loadCloudFile(file);
 }
 
@@ -120,11 +123,8 @@ async function checkPaths(cmd: Command): Promise<PathUse[]> {
   const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
   const uses: PathUse[] = [];
   const filename = str('filename');
-  if (filename !== undefined && filename !== '-') {
-    const use = { label: '-f', path: filename };
-    await expectReadableFile(use);
-    uses.push(use);
-  }
+  // Its checks are in readCloud.
+  if (filename !== undefined && filename !== '-') uses.push({ label: '-f', path: filename });
   const kubeconfig = str('kubeconfig');
   if (kubeconfig !== undefined) {
     const use = { label: '--kubeconfig', path: kubeconfig };
