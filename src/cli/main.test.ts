@@ -220,10 +220,16 @@ test('a path of the wrong kind (file for directory, directory for file, below a 
   const base = await mkdtemp(join(tmpdir(), 'osk-paths-'));
   const aFile = join(base, 'a-file');
   await writeFile(aFile, 'x');
+  await mkdir(join(base, 'cloud-is-file'));
+  await writeFile(join(base, 'cloud-is-file', 'demo'), 'x');
+  await mkdir(join(base, 'store-is-dir', 'demo', 'secrets.yaml'), { recursive: true });
   const cases: { args: string[]; env?: string; expect: RegExp }[] = [
     { args: ['render', '-f', 'examples/minimal.yaml'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
     { args: ['render', '-f', 'examples/minimal.yaml'], env: join(aFile, 'state'), expect: /OSK_STATE_DIR .*a-file is a file, not a directory/ },
     { args: ['status'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
+    // The cloud's own directory in the state dir, known only once the cloud file is read.
+    { args: ['render', '-f', 'examples/minimal.yaml'], env: join(base, 'cloud-is-file'), expect: /the secret store .*cloud-is-file\/demo is a file, not a directory/ },
+    { args: ['diff', '-f', 'examples/minimal.yaml'], env: join(base, 'store-is-dir'), expect: /the secret store .*store-is-dir\/demo\/secrets\.yaml is a directory; expected a file/ },
     { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', base], expect: /--secrets-file .* is a directory; expected a file/ },
     { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', join(aFile, 'secrets.yaml')], expect: /--secrets-file .*a-file is a file, not a directory/ },
     { args: ['diff', '-f', 'examples/minimal.yaml', '--kubeconfig', base], expect: /--kubeconfig .* is a directory; expected a file/ },
@@ -335,4 +341,22 @@ test('--help of every verb has examples and its exit codes', async () => {
     assert.match(r.out, /\nExit codes:\n {4}0 {2}\S/, `osk ${v.join(' ')} --help`);
   }
   assert.match((await run(['diff', '--help'])).out, / {4}1 {2}osk apply would change something/);
+});
+
+test('-o is the same everywhere: text, json and yaml on every verb with output (render: yaml or json)', () => {
+  const io: Io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '' };
+  const formats: Record<string, readonly string[] | undefined> = {};
+  const walk = (cmd: Command, path: string[]) => {
+    for (const sub of cmd.commands as Command[]) {
+      const o = sub.options.find((x) => x.long === '--output');
+      if (o) formats[[...path, sub.name()].join(' ')] = o.argChoices;
+      assert.ok(!sub.options.some((x) => x.long === '--output-dir' && x.short), 'no short flag for --output-dir: -o is a format');
+      walk(sub, [...path, sub.name()]);
+    }
+  };
+  walk(buildCli(io), []);
+  assert.deepEqual(formats.render, ['yaml', 'json']);
+  delete formats.render;
+  assert.ok(Object.keys(formats).length >= 8, Object.keys(formats).join(', '));
+  for (const [verb, f] of Object.entries(formats)) assert.deepEqual(f, ['text', 'json', 'yaml'], verb);
 });

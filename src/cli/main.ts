@@ -3,9 +3,7 @@
  * wherever there is output); user mistakes become one clear message and exit code 2, never a
  * stack trace.
  */
-import { dirname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import { stringify } from 'yaml';
 import { z } from 'zod';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
 import { ExitCode, ExitStatus, OskError, SpecError } from '../errors.js';
@@ -19,8 +17,9 @@ import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
 import { addVerbHelp } from './help.js';
-import { expectDirectory, expectDirectoryOrCreatable, expectFileOrCreatable, expectReadableFile, fileSystemError, type PathUse } from './paths.js';
+import { expectDirectory, expectDirectoryOrCreatable, expectFileOrCreatable, expectReadableFile, expectSecretStore, fileSystemError, stateDirUse, type PathUse } from './paths.js';
 import { writeRenderDir } from './render-dir.js';
+import { machine, outputOption } from './output.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -62,10 +61,6 @@ export function problemsDocument(e: unknown, file: string): { valid: false; prob
   return undefined;
 }
 
-function machine(doc: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : stringify(doc, { lineWidth: 0 });
-}
-
 /** Runs `work`; when it fails on bad input and the output is for machines, prints the problems there first. */
 async function reportingProblems<T>(output: string, filename: string, work: () => Promise<T>, io: Io): Promise<T> {
   try {
@@ -95,12 +90,6 @@ function rejectRepeatedOptions(cmd: Command): void {
     }
     rejectRepeatedOptions(sub);
   }
-}
-
-/** Where the state of the clouds is kept (OSK_STATE_DIR, else XDG_STATE_HOME/osk, else ~/.local/state/osk). */
-function stateDirUse(): PathUse {
-  const path = dirname(dirname(defaultStorePath('cloud')));
-  return { label: process.env.OSK_STATE_DIR ? 'OSK_STATE_DIR' : process.env.XDG_STATE_HOME ? 'XDG_STATE_HOME (its osk directory)' : 'the state directory', path };
 }
 
 /** Verbs that keep state on this host, and so need the state directory (given their options). */
@@ -195,13 +184,11 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     .command('plan')
     .description('show the dependency graph: waves, and what each component waits for and why')
     .addOption(fileOption())
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml'] as const).default('text' as const))
+    .addOption(outputOption())
     .option('-v, --verbose', 'list every reference behind each edge')
     .action(async (opts) => {
       const model = await reportingProblems(opts.output, opts.filename, async () => plan(await readCloud(opts.filename, io)), io);
-      if (opts.output === 'json') io.stdout(JSON.stringify(planJson(model), null, 2) + '\n');
-      else if (opts.output === 'yaml') io.stdout(stringify(planJson(model), { lineWidth: 0 }));
-      else io.stdout(planText(model, { verbose: Boolean(opts.verbose) }));
+      io.stdout(opts.output === 'text' ? planText(model, { verbose: Boolean(opts.verbose) }) : machine(planJson(model), opts.output));
     });
 
   const renderFormat = new Option('-o, --output <format>', 'output format: yaml (multi-document) or json (a List)').choices(['yaml', 'json'] as const).default('yaml' as const);
@@ -226,7 +213,9 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     .option('--secrets-file <path>', 'secret store of this cloud (default: $OSK_STATE_DIR or ~/.local/state/osk/<cloud>/secrets.yaml)')
     .action(async (opts) => {
       const file = await readCloud(opts.filename, io);
-      const store = await SecretStore.open(opts.secretsFile ?? defaultStorePath(file.metadata.name), file.metadata.name);
+      const storePath = opts.secretsFile ?? defaultStorePath(file.metadata.name);
+      await expectSecretStore(storePath, opts.secretsFile);
+      const store = await SecretStore.open(storePath, file.metadata.name);
       const { groups, created } = render(file, store);
       await store.save();
       if (created.length) io.stderr(`generated ${created.length} new credentials into ${store.path}\n`);

@@ -8,6 +8,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { defaultStorePath } from '../config/secrets.js';
 import { ExitCode, OskError } from '../errors.js';
 
 /** A path and the flag or variable it came from, e.g. `--secrets-file` or `OSK_STATE_DIR`. */
@@ -86,6 +87,21 @@ export async function expectDirectoryOrCreatable(use: PathUse): Promise<void> {
   if (found.kind === 'file') throw invalid(`${use.label} ${use.path} is a file; expected a directory`);
   if (found.kind === 'directory') return readable(use, 'directory');
   if (found.blockedBy) throw invalid(`${use.label} ${use.path}: ${found.blockedBy} is a file, not a directory, so ${use.path} cannot be created`);
+}
+
+/** Where the state of the clouds is kept (OSK_STATE_DIR, else XDG_STATE_HOME/osk, else ~/.local/state/osk). */
+export function stateDirUse(): PathUse {
+  const path = dirname(dirname(defaultStorePath('cloud')));
+  return { label: process.env.OSK_STATE_DIR ? 'OSK_STATE_DIR' : process.env.XDG_STATE_HOME ? 'XDG_STATE_HOME (its osk directory)' : 'the state directory', path };
+}
+
+/**
+ * The secret store a verb is about to open: --secrets-file (checked with the other flags) or the
+ * cloud's default one in the state directory, whose path is known only once the cloud is read.
+ */
+export async function expectSecretStore(path: string, secretsFile: string | undefined): Promise<void> {
+  if (secretsFile !== undefined) return;
+  await expectFileOrCreatable({ label: `${stateDirUse().label}: the secret store`, path });
 }
 
 /** A directory that must exist (a backup to verify or restore from). */
