@@ -163,6 +163,7 @@ function format(h: VerbHelp): string {
 
 /** Add examples and exit codes to the help of every visible verb below `program`. */
 export function addVerbHelp(program: Command): void {
+  program.addHelpText('after', '\nExit codes: 0 ok; 1 a failure, or a finding (diff: changes; status, health: not ready or breached); 2 bad input.\nEvery verb\'s --help ends with examples and its own exit codes: osk render --help\n');
   const walk = (cmd: Command): void => {
     for (const sub of cmd.commands as Command[]) {
       if ((sub as unknown as { _hidden?: boolean })._hidden) continue;

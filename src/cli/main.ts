@@ -3,6 +3,7 @@
  * wherever there is output); user mistakes become one clear message and exit code 2, never a
  * stack trace.
  */
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
@@ -119,6 +120,16 @@ async function checkPaths(cmd: Command): Promise<PathUse[]> {
     const use = { label: '--kubeconfig', path: kubeconfig };
     await expectReadableFile(use);
     uses.push(use);
+  }
+  const kubeVerb = cmd.options.some((o) => o.long === '--kubeconfig') && (['apply', 'diff', 'destroy'].includes(verb) || filename !== undefined);
+  if (kubeVerb && kubeconfig === undefined && process.env.KUBECONFIG) {
+    // A list like kubectl's; entries that do not exist are skipped (by kubectl too), others must be files.
+    for (const path of process.env.KUBECONFIG.split(':').filter(Boolean)) {
+      if (!existsSync(path)) continue;
+      const use = { label: 'KUBECONFIG', path };
+      await expectReadableFile(use);
+      uses.push(use);
+    }
   }
   const secretsFile = str('secretsFile');
   if (secretsFile !== undefined) {
