@@ -245,13 +245,15 @@ test('a path of the wrong kind (file for directory, directory for file, below a 
     assert.doesNotMatch(r.err, STACK);
     assert.doesNotMatch(r.err, /E(NOTDIR|ISDIR|NOENT):/, 'no raw Node error');
   }
+  const kubeconfig = process.env.KUBECONFIG;
   process.env.KUBECONFIG = `${join(base, 'missing')}:${base}`;
   try {
     const r = await run(['diff', '-f', 'examples/minimal.yaml']);
     assert.equal(r.code, 2);
     assert.match(r.err, /KUBECONFIG .* is a directory; expected a file/);
   } finally {
-    delete process.env.KUBECONFIG;
+    if (kubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = kubeconfig;
   }
 });
 

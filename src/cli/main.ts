@@ -3,7 +3,6 @@
  * wherever there is output); user mistakes become one clear message and exit code 2, never a
  * stack trace.
  */
-import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
@@ -18,7 +17,7 @@ import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
 import { addVerbHelp } from './help.js';
-import { expectDirectory, expectDirectoryOrCreatable, expectFileOrCreatable, expectReadableFile, expectSecretStore, fileSystemError, stateDirUse, type PathUse } from './paths.js';
+import { checkCommandPaths, expectReadableFile, expectSecretStore, fileSystemError, stateDirUse, type PathUse } from './paths.js';
 import { writeRenderDir } from './render-dir.js';
 import { machine, outputOption } from './output.js';
 
@@ -91,76 +90,6 @@ function rejectRepeatedOptions(cmd: Command): void {
     }
     rejectRepeatedOptions(sub);
   }
-}
-
-/** Verbs that keep state on this host, and so need the state directory (given their options). */
-function usesStateDir(verb: string, opts: Record<string, unknown>): boolean {
-  if (['up', 'down', 'logs', 'env', 'backup'].includes(verb)) return true;
-  if (verb === 'render' || verb === 'apply' || verb === 'diff' || verb === 'destroy') return opts.secretsFile === undefined;
-  if (verb === 'status') return opts.filename === undefined;
-  if (verb === 'restore') return opts.filename === undefined || (!opts.dryRun && opts.secretsFile === undefined);
-  if (verb === 'health') return opts.filename === undefined && opts.osCloud === undefined;
-  return false;
-}
-
-/**
- * Check the paths of the command line before any work, so a wrong one is reported with its flag
- * and what was expected. Returns them for the translation of later file-system errors.
- */
-async function checkPaths(cmd: Command): Promise<PathUse[]> {
-  const opts = cmd.opts() as Record<string, unknown>;
-  const verb = cmd.parent?.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
-  const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
-  const uses: PathUse[] = [];
-  const filename = str('filename');
-  // Its checks are in readCloud.
-  if (filename !== undefined && filename !== '-') uses.push({ label: '-f', path: filename });
-  const kubeconfig = str('kubeconfig');
-  if (kubeconfig !== undefined) {
-    const use = { label: '--kubeconfig', path: kubeconfig };
-    await expectReadableFile(use);
-    uses.push(use);
-  }
-  const kubeVerb = cmd.options.some((o) => o.long === '--kubeconfig') && (['apply', 'diff', 'destroy'].includes(verb) || filename !== undefined);
-  if (kubeVerb && kubeconfig === undefined && process.env.KUBECONFIG) {
-    // A list like kubectl's; entries that do not exist are skipped (by kubectl too), others must be files.
-    for (const path of process.env.KUBECONFIG.split(':').filter(Boolean)) {
-      if (!existsSync(path)) continue;
-      const use = { label: 'KUBECONFIG', path };
-      await expectReadableFile(use);
-      uses.push(use);
-    }
-  }
-  const secretsFile = str('secretsFile');
-  if (secretsFile !== undefined) {
-    const use = { label: '--secrets-file', path: secretsFile };
-    await expectFileOrCreatable(use);
-    uses.push(use);
-  }
-  const outputDir = str('outputDir');
-  if (outputDir !== undefined) {
-    const use = { label: '--output-dir', path: outputDir };
-    await expectDirectoryOrCreatable(use);
-    uses.push(use);
-  }
-  const to = verb === 'backup' ? str('to') : undefined;
-  if (to !== undefined) {
-    const use = { label: '--to', path: to };
-    await expectDirectoryOrCreatable(use);
-    uses.push(use);
-  }
-  const from = verb === 'backup verify' || (verb === 'restore' && filename === undefined) ? str('from') : undefined;
-  if (from !== undefined) {
-    const use = { label: '--from', path: from };
-    await expectDirectory(use);
-    uses.push(use);
-  }
-  if (usesStateDir(verb, opts)) {
-    const use = stateDirUse();
-    await expectDirectoryOrCreatable(use);
-    uses.push(use);
-  }
-  return uses;
 }
 
 /** Paths of the running command, for errors that surface later (see `fileSystemError`). */
@@ -261,7 +190,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
   rejectRepeatedOptions(program);
   addVerbHelp(program);
   program.hook('preAction', async (_program, action) => {
-    ctx.paths = await checkPaths(action as Command);
+    ctx.paths = await checkCommandPaths(action as Command);
   });
   return program;
 }

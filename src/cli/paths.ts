@@ -5,9 +5,10 @@
  * Two layers: cheap checks of each path before any work (so the message can name the flag), and
  * a translation of any file-system error that still escapes (a path below one of them, a race).
  */
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
 import { defaultStorePath } from '../config/secrets.js';
 import { ExitCode, OskError } from '../errors.js';
 
@@ -110,6 +111,76 @@ export async function expectDirectory(use: PathUse): Promise<void> {
   if (found.kind === 'file') throw invalid(`${use.label} ${use.path} is a file; expected a directory`);
   if (found.kind === 'missing') throw invalid(`${use.label} ${use.path} does not exist; expected a directory`);
   await readable(use, 'directory');
+}
+
+/** Verbs that keep state on this host, and so need the state directory (given their options). */
+function usesStateDir(verb: string, opts: Record<string, unknown>): boolean {
+  if (['up', 'down', 'logs', 'env', 'backup'].includes(verb)) return true;
+  if (verb === 'render' || verb === 'apply' || verb === 'diff' || verb === 'destroy') return opts.secretsFile === undefined;
+  if (verb === 'status') return opts.filename === undefined;
+  if (verb === 'restore') return opts.filename === undefined || (!opts.dryRun && opts.secretsFile === undefined);
+  if (verb === 'health') return opts.filename === undefined && opts.osCloud === undefined;
+  return false;
+}
+
+/**
+ * Check the paths of the command line before any work, so a wrong one is reported with its flag
+ * and what was expected. Returns them for the translation of later file-system errors.
+ */
+export async function checkCommandPaths(cmd: Command): Promise<PathUse[]> {
+  const opts = cmd.opts() as Record<string, unknown>;
+  const verb = cmd.parent?.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+  const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  const uses: PathUse[] = [];
+  const filename = str('filename');
+  // Its checks are in readCloud.
+  if (filename !== undefined && filename !== '-') uses.push({ label: '-f', path: filename });
+  const kubeconfig = str('kubeconfig');
+  if (kubeconfig !== undefined) {
+    const use = { label: '--kubeconfig', path: kubeconfig };
+    await expectReadableFile(use);
+    uses.push(use);
+  }
+  const kubeVerb = cmd.options.some((o) => o.long === '--kubeconfig') && (['apply', 'diff', 'destroy'].includes(verb) || filename !== undefined);
+  if (kubeVerb && kubeconfig === undefined && process.env.KUBECONFIG) {
+    // A list like kubectl's; entries that do not exist are skipped (by kubectl too), others must be files.
+    for (const path of process.env.KUBECONFIG.split(':').filter(Boolean)) {
+      if (!existsSync(path)) continue;
+      const use = { label: 'KUBECONFIG', path };
+      await expectReadableFile(use);
+      uses.push(use);
+    }
+  }
+  const secretsFile = str('secretsFile');
+  if (secretsFile !== undefined) {
+    const use = { label: '--secrets-file', path: secretsFile };
+    await expectFileOrCreatable(use);
+    uses.push(use);
+  }
+  const outputDir = str('outputDir');
+  if (outputDir !== undefined) {
+    const use = { label: '--output-dir', path: outputDir };
+    await expectDirectoryOrCreatable(use);
+    uses.push(use);
+  }
+  const to = verb === 'backup' ? str('to') : undefined;
+  if (to !== undefined) {
+    const use = { label: '--to', path: to };
+    await expectDirectoryOrCreatable(use);
+    uses.push(use);
+  }
+  const from = verb === 'backup verify' || (verb === 'restore' && filename === undefined) ? str('from') : undefined;
+  if (from !== undefined) {
+    const use = { label: '--from', path: from };
+    await expectDirectory(use);
+    uses.push(use);
+  }
+  if (usesStateDir(verb, opts)) {
+    const use = stateDirUse();
+    await expectDirectoryOrCreatable(use);
+    uses.push(use);
+  }
+  return uses;
 }
 
 /** Node's errors of a failed system call carry `code`, `syscall` and usually `path`. */
