@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -168,8 +168,10 @@ test('render --output-dir never deletes or overwrites a file osk did not write',
   const first = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));
   await writeFile(join(dir, 'kustomization.yaml'), 'mine\n');
   await writeFile(join(dir, 'README'), 'notes\n');
-  const second = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', dir]);
+  const second = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', dir, '--show-secrets']);
   assert.equal(second.code, 0, second.err);
+  const secretsFile = (await readdir(dir)).find((f) => f.endsWith('-secrets.yaml'))!;
+  assert.equal((await stat(join(dir, secretsFile))).mode & 0o777, 0o600, 'credentials are readable by their owner only');
   const after = await readdir(dir);
   assert.equal(await readFile(join(dir, 'kustomization.yaml'), 'utf8'), 'mine\n');
   assert.equal(await readFile(join(dir, 'README'), 'utf8'), 'notes\n');

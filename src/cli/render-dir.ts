@@ -68,9 +68,12 @@ export async function writeRenderDir(dir: string, files: RenderedFile[]): Promis
   const entries = await readdir(dir);
   const owned = await markedFiles(dir, entries);
   if (owned === undefined && entries.length > 0) {
+    // An osk from before the marker wrote the same names without one: its files cannot be told
+    // from a user's, so the user removes them once.
+    const looksRendered = entries.every((n) => RENDERED_NAME.test(n));
     throw refuse(
       `--output-dir ${dir} is not empty and osk render did not write it (it has no ${MARKER}): ${list(entries.sort())} would be in the way; osk never deletes or overwrites files it did not write`,
-      'render into a new or empty directory, or move those files away',
+      looksRendered ? `if an older osk rendered them (it wrote no ${MARKER}), remove them once: rm ${join(dir, '[0-9]*-*.yaml')}; else render into a new directory` : 'render into a new or empty directory, or move those files away',
     );
   }
   const mine = new Set((owned ?? []).filter((n) => entries.includes(n)));
