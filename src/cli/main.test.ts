@@ -222,6 +222,7 @@ test('a path of the wrong kind (file for directory, directory for file, below a 
   const base = await mkdtemp(join(tmpdir(), 'osk-paths-'));
   const aFile = join(base, 'a-file');
   await writeFile(aFile, 'x');
+  await mkdir(join(base, 'local', 'demo', 'cloud.yaml'), { recursive: true });
   await mkdir(join(base, 'cloud-is-file'));
   await writeFile(join(base, 'cloud-is-file', 'demo'), 'x');
   await mkdir(join(base, 'store-is-dir', 'demo', 'secrets.yaml'), { recursive: true });
@@ -229,6 +230,8 @@ test('a path of the wrong kind (file for directory, directory for file, below a 
     { args: ['render', '-f', 'examples/minimal.yaml'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
     { args: ['render', '-f', 'examples/minimal.yaml'], env: join(aFile, 'state'), expect: /OSK_STATE_DIR .*a-file is a file, not a directory/ },
     { args: ['status'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
+    { args: ['status'], env: join(base, 'local'), expect: /the cloud file of cloud demo .*local\/demo\/cloud\.yaml is a directory; expected a file/ },
+    { args: ['backup', '--cloud', 'demo'], env: join(base, 'local'), expect: /the cloud file of cloud demo .* is a directory; expected a file/ },
     // The cloud's own directory in the state dir, known only once the cloud file is read.
     { args: ['render', '-f', 'examples/minimal.yaml'], env: join(base, 'cloud-is-file'), expect: /the secret store .*cloud-is-file\/demo is a file, not a directory/ },
     { args: ['diff', '-f', 'examples/minimal.yaml'], env: join(base, 'store-is-dir'), expect: /the secret store .*store-is-dir\/demo\/secrets\.yaml is a directory; expected a file/ },

@@ -6,8 +6,8 @@
  * a translation of any file-system error that still escapes (a path below one of them, a race).
  */
 import { constants, existsSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { access, readdir, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { defaultStorePath } from '../config/secrets.js';
 import { ExitCode, OskError } from '../errors.js';
@@ -179,6 +179,16 @@ export async function checkCommandPaths(cmd: Command): Promise<PathUse[]> {
     const use = stateDirUse();
     await expectDirectoryOrCreatable(use);
     uses.push(use);
+    // The all-in-one verbs start from a cloud's cloud.yaml in its state directory: the one named
+    // with --cloud, else every one there (one stat each).
+    if (filename === undefined && !['render', 'apply', 'diff', 'destroy', 'up'].includes(verb)) {
+      const cloud = str('cloud');
+      const names = cloud !== undefined ? [cloud] : await readdir(use.path).catch(() => [] as string[]);
+      for (const name of names) {
+        const file = join(use.path, name, 'cloud.yaml');
+        if (existsSync(file)) await expectReadableFile({ label: `${use.label}: the cloud file of cloud ${name}`, path: file });
+      }
+    }
   }
   return uses;
 }
@@ -198,7 +208,8 @@ const INPUT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', '
  */
 export async function fileSystemError(e: unknown, uses: PathUse[]): Promise<OskError | undefined> {
   const err = errnoOf(e);
-  if (!err?.path) return undefined;
+  if (!err) return undefined;
+  if (!err.path) return pathlessError(err, uses);
   const path = err.path;
   const use = uses.find((u) => within(path, u.path));
   const from = use ? `${use.label} ${use.path}: ` : '';
@@ -234,6 +245,24 @@ export async function fileSystemError(e: unknown, uses: PathUse[]): Promise<OskE
       what = `cannot ${act} ${path} (${err.code})`;
   }
   return new OskError(`${from}${what}`, { exitCode: ExitCode.invalidInput, hint: use ? `check ${use.label}` : 'check the path and its permissions' });
+}
+
+/**
+ * Some calls fail without saying on which path (reading an open file handle that is a directory:
+ * EISDIR from `read`). Bad input all the same: say what was wrong and which paths were in play.
+ */
+function pathlessError(err: NodeJS.ErrnoException & { code: string }, uses: PathUse[]): OskError | undefined {
+  const what: Record<string, string> = {
+    EISDIR: 'a directory is where osk expected a file',
+    ENOTDIR: 'a file is where osk expected a directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'a file osk needs does not exist',
+  };
+  const sentence = what[err.code];
+  if (!sentence) return undefined;
+  const paths = uses.map((u) => `${u.label} ${u.path}`).join(', ');
+  return new OskError(`${sentence} (${err.code} on ${err.syscall})${paths ? `, below one of: ${paths}` : ''}`, { exitCode: ExitCode.invalidInput, hint: 'look for a file or directory of the wrong kind there (ls -l), e.g. a directory named like a file osk writes' });
 }
 
 function within(path: string, base: string): boolean {
