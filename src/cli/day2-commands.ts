@@ -20,6 +20,7 @@ import { restorePreflight, runRestore } from '../backup/kubernetes/restore-run.j
 import { SecretStore } from '../config/secrets.js';
 import { plan, render } from '../pipeline.js';
 import { kubeOptions, loadApi, prepare, type KubeTarget } from './kube-commands.js';
+import { machine, outputOption } from './output.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
 
@@ -50,7 +51,7 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
     .option('--cinder-op-latency <duration>', 'threshold, e.g. 3s')
     .option('--api-success-rate <percent>', 'threshold, e.g. 99.9%')
     .option('-f, --filename <file>', 'a cloud on Kubernetes: pod restarts and container CPU/memory from the cluster (with --os-cloud also its APIs)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const)),
+    .addOption(outputOption()),
   ).action(async (opts) => {
       const n = int('--probes', opts.probes, 1, 10_000);
       const concurrency = int('--concurrency', opts.concurrency, 1, 256);
@@ -109,7 +110,7 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
           thresholds,
           healthy: !thresholds.some((v) => v.state === 'breach'),
         };
-        io.stdout(opts.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : healthTable(report));
+        io.stdout(opts.output === 'text' ? healthTable(report) : machine(report, opts.output));
         if (!report.healthy) throw new ExitStatus(ExitCode.failed);
       } finally {
         await os?.close();
@@ -123,11 +124,11 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
     .description('back up an all-in-one cloud: every database, the OVN NB/SB databases, keys and secret store, Glance images, with a manifest of checksums')
     .option('--cloud <name>', 'the all-in-one cloud (default: the only one on this host)')
     .option('--to <dir>', 'write the backup into this new directory (default: the cloud\'s backup directory, keeping spec.backup.copies)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
+    .addOption(outputOption())
     .action(async (opts) => {
       const name = await resolveCloudName(opts.cloud);
       const r = await backupCloud(name, { ...(opts.to ? { to: resolve(opts.to) } : {}), log });
-      if (opts.output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+      if (opts.output !== 'text') io.stdout(machine(r, opts.output));
       else
         io.stdout(
           `backup of cloud ${name} in ${r.dir} (${fmtBytes(r.bytes)}, ${r.seconds.toFixed(1)} s): ${r.manifest.databases.length} databases, ${r.manifest.tables.length} tables, ${r.manifest.images.length} image files\n` +
@@ -139,12 +140,12 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
     .command('verify')
     .description('prove a backup restorable: check every file\'s checksum, load the databases into a scratch MariaDB and compare row counts and table checksums with the manifest')
     .requiredOption('--from <dir>', 'the backup directory')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
+    .addOption(outputOption())
     .action(async (opts) => {
       const r = await verifyBackup(resolve(opts.from), { log });
       // `backup` has -o too: commander gives a flag after `verify` to whichever defines it first.
-      const output = opts.output === 'json' || backup.opts().output === 'json' ? 'json' : 'text';
-      if (output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+      const output = opts.output !== 'text' ? opts.output : backup.opts().output;
+      if (output !== 'text') io.stdout(machine(r, output));
       else io.stdout(r.summary + '\n');
       if (!r.ok) throw new ExitStatus(ExitCode.failed);
     });
@@ -161,14 +162,14 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
       .option('--secrets-file <path>', 'with -f: secret store of this cloud')
       .addOption(new Option('--timeout <seconds>', 'with -f: how long one component may take to get ready in the apply step').default('600'))
       .option('-y, --yes', "do not ask: the cloud's current databases, OVN state, keys and images are replaced")
-      .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const)),
+      .addOption(outputOption()),
   ).action(async (opts) => {
       if (opts.filename) {
         const file = await readCloud(opts.filename, io);
         const startAt = opts.startAt === undefined ? 1 : int('--start-at', opts.startAt, 1, 100);
         if (opts.dryRun) {
           const steps = kubernetesRestorePlan(render(file, SecretStore.memory(file.metadata.name)), opts.from, { cloudFile: opts.filename });
-          io.stdout(opts.output === 'json' ? JSON.stringify(restorePlanJson(steps), null, 2) + '\n' : formatRestorePlan(steps));
+          io.stdout(opts.output === 'text' ? formatRestorePlan(steps) : machine(restorePlanJson(steps), opts.output));
           return;
         }
         const { store, api } = await prepare(file, opts);
@@ -203,7 +204,7 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
             applyTimeoutSeconds: int('--timeout', opts.timeout, 1, 86_400),
           });
           reporter.close();
-          if (opts.output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+          if (opts.output !== 'text') io.stdout(machine(r, opts.output));
           else io.stdout(`cloud ${file.metadata.name} restored from ${opts.from} in ${r.seconds.toFixed(1)} s (${r.steps.filter((s) => s.outcome === 'done').length} steps${startAt > 1 ? `, from step ${startAt}` : ''})\n`);
         } finally {
           reporter.close();
@@ -229,7 +230,7 @@ export function registerDay2Commands(program: Command, io: Io, readCloud: (file:
         },
         log,
       });
-      if (opts.output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
+      if (opts.output !== 'text') io.stdout(machine(r, opts.output));
       else io.stdout(r.summary + '\n');
       if (!r.ok) throw new ExitStatus(ExitCode.failed);
     });

@@ -13,6 +13,8 @@ import { reconcileCredentials } from '../targets/kubernetes/credentials.js';
 import { KubeApi } from '../targets/kubernetes/kube-api.js';
 import { diffText, kubeDestroy, kubeDiff, kubeStatus, kubeStatusTable } from '../targets/kubernetes/operate.js';
 import type { Io } from './main.js';
+import { machine, outputOption } from './output.js';
+import { expectSecretStore } from './paths.js';
 import { createReporter } from './progress.js';
 
 export interface KubeTarget {
@@ -30,7 +32,9 @@ export function loadApi(o: KubeTarget): KubeApi {
 
 /** The secret store of the cloud and the API of the kubeconfig's context. */
 export async function prepare(file: CloudFile, o: KubeTarget & { secretsFile?: string }) {
-  const store = await SecretStore.open(o.secretsFile ?? defaultStorePath(file.metadata.name), file.metadata.name);
+  const storePath = o.secretsFile ?? defaultStorePath(file.metadata.name);
+  await expectSecretStore(storePath, o.secretsFile);
+  const store = await SecretStore.open(storePath, file.metadata.name);
   const api = loadApi(o);
   return { store, api };
 }
@@ -78,13 +82,13 @@ export function registerKubeCommands(program: Command, io: Io, readCloud: (file:
       .description('what osk apply would change: server-side dry-run against the cluster')
       .requiredOption('-f, --filename <file>', 'cloud file')
       .option('--secrets-file <path>', 'secret store of this cloud')
-      .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json'] as const).default('text' as const)),
+      .addOption(outputOption()),
   ).action(async (opts) => {
     const file = await readCloud(opts.filename, io);
     const { store, api } = await prepare(file, opts);
     const { groups } = render(file, store);
     const d = await kubeDiff(groups, api);
-    io.stdout(opts.output === 'json' ? JSON.stringify(d, null, 2) + '\n' : diffText(d));
+    io.stdout(opts.output === 'text' ? diffText(d) : machine(d, opts.output));
     if (d.length) throw new ExitStatus(ExitCode.failed);
   });
 

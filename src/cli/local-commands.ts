@@ -16,6 +16,7 @@ import { statePaths } from '../targets/local/paths.js';
 import { localStatus, statusTable } from '../targets/local/status.js';
 import { hostWaves } from '../targets/local/up.js';
 import { kubeStatusCommand } from './kube-commands.js';
+import { outputOption } from './output.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
 
@@ -91,7 +92,7 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
     .option('-f, --filename <file>', 'a cloud deployed to Kubernetes (osk apply): its status in the cluster')
     .option('--kubeconfig <file>', 'kubeconfig, with -f')
     .option('--context <name>', 'kubeconfig context, with -f')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml'] as const).default('text' as const))
+    .addOption(outputOption())
     .action(async (opts) => {
       if (opts.filename) {
         const file = await readCloud(opts.filename, io);

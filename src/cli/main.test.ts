@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
-import { main, type Io } from './main.js';
+import type { Command } from '@commander-js/extra-typings';
+import { parse, parseAllDocuments } from 'yaml';
+import { buildCli, main, type Io } from './main.js';
 
 async function run(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -32,7 +34,7 @@ test('validate: exit 0 for the examples, 2 with every problem and no stack trace
 test('a missing file or flag is bad input (exit 2)', async () => {
   const missing = await run(['plan', '-f', 'nope.yaml']);
   assert.equal(missing.code, 2);
-  assert.match(missing.err, /cannot read cloud file nope.yaml: no such file/);
+  assert.match(missing.err, /-f nope.yaml does not exist; expected a file/);
   assert.equal((await run(['plan'])).code, 2);
   assert.equal((await run(['frobnicate'])).code, 2);
   assert.equal((await run(['plan', '-f', 'examples/minimal.yaml', '-o', 'xml'])).code, 2);
@@ -67,12 +69,12 @@ test('render: multi-document YAML without Secrets unless asked, credentials stab
   assert.deepEqual(again, secrets, 'credentials are not rotated by re-rendering');
 });
 
-test('render -o DIR: one file per component in apply order', async () => {
+test('render --output-dir DIR: one file per component in apply order', async () => {
   await stateDir();
   const dir = await mkdtemp(join(tmpdir(), 'osk-render-'));
-  const r = await run(['render', '-f', 'examples/ha.yaml', '-o', dir]);
+  const r = await run(['render', '-f', 'examples/ha.yaml', '--output-dir', dir]);
   assert.equal(r.code, 0, r.err);
-  const files = (await readdir(dir)).sort();
+  const files = (await readdir(dir)).filter((f) => f !== '.osk-render').sort();
   assert.equal(files[0], '000-namespace.yaml');
   assert.ok(!files.some((f) => f.includes('secrets')), 'no Secret file without --show-secrets');
   const order = files.map((f) => f.replace(/^\d+-|\.yaml$/g, ''));
@@ -89,4 +91,287 @@ test('schema: a JSON Schema editors can use', async () => {
   assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
   assert.ok(s.properties.spec.properties.infra.properties.mariadb.properties.innodbBufferPoolSize);
   assert.equal(s.properties.spec.additionalProperties, false);
+});
+
+// The tests below run the built CLI (bin/osk.js → dist/) where the process matters: a closed
+// stdout, another user's permissions. Build first: npx tsc -p tsconfig.build.json.
+const BIN = join(process.cwd(), 'bin', 'osk.js');
+
+interface Spawned {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function osk(args: string[], opts: { env?: Record<string, string>; uid?: number; closeStdoutAfterFirstChunk?: boolean } = {}): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // Like `| head -1`: the reader goes away after its first chunk, with osk still writing.
+      if (opts.closeStdoutAfterFirstChunk) p.stdout.destroy();
+    });
+    p.stderr.on('data', (d: Buffer) => void (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** A stack trace line ("    at fn (file:1:2)"): never shown to a user. */
+const STACK = /^\s+at .*[:(]/m;
+
+test('render -o is a format: yaml (default) or a JSON List; -o DIR points at --output-dir', async () => {
+  await stateDir();
+  const yaml = await run(['render', '-f', 'examples/minimal.yaml', '-o', 'yaml']);
+  assert.equal(yaml.code, 0, yaml.err);
+  const docs = parseAllDocuments(yaml.out).map((d) => d.toJS());
+  const json = await run(['render', '-f', 'examples/minimal.yaml', '-o', 'json']);
+  assert.equal(json.code, 0, json.err);
+  const list = JSON.parse(json.out);
+  assert.equal(list.kind, 'List');
+  assert.deepEqual(list.items, docs, 'the same objects in the same order');
+
+  const dir = await run(['render', '-f', 'examples/minimal.yaml', '-o', 'out/']);
+  assert.equal(dir.code, 2);
+  assert.match(dir.err, /use --output-dir out\//);
+  assert.equal(dir.out, '');
+  const xml = await run(['render', '-f', 'examples/minimal.yaml', '-o', 'xml']);
+  assert.equal(xml.code, 2);
+  assert.match(xml.err, /yaml and json/);
+  const planXml = await run(['plan', '-f', 'examples/minimal.yaml', '-o', 'xml']);
+  assert.equal(planXml.code, 2);
+  assert.match(planXml.err, /text, json, yaml/);
+});
+
+test('render --output-dir never deletes or overwrites a file osk did not write', async () => {
+  await stateDir();
+  // A directory of the user's: refused, naming what is there; the file survives untouched.
+  const users = await mkdtemp(join(tmpdir(), 'osk-users-'));
+  await writeFile(join(users, 'kustomization.yaml'), 'resources: []\n');
+  const refused = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', users]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /not empty .*kustomization\.yaml/);
+  assert.doesNotMatch(refused.err, STACK);
+  assert.deepEqual(await readdir(users), ['kustomization.yaml']);
+  assert.equal(await readFile(join(users, 'kustomization.yaml'), 'utf8'), 'resources: []\n');
+
+  // An osk-written directory: the next render replaces exactly the files osk listed, and a file
+  // the user added beside them survives.
+  const dir = join(await mkdtemp(join(tmpdir(), 'osk-out-')), 'deploy');
+  assert.equal((await run(['render', '-f', 'examples/ha.yaml', '--output-dir', dir])).code, 0);
+  const first = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));
+  await writeFile(join(dir, 'kustomization.yaml'), 'mine\n');
+  await writeFile(join(dir, 'README'), 'notes\n');
+  const second = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', dir, '--show-secrets']);
+  assert.equal(second.code, 0, second.err);
+  const secretsFile = (await readdir(dir)).find((f) => f.endsWith('-secrets.yaml'))!;
+  assert.equal((await stat(join(dir, secretsFile))).mode & 0o777, 0o600, 'credentials are readable by their owner only');
+  const after = await readdir(dir);
+  assert.equal(await readFile(join(dir, 'kustomization.yaml'), 'utf8'), 'mine\n');
+  assert.equal(await readFile(join(dir, 'README'), 'utf8'), 'notes\n');
+  const marker = (await readFile(join(dir, '.osk-render'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+  const rendered = after.filter((f) => /^\d+-.*\.yaml$/.test(f)).sort();
+  assert.deepEqual(marker, rendered, 'the marker lists exactly the files of the last render');
+  assert.ok(first.some((f) => !rendered.includes(f)), 'the ha render had files the minimal one does not write');
+  assert.match(second.err, /removed \d+ files of the earlier render/);
+  const ns = parseAllDocuments(await readFile(join(dir, '000-namespace.yaml'), 'utf8')).map((d) => d.toJS());
+  assert.equal(ns[0].kind, 'Namespace');
+
+  // A file of the user's with the name of a file osk is about to write is in the way, not replaced.
+  const clash = await mkdtemp(join(tmpdir(), 'osk-clash-'));
+  await writeFile(join(clash, '.osk-render'), '# Written by osk render.\n');
+  await writeFile(join(clash, '000-namespace.yaml'), 'my own namespace\n');
+  const inTheWay = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', clash]);
+  assert.equal(inTheWay.code, 2);
+  assert.match(inTheWay.err, /000-namespace\.yaml is in the way/);
+  assert.equal(await readFile(join(clash, '000-namespace.yaml'), 'utf8'), 'my own namespace\n');
+
+  // A marker edited to point outside the directory deletes nothing.
+  await writeFile(join(dir, '.osk-render'), '../kustomization.yaml\n');
+  const edited = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', dir]);
+  assert.equal(edited.code, 2);
+  assert.match(edited.err, /never writes/);
+
+  // --output-dir naming a file, or a path below a file.
+  const file = join(clash, '000-namespace.yaml');
+  const onFile = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', file]);
+  assert.equal(onFile.code, 2);
+  assert.match(onFile.err, /--output-dir .*000-namespace\.yaml is a file; expected a directory/);
+  assert.doesNotMatch(onFile.err, STACK);
+  const below = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', join(file, 'x')]);
+  assert.equal(below.code, 2);
+  assert.match(below.err, /000-namespace\.yaml is a file, not a directory/);
+});
+
+test('osk render | head -1: a reader that leaves early ends osk quietly with exit 0', async () => {
+  const state = await mkdtemp(join(tmpdir(), 'osk-pipe-'));
+  const r = await osk(['render', '-f', 'examples/ha.yaml', '--show-secrets'], { env: { OSK_STATE_DIR: state }, closeStdoutAfterFirstChunk: true });
+  assert.ok(r.out.startsWith('---\n'), 'osk wrote before the reader left');
+  assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.err, /EPIPE/);
+  assert.doesNotMatch(r.err, STACK);
+});
+
+test('a path of the wrong kind (file for directory, directory for file, below a file) is exit 2 naming the flag', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'osk-paths-'));
+  const aFile = join(base, 'a-file');
+  await writeFile(aFile, 'x');
+  await mkdir(join(base, 'local', 'demo', 'cloud.yaml'), { recursive: true });
+  await mkdir(join(base, 'cloud-is-file'));
+  await writeFile(join(base, 'cloud-is-file', 'demo'), 'x');
+  await mkdir(join(base, 'store-is-dir', 'demo', 'secrets.yaml'), { recursive: true });
+  const cases: { args: string[]; env?: string; expect: RegExp }[] = [
+    { args: ['render', '-f', 'examples/minimal.yaml'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
+    { args: ['render', '-f', 'examples/minimal.yaml'], env: join(aFile, 'state'), expect: /OSK_STATE_DIR .*a-file is a file, not a directory/ },
+    { args: ['status'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
+    { args: ['status'], env: join(base, 'local'), expect: /the cloud file of cloud demo .*local\/demo\/cloud\.yaml is a directory; expected a file/ },
+    { args: ['backup', '--cloud', 'demo'], env: join(base, 'local'), expect: /the cloud file of cloud demo .* is a directory; expected a file/ },
+    // The cloud's own directory in the state dir, known only once the cloud file is read.
+    { args: ['render', '-f', 'examples/minimal.yaml'], env: join(base, 'cloud-is-file'), expect: /the secret store .*cloud-is-file\/demo is a file, not a directory/ },
+    { args: ['diff', '-f', 'examples/minimal.yaml'], env: join(base, 'store-is-dir'), expect: /the secret store .*store-is-dir\/demo\/secrets\.yaml is a directory; expected a file/ },
+    { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', base], expect: /--secrets-file .* is a directory; expected a file/ },
+    { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', join(aFile, 'secrets.yaml')], expect: /--secrets-file .*a-file is a file, not a directory/ },
+    { args: ['diff', '-f', 'examples/minimal.yaml', '--kubeconfig', base], expect: /--kubeconfig .* is a directory; expected a file/ },
+    { args: ['status', '-f', 'examples/minimal.yaml', '--kubeconfig', join(base, 'nope')], expect: /--kubeconfig .*nope does not exist; expected a file/ },
+    { args: ['validate', '-f', base], expect: /-f .* is a directory; expected a file/ },
+    { args: ['plan', '-f', join(aFile, 'cloud.yaml')], expect: /-f .*a-file is a file, not a directory/ },
+  ];
+  for (const c of cases) {
+    process.env.OSK_STATE_DIR = c.env ?? join(base, 'state');
+    const r = await run(c.args);
+    assert.equal(r.code, 2, `${c.args.join(' ')}: ${r.err}`);
+    assert.match(r.err, c.expect, c.args.join(' '));
+    assert.doesNotMatch(r.err, STACK);
+    assert.doesNotMatch(r.err, /E(NOTDIR|ISDIR|NOENT):/, 'no raw Node error');
+  }
+  const kubeconfig = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = `${join(base, 'missing')}:${base}`;
+  try {
+    const r = await run(['diff', '-f', 'examples/minimal.yaml']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /KUBECONFIG .* is a directory; expected a file/);
+  } finally {
+    if (kubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = kubeconfig;
+  }
+});
+
+test('permission denied on -f, --secrets-file, the state dir and --output-dir is exit 2 naming the path', async (t) => {
+  // root reads any file: run the CLI as nobody then (uid 65534), else as ourselves.
+  const asRoot = process.getuid?.() === 0;
+  const base = await mkdtemp(join(tmpdir(), 'osk-eacces-'));
+  await chmod(base, 0o755);
+  const secret = join(base, 'secrets.yaml');
+  await writeFile(secret, 'kind: SecretStore\n', { mode: 0o600 });
+  await chmod(secret, 0o000);
+  const cloud = join(base, 'cloud.yaml');
+  await writeFile(cloud, await readFile('examples/minimal.yaml'));
+  await chmod(cloud, 0o000);
+  const closed = join(base, 'closed');
+  await mkdir(closed, { mode: 0o755 });
+  const writable = join(base, 'state');
+  await mkdir(writable, { mode: 0o777 });
+  await chmod(writable, 0o777);
+  const env = { OSK_STATE_DIR: writable, HOME: writable };
+  const as = asRoot ? { uid: 65534 } : {};
+  if (!asRoot) t.diagnostic('not root: permissions checked as the current user');
+  const cases: { args: string[]; env?: Record<string, string>; expect: RegExp }[] = [
+    { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', secret], expect: /--secrets-file .*secrets\.yaml: permission denied/ },
+    { args: ['validate', '-f', cloud], expect: /-f .*cloud\.yaml: permission denied/ },
+    { args: ['render', '-f', 'examples/minimal.yaml'], env: { OSK_STATE_DIR: join(closed, 'state') }, expect: /OSK_STATE_DIR .*closed\/state: permission denied/ },
+    { args: ['render', '-f', 'examples/minimal.yaml', '--output-dir', join(closed, 'out')], expect: /--output-dir .*closed\/out: permission denied/ },
+  ];
+  for (const c of cases) {
+    const r = await osk(c.args, { env: { ...env, ...c.env }, ...as });
+    assert.equal(r.code, 2, `${c.args.join(' ')}: ${r.err}`);
+    assert.match(r.err, c.expect, c.args.join(' '));
+    assert.doesNotMatch(r.err, STACK);
+    assert.doesNotMatch(r.err, /EACCES/, 'no raw Node error');
+  }
+});
+
+test('an option given twice is an error, not the last one silently', async () => {
+  await stateDir();
+  const twice = await run(['plan', '-f', 'examples/minimal.yaml', '-f', 'examples/ha.yaml']);
+  assert.equal(twice.code, 2);
+  assert.match(twice.err, /--filename.*already given \(examples\/minimal\.yaml\); give -f once/);
+  assert.equal(twice.out, '');
+  const secrets = await run(['render', '-f', 'examples/minimal.yaml', '--secrets-file', 'a.yaml', '--secrets-file', 'b.yaml']);
+  assert.equal(secrets.code, 2);
+  assert.match(secrets.err, /already given/);
+  const format = await run(['plan', '-f', 'examples/minimal.yaml', '-o', 'json', '-o', 'yaml']);
+  assert.equal(format.code, 2, 'a default is not a first value: -o given once is fine, twice is not');
+  assert.equal((await run(['plan', '-f', 'examples/minimal.yaml', '-o', 'yaml'])).code, 0);
+});
+
+test('validate and plan -o json|yaml: the problems of a bad file on stdout, for machines', async () => {
+  const bad = 'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: x}\nspec: {profile: big, regoin: R}\n';
+  for (const [verb, output, read] of [
+    ['validate', 'json', (t: string) => JSON.parse(t)],
+    ['validate', 'yaml', (t: string) => parse(t)],
+    ['plan', 'json', (t: string) => JSON.parse(t)],
+  ] as const) {
+    const r = await run([verb, '-f', '-', '-o', output], bad);
+    assert.equal(r.code, 2, `${verb} -o ${output}`);
+    const doc = read(r.out);
+    assert.equal(doc.valid, false);
+    assert.ok(doc.problems.length >= 2);
+    const profile = doc.problems.find((p: any) => p.path === 'spec.profile');
+    assert.equal(profile.file, '<stdin>');
+    assert.equal(profile.line, 4);
+    assert.equal(profile.col, 17);
+    assert.match(profile.message, /expected one of "minimal", "ha", found "big"/);
+    assert.ok(doc.problems.some((p: any) => /did you mean "region"/.test(p.message)));
+    assert.match(r.err, /spec\.profile/, 'the human message still goes to stderr');
+  }
+  const good = await run(['validate', '-f', 'examples/minimal.yaml', '-o', 'json']);
+  assert.equal(good.code, 0);
+  assert.deepEqual({ ...JSON.parse(good.out), components: 0 }, { valid: true, cloud: 'demo', profile: 'minimal', components: 0, problems: [] });
+  const missing = await run(['validate', '-f', 'nope.yaml', '-o', 'json']);
+  assert.equal(missing.code, 2);
+  assert.equal(JSON.parse(missing.out).problems[0].file, 'nope.yaml');
+});
+
+test('--help of every verb has examples and its exit codes', async () => {
+  const verbs: string[][] = [];
+  const walk = (cmd: Command, path: string[]) => {
+    for (const sub of cmd.commands as Command[]) {
+      if ((sub as unknown as { _hidden?: boolean })._hidden) continue;
+      verbs.push([...path, sub.name()]);
+      walk(sub, [...path, sub.name()]);
+    }
+  };
+  walk(buildCli({ stdout: () => undefined, stderr: () => undefined, stdin: async () => '' }), []);
+  assert.ok(verbs.length >= 15, verbs.join(', '));
+  for (const v of verbs) {
+    const r = await run([...v, '--help']);
+    assert.equal(r.code, 0, v.join(' '));
+    assert.match(r.out, /\nExamples:\n {2}# .+\n {2}.*\bosk /, `osk ${v.join(' ')} --help`);
+    assert.match(r.out, /\nExit codes:\n {4}0 {2}\S/, `osk ${v.join(' ')} --help`);
+  }
+  assert.match((await run(['diff', '--help'])).out, / {4}1 {2}osk apply would change something/);
+});
+
+test('-o is the same everywhere: text, json and yaml on every verb with output (render: yaml or json)', () => {
+  const io: Io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '' };
+  const formats: Record<string, readonly string[] | undefined> = {};
+  const walk = (cmd: Command, path: string[]) => {
+    for (const sub of cmd.commands as Command[]) {
+      const o = sub.options.find((x) => x.long === '--output');
+      if (o) formats[[...path, sub.name()].join(' ')] = o.argChoices;
+      assert.ok(!sub.options.some((x) => x.long === '--output-dir' && x.short), 'no short flag for --output-dir: -o is a format');
+      walk(sub, [...path, sub.name()]);
+    }
+  };
+  walk(buildCli(io), []);
+  assert.deepEqual(formats.render, ['yaml', 'json']);
+  delete formats.render;
+  assert.ok(Object.keys(formats).length >= 8, Object.keys(formats).join(', '));
+  for (const [verb, f] of Object.entries(formats)) assert.deepEqual(f, ['text', 'json', 'yaml'], verb);
 });
