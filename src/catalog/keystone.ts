@@ -25,12 +25,17 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   conf.section('oslo_policy', { enforce_new_defaults: false, enforce_scope: false });
 
   // Key repositories: fernet keys 0 (staged) … n-1 (primary); credential keys 0 and 1.
+  // Credential keys are not rotated: they encrypt stored credentials, and a safe rotation needs
+  // `keystone-manage credential_migrate` (with database access) between the rotation and the
+  // drop of the old primary; see docs/security.md.
   const fernet: SecretDef[] = Array.from({ length: token.maxActiveKeys }, (_, i) => ({
     name: `keystone-fernet-key-${i}`,
     kind: 'fernet-key' as const,
     k8sSecret: 'keystone-fernet-keys',
     key: String(i),
     description: `Keystone fernet key ${i}`,
+    // Rotated on the schedule of keyRotation (one host: the supervisor; Kubernetes: a CronJob).
+    rotates: true,
   }));
   const credential: SecretDef[] = [0, 1].map((i) => ({ name: `keystone-credential-key-${i}`, kind: 'fernet-key' as const, k8sSecret: 'keystone-credential-keys', key: String(i), description: `Keystone credential encryption key ${i}` }));
 
@@ -40,7 +45,8 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   ];
   // On a host the key repositories are files written from the store (never keystone-manage
   // fernet_setup, which would mint keys the store does not know).
-  const keyFiles = [...fernet, ...credential].map((d) => ({ path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`, secret: d.name }));
+  // Keystone rereads the repositories on every token operation: a rotated key needs no restart.
+  const keyFiles = [...fernet, ...credential].map((d) => ({ path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`, secret: d.name, live: true }));
   const hostArgs = hostConfigArgs(ctx, 'keystone', '/etc/keystone', 'keystone.conf');
   const configArgs = ['--config-file', '/etc/keystone/keystone.conf', '--config-dir', '/etc/keystone/keystone.conf.d'];
 

@@ -8,6 +8,7 @@
  * filled in by `profiles.ts`; the description of each says what the profiles give it.
  */
 import { z } from 'zod';
+import { cronOf, rotationProblem } from '../config/key-rotation.js';
 
 export const API_VERSION = 'osk.dev/v1alpha1';
 export const KIND = 'Cloud';
@@ -195,6 +196,13 @@ const keystoneSchema = service({
       maxActiveKeys: z.number().int().min(3).default(3),
     })
     .optional(),
+  keyRotation: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Rotate the fernet keys on a schedule (false: only `osk rotate-keys` rotates)'),
+      every: z.string().regex(/^[1-9][0-9]{0,3}[mhd]$/, 'an interval such as 30m, 12h or 7d').default('24h').describe('Time between rotations: minutes dividing an hour, hours dividing a day, or days (Kubernetes runs it as a cron schedule)'),
+    })
+    .optional()
+    .describe('Fernet key rotation without restarts (staged key → primary, old primary kept to validate, maxActiveKeys in all); default every 24h'),
 });
 
 export const cloudSpecSchema = z.strictObject({
@@ -349,5 +357,12 @@ export function crossFieldProblems(file: CloudFile): { path: (string | number)[]
     if (seen.has(b.name)) out.push({ path: ['spec', 'storage', 'cinderBackends', i, 'name'], message: `backend name "${b.name}" is used twice` });
     seen.add(b.name);
   });
+  const ks = s.services?.keystone;
+  if (ks?.keyRotation?.enabled !== false && (ks?.token?.provider ?? 'fernet') === 'fernet') {
+    const every = ks?.keyRotation?.every ?? '24h';
+    const unsafe = rotationProblem(every, ks?.token?.maxActiveKeys ?? 3, ks?.token?.expiration ?? 3600);
+    if (unsafe) out.push({ path: ['spec', 'services', 'keystone', 'keyRotation', 'every'], message: unsafe, hint: 'rotate less often, raise token.maxActiveKeys, or shorten token.expiration' });
+    if (!cronOf(every)) out.push({ path: ['spec', 'services', 'keystone', 'keyRotation', 'every'], message: `${every} has no cron schedule (the Kubernetes CronJob needs one)`, hint: 'use minutes that divide an hour (15m, 30m), hours that divide a day (6h, 12h, 24h) or 1d … 28d' });
+  }
   return out;
 }
