@@ -1,4 +1,5 @@
 /** Keystone: identity API, its schema, fernet/credential keys from the store, and bootstrap. */
+import { everySeconds } from '../config/key-rotation.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, password, SIZES, uwsgiIni } from './common.js';
 import type { SecretDef, ServiceDef } from './types.js';
@@ -11,7 +12,11 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   const conf = ctx.ini('keystone.conf');
   conf.section('DEFAULT', { log_dir: '', use_stderr: true, max_token_size: 255 });
   conf.section('database', { connection: ctx.dbConnection('keystone', 'keystone', 'keystone-db-password', 'keystone-db-init'), ...ctx.dbSettings() });
-  conf.section('token', { provider: token.provider, expiration: token.expiration, cache_time: token.cacheTime, caching: true });
+  // With rotation, a key validates for every × (maxActiveKeys − 2) after it stops signing; an
+  // expired token (accepted with a service token during long operations) can only be honoured
+  // while its key is there, so Keystone's window says no more than the keys allow.
+  const rotation = user?.keyRotation?.enabled === false || token.provider !== 'fernet' ? undefined : everySeconds(user?.keyRotation?.every ?? '24h') * (token.maxActiveKeys - 2);
+  conf.section('token', { provider: token.provider, expiration: token.expiration, cache_time: token.cacheTime, caching: true, ...(rotation ? { allow_expired_window: Math.max(0, rotation - token.expiration) } : {}) });
   conf.section('fernet_tokens', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
   conf.section('fernet_receipts', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
   conf.section('credential', { key_repository: `${etc}/credential-keys` });
