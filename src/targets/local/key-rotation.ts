@@ -12,7 +12,7 @@
  * is repaired by the next rotation or `osk up`, which write the files from the store.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rotateKeySet, everySeconds } from '../../config/key-rotation.js';
 import { SecretStore } from '../../config/secrets.js';
@@ -79,7 +79,7 @@ export async function readKeyRotationConfig(paths: StatePaths): Promise<KeyRotat
 
 /**
  * The cloud's key lock: an exclusive file holding the PID and start time of its owner. A lock
- * whose owner is gone is taken over. `wait` says how long to wait for a live owner.
+ * whose owner is gone is taken over. `waitMs` says how long to wait for a live owner.
  */
 export async function withKeyLock<T>(paths: StatePaths, what: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
   await mkdir(paths.pids, { recursive: true, mode: 0o700 });
@@ -162,7 +162,6 @@ export async function lastRotation(paths: StatePaths): Promise<number | undefine
   const t = await readFile(lastFile(paths), 'utf8').catch(() => undefined);
   if (t && !Number.isNaN(Date.parse(t.trim()))) return Date.parse(t.trim());
   if (!existsSync(paths.secrets)) return undefined;
-  const { stat } = await import('node:fs/promises');
   return (await stat(paths.secrets)).mtimeMs;
 }
 
