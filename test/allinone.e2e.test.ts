@@ -7,12 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { API_PROBE_MODULE, BLACKBOX_CONFIG } from '../src/catalog/monitoring.js';
 import { alertDefinitions } from '../src/observe/alerts.js';
 import { OpenStackClient } from '../src/openstack/index.js';
@@ -77,6 +80,27 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Which key (index) signed a Fernet token: the HMAC-SHA256 under the key's first 16 bytes. */
+function signerOf(token: string, keys: string[]): number {
+  const raw = Buffer.from(token, 'base64url');
+  const body = raw.subarray(0, raw.length - 32);
+  const mac = raw.subarray(raw.length - 32);
+  return keys.findIndex((k) => createHmac('sha256', Buffer.from(k, 'base64url').subarray(0, 16)).update(body).digest().equals(mac));
+}
+
+/** Empty the cloud's memcached (Keystone's token cache). */
+function flushMemcached(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect(11211, '127.0.0.1', () => s.write('flush_all\r\n'));
+    s.on('data', (d) => {
+      s.destroy();
+      if (String(d).startsWith('OK')) resolve();
+      else reject(new Error(`memcached answered ${String(d)}`));
+    });
+    s.on('error', reject);
+  });
 }
 
 const client = () => OpenStackClient.fromCloudsYaml({ cloud: CLOUD, env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') } });
@@ -196,6 +220,65 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.ok(after?.ready, `placement-api did not come back: ${JSON.stringify(after)}`);
     assert.ok((after.restarts ?? 0) >= 1);
     assert.match(after.lastExit ?? '', /SIGKILL/);
+  });
+
+  test('osk rotate-keys: the signing key becomes a secondary and its tokens stay valid, new tokens use the staged key, Keystone is not restarted, the store holds the new keys', { timeout: 10 * 60_000 }, async () => {
+    const keystonePid = async () => (await status()).components.find((c) => c.component === 'keystone-api')!.pid!;
+    const store = () => parse(readFileSync(join(cloudDir(), 'secrets.yaml'), 'utf8')).secrets as Record<string, string>;
+    const fernetKeys = () => [0, 1, 2].map((i) => store()[`keystone-fernet-key-${i}`]!);
+    const repository = () => readdirSync(join(cloudDir(), 'etc/keystone/fernet-keys')).sort().map((f) => readFileSync(join(cloudDir(), 'etc/keystone/fernet-keys', f), 'utf8'));
+    const adminPassword = store()['keystone-admin-password']!;
+    const issue = async () => {
+      const r = await fetch('http://127.0.0.1:5000/v3/auth/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: adminPassword } } }, scope: { project: { name: 'admin', domain: { id: 'default' } } } } }),
+      });
+      assert.equal(r.status, 201, await r.text());
+      return r.headers.get('x-subject-token')!;
+    };
+    // Keystone caches validations in memcached (and on issue): empty it, so that each check
+    // below decrypts the token with the keys Keystone reads from its repository now.
+    const validate = async (token: string, by: string) => {
+      await flushMemcached();
+      const r = await fetch('http://127.0.0.1:5000/v3/auth/tokens', { headers: { 'x-auth-token': by, 'x-subject-token': token } });
+      return r.status;
+    };
+
+    const pid = await keystonePid();
+    const before = fernetKeys();
+    assert.deepEqual(repository(), before, 'the repository is written from the store');
+    const old = await issue();
+    assert.equal(signerOf(old, before), 2, 'tokens are signed by the primary, the highest key');
+
+    let r = await osk(['rotate-keys']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /rotated keystone-fernet-keys: 3 keys/);
+    const once = fernetKeys();
+    // Keystone's semantics: staged → primary, old primary → secondary, a new staged key.
+    assert.deepEqual(once.slice(1), [before[2], before[0]]);
+    assert.equal(before.includes(once[0]!), false);
+    assert.deepEqual(repository(), once, 'the repository follows the store');
+    const fresh = await issue();
+    assert.equal(signerOf(fresh, once), 2, 'a new token is signed by the former staged key, read without a restart');
+    assert.equal(await validate(old, fresh), 200, 'the token signed by the key that is now a secondary is still valid');
+    assert.equal(await validate(fresh, old), 200);
+
+    r = await osk(['rotate-keys']);
+    assert.equal(r.code, 0, show(r));
+    const twice = fernetKeys();
+    assert.deepEqual(twice.slice(1), [once[2], once[0]]);
+    assert.deepEqual(repository(), twice);
+    const newest = await issue();
+    assert.equal(signerOf(newest, twice), 2);
+    assert.equal(await validate(fresh, newest), 200, 'the token of the previous primary (now a secondary) is valid');
+    assert.equal(await validate(newest, fresh), 200, 'the newest token is valid');
+    // maxActiveKeys 3: the first signing key has left the repository, and Keystone knows it.
+    assert.equal(twice.includes(before[2]!), false);
+    assert.equal(await validate(old, newest), 404, 'a token whose key was dropped no longer validates: Keystone really reads the new repository');
+    assert.equal(await keystonePid(), pid, 'keystone-api was not restarted');
+    assert.equal(statSync(join(cloudDir(), 'secrets.yaml')).mode & 0o777, 0o600);
+    for (const f of readdirSync(join(cloudDir(), 'etc/keystone/fernet-keys'))) assert.equal(statSync(join(cloudDir(), 'etc/keystone/fernet-keys', f)).mode & 0o777, 0o600, f);
   });
 
   test('osk up again restarts nothing and changes nothing', { timeout: 10 * 60_000 }, async () => {

@@ -1,4 +1,5 @@
 /** Keystone: identity API, its schema, fernet/credential keys from the store, and bootstrap. */
+import { everySeconds } from '../config/key-rotation.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, password, SIZES, uwsgiIni } from './common.js';
 import type { SecretDef, ServiceDef } from './types.js';
@@ -11,7 +12,11 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   const conf = ctx.ini('keystone.conf');
   conf.section('DEFAULT', { log_dir: '', use_stderr: true, max_token_size: 255 });
   conf.section('database', { connection: ctx.dbConnection('keystone', 'keystone', 'keystone-db-password', 'keystone-db-init'), ...ctx.dbSettings() });
-  conf.section('token', { provider: token.provider, expiration: token.expiration, cache_time: token.cacheTime, caching: true });
+  // With rotation, a key validates for every × (maxActiveKeys − 2) after it stops signing; an
+  // expired token (accepted with a service token during long operations) can only be honoured
+  // while its key is there, so Keystone's window says no more than the keys allow.
+  const rotation = user?.keyRotation?.enabled === false || token.provider !== 'fernet' ? undefined : everySeconds(user?.keyRotation?.every ?? '24h') * (token.maxActiveKeys - 2);
+  conf.section('token', { provider: token.provider, expiration: token.expiration, cache_time: token.cacheTime, caching: true, ...(rotation ? { allow_expired_window: Math.max(0, rotation - token.expiration) } : {}) });
   conf.section('fernet_tokens', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
   conf.section('fernet_receipts', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
   conf.section('credential', { key_repository: `${etc}/credential-keys` });
@@ -25,12 +30,17 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   conf.section('oslo_policy', { enforce_new_defaults: false, enforce_scope: false });
 
   // Key repositories: fernet keys 0 (staged) … n-1 (primary); credential keys 0 and 1.
+  // Credential keys are not rotated: they encrypt stored credentials, and a safe rotation needs
+  // `keystone-manage credential_migrate` (with database access) between the rotation and the
+  // drop of the old primary; see docs/security.md.
   const fernet: SecretDef[] = Array.from({ length: token.maxActiveKeys }, (_, i) => ({
     name: `keystone-fernet-key-${i}`,
     kind: 'fernet-key' as const,
     k8sSecret: 'keystone-fernet-keys',
     key: String(i),
     description: `Keystone fernet key ${i}`,
+    // Rotated on the schedule of keyRotation (one host: the supervisor; Kubernetes: a CronJob).
+    rotates: true,
   }));
   const credential: SecretDef[] = [0, 1].map((i) => ({ name: `keystone-credential-key-${i}`, kind: 'fernet-key' as const, k8sSecret: 'keystone-credential-keys', key: String(i), description: `Keystone credential encryption key ${i}` }));
 
@@ -40,7 +50,8 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   ];
   // On a host the key repositories are files written from the store (never keystone-manage
   // fernet_setup, which would mint keys the store does not know).
-  const keyFiles = [...fernet, ...credential].map((d) => ({ path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`, secret: d.name }));
+  // Keystone rereads the repositories on every token operation: a rotated key needs no restart.
+  const keyFiles = [...fernet, ...credential].map((d) => ({ path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`, secret: d.name, live: true }));
   const hostArgs = hostConfigArgs(ctx, 'keystone', '/etc/keystone', 'keystone.conf');
   const configArgs = ['--config-file', '/etc/keystone/keystone.conf', '--config-dir', '/etc/keystone/keystone.conf.d'];
 

@@ -20,7 +20,7 @@ export type ProbeDef =
   | { tcp: { port: number }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number }
   | { exec: { command: string[] }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number };
 
-/** A credential osk generates and keeps (never rotated by a re-render). */
+/** A credential osk generates and keeps (never changed by a re-render). */
 export interface SecretDef {
   /** Key in the secret store, e.g. "nova-db-password". */
   name: string;
@@ -31,6 +31,11 @@ export interface SecretDef {
   /** Component that creates the credential in its backing system (DB user, Keystone user, …). */
   createdBy?: string;
   description: string;
+  /**
+   * Rotated by the cloud itself on a schedule (Keystone's fernet keys): on Kubernetes the
+   * cluster's Secret is the live truth after creation and apply takes it back into the store.
+   */
+  rotates?: boolean;
 }
 
 /** A generated file: an oslo INI model (split into public + secret parts) or plain text. */
@@ -161,8 +166,12 @@ export interface HostCommand {
   packages: string[];
   /** Directories created (0700) before start: data, lock and image paths. */
   dirs?: string[];
-  /** Files written before start: a secret's value or text, mode 0600 for secrets. */
-  files?: { path: string; secret?: string; text?: string; mode?: number }[];
+  /**
+   * Files written before start: a secret's value or text, mode 0600 for secrets. `live`: the
+   * program rereads the file while it runs (a key repository), so a new content does not
+   * restart it.
+   */
+  files?: { path: string; secret?: string; text?: string; mode?: number; live?: boolean }[];
 }
 
 /** A one-time preparation of a process's data (e.g. initialise a database directory). */

@@ -58,8 +58,9 @@ export function registerKubeCommands(program: Command, io: Io, readCloud: (file:
     const creds = await reconcileCredentials(first.model, store, api, { import: Boolean(opts.importSecrets) });
     await store.save();
     if (creds.imported.length) io.stderr(`took ${creds.imported.length} credentials from the cluster into ${store.path}\n`);
+    if (creds.rotated.length) io.stderr(`took ${creds.rotated.length} rotated keys from the cluster into ${store.path} (the cluster owns rotated keys)\n`);
     // Render again when the store changed (imported values), so configs carry the cluster's credentials.
-    const { model, groups } = creds.imported.length ? render(file, store) : first;
+    const { model, groups } = creds.imported.length || creds.rotated.length ? render(file, store) : first;
     const reporter = createReporter(process.stderr);
     try {
       const r = await applyCloud(model, groups, api, { reporter, timeoutSeconds: Number(opts.timeout) || 600, prune: opts.prune !== false, pruneVolumes: Boolean(opts.pruneVolumes) });

@@ -13,6 +13,7 @@ import { envLines } from '../targets/local/access.js';
 import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
 import { down } from '../targets/local/down.js';
 import { statePaths } from '../targets/local/paths.js';
+import { rotateLocalKeys } from '../targets/local/key-rotation.js';
 import { localStatus, statusTable } from '../targets/local/status.js';
 import { hostWaves } from '../targets/local/up.js';
 import { kubeStatusCommand } from './kube-commands.js';
@@ -137,6 +138,17 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
     .action(async (opts) => {
       const name = await resolveCloudName(opts.cloud);
       io.stdout(envLines(statePaths(name), name, Boolean(opts.demo)));
+    });
+
+  program
+    .command('rotate-keys')
+    .description("rotate the all-in-one cloud's Keystone fernet keys now (staged key becomes primary; live tokens stay valid; no restart)")
+    .addOption(cloudOption())
+    .addHelpText('after', '\nExamples:\n  osk rotate-keys\n  osk rotate-keys --cloud lab\n\nExit codes: 0 rotated, 1 failed (e.g. osk up is running), 2 no such cloud.')
+    .action(async (opts) => {
+      const name = await resolveCloudName(opts.cloud);
+      const r = await rotateLocalKeys(statePaths(name), 'osk rotate-keys');
+      for (const x of r.rotated) io.stdout(`rotated ${x.set}: ${x.keys} keys in ${x.dir} (secret store updated first)\n`);
     });
 }
 

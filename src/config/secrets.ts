@@ -1,7 +1,10 @@
 /**
  * The secret store: every credential of a cloud, generated once from a secure random source and
- * kept in a 0600 file (directory 0700) so that re-rendering never rotates anything. Values are
- * base62 or URL-safe base64, so they never need quoting or escaping in URLs, INI files or shells.
+ * kept in a 0600 file (directory 0700) so that re-rendering never changes anything by accident.
+ * Only an explicit key rotation replaces values: Keystone's fernet keys, by `osk rotate-keys`
+ * or its schedule (`config/key-rotation.ts`), written here first so the store stays the truth.
+ * Values are base62 or URL-safe base64, so they never need quoting or escaping in URLs, INI
+ * files or shells.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -112,6 +115,12 @@ export class SecretStore {
     if (this.values.get(name) === value) return;
     this.values.set(name, value);
     this.dirty = true;
+  }
+
+  /** A new value for an existing credential (a key rotation); saved by save(). */
+  replace(name: string, value: string): void {
+    if (!this.values.has(name)) throw new Error(`secret ${name} is not in the store`);
+    this.adopt(name, value);
   }
 
   has(name: string): boolean {

@@ -12,6 +12,7 @@
  * lands (docs/security.md lists them).
  */
 import { z } from 'zod';
+import { cronOf, rotationProblem } from '../config/key-rotation.js';
 import { IMAGE_KEYS } from '../catalog/images.js';
 import {
   bridgeName,
@@ -253,6 +254,13 @@ const keystoneSchema = service({
       maxActiveKeys: z.number().int().min(3).max(100).default(3),
     })
     .optional(),
+  keyRotation: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Rotate the fernet keys on a schedule (false: only `osk rotate-keys` rotates)'),
+      every: z.string().regex(/^[1-9][0-9]{0,3}[mhd]$/, 'an interval such as 30m, 12h or 7d').default('24h').describe('Time between rotations: minutes dividing an hour, hours dividing a day, or days (Kubernetes runs it as a cron schedule)'),
+    })
+    .optional()
+    .describe('Fernet key rotation without restarts (staged key → primary, old primary kept to validate, maxActiveKeys in all); default every 24h'),
 });
 
 export const cloudSpecSchema = z.strictObject({
@@ -419,6 +427,13 @@ export function crossFieldProblems(file: CloudFile): { path: (string | number)[]
     if (types.has(t)) out.push({ path: ['spec', 'storage', 'cinderBackends', i, 'volumeType'], message: `volume type "${t}" is already the type of cinderBackends[${types.get(t)}]`, hint: 'each backend gets its own volume type' });
     else types.set(t, i);
   });
+  const ks = s.services?.keystone;
+  if (ks?.keyRotation?.enabled !== false && (ks?.token?.provider ?? 'fernet') === 'fernet') {
+    const every = ks?.keyRotation?.every ?? '24h';
+    const unsafe = rotationProblem(every, ks?.token?.maxActiveKeys ?? 3, ks?.token?.expiration ?? 3600);
+    if (unsafe) out.push({ path: ['spec', 'services', 'keystone', 'keyRotation', 'every'], message: unsafe, hint: 'rotate less often, raise token.maxActiveKeys, or shorten token.expiration' });
+    if (!cronOf(every)) out.push({ path: ['spec', 'services', 'keystone', 'keyRotation', 'every'], message: `${every} has no cron schedule (the Kubernetes CronJob needs one)`, hint: 'use minutes that divide an hour (15m, 30m), hours that divide a day (6h, 12h, 24h) or 1d … 28d' });
+  }
   out.push(...providerNetworkProblems(s), ...multusProblems(file), ...resourceProblems(s, ['spec']));
   return out;
 }

@@ -11,6 +11,7 @@ import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1';
 import type { ComponentDef, ConfigBundleDef } from '../../catalog/types.js';
 import { backupObjects } from '../../backup/kubernetes/render.js';
+import { keyRotationObjects } from '../../catalog/keystone-rotation.js';
 import { monitoringObjects } from '../../observe/render.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
@@ -111,6 +112,10 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
       groups.push({ name: c.id, component: c.id, wave: w, objects });
     }
   });
+  // 3b. Keystone's fernet key rotation (a CronJob with access to the key Secret only).
+  const rotation = keyRotationObjects(model);
+  if (rotation.length) groups.push({ name: 'keystone-key-rotation', objects: rotation });
+
   // 4. Monitoring (spec.monitoring): alerts, scrape configs, dashboards. Last, because its
   //    Prometheus Operator kinds may be missing from the cluster (src/observe/crds.ts).
   const monitoring = monitoringObjects(model);

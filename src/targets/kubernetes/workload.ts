@@ -77,7 +77,9 @@ function configVolumes(c: ComponentDef, inp: RenderInputs): { volumes: IVolume[]
     const vol = f.volume ?? `secret-${f.k8sSecret}`;
     volumes.push({ name: vol, secret: { secretName: f.k8sSecret, defaultMode: 0o400 } });
     mounts.push({ name: vol, mountPath: f.mountPath, readOnly: true });
-    for (const d of [...inp.secrets.values()].filter((s) => s.k8sSecret === f.k8sSecret)) hash.update(`${d.name}\0${inp.secretValue(d.name)}\0`);
+    // Rotated keys count by name only: the kubelet refreshes the mounted Secret and the program
+    // rereads it, so a rotation must not roll the pods (nor rename their Jobs).
+    for (const d of [...inp.secrets.values()].filter((s) => s.k8sSecret === f.k8sSecret)) hash.update(d.rotates ? `${d.name}\0` : `${d.name}\0${inp.secretValue(d.name)}\0`);
   }
   for (const e of c.env ?? []) if (e.secret) hash.update(`env ${e.name}\0${inp.secretValue(e.secret)}\0`);
   return { volumes, mounts, hash: hash.digest('hex').slice(0, 16) };

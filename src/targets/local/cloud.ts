@@ -19,6 +19,7 @@ import { adminClient, writeAccessFiles, type Credentials } from './access.js';
 import { checkDistro, chooseHypervisor, readHostFacts, type Hypervisor } from './host-facts.js';
 import { ensurePackages, requiredPackages } from './packages.js';
 import { statePaths, type StatePaths } from './paths.js';
+import { keyRotationConfig, withKeyLock, writeKeyRotationConfig } from './key-rotation.js';
 import { converge, describeFailure, localModel } from './up.js';
 
 /** The cloud `osk up` runs when no file is given. */
@@ -100,6 +101,14 @@ async function withClient<T>(creds: Credentials, fn: (os: ReturnType<typeof admi
 }
 
 export async function upLocal(o: UpOptions): Promise<UpSummary> {
+  const paths = statePaths(o.file.metadata.name);
+  await mkdir(paths.root, { recursive: true, mode: 0o700 });
+  // From reading the store to writing the key files: a key rotation must not run in between,
+  // or this up would write back the keys it read before the rotation.
+  return withKeyLock(paths, 'osk up', 60_000, () => upLocked(o, paths));
+}
+
+async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   const t0 = Date.now();
   const { file, reporter } = o;
   if (file.spec.profile === 'ha') {
@@ -108,8 +117,6 @@ export async function upLocal(o: UpOptions): Promise<UpSummary> {
   const facts = readHostFacts();
   checkDistro(facts);
   const hypervisor = chooseHypervisor(facts, o.hypervisor);
-  const paths = statePaths(file.metadata.name);
-  await mkdir(paths.root, { recursive: true, mode: 0o700 });
 
   // The set of credentials does not depend on their values: a placeholder pass says which exist.
   const store = await SecretStore.open(paths.secrets, file.metadata.name);
@@ -129,6 +136,9 @@ export async function upLocal(o: UpOptions): Promise<UpSummary> {
 
   const secret = (n: string) => store.get(n);
   const model = localModel(file, paths, facts, hypervisor, secret);
+  const ks = file.spec.services?.keystone;
+  const rotation = ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws' ? undefined : (ks?.keyRotation?.every ?? '24h');
+  await writeKeyRotationConfig(paths, keyRotationConfig(model, file.metadata.name, rotation, ks?.token?.maxActiveKeys ?? 3));
   const creds: Credentials = { cloud: file.metadata.name, region: file.spec.region, adminPassword: secret('keystone-admin-password'), demoPassword: secret('keystone-demo-password') };
   const os = adminClient(creds);
   try {

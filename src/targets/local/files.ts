@@ -84,7 +84,8 @@ export async function writeHostFiles(model: CloudModel, paths: StatePaths, secre
       for (const f of h.files ?? []) {
         const content = f.secret !== undefined ? secret(f.secret) : (f.text ?? '');
         await writeIfChanged(f.path, content, f.mode ?? 0o600, changed);
-        hash.update(`${f.path}\n${content}\n`);
+        // A file the program rereads (rotated keys) counts by its path only: no restart.
+        hash.update(f.live ? `${f.path}\n` : `${f.path}\n${content}\n`);
       }
       // Secret values given through the environment count too (a rotated password restarts).
       for (const name of Object.values(h.secretEnv ?? {})) hash.update(`${name}=${secret(name)}\n`);

@@ -14,6 +14,7 @@ import { appendFile, chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { StatePaths } from './paths.js';
+import { startRotationTimer } from './key-rotation.js';
 import { isAlive, readPidFile, removePidFile, startTimeOf, stopGroup, writePidFile, type PidRecord } from './process-tree.js';
 
 export interface ProcessSpec {
@@ -301,6 +302,8 @@ export async function runSupervisor(paths: StatePaths): Promise<void> {
   await sup.listen();
   await writePidFile(join(paths.pids, 'supervisor.json'), { pid: process.pid, startTime: startTimeOf(process.pid) ?? 0, hash: '', command: process.argv, env: {}, log: join(paths.log, 'supervisor.log'), startedAt: new Date().toISOString() });
   process.stdout.write(`${new Date().toISOString()} supervisor ${process.pid} listening on ${paths.supervisorSocket}; adopted ${adopted.length ? adopted.join(', ') : 'nothing'}\n`);
+  // Keystone's fernet keys rotate on the cloud's schedule while the supervisor runs (key-rotation.ts).
+  startRotationTimer(paths, (line) => process.stdout.write(`${line}\n`));
   // SIGTERM to the supervisor leaves the cloud running (only `osk down` stops it).
   process.on('SIGTERM', () => sup.close());
   process.on('SIGINT', () => sup.close());
