@@ -20,6 +20,7 @@ import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import { ServiceAccount } from 'kubernetes-models/v1';
 import { cronOf } from '../config/key-rotation.js';
 import type { CloudModel } from '../plan/model.js';
+import { baseLabels } from '../targets/kubernetes/labels.js';
 
 export const KEY_ROTATION_NAME = 'keystone-key-rotation';
 
@@ -79,7 +80,9 @@ export function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | 
   const schedule = cronOf(every);
   if (!schedule) throw new Error(`${every} has no cron schedule (crossFieldProblems should have refused it)`);
   const ns = ctx.namespace;
-  const labels = { 'app.kubernetes.io/name': 'keystone', 'app.kubernetes.io/component': KEY_ROTATION_NAME, 'app.kubernetes.io/managed-by': 'osk', 'app.kubernetes.io/instance': ctx.name };
+  // Pods are selected by the narrow set; every object carries the cloud's labels too.
+  const selector = { 'app.kubernetes.io/name': 'keystone', 'app.kubernetes.io/component': KEY_ROTATION_NAME, 'app.kubernetes.io/instance': ctx.name };
+  const labels = { ...baseLabels(ctx), ...selector };
   const meta = { name: KEY_ROTATION_NAME, namespace: ns, labels };
   const keystone = model.components.get('keystone-api')!;
   return [
@@ -91,7 +94,7 @@ export function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | 
     new NetworkPolicy({
       metadata: meta,
       spec: {
-        podSelector: { matchLabels: labels },
+        podSelector: { matchLabels: selector },
         policyTypes: ['Egress'],
         egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] }],
       },

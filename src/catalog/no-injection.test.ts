@@ -70,7 +70,7 @@ spec:
       - { name: physnet1, interface: eth1, bridge: br-ex }
       - { name: physnet2, interface: eth2 }
     multus:
-      networks: [{ name: storage, namespace: net, interface: net1 }]
+      networks: [{ name: storage, interface: net1 }]
   storage:
     backend: lvm
     lvm: { volumeGroup: cinder-volumes }

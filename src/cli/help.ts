@@ -138,6 +138,13 @@ const HELP: Record<string, VerbHelp> = {
     ],
     exit: [{ code: 0, meaning: 'nothing would change' }, { code: 1, meaning: 'osk apply would change something (listed), or the cluster could not be asked' }, badInput],
   },
+  'rotate-keys': {
+    examples: [
+      ['osk rotate-keys', "rotate the all-in-one cloud's fernet keys now: the staged key becomes primary; live tokens stay valid"],
+      ['osk rotate-keys --cloud lab', 'the cloud named lab'],
+    ],
+    exit: [{ code: 0, meaning: 'rotated' }, { code: 1, meaning: 'the rotation failed (e.g. osk up holds the key lock)' }, { ...badInput, meaning: 'no such cloud, or a path in its state is wrong' }],
+  },
   destroy: {
     examples: [
       ['osk destroy -f cloud.yaml', 'delete the cloud (asks for its name); volumes and the namespace stay'],

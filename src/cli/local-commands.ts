@@ -144,7 +144,6 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
     .command('rotate-keys')
     .description("rotate the all-in-one cloud's Keystone fernet keys now (staged key becomes primary; live tokens stay valid; no restart)")
     .addOption(cloudOption())
-    .addHelpText('after', '\nExamples:\n  osk rotate-keys\n  osk rotate-keys --cloud lab\n\nExit codes: 0 rotated, 1 failed (e.g. osk up is running), 2 no such cloud.')
     .action(async (opts) => {
       const name = await resolveCloudName(opts.cloud);
       const r = await rotateLocalKeys(statePaths(name), 'osk rotate-keys');
