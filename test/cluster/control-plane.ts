@@ -63,6 +63,12 @@ export interface StartOptions {
   /** progress lines (default: stderr) */
   log?: (line: string) => void;
   /**
+   * How the build of the binaries reports progress: "live" redraws one line on stderr, "lines"
+   * writes a line through log at least every 10 s. Default: live when log is not given and stderr
+   * is a terminal ($CI unset), else lines.
+   */
+  progress?: "live" | "lines";
+  /**
    * Kill the cluster's processes when this Node.js process exits or gets SIGINT/SIGTERM before
    * stop() was called (for tests: a crashed or timed-out test run leaves nothing behind).
    * Default false: `cluster:up` wants them to outlive it.
@@ -251,7 +257,10 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     tPhase = now;
   };
 
-  const bins = await ensureBinaries({ log });
+  const bins = await ensureBinaries({
+    ...(opts.log ? { log } : {}),
+    ...(opts.progress ? { progress: opts.progress } : {}),
+  });
   phase("build");
 
   mkdirSync(dir, { recursive: true });
