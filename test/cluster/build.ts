@@ -176,8 +176,8 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
   }
 }
 
-/** A go module path with its version as the proxy URL spells it: .../<path>/@v/<version>.zip */
-const PROXY_ZIP = /\/([^\s]+)\/@v\/([^\s/]+)\.zip(: (.*))?$/;
+/** "# get https://<proxy>/<module path>/@v/<version>.zip: 200 OK (0.1s)", as go mod download -x prints it */
+const PROXY_ZIP = /^# get \S+?:\/\/[^/\s]+\/(\S+)\/@v\/([^\s/]+)\.zip(: (.*))?$/;
 
 /** `go mod download -x`: one "# get …zip" line per module archive, counted against go.sum. */
 async function downloadModules(go: string, log: (l: string) => void, opts: EnsureOptions): Promise<void> {

@@ -30,6 +30,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureBinaries, type Binaries, type Versions } from "./build.js";
 import { KubeClient, waitFor, type KubeObject } from "./kube.js";
+import { createDefaultStorageClass, HOSTPATH_PROVISIONER_FLAG, provisionedVolumeDirs, removeVolumeDirs } from "./storage.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -132,6 +133,10 @@ export interface StopResult {
   killed: string[];
   /** recorded but no longer running (or the PID now belongs to another program) */
   notRunning: string[];
+  /** directories of provisioned volumes removed (see storage.ts) */
+  volumesRemoved: string[];
+  /** why the provisioned volumes could not be found (the apiserver did not answer), if so */
+  volumesProblem?: string;
 }
 
 /** Entries this harness creates in a state directory; nothing else there is ever removed. */
@@ -349,6 +354,8 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       const r = await client.request<string>("GET", "/readyz", undefined, { timeoutMs: 5000 });
       return r.status === 200;
     });
+    // The default StorageClass: claims without a class (examples/minimal.yaml) bind.
+    await createDefaultStorageClass(client);
     phase("apiserver");
 
     const kc = (c: string): string => join(dir, "kubeconfigs", `${c}.kubeconfig`);
@@ -368,6 +375,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       `--cluster-signing-cert-file=${p("ca.crt")}`,
       `--cluster-signing-key-file=${p("ca.key")}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      HOSTPATH_PROVISIONER_FLAG,
       "--kube-api-qps=100",
       "--kube-api-burst=200",
       "--profiling=false",
@@ -511,16 +519,31 @@ export function isOurProcess(p: ProcessRecord): boolean {
 /** Stops the processes recorded in dir/state.json and removes the state unless keep. */
 export async function stopCluster(dir: string, opts: StopOptions = {}): Promise<StopResult> {
   const state = readState(resolve(dir));
-  if (!state) return { terminated: [], killed: [], notRunning: [] };
+  if (!state) return { terminated: [], killed: [], notRunning: [], volumesRemoved: [] };
+  // The volumes' directories are only known from their PersistentVolumes: read them while the
+  // apiserver still answers, remove them once the controller-manager can make no new ones.
+  let volumes: string[] = [];
+  let volumesProblem: string | undefined;
+  if (!opts.keep) {
+    let client: KubeClient | undefined;
+    try {
+      client = KubeClient.fromKubeconfig(state.kubeconfig);
+      volumes = await provisionedVolumeDirs(client);
+    } catch (e) {
+      volumesProblem = `could not list the PersistentVolumes (${e instanceof Error ? e.message : String(e)}); directories this cluster provisioned under /tmp/hostpath_pv may remain`;
+    } finally {
+      client?.close();
+    }
+  }
   const result = await stopProcesses(state, opts);
   if (!opts.keep) removeOwnEntries(state.dir);
-  return result;
+  return { ...result, volumesRemoved: removeVolumeDirs(volumes), ...(volumesProblem ? { volumesProblem } : {}) };
 }
 
 async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<StopResult> {
   const log = opts.log ?? (() => undefined);
   const graceMs = opts.graceMs ?? 10_000;
-  const result: StopResult = { terminated: [], killed: [], notRunning: [] };
+  const result: StopResult = { terminated: [], killed: [], notRunning: [], volumesRemoved: [] };
   // Clients first, then the apiserver, then etcd.
   const order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"];
   const procs = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
