@@ -157,7 +157,7 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
         `into ${binDir} (a cold build takes a long while; later runs reuse it)`,
     );
     const started = Date.now();
-    // nice: the machine is shared (2 cores); the build must not starve the tests or other work.
+    // Three steps, so each can say how far it got: the download, the package count, the build.
     await downloadModules(go, log, opts);
     const total = await countPackages(go, log, opts);
     await compile(go, args, total, log, opts);
@@ -179,6 +179,18 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
 /** "# get https://<proxy>/<module path>/@v/<version>.zip: 200 OK (0.1s)", as go mod download -x prints it */
 const PROXY_ZIP = /^# get \S+?:\/\/[^/\s]+\/(\S+)\/@v\/([^\s/]+)\.zip(: (.*))?$/;
 
+/**
+ * One stderr line of `go mod download -x`: a module archive fetched, a request whose answer comes
+ * later or that is not an archive ("request"), or anything else, which is worth showing ("other":
+ * a failed fetch, an error).
+ */
+export function downloadLine(line: string): { module: string; version: string } | "request" | "other" {
+  const m = PROXY_ZIP.exec(line);
+  if (m?.[1] && m[2] && m[4] !== undefined) return m[4].startsWith("200") ? { module: decodeModulePath(m[1]), version: m[2] } : "other";
+  if (line.startsWith("# get ")) return /: [45]\d\d /.test(line) && !/: 404 /.test(line) ? "other" : "request";
+  return "other";
+}
+
 /** `go mod download -x`: one "# get …zip" line per module archive, counted against go.sum. */
 async function downloadModules(go: string, log: (l: string) => void, opts: EnsureOptions): Promise<void> {
   // go.sum has one "<module> <version> h1:" line per archive the build may need (and one
@@ -189,14 +201,11 @@ async function downloadModules(go: string, log: (l: string) => void, opts: Ensur
   let fetched = 0;
   try {
     await runGo(go, ["mod", "download", "-x"], (line) => {
-      const m = PROXY_ZIP.exec(line);
-      if (m && line.startsWith("# get ") && m[4] !== undefined) {
-        if (!m[4].startsWith("200")) return void p.note(`  go: ${line}`);
-        fetched++;
-        p.update(`${fetched}/${most} archives (${decodeModulePath(m[1] ?? "")}@${m[2]})`);
-      } else if (!line.startsWith("# get ")) {
-        p.note(`  go: ${line}`);
-      }
+      const got = downloadLine(line);
+      if (got === "request") return; // its answer follows on a line of its own
+      if (got === "other") return void p.note(`  go: ${line}`);
+      fetched++;
+      p.update(`${fetched}/${most} archives (${got.module}@${got.version})`);
     });
   } catch (e) {
     p.done(`downloading Go modules failed after ${fetched} archives`);
