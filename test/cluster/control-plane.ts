@@ -30,7 +30,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureBinaries, type Binaries, type Versions } from "./build.js";
 import { KubeClient, waitFor, type KubeObject } from "./kube.js";
-import { createDefaultStorageClass, HOSTPATH_PROVISIONER_FLAG, provisionedVolumeDirs, removeVolumeDirs } from "./storage.js";
+import { createDefaultStorageClass, DEFAULT_STORAGE_CLASS, HOSTPATH_PROVISIONER_FLAG, provisionedVolumeDirs, removeVolumeDirs } from "./storage.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -240,7 +240,15 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         );
       }
       log(`reusing the healthy cluster already running in ${dir} (${existing.nodes.length} nodes, ${existing.server})`);
-      return handle(existing, true, {});
+      const reused = handle(existing, true, {});
+      const sc = await reused.client.request("GET", `/apis/storage.k8s.io/v1/storageclasses/${DEFAULT_STORAGE_CLASS}`);
+      if (sc.status === 404) {
+        log(
+          `warning: this cluster has no StorageClass ${DEFAULT_STORAGE_CLASS} (started by an older osk, or deleted): ` +
+            `claims without a storageClassName stay Pending; restart it (cluster:down, then cluster:up) to get it`,
+        );
+      }
+      return reused;
     }
     const running = health.processes.filter((p) => p.running);
     if (running.length > 0) {
