@@ -250,7 +250,7 @@ async function compile(go: string, args: string[], total: number, log: (l: strin
     p.done(`compiling failed after ${compiled} packages`);
     throw e;
   }
-  p.done(`compiled ${compiled} packages (${total - compiled} from Go's build cache) and linked kubecp and kwok`);
+  p.done(`compiled ${compiled} of ${total} packages (the others were in Go's build cache or need no compiling) and linked kubecp and kwok`);
 }
 
 /** What `go build -v` and `go list` print for a package: an import path, nothing else on the line. */
