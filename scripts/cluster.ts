@@ -97,7 +97,7 @@ async function main(): Promise<number> {
           (r.killed.length ? `; killed: ${r.killed.join(", ")}` : "") +
           (r.notRunning.length ? `; already gone: ${r.notRunning.join(", ")}` : "") +
           (r.volumesRemoved.length ? `; removed ${r.volumesRemoved.length} provisioned volume directories` : "") +
-          (values.keep ? `; state kept in ${dir}` : `; removed the state in ${dir}`) +
+          (values.keep ? `; state and volumes kept in ${dir} and /tmp/hostpath_pv` : `; removed the state in ${dir}`) +
           "\n",
       );
       return 0;

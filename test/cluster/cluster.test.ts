@@ -17,7 +17,9 @@ import {
   KWOK_ANNOTATION,
   isNodeReady,
   isOurProcess,
+  readState,
   startCluster,
+  stopCluster,
   type Cluster,
 } from "./control-plane.js";
 import { waitFor, type KubeObject } from "./kube.js";
@@ -260,12 +262,13 @@ test("local control plane: etcd + kube-apiserver + controller-manager + schedule
     assert.ok(cluster);
     const procs = cluster.state.processes;
     assert.deepEqual(procs.map((p) => p.name).sort(), ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
-    const r = await cluster.stop({ graceMs: 10_000 });
+    // --keep (cluster:down --keep) keeps the state and the volumes, and records their directories.
+    const r = await cluster.stop({ graceMs: 10_000, keep: true });
     cluster = undefined;
-    // The claim "data" was still there: stop removes its directory (and only the recorded ones).
     assert.equal(r.volumesProblem, undefined);
-    assert.deepEqual(r.volumesRemoved, provisioned);
-    for (const path of provisioned) assert.equal(existsSync(path), false, `${path} removed by stop`);
+    assert.deepEqual(r.volumesRemoved, []);
+    for (const path of provisioned) assert.ok(existsSync(path), `${path} kept`);
+    assert.deepEqual(readState(dir)?.volumeDirs, provisioned);
     assert.equal(r.killed.length, 0, `needed SIGKILL: ${r.killed.join(", ")}`);
     assert.equal(r.terminated.length, 5);
     for (const p of procs) {
@@ -273,5 +276,13 @@ test("local control plane: etcd + kube-apiserver + controller-manager + schedule
       // Gone, or a zombie that this sandbox's PID 1 has not reaped yet (it no longer runs).
       assert.ok(goneOrZombie(p.pid), `${p.name} pid ${p.pid} gone`);
     }
+
+    // The claim "data" was still there: the down that removes the state removes its directory
+    // (from the record, the apiserver being gone), and nothing else.
+    const after = await stopCluster(dir);
+    assert.equal(after.volumesProblem, undefined);
+    assert.deepEqual(after.volumesRemoved, provisioned);
+    for (const path of provisioned) assert.equal(existsSync(path), false, `${path} removed`);
+    assert.equal(existsSync(join(dir, "state.json")), false);
   });
 });

@@ -104,6 +104,8 @@ export interface ClusterState {
   podReadyDelayMs: number;
   jobCompleteDelayMs: number;
   startedAt: string;
+  /** provisioned volume directories seen by a `down --keep`, so a later `down` can remove them */
+  volumeDirs?: string[];
 }
 
 export interface Cluster {
@@ -258,6 +260,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       );
     }
     log(`the cluster recorded in ${dir} is not running any more; starting a new one there`);
+    removeVolumeDirs(existing.volumeDirs ?? []); // its etcd data, which knew them, goes too
     removeOwnEntries(dir);
   }
 
@@ -529,22 +532,30 @@ export async function stopCluster(dir: string, opts: StopOptions = {}): Promise<
   const state = readState(resolve(dir));
   if (!state) return { terminated: [], killed: [], notRunning: [], volumesRemoved: [] };
   // The volumes' directories are only known from their PersistentVolumes: read them while the
-  // apiserver still answers, remove them once the controller-manager can make no new ones.
-  let volumes: string[] = [];
+  // apiserver still answers, remove them once the controller-manager can make no new ones. A
+  // `--keep` records them in state.json, for the `down` that removes the state later.
+  let volumes: string[] = state.volumeDirs ?? [];
   let volumesProblem: string | undefined;
-  if (!opts.keep) {
+  if (state.processes.some(isOurProcess)) {
     let client: KubeClient | undefined;
     try {
       client = KubeClient.fromKubeconfig(state.kubeconfig);
-      volumes = await provisionedVolumeDirs(client);
+      volumes = [...new Set([...volumes, ...(await provisionedVolumeDirs(client))])];
     } catch (e) {
       volumesProblem = `could not list the PersistentVolumes (${e instanceof Error ? e.message : String(e)}); directories this cluster provisioned under /tmp/hostpath_pv may remain`;
     } finally {
       client?.close();
     }
+  } else if (state.volumeDirs === undefined) {
+    volumesProblem = "the cluster's processes were not running, so its PersistentVolumes could not be listed; directories it provisioned under /tmp/hostpath_pv may remain";
+  }
+  if (opts.keep) {
+    state.volumeDirs = volumes;
+    saveState(state);
   }
   const result = await stopProcesses(state, opts);
   if (!opts.keep) removeOwnEntries(state.dir);
+  if (opts.keep) return { ...result, ...(volumesProblem ? { volumesProblem } : {}) };
   return { ...result, volumesRemoved: removeVolumeDirs(volumes), ...(volumesProblem ? { volumesProblem } : {}) };
 }
 
