@@ -19,6 +19,7 @@ import {
   startCluster,
   stopCluster,
 } from "../test/cluster/control-plane.js";
+import { DEFAULT_STORAGE_CLASS } from "../test/cluster/storage.js";
 
 const USAGE = `usage:
   cluster.ts up     [--nodes N] [--dir DIR] [--gpu-nodes N] [--pod-ready-delay DURATION] [--job-complete-delay DURATION]
@@ -73,6 +74,7 @@ async function main(): Promise<number> {
       const s = cluster.state;
       process.stderr.write(
         `nodes: ${s.nodes.map((n) => `${n.name} (${n.role}${n.gpu ? ", gpu" : ""})`).join(", ")}\n` +
+          `storage: default StorageClass ${DEFAULT_STORAGE_CLASS} (kube-controller-manager's host-path provisioner, volumes in /tmp/hostpath_pv)\n` +
           `processes: ${s.processes.map((p) => `${p.name}=${p.pid}`).join(" ")} (logs in ${s.dir}/logs)\n` +
           `stop with: npm run cluster:down${values.dir ? ` -- --dir ${shellQuote(s.dir)}` : ""}\n`,
       );
@@ -89,11 +91,13 @@ async function main(): Promise<number> {
         graceMs: values.grace ? parseDurationMs(values.grace) : 10_000,
         log: (l) => process.stderr.write(`${l}\n`),
       });
+      if (r.volumesProblem) process.stderr.write(`warning: ${r.volumesProblem}\n`);
       process.stderr.write(
         `stopped: ${r.terminated.join(", ") || "-"}` +
           (r.killed.length ? `; killed: ${r.killed.join(", ")}` : "") +
           (r.notRunning.length ? `; already gone: ${r.notRunning.join(", ")}` : "") +
-          (values.keep ? `; state kept in ${dir}` : `; removed the state in ${dir}`) +
+          (r.volumesRemoved.length ? `; removed ${r.volumesRemoved.length} provisioned volume directories` : "") +
+          (values.keep ? `; state and volumes kept in ${dir} and /tmp/hostpath_pv` : `; removed the state in ${dir}`) +
           "\n",
       );
       return 0;

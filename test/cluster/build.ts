@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { defaultProgressMode, formatElapsed, startProgress } from "./progress.js";
 
 export const GO_MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), "go");
 
@@ -115,11 +116,18 @@ export function binariesDir(go = goCommand()): string {
 export interface EnsureOptions {
   /** progress lines (default: stderr) */
   log?: (line: string) => void;
+  /**
+   * How a long step reports: "live" redraws one line on stderr, "lines" writes a plain line
+   * through log at least every 10 s. Default: live when log is the default and stderr is a
+   * terminal (and $CI is unset), else lines.
+   */
+  progress?: "live" | "lines";
 }
 
 /** Returns the cached binaries, building them first when the pin has no build yet. */
 export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  opts = { ...opts, progress: opts.progress ?? (opts.log ? "lines" : defaultProgressMode()) };
   const go = goCommand();
   const gv = goVersion(go);
   const versions = pinnedVersions(gv);
@@ -137,7 +145,7 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
 
   mkdirSync(cacheRoot(), { recursive: true });
   const lock = `${root}.lock`;
-  await acquireLock(lock, log);
+  await acquireLock(lock, log, opts);
   try {
     if (existsSync(join(root, "complete"))) return result(false); // built by whoever held the lock
     const tmp = `${root}.tmp-${process.pid}`;
@@ -149,8 +157,10 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
         `into ${binDir} (a cold build takes a long while; later runs reuse it)`,
     );
     const started = Date.now();
-    // nice: the machine is shared (2 cores); the build must not starve the tests or other work.
-    await run("nice", ["-n", "19", go, ...args], GO_MODULE_DIR, log);
+    // Three steps, so each can say how far it got: the download, the package count, the build.
+    await downloadModules(go, log, opts);
+    const total = await countPackages(go, log, opts);
+    await compile(go, args, total, log, opts);
     const seconds = Math.round((Date.now() - started) / 1000);
     for (const a of APPLETS) symlinkSync("kubecp", join(tmp, "bin", a));
     writeFileSync(
@@ -166,31 +176,135 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
   }
 }
 
-function run(cmd: string, args: string[], cwd: string, log: (l: string) => void): Promise<void> {
+/** "# get https://<proxy>/<module path>/@v/<version>.zip: 200 OK (0.1s)", as go mod download -x prints it */
+const PROXY_ZIP = /^# get \S+?:\/\/[^/\s]+\/(\S+)\/@v\/([^\s/]+)\.zip(: (.*))?$/;
+
+/**
+ * One stderr line of `go mod download -x`: a module archive fetched, a request whose answer comes
+ * later or that is not an archive ("request"), or anything else, which is worth showing ("other":
+ * a failed fetch, an error).
+ */
+export function downloadLine(line: string): { module: string; version: string } | "request" | "other" {
+  const m = PROXY_ZIP.exec(line);
+  if (m?.[1] && m[2] && m[4] !== undefined) return m[4].startsWith("200") ? { module: decodeModulePath(m[1]), version: m[2] } : "other";
+  if (line.startsWith("# get ")) return /: [45]\d\d /.test(line) && !/: 404 /.test(line) ? "other" : "request";
+  return "other";
+}
+
+/** `go mod download -x`: one "# get …zip" line per module archive, counted against go.sum. */
+async function downloadModules(go: string, log: (l: string) => void, opts: EnsureOptions): Promise<void> {
+  // go.sum has one "<module> <version> h1:" line per archive the build may need (and one
+  // "/go.mod h1:" line per go.mod); go mod download fetches at most those.
+  const sum = readFileSync(join(GO_MODULE_DIR, "go.sum"), "utf8").split("\n");
+  const most = sum.filter((l) => /^\S+ \S+ h1:/.test(l) && !/\/go\.mod h1:/.test(l)).length;
+  const p = startProgress("downloading Go modules", { log, ...modeOf(opts) });
+  let fetched = 0;
+  try {
+    await runGo(go, ["mod", "download", "-x"], (line) => {
+      const got = downloadLine(line);
+      if (got === "request") return; // its answer follows on a line of its own
+      if (got === "other") return void p.note(`  go: ${line}`);
+      fetched++;
+      p.update(`${fetched}/${most} archives (${got.module}@${got.version})`);
+    });
+  } catch (e) {
+    p.done(`downloading Go modules failed after ${fetched} archives`);
+    throw e;
+  }
+  p.done(fetched ? `downloaded ${fetched} module archives` : "Go modules: all in the module cache already");
+}
+
+/** How many packages the build takes in (standard library included): the denominator of compile(). */
+async function countPackages(go: string, log: (l: string) => void, opts: EnsureOptions): Promise<number> {
+  const p = startProgress("listing the packages to build", { log, ...modeOf(opts) });
+  let n = 0;
+  try {
+    await runGo(go, ["list", "-deps", ".", "sigs.k8s.io/kwok/cmd/kwok"], (line, stream) => {
+      if (stream === "stdout") n++;
+      else p.note(`  go: ${line}`);
+    });
+  } finally {
+    p.done(`${n} packages to build (those already in Go's build cache are skipped)`);
+  }
+  return n;
+}
+
+/** `go build -v`: it names each package as it compiles it; the link at the end says nothing. */
+async function compile(go: string, args: string[], total: number, log: (l: string) => void, opts: EnsureOptions): Promise<void> {
+  const p = startProgress("compiling", { log, ...modeOf(opts) });
+  let compiled = 0;
+  const mains = new Set([".", "osk.local/kubecp", "sigs.k8s.io/kwok/cmd/kwok"]);
+  let mainsDone = 0;
+  try {
+    await runGo(go, [args[0] ?? "build", "-v", ...args.slice(1)], (line) => {
+      if (!IMPORT_PATH.test(line)) return void p.note(`  go: ${line}`);
+      compiled++;
+      if (mains.has(line)) mainsDone++;
+      p.update(
+        mainsDone >= 2
+          ? `${compiled}/${total} packages; linking kubecp and kwok`
+          : `${compiled}/${total} packages (${line})`,
+      );
+    });
+  } catch (e) {
+    p.done(`compiling failed after ${compiled} packages`);
+    throw e;
+  }
+  p.done(`compiled ${compiled} of ${total} packages (the others were in Go's build cache or need no compiling) and linked kubecp and kwok`);
+}
+
+/** What `go build -v` and `go list` print for a package: an import path, nothing else on the line. */
+const IMPORT_PATH = /^[A-Za-z0-9_.~+-]+(\/[A-Za-z0-9_.~+-]+)*$/;
+
+/** The proxy escapes upper-case letters as "!x" (github.com/!azure/…). */
+function decodeModulePath(p: string): string {
+  return p.replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function modeOf(opts: EnsureOptions): { mode: "live" | "lines" } {
+  return { mode: opts.progress ?? "lines" };
+}
+
+/**
+ * Runs `nice -n 19 go ARGS` in the module directory, handing each output line to onLine; rejects
+ * with the last output when go fails. nice: the machine may be shared and the build must not
+ * starve everything else.
+ */
+function runGo(go: string, args: string[], onLine: (line: string, stream: "stdout" | "stderr") => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("nice", ["-n", "19", go, ...args], { cwd: GO_MODULE_DIR, stdio: ["ignore", "pipe", "pipe"] });
     let tail = "";
-    const onData = (b: Buffer): void => {
-      const s = b.toString();
-      tail = (tail + s).slice(-8000);
-      for (const line of s.split("\n")) if (line.trim()) log(`  go: ${line}`);
+    const partial = { stdout: "", stderr: "" };
+    const emit = (line: string, stream: "stdout" | "stderr"): void => {
+      if (stream === "stderr") tail = (tail + line + "\n").slice(-8000);
+      if (line.trim()) onLine(line, stream);
     };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
+    const reader = (stream: "stdout" | "stderr") => (b: Buffer) => {
+      const lines = (partial[stream] + b.toString()).split("\n");
+      partial[stream] = lines.pop() ?? "";
+      for (const line of lines) emit(line, stream);
+    };
+    child.stdout.on("data", reader("stdout"));
+    child.stderr.on("data", reader("stderr"));
     child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} failed (exit ${code}) in ${cwd}:\n${tail}`)),
-    );
+    child.on("close", (code) => {
+      for (const stream of ["stdout", "stderr"] as const) if (partial[stream]) emit(partial[stream], stream);
+      if (code === 0) resolve();
+      else reject(new Error(`${go} ${args.join(" ")} failed (exit ${code}) in ${GO_MODULE_DIR}:\n${tail}`));
+    });
   });
 }
 
 /** A directory lock holding the owner's PID; a lock whose owner is gone is taken over. */
-async function acquireLock(lock: string, log: (l: string) => void): Promise<void> {
-  let said = false;
+async function acquireLock(lock: string, log: (l: string) => void, opts: EnsureOptions): Promise<void> {
+  // Another build may hold the lock for tens of minutes: say so, and keep saying it.
+  let waiting: ReturnType<typeof startProgress> | undefined;
+  const waitStarted = Date.now();
   for (;;) {
     try {
       mkdirSync(lock);
       writeFileSync(join(lock, "pid"), String(process.pid));
+      waiting?.done(`the other build finished after ${formatElapsed(Date.now() - waitStarted)} of waiting`);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
@@ -205,8 +319,8 @@ async function acquireLock(lock: string, log: (l: string) => void): Promise<void
       rmSync(lock, { recursive: true, force: true });
       continue;
     }
-    if (!said) log(`waiting for the build running in process ${owner || "?"} (lock ${lock})`);
-    said = true;
+    waiting ??= startProgress("waiting for another build of the same pin", { log, ...modeOf(opts) });
+    waiting.update(`process ${owner || "?"} holds ${lock}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }

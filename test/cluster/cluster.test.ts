@@ -4,7 +4,7 @@
 // The first run on a machine compiles Kubernetes (see test/cluster/build.ts; tens of minutes on
 // 2 cores); later runs reuse the cached build. OSK_SKIP_CLUSTER_TESTS=1 skips this file.
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -17,10 +17,13 @@ import {
   KWOK_ANNOTATION,
   isNodeReady,
   isOurProcess,
+  readState,
   startCluster,
+  stopCluster,
   type Cluster,
 } from "./control-plane.js";
 import { waitFor, type KubeObject } from "./kube.js";
+import { DEFAULT_STORAGE_CLASS, HOSTPATH_PROVISIONER } from "./storage.js";
 
 function goneOrZombie(pid: number): boolean {
   try {
@@ -180,6 +183,68 @@ test("local control plane: etcd + kube-apiserver + controller-manager + schedule
     assert.equal(pod.spec.nodeName, "compute-2");
   });
 
+  type Claim = KubeObject & { spec: { storageClassName?: string; volumeName?: string }; status?: { phase?: string } };
+  type Volume = KubeObject & { spec: { hostPath?: { path: string }; persistentVolumeReclaimPolicy?: string } };
+  const claim = (name: string) => ({
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name },
+    // No storageClassName, as osk renders claims when the cloud file names no class.
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+  });
+  const boundVolume = async (name: string): Promise<{ claim: Claim; volume: Volume; path: string }> => {
+    const c = await waitFor(
+      `claim ${name} Bound`,
+      async () => {
+        const got = await k.get<Claim>(`/api/v1/namespaces/${NS}/persistentvolumeclaims/${name}`);
+        return got.status?.phase === "Bound" ? got : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
+    const volume = await k.get<Volume>(`/api/v1/persistentvolumes/${c.spec.volumeName}`);
+    return { claim: c, volume, path: volume.spec.hostPath?.path ?? "" };
+  };
+  const provisioned: string[] = [];
+
+  await t.test("a claim with no storageClassName binds to a volume the default StorageClass provisions", async () => {
+    const sc = await k.get(`/apis/storage.k8s.io/v1/storageclasses/${DEFAULT_STORAGE_CLASS}`);
+    assert.equal(sc.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"], "true");
+    assert.equal(sc.provisioner, HOSTPATH_PROVISIONER);
+    await k.create(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, claim("data"));
+    const { claim: c, volume, path } = await boundVolume("data");
+    assert.equal(c.spec.storageClassName, DEFAULT_STORAGE_CLASS);
+    assert.equal(volume.metadata.annotations?.["pv.kubernetes.io/provisioned-by"], HOSTPATH_PROVISIONER);
+    assert.match(path, /^\/tmp\/hostpath_pv\/[0-9a-f-]{36}$/);
+    assert.ok(existsSync(path), `${path} created by the provisioner`);
+    provisioned.push(path);
+
+    // A pod that mounts the claim is scheduled and becomes Ready (what a StatefulSet's pod needs).
+    await k.create(`/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "with-claim" },
+      spec: {
+        containers: [{ name: "c", image: "registry.invalid/fake:1", volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+        volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data" } }],
+      },
+    });
+    await waitFor("pod with-claim Ready", async () => podReady(await k.get<Pod>(`/api/v1/namespaces/${NS}/pods/with-claim`)), { timeoutMs: 90_000 });
+  });
+
+  await t.test("deleting a provisioned claim deletes its volume and directory", async () => {
+    await k.create(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, claim("scratch"));
+    const { volume, path } = await boundVolume("scratch");
+    assert.equal(volume.spec.persistentVolumeReclaimPolicy, "Delete");
+    assert.ok(existsSync(path));
+    await k.delete(`/api/v1/namespaces/${NS}/persistentvolumeclaims/scratch`);
+    await waitFor(`${path} removed`, async () => !existsSync(path), { timeoutMs: 90_000 });
+    await waitFor(
+      `PersistentVolume ${volume.metadata.name} deleted`,
+      async () => (await k.request("GET", `/api/v1/persistentvolumes/${volume.metadata.name}`)).status === 404,
+      { timeoutMs: 90_000 },
+    );
+  });
+
   await t.test("the per-pod annotation delays readiness", async () => {
     const t0 = Date.now();
     await k.create(`/api/v1/namespaces/${NS}/pods`, {
@@ -197,8 +262,13 @@ test("local control plane: etcd + kube-apiserver + controller-manager + schedule
     assert.ok(cluster);
     const procs = cluster.state.processes;
     assert.deepEqual(procs.map((p) => p.name).sort(), ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
-    const r = await cluster.stop({ graceMs: 10_000 });
+    // --keep (cluster:down --keep) keeps the state and the volumes, and records their directories.
+    const r = await cluster.stop({ graceMs: 10_000, keep: true });
     cluster = undefined;
+    assert.equal(r.volumesProblem, undefined);
+    assert.deepEqual(r.volumesRemoved, []);
+    for (const path of provisioned) assert.ok(existsSync(path), `${path} kept`);
+    assert.deepEqual(readState(dir)?.volumeDirs, provisioned);
     assert.equal(r.killed.length, 0, `needed SIGKILL: ${r.killed.join(", ")}`);
     assert.equal(r.terminated.length, 5);
     for (const p of procs) {
@@ -206,5 +276,13 @@ test("local control plane: etcd + kube-apiserver + controller-manager + schedule
       // Gone, or a zombie that this sandbox's PID 1 has not reaped yet (it no longer runs).
       assert.ok(goneOrZombie(p.pid), `${p.name} pid ${p.pid} gone`);
     }
+
+    // The claim "data" was still there: the down that removes the state removes its directory
+    // (from the record, the apiserver being gone), and nothing else.
+    const after = await stopCluster(dir);
+    assert.equal(after.volumesProblem, undefined);
+    assert.deepEqual(after.volumesRemoved, provisioned);
+    for (const path of provisioned) assert.equal(existsSync(path), false, `${path} removed`);
+    assert.equal(existsSync(join(dir, "state.json")), false);
   });
 });

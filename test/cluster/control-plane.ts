@@ -30,6 +30,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureBinaries, type Binaries, type Versions } from "./build.js";
 import { KubeClient, waitFor, type KubeObject } from "./kube.js";
+import { createDefaultStorageClass, DEFAULT_STORAGE_CLASS, HOSTPATH_PROVISIONER_FLAG, provisionedVolumeDirs, removeVolumeDirs } from "./storage.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -62,6 +63,12 @@ export interface StartOptions {
   timeoutMs?: number;
   /** progress lines (default: stderr) */
   log?: (line: string) => void;
+  /**
+   * How the build of the binaries reports progress: "live" redraws one line on stderr, "lines"
+   * writes a line through log at least every 10 s. Default: live when log is not given and stderr
+   * is a terminal ($CI unset), else lines.
+   */
+  progress?: "live" | "lines";
   /**
    * Kill the cluster's processes when this Node.js process exits or gets SIGINT/SIGTERM before
    * stop() was called (for tests: a crashed or timed-out test run leaves nothing behind).
@@ -97,6 +104,8 @@ export interface ClusterState {
   podReadyDelayMs: number;
   jobCompleteDelayMs: number;
   startedAt: string;
+  /** provisioned volume directories seen by a `down --keep`, so a later `down` can remove them */
+  volumeDirs?: string[];
 }
 
 export interface Cluster {
@@ -126,6 +135,10 @@ export interface StopResult {
   killed: string[];
   /** recorded but no longer running (or the PID now belongs to another program) */
   notRunning: string[];
+  /** directories of provisioned volumes removed (see storage.ts) */
+  volumesRemoved: string[];
+  /** why the provisioned volumes could not be found (the apiserver did not answer), if so */
+  volumesProblem?: string;
 }
 
 /** Entries this harness creates in a state directory; nothing else there is ever removed. */
@@ -229,7 +242,15 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         );
       }
       log(`reusing the healthy cluster already running in ${dir} (${existing.nodes.length} nodes, ${existing.server})`);
-      return handle(existing, true, {});
+      const reused = handle(existing, true, {});
+      const sc = await reused.client.request("GET", `/apis/storage.k8s.io/v1/storageclasses/${DEFAULT_STORAGE_CLASS}`);
+      if (sc.status === 404) {
+        log(
+          `warning: this cluster has no StorageClass ${DEFAULT_STORAGE_CLASS} (started by an older osk, or deleted): ` +
+            `claims without a storageClassName stay Pending; restart it (cluster:down, then cluster:up) to get it`,
+        );
+      }
+      return reused;
     }
     const running = health.processes.filter((p) => p.running);
     if (running.length > 0) {
@@ -239,6 +260,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       );
     }
     log(`the cluster recorded in ${dir} is not running any more; starting a new one there`);
+    removeVolumeDirs(existing.volumeDirs ?? []); // its etcd data, which knew them, goes too
     removeOwnEntries(dir);
   }
 
@@ -251,7 +273,10 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     tPhase = now;
   };
 
-  const bins = await ensureBinaries({ log });
+  const bins = await ensureBinaries({
+    ...(opts.log ? { log } : {}),
+    ...(opts.progress ? { progress: opts.progress } : {}),
+  });
   phase("build");
 
   mkdirSync(dir, { recursive: true });
@@ -340,6 +365,8 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       const r = await client.request<string>("GET", "/readyz", undefined, { timeoutMs: 5000 });
       return r.status === 200;
     });
+    // The default StorageClass: claims without a class (examples/minimal.yaml) bind.
+    await createDefaultStorageClass(client);
     phase("apiserver");
 
     const kc = (c: string): string => join(dir, "kubeconfigs", `${c}.kubeconfig`);
@@ -359,6 +386,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       `--cluster-signing-cert-file=${p("ca.crt")}`,
       `--cluster-signing-key-file=${p("ca.key")}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      HOSTPATH_PROVISIONER_FLAG,
       "--kube-api-qps=100",
       "--kube-api-burst=200",
       "--profiling=false",
@@ -502,16 +530,39 @@ export function isOurProcess(p: ProcessRecord): boolean {
 /** Stops the processes recorded in dir/state.json and removes the state unless keep. */
 export async function stopCluster(dir: string, opts: StopOptions = {}): Promise<StopResult> {
   const state = readState(resolve(dir));
-  if (!state) return { terminated: [], killed: [], notRunning: [] };
+  if (!state) return { terminated: [], killed: [], notRunning: [], volumesRemoved: [] };
+  // The volumes' directories are only known from their PersistentVolumes: read them while the
+  // apiserver still answers, remove them once the controller-manager can make no new ones. A
+  // `--keep` records them in state.json, for the `down` that removes the state later.
+  let volumes: string[] = state.volumeDirs ?? [];
+  let volumesProblem: string | undefined;
+  if (state.processes.some(isOurProcess)) {
+    let client: KubeClient | undefined;
+    try {
+      client = KubeClient.fromKubeconfig(state.kubeconfig);
+      volumes = [...new Set([...volumes, ...(await provisionedVolumeDirs(client))])];
+    } catch (e) {
+      volumesProblem = `could not list the PersistentVolumes (${e instanceof Error ? e.message : String(e)}); directories this cluster provisioned under /tmp/hostpath_pv may remain`;
+    } finally {
+      client?.close();
+    }
+  } else if (state.volumeDirs === undefined) {
+    volumesProblem = "the cluster's processes were not running, so its PersistentVolumes could not be listed; directories it provisioned under /tmp/hostpath_pv may remain";
+  }
+  if (opts.keep) {
+    state.volumeDirs = volumes;
+    saveState(state);
+  }
   const result = await stopProcesses(state, opts);
   if (!opts.keep) removeOwnEntries(state.dir);
-  return result;
+  if (opts.keep) return { ...result, ...(volumesProblem ? { volumesProblem } : {}) };
+  return { ...result, volumesRemoved: removeVolumeDirs(volumes), ...(volumesProblem ? { volumesProblem } : {}) };
 }
 
 async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<StopResult> {
   const log = opts.log ?? (() => undefined);
   const graceMs = opts.graceMs ?? 10_000;
-  const result: StopResult = { terminated: [], killed: [], notRunning: [] };
+  const result: StopResult = { terminated: [], killed: [], notRunning: [], volumesRemoved: [] };
   // Clients first, then the apiserver, then etcd.
   const order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"];
   const procs = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
