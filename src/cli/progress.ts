@@ -45,10 +45,11 @@ export function wrapText(text: string, width: number, indent = '    '): string {
 
 const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-export function createReporter(out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number }, opts: { plain?: boolean } = {}): Reporter {
+export function createReporter(out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number }, opts: { plain?: boolean; /** How long a component waits before its reason is printed in full (terminal). */ stuckAfterMs?: number } = {}): Reporter {
   const t0 = Date.now();
   const tty = Boolean(out.isTTY) && !opts.plain && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
   const active = new Map<string, { since: number; detail: string; lastPrinted: number; printedDetail?: string }>();
+  const stuckAfter = opts.stuckAfterMs ?? 15_000;
   const width = () => Math.max(40, ((out as { columns?: number }).columns ?? 100) - 1);
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   let frame = 0;
@@ -76,8 +77,8 @@ export function createReporter(out: NodeJS.WriteStream | { write(s: string): boo
     if (tty) {
       const now = Date.now();
       for (const [id, a] of active) {
-        const changed = a.detail !== a.printedDetail && now - a.lastPrinted >= 15_000;
-        if (now - a.since >= 15_000 && (changed || now - a.lastPrinted >= 60_000)) {
+        const changed = a.detail !== a.printedDetail && now - a.lastPrinted >= stuckAfter;
+        if (now - a.since >= stuckAfter && (changed || now - a.lastPrinted >= 4 * stuckAfter)) {
           a.lastPrinted = now;
           a.printedDetail = a.detail;
           print(wrapText(`… ${id} still waiting (${Math.floor((now - a.since) / 1000)} s): ${a.detail}`, width()));
@@ -88,7 +89,7 @@ export function createReporter(out: NodeJS.WriteStream | { write(s: string): boo
       return;
     }
     for (const [id, a] of active) {
-      if (Date.now() - a.lastPrinted >= 15_000) {
+      if (Date.now() - a.lastPrinted >= stuckAfter) {
         a.lastPrinted = Date.now();
         out.write(`${stamp()} … ${id} still waiting (${Math.floor((Date.now() - a.since) / 1000)} s): ${a.detail}\n`);
       }

@@ -5,7 +5,7 @@
  */
 import type { CloudModel } from '../../plan/model.js';
 import { unservedKinds } from './apply.js';
-import { FIELD_MANAGER, INVENTORY, isClaim, planPrune, readInventory, refKey, refLabel, refOf, type ObjectRef } from './inventory.js';
+import { FIELD_MANAGER, INVENTORY, isClaim, planPrune, readInventory, refLabel, refOf, type ObjectRef } from './inventory.js';
 import type { KubeApi } from './kube-api.js';
 import { sleep } from './kube-api.js';
 import { explainPodList, listNodes, workloadReadiness, type Pod } from './readiness.js';
