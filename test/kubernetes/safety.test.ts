@@ -69,7 +69,7 @@ describe('osk on Kubernetes keeps data and schedules what it reports ready', { s
     for (const c of ['glance-api-images', 'osk-backups', 'data-mariadb-0']) assert.ok(all.includes(c), `claim ${c} in ${all.join(', ')}`);
 
     // Backup switched off: diff shows what apply would delete, the claim as kept.
-    const without = file('kc.yaml', cloudYaml('kc'));
+    const without = file('kc.yaml', cloudYaml('kc', '  backup:\n    enabled: false\n'));
     const d = await osk(['diff', '-f', without]);
     assert.equal(d.code, 1, d.stdout + d.stderr);
     assert.match(d.stdout, /^- CronJob kc\/\S+$/m);
@@ -121,14 +121,14 @@ describe('osk on Kubernetes keeps data and schedules what it reports ready', { s
     const r = await osk(['apply', '-f', f, '--timeout', '10']);
     assert.equal(r.code, 1, r.stderr.slice(-3000));
     assert.match(r.stderr, /openvswitch is not ready after 10 s: DaemonSet openvswitch: 0\/0 ready: no node to run on: needs nodes with disk=nvme; 0 of 8 nodes have it/);
-    assert.match(r.stderr, /keystone-api is not ready after 10 s: .*Unschedulable: needs nodes with openstack-control-plane=enabled and disk=nvme; 0 of 8 nodes have it \(scheduler: 0\/8 nodes are available/);
+    assert.match(r.stderr, /keystone-api is not ready after 10 s: .*Unschedulable: needs nodes with disk=nvme and openstack-control-plane=enabled; 0 of 8 nodes have it \(scheduler: 0\/8 nodes are available/);
 
     const st = await osk(['status', '-f', f]);
     assert.equal(st.code, 1, st.stdout + st.stderr);
     const why = st.stdout.slice(st.stdout.indexOf('\nnot ready:\n'));
     assert.match(why, /^ {2}openvswitch: no node to run on: needs nodes with disk=nvme; 0 of 8 nodes have it$/m);
     assert.match(why, /^ {2}libvirt: no node to run on: needs nodes with disk=nvme; 0 of 8 nodes have it$/m);
-    assert.match(why, /^ {2}keystone-api: keystone-api-\S+: Unschedulable: needs nodes with openstack-control-plane=enabled and disk=nvme; 0 of 8 nodes have it/m);
+    assert.match(why, /^ {2}keystone-api: keystone-api-\S+: Unschedulable: needs nodes with disk=nvme and openstack-control-plane=enabled; 0 of 8 nodes have it/m);
     assert.match(why, /^ {2}nova-api: not applied: waits for .*keystone-api/m);
     const states = JSON.parse((await osk(['status', '-f', f, '-o', 'json'])).stdout) as { component: string; ready: boolean; reason?: string }[];
     assert.ok(states.filter((s) => !s.ready).every((s) => s.reason), 'every component that is not ready has a reason');

@@ -129,7 +129,10 @@ function requirementText(r: Requirement): string {
 
 /** "openstack-compute-node=enabled and (nvidia.com/gpu.present!=true)", or undefined when any node will do. */
 export function placementText(spec: PlacementSpec): string | undefined {
-  const parts = Object.entries(spec.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`);
+  // Sorted: the API server returns maps sorted, so a rendered and a live spec read the same.
+  const parts = Object.entries(spec.nodeSelector ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
   const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   const termTexts = terms.map((t) => [...(t.matchExpressions ?? []).map(requirementText), ...(t.matchFields ?? []).map((r) => requirementText({ ...r, key: `node ${r.key}` }))].join(' and ') || 'nothing');
   if (termTexts.length === 1) parts.push(termTexts[0]!);
