@@ -41,13 +41,16 @@ describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () 
   let dir = '';
   let api: KubeApi;
   const env = () => ({ ...process.env, KUBECONFIG: cluster.kubeconfig, OSK_STATE_DIR: join(dir, 'state'), CI: 'true' });
-  const osk = (args: string[], opts: { killAfterMs?: number } = {}): Promise<Run> =>
+  const osk = (args: string[], opts: { killAfterMs?: number; onStderr?: (all: string) => void } = {}): Promise<Run> =>
     new Promise((resolve) => {
       const p = spawn(process.execPath, [OSK, ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
+      p.stderr.on('data', (d) => {
+        stderr += d;
+        opts.onStderr?.(stderr);
+      });
       if (opts.killAfterMs !== undefined) setTimeout(() => p.kill('SIGKILL'), opts.killAfterMs);
       p.on('close', (code, signal) => resolve({ code: code ?? (signal ? 137 : 1), stdout, stderr }));
     });
@@ -266,8 +269,12 @@ current-context: x
     const f = file('restart.yaml', cloudYaml().replace(/name: kt\n  namespace: kt/, 'name: kr\n  namespace: kr'));
     const apiserver = cluster.state.processes.find((p) => p.name === 'kube-apiserver')!;
     const argv = readFileSync(`/proc/${apiserver.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const run = osk(['apply', '-f', f]);
-    await new Promise((res) => setTimeout(res, 2500));
+    // Killed once the apply is applying components (not while it still renders), so the
+    // outage really hits its requests.
+    let applying: () => void = () => undefined;
+    const started = new Promise<void>((res) => (applying = res));
+    const run = osk(['apply', '-f', f], { onStderr: (all) => (/✔ secrets completed/.test(all) ? applying() : undefined) });
+    await Promise.race([started, run]);
     process.kill(apiserver.pid, 'SIGKILL');
     await new Promise((res) => setTimeout(res, 3000));
     const log = openSync(apiserver.log, 'a');
