@@ -11,7 +11,7 @@ import type { CloudFile } from '../spec/schema.js';
 import { applyCloud } from '../targets/kubernetes/apply.js';
 import { reconcileCredentials } from '../targets/kubernetes/credentials.js';
 import { KubeApi } from '../targets/kubernetes/kube-api.js';
-import { diffText, kubeDestroy, kubeDiff, kubeStatus, kubeStatusTable } from '../targets/kubernetes/operate.js';
+import { diffChanges, diffText, kubeDestroy, kubeDiff, kubeStatus, kubeStatusTable } from '../targets/kubernetes/operate.js';
 import type { Io } from './main.js';
 import { machine, outputOption } from './output.js';
 import { expectSecretStore } from './paths.js';
@@ -27,7 +27,10 @@ export function kubeOptions<T extends Command<any, any, any>>(cmd: T): T {
 }
 
 export function loadApi(o: KubeTarget): KubeApi {
-  return KubeApi.load({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
+  const api = KubeApi.load({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
+  // While requests are retried, say what osk waits for (apply routes this through its reporter).
+  api.onWait = (line) => process.stderr.write(`${line}\n`);
+  return api;
 }
 
 /** The secret store of the cloud and the API of the kubeconfig's context. */
@@ -46,7 +49,7 @@ export function registerKubeCommands(program: Command, io: Io, readCloud: (file:
       .description('deploy the cloud to Kubernetes: server-side apply, in dependency order, gated on readiness; prunes what left the file')
       .requiredOption('-f, --filename <file>', 'cloud file ("-" reads standard input)')
       .option('--no-prune', 'keep objects of components that left the cloud file')
-      .option('--prune-volumes', 'also delete the PersistentVolumeClaims of pruned StatefulSets')
+      .option('--prune-volumes', 'also delete the PersistentVolumeClaims (data) no longer in the cloud file: rendered claims and those of removed StatefulSets; without it they are kept and listed')
       .option('--import-secrets', "take credentials that already exist in the cluster into the secret store (rebuilds a lost store)")
       .option('--secrets-file <path>', 'secret store of this cloud')
       .addOption(new Option('--timeout <seconds>', 'how long one component may take to get ready').default('600')),
@@ -62,10 +65,12 @@ export function registerKubeCommands(program: Command, io: Io, readCloud: (file:
     // Render again when the store changed (imported values), so configs carry the cluster's credentials.
     const { model, groups } = creds.imported.length || creds.rotated.length ? render(file, store) : first;
     const reporter = createReporter(process.stderr);
+    // While requests are retried (an apiserver restart), say so on the progress output.
+    api.onWait = (line) => reporter.note(line);
     try {
       const r = await applyCloud(model, groups, api, { reporter, timeoutSeconds: Number(opts.timeout) || 600, prune: opts.prune !== false, pruneVolumes: Boolean(opts.pruneVolumes) });
       reporter.close();
-      const summary = `${r.created.length} created, ${r.changed.length} changed, ${r.unchanged.length} unchanged, ${r.keptSecrets.length} credentials kept, ${r.pruned.length} pruned${r.skipped.length ? `, ${r.skipped.length} kinds skipped (not served)` : ''}`;
+      const summary = `${r.created.length} created, ${r.changed.length} changed, ${r.unchanged.length} unchanged, ${r.keptSecrets.length} credentials kept, ${r.pruned.length} pruned${r.keptClaims.length ? `, ${r.keptClaims.length} claims kept (--prune-volumes deletes them)` : ''}${r.skipped.length ? `, ${r.skipped.length} kinds skipped (not served)` : ''}`;
       if (r.failed.size) {
         const lines = [...r.failed].map(([id, e]) => `  ${id}: ${e.message}`);
         const blocked = [...r.blocked].map(([id, by]) => `  ${id}: not started, waits for ${by}`);
@@ -80,17 +85,19 @@ export function registerKubeCommands(program: Command, io: Io, readCloud: (file:
   kubeOptions(
     program
       .command('diff')
-      .description('what osk apply would change: server-side dry-run against the cluster')
+      .description('what osk apply would change: server-side dry-run against the cluster, and every object it would delete (claims are listed as kept unless --prune-volumes); exit 1 when anything would change')
       .requiredOption('-f, --filename <file>', 'cloud file')
       .option('--secrets-file <path>', 'secret store of this cloud')
+      .option('--no-prune', 'as apply --no-prune: show no deletions')
+      .option('--prune-volumes', 'as apply --prune-volumes: claims no longer in the cloud file would be deleted')
       .addOption(outputOption()),
   ).action(async (opts) => {
     const file = await readCloud(opts.filename, io);
     const { store, api } = await prepare(file, opts);
-    const { groups } = render(file, store);
-    const d = await kubeDiff(groups, api);
+    const { model, groups } = render(file, store);
+    const d = await kubeDiff(model, groups, api, { prune: opts.prune !== false, pruneVolumes: Boolean(opts.pruneVolumes) });
     io.stdout(opts.output === 'text' ? diffText(d) : machine(d, opts.output));
-    if (d.length) throw new ExitStatus(ExitCode.failed);
+    if (diffChanges(d).length) throw new ExitStatus(ExitCode.failed);
   });
 
   kubeOptions(

@@ -1,8 +1,13 @@
 /**
- * Progress of long work (osk up, later osk apply), TTY-aware: on a terminal, finished steps
- * scroll as lines and one status line below them shows what is in flight with a spinner; in CI
- * or a pipe, plain timestamped lines, and a "still waiting" line per component every 15 s so a
- * log shows what a slow step was waiting for.
+ * Progress of long work (osk up, osk apply), TTY-aware: on a terminal, finished steps scroll as
+ * lines and one status line below them shows what is in flight with a spinner; in CI or a pipe,
+ * plain timestamped lines, and a "still waiting" line per component every 15 s so a log shows
+ * what a slow step was waiting for.
+ *
+ * The spinner line is cut at the screen width, so it can never be where a reason is read: on a
+ * terminal, a component that has waited 15 s gets its reason printed in full (wrapped, on its
+ * own lines) whenever the reason changes, and at least once a minute; a failure is printed
+ * wrapped too.
  */
 export type Outcome = 'ready' | 'started' | 'restarted' | 'unchanged' | 'completed' | 'skipped';
 
@@ -18,12 +23,34 @@ export interface Reporter {
   close(): void;
 }
 
+/** Words to lines of at most `width` columns; continuation lines get `indent`. Existing newlines stay. */
+export function wrapText(text: string, width: number, indent = '    '): string {
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const lead = /^\s*/.exec(raw)![0];
+    let line = '';
+    let first = true;
+    for (const word of raw.trim().split(/ +/)) {
+      const prefix = first ? lead : `${lead}${indent}`;
+      if (line && (prefix + line + ' ' + word).length > width) {
+        out.push(prefix + line);
+        first = false;
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    out.push((first ? lead : `${lead}${indent}`) + line);
+  }
+  return out.join('\n');
+}
+
 const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-export function createReporter(out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number }, opts: { plain?: boolean } = {}): Reporter {
+export function createReporter(out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number }, opts: { plain?: boolean; /** How long a component waits before its reason is printed in full (terminal). */ stuckAfterMs?: number } = {}): Reporter {
   const t0 = Date.now();
   const tty = Boolean(out.isTTY) && !opts.plain && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
-  const active = new Map<string, { since: number; detail: string; lastPrinted: number }>();
+  const active = new Map<string, { since: number; detail: string; lastPrinted: number; printedDetail?: string }>();
+  const stuckAfter = opts.stuckAfterMs ?? 15_000;
+  const width = () => Math.max(40, ((out as { columns?: number }).columns ?? 100) - 1);
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   let frame = 0;
   let statusShown = false;
@@ -48,12 +75,21 @@ export function createReporter(out: NodeJS.WriteStream | { write(s: string): boo
   };
   const timer = setInterval(() => {
     if (tty) {
+      const now = Date.now();
+      for (const [id, a] of active) {
+        const changed = a.detail !== a.printedDetail && now - a.lastPrinted >= stuckAfter;
+        if (now - a.since >= stuckAfter && (changed || now - a.lastPrinted >= 4 * stuckAfter)) {
+          a.lastPrinted = now;
+          a.printedDetail = a.detail;
+          print(wrapText(`… ${id} still waiting (${Math.floor((now - a.since) / 1000)} s): ${a.detail}`, width()));
+        }
+      }
       clearStatus();
       drawStatus();
       return;
     }
     for (const [id, a] of active) {
-      if (Date.now() - a.lastPrinted >= 15_000) {
+      if (Date.now() - a.lastPrinted >= stuckAfter) {
         a.lastPrinted = Date.now();
         out.write(`${stamp()} … ${id} still waiting (${Math.floor((Date.now() - a.since) / 1000)} s): ${a.detail}\n`);
       }
@@ -82,10 +118,10 @@ export function createReporter(out: NodeJS.WriteStream | { write(s: string): boo
     fail(id, message) {
       const line = `✘ ${id} failed${secs(id)}: ${message}`;
       active.delete(id);
-      print(line);
+      print(tty ? wrapText(line, width()) : line);
     },
     note(line) {
-      print(line);
+      print(tty ? wrapText(line, width()) : line);
     },
     inFlight() {
       return [...active.keys()];

@@ -12,27 +12,13 @@ import type { CloudModel } from '../../plan/model.js';
 import { OskError } from '../../errors.js';
 import { objectsNeedingCrds, skipMessage } from '../../observe/crds.js';
 import { sleep, type KubeApi } from './kube-api.js';
-import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
+import { FIELD_MANAGER, isClaim, keptClaimsMessage, planPrune, readInventory, refKey, refLabel, refOf, writeInventory, type ObjectRef } from './inventory.js';
+import { explainPods, lastLogLines, listNodes, warningEvents, workloadReadiness, type Nodes } from './readiness.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './render.js';
 
-export const FIELD_MANAGER = 'osk';
-export const INVENTORY = 'osk-inventory';
+export { FIELD_MANAGER, INVENTORY, readInventory, refKey, refOf, type ObjectRef } from './inventory.js';
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
-
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-}
-
-export const refKey = (r: ObjectRef) => `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
-
-export function refOf(o: KubeObject): ObjectRef {
-  const m = o.metadata ?? {};
-  return { apiVersion: o.apiVersion, kind: o.kind, ...(m.namespace ? { namespace: m.namespace } : {}), name: m.name! };
-}
 
 export interface ApplyOptions {
   reporter: Reporter;
@@ -48,6 +34,8 @@ export interface ApplyResult extends RunResult {
   /** Credential Secrets that existed and were left as they are. */
   keptSecrets: string[];
   pruned: string[];
+  /** Claims no longer rendered that stay (data): deleted only with pruneVolumes. */
+  keptClaims: string[];
   /** "apiVersion Kind" of objects left out because the cluster does not serve the kind. */
   skipped: string[];
   /** Milliseconds from the start when each component became ready (the observed order). */
@@ -60,7 +48,7 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
   let groups = rendered;
   const t0 = Date.now();
   const ns = model.ctx.namespace;
-  const res: ApplyResult = { done: [], failed: new Map(), blocked: new Map(), created: [], changed: [], unchanged: [], keptSecrets: [], pruned: [], skipped: [], readyAt: new Map() };
+  const res: ApplyResult = { done: [], failed: new Map(), blocked: new Map(), created: [], changed: [], unchanged: [], keptSecrets: [], pruned: [], keptClaims: [], skipped: [], readyAt: new Map() };
   // Before anything changes: every kind must be served. Kinds of optional add-ons (the
   // Prometheus Operator's CRDs) that the cluster lacks are skipped with one line; this also
   // surfaces a wrong server or missing rights before the first write.
@@ -164,8 +152,9 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
     }
   }
   if (r.failed.size === 0) {
-    await writeInventory(api, ns, model.ctx.name, current);
-    if (o.prune) res.pruned = await prune(api, previous, current, o.pruneVolumes, o.reporter);
+    if (o.prune) ({ pruned: res.pruned, keptClaims: res.keptClaims } = await prune(api, ns, model.ctx.name, previous, all, current, o.pruneVolumes, o.reporter));
+    // Claims the inventory kept stay tracked: --no-prune must not make osk forget data it keeps.
+    else await writeInventory(api, ns, model.ctx.name, [...current, ...previous.filter(isClaim)]);
   }
   return res;
 }
@@ -178,6 +167,8 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
 class WorkloadPoller {
   private readonly waiters = new Set<string>();
   private snapshot = new Map<string, Live>();
+  /** The nodes, listed in the same round when a DaemonSet is waited for (its readiness needs them). */
+  private nodes: Nodes | undefined;
   /** When the LISTs behind the snapshot were sent: a waiter only trusts a snapshot newer than its question. */
   private snapshotAt = 0;
   private tick: Promise<void> | undefined;
@@ -188,8 +179,8 @@ class WorkloadPoller {
     private readonly cloud: string,
   ) {}
 
-  /** The live object (kind/name) as listed after `since` (ms epoch); undefined when absent. */
-  async get(kind: string, name: string, since: number): Promise<Live | undefined> {
+  /** The live object (kind/name) as listed after `since` (ms epoch), and the nodes when a DaemonSet is asked for. */
+  async get(kind: string, name: string, since: number): Promise<{ live: Live | undefined; nodes: Nodes | undefined }> {
     const key = `${kind}/${name}`;
     this.waiters.add(key);
     while (this.snapshotAt < since) {
@@ -197,7 +188,7 @@ class WorkloadPoller {
       this.tick ??= this.refresh().finally(() => (this.tick = undefined));
       await this.tick;
     }
-    return this.snapshot.get(key);
+    return { live: this.snapshot.get(key), nodes: this.nodes };
   }
 
   done(kind: string, name: string): void {
@@ -208,14 +199,17 @@ class WorkloadPoller {
     const at = Date.now();
     const kinds = [...new Set([...this.waiters].map((k) => k.split('/')[0]!))];
     const next = new Map<string, Live>();
-    await Promise.all(
-      kinds.map(async (kind) => {
+    let nodes: Nodes | undefined;
+    await Promise.all([
+      ...(kinds.includes('DaemonSet') ? [listNodes(this.api).then((n) => (nodes = n))] : []),
+      ...kinds.map(async (kind) => {
         const path = await this.api.path(kind === 'Job' ? 'batch/v1' : 'apps/v1', kind, this.ns);
         const r = await this.api.request<{ items: (Live & { metadata: { name: string } })[] }>('GET', path, { query: { labelSelector: `app.kubernetes.io/instance=${this.cloud}` }, what: `list ${kind} in ${this.ns}` });
         for (const o of r.body.items) next.set(`${kind}/${o.metadata.name}`, o);
       }),
-    );
+    ]);
     this.snapshot = next;
+    this.nodes = nodes;
     this.snapshotAt = at;
   }
 }
@@ -230,8 +224,8 @@ async function waitReady(api: KubeApi, poller: WorkloadPoller, id: string, ns: s
     const ref = refOf(w);
     try {
       for (;;) {
-        const live = await poller.get(ref.kind, ref.name, Date.now());
-        const r = live ? workloadReadiness(ref.kind, live) : { ready: false, summary: 'not listed yet' };
+        const { live, nodes } = await poller.get(ref.kind, ref.name, Date.now());
+        const r = live ? workloadReadiness(ref.kind, live, nodes) : { ready: false, summary: 'not listed yet' };
         if (r.ready) break;
         if ('failed' in r && r.failed) {
           const logs = await lastLogLines(api, ns, selector).catch(() => undefined);
@@ -240,7 +234,8 @@ async function waitReady(api: KubeApi, poller: WorkloadPoller, id: string, ns: s
         }
         if (Date.now() - lastExplain > 5000 || Date.now() > deadline) {
           lastExplain = Date.now();
-          why = `${ref.kind} ${ref.name}: ${r.summary}; ${(await explainPods(api, ns, selector).catch(() => undefined)) ?? ''}`;
+          const pods = await explainPods(api, ns, selector, nodes).catch(() => undefined);
+          why = `${ref.kind} ${ref.name}: ${r.summary}${r.reason ? `: ${r.reason}` : ''}${pods && !(ref.kind === 'DaemonSet' && pods === 'no pods yet') ? `; ${pods}` : ''}`;
           o.reporter.waiting(id, why);
         }
         if (Date.now() > deadline) {
@@ -268,48 +263,24 @@ export async function unservedKinds(api: KubeApi, groups: RenderedGroup[]): Prom
   return out;
 }
 
-// ---- inventory and prune -------------------------------------------------------------------
+// ---- prune ---------------------------------------------------------------------------------
 
-export async function readInventory(api: KubeApi, ns: string): Promise<ObjectRef[]> {
-  const r = await api.request<{ data?: { objects?: string } }>('GET', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { ok: [404] });
-  if (r.status === 404 || !r.body.data?.objects) return [];
-  try {
-    return JSON.parse(r.body.data.objects) as ObjectRef[];
-  } catch {
-    throw new OskError(`the inventory ConfigMap ${ns}/${INVENTORY} is not readable JSON`, { hint: 'it lists what osk applied; restore it or delete it (then prune will not remove objects of earlier applies)' });
-  }
-}
-
-async function writeInventory(api: KubeApi, ns: string, cloud: string, refs: ObjectRef[]): Promise<void> {
-  const sorted = [...refs].sort((a, b) => refKey(a).localeCompare(refKey(b)));
-  const cm = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: INVENTORY, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'osk', 'osk.dev/cloud': cloud } },
-    data: { objects: JSON.stringify(sorted, null, 1) },
-  };
-  await api.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { body: cm, contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: 'true' }, what: `apply ConfigMap ${ns}/${INVENTORY}` });
-}
-
-/** Delete what an earlier apply made and this one no longer renders; claims only when asked. */
-async function prune(api: KubeApi, previous: ObjectRef[], current: ObjectRef[], volumes: boolean, reporter: Reporter): Promise<string[]> {
-  const keep = new Set(current.map(refKey));
-  const gone = previous.filter((r) => !keep.has(refKey(r)));
-  const out: string[] = [];
-  for (const r of gone) {
+/**
+ * Delete what an earlier apply made and this one no longer renders (claims only with
+ * --prune-volumes), then record the cloud as rendered plus the claims kept, so they are still
+ * reported next time and --prune-volumes can still find them.
+ */
+async function prune(api: KubeApi, ns: string, cloud: string, previous: ObjectRef[], rendered: KubeObject[], current: ObjectRef[], volumes: boolean, reporter: Reporter): Promise<{ pruned: string[]; keptClaims: string[] }> {
+  const plan = await planPrune(api, previous, rendered, current, volumes);
+  const pruned: string[] = [];
+  for (const r of plan.remove) {
     const path = await api.path(r.apiVersion, r.kind, r.namespace, r.name).catch(() => undefined);
     if (!path) continue;
-    const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: 'Background' }, what: `delete ${r.kind} ${r.name}` });
-    if (d.status !== 404) out.push(`${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`);
-    if (volumes && r.kind === 'StatefulSet' && r.namespace) {
-      const claims = await api.request<{ items: { metadata: { name: string } }[] }>('GET', `/api/v1/namespaces/${r.namespace}/persistentvolumeclaims`, { query: { labelSelector: `${COMPONENT_LABEL}=${r.name}` } });
-      for (const c of claims.body.items) {
-        await api.request('DELETE', `/api/v1/namespaces/${r.namespace}/persistentvolumeclaims/${c.metadata.name}`, { ok: [404] });
-        out.push(`PersistentVolumeClaim ${r.namespace}/${c.metadata.name}`);
-      }
-    }
+    const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: 'Background' }, what: `delete ${refLabel(r)}` });
+    if (d.status !== 404) pruned.push(refLabel(r));
   }
-  if (out.length) reporter.note(`pruned ${out.length} objects no longer in the cloud file: ${out.join(', ')}`);
-  return out;
+  await writeInventory(api, ns, cloud, [...current, ...plan.keptClaims]);
+  if (pruned.length) reporter.note(`pruned ${pruned.length} objects no longer in the cloud file: ${pruned.join(', ')}`);
+  if (plan.keptClaims.length) reporter.note(keptClaimsMessage(plan.keptClaims));
+  return { pruned, keptClaims: plan.keptClaims.map(refLabel) };
 }
-

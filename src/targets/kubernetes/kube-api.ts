@@ -64,6 +64,12 @@ export class KubeApi {
    * wrong server address: fail within seconds. After it, it means a restart: keep retrying.
    */
   private contacted = false;
+  /**
+   * Told, about every 10 s while requests are being retried, what osk waits for (an apiserver
+   * restart can take minutes; silence would look like a hang).
+   */
+  onWait: ((line: string) => void) | undefined;
+  private lastWaitNote = 0;
   private readonly resources = new Map<string, KubeResource>();
   private readonly discovery = new Map<string, Promise<{ kind: string; name: string; namespaced: boolean }[]>>();
 
@@ -102,6 +108,7 @@ export class KubeApi {
         const r = await this.once(method, path, o);
         this.contacted = true;
         if (TRANSIENT.has(r.status) && o.retry !== false && Date.now() - started < this.retryForMs) {
+          this.noteWait(started, `answers ${r.status}${(r.body as ApiStatus | undefined)?.reason ? ` (${(r.body as ApiStatus).reason})` : ''}`);
           await sleep(r.retryAfterMs ?? delay);
           delay = Math.min(delay * 2, 5000);
           continue;
@@ -112,6 +119,7 @@ export class KubeApi {
         const code = (e as NodeJS.ErrnoException).code;
         if (code && TRANSIENT_CODES.has(code)) {
           if (o.retry !== false && Date.now() - started < (this.contacted ? this.retryForMs : Math.min(this.retryForMs, 3000))) {
+            if (this.contacted) this.noteWait(started, `unreachable (${code})`);
             await sleep(delay);
             delay = Math.min(delay * 2, 5000);
             continue;
@@ -123,6 +131,14 @@ export class KubeApi {
         throw e;
       }
     }
+  }
+
+  /** One line per ~10 s across all retrying requests, once a request has failed for a second. */
+  private noteWait(started: number, what: string): void {
+    const now = Date.now();
+    if (!this.onWait || now - started < 1000 || now - this.lastWaitNote < 10_000) return;
+    this.lastWaitNote = now;
+    this.onWait(`API server ${this.server} ${what}, retrying for ${Math.max(0, Math.round((this.retryForMs - (now - started)) / 1000))} s more`);
   }
 
   private async once(method: string, path: string, o: RequestOpts): Promise<{ status: number; body: unknown; retryAfterMs?: number }> {

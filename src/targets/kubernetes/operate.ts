@@ -4,10 +4,11 @@
  * first; volumes kept unless purged).
  */
 import type { CloudModel } from '../../plan/model.js';
-import { FIELD_MANAGER, INVENTORY, readInventory, refOf, type ObjectRef } from './apply.js';
+import { unservedKinds } from './apply.js';
+import { FIELD_MANAGER, INVENTORY, isClaim, planPrune, readInventory, refLabel, refOf, type ObjectRef } from './inventory.js';
 import type { KubeApi } from './kube-api.js';
 import { sleep } from './kube-api.js';
-import { workloadReadiness } from './readiness.js';
+import { explainPodList, listNodes, workloadReadiness, type Pod } from './readiness.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type RenderedGroup } from './render.js';
 
@@ -22,6 +23,8 @@ export interface ComponentState {
   ageSeconds?: number;
   /** Components this one waits for that are not ready. */
   blockedBy: string[];
+  /** Why it is not ready, in full: the nodes it needs and how many have them, a waiting container, a failed Job. */
+  reason?: string;
 }
 
 type Live = { metadata: { name: string; creationTimestamp?: string; labels?: Record<string, string>; generation?: number }; spec?: Record<string, unknown> & { template?: { spec?: { containers?: { image?: string }[] } } }; status?: Record<string, unknown> };
@@ -42,13 +45,24 @@ export async function kubeStatus(model: CloudModel, groups: RenderedGroup[], api
       }
     }),
   );
+  // One LIST of nodes and one of pods serve every component's reason.
+  const [nodes, podList] = await Promise.all([
+    listNodes(api),
+    api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: `app.kubernetes.io/instance=${model.ctx.name}` }, ok: [404] }),
+  ]);
+  const podsOf = new Map<string, Pod[]>();
+  for (const p of podList.status === 404 ? [] : podList.body.items) {
+    const id = p.metadata.labels?.[COMPONENT_LABEL];
+    if (id) podsOf.set(id, [...(podsOf.get(id) ?? []), p]);
+  }
   const states: ComponentState[] = [];
   for (const g of groups) {
     if (!g.component) continue;
     const w = g.objects.find((o) => WORKLOADS.includes(o.kind));
     if (!w) continue;
     const o = live.get(`${w.kind}/${g.component}`);
-    const r = o ? workloadReadiness(w.kind, o) : { ready: false, summary: 'absent' };
+    const r = o ? workloadReadiness(w.kind, o, nodes) : { ready: false, summary: 'absent' };
+    const reason = r.ready ? undefined : (r.reason ?? (o && !r.failed ? explainPodList(podsOf.get(g.component) ?? [], nodes) : undefined));
     states.push({
       component: g.component,
       kind: w.kind,
@@ -57,12 +71,14 @@ export async function kubeStatus(model: CloudModel, groups: RenderedGroup[], api
       ...(o?.spec?.template?.spec?.containers?.[0]?.image ? { image: o.spec.template.spec.containers[0].image } : {}),
       ...(o?.metadata.creationTimestamp ? { ageSeconds: Math.floor((Date.now() - Date.parse(o.metadata.creationTimestamp)) / 1000) } : {}),
       blockedBy: [],
+      ...(reason ? { reason } : {}),
     });
   }
   const ready = new Map(states.map((s) => [s.component, s.ready]));
   for (const s of states) {
     s.blockedBy = model.edges.filter((e) => e.from === s.component && e.kind === 'needs' && ready.get(e.to) === false).map((e) => e.to);
     s.blockedBy = [...new Set(s.blockedBy)];
+    if (!s.ready && !s.reason) s.reason = s.blockedBy.length ? `not applied: waits for ${s.blockedBy.join(', ')}` : s.state === 'absent' ? 'not applied yet (osk apply)' : s.state;
   }
   return states;
 }
@@ -71,7 +87,10 @@ export function kubeStatusTable(states: ComponentState[]): string {
   const rows = [['COMPONENT', 'KIND', 'READY', 'STATE', 'AGE', 'IMAGE', 'BLOCKED BY']];
   for (const s of states) rows.push([s.component, s.kind, s.ready ? 'yes' : 'no', s.state, s.ageSeconds !== undefined ? `${Math.floor(s.ageSeconds / 60)}m` : '', s.image ?? '', s.blockedBy.join(',')]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  const table = rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  // Reasons are long (the nodes a pod needs, the scheduler's words): in full, below the table.
+  const why = states.filter((s) => !s.ready && s.reason).map((s) => `  ${s.component}: ${s.reason}`);
+  return why.length ? `${table}\nnot ready:\n${why.join('\n')}\n` : table;
 }
 
 /** Fields the server owns, left out of a diff. */
@@ -85,19 +104,33 @@ function comparable(o: unknown): unknown {
 
 export interface DiffEntry {
   object: string;
-  change: 'create' | 'update';
+  /** keep: a claim apply would leave in place although it is no longer rendered (data). */
+  change: 'create' | 'update' | 'delete' | 'keep';
   /** Changed top-level paths, e.g. spec.template.spec.containers. */
   paths: string[];
+  /** Why (for keep: how to have it deleted). */
+  note?: string;
 }
 
-/** Server-side dry-run of every object against what the cluster has. */
-export async function kubeDiff(groups: RenderedGroup[], api: KubeApi): Promise<DiffEntry[]> {
+export interface DiffOptions {
+  /** As apply's --no-prune: false shows no deletions, because apply would make none. */
+  prune: boolean;
+  pruneVolumes: boolean;
+}
+
+/**
+ * Server-side dry-run of every object against what the cluster has, and every deletion apply
+ * would make: the objects an earlier apply made that are no longer rendered (the same plan apply
+ * carries out), with the claims it keeps listed as kept.
+ */
+export async function kubeDiff(model: CloudModel, groups: RenderedGroup[], api: KubeApi, o: DiffOptions = { prune: true, pruneVolumes: false }): Promise<DiffEntry[]> {
   const out: DiffEntry[] = [];
-  for (const obj of groups.flatMap((g) => g.objects)) {
+  const unserved = await unservedKinds(api, groups);
+  const rendered = groups.flatMap((g) => g.objects).filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`));
+  for (const obj of rendered) {
     const ref = refOf(obj);
-    const label = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
-    const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name).catch(() => undefined);
-    if (!path) continue; // a kind the cluster does not serve: apply skips it too (and says so)
+    const label = refLabel(ref);
+    const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
     const before = await api.request('GET', path, { ok: [404] });
     if (before.status === 404) {
       out.push({ object: label, change: 'create', paths: [] });
@@ -108,8 +141,21 @@ export async function kubeDiff(groups: RenderedGroup[], api: KubeApi): Promise<D
     const paths = changedPaths(comparable(before.body), comparable(after.body));
     if (paths.length) out.push({ object: label, change: 'update', paths });
   }
+  if (o.prune) {
+    const previous = await readInventory(api, model.ctx.namespace);
+    const plan = await planPrune(api, previous, rendered, rendered.map(refOf), o.pruneVolumes);
+    for (const r of plan.remove) {
+      // A kind the cluster no longer serves cannot be deleted (apply skips it the same way).
+      if (!(await api.path(r.apiVersion, r.kind, r.namespace, r.name).catch(() => undefined))) continue;
+      out.push({ object: refLabel(r), change: 'delete', paths: [], ...(isClaim(r) ? { note: 'data: deleted because of --prune-volumes' } : {}) });
+    }
+    for (const r of plan.keptClaims) out.push({ object: refLabel(r), change: 'keep', paths: [], note: 'kept (use --prune-volumes)' });
+  }
   return out;
 }
+
+/** Whether apply would change anything (kept claims are not a change). */
+export const diffChanges = (d: DiffEntry[]) => d.filter((e) => e.change !== 'keep');
 
 export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
@@ -118,12 +164,22 @@ export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   return [...keys].flatMap((k) => changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k));
 }
 
+const MARK = { create: '+', update: '~', delete: '-', keep: '=' } as const;
+
 export function diffText(d: DiffEntry[]): string {
-  if (d.length === 0) return 'no changes\n';
-  return d.map((e) => `${e.change === 'create' ? '+' : '~'} ${e.object}${e.paths.length ? `: ${e.paths.join(', ')}` : ''}`).join('\n') + `\n${d.length} object${d.length === 1 ? '' : 's'} would change\n`;
+  const lines = d.map((e) => `${MARK[e.change]} ${e.object}${e.paths.length ? `: ${e.paths.join(', ')}` : ''}${e.note ? ` (${e.note})` : ''}`);
+  const n = diffChanges(d).length;
+  const deletions = d.filter((e) => e.change === 'delete').length;
+  const kept = d.length - n;
+  const tail = `${n ? `${n} object${n === 1 ? '' : 's'} would change${deletions ? ` (${deletions} deleted)` : ''}` : 'no changes'}${kept ? `; ${kept} claim${kept === 1 ? '' : 's'} kept` : ''}\n`;
+  return lines.length ? `${lines.join('\n')}\n${tail}` : tail;
 }
 
-/** Delete the cloud's objects, dependants first; claims and the namespace only with purge. */
+/**
+ * Delete the cloud's objects, dependants first. Claims (rendered ones such as glance-api-images
+ * and the backup claim, and those StatefulSets made from templates) and the namespace only with
+ * purge: a claim is data.
+ */
 export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge: boolean; log: (l: string) => void }): Promise<string[]> {
   const ns = model.ctx.namespace;
   const inventory = await readInventory(api, ns);
@@ -135,7 +191,8 @@ export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge
     if (r.kind === 'Secret' || r.kind === 'ConfigMap' || r.kind === 'ServiceAccount' || r.kind === 'NetworkPolicy') return -2;
     return comp !== undefined ? order.get(comp)! : -1;
   };
-  const refs = inventory.filter((r) => r.kind !== 'Namespace').sort((a, b) => rank(b) - rank(a));
+  // Claims never go with the objects: with purge they go below, with every claim of the namespace.
+  const refs = inventory.filter((r) => r.kind !== 'Namespace' && !isClaim(r)).sort((a, b) => rank(b) - rank(a));
   const deleted: string[] = [];
   for (const r of refs) {
     const path = await api.path(r.apiVersion, r.kind, r.namespace, r.name).catch(() => undefined);
@@ -143,23 +200,24 @@ export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge
     // Foreground for workloads, so their pods go before what they use; everything else at once
     // (a foreground delete leaves even a Secret behind a finalizer until the collector runs).
     const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: WORKLOADS.includes(r.kind) ? 'Foreground' : 'Background' } });
-    if (d.status !== 404) deleted.push(`${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`);
+    if (d.status !== 404) deleted.push(refLabel(r));
   }
   // Wait until the workloads are gone, so their pods no longer hold the claims.
   for (const r of refs.filter((x) => WORKLOADS.includes(x.kind))) {
     const path = await api.path(r.apiVersion, r.kind, r.namespace, r.name);
     for (let i = 0; i < 120 && (await api.request('GET', path, { ok: [404] })).status !== 404; i++) await sleep(500);
   }
-  await api.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { ok: [404] });
+  const claimsPath = `/api/v1/namespaces/${ns}/persistentvolumeclaims`;
+  const claims = await api.request<{ items: { metadata: { name: string } }[] }>('GET', claimsPath, { ok: [404] });
+  const claimNames = (claims.status === 404 ? [] : claims.body.items.map((c) => c.metadata.name)).sort();
   if (opts.purge) {
+    await api.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { ok: [404] });
     // Every claim of the namespace (StatefulSet claims carry no labels of ours), then the
     // namespace; wait until they are really gone (the protection finalizer holds them while a
     // pod still uses them).
-    const claimsPath = `/api/v1/namespaces/${ns}/persistentvolumeclaims`;
-    const claims = await api.request<{ items: { metadata: { name: string } }[] }>('GET', claimsPath, { ok: [404] });
-    for (const c of claims.status === 404 ? [] : claims.body.items) {
-      await api.request('DELETE', `${claimsPath}/${c.metadata.name}`, { ok: [404] });
-      deleted.push(`PersistentVolumeClaim ${ns}/${c.metadata.name}`);
+    for (const name of claimNames) {
+      await api.request('DELETE', `${claimsPath}/${name}`, { ok: [404] });
+      deleted.push(`PersistentVolumeClaim ${ns}/${name}`);
     }
     for (let i = 0; i < 240; i++) {
       const left = await api.request<{ items: unknown[] }>('GET', claimsPath, { ok: [404] });
@@ -169,8 +227,12 @@ export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge
     const n = await api.request('DELETE', `/api/v1/namespaces/${ns}`, { ok: [404] });
     if (n.status !== 404) deleted.push(`Namespace ${ns}`);
   } else {
-    opts.log(`kept namespace ${ns} and its PersistentVolumeClaims (data); --purge deletes them too`);
+    await api.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { ok: [404] });
+    opts.log(
+      claimNames.length
+        ? `kept namespace ${ns} and its ${claimNames.length} PersistentVolumeClaim${claimNames.length === 1 ? '' : 's'} (data): ${claimNames.join(', ')}; osk destroy --purge deletes them and the namespace, or kubectl delete pvc -n ${ns} NAME one by one`
+        : `kept namespace ${ns} (it holds no PersistentVolumeClaims); osk destroy --purge deletes it`,
+    );
   }
   return deleted;
 }
-

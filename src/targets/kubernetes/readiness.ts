@@ -3,7 +3,8 @@
  * and when it is not, why: the pods' conditions (unschedulable: which nodes and why), waiting
  * containers, and the newest warning events, so a stuck step says what blocks it.
  */
-import type { KubeApi } from './kube-api.js';
+import { KubeApiError, type KubeApi } from './kube-api.js';
+import { placementSummary, placementText, type NodeLike, type PlacementSpec } from './placement.js';
 
 type Obj = { metadata?: { name?: string; generation?: number; creationTimestamp?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
@@ -13,11 +14,28 @@ export interface Readiness {
   failed?: boolean;
   /** e.g. "2/3 ready", "Complete", "0/1 updated". */
   summary: string;
+  /** Why it is not ready, when the workload's own status shows it (a DaemonSet with nodes left out). */
+  reason?: string;
 }
 
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
-export function workloadReadiness(kind: string, o: Obj): Readiness {
+/**
+ * The cluster's nodes, or why they cannot be listed (RBAC: listing nodes is cluster-scoped and a
+ * namespace admin may lack it); readiness then falls back to what the workload's status says.
+ */
+export type Nodes = { list: NodeLike[] } | { unknown: string };
+
+export async function listNodes(api: KubeApi): Promise<Nodes> {
+  try {
+    return { list: (await api.request<{ items: NodeLike[] }>('GET', '/api/v1/nodes', { what: 'list nodes' })).body.items };
+  } catch (e) {
+    if (e instanceof KubeApiError && (e.status === 403 || e.status === 401)) return { unknown: 'osk may not list nodes to count them' };
+    throw e;
+  }
+}
+
+export function workloadReadiness(kind: string, o: Obj, nodes?: Nodes): Readiness {
   const spec = o.spec ?? {};
   const st = o.status ?? {};
   const observed = num(st.observedGeneration) >= num(o.metadata?.generation);
@@ -36,8 +54,21 @@ export function workloadReadiness(kind: string, o: Obj): Readiness {
     }
     case 'DaemonSet': {
       const want = num(st.desiredNumberScheduled);
+      const counts = `${num(st.numberReady)}/${want} ready`;
+      // The status alone reads "ready" at 0/0 when the selector matches no node: compare with
+      // the nodes the pods should run on.
+      const template = ((spec.template as { spec?: PlacementSpec } | undefined)?.spec ?? {}) as PlacementSpec;
+      if (nodes && 'list' in nodes) {
+        const p = placementSummary(template, nodes.list, true);
+        if (p.eligible === 0 && want === 0) return { ready: false, summary: counts, reason: `no node to run on: ${p.text}` };
+        // More desired than osk counts is fine (the controller knows best); fewer means nodes left out.
+        if (want < p.eligible) return { ready: false, summary: counts, reason: `scheduled on ${want} of the ${p.eligible} nodes it should run on (${p.text})` };
+      } else if (want === 0) {
+        const where = placementText(template);
+        return { ready: false, summary: counts, reason: `no node to run on${where ? `: needs nodes with ${where}` : ''}${nodes && 'unknown' in nodes ? ` (${nodes.unknown})` : ''}` };
+      }
       const ok = observed && num(st.numberReady) === want && num(st.updatedNumberScheduled) === want;
-      return { ready: ok, summary: `${num(st.numberReady)}/${want} ready` };
+      return { ready: ok, summary: counts };
     }
     case 'Job': {
       const conds = (st.conditions as { type: string; status: string; message?: string; reason?: string }[] | undefined) ?? [];
@@ -53,8 +84,9 @@ export function workloadReadiness(kind: string, o: Obj): Readiness {
   }
 }
 
-interface Pod {
-  metadata: { name: string };
+export interface Pod {
+  metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string };
+  spec?: PlacementSpec;
   status?: {
     phase?: string;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
@@ -62,13 +94,26 @@ interface Pod {
   };
 }
 
-/** Why the component's pods are not ready, in one line, or undefined when nothing explains it. */
-export async function explainPods(api: KubeApi, namespace: string, selector: string): Promise<string | undefined> {
+/** Why the component's pods are not ready, in one line. */
+export async function explainPods(api: KubeApi, namespace: string, selector: string, nodes?: Nodes): Promise<string> {
   const pods = (await api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } })).body.items;
+  const unscheduled = pods.some((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'));
+  return explainPodList(pods, unscheduled ? (nodes ?? (await listNodes(api))) : undefined);
+}
+
+/**
+ * Why these pods are not ready. An unschedulable pod names the nodes it needs and how many have
+ * them (from its own spec and the node list), then the scheduler's own words.
+ */
+export function explainPodList(pods: Pod[], nodes?: Nodes): string {
   if (pods.length === 0) return 'no pods yet';
   for (const p of pods) {
     const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-    if (sched) return `${p.metadata.name}: ${sched.reason ?? 'unschedulable'}: ${sched.message ?? ''}`.trim();
+    if (sched) {
+      const wanted = placementText(p.spec ?? {});
+      const where = nodes && 'list' in nodes ? placementSummary(p.spec ?? {}, nodes.list, false).text : wanted ? `needs nodes with ${wanted}` : 'may run on any node';
+      return `${p.metadata.name}: ${sched.reason ?? 'unschedulable'}: ${where}${sched.message ? ` (scheduler: ${sched.message})` : ''}`;
+    }
     for (const c of p.status?.containerStatuses ?? []) {
       const w = c.state?.waiting;
       if (w?.reason && w.reason !== 'ContainerCreating') return `${p.metadata.name}/${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
@@ -90,7 +135,7 @@ export async function warningEvents(api: KubeApi, namespace: string, names: stri
 
 /** The last log lines of a Job's newest pod (for a failed Job). */
 export async function lastLogLines(api: KubeApi, namespace: string, selector: string, lines = 10): Promise<string | undefined> {
-  const pods = (await api.request<{ items: (Pod & { metadata: { creationTimestamp?: string } })[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } })).body.items;
+  const pods = (await api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } })).body.items;
   const newest = pods.sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
   if (!newest) return undefined;
   // The API server proxies logs from the node's kubelet, which may not answer (a node gone, or

@@ -199,3 +199,27 @@ test('the namespace group comes first and groups follow the plan waves', () => {
   const waves = groups.filter((g) => g.wave !== undefined).map((g) => g.wave!);
   assert.deepEqual(waves, [...waves].sort((a, b) => a - b));
 });
+
+test('ha: each compute agent runs on every ordinary compute node, its -gpu twin on every GPU node, none on the control plane', async () => {
+  const { eligibleNodes } = await import('./placement.js');
+  const node = (name: string, labels: Record<string, string>) => ({ metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } } });
+  const nodes = [
+    ...['cp-1', 'cp-2', 'cp-3'].map((n) => node(n, { 'openstack-control-plane': 'enabled' })),
+    ...['compute-1', 'compute-2', 'compute-3'].map((n) => node(n, { 'openstack-compute-node': 'enabled' })),
+    // A node with only one of the two GPU labels is not a GPU node.
+    node('compute-4', { 'openstack-compute-node': 'enabled', 'nvidia.com/gpu.present': 'false' }),
+    ...['gpu-1', 'gpu-2'].map((n) => node(n, { 'openstack-compute-node': 'enabled', 'nvidia.com/gpu.present': 'true' })),
+  ];
+  const { objects } = rendered('ha');
+  const agents = ['nova-compute', 'libvirt', 'openvswitch', 'ovn-controller', 'neutron-ovn-metadata-agent'];
+  for (const id of agents) {
+    for (const [name, want] of [
+      [id, ['compute-1', 'compute-2', 'compute-3', 'compute-4']],
+      [`${id}-gpu`, ['gpu-1', 'gpu-2']],
+    ] as const) {
+      const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === name);
+      assert.ok(ds, `DaemonSet ${name} is rendered`);
+      assert.deepEqual(eligibleNodes(ds.spec.template.spec, nodes, true).map((n) => n.metadata.name), want, name);
+    }
+  }
+});

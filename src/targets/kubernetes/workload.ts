@@ -166,9 +166,18 @@ export function serviceAccountName(c: ComponentDef): string {
 function affinity(c: ComponentDef, ctx: CatalogContext): IPodSpec['affinity'] | undefined {
   const out: NonNullable<IPodSpec['affinity']> = {};
   if (c.avoidNodeLabels && Object.keys(c.avoidNodeLabels).length) {
+    // A node to avoid has all of these labels, so a node to use lacks at least one of them:
+    // one term per label, because terms are ORed (requirements within one term are ANDed, and
+    // "NotIn every label" would also shut out every node that shares one, e.g. the compute
+    // selector itself). Labels the component's own nodeSelector requires are on every node it
+    // can use anyway; leaving them out keeps the expression readable. If nothing is left, every
+    // node of its selector is one to avoid, and the full expression says so.
+    const own = c.settings.nodeSelector;
+    const all = Object.entries(c.avoidNodeLabels);
+    const distinguishing = all.filter(([k, v]) => own[k] !== v);
     out.nodeAffinity = {
       requiredDuringSchedulingIgnoredDuringExecution: {
-        nodeSelectorTerms: [{ matchExpressions: Object.entries(c.avoidNodeLabels).map(([key, value]) => ({ key, operator: 'NotIn', values: [value] })) }],
+        nodeSelectorTerms: (distinguishing.length ? distinguishing : all).map(([key, value]) => ({ matchExpressions: [{ key, operator: 'NotIn', values: [value] }] })),
       },
     };
   }
