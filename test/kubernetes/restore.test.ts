@@ -87,7 +87,9 @@ describe('day 2 on a real Kubernetes API: CRD-backed objects and osk restore', {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'osk-restore-k8s-'));
-    cluster = await startCluster({ nodes: 3, dir: join(dir, 'cluster'), stopOnExit: true, podReadyDelayMs: 300, jobCompleteDelayMs: 500, log: () => undefined });
+    // 3 control-plane nodes and 1 compute node: a compute DaemonSet that matches no node is
+    // not ready, so the cloud needs one.
+    cluster = await startCluster({ nodes: 4, dir: join(dir, 'cluster'), stopOnExit: true, podReadyDelayMs: 300, jobCompleteDelayMs: 500, log: () => undefined });
     api = KubeApi.load({ kubeconfig: cluster.kubeconfig });
     await provisionVolumes(api, 20);
     await installCrds(api, ['prometheus-operator', 'velero']);
