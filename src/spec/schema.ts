@@ -434,6 +434,19 @@ export function crossFieldProblems(file: CloudFile): { path: (string | number)[]
     if (unsafe) out.push({ path: ['spec', 'services', 'keystone', 'keyRotation', 'every'], message: unsafe, hint: 'rotate less often, raise token.maxActiveKeys, or shorten token.expiration' });
     if (!cronOf(every)) out.push({ path: ['spec', 'services', 'keystone', 'keyRotation', 'every'], message: `${every} has no cron schedule (the Kubernetes CronJob needs one)`, hint: 'use minutes that divide an hour (15m, 30m), hours that divide a day (6h, 12h, 24h) or 1d … 28d' });
   }
+  const gpu = s.nodes?.gpu?.selector;
+  if (gpu) {
+    // The ordinary compute agents keep off nodes with the GPU labels; GPU labels that every compute
+    // node has already would keep them off every node.
+    const compute = s.nodes?.compute?.selector ?? { 'openstack-compute-node': 'enabled' };
+    if (Object.entries(gpu).every(([k, v]) => compute[k] === v)) {
+      out.push({
+        path: ['spec', 'nodes', 'gpu', 'selector'],
+        message: `the GPU selector ${JSON.stringify(gpu)} adds no label to the compute selector ${JSON.stringify(compute)}: every compute node would count as a GPU node, and the ordinary compute agents would run on none`,
+        hint: 'name a label only GPU nodes have, e.g. { nvidia.com/gpu.present: "true" }',
+      });
+    }
+  }
   out.push(...providerNetworkProblems(s), ...multusProblems(file), ...resourceProblems(s, ['spec']));
   return out;
 }
