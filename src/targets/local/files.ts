@@ -20,7 +20,8 @@ export interface WrittenFiles {
   hashes: Map<string, string>;
 }
 
-async function writeIfChanged(path: string, content: string, mode: number, changed: string[]): Promise<void> {
+/** Write a file by temp file and rename (a reader never sees half of it), only when its content changed. */
+export async function writeIfChanged(path: string, content: string, mode: number, changed: string[] = []): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   let old: string | undefined;
   try {

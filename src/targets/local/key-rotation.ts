@@ -12,12 +12,13 @@
  * is repaired by the next rotation or `osk up`, which write the files from the store.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rotateKeySet, everySeconds } from '../../config/key-rotation.js';
 import { SecretStore } from '../../config/secrets.js';
 import { OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
+import { writeIfChanged } from './files.js';
 import type { StatePaths } from './paths.js';
 import { isAlive, startTimeOf } from './process-tree.js';
 
@@ -111,13 +112,6 @@ export async function withKeyLock<T>(paths: StatePaths, what: string, waitMs: nu
   }
 }
 
-async function writeAtomically(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, content, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
-}
-
 /**
  * Write a repository from its keys (index order). Keys 1 … n-1 first, ascending: slot i takes
  * the key that was at i+1 or (last) the old staged key, so until the last slot is written every
@@ -126,8 +120,8 @@ async function writeAtomically(path: string, content: string): Promise<void> {
  */
 export async function writeKeyRepository(dir: string, keys: readonly string[]): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  for (let i = 1; i < keys.length; i++) await writeAtomically(join(dir, String(i)), keys[i]!);
-  await writeAtomically(join(dir, '0'), keys[0]!);
+  for (let i = 1; i < keys.length; i++) await writeIfChanged(join(dir, String(i)), keys[i]!, 0o600);
+  await writeIfChanged(join(dir, '0'), keys[0]!, 0o600);
   for (const f of await readdir(dir)) {
     if (/^[0-9]+$/.test(f) && Number(f) >= keys.length) await rm(join(dir, f), { force: true });
   }
