@@ -14,6 +14,7 @@ import type { KubeApi } from '../targets/kubernetes/kube-api.js';
 import { resolveThresholds } from './thresholds.js';
 import type { Verdict } from './health.js';
 import type { CloudSpec } from '../spec/schema.js';
+import { quantityValue } from '../spec/rules.js';
 
 export interface PodInfo {
   metadata: { name: string; creationTimestamp?: string };
@@ -53,16 +54,11 @@ export function restartRates(pods: readonly PodInfo[], now: number): PodRestarts
   return out.sort((a, b) => b.perHour - a.perHour);
 }
 
-/**
- * Kubernetes quantities: CPU in cores ("250m", "1", "12345n"), memory in bytes ("512Mi", "1G").
- * Not client-node's quantityToScalar: it returns a bigint for k/M/G/Ki/Mi/Gi… and throws on a
- * decimal one such as "1.5Gi", which limits may be written as.
- */
+/** Kubernetes quantities: CPU in cores ("250m", "1", "12345n"), memory in bytes ("512Mi", "1G"). */
 export function quantity(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
-  if (!m) throw new Error(`not a Kubernetes quantity: ${q}`);
-  const mult: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-  return Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
+  const v = quantityValue(q);
+  if (v === undefined) throw new Error(`not a Kubernetes quantity: ${q}`);
+  return v;
 }
 
 export interface UsageRatio {

@@ -232,12 +232,19 @@ export const monitorAddress = text(300).superRefine(
 
 // ---- quantities ---------------------------------------------------------------------------
 
-const SUFFIX: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const SUFFIX: Record<string, number> = { '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+/** What a cloud file may write (bounded digits; no n/u, which only metrics use). */
 const QUANTITY_RE = /^(\d{1,18}(?:\.\d{1,9})?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+/** What the API server may return, e.g. metrics.k8s.io's "12345n" CPU. */
+const ANY_QUANTITY_RE = /^(\d+(?:\.\d+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
-/** A Kubernetes quantity as a number ("500m" → 0.5, "4Gi" → 4·2³⁰); undefined when it is not one. */
+/**
+ * A Kubernetes quantity as a number ("500m" → 0.5, "4Gi" → 4·2³⁰); undefined when it is not one.
+ * Not client-node's quantityToScalar: it returns a bigint for k/M/G/Ki/Mi/Gi… and throws on a
+ * decimal one such as "1.5Gi", which limits may be written as.
+ */
 export function quantityValue(q: string): number | undefined {
-  const m = QUANTITY_RE.exec(q);
+  const m = ANY_QUANTITY_RE.exec(q.trim());
   return m ? Number(m[1]) * SUFFIX[m[2] ?? '']! : undefined;
 }
 
