@@ -14,12 +14,13 @@
  * rotated keys back into the secret store (targets/kubernetes/credentials.ts), so the store stays
  * a backup of what runs.
  */
-import { CronJob } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ServiceAccount } from 'kubernetes-models/v1';
 import { cronOf } from '../config/key-rotation.js';
 import type { CloudModel } from '../plan/model.js';
+import type { CronJob } from 'kubernetes-models/batch/v1';
+import { scheduledJob } from '../targets/kubernetes/cron-job.js';
 import { baseLabels } from '../targets/kubernetes/labels.js';
 
 export const KEY_ROTATION_NAME = 'keystone-key-rotation';
@@ -99,49 +100,38 @@ export function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | 
         egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] }],
       },
     }),
-    new CronJob({
+    scheduledJob({
       metadata: meta,
-      spec: {
-        schedule,
-        timeZone: 'Etc/UTC',
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: 3600,
-        successfulJobsHistoryLimit: 3,
-        failedJobsHistoryLimit: 3,
-        jobTemplate: {
-          metadata: { labels },
-          spec: {
-            backoffLimit: 3,
-            activeDeadlineSeconds: 600,
-            template: {
-              metadata: { labels },
-              spec: {
-                serviceAccountName: KEY_ROTATION_NAME,
-                automountServiceAccountToken: true,
-                enableServiceLinks: false,
-                restartPolicy: 'Never',
-                securityContext: { runAsUser: 42424, runAsGroup: 42424, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-                ...(Object.keys(keystone.settings.nodeSelector).length ? { nodeSelector: keystone.settings.nodeSelector } : {}),
-                ...(keystone.settings.tolerations.length ? { tolerations: keystone.settings.tolerations } : {}),
-                ...(ctx.spec.images?.pullSecrets?.length ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) } : {}),
-                containers: [
-                  {
-                    name: 'rotate',
-                    image: ctx.imageRef('keystone'),
-                    imagePullPolicy: ctx.spec.images?.pullPolicy ?? 'IfNotPresent',
-                    command: ['python3', '-c', ROTATE_SCRIPT],
-                    env: [
-                      { name: 'SECRET_NAME', value: secret },
-                      { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                      { name: 'MAX_ACTIVE_KEYS', value: String(ks?.token?.maxActiveKeys ?? 3) },
-                    ],
-                    resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
-                  },
-                ],
-              },
+      labels,
+      schedule,
+      backoffLimit: 3,
+      activeDeadlineSeconds: 600,
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: KEY_ROTATION_NAME,
+          automountServiceAccountToken: true,
+          enableServiceLinks: false,
+          restartPolicy: 'Never',
+          securityContext: { runAsUser: 42424, runAsGroup: 42424, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          ...(Object.keys(keystone.settings.nodeSelector).length ? { nodeSelector: keystone.settings.nodeSelector } : {}),
+          ...(keystone.settings.tolerations.length ? { tolerations: keystone.settings.tolerations } : {}),
+          ...(ctx.spec.images?.pullSecrets?.length ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) } : {}),
+          containers: [
+            {
+              name: 'rotate',
+              image: ctx.imageRef('keystone'),
+              imagePullPolicy: ctx.spec.images?.pullPolicy ?? 'IfNotPresent',
+              command: ['python3', '-c', ROTATE_SCRIPT],
+              env: [
+                { name: 'SECRET_NAME', value: secret },
+                { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: 'MAX_ACTIVE_KEYS', value: String(ks?.token?.maxActiveKeys ?? 3) },
+              ],
+              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
             },
-          },
+          ],
         },
       },
     }),

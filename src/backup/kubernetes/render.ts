@@ -17,7 +17,8 @@
  * and both can run at the same time. Nothing when spec.backup.enabled is false.
  */
 import { ExitCode, OskError } from '../../errors.js';
-import { CronJob } from 'kubernetes-models/batch/v1';
+import type { CronJob } from 'kubernetes-models/batch/v1';
+import { scheduledJob } from '../../targets/kubernetes/cron-job.js';
 import type { IContainer, IEnvVar, IPodTemplateSpec, IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { ConfigMap, PersistentVolumeClaim, ServiceAccount } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -173,20 +174,14 @@ function cronJob(model: CloudModel, part: 'mariadb' | 'ovn', backup: IContainer,
       volumes,
     },
   };
-  return new CronJob({
+  return scheduledJob({
     metadata: { name: `backup-${part}`, namespace: ctx.namespace, labels },
-    spec: {
-      schedule: b.schedule,
-      timeZone: 'Etc/UTC',
-      concurrencyPolicy: 'Forbid',
-      startingDeadlineSeconds: 3600,
-      successfulJobsHistoryLimit: 3,
-      failedJobsHistoryLimit: 3,
-      jobTemplate: {
-        metadata: { labels },
-        spec: { backoffLimit: 1, activeDeadlineSeconds: 6 * 3600, ttlSecondsAfterFinished: 7 * 24 * 3600, template },
-      },
-    },
+    labels,
+    schedule: b.schedule,
+    backoffLimit: 1,
+    activeDeadlineSeconds: 6 * 3600,
+    ttlSecondsAfterFinished: 7 * 24 * 3600,
+    template,
   });
 }
 
