@@ -19,16 +19,38 @@ import { KubeApi } from '../src/targets/kubernetes/kube-api.js';
 import { startCluster } from '../test/cluster/control-plane.js';
 import { cloudYaml, provisionVolumes } from '../test/kubernetes/support.js';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string', default: '50,1000' }, ready: { type: 'string', default: '1000' }, complete: { type: 'string', default: '1500' } } });
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '50,1000' },
+    ready: { type: 'string', default: '1000' },
+    complete: { type: 'string', default: '1500' },
+  },
+});
 const READY = Number(values.ready);
 const COMPLETE = Number(values.complete);
 
-const quiet: Reporter = { begin: () => undefined, waiting: () => undefined, done: () => undefined, fail: (id, m) => console.error(`FAILED ${id}: ${m}`), note: () => undefined, inFlight: () => [], close: () => undefined };
+const quiet: Reporter = {
+  begin: () => undefined,
+  waiting: () => undefined,
+  done: () => undefined,
+  fail: (id, m) => console.error(`FAILED ${id}: ${m}`),
+  note: () => undefined,
+  inFlight: () => [],
+  close: () => undefined,
+};
 
 for (const nodes of values.nodes!.split(',').map(Number)) {
   const dir = mkdtempSync(join(tmpdir(), 'osk-bench-apply-'));
   const t0 = Date.now();
-  const cluster = await startCluster({ nodes, dir, stopOnExit: true, podReadyDelayMs: READY, jobCompleteDelayMs: COMPLETE, log: () => undefined, timeoutMs: 900_000 });
+  const cluster = await startCluster({
+    nodes,
+    dir,
+    stopOnExit: true,
+    podReadyDelayMs: READY,
+    jobCompleteDelayMs: COMPLETE,
+    log: () => undefined,
+    timeoutMs: 900_000,
+  });
   const startS = (Date.now() - t0) / 1000;
   try {
     const api = KubeApi.load({ kubeconfig: cluster.kubeconfig });
@@ -39,32 +61,62 @@ for (const nodes of values.nodes!.split(',').map(Number)) {
     const objects = groups.flatMap((g) => g.objects).length;
 
     // The lower bound: longest path through the graph, each component costing its pod delays.
-    const kindOf = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g.objects.find((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind))?.kind]));
+    const kindOf = new Map(
+      groups
+        .filter((g) => g.component)
+        .map((g) => [
+          g.component!,
+          g.objects.find((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind))?.kind,
+        ]),
+    );
     const cost = (id: string) => (kindOf.get(id) === 'Job' ? READY + COMPLETE : kindOf.get(id) ? READY : 0);
     const finish = new Map<string, number>();
     for (const id of model.waves.flat()) {
-      const deps = model.edges.filter((e) => e.from === id && e.kind === 'needs' && kindOf.has(e.to)).map((e) => finish.get(e.to) ?? 0);
+      const deps = model.edges
+        .filter((e) => e.from === id && e.kind === 'needs' && kindOf.has(e.to))
+        .map((e) => finish.get(e.to) ?? 0);
       finish.set(id, Math.max(0, ...deps) + cost(id));
     }
     const bound = Math.max(...finish.values()) / 1000;
 
     const before = api.requests;
     const a0 = Date.now();
-    const r = await applyCloud(model, groups, api, { reporter: quiet, timeoutSeconds: 900, prune: true, pruneVolumes: false });
+    const r = await applyCloud(model, groups, api, {
+      reporter: quiet,
+      timeoutSeconds: 900,
+      prune: true,
+      pruneVolumes: false,
+    });
     const first = (Date.now() - a0) / 1000;
     const firstReq = api.requests - before;
     if (r.failed.size) throw new Error(`apply failed: ${[...r.failed.keys()].join(', ')}`);
 
     const before2 = api.requests;
     const b0 = Date.now();
-    const r2 = await applyCloud(model, groups, api, { reporter: quiet, timeoutSeconds: 900, prune: true, pruneVolumes: false });
+    const r2 = await applyCloud(model, groups, api, {
+      reporter: quiet,
+      timeoutSeconds: 900,
+      prune: true,
+      pruneVolumes: false,
+    });
     const second = (Date.now() - b0) / 1000;
     const secondReq = api.requests - before2;
 
-    const ds = (await api.request<{ status: { numberReady: number } }>('GET', '/apis/apps/v1/namespaces/bench/daemonsets/nova-compute')).body.status.numberReady;
-    console.log(`${nodes} nodes (cluster up in ${startS.toFixed(1)} s; pods ready after ${READY} ms, Job pods complete ${COMPLETE} ms later; ${objects} objects)`);
-    console.log(`  first apply:  converged in ${first.toFixed(1).padStart(6)} s; critical-path bound ${bound.toFixed(1)} s → ratio ${(first / bound).toFixed(2)}×; ${(firstReq / objects).toFixed(2)} API requests per object`);
-    console.log(`  second apply: ${second.toFixed(1).padStart(6)} s, ${r2.created.length + r2.changed.length} objects changed, ${(secondReq / objects).toFixed(2)} API requests per object`);
+    const ds = (
+      await api.request<{ status: { numberReady: number } }>(
+        'GET',
+        '/apis/apps/v1/namespaces/bench/daemonsets/nova-compute',
+      )
+    ).body.status.numberReady;
+    console.log(
+      `${nodes} nodes (cluster up in ${startS.toFixed(1)} s; pods ready after ${READY} ms, Job pods complete ${COMPLETE} ms later; ${objects} objects)`,
+    );
+    console.log(
+      `  first apply:  converged in ${first.toFixed(1).padStart(6)} s; critical-path bound ${bound.toFixed(1)} s → ratio ${(first / bound).toFixed(2)}×; ${(firstReq / objects).toFixed(2)} API requests per object`,
+    );
+    console.log(
+      `  second apply: ${second.toFixed(1).padStart(6)} s, ${r2.created.length + r2.changed.length} objects changed, ${(secondReq / objects).toFixed(2)} API requests per object`,
+    );
     console.log(`  nova-compute ready on ${ds} nodes`);
   } finally {
     await cluster.stop();

@@ -41,6 +41,8 @@ const r = median(renderMs);
 const y = median(yamlMs);
 const p = median(parseMs);
 console.log(`render ha profile: ${objects} objects, ${(bytes / 1024).toFixed(0)} KiB YAML, ${runs} runs`);
-console.log(`  parse + plan + render + validate: median ${r.toFixed(1)} ms (${Math.round((objects / r) * 1000)} objects/s)`);
+console.log(
+  `  parse + plan + render + validate: median ${r.toFixed(1)} ms (${Math.round((objects / r) * 1000)} objects/s)`,
+);
 console.log(`  YAML serialisation:               median ${y.toFixed(1)} ms`);
 console.log(`  reference, parsing the file only: median ${p.toFixed(2)} ms; render/parse ratio ${(r / p).toFixed(1)}x`);

@@ -33,7 +33,8 @@ function recorder() {
   const r: Reporter = {
     begin: (id) => void begun.set(id, Date.now() - t0),
     waiting: () => undefined,
-    done: (id: string, outcome: Outcome) => void spans.set(id, { start: begun.get(id) ?? Date.now() - t0, end: Date.now() - t0, outcome }),
+    done: (id: string, outcome: Outcome) =>
+      void spans.set(id, { start: begun.get(id) ?? Date.now() - t0, end: Date.now() - t0, outcome }),
     fail: (id, msg) => console.error(`FAILED ${id}: ${msg}`),
     note: () => undefined,
     inFlight: () => [],
@@ -71,7 +72,10 @@ async function cloudMemory(paths: Parameters<typeof supervisorStatus>[0]) {
   const st = await supervisorStatus(paths);
   const groups = processGroups();
   const rows: { id: string; rss: number; pss: number; procs: number }[] = [];
-  const leaders = [...(st?.processes ?? []).map((p) => ({ id: p.id, pid: p.pid })), { id: 'supervisor (osk)', pid: st?.pid }];
+  const leaders = [
+    ...(st?.processes ?? []).map((p) => ({ id: p.id, pid: p.pid })),
+    { id: 'supervisor (osk)', pid: st?.pid },
+  ];
   for (const { id, pid } of leaders) {
     if (!pid) continue;
     const members = groups.get(pid) ?? [pid];
@@ -90,12 +94,20 @@ try {
   const summary = await upLocal({ file, install: true, timeoutSeconds: 600, reporter: r });
   const upMs = Date.now() - t0;
 
-  const os = OpenStackClient.fromCloudsYaml({ cloud: 'default', env: { OS_CLIENT_CONFIG_FILE: summary.paths.cloudsYaml } });
+  const os = OpenStackClient.fromCloudsYaml({
+    cloud: 'default',
+    env: { OS_CLIENT_CONFIG_FILE: summary.paths.cloudsYaml },
+  });
   const flavor = (await os.compute.flavors.find('m1.tiny'))!;
   const image = (await os.image.images.find('osk-test-raw'))!;
   const net = (await os.network.networks.find('demo-net'))!;
   const bootStart = Date.now();
-  const created = await os.compute.servers.create({ name: 'bench-vm', flavorRef: flavor.id, imageRef: image.id, networks: [{ uuid: net.id }] });
+  const created = await os.compute.servers.create({
+    name: 'bench-vm',
+    flavorRef: flavor.id,
+    imageRef: image.id,
+    networks: [{ uuid: net.id }],
+  });
   await os.compute.servers.waitForStatus(created.id, 'ACTIVE', { timeoutMs: 300_000, intervalMs: 250 });
   const bootMs = Date.now() - bootStart;
   await os.close();
@@ -109,7 +121,8 @@ try {
     return sp ? sp.end - sp.start : 0;
   };
   const finish = new Map<string, number>();
-  for (const id of hostOrder(model)) finish.set(id, Math.max(0, ...(deps.get(id) ?? []).map((d) => finish.get(d) ?? 0)) + dur(id));
+  for (const id of hostOrder(model))
+    finish.set(id, Math.max(0, ...(deps.get(id) ?? []).map((d) => finish.get(d) ?? 0)) + dur(id));
   const critical = Math.max(...finish.values());
   const serial = [...spans.values()].reduce((a, b) => a + (b.end - b.start), 0);
 
@@ -125,15 +138,24 @@ try {
   console.log(`  to a cloud that answers (incl. bootstrap) ${s(upMs)} s`);
   console.log(`  server create → ACTIVE                   ${s(bootMs)} s`);
   console.log(`  total: osk up to an ACTIVE server        ${s(toActive)} s   (target ≤ 120 s)`);
-  console.log(`  critical path of the graph (measured)    ${s(critical)} s   → osk up / critical path = ${(upMs / critical).toFixed(2)}×`);
-  console.log(`  serial sum of the same steps             ${s(serial)} s   → parallel speed-up = ${(serial / upMs).toFixed(2)}×`);
-  console.log(`  second osk up on the running cloud       ${s(secondMs)} s   (${((secondMs / upMs) * 100).toFixed(1)} % of the first)`);
+  console.log(
+    `  critical path of the graph (measured)    ${s(critical)} s   → osk up / critical path = ${(upMs / critical).toFixed(2)}×`,
+  );
+  console.log(
+    `  serial sum of the same steps             ${s(serial)} s   → parallel speed-up = ${(serial / upMs).toFixed(2)}×`,
+  );
+  console.log(
+    `  second osk up on the running cloud       ${s(secondMs)} s   (${((secondMs / upMs) * 100).toFixed(1)} % of the first)`,
+  );
   console.log('per component (start → end, s; from the start of osk up):');
-  for (const [id, sp] of [...spans].sort((a, b) => a[1].start - b[1].start)) console.log(`  ${id.padEnd(24)} ${s(sp.start)} → ${s(sp.end)}  ${s(sp.end - sp.start)}  ${sp.outcome}`);
+  for (const [id, sp] of [...spans].sort((a, b) => a[1].start - b[1].start))
+    console.log(`  ${id.padEnd(24)} ${s(sp.start)} → ${s(sp.end)}  ${s(sp.end - sp.start)}  ${sp.outcome}`);
   console.log('memory of the cloud (process groups; MiB):');
   console.log(`  ${'program'.padEnd(20)} ${'RSS'.padStart(6)} ${'PSS'.padStart(6)}  processes`);
   for (const m of mem) console.log(`  ${m.id.padEnd(20)} ${mib(m.rss)} ${mib(m.pss)}  ${m.procs}`);
-  console.log(`  ${'total'.padEnd(20)} ${mib(rss)} ${mib(pss)}   summed RSS ${(rss / 1048576).toFixed(2)} GiB (target ≤ 2.5 GiB); PSS ${(pss / 1048576).toFixed(2)} GiB`);
+  console.log(
+    `  ${'total'.padEnd(20)} ${mib(rss)} ${mib(pss)}   summed RSS ${(rss / 1048576).toFixed(2)} GiB (target ≤ 2.5 GiB); PSS ${(pss / 1048576).toFixed(2)} GiB`,
+  );
 } finally {
   // Stop whatever this run started, even after a failure.
   try {

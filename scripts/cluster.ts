@@ -10,7 +10,7 @@
 // and, as its last line on stdout, `export KUBECONFIG=<path>`, so this works:
 //
 //   eval "$(npm run -s cluster:up | tail -n 1)"
-import { parseArgs } from "node:util";
+import { parseArgs } from 'node:util';
 import {
   clusterHealth,
   defaultClusterDir,
@@ -18,8 +18,8 @@ import {
   readState,
   startCluster,
   stopCluster,
-} from "../test/cluster/control-plane.js";
-import { DEFAULT_STORAGE_CLASS } from "../test/cluster/storage.js";
+} from '../test/cluster/control-plane.js';
+import { DEFAULT_STORAGE_CLASS } from '../test/cluster/storage.js';
 
 const USAGE = `usage:
   cluster.ts up     [--nodes N] [--dir DIR] [--gpu-nodes N] [--pod-ready-delay DURATION] [--job-complete-delay DURATION]
@@ -38,14 +38,14 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     args: rest,
     options: {
-      nodes: { type: "string" },
-      dir: { type: "string" },
-      "gpu-nodes": { type: "string" },
-      "pod-ready-delay": { type: "string" },
-      "job-complete-delay": { type: "string" },
-      keep: { type: "boolean" },
-      grace: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      nodes: { type: 'string' },
+      dir: { type: 'string' },
+      'gpu-nodes': { type: 'string' },
+      'pod-ready-delay': { type: 'string' },
+      'job-complete-delay': { type: 'string' },
+      keep: { type: 'boolean' },
+      grace: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -61,27 +61,27 @@ async function main(): Promise<number> {
     return n;
   };
   switch (cmd) {
-    case "up": {
-      const gpuNodes = int("gpu-nodes", values["gpu-nodes"]);
+    case 'up': {
+      const gpuNodes = int('gpu-nodes', values['gpu-nodes']);
       const cluster = await startCluster({
-        nodes: int("nodes", values.nodes) ?? 5,
+        nodes: int('nodes', values.nodes) ?? 5,
         dir,
         ...(gpuNodes === undefined ? {} : { gpuNodes }),
-        ...(values["pod-ready-delay"] ? { podReadyDelayMs: parseDurationMs(values["pod-ready-delay"]) } : {}),
-        ...(values["job-complete-delay"] ? { jobCompleteDelayMs: parseDurationMs(values["job-complete-delay"]) } : {}),
+        ...(values['pod-ready-delay'] ? { podReadyDelayMs: parseDurationMs(values['pod-ready-delay']) } : {}),
+        ...(values['job-complete-delay'] ? { jobCompleteDelayMs: parseDurationMs(values['job-complete-delay']) } : {}),
       });
       cluster.client.close();
       const s = cluster.state;
       process.stderr.write(
-        `nodes: ${s.nodes.map((n) => `${n.name} (${n.role}${n.gpu ? ", gpu" : ""})`).join(", ")}\n` +
+        `nodes: ${s.nodes.map((n) => `${n.name} (${n.role}${n.gpu ? ', gpu' : ''})`).join(', ')}\n` +
           `storage: default StorageClass ${DEFAULT_STORAGE_CLASS} (kube-controller-manager's host-path provisioner, volumes in /tmp/hostpath_pv)\n` +
-          `processes: ${s.processes.map((p) => `${p.name}=${p.pid}`).join(" ")} (logs in ${s.dir}/logs)\n` +
-          `stop with: npm run cluster:down${values.dir ? ` -- --dir ${shellQuote(s.dir)}` : ""}\n`,
+          `processes: ${s.processes.map((p) => `${p.name}=${p.pid}`).join(' ')} (logs in ${s.dir}/logs)\n` +
+          `stop with: npm run cluster:down${values.dir ? ` -- --dir ${shellQuote(s.dir)}` : ''}\n`,
       );
       process.stdout.write(`export KUBECONFIG=${shellQuote(cluster.kubeconfig)}\n`);
       return 0;
     }
-    case "down": {
+    case 'down': {
       if (!readState(dir)) {
         process.stderr.write(`no cluster recorded in ${dir}\n`);
         return 0;
@@ -93,24 +93,28 @@ async function main(): Promise<number> {
       });
       if (r.volumesProblem) process.stderr.write(`warning: ${r.volumesProblem}\n`);
       process.stderr.write(
-        `stopped: ${r.terminated.join(", ") || "-"}` +
-          (r.killed.length ? `; killed: ${r.killed.join(", ")}` : "") +
-          (r.notRunning.length ? `; already gone: ${r.notRunning.join(", ")}` : "") +
-          (r.volumesRemoved.length ? `; removed ${r.volumesRemoved.length} provisioned volume directories` : "") +
+        `stopped: ${r.terminated.join(', ') || '-'}` +
+          (r.killed.length ? `; killed: ${r.killed.join(', ')}` : '') +
+          (r.notRunning.length ? `; already gone: ${r.notRunning.join(', ')}` : '') +
+          (r.volumesRemoved.length ? `; removed ${r.volumesRemoved.length} provisioned volume directories` : '') +
           (values.keep ? `; state and volumes kept in ${dir} and /tmp/hostpath_pv` : `; removed the state in ${dir}`) +
-          "\n",
+          '\n',
       );
       return 0;
     }
-    case "status": {
+    case 'status': {
       const state = readState(dir);
       if (!state) {
         process.stderr.write(`no cluster recorded in ${dir}\n`);
         return 1;
       }
       const h = await clusterHealth(state);
-      for (const p of h.processes) process.stdout.write(`${p.name}\t${p.pid}\t${p.running ? "running" : "gone"}\n`);
-      process.stdout.write(h.healthy ? `healthy: ${state.server}, KUBECONFIG=${state.kubeconfig}\n` : `unhealthy: ${h.problems.join("; ")}\n`);
+      for (const p of h.processes) process.stdout.write(`${p.name}\t${p.pid}\t${p.running ? 'running' : 'gone'}\n`);
+      process.stdout.write(
+        h.healthy
+          ? `healthy: ${state.server}, KUBECONFIG=${state.kubeconfig}\n`
+          : `unhealthy: ${h.problems.join('; ')}\n`,
+      );
       return h.healthy ? 0 : 1;
     }
     default:

@@ -49,9 +49,12 @@ export class SpecError extends OskError {
   constructor(problems: SpecProblem[], omitted = 0) {
     const n = problems.length + omitted;
     const more = omitted > 0 ? `\n  … and ${omitted} more problem${omitted === 1 ? '' : 's'}` : '';
-    super(`${n} problem${n === 1 ? '' : 's'} in ${problems[0]?.file ?? 'the cloud file'}:\n${problems.map((p) => '  ' + formatProblem(p)).join('\n')}${more}`, {
-      exitCode: ExitCode.invalidInput,
-    });
+    super(
+      `${n} problem${n === 1 ? '' : 's'} in ${problems[0]?.file ?? 'the cloud file'}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}${more}`,
+      {
+        exitCode: ExitCode.invalidInput,
+      },
+    );
     this.name = 'SpecError';
     this.problems = problems;
     this.omitted = omitted;

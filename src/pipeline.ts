@@ -12,7 +12,10 @@ export function plan(file: CloudFile): CloudModel {
 }
 
 /** Render with the store's credentials, generating (in memory) any the store lacks. */
-export function render(file: CloudFile, store: SecretStore): { model: CloudModel; groups: RenderedGroup[]; created: string[] } {
+export function render(
+  file: CloudFile,
+  store: SecretStore,
+): { model: CloudModel; groups: RenderedGroup[]; created: string[] } {
   // The set of credentials does not depend on their values: a first pass with placeholders
   // tells which ones must exist.
   const created = store.ensure(buildModel(file).secrets.values());
@@ -34,5 +37,6 @@ export function validateObjects(groups: RenderedGroup[]): void {
       }
     }
   }
-  if (problems.length) throw new Error(`rendered objects fail the Kubernetes schema (an osk bug):\n  ${problems.join('\n  ')}`);
+  if (problems.length)
+    throw new Error(`rendered objects fail the Kubernetes schema (an osk bug):\n  ${problems.join('\n  ')}`);
 }

@@ -87,7 +87,9 @@ function signerOf(token: string, keys: string[]): number {
   const raw = Buffer.from(token, 'base64url');
   const body = raw.subarray(0, raw.length - 32);
   const mac = raw.subarray(raw.length - 32);
-  return keys.findIndex((k) => createHmac('sha256', Buffer.from(k, 'base64url').subarray(0, 16)).update(body).digest().equals(mac));
+  return keys.findIndex((k) =>
+    createHmac('sha256', Buffer.from(k, 'base64url').subarray(0, 16)).update(body).digest().equals(mac),
+  );
 }
 
 /** Empty the cloud's memcached (Keystone's token cache). */
@@ -103,7 +105,8 @@ function flushMemcached(): Promise<void> {
   });
 }
 
-const client = () => OpenStackClient.fromCloudsYaml({ cloud: CLOUD, env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') } });
+const client = () =>
+  OpenStackClient.fromCloudsYaml({ cloud: CLOUD, env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') } });
 
 describe('all-in-one cloud: osk up → use → crash → up again → down/up → purge', { concurrency: false }, () => {
   let pidsBeforeDown: number[] = [];
@@ -128,7 +131,15 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.match(r.stderr, /\] ✔ keystone-api ready/);
     assert.match(r.stderr, /\] ✔ nova-compute ready/);
     const s = await status();
-    assert.equal(s.healthy, true, JSON.stringify(s.components.filter((c) => c.kind === 'process' && !c.ready), null, 2));
+    assert.equal(
+      s.healthy,
+      true,
+      JSON.stringify(
+        s.components.filter((c) => c.kind === 'process' && !c.ready),
+        null,
+        2,
+      ),
+    );
     // Secrets and configs are private to the cloud's owner.
     assert.equal(readFileSync(join(cloudDir(), 'secrets.yaml')).length > 0, true);
     for (const f of ['secrets.yaml', 'clouds.yaml', 'etc/nova/nova.conf', 'etc/keystone/fernet-keys/0']) {
@@ -141,7 +152,12 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     const r = await run('ss', ['-Hltnp'], env());
     const s = await status();
     const ours = new Set<number>();
-    for (const c of s.components) if (c.pid) for (const p of (await run('ps', ['-o', 'pid=', '-g', String(c.pid)], env())).stdout.split(/\s+/).filter(Boolean)) ours.add(Number(p));
+    for (const c of s.components)
+      if (c.pid)
+        for (const p of (await run('ps', ['-o', 'pid=', '-g', String(c.pid)], env())).stdout
+          .split(/\s+/)
+          .filter(Boolean))
+          ours.add(Number(p));
     const exposed = r.stdout
       .split('\n')
       .filter((l) => [...l.matchAll(/pid=(\d+)/g)].some((m) => ours.has(Number(m[1]))))
@@ -149,7 +165,9 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.deepEqual(exposed, [], 'listeners not on 127.0.0.1');
   });
 
-  test('the TypeScript client: token, image upload, network, port, server ACTIVE, volume attach/detach', { timeout: 10 * 60_000 }, async () => {
+  test('the TypeScript client: token, image upload, network, port, server ACTIVE, volume attach/detach', {
+    timeout: 10 * 60_000,
+  }, async () => {
     const os = client();
     try {
       const token = await os.session.getToken();
@@ -163,15 +181,28 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       made.imageId = img.id;
 
       const net = await os.network.networks.create({ name: 'e2e-net' });
-      const subnet = await os.network.subnets.create({ network_id: net.id, cidr: '10.9.0.0/24', ip_version: 4, name: 'e2e-subnet' });
+      const subnet = await os.network.subnets.create({
+        network_id: net.id,
+        cidr: '10.9.0.0/24',
+        ip_version: 4,
+        name: 'e2e-subnet',
+      });
       const port = await os.network.ports.create({ network_id: net.id, name: 'e2e-port' });
       assert.equal(port.fixed_ips?.[0]?.subnet_id, subnet.id);
       assert.equal(await os.network.ports.delete(port.id), true);
       made.networkId = net.id;
 
-      const created = await os.compute.servers.create({ name: 'e2e-vm', flavorRef: flavor.id, imageRef: img.id, networks: [{ uuid: net.id }] });
+      const created = await os.compute.servers.create({
+        name: 'e2e-vm',
+        flavorRef: flavor.id,
+        imageRef: img.id,
+        networks: [{ uuid: net.id }],
+      });
       const server = await os.compute.servers.waitForStatus(created.id, 'ACTIVE', { timeoutMs: 300_000 });
-      assert.ok(JSON.stringify(server.addresses).includes('10.9.0.'), `no address on e2e-net: ${JSON.stringify(server.addresses)}`);
+      assert.ok(
+        JSON.stringify(server.addresses).includes('10.9.0.'),
+        `no address on e2e-net: ${JSON.stringify(server.addresses)}`,
+      );
       made.serverId = server.id;
 
       const vol = await os.blockStorage.volumes.create({ name: 'e2e-vol', size: 1 });
@@ -188,8 +219,22 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
 
   test('the real openstack CLI works with the written clouds.yaml (osk env)', { timeout: 10 * 60_000 }, async () => {
     const e = await osk(['env']);
-    assert.equal(e.stdout, `export OS_CLIENT_CONFIG_FILE=${join(cloudDir(), 'clouds.yaml')}\nexport OS_CLOUD=default\n`);
-    const server = await openstack(['server', 'create', '--flavor', 'm1.tiny', '--image', 'osk-test-raw', '--network', 'demo-net', '--wait', 'cli-vm']);
+    assert.equal(
+      e.stdout,
+      `export OS_CLIENT_CONFIG_FILE=${join(cloudDir(), 'clouds.yaml')}\nexport OS_CLOUD=default\n`,
+    );
+    const server = await openstack([
+      'server',
+      'create',
+      '--flavor',
+      'm1.tiny',
+      '--image',
+      'osk-test-raw',
+      '--network',
+      'demo-net',
+      '--wait',
+      'cli-vm',
+    ]);
     assert.equal(server.status, 'ACTIVE');
     made.cliServer = server.id as string;
     const vol = await openstack(['volume', 'create', '--size', '1', 'cli-vol']);
@@ -201,8 +246,15 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       assert.notEqual(volStatus, 'error');
     }
     assert.equal(volStatus, 'available');
-    const services = (await openstack(['compute', 'service', 'list'])) as unknown as { Binary: string; State: string }[];
-    assert.deepEqual(services.map((s) => `${s.Binary}:${s.State}`).sort(), ['nova-compute:up', 'nova-conductor:up', 'nova-scheduler:up']);
+    const services = (await openstack(['compute', 'service', 'list'])) as unknown as {
+      Binary: string;
+      State: string;
+    }[];
+    assert.deepEqual(services.map((s) => `${s.Binary}:${s.State}`).sort(), [
+      'nova-compute:up',
+      'nova-conductor:up',
+      'nova-scheduler:up',
+    ]);
     const agents = (await openstack(['network', 'agent', 'list'])) as unknown as { Alive: boolean }[];
     assert.ok(agents.length >= 1 && agents.every((a) => a.Alive), 'the OVN chassis is alive');
   });
@@ -222,17 +274,30 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.match(after.lastExit ?? '', /SIGKILL/);
   });
 
-  test('osk rotate-keys: the signing key becomes a secondary and its tokens stay valid, new tokens use the staged key, Keystone is not restarted, the store holds the new keys', { timeout: 10 * 60_000 }, async () => {
+  test('osk rotate-keys: the signing key becomes a secondary and its tokens stay valid, new tokens use the staged key, Keystone is not restarted, the store holds the new keys', {
+    timeout: 10 * 60_000,
+  }, async () => {
     const keystonePid = async () => (await status()).components.find((c) => c.component === 'keystone-api')!.pid!;
     const store = () => parse(readFileSync(join(cloudDir(), 'secrets.yaml'), 'utf8')).secrets as Record<string, string>;
     const fernetKeys = () => [0, 1, 2].map((i) => store()[`keystone-fernet-key-${i}`]!);
-    const repository = () => readdirSync(join(cloudDir(), 'etc/keystone/fernet-keys')).sort().map((f) => readFileSync(join(cloudDir(), 'etc/keystone/fernet-keys', f), 'utf8'));
+    const repository = () =>
+      readdirSync(join(cloudDir(), 'etc/keystone/fernet-keys'))
+        .sort()
+        .map((f) => readFileSync(join(cloudDir(), 'etc/keystone/fernet-keys', f), 'utf8'));
     const adminPassword = store()['keystone-admin-password']!;
     const issue = async () => {
       const r = await fetch('http://127.0.0.1:5000/v3/auth/tokens', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: adminPassword } } }, scope: { project: { name: 'admin', domain: { id: 'default' } } } } }),
+        body: JSON.stringify({
+          auth: {
+            identity: {
+              methods: ['password'],
+              password: { user: { name: 'admin', domain: { id: 'default' }, password: adminPassword } },
+            },
+            scope: { project: { name: 'admin', domain: { id: 'default' } } },
+          },
+        }),
       });
       assert.equal(r.status, 201, await r.text());
       return r.headers.get('x-subject-token')!;
@@ -241,7 +306,9 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     // below decrypts the token with the keys Keystone reads from its repository now.
     const validate = async (token: string, by: string) => {
       await flushMemcached();
-      const r = await fetch('http://127.0.0.1:5000/v3/auth/tokens', { headers: { 'x-auth-token': by, 'x-subject-token': token } });
+      const r = await fetch('http://127.0.0.1:5000/v3/auth/tokens', {
+        headers: { 'x-auth-token': by, 'x-subject-token': token },
+      });
       return r.status;
     };
 
@@ -275,10 +342,15 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.equal(await validate(newest, fresh), 200, 'the newest token is valid');
     // maxActiveKeys 3: the first signing key has left the repository, and Keystone knows it.
     assert.equal(twice.includes(before[2]!), false);
-    assert.equal(await validate(old, newest), 404, 'a token whose key was dropped no longer validates: Keystone really reads the new repository');
+    assert.equal(
+      await validate(old, newest),
+      404,
+      'a token whose key was dropped no longer validates: Keystone really reads the new repository',
+    );
     assert.equal(await keystonePid(), pid, 'keystone-api was not restarted');
     assert.equal(statSync(join(cloudDir(), 'secrets.yaml')).mode & 0o777, 0o600);
-    for (const f of readdirSync(join(cloudDir(), 'etc/keystone/fernet-keys'))) assert.equal(statSync(join(cloudDir(), 'etc/keystone/fernet-keys', f)).mode & 0o777, 0o600, f);
+    for (const f of readdirSync(join(cloudDir(), 'etc/keystone/fernet-keys')))
+      assert.equal(statSync(join(cloudDir(), 'etc/keystone/fernet-keys', f)).mode & 0o777, 0o600, f);
   });
 
   test('osk up again restarts nothing and changes nothing', { timeout: 10 * 60_000 }, async () => {
@@ -292,18 +364,27 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.deepEqual(again, pids);
   });
 
-  test('osk down stops every program by PID; osk up brings back the same cloud with all its objects', { timeout: 20 * 60_000 }, async () => {
+  test('osk down stops every program by PID; osk up brings back the same cloud with all its objects', {
+    timeout: 20 * 60_000,
+  }, async () => {
     const s = await status();
     pidsBeforeDown = s.components.filter((c) => c.pid).map((c) => c.pid!);
     const secretsBefore = readFileSync(join(cloudDir(), 'secrets.yaml'), 'utf8');
     const d = await osk(['down']);
     assert.equal(d.code, 0, show(d));
     assert.deepEqual(pidsBeforeDown.filter(alive), [], 'processes left after osk down');
-    assert.deepEqual((await readdir(join(cloudDir(), 'run', 'osk'))).filter((f) => f.endsWith('.json')), []);
+    assert.deepEqual(
+      (await readdir(join(cloudDir(), 'run', 'osk'))).filter((f) => f.endsWith('.json')),
+      [],
+    );
 
     const u = await osk(['up', ...UP_TIMEOUT]);
     assert.equal(u.code, 0, show(u));
-    assert.equal(readFileSync(join(cloudDir(), 'secrets.yaml'), 'utf8'), secretsBefore, 'credentials changed across down/up');
+    assert.equal(
+      readFileSync(join(cloudDir(), 'secrets.yaml'), 'utf8'),
+      secretsBefore,
+      'credentials changed across down/up',
+    );
     const os = client();
     try {
       assert.equal((await os.compute.servers.get(made.serverId!)).status, 'ACTIVE');
@@ -313,7 +394,10 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       assert.equal((await os.network.networks.get(made.networkId!)).name, 'e2e-net');
       assert.ok(await os.identity.users.find('demo', { domainId: 'default' }));
       // The demo user's password from clouds.yaml still works.
-      const demo = OpenStackClient.fromCloudsYaml({ cloud: `${CLOUD}-demo`, env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') } });
+      const demo = OpenStackClient.fromCloudsYaml({
+        cloud: `${CLOUD}-demo`,
+        env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') },
+      });
       assert.ok((await demo.network.networks.find('demo-net')) !== undefined);
       await demo.close();
     } finally {
@@ -326,58 +410,106 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
   // a shared 2-core machine answers on a given minute (issue 17). The breach case sets its own.
   const LENIENT = ['--nova-api-p99', '120s', '--cinder-op-latency', '300s'];
 
-  test('osk health: every API probed, statistics computed and compared with the thresholds given (exit 0)', { timeout: 10 * 60_000 }, async () => {
+  test('osk health: every API probed, statistics computed and compared with the thresholds given (exit 0)', {
+    timeout: 10 * 60_000,
+  }, async () => {
     const r = await osk(['health', '-n', '10', '-c', '4', '--write', '-o', 'json', ...LENIENT]);
     // On failure, the Cinder logs go with the message (the cloud is purged after the run).
-    const tail = (f: string) => (existsSync(join(cloudDir(), 'log', f)) ? `--- ${f}\n${readFileSync(join(cloudDir(), 'log', f), 'utf8').split('\n').slice(-25).join('\n')}` : '');
-    assert.equal(r.code, 0, r.code === 0 ? '' : `${show(r)}\n${tail('cinder-scheduler.log')}\n${tail('cinder-volume.log')}`);
+    const tail = (f: string) =>
+      existsSync(join(cloudDir(), 'log', f))
+        ? `--- ${f}\n${readFileSync(join(cloudDir(), 'log', f), 'utf8')
+            .split('\n')
+            .slice(-25)
+            .join('\n')}`
+        : '';
+    assert.equal(
+      r.code,
+      0,
+      r.code === 0 ? '' : `${show(r)}\n${tail('cinder-scheduler.log')}\n${tail('cinder-volume.log')}`,
+    );
     const h = JSON.parse(r.stdout) as HealthReport;
     assert.equal(h.healthy, true);
-    assert.deepEqual([...new Set(h.apis.map((a) => a.api))], ['keystone', 'nova', 'neutron', 'cinder', 'glance', 'placement', 'neutron-port', 'cinder-volume']);
+    assert.deepEqual(
+      [...new Set(h.apis.map((a) => a.api))],
+      ['keystone', 'nova', 'neutron', 'cinder', 'glance', 'placement', 'neutron-port', 'cinder-volume'],
+    );
     for (const a of h.apis) {
       assert.equal(a.successRate, 1, `${a.api} ${a.call}: ${JSON.stringify(a.errors)}`);
       assert.equal(a.probes, 10, `${a.api}: every call counted`);
       assert.equal(a.ok + a.failed, a.probes);
       assert.ok(a.p50Ms !== null && a.p99Ms !== null && a.maxMs !== null, `${a.api}: statistics computed`);
-      assert.ok(a.p50Ms <= a.p99Ms && a.p99Ms <= a.maxMs, `${a.api}: p50 ${a.p50Ms} <= p99 ${a.p99Ms} <= max ${a.maxMs}`);
+      assert.ok(
+        a.p50Ms <= a.p99Ms && a.p99Ms <= a.maxMs,
+        `${a.api}: p50 ${a.p50Ms} <= p99 ${a.p99Ms} <= max ${a.maxMs}`,
+      );
     }
     const limits = Object.fromEntries(h.thresholds.map((t) => [t.threshold, t.limit]));
     assert.match(limits.novaApiP99!, /^120s \(flag\)/);
     assert.match(limits.cinderOpLatency!, /^300s \(flag\)/);
     const v = Object.fromEntries(h.thresholds.map((t) => [t.threshold, t.state]));
-    assert.deepEqual(v, { novaApiP99: 'ok', neutronPortFailureRate: 'ok', cinderOpLatency: 'ok', apiSuccessRate: 'ok', gatewayP99: 'not-measured', podRestartsPerHour: 'not-measured', containerCpu: 'not-measured', containerMemory: 'not-measured' });
+    assert.deepEqual(v, {
+      novaApiP99: 'ok',
+      neutronPortFailureRate: 'ok',
+      cinderOpLatency: 'ok',
+      apiSuccessRate: 'ok',
+      gatewayP99: 'not-measured',
+      podRestartsPerHour: 'not-measured',
+      containerCpu: 'not-measured',
+      containerMemory: 'not-measured',
+    });
     const text = await osk(['health', '-n', '3', ...LENIENT]);
     assert.equal(text.code, 0, show(text));
     assert.match(text.stdout, /healthy: no threshold broken/);
   });
 
-  test('monitoring against the real services: every API version document passes the rendered blackbox probe; RabbitMQ serves every metric its alerts read', { timeout: 5 * 60_000 }, async () => {
+  test('monitoring against the real services: every API version document passes the rendered blackbox probe; RabbitMQ serves every metric its alerts read', {
+    timeout: 5 * 60_000,
+  }, async () => {
     // The Kubernetes alerts read the same programs' metrics: the names must be the real ones.
     const file = parseCloudFile(readFileSync('examples/minimal.yaml', 'utf8'));
     const model = buildModel(file);
     const used = [...new Set(alertDefinitions(model).flatMap((a) => a.expr.match(/rabbitmq_[a-z_]+/g) ?? []))];
     assert.ok(used.length >= 4, used.join(', '));
-    assert.match((await (await fetch('http://127.0.0.1:15692/metrics')).text()), /^rabbitmq_build_info\{.*rabbitmq_version="3\.10\./m, 'the exception below is for 3.10');
+    assert.match(
+      await (await fetch('http://127.0.0.1:15692/metrics')).text(),
+      /^rabbitmq_build_info\{.*rabbitmq_version="3\.10\./m,
+      'the exception below is for 3.10',
+    );
     const metrics = await (await fetch('http://127.0.0.1:15692/metrics')).text();
     // Served by the plugin's dynamic collector (prometheus_rabbitmq_dynamic_collector) of the
     // RabbitMQ releases after Debian 12's 3.10; the Kubernetes image is rabbitmq 4.1.
     const newerThanDebian = new Set(['rabbitmq_unreachable_cluster_peers_count']);
-    for (const m of used.filter((x) => !newerThanDebian.has(x))) assert.match(metrics, new RegExp(`^${m}(\\{| )`, 'm'), `RabbitMQ's prometheus plugin serves ${m}`);
+    for (const m of used.filter((x) => !newerThanDebian.has(x)))
+      assert.match(metrics, new RegExp(`^${m}(\\{| )`, 'm'), `RabbitMQ's prometheus plugin serves ${m}`);
 
     // The blackbox module osk renders, against the real Zed APIs' version documents.
     const bin = '/usr/bin/prometheus-blackbox-exporter';
-    if (!existsSync(bin)) assert.fail('prometheus-blackbox-exporter is missing: scripts/install-test-tools.sh installs it');
+    if (!existsSync(bin))
+      assert.fail('prometheus-blackbox-exporter is missing: scripts/install-test-tools.sh installs it');
     const dir = await mkdtemp(join(tmpdir(), 'osk-bb-'));
     writeFileSync(join(dir, 'blackbox.yml'), BLACKBOX_CONFIG);
     const port = 19115;
-    const bb = spawn(bin, [`--config.file=${join(dir, 'blackbox.yml')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    const bb = spawn(bin, [`--config.file=${join(dir, 'blackbox.yml')}`, `--web.listen-address=127.0.0.1:${port}`], {
+      stdio: 'ignore',
+    });
     try {
       for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/-/healthy`).catch(() => undefined))?.ok; i++) {
         assert.ok(i < 600, 'blackbox exporter did not start within 60 s');
         await new Promise((r) => setTimeout(r, 100));
       }
-      for (const [api, apiPort] of [['keystone', 5000], ['nova', 8774], ['neutron', 9696], ['cinder', 8776], ['glance', 9292], ['placement', 8778]] as const) {
-        const out = await (await fetch(`http://127.0.0.1:${port}/probe?module=${API_PROBE_MODULE}&target=${encodeURIComponent(`http://127.0.0.1:${apiPort}/`)}`)).text();
+      for (const [api, apiPort] of [
+        ['keystone', 5000],
+        ['nova', 8774],
+        ['neutron', 9696],
+        ['cinder', 8776],
+        ['glance', 9292],
+        ['placement', 8778],
+      ] as const) {
+        const out = await (
+          await fetch(
+            `http://127.0.0.1:${port}/probe?module=${API_PROBE_MODULE}&target=${encodeURIComponent(`http://127.0.0.1:${apiPort}/`)}`,
+          )
+        ).text();
         const ok = /^probe_success 1$/m.test(out);
         const code = /^probe_http_status_code (\d+)$/m.exec(out)?.[1];
         assert.ok(ok, `${api}: probe failed (HTTP ${code})\n${out.slice(0, 1500)}`);
@@ -388,7 +520,9 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     }
   });
 
-  test('osk health: a threshold set absurdly low is a breach (exit 1) that names it; a bad value is exit 2', { timeout: 5 * 60_000 }, async () => {
+  test('osk health: a threshold set absurdly low is a breach (exit 1) that names it; a bad value is exit 2', {
+    timeout: 5 * 60_000,
+  }, async () => {
     const r = await osk(['health', '-n', '5', '--nova-api-p99', '1ms']);
     assert.equal(r.code, 1, show(r));
     assert.match(r.stdout, /novaApiP99\s+1ms \(flag\)\s+[\d.]+ ms\s+BREACH/);
@@ -398,7 +532,9 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.match(bad.stderr, /--nova-api-p99 must be a duration/);
   });
 
-  test('osk health: a stopped service fails its probes and health says which, with the error', { timeout: 10 * 60_000 }, async () => {
+  test('osk health: a stopped service fails its probes and health says which, with the error', {
+    timeout: 10 * 60_000,
+  }, async () => {
     await stopProcess(statePaths(CLOUD, cloudDir()), 'placement-api');
     const r = await osk(['health', '-n', '4', '-o', 'json']);
     assert.equal(r.code, 1, show(r));
@@ -408,7 +544,8 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.match(placement.errors[0]!.message, /placement/);
     assert.match(placement.errors[0]!.message, /refused|reach/i);
     assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
-    for (const a of h.apis.filter((x) => x.api !== 'placement')) assert.equal(a.failed, 0, `${a.api}: ${JSON.stringify(a.errors)}`);
+    for (const a of h.apis.filter((x) => x.api !== 'placement'))
+      assert.equal(a.failed, 0, `${a.api}: ${JSON.stringify(a.errors)}`);
     assert.match(h.thresholds.find((t) => t.threshold === 'apiSuccessRate')!.detail, /failing: placement/);
     const text = await osk(['health', '-n', '2']);
     assert.match(text.stdout, /placement \(2×\): .*placement/);
@@ -418,13 +555,22 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.equal(again.code, 0, show(again));
   });
 
-  test('osk backup, a damaged backup refused untouched, data destroyed, osk restore brings every object and row back', { timeout: 20 * 60_000 }, async () => {
+  test('osk backup, a damaged backup refused untouched, data destroyed, osk restore brings every object and row back', {
+    timeout: 20 * 60_000,
+  }, async () => {
     const os = client();
     let projectId = '';
     let userId = '';
     try {
       projectId = (await os.identity.projects.create({ name: 'bk-project', domain_id: 'default' })).id;
-      userId = (await os.identity.users.create({ name: 'bk-user', password: 'bk-pass-1', default_project_id: projectId, domain_id: 'default' })).id;
+      userId = (
+        await os.identity.users.create({
+          name: 'bk-user',
+          password: 'bk-pass-1',
+          default_project_id: projectId,
+          domain_id: 'default',
+        })
+      ).id;
     } finally {
       await os.close();
     }
@@ -434,7 +580,16 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     const backup = JSON.parse(b.stdout) as { dir: string; bytes: number; seconds: number; manifest: Manifest };
     const manifest = backup.manifest;
     console.log(`backup: ${backup.bytes} bytes in ${backup.seconds.toFixed(1)} s, ${manifest.tables.length} tables`);
-    assert.deepEqual(manifest.databases, ['cinder', 'glance', 'keystone', 'neutron', 'nova', 'nova_api', 'nova_cell0', 'placement']);
+    assert.deepEqual(manifest.databases, [
+      'cinder',
+      'glance',
+      'keystone',
+      'neutron',
+      'nova',
+      'nova_api',
+      'nova_cell0',
+      'placement',
+    ]);
     assert.ok(manifest.tables.find((t) => t.db === 'keystone' && t.table === 'project')!.rows >= 4);
     assert.ok(manifest.images.some((i) => i.file === made.imageId && i.bytes === 256 * 1024));
     assert.ok(manifest.ovn.find((t) => t.table === 'Logical_Switch')!.rows >= 2);
@@ -449,15 +604,26 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     // A truncated dump and a flipped byte: refused before anything is touched.
     const copy = (name: string) => {
       const d = join(state, name);
-      for (const f of ['manifest.json', 'manifest.json.sha256', 'mariadb.sql.gz', 'keys.tar.gz', 'glance-images.tar.gz']) copyFileSync(join(bk, f), join(d, f));
+      for (const f of [
+        'manifest.json',
+        'manifest.json.sha256',
+        'mariadb.sql.gz',
+        'keys.tar.gz',
+        'glance-images.tar.gz',
+      ])
+        copyFileSync(join(bk, f), join(d, f));
       return d;
     };
     const { mkdirSync } = await import('node:fs');
     for (const n of ['bk-trunc', 'bk-flip']) mkdirSync(join(state, n, 'ovn'), { recursive: true });
     const trunc = copy('bk-trunc');
     const flip = copy('bk-flip');
-    for (const d of [trunc, flip]) for (const f of ['nb.db.gz', 'sb.db.gz']) copyFileSync(join(bk, 'ovn', f), join(d, 'ovn', f));
-    truncateSync(join(trunc, 'mariadb.sql.gz'), Math.floor(manifest.files.find((f) => f.name === 'mariadb.sql.gz')!.bytes / 2));
+    for (const d of [trunc, flip])
+      for (const f of ['nb.db.gz', 'sb.db.gz']) copyFileSync(join(bk, 'ovn', f), join(d, 'ovn', f));
+    truncateSync(
+      join(trunc, 'mariadb.sql.gz'),
+      Math.floor(manifest.files.find((f) => f.name === 'mariadb.sql.gz')!.bytes / 2),
+    );
     const img = readFileSync(join(flip, 'glance-images.tar.gz'));
     img[Math.floor(img.length / 2)]! ^= 0x01;
     writeFileSync(join(flip, 'glance-images.tar.gz'), img);
@@ -472,11 +638,18 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     const vf = await osk(['backup', 'verify', '--from', flip]);
     assert.equal(vf.code, 1, show(vf));
     assert.match(vf.stdout, /NOT restorable/);
-    assert.deepEqual((await status()).components.filter((c) => c.pid).map((c) => `${c.component}:${c.pid}`), pidsBefore, 'a refused restore restarted something');
+    assert.deepEqual(
+      (await status()).components.filter((c) => c.pid).map((c) => `${c.component}:${c.pid}`),
+      pidsBefore,
+      'a refused restore restarted something',
+    );
     const still = client();
     try {
       assert.ok((await still.session.authenticate()).value);
-      assert.ok((await still.compute.servers.list()).some((s) => s.id === made.serverId), 'the cloud keeps serving');
+      assert.ok(
+        (await still.compute.servers.list()).some((s) => s.id === made.serverId),
+        'the cloud keeps serving',
+      );
     } finally {
       await still.close();
     }
@@ -490,8 +663,13 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     } finally {
       await os2.close();
     }
-    for (const f of readdirSync(join(cloudDir(), 'data', 'glance', 'images'))) await rm(join(cloudDir(), 'data', 'glance', 'images', f));
-    const drop = await run('mariadb', [`--socket=${join(cloudDir(), 'run', 'mysqld.sock')}`, '-e', 'DROP DATABASE cinder'], env());
+    for (const f of readdirSync(join(cloudDir(), 'data', 'glance', 'images')))
+      await rm(join(cloudDir(), 'data', 'glance', 'images', f));
+    const drop = await run(
+      'mariadb',
+      [`--socket=${join(cloudDir(), 'run', 'mysqld.sock')}`, '-e', 'DROP DATABASE cinder'],
+      env(),
+    );
     assert.equal(drop.code, 0, show(drop));
 
     const r = await osk(['restore', '--from', bk, '--yes', '-o', 'json'], 15 * 60_000);
@@ -500,7 +678,10 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     console.log(`restore: ${JSON.stringify(restored.seconds)}`);
     assert.equal(restored.ok, true);
     assert.equal(restored.tablesChecked, manifest.tables.length);
-    assert.equal(restored.rowsChecked, manifest.tables.reduce((a, t) => a + t.rows, 0));
+    assert.equal(
+      restored.rowsChecked,
+      manifest.tables.reduce((a, t) => a + t.rows, 0),
+    );
     assert.deepEqual(restored.tableDiffs, []);
 
     const os3 = client();
@@ -511,17 +692,32 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       const image = await os3.image.images.get(made.imageId!);
       assert.equal(image.status, 'active');
       assert.equal(image.size, 256 * 1024);
-      assert.equal(readFileSync(join(cloudDir(), 'data', 'glance', 'images', made.imageId!)).equals(Buffer.alloc(256 * 1024, 7)), true);
+      assert.equal(
+        readFileSync(join(cloudDir(), 'data', 'glance', 'images', made.imageId!)).equals(Buffer.alloc(256 * 1024, 7)),
+        true,
+      );
       assert.equal((await os3.blockStorage.volumes.get(made.volumeId!)).name, 'e2e-vol');
       const servers = await os3.compute.servers.list();
-      assert.ok(servers.some((s) => s.id === made.serverId) && servers.some((s) => s.id === made.cliServer), 'the restored cloud lists the servers');
+      assert.ok(
+        servers.some((s) => s.id === made.serverId) && servers.some((s) => s.id === made.cliServer),
+        'the restored cloud lists the servers',
+      );
       assert.equal((await os3.network.networks.get(made.networkId!)).name, 'e2e-net');
     } finally {
       await os3.close();
     }
-    const user = OpenStackClient.fromCloudsYaml({ cloud: CLOUD, env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') } });
+    const user = OpenStackClient.fromCloudsYaml({
+      cloud: CLOUD,
+      env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') },
+    });
     try {
-      const t = await user.session.issueToken({ type: 'password', authUrl: user.session.authUrl, username: 'bk-user', userDomainId: 'default', password: 'bk-pass-1' });
+      const t = await user.session.issueToken({
+        type: 'password',
+        authUrl: user.session.authUrl,
+        username: 'bk-user',
+        userDomainId: 'default',
+        password: 'bk-pass-1',
+      });
       assert.ok(t.value, 'the restored user logs in with its password');
     } finally {
       await user.close();
@@ -532,7 +728,15 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       await new Promise((res) => setTimeout(res, 2000));
       s = await status();
     }
-    assert.equal(s.healthy, true, JSON.stringify(s.components.filter((c) => c.kind === 'process' && !c.ready), null, 2));
+    assert.equal(
+      s.healthy,
+      true,
+      JSON.stringify(
+        s.components.filter((c) => c.kind === 'process' && !c.ready),
+        null,
+        2,
+      ),
+    );
   });
 
   test('osk down --purge removes the cloud and its state', { timeout: 10 * 60_000 }, async () => {

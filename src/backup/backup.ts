@@ -30,7 +30,25 @@ import { stopProcess, supervisorStatus } from '../targets/local/control.js';
 import { statePaths, type StatePaths } from '../targets/local/paths.js';
 import { runCommand } from '../targets/local/probes.js';
 import { hostWaves } from '../targets/local/up.js';
-import { backupName, compareOvn, compareTables, describeDiff, FORMAT, MANIFEST, MANIFEST_SUM, readManifest, retention, sha256File, sha256Text, verifyFiles, type FileEntry, type Manifest, type OvnTableCount, type TableDiff } from './manifest.js';
+import {
+  backupName,
+  compareOvn,
+  compareTables,
+  describeDiff,
+  FORMAT,
+  MANIFEST,
+  MANIFEST_SUM,
+  readManifest,
+  retention,
+  sha256File,
+  sha256Text,
+  verifyFiles,
+  type FileEntry,
+  type Manifest,
+  type OvnTableCount,
+  type TableDiff,
+  type TableEntry,
+} from './manifest.js';
 import { dumpDatabases, listDatabases, loadDump, nonTransactional, startScratchServer, tableStats } from './mariadb.js';
 
 export type Log = (line: string) => void;
@@ -57,18 +75,34 @@ function flushMemcached(): Promise<void> {
 
 /** Programs that keep running through a restore: the database it loads into, and caches/queues without cloud data. */
 const KEEP_RUNNING = new Set(['mariadb', 'rabbitmq', 'memcached']);
-const PACKAGES = ['mariadb-server', 'ovn-central', 'keystone', 'glance-api', 'nova-api', 'nova-compute', 'neutron-server', 'cinder-api', 'cinder-volume', 'placement-api'];
+const PACKAGES = [
+  'mariadb-server',
+  'ovn-central',
+  'keystone',
+  'glance-api',
+  'nova-api',
+  'nova-compute',
+  'neutron-server',
+  'cinder-api',
+  'cinder-volume',
+  'placement-api',
+];
 
 /** Where `osk backup` keeps a cloud's backups by default (beside the clouds' state, not inside it). */
 export function defaultBackupDir(cloud: string): string {
   return join(stateBase(), '.backups', cloud);
 }
 
-const sock = (p: StatePaths) => ({ mariadb: hostMariadbSocket(p.run), nb: join(p.run, 'ovnnb_db.sock'), sb: join(p.run, 'ovnsb_db.sock') });
+const sock = (p: StatePaths) => ({
+  mariadb: hostMariadbSocket(p.run),
+  nb: join(p.run, 'ovnnb_db.sock'),
+  sb: join(p.run, 'ovnsb_db.sock'),
+});
 
 async function must(command: string[], what: string, timeoutMs = 600_000): Promise<string> {
   const r = await runCommand(command, { timeoutMs });
-  if (r.code !== 0) throw new OskError(`${what} failed (exit ${r.code}): ${r.out.trim().split('\n').slice(-3).join(' ')}`);
+  if (r.code !== 0)
+    throw new OskError(`${what} failed (exit ${r.code}): ${r.out.trim().split('\n').slice(-3).join(' ')}`);
   return r.out;
 }
 
@@ -77,7 +111,10 @@ async function gzipCommand(command: string[], out: string, what: string): Promis
   let err = '';
   p.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number>((resolve) => {
-    p.on('error', (e) => ((err += e.message), resolve(127)));
+    p.on('error', (e) => {
+      err += e.message;
+      resolve(127);
+    });
     p.on('close', (c) => resolve(c ?? 1));
   });
   await pipeline(p.stdout, createGzip({ level: 6 }), createWriteStream(out, { mode: 0o600 }));
@@ -114,8 +151,14 @@ export async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
   const head = (await readFile(dbFile, 'utf8')).split('\n', 2)[1] ?? '';
   const schema = JSON.parse(head) as { name: OvnTableCount['db']; tables: Record<string, unknown> };
   const tables = Object.keys(schema.tables).sort();
-  const txn = JSON.stringify([schema.name, ...tables.map((t) => ({ op: 'select', table: t, where: [], columns: ['_uuid'] }))]);
-  const res = JSON.parse(await must(['ovsdb-tool', 'query', dbFile, txn], `ovsdb-tool query ${dbFile}`)) as { rows?: unknown[]; error?: string }[];
+  const txn = JSON.stringify([
+    schema.name,
+    ...tables.map((t) => ({ op: 'select', table: t, where: [], columns: ['_uuid'] })),
+  ]);
+  const res = JSON.parse(await must(['ovsdb-tool', 'query', dbFile, txn], `ovsdb-tool query ${dbFile}`)) as {
+    rows?: unknown[];
+    error?: string;
+  }[];
   return tables.map((t, i) => ({ db: schema.name, table: t, rows: res[i]?.rows?.length ?? -1 }));
 }
 
@@ -134,13 +177,30 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
   const paths = statePaths(cloud);
   const s = sock(paths);
   const file = parseCloudFile(await readFile(join(paths.root, 'cloud.yaml'), 'utf8'), join(paths.root, 'cloud.yaml'));
-  const ping = await runCommand(['mariadb-admin', `--socket=${s.mariadb}`, '--connect-timeout=2', 'ping'], { timeoutMs: 10_000 });
-  if (ping.code !== 0) throw new OskError(`the MariaDB of cloud ${cloud} does not answer on ${s.mariadb}; a backup needs the cloud running`, { hint: 'start it with: osk up' });
-  for (const [k, v] of [['OVN NB', s.nb], ['OVN SB', s.sb]] as const) if (!existsSync(v)) throw new OskError(`the ${k} database of cloud ${cloud} has no socket at ${v}; a backup needs the cloud running`, { hint: 'start it with: osk up' });
+  const ping = await runCommand(['mariadb-admin', `--socket=${s.mariadb}`, '--connect-timeout=2', 'ping'], {
+    timeoutMs: 10_000,
+  });
+  if (ping.code !== 0)
+    throw new OskError(
+      `the MariaDB of cloud ${cloud} does not answer on ${s.mariadb}; a backup needs the cloud running`,
+      { hint: 'start it with: osk up' },
+    );
+  for (const [k, v] of [
+    ['OVN NB', s.nb],
+    ['OVN SB', s.sb],
+  ] as const)
+    if (!existsSync(v))
+      throw new OskError(
+        `the ${k} database of cloud ${cloud} has no socket at ${v}; a backup needs the cloud running`,
+        { hint: 'start it with: osk up' },
+      );
 
   const useDefault = !o.to;
   const dir = o.to ?? join(defaultBackupDir(cloud), backupName(cloud, o.now ?? new Date()));
-  if (existsSync(dir) && (await readdir(dir)).length > 0) throw new OskError(`${dir} exists and is not empty; a backup goes into a new or empty directory`, { exitCode: ExitCode.invalidInput });
+  if (existsSync(dir) && (await readdir(dir)).length > 0)
+    throw new OskError(`${dir} exists and is not empty; a backup goes into a new or empty directory`, {
+      exitCode: ExitCode.invalidInput,
+    });
   const work = `${dir}.partial-${process.pid}`;
   await mkdir(dirname(dir), { recursive: true, mode: 0o700 });
   await rm(work, { recursive: true, force: true });
@@ -153,28 +213,53 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
     await dumpDatabases(s.mariadb, dbs, join(work, 'mariadb.sql.gz'));
     o.log(`dumped ${dbs.length} databases (${dbs.join(', ')}) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     t = Date.now();
-    await gzipCommand(['ovsdb-client', 'backup', `unix:${s.nb}`, 'OVN_Northbound'], join(work, 'ovn', 'nb.db.gz'), 'ovsdb-client backup OVN_Northbound');
-    await gzipCommand(['ovsdb-client', 'backup', `unix:${s.sb}`, 'OVN_Southbound'], join(work, 'ovn', 'sb.db.gz'), 'ovsdb-client backup OVN_Southbound');
+    await gzipCommand(
+      ['ovsdb-client', 'backup', `unix:${s.nb}`, 'OVN_Northbound'],
+      join(work, 'ovn', 'nb.db.gz'),
+      'ovsdb-client backup OVN_Northbound',
+    );
+    await gzipCommand(
+      ['ovsdb-client', 'backup', `unix:${s.sb}`, 'OVN_Southbound'],
+      join(work, 'ovn', 'sb.db.gz'),
+      'ovsdb-client backup OVN_Southbound',
+    );
     o.log(`OVN NB and SB backed up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    const keyItems = ['secrets.yaml', 'cloud.yaml', 'hypervisor', 'etc/keystone/fernet-keys', 'etc/keystone/credential-keys'].filter((k) => existsSync(join(paths.root, k)));
+    const keyItems = [
+      'secrets.yaml',
+      'cloud.yaml',
+      'hypervisor',
+      'etc/keystone/fernet-keys',
+      'etc/keystone/credential-keys',
+    ].filter((k) => existsSync(join(paths.root, k)));
     await must(['tar', '-czf', join(work, 'keys.tar.gz'), '-C', paths.root, ...keyItems], 'tar of the keys');
     const imagesDir = join(paths.data, 'glance', 'images');
     await mkdir(imagesDir, { recursive: true });
-    const images = await Promise.all((await filesUnder(imagesDir)).map(async (f) => ({ file: relative(imagesDir, f), bytes: (await stat(f)).size, sha256: await sha256File(f) })));
-    await must(['tar', '-czf', join(work, 'glance-images.tar.gz'), '-C', join(paths.data, 'glance'), 'images'], 'tar of the Glance images');
+    const images = await Promise.all(
+      (await filesUnder(imagesDir)).map(async (f) => ({
+        file: relative(imagesDir, f),
+        bytes: (await stat(f)).size,
+        sha256: await sha256File(f),
+      })),
+    );
+    await must(
+      ['tar', '-czf', join(work, 'glance-images.tar.gz'), '-C', join(paths.data, 'glance'), 'images'],
+      'tar of the Glance images',
+    );
     o.log(`keys (${keyItems.join(', ')}) and ${images.length} image files archived`);
 
     // Row counts and checksums of what the dump holds: load it into a scratch server.
     t = Date.now();
     const scratch = await startScratchServer();
-    let tables;
+    let tables: TableEntry[];
     try {
       await loadDump(scratch.socket, join(work, 'mariadb.sql.gz'));
       tables = await tableStats(scratch.socket, dbs);
     } finally {
       await scratch.stop();
     }
-    o.log(`counted and checksummed ${tables.length} tables on a scratch MariaDB in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    o.log(
+      `counted and checksummed ${tables.length} tables on a scratch MariaDB in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
     const ovnTmp = await mkdtemp(join(tmpdir(), 'osk-ovn-'));
     let ovn: OvnTableCount[] = [];
     try {
@@ -194,7 +279,13 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
       'glance-images.tar.gz': `${images.length} Glance image files`,
     };
     const files: FileEntry[] = [];
-    for (const name of Object.keys(content)) files.push({ name, bytes: (await stat(join(work, name))).size, sha256: await sha256File(join(work, name)), content: content[name]! });
+    for (const name of Object.keys(content))
+      files.push({
+        name,
+        bytes: (await stat(join(work, name))).size,
+        sha256: await sha256File(join(work, name)),
+        content: content[name]!,
+      });
     const manifest: Manifest = {
       format: FORMAT,
       cloud,
@@ -210,7 +301,7 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
       images,
       seconds: (Date.now() - t0) / 1000,
     };
-    const text = JSON.stringify(manifest, null, 2) + '\n';
+    const text = `${JSON.stringify(manifest, null, 2)}\n`;
     await writeFile(join(work, MANIFEST), text, { mode: 0o600 });
     await writeFile(join(work, MANIFEST_SUM), `${sha256Text(text)}  ${MANIFEST}\n`, { mode: 0o600 });
     if (existsSync(dir)) await rm(dir, { recursive: true });
@@ -244,7 +335,10 @@ export async function checkBackup(dir: string): Promise<Manifest> {
   const { manifest, problems } = await readManifest(dir);
   if (manifest && problems.length === 0) problems.push(...(await verifyFiles(dir, manifest.files)));
   if (!manifest || problems.length) {
-    throw new OskError(`the backup in ${dir} is damaged or incomplete; nothing was touched:\n${problems.map((p) => `  ${p.name}: ${p.problem}`).join('\n')}`, { hint: 'use another backup (osk backup writes a new one)' });
+    throw new OskError(
+      `the backup in ${dir} is damaged or incomplete; nothing was touched:\n${problems.map((p) => `  ${p.name}: ${p.problem}`).join('\n')}`,
+      { hint: 'use another backup (osk backup writes a new one)' },
+    );
   }
   return manifest;
 }
@@ -277,12 +371,22 @@ export async function verifyBackup(dir: string, o: { log: Log }): Promise<Verify
   for (const p of problems) files.push({ name: p.name, ok: false, problem: p.problem });
   const base = { dir, ...(manifest ? { cloud: manifest.cloud, createdAt: manifest.createdAt } : {}), files };
   if (!manifest || all.length) {
-    return { ...base, ok: false, tablesChecked: 0, rowsChecked: 0, tableDiffs: [], ovnDiffs: [], imageDiffs: [], seconds: (Date.now() - t0) / 1000, summary: `backup ${dir} is NOT restorable: damaged or incomplete\n${all.map((p) => `  ${p.name}: ${p.problem}`).join('\n')}` };
+    return {
+      ...base,
+      ok: false,
+      tablesChecked: 0,
+      rowsChecked: 0,
+      tableDiffs: [],
+      ovnDiffs: [],
+      imageDiffs: [],
+      seconds: (Date.now() - t0) / 1000,
+      summary: `backup ${dir} is NOT restorable: damaged or incomplete\n${all.map((p) => `  ${p.name}: ${p.problem}`).join('\n')}`,
+    };
   }
   o.log(`every file of ${dir} matches the manifest; loading the databases into a scratch MariaDB`);
   const scratch = await startScratchServer();
   let diffs: TableDiff[];
-  let found;
+  let found: TableEntry[];
   try {
     await loadDump(scratch.socket, join(dir, 'mariadb.sql.gz'));
     found = await tableStats(scratch.socket, manifest.databases);
@@ -324,7 +428,17 @@ export async function verifyBackup(dir: string, o: { log: Log }): Promise<Verify
     ...imageDiffs.map((d) => `  ${d}`),
     `  (${seconds.toFixed(1)} s)`,
   ].join('\n');
-  return { ...base, ok, tablesChecked: found.length, rowsChecked: rows, tableDiffs: diffs.map(describeDiff), ovnDiffs, imageDiffs, seconds, summary };
+  return {
+    ...base,
+    ok,
+    tablesChecked: found.length,
+    rowsChecked: rows,
+    tableDiffs: diffs.map(describeDiff),
+    ovnDiffs,
+    imageDiffs,
+    seconds,
+    summary,
+  };
 }
 
 export interface RestoreResult {
@@ -348,13 +462,27 @@ export async function restoreCloud(
   // 1. Everything is checked before anything is touched.
   const manifest = await checkBackup(from);
   const cloud = o.cloud ?? manifest.cloud;
-  if (cloud !== manifest.cloud) throw new OskError(`the backup in ${from} is of cloud ${manifest.cloud}, not ${cloud}`, { exitCode: ExitCode.invalidInput, hint: 'a backup restores into the cloud it was made of (its credentials are part of it)' });
+  if (cloud !== manifest.cloud)
+    throw new OskError(`the backup in ${from} is of cloud ${manifest.cloud}, not ${cloud}`, {
+      exitCode: ExitCode.invalidInput,
+      hint: 'a backup restores into the cloud it was made of (its credentials are part of it)',
+    });
   const paths = statePaths(cloud);
-  if (!existsSync(join(paths.root, 'cloud.yaml'))) throw new OskError(`there is no all-in-one cloud named ${cloud} on this host`, { exitCode: ExitCode.invalidInput, hint: 'osk up creates it (with the same name), then restore into it' });
+  if (!existsSync(join(paths.root, 'cloud.yaml')))
+    throw new OskError(`there is no all-in-one cloud named ${cloud} on this host`, {
+      exitCode: ExitCode.invalidInput,
+      hint: 'osk up creates it (with the same name), then restore into it',
+    });
   const s = sock(paths);
   const sup = await supervisorStatus(paths);
-  if (!sup || !sup.processes.some((p) => p.id === 'mariadb' && p.state === 'running')) throw new OskError(`cloud ${cloud} is not running: the restore loads the databases into its MariaDB`, { exitCode: ExitCode.invalidInput, hint: 'start it with osk up, then restore' });
-  o.log(`backup ${from} checked: ${manifest.files.length} files match their sha256 (${manifest.createdAt}, ${manifest.tables.length} tables)`);
+  if (!sup?.processes.some((p) => p.id === 'mariadb' && p.state === 'running'))
+    throw new OskError(`cloud ${cloud} is not running: the restore loads the databases into its MariaDB`, {
+      exitCode: ExitCode.invalidInput,
+      hint: 'start it with osk up, then restore',
+    });
+  o.log(
+    `backup ${from} checked: ${manifest.files.length} files match their sha256 (${manifest.createdAt}, ${manifest.tables.length} tables)`,
+  );
 
   // Unpack into a staging dir of the cloud (same file system) before stopping anything.
   const stage = join(paths.root, `restore-staging-${process.pid}`);
@@ -363,21 +491,32 @@ export async function restoreCloud(
   await mkdir(join(stage, 'glance'), { recursive: true, mode: 0o700 });
   try {
     await must(['tar', '-xzf', join(from, 'keys.tar.gz'), '-C', join(stage, 'keys')], 'unpacking keys.tar.gz');
-    await must(['tar', '-xzf', join(from, 'glance-images.tar.gz'), '-C', join(stage, 'glance')], 'unpacking glance-images.tar.gz');
+    await must(
+      ['tar', '-xzf', join(from, 'glance-images.tar.gz'), '-C', join(stage, 'glance')],
+      'unpacking glance-images.tar.gz',
+    );
     for (const w of ['nb', 'sb']) await gunzipTo(join(from, 'ovn', `${w}.db.gz`), join(stage, `ovn${w}_db.db`));
-    const file = parseCloudFile(await readFile(join(stage, 'keys', 'cloud.yaml'), 'utf8'), join(from, 'keys.tar.gz:cloud.yaml'));
+    const file = parseCloudFile(
+      await readFile(join(stage, 'keys', 'cloud.yaml'), 'utf8'),
+      join(from, 'keys.tar.gz:cloud.yaml'),
+    );
 
-    if (!(await o.confirm(cloud))) throw new OskError('not confirmed; nothing was touched', { exitCode: ExitCode.invalidInput });
+    if (!(await o.confirm(cloud)))
+      throw new OskError('not confirmed; nothing was touched', { exitCode: ExitCode.invalidInput });
 
     // 2. Stop the OpenStack services and OVN, all at once: their data is about to be replaced,
     // so no order among them matters (osk down's dependants-first order is for a clean stop),
     // only that none writes when the load starts. MariaDB stays up to load into.
     let t = Date.now();
     const { model } = await openLocalCloud(cloud);
-    const stopped = hostWaves(model).flat().filter((id) => !KEEP_RUNNING.has(id) && sup.processes.some((p) => p.id === id));
+    const stopped = hostWaves(model)
+      .flat()
+      .filter((id) => !KEEP_RUNNING.has(id) && sup.processes.some((p) => p.id === id));
     await Promise.all(stopped.map((id) => stopProcess(paths, id)));
     const stopS = (Date.now() - t) / 1000;
-    o.log(`stopped ${stopped.length} programs in ${stopS.toFixed(1)} s (kept running: ${[...KEEP_RUNNING].join(', ')})`);
+    o.log(
+      `stopped ${stopped.length} programs in ${stopS.toFixed(1)} s (kept running: ${[...KEEP_RUNNING].join(', ')})`,
+    );
 
     // 3. Databases.
     t = Date.now();
@@ -385,7 +524,9 @@ export async function restoreCloud(
     const found = await tableStats(s.mariadb, manifest.databases);
     const diffs = compareTables(manifest.tables, found);
     const dbS = (Date.now() - t) / 1000;
-    o.log(`loaded ${manifest.databases.length} databases in ${dbS.toFixed(1)} s; ${diffs.length ? `${diffs.length} tables differ from the manifest` : `all ${found.length} tables have the manifest's row counts and checksums`}`);
+    o.log(
+      `loaded ${manifest.databases.length} databases in ${dbS.toFixed(1)} s; ${diffs.length ? `${diffs.length} tables differ from the manifest` : `all ${found.length} tables have the manifest's row counts and checksums`}`,
+    );
 
     // 4. OVN databases, keys and the secret store, images.
     t = Date.now();
@@ -394,7 +535,10 @@ export async function restoreCloud(
       if (item === 'etc') {
         for (const k of await readdir(join(stage, 'keys', 'etc', 'keystone'))) {
           await rm(join(paths.etc, 'keystone', k), { recursive: true, force: true });
-          await cp(join(stage, 'keys', 'etc', 'keystone', k), join(paths.etc, 'keystone', k), { recursive: true, preserveTimestamps: true });
+          await cp(join(stage, 'keys', 'etc', 'keystone', k), join(paths.etc, 'keystone', k), {
+            recursive: true,
+            preserveTimestamps: true,
+          });
         }
       } else {
         await cp(join(stage, 'keys', item), join(paths.root, item), { preserveTimestamps: true, force: true });
@@ -404,7 +548,9 @@ export async function restoreCloud(
     await rm(images, { recursive: true, force: true });
     await rename(join(stage, 'glance', 'images'), images);
     const filesS = (Date.now() - t) / 1000;
-    o.log(`restored the OVN NB/SB databases, keys, secret store and ${manifest.images.length} image files in ${filesS.toFixed(1)} s`);
+    o.log(
+      `restored the OVN NB/SB databases, keys, secret store and ${manifest.images.length} image files in ${filesS.toFixed(1)} s`,
+    );
 
     // 5. Memcached kept serving through the restore and still holds what Keystone and the
     // services cached from the data just replaced (a deleted project, stale role assignments):

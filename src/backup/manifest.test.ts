@@ -3,7 +3,21 @@ import { mkdtemp, rm, writeFile, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { backupName, compareOvn, compareTables, describeDiff, FORMAT, MANIFEST, MANIFEST_SUM, readManifest, retention, sha256File, sha256Text, verifyFiles, type Manifest } from './manifest.js';
+import {
+  backupName,
+  compareOvn,
+  compareTables,
+  describeDiff,
+  FORMAT,
+  MANIFEST,
+  MANIFEST_SUM,
+  readManifest,
+  retention,
+  sha256File,
+  sha256Text,
+  verifyFiles,
+  type Manifest,
+} from './manifest.js';
 
 async function fixture(): Promise<{ dir: string; manifest: Manifest }> {
   const dir = await mkdtemp(join(tmpdir(), 'osk-manifest-'));
@@ -46,7 +60,11 @@ describe('backup manifest', () => {
     const { dir, manifest } = await fixture();
     await truncate(join(dir, 'a.gz'), 10);
     await writeFile(join(dir, 'b.gz'), 'hellp');
-    const problems = await verifyFiles(dir, [...manifest.files, { name: 'c.gz', bytes: 1, sha256: 'x', content: '' }, { name: '../etc/passwd', bytes: 1, sha256: 'x', content: '' }]);
+    const problems = await verifyFiles(dir, [
+      ...manifest.files,
+      { name: 'c.gz', bytes: 1, sha256: 'x', content: '' },
+      { name: '../etc/passwd', bytes: 1, sha256: 'x', content: '' },
+    ]);
     assert.deepEqual(
       problems.map((p) => p.name),
       ['a.gz', 'b.gz', 'c.gz', '../etc/passwd'],
@@ -59,7 +77,10 @@ describe('backup manifest', () => {
 
   test('a changed manifest or a missing one is refused', async () => {
     const { dir } = await fixture();
-    await writeFile(join(dir, MANIFEST), (await import('node:fs')).readFileSync(join(dir, MANIFEST), 'utf8').replace('"rows":2', '"rows":3'));
+    await writeFile(
+      join(dir, MANIFEST),
+      (await import('node:fs')).readFileSync(join(dir, MANIFEST), 'utf8').replace('"rows":2', '"rows":3'),
+    );
     assert.match((await readManifest(dir)).problems[0]!.problem, /differs from manifest.json.sha256/);
     await writeFile(join(dir, MANIFEST), '{"format":');
     assert.ok((await readManifest(dir)).problems.some((p) => /not valid JSON/.test(p.problem)));
@@ -82,15 +103,29 @@ describe('backup manifest', () => {
       { db: 'nova', table: 'e', rows: 0, checksum: '0' },
     ];
     const d = compareTables(exp, got);
-    assert.deepEqual(d.map((x) => x.table), ['b', 'c', 'd', 'e']);
+    assert.deepEqual(
+      d.map((x) => x.table),
+      ['b', 'c', 'd', 'e'],
+    );
     assert.equal(describeDiff(d[2]!), 'nova.d: backup 4 rows, checksum 4; now absent');
     assert.deepEqual(compareTables(exp, exp), []);
-    assert.deepEqual(compareOvn([{ db: 'OVN_Northbound', table: 'ACL', rows: 2 }], [{ db: 'OVN_Northbound', table: 'ACL', rows: 1 }]), ['OVN_Northbound.ACL: backup 2 rows, now 1']);
+    assert.deepEqual(
+      compareOvn([{ db: 'OVN_Northbound', table: 'ACL', rows: 2 }], [{ db: 'OVN_Northbound', table: 'ACL', rows: 1 }]),
+      ['OVN_Northbound.ACL: backup 2 rows, now 1'],
+    );
   });
 
   test('names sort by time; retention keeps the newest N of this cloud only', () => {
     assert.equal(backupName('c1', new Date('2024-03-04T05:06:07.890Z')), 'c1-20240304T050607Z');
-    const names = ['c1-20240101T000000Z', 'c1-20240103T000000Z', 'c1-20240102T000000Z', 'c1-20240104T000000Z', 'c10-20240101T000000Z', 'c1-20240105T000000Z.partial-12', 'notes'];
+    const names = [
+      'c1-20240101T000000Z',
+      'c1-20240103T000000Z',
+      'c1-20240102T000000Z',
+      'c1-20240104T000000Z',
+      'c10-20240101T000000Z',
+      'c1-20240105T000000Z.partial-12',
+      'notes',
+    ];
     assert.deepEqual(retention(names, 'c1', 2), ['c1-20240101T000000Z', 'c1-20240102T000000Z']);
     assert.deepEqual(retention(names, 'c1', 5), []);
   });

@@ -77,12 +77,23 @@ export async function readManifest(dir: string): Promise<{ manifest?: Manifest; 
   try {
     text = await readFile(join(dir, MANIFEST), 'utf8');
   } catch (e) {
-    return { problems: [{ name: MANIFEST, problem: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (not a backup, or an unfinished one)` }] };
+    return {
+      problems: [
+        {
+          name: MANIFEST,
+          problem: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (not a backup, or an unfinished one)`,
+        },
+      ],
+    };
   }
   const problems: FileProblem[] = [];
   const sum = await readFile(join(dir, MANIFEST_SUM), 'utf8').catch(() => undefined);
   if (sum === undefined) problems.push({ name: MANIFEST_SUM, problem: 'missing' });
-  else if (sum.trim().split(/\s+/)[0] !== sha256Text(text)) problems.push({ name: MANIFEST, problem: 'sha256 differs from manifest.json.sha256: the manifest was changed or damaged' });
+  else if (sum.trim().split(/\s+/)[0] !== sha256Text(text))
+    problems.push({
+      name: MANIFEST,
+      problem: 'sha256 differs from manifest.json.sha256: the manifest was changed or damaged',
+    });
   let m: Manifest;
   try {
     m = JSON.parse(text) as Manifest;
@@ -90,8 +101,10 @@ export async function readManifest(dir: string): Promise<{ manifest?: Manifest; 
     problems.push({ name: MANIFEST, problem: `not valid JSON: ${(e as Error).message}` });
     return { problems };
   }
-  if (m.format !== FORMAT) problems.push({ name: MANIFEST, problem: `format is ${JSON.stringify(m.format)}, expected ${FORMAT}` });
-  if (!Array.isArray(m.files) || !Array.isArray(m.tables) || typeof m.cloud !== 'string') problems.push({ name: MANIFEST, problem: 'lacks files, tables or cloud' });
+  if (m.format !== FORMAT)
+    problems.push({ name: MANIFEST, problem: `format is ${JSON.stringify(m.format)}, expected ${FORMAT}` });
+  if (!Array.isArray(m.files) || !Array.isArray(m.tables) || typeof m.cloud !== 'string')
+    problems.push({ name: MANIFEST, problem: 'lacks files, tables or cloud' });
   return { manifest: m, problems };
 }
 
@@ -110,11 +123,18 @@ export async function verifyFiles(dir: string, files: readonly FileEntry[]): Pro
       continue;
     }
     if (st.size !== f.bytes) {
-      problems.push({ name: f.name, problem: `${st.size} bytes, the manifest says ${f.bytes}${st.size < f.bytes ? ' (truncated)' : ''}` });
+      problems.push({
+        name: f.name,
+        problem: `${st.size} bytes, the manifest says ${f.bytes}${st.size < f.bytes ? ' (truncated)' : ''}`,
+      });
       continue;
     }
     const sum = await sha256File(p);
-    if (sum !== f.sha256) problems.push({ name: f.name, problem: `sha256 ${sum.slice(0, 16)}… differs from the manifest's ${f.sha256.slice(0, 16)}… (damaged)` });
+    if (sum !== f.sha256)
+      problems.push({
+        name: f.name,
+        problem: `sha256 ${sum.slice(0, 16)}… differs from the manifest's ${f.sha256.slice(0, 16)}… (damaged)`,
+      });
   }
   return problems;
 }
@@ -135,9 +155,16 @@ export function compareTables(expected: readonly TableEntry[], found: readonly T
     const f = have.get(key(e));
     have.delete(key(e));
     if (!f) diffs.push({ db: e.db, table: e.table, expected: { rows: e.rows, checksum: e.checksum }, found: null });
-    else if (f.rows !== e.rows || f.checksum !== e.checksum) diffs.push({ db: e.db, table: e.table, expected: { rows: e.rows, checksum: e.checksum }, found: { rows: f.rows, checksum: f.checksum } });
+    else if (f.rows !== e.rows || f.checksum !== e.checksum)
+      diffs.push({
+        db: e.db,
+        table: e.table,
+        expected: { rows: e.rows, checksum: e.checksum },
+        found: { rows: f.rows, checksum: f.checksum },
+      });
   }
-  for (const f of have.values()) diffs.push({ db: f.db, table: f.table, expected: null, found: { rows: f.rows, checksum: f.checksum } });
+  for (const f of have.values())
+    diffs.push({ db: f.db, table: f.table, expected: null, found: { rows: f.rows, checksum: f.checksum } });
   return diffs;
 }
 
@@ -148,12 +175,17 @@ export function describeDiff(d: TableDiff): string {
 
 export function compareOvn(expected: readonly OvnTableCount[], found: readonly OvnTableCount[]): string[] {
   const f = new Map(found.map((t) => [`${t.db}.${t.table}`, t.rows]));
-  return expected.filter((e) => f.get(`${e.db}.${e.table}`) !== e.rows).map((e) => `${e.db}.${e.table}: backup ${e.rows} rows, now ${f.get(`${e.db}.${e.table}`) ?? 'absent'}`);
+  return expected
+    .filter((e) => f.get(`${e.db}.${e.table}`) !== e.rows)
+    .map((e) => `${e.db}.${e.table}: backup ${e.rows} rows, now ${f.get(`${e.db}.${e.table}`) ?? 'absent'}`);
 }
 
 /** Backup directory names sort by time: `<cloud>-YYYYMMDDTHHMMSSZ`. */
 export function backupName(cloud: string, at: Date): string {
-  return `${cloud}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `${cloud}-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }
 
 /** Of the complete backups of `cloud` (directory names), the ones to delete to keep `copies`. */

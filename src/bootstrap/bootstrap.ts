@@ -14,7 +14,13 @@ export const DEFAULT_DOMAIN = 'default';
 
 /** Credentials the bootstrap owns (the demo user's password). */
 export const BOOTSTRAP_SECRETS: SecretDef[] = [
-  { name: 'keystone-demo-password', kind: 'password', k8sSecret: 'keystone-demo', key: 'password', description: 'Password of the demo user (project demo)' },
+  {
+    name: 'keystone-demo-password',
+    kind: 'password',
+    k8sSecret: 'keystone-demo',
+    key: 'password',
+    description: 'Password of the demo user (project demo)',
+  },
 ];
 
 /**
@@ -25,7 +31,10 @@ export const BOOTSTRAP_SECRETS: SecretDef[] = [
 const inFlight = new WeakMap<OpenStackClient, Map<string, Promise<{ id: string }>>>();
 function once<T extends { id: string }>(os: OpenStackClient, key: string, make: () => Promise<T>): Promise<T> {
   let m = inFlight.get(os);
-  if (!m) inFlight.set(os, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    inFlight.set(os, m);
+  }
   let p = m.get(key) as Promise<T> | undefined;
   if (!p) {
     p = make();
@@ -37,21 +46,45 @@ function once<T extends { id: string }>(os: OpenStackClient, key: string, make: 
 }
 
 function ensureProject(os: OpenStackClient, name: string, description: string) {
-  return once(os, `project:${name}`, async () => (await os.identity.projects.find(name, { domainId: DEFAULT_DOMAIN })) ?? (await os.identity.projects.create({ name, domain_id: DEFAULT_DOMAIN, description })));
+  return once(
+    os,
+    `project:${name}`,
+    async () =>
+      (await os.identity.projects.find(name, { domainId: DEFAULT_DOMAIN })) ??
+      (await os.identity.projects.create({ name, domain_id: DEFAULT_DOMAIN, description })),
+  );
 }
 
 function ensureRole(os: OpenStackClient, name: string) {
-  return once(os, `role:${name}`, async () => (await os.identity.roles.find(name)) ?? (await os.identity.roles.create({ name })));
+  return once(
+    os,
+    `role:${name}`,
+    async () => (await os.identity.roles.find(name)) ?? (await os.identity.roles.create({ name })),
+  );
 }
 
 /** A user in the default domain whose password matches the store, with roles on a project. */
-export async function ensureUser(os: OpenStackClient, o: { name: string; password: string; project: string; roles: string[]; description: string; service?: boolean }): Promise<string> {
-  const project = await ensureProject(os, o.project, o.project === 'service' ? 'Service users of the cloud' : `Project ${o.project}`);
+export async function ensureUser(
+  os: OpenStackClient,
+  o: { name: string; password: string; project: string; roles: string[]; description: string; service?: boolean },
+): Promise<string> {
+  const project = await ensureProject(
+    os,
+    o.project,
+    o.project === 'service' ? 'Service users of the cloud' : `Project ${o.project}`,
+  );
   let user = await os.identity.users.find(o.name, { domainId: DEFAULT_DOMAIN });
   let action = 'exists';
   const options = o.service ? { ignore_password_expiry: true, ignore_lockout_failure_attempts: true } : undefined;
   if (!user) {
-    user = await os.identity.users.create({ name: o.name, domain_id: DEFAULT_DOMAIN, password: o.password, default_project_id: project.id, description: o.description, ...(options ? { options } : {}) });
+    user = await os.identity.users.create({
+      name: o.name,
+      domain_id: DEFAULT_DOMAIN,
+      password: o.password,
+      default_project_id: project.id,
+      description: o.description,
+      ...(options ? { options } : {}),
+    });
     action = 'created';
   } else if (!(await passwordWorks(os, o.name, o.password))) {
     // The store is the source of truth: a changed or restored password is put back.
@@ -68,7 +101,13 @@ export async function ensureUser(os: OpenStackClient, o: { name: string; passwor
 /** Only a 401 means "wrong password"; Keystone being unreachable is an error, not a reason to reset. */
 async function passwordWorks(os: OpenStackClient, username: string, password: string): Promise<boolean> {
   try {
-    await os.session.issueToken({ type: 'password', authUrl: os.session.options.auth.authUrl, username, userDomainId: DEFAULT_DOMAIN, password });
+    await os.session.issueToken({
+      type: 'password',
+      authUrl: os.session.options.auth.authUrl,
+      username,
+      userDomainId: DEFAULT_DOMAIN,
+      password,
+    });
     return true;
   } catch (e) {
     if (e instanceof OpenStackApiError && e.status === 401) return false;
@@ -79,19 +118,40 @@ async function passwordWorks(os: OpenStackClient, username: string, password: st
 export async function ensureServiceUser(os: OpenStackClient, user: string, password: string): Promise<string> {
   // admin on "service" is what the services' own policies expect of a service user; "service"
   // marks it as one (service tokens, keystonemiddleware's service_token_roles).
-  return ensureUser(os, { name: user, password, project: 'service', roles: ['admin', 'service'], description: `Service user of ${user}`, service: true });
+  return ensureUser(os, {
+    name: user,
+    password,
+    project: 'service',
+    roles: ['admin', 'service'],
+    description: `Service user of ${user}`,
+    service: true,
+  });
 }
 
 /** The service entry and its three endpoints in the region; a changed URL is updated in place. */
-export async function ensureEndpoint(os: OpenStackClient, e: { type: string; name: string; internalUrl: string; publicUrl: string; region: string }): Promise<string> {
-  await once(os, `region:${e.region}`, async () => (await os.identity.regions.get(e.region)) ?? (await os.identity.regions.create({ id: e.region })));
-  const service = (await os.identity.services.find(e.type, e.name)) ?? (await os.identity.services.create({ type: e.type, name: e.name, description: `${e.name} (${e.type})` }));
+export async function ensureEndpoint(
+  os: OpenStackClient,
+  e: { type: string; name: string; internalUrl: string; publicUrl: string; region: string },
+): Promise<string> {
+  await once(
+    os,
+    `region:${e.region}`,
+    async () => (await os.identity.regions.get(e.region)) ?? (await os.identity.regions.create({ id: e.region })),
+  );
+  const service =
+    (await os.identity.services.find(e.type, e.name)) ??
+    (await os.identity.services.create({ type: e.type, name: e.name, description: `${e.name} (${e.type})` }));
   const urls: Record<Interface, string> = { public: e.publicUrl, internal: e.internalUrl, admin: e.internalUrl };
   const changes: string[] = [];
   for (const iface of ['public', 'internal', 'admin'] as const) {
     const found = await os.identity.endpoints.find({ serviceId: service.id, interface: iface, regionId: e.region });
     if (!found) {
-      await os.identity.endpoints.create({ service_id: service.id, interface: iface, url: urls[iface], region_id: e.region });
+      await os.identity.endpoints.create({
+        service_id: service.id,
+        interface: iface,
+        url: urls[iface],
+        region_id: e.region,
+      });
       changes.push(`${iface} created`);
     } else if (found.url !== urls[iface]) {
       await os.identity.endpoints.update(found.id, { url: urls[iface] });
@@ -101,7 +161,10 @@ export async function ensureEndpoint(os: OpenStackClient, e: { type: string; nam
   return `${e.type} ${e.name} in ${e.region}: ${changes.length ? changes.join(', ') : 'unchanged'}`;
 }
 
-export async function ensureVolumeTypes(os: OpenStackClient, types: { name: string; backend: string; qos?: Record<string, number> }[]): Promise<string> {
+export async function ensureVolumeTypes(
+  os: OpenStackClient,
+  types: { name: string; backend: string; qos?: Record<string, number> }[],
+): Promise<string> {
   const out: string[] = [];
   for (const t of types) {
     let vt = await os.blockStorage.types.find(t.name);
@@ -111,9 +174,12 @@ export async function ensureVolumeTypes(os: OpenStackClient, types: { name: stri
         await os.blockStorage.types.setExtraSpecs(vt.id, { volume_backend_name: t.backend });
       } catch (e) {
         if (e instanceof OpenStackApiError && e.status === 400) {
-          throw new OskError(`volume type ${t.name} points at backend "${vt.extra_specs?.volume_backend_name}" but the cloud file now says "${t.backend}", and Cinder refuses the change while volumes of that type exist (${e.message})`, {
-            hint: `move or delete the volumes of type ${t.name}, or give the new backend its own volume type in storage.cinderBackends`,
-          });
+          throw new OskError(
+            `volume type ${t.name} points at backend "${vt.extra_specs?.volume_backend_name}" but the cloud file now says "${t.backend}", and Cinder refuses the change while volumes of that type exist (${e.message})`,
+            {
+              hint: `move or delete the volumes of type ${t.name}, or give the new backend its own volume type in storage.cinderBackends`,
+            },
+          );
         }
         throw e;
       }
@@ -121,7 +187,9 @@ export async function ensureVolumeTypes(os: OpenStackClient, types: { name: stri
     if (t.qos && Object.keys(t.qos).length) {
       const name = `${t.name}-qos`;
       const specs = Object.fromEntries(Object.entries(t.qos).map(([k, v]) => [k, String(v)]));
-      const q = (await os.blockStorage.qos.find(name)) ?? (await os.blockStorage.qos.create({ name, consumer: 'front-end', specs }));
+      const q =
+        (await os.blockStorage.qos.find(name)) ??
+        (await os.blockStorage.qos.create({ name, consumer: 'front-end', specs }));
       if (vt.qos_specs_id !== q.id) await os.blockStorage.qos.associate(q.id, vt.id);
     }
     out.push(t.name);
@@ -151,7 +219,11 @@ export const DEMO_NETWORK = 'demo-net';
  * volume create ends in "No valid backend". cinder-volume reports as up in cinder.services
  * before its capabilities reach the scheduler, so "the services run" is not yet "volumes work".
  */
-export async function waitForVolumeBackends(os: OpenStackClient, backends: readonly string[], o: { timeoutMs: number; onWait?: (missing: string[]) => void; logHint: string }): Promise<string[]> {
+export async function waitForVolumeBackends(
+  os: OpenStackClient,
+  backends: readonly string[],
+  o: { timeoutMs: number; onWait?: (missing: string[]) => void; logHint: string },
+): Promise<string[]> {
   const t0 = Date.now();
   for (;;) {
     const pools = await os.blockStorage.services.pools();
@@ -159,9 +231,12 @@ export async function waitForVolumeBackends(os: OpenStackClient, backends: reado
     const missing = backends.filter((b) => !known.has(b));
     if (!missing.length) return pools.map((p) => p.name);
     if (Date.now() - t0 > o.timeoutMs) {
-      throw new OskError(`the Cinder scheduler does not know volume backend ${missing.join(', ')} after ${Math.round(o.timeoutMs / 1000)} s, so no volume can be created (pools it knows: ${pools.map((p) => p.name).join(', ') || 'none'})`, {
-        hint: `cinder-volume sends its capabilities to the scheduler over RabbitMQ; see ${o.logHint}`,
-      });
+      throw new OskError(
+        `the Cinder scheduler does not know volume backend ${missing.join(', ')} after ${Math.round(o.timeoutMs / 1000)} s, so no volume can be created (pools it knows: ${pools.map((p) => p.name).join(', ') || 'none'})`,
+        {
+          hint: `cinder-volume sends its capabilities to the scheduler over RabbitMQ; see ${o.logHint}`,
+        },
+      );
     }
     o.onWait?.(missing);
     await new Promise((r) => setTimeout(r, 2000));
@@ -170,7 +245,15 @@ export async function waitForVolumeBackends(os: OpenStackClient, backends: reado
 
 export async function ensureStarterKit(os: OpenStackClient, kit: StarterKit): Promise<string[]> {
   const done: string[] = [];
-  done.push(await ensureUser(os, { name: 'demo', password: kit.demoPassword, project: 'demo', roles: ['member'], description: 'Demo user' }));
+  done.push(
+    await ensureUser(os, {
+      name: 'demo',
+      password: kit.demoPassword,
+      project: 'demo',
+      roles: ['member'],
+      description: 'Demo user',
+    }),
+  );
   const demo = (await os.identity.projects.find('demo', { domainId: DEFAULT_DOMAIN }))!;
   for (const f of STARTER_FLAVORS) {
     if (!(await os.compute.flavors.find(f.name))) {
@@ -185,19 +268,35 @@ export async function ensureStarterKit(os: OpenStackClient, kit: StarterKit): Pr
     image = undefined;
   }
   if (!image) {
-    const created = await os.image.images.create({ name: TEST_IMAGE, disk_format: 'raw', container_format: 'bare', visibility: 'public', tags: ['osk-test'] });
+    const created = await os.image.images.create({
+      name: TEST_IMAGE,
+      disk_format: 'raw',
+      container_format: 'bare',
+      visibility: 'public',
+      tags: ['osk-test'],
+    });
     await os.image.images.upload(created.id, Buffer.alloc(1 << 20));
     await os.image.images.waitForStatus(created.id, 'active', { timeoutMs: 120_000 });
     done.push(`image ${TEST_IMAGE}`);
   }
   let net = await os.network.networks.find(DEMO_NETWORK, { project_id: demo.id });
   if (!net) {
-    net = await os.network.networks.create({ name: DEMO_NETWORK, project_id: demo.id, description: 'Tenant network of project demo' });
+    net = await os.network.networks.create({
+      name: DEMO_NETWORK,
+      project_id: demo.id,
+      description: 'Tenant network of project demo',
+    });
     done.push(`network ${DEMO_NETWORK}`);
   }
   const subnetName = `${DEMO_NETWORK}-subnet`;
   if (!(await os.network.subnets.find(subnetName, { network_id: net.id }))) {
-    await os.network.subnets.create({ network_id: net.id, name: subnetName, cidr: kit.cidr, ip_version: 4, project_id: demo.id });
+    await os.network.subnets.create({
+      network_id: net.id,
+      name: subnetName,
+      cidr: kit.cidr,
+      ip_version: 4,
+      project_id: demo.id,
+    });
     done.push(`subnet ${subnetName} ${kit.cidr}`);
   }
   return done;

@@ -62,22 +62,65 @@ function mountedConfigFile(objects: Obj[], pod: any, path: string): string | und
 }
 
 for (const [cloud, yaml, expect] of [
-  ['examples/ha.yaml', HA, { user: 'cinder', secret: 'ceph-client-keyring', monHost: '10.0.0.11:6789,10.0.0.12:6789,10.0.0.13:6789' }],
-  ['custom user and Secret', CUSTOM, { user: 'openstack', secret: 'rook-openstack-key', monHost: 'mon-a.ceph.svc:6789,[fd00::12]:3300' }],
+  [
+    'examples/ha.yaml',
+    HA,
+    { user: 'cinder', secret: 'ceph-client-keyring', monHost: '10.0.0.11:6789,10.0.0.12:6789,10.0.0.13:6789' },
+  ],
+  [
+    'custom user and Secret',
+    CUSTOM,
+    { user: 'openstack', secret: 'rook-openstack-key', monHost: 'mon-a.ceph.svc:6789,[fd00::12]:3300' },
+  ],
 ] as const) {
   test(`${cloud}: every RBD user mounts ceph.conf with the monitors, and the keyringSecret where ceph.conf says the key is`, () => {
     const objects = objectsOf(yaml);
-    const cinderConf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cinder-config')!.data!['cinder.conf']!;
-    const glanceConf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'glance-config')!.data!['glance-api.conf']!;
-    const novaConf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'nova-compute-config')!.data!['nova.conf']!;
+    const cinderConf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cinder-config')!.data![
+      'cinder.conf'
+    ]!;
+    const glanceConf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'glance-config')!.data![
+      'glance-api.conf'
+    ]!;
+    const novaConf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'nova-compute-config')!.data![
+      'nova.conf'
+    ]!;
     const backend = iniValue(cinderConf, 'DEFAULT', 'enabled_backends')!.split(',')[0]!;
     // Each RBD user: the ceph.conf path and the Ceph user its oslo file names.
     const users = [
-      { kind: 'Deployment', name: 'cinder-volume', conf: iniValue(cinderConf, backend, 'rbd_ceph_conf'), user: iniValue(cinderConf, backend, 'rbd_user') },
-      { kind: 'Deployment', name: 'cinder-backup', conf: iniValue(cinderConf, 'DEFAULT', 'backup_ceph_conf'), user: iniValue(cinderConf, 'DEFAULT', 'backup_ceph_user') },
-      { kind: 'Deployment', name: 'glance-api', conf: iniValue(glanceConf, 'rbd', 'rbd_store_ceph_conf'), user: iniValue(glanceConf, 'rbd', 'rbd_store_user') },
-      { kind: 'DaemonSet', name: 'nova-compute', conf: iniValue(novaConf, 'libvirt', 'images_rbd_ceph_conf'), user: iniValue(novaConf, 'libvirt', 'rbd_user') },
-      ...(cloud === 'examples/ha.yaml' ? [{ kind: 'DaemonSet', name: 'nova-compute-gpu', conf: iniValue(novaConf, 'libvirt', 'images_rbd_ceph_conf'), user: iniValue(novaConf, 'libvirt', 'rbd_user') }] : []),
+      {
+        kind: 'Deployment',
+        name: 'cinder-volume',
+        conf: iniValue(cinderConf, backend, 'rbd_ceph_conf'),
+        user: iniValue(cinderConf, backend, 'rbd_user'),
+      },
+      {
+        kind: 'Deployment',
+        name: 'cinder-backup',
+        conf: iniValue(cinderConf, 'DEFAULT', 'backup_ceph_conf'),
+        user: iniValue(cinderConf, 'DEFAULT', 'backup_ceph_user'),
+      },
+      {
+        kind: 'Deployment',
+        name: 'glance-api',
+        conf: iniValue(glanceConf, 'rbd', 'rbd_store_ceph_conf'),
+        user: iniValue(glanceConf, 'rbd', 'rbd_store_user'),
+      },
+      {
+        kind: 'DaemonSet',
+        name: 'nova-compute',
+        conf: iniValue(novaConf, 'libvirt', 'images_rbd_ceph_conf'),
+        user: iniValue(novaConf, 'libvirt', 'rbd_user'),
+      },
+      ...(cloud === 'examples/ha.yaml'
+        ? [
+            {
+              kind: 'DaemonSet',
+              name: 'nova-compute-gpu',
+              conf: iniValue(novaConf, 'libvirt', 'images_rbd_ceph_conf'),
+              user: iniValue(novaConf, 'libvirt', 'rbd_user'),
+            },
+          ]
+        : []),
     ];
     for (const u of users) {
       assert.equal(u.user, expect.user, `${u.name}: the oslo config logs in as the spec's user`);
@@ -99,7 +142,10 @@ for (const [cloud, yaml, expect] of [
     // Components that do not open RBD images get neither.
     for (const name of ['cinder-api', 'cinder-scheduler', 'nova-api']) {
       const pod = workload(objects, 'Deployment', name);
-      assert.ok(!pod.volumes.some((v: any) => v.secret?.secretName === expect.secret || v.configMap?.name === 'ceph-config'), name);
+      assert.ok(
+        !pod.volumes.some((v: any) => v.secret?.secretName === expect.secret || v.configMap?.name === 'ceph-config'),
+        name,
+      );
     }
   });
 }
@@ -111,10 +157,16 @@ test('no ceph-config without the Ceph backend', () => {
 
 test('a monitor or user that would change ceph.conf is refused with exit 2 naming the field', () => {
   // Set on the parsed file, bypassing validation: the catalog must hold on its own.
-  const refused = (edit: (ceph: NonNullable<NonNullable<ReturnType<typeof parseCloudFile>['spec']['storage']>['ceph']>) => void, field: RegExp) => {
+  const refused = (
+    edit: (ceph: NonNullable<NonNullable<ReturnType<typeof parseCloudFile>['spec']['storage']>['ceph']>) => void,
+    field: RegExp,
+  ) => {
     const file = parseCloudFile(CUSTOM, 'cloud.yaml');
     edit(file.spec.storage!.ceph!);
-    assert.throws(() => render(file, SecretStore.memory(file.metadata.name)), (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && field.test(e.message));
+    assert.throws(
+      () => render(file, SecretStore.memory(file.metadata.name)),
+      (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && field.test(e.message),
+    );
   };
   refused((c) => (c.user = 'openstack]\n[global'), /spec\.storage\.ceph\.user/);
   refused((c) => (c.user = 'a b'), /spec\.storage\.ceph\.user/);

@@ -4,7 +4,19 @@
  */
 import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
-import { adminEnv, apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import {
+  adminEnv,
+  apiProcesses,
+  dbInitJob,
+  dbSyncJob,
+  hostConfigArgs,
+  hostUwsgi,
+  ksRegisterJob,
+  ksUserJob,
+  serviceSecrets,
+  SIZES,
+  uwsgiIni,
+} from './common.js';
 import { catalogSection } from './nova.js';
 import { CEPH_CONF, cephMounts } from './ceph.js';
 import { rowsEnv } from './script-input.js';
@@ -47,29 +59,70 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     enabled_backends: backends.map((b) => b.name).join(','),
     default_volume_type: backends[0]!.volumeType,
     state_path: data,
-    backup_driver: ceph ? 'cinder.backup.drivers.ceph.CephBackupDriver' : 'cinder.backup.drivers.posix.PosixBackupDriver',
-    ...(ceph ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: CEPH_CONF } : { backup_posix_path: `${data}/backup` }),
+    backup_driver: ceph
+      ? 'cinder.backup.drivers.ceph.CephBackupDriver'
+      : 'cinder.backup.drivers.posix.PosixBackupDriver',
+    ...(ceph
+      ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: CEPH_CONF }
+      : { backup_posix_path: `${data}/backup` }),
     ...(ctx.ha ? { cluster: `${ctx.name}-volume` } : {}),
   });
-  if (m) conf.section('DEFAULT', { host: m.hostname, my_ip: '127.0.0.1', osapi_volume_listen: ctx.topology.bindAddress, api_paste_config: '/etc/cinder/api-paste.ini' });
-  conf.section('database', { connection: ctx.dbConnection('cinder', 'cinder', 'cinder-db-password', 'cinder-db-init'), ...ctx.dbSettings() });
+  if (m)
+    conf.section('DEFAULT', {
+      host: m.hostname,
+      my_ip: '127.0.0.1',
+      osapi_volume_listen: ctx.topology.bindAddress,
+      api_paste_config: '/etc/cinder/api-paste.ini',
+    });
+  conf.section('database', {
+    connection: ctx.dbConnection('cinder', 'cinder', 'cinder-db-password', 'cinder-db-init'),
+    ...ctx.dbSettings(),
+  });
   conf.section('keystone_authtoken', ctx.authtoken('cinder'));
-  if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('cinder'), interface: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
+  if (ctx.enabled('nova'))
+    conf.section('nova', {
+      ...ctx.serviceAuth('cinder'),
+      interface: 'internal',
+      ...catalogSection(ctx, 'compute', 'calls', 8774),
+    });
   conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('cinder') });
   // Cinder has no [glance] section: it finds Glance in the request's catalog by [DEFAULT]
   // glance_catalog_info, and only while serving a request (image to volume), so it is a call,
   // not something Cinder waits for at start.
-  if (ctx.enabled('glance')) conf.section('DEFAULT', { glance_catalog_info: { value: 'image:glance:internalURL', refs: ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'calls', 9292) } });
+  if (ctx.enabled('glance'))
+    conf.section('DEFAULT', {
+      glance_catalog_info: {
+        value: 'image:glance:internalURL',
+        refs: ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'calls', 9292),
+      },
+    });
   for (const b of backends) {
     if (m?.volumeDriver === 'fake') {
       // No device-mapper on this host: Cinder's own test driver keeps the volume lifecycle
       // (create, attach, detach, delete) without storing data.
       // The test driver reports its backend as "fake" whatever the section says.
-      conf.section(b.name, { volume_backend_name: FAKE_BACKEND, volume_driver: 'cinder.tests.fake_driver.FakeLoggingVolumeDriver' });
+      conf.section(b.name, {
+        volume_backend_name: FAKE_BACKEND,
+        volume_driver: 'cinder.tests.fake_driver.FakeLoggingVolumeDriver',
+      });
     } else if (ceph) {
-      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.rbd.RBDDriver', rbd_pool: ceph.pools.volumes, rbd_user: ceph.user, rbd_ceph_conf: CEPH_CONF, rbd_flatten_volume_from_snapshot: false, report_discard_supported: true });
+      conf.section(b.name, {
+        volume_backend_name: b.name,
+        volume_driver: 'cinder.volume.drivers.rbd.RBDDriver',
+        rbd_pool: ceph.pools.volumes,
+        rbd_user: ceph.user,
+        rbd_ceph_conf: CEPH_CONF,
+        rbd_flatten_volume_from_snapshot: false,
+        report_discard_supported: true,
+      });
     } else {
-      conf.section(b.name, { volume_backend_name: b.name, volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver', volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes', target_helper: 'tgtadm', target_protocol: 'iscsi' });
+      conf.section(b.name, {
+        volume_backend_name: b.name,
+        volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver',
+        volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes',
+        target_helper: 'tgtadm',
+        target_protocol: 'iscsi',
+      });
     }
   }
   conf.section('coordination', { backend_url: `file://${data}/tmp` });
@@ -86,37 +139,81 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     },
   });
   const schema = { target: 'cinder-db-sync', why: 'cinder-db-sync brings the schema to head' };
-  const base = { service: 'cinder', image: 'cinder' as const, configs: ['cinder'], runAsUser: 42424, nodeRole: 'controlPlane' as const };
+  const base = {
+    service: 'cinder',
+    image: 'cinder' as const,
+    configs: ['cinder'],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane' as const,
+  };
   const daemon = (part: 'scheduler' | 'volume' | 'backup', extra: Partial<ComponentDef>): ComponentDef => ({
     ...base,
     id: `cinder-${part}`,
     part,
     workload: 'Deployment',
     command: [`cinder-${part}`, ...args],
-    readiness: { exec: { command: ['sh', '-c', `pgrep -f cinder-${part} >/dev/null`] }, periodSeconds: 30, timeoutSeconds: 10 },
-    liveness: { exec: { command: ['sh', '-c', `pgrep -f cinder-${part} >/dev/null`] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
+    readiness: {
+      exec: { command: ['sh', '-c', `pgrep -f cinder-${part} >/dev/null`] },
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      exec: { command: ['sh', '-c', `pgrep -f cinder-${part} >/dev/null`] },
+      initialDelaySeconds: 60,
+      periodSeconds: 60,
+      timeoutSeconds: 10,
+    },
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
     after: [schema],
     settings: ctx.settings(user?.[part], 'controlPlane', SIZES.worker),
-    host: { kind: 'process', command: [`cinder-${part}`, ...hostArgs], packages: [`cinder-${part}`], dirs: [`${data}/tmp`], ready: serviceUp(`cinder-${part}`) },
+    host: {
+      kind: 'process',
+      command: [`cinder-${part}`, ...hostArgs],
+      packages: [`cinder-${part}`],
+      dirs: [`${data}/tmp`],
+      ready: serviceUp(`cinder-${part}`),
+    },
     ...extra,
   });
   const lvmHost = !ceph
-    ? { privileged: true, hostPaths: [{ name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' as const }, { name: 'run-lvm', path: '/run/lvm', mountPath: '/run/lvm', type: 'DirectoryOrCreate' as const }] }
+    ? {
+        privileged: true,
+        hostPaths: [
+          { name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' as const },
+          { name: 'run-lvm', path: '/run/lvm', mountPath: '/run/lvm', type: 'DirectoryOrCreate' as const },
+        ],
+      }
     : {};
 
   // The Job's script is a constant (volume-types.sh); the names travel in its environment.
   const qosProperties = (b: CinderBackend): [string, number][] =>
-    Object.entries({ read_iops_sec: b.qos?.readIopsSec, write_iops_sec: b.qos?.writeIopsSec, total_bytes_sec: b.qos?.totalBytesSec }).filter((e): e is [string, number] => e[1] !== undefined);
+    Object.entries({
+      read_iops_sec: b.qos?.readIopsSec,
+      write_iops_sec: b.qos?.writeIopsSec,
+      total_bytes_sec: b.qos?.totalBytesSec,
+    }).filter((e): e is [string, number] => e[1] !== undefined);
   const field = (i: number, key: string) => `spec.storage.cinderBackends[${i}].${key}`;
-  const volumeTypes = rowsEnv(backends.map((b, i) => [{ where: field(i, 'volumeType'), value: b.volumeType }, { where: field(i, 'name'), value: b.name }]));
+  const volumeTypes = rowsEnv(
+    backends.map((b, i) => [
+      { where: field(i, 'volumeType'), value: b.volumeType },
+      { where: field(i, 'name'), value: b.name },
+    ]),
+  );
   const volumeQos = rowsEnv(
-    backends.flatMap((b, i) => qosProperties(b).map(([k, v]) => [{ where: field(i, 'volumeType'), value: b.volumeType }, { where: field(i, `qos.${k}`), value: `${k}=${wholeNumber(field(i, 'qos'), v)}` }])),
+    backends.flatMap((b, i) =>
+      qosProperties(b).map(([k, v]) => [
+        { where: field(i, 'volumeType'), value: b.volumeType },
+        { where: field(i, `qos.${k}`), value: `${k}=${wholeNumber(field(i, 'qos'), v)}` },
+      ]),
+    ),
   );
 
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'cinder', ['cinder']),
-    dbSyncJob(ctx, 'cinder', 'cinder', ['cinder-manage', ...args, 'db', 'sync'], 'cinder', [], { command: ['cinder-manage', ...hostArgs, 'db', 'sync'], packages: ['cinder-api'] }),
+    dbSyncJob(ctx, 'cinder', 'cinder', ['cinder-manage', ...args, 'db', 'sync'], 'cinder', [], {
+      command: ['cinder-manage', ...hostArgs, 'db', 'sync'],
+      packages: ['cinder-api'],
+    }),
     ksUserJob(ctx, 'cinder'),
     ksRegisterJob(ctx, 'cinder', 'volumev3', 'cinderv3', internal, 'volume'),
     {
@@ -130,7 +227,13 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       publicHost: 'volume',
       publicPort: 8776,
       readiness: { http: { path: '/', port: 8776 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: { http: { path: '/', port: 8776 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+      liveness: {
+        http: { path: '/', port: 8776 },
+        initialDelaySeconds: 30,
+        periodSeconds: 20,
+        timeoutSeconds: 10,
+        failureThreshold: 5,
+      },
       emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
       after: [schema],
       settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
@@ -149,11 +252,25 @@ export function cinder(ctx: CatalogContext): ServiceDef {
     },
     daemon('scheduler', {}),
     // Active/active volume service needs a cluster name (set in ha); one replica otherwise.
-    daemon('volume', { ...lvmHost, ...cephMounts(ctx, base.configs), settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }) }),
+    daemon('volume', {
+      ...lvmHost,
+      ...cephMounts(ctx, base.configs),
+      settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }),
+    }),
     daemon('backup', {
       ...cephMounts(ctx, base.configs),
-      ...(ceph ? {} : { emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }, { name: 'backup', mountPath: '/var/lib/cinder/backup' }], settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }) }),
-      ...(m?.volumeDriver === 'fake' ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } } : {}),
+      ...(ceph
+        ? {}
+        : {
+            emptyDirs: [
+              { name: 'tmp', mountPath: '/var/lib/cinder/tmp' },
+              { name: 'backup', mountPath: '/var/lib/cinder/backup' },
+            ],
+            settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
+          }),
+      ...(m?.volumeDriver === 'fake'
+        ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } }
+        : {}),
     }),
     {
       id: 'cinder-volume-types',
@@ -162,13 +279,22 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       workload: 'Job',
       image: 'openstack-client',
       command: ['sh', '/opt/osk/bin/volume-types.sh'],
-      env: [...adminEnv(ctx), { name: 'VOLUME_TYPES', value: volumeTypes }, ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : [])],
+      env: [
+        ...adminEnv(ctx),
+        { name: 'VOLUME_TYPES', value: volumeTypes },
+        ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : []),
+      ],
       configs: ['osk-scripts'],
       refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
       // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
       storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),
       nodeRole: 'controlPlane',
-      settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
+      settings: ctx.settings(undefined, 'controlPlane', {
+        cpu: '100m',
+        memory: '128Mi',
+        memoryLimit: '512Mi',
+        haReplicas: 1,
+      }),
       backoffLimit: 6,
       host: {
         kind: 'builtin',
@@ -203,5 +329,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
 /** A QoS limit is a whole number; anything else (a value that slipped past validation) is refused. */
 function wholeNumber(where: string, v: unknown): number {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
-  throw new OskError(`${where}: expected a positive whole number, found ${JSON.stringify(v)}`, { exitCode: ExitCode.invalidInput });
+  throw new OskError(`${where}: expected a positive whole number, found ${JSON.stringify(v)}`, {
+    exitCode: ExitCode.invalidInput,
+  });
 }

@@ -11,17 +11,53 @@ import type { ComponentDef, ConfigFileDef, SecretDef } from './types.js';
 
 const JOB_SIZING = { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 };
 
-export function password(name: string, k8sSecret: string, createdBy: string | undefined, description: string, key = 'password'): SecretDef {
-  return createdBy === undefined ? { name, kind: 'password', k8sSecret, key, description } : { name, kind: 'password', k8sSecret, key, createdBy, description };
+export function password(
+  name: string,
+  k8sSecret: string,
+  createdBy: string | undefined,
+  description: string,
+  key = 'password',
+): SecretDef {
+  return createdBy === undefined
+    ? { name, kind: 'password', k8sSecret, key, description }
+    : { name, kind: 'password', k8sSecret, key, createdBy, description };
 }
 
 /** Credentials of a service that has a database and a Keystone user. */
-export function serviceSecrets(service: string, opts: { db?: boolean; rabbit?: boolean; authtoken?: boolean } = {}): SecretDef[] {
+export function serviceSecrets(
+  service: string,
+  opts: { db?: boolean; rabbit?: boolean; authtoken?: boolean } = {},
+): SecretDef[] {
   const out: SecretDef[] = [];
-  if (opts.db !== false) out.push(password(`${service}-db-password`, `${service}-db`, `${service}-db-init`, `MariaDB password of user ${service}`));
-  out.push(password(`keystone-${service}-password`, `${service}-keystone`, `${service}-ks-user`, `Keystone password of service user ${service}`));
-  if (opts.rabbit) out.push(password(`rabbitmq-${service}-password`, `${service}-rabbitmq`, 'rabbitmq', `RabbitMQ password of user ${service}`));
-  if (opts.authtoken !== false) out.push({ name: `${service}-memcache-secret-key`, kind: 'token', k8sSecret: `${service}-memcache`, key: 'key', description: `keystonemiddleware memcache encryption key of ${service}` });
+  if (opts.db !== false)
+    out.push(
+      password(`${service}-db-password`, `${service}-db`, `${service}-db-init`, `MariaDB password of user ${service}`),
+    );
+  out.push(
+    password(
+      `keystone-${service}-password`,
+      `${service}-keystone`,
+      `${service}-ks-user`,
+      `Keystone password of service user ${service}`,
+    ),
+  );
+  if (opts.rabbit)
+    out.push(
+      password(
+        `rabbitmq-${service}-password`,
+        `${service}-rabbitmq`,
+        'rabbitmq',
+        `RabbitMQ password of user ${service}`,
+      ),
+    );
+  if (opts.authtoken !== false)
+    out.push({
+      name: `${service}-memcache-secret-key`,
+      kind: 'token',
+      k8sSecret: `${service}-memcache`,
+      key: 'key',
+      description: `keystonemiddleware memcache encryption key of ${service}`,
+    });
   return out;
 }
 
@@ -39,7 +75,12 @@ export interface DbUserOptions {
 }
 
 /** db-init: create the databases and the user, and keep the password in sync with the store. */
-export function dbInitJob(ctx: CatalogContext, service: string, databases: string[], o: DbUserOptions = {}): ComponentDef {
+export function dbInitJob(
+  ctx: CatalogContext,
+  service: string,
+  databases: string[],
+  o: DbUserOptions = {},
+): ComponentDef {
   const host = ctx.mariadbHost();
   const user = o.user ?? service;
   const passwordSecret = o.passwordSecret ?? `${service}-db-password`;
@@ -65,14 +106,24 @@ export function dbInitJob(ctx: CatalogContext, service: string, databases: strin
     backoffLimit: 6,
     // The host's builtin makes databases and a user, not extra grants: users with grants are
     // Kubernetes-only (the exporters) and get no host action.
-    ...(o.grants?.length ? {} : { host: { kind: 'builtin' as const, action: { dbInit: { databases, user, passwordSecret } } } }),
+    ...(o.grants?.length
+      ? {}
+      : { host: { kind: 'builtin' as const, action: { dbInit: { databases, user, passwordSecret } } } }),
   };
 }
 
 /** db-sync: bring the schema to the release's head; the API waits for it. */
 export const SCHEMA_SECTIONS = ['DEFAULT', 'database', 'api_database', 'placement_database'];
 
-export function dbSyncJob(ctx: CatalogContext, service: string, image: ImageKey, command: string[], bundle: string, refs: Ref[] = [], host?: { command: string[]; packages: string[] }): ComponentDef {
+export function dbSyncJob(
+  ctx: CatalogContext,
+  service: string,
+  image: ImageKey,
+  command: string[],
+  bundle: string,
+  refs: Ref[] = [],
+  host?: { command: string[]; packages: string[] },
+): ComponentDef {
   return {
     ...(host ? { host: { kind: 'step' as const, ...host } } : {}),
     id: `${service}-db-sync`,
@@ -102,7 +153,11 @@ export function adminEnv(ctx: CatalogContext): NonNullable<ComponentDef['env']> 
     { name: 'OS_PROJECT_DOMAIN_NAME', value: 'Default' },
     { name: 'OS_USERNAME', value: 'admin' },
     { name: 'OS_USER_DOMAIN_NAME', value: 'Default' },
-    { name: 'OS_PASSWORD', secret: 'keystone-admin-password', refs: [{ target: 'keystone-bootstrap', kind: 'needs', via: 'admin user created by keystone-bootstrap' }] },
+    {
+      name: 'OS_PASSWORD',
+      secret: 'keystone-admin-password',
+      refs: [{ target: 'keystone-bootstrap', kind: 'needs', via: 'admin user created by keystone-bootstrap' }],
+    },
   ];
 }
 
@@ -115,17 +170,31 @@ export function ksUserJob(ctx: CatalogContext, service: string): ComponentDef {
     workload: 'Job',
     image: 'openstack-client',
     command: ['sh', '/opt/osk/bin/ks-user.sh'],
-    env: [...adminEnv(ctx), { name: 'SERVICE_USER', value: service }, { name: 'SERVICE_PASSWORD', secret: `keystone-${service}-password` }],
+    env: [
+      ...adminEnv(ctx),
+      { name: 'SERVICE_USER', value: service },
+      { name: 'SERVICE_PASSWORD', secret: `keystone-${service}-password` },
+    ],
     configs: ['osk-scripts'],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
-    host: { kind: 'builtin', action: { keystoneUser: { user: service, passwordSecret: `keystone-${service}-password` } } },
+    host: {
+      kind: 'builtin',
+      action: { keystoneUser: { user: service, passwordSecret: `keystone-${service}-password` } },
+    },
   };
 }
 
 /** ks-register: the catalog entry (service + public/internal/admin endpoints in the region). */
-export function ksRegisterJob(ctx: CatalogContext, service: string, type: string, name: string, internalUrl: string, publicHost: string): ComponentDef {
+export function ksRegisterJob(
+  ctx: CatalogContext,
+  service: string,
+  type: string,
+  name: string,
+  internalUrl: string,
+  publicHost: string,
+): ComponentDef {
   return {
     id: `${service}-ks-register`,
     service,
@@ -145,7 +214,12 @@ export function ksRegisterJob(ctx: CatalogContext, service: string, type: string
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
-    host: { kind: 'builtin', action: { keystoneEndpoint: { type, name, internalUrl, publicUrl: publicEndpoint(ctx, publicHost, internalUrl) } } },
+    host: {
+      kind: 'builtin',
+      action: {
+        keystoneEndpoint: { type, name, internalUrl, publicUrl: publicEndpoint(ctx, publicHost, internalUrl) },
+      },
+    },
   };
 }
 
@@ -155,7 +229,9 @@ export function ksRegisterJob(ctx: CatalogContext, service: string, type: string
  * included, so appending the path again would double it).
  */
 export function publicEndpoint(ctx: CatalogContext, publicHost: string, internalUrl: string): string {
-  return ctx.spec.endpoints?.publicDomain ? ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl) : internalUrl;
+  return ctx.spec.endpoints?.publicDomain
+    ? ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl)
+    : internalUrl;
 }
 
 /** The path part of an internal URL (e.g. "/v3/%(project_id)s"), kept on the public URL. */
@@ -165,7 +241,13 @@ function publicSuffix(internalUrl: string): string {
 }
 
 /** uwsgi serving a WSGI app: `module` where the release has one, else the LOCI wsgi script. */
-export function uwsgiIni(name: string, port: number, app: { module: string } | { script: string }, processes: number, env: Record<string, string> = {}): ConfigFileDef {
+export function uwsgiIni(
+  name: string,
+  port: number,
+  app: { module: string } | { script: string },
+  processes: number,
+  env: Record<string, string> = {},
+): ConfigFileDef {
   const lines = [
     '[uwsgi]',
     `http-socket = 0.0.0.0:${port}`,
@@ -197,7 +279,12 @@ export function apiProcesses(ctx: CatalogContext): number {
 }
 
 /** The oslo file of a bundle as a host process reads it (one merged 0600 file, no overlay). */
-export function hostConfigArgs(ctx: CatalogContext, bundle: string, containerDir: string, ...files: string[]): string[] {
+export function hostConfigArgs(
+  ctx: CatalogContext,
+  bundle: string,
+  containerDir: string,
+  ...files: string[]
+): string[] {
   return files.flatMap((f) => ['--config-file', `${ctx.configDir(bundle, containerDir)}/${f}`]);
 }
 
@@ -205,12 +292,35 @@ export function hostConfigArgs(ctx: CatalogContext, bundle: string, containerDir
  * A WSGI app under Debian's uwsgi on the host: the python3 plugin, loopback only, and
  * `Connection: close`, without which keep-alive clients get resets from uwsgi's http-socket.
  */
-export function hostUwsgi(ctx: CatalogContext, port: number, wsgiFile: string, env: Record<string, string>, packages: string[]): { command: string[]; env: Record<string, string>; packages: string[] } {
+export function hostUwsgi(
+  ctx: CatalogContext,
+  port: number,
+  wsgiFile: string,
+  env: Record<string, string>,
+  packages: string[],
+): { command: string[]; env: Record<string, string>; packages: string[] } {
   return {
     command: [
-      'uwsgi', '--plugin', 'python3', '--http-socket', `${ctx.topology.bindAddress}:${port}`, '--wsgi-file', wsgiFile,
-      '--master', '--processes', String(apiProcesses(ctx)), '--threads', '4', '--enable-threads', '--lazy-apps',
-      '--die-on-term', '--need-app', '--buffer-size', '65535', '--add-header', 'Connection: close',
+      'uwsgi',
+      '--plugin',
+      'python3',
+      '--http-socket',
+      `${ctx.topology.bindAddress}:${port}`,
+      '--wsgi-file',
+      wsgiFile,
+      '--master',
+      '--processes',
+      String(apiProcesses(ctx)),
+      '--threads',
+      '4',
+      '--enable-threads',
+      '--lazy-apps',
+      '--die-on-term',
+      '--need-app',
+      '--buffer-size',
+      '65535',
+      '--add-header',
+      'Connection: close',
     ],
     env,
     packages: ['uwsgi-core', 'uwsgi-plugin-python3', ...packages],

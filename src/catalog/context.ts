@@ -129,11 +129,19 @@ export class CatalogContext {
     // for a limit without a request; a request above the default limit raises the limit.
     const own = user?.resources;
     const below = (a: string, b: string) => (quantityValue(a) ?? NaN) < (quantityValue(b) ?? NaN);
-    const request = (mine: string | undefined, dflt: string, userLimit: string | undefined) => mine ?? (userLimit !== undefined && below(userLimit, dflt) ? userLimit : dflt);
-    const limit = (mine: string | undefined, dflt: string, userRequest: string | undefined) => mine ?? (userRequest !== undefined && below(dflt, userRequest) ? userRequest : dflt);
-    const requests = { cpu: request(own?.requests?.cpu, sizing.cpu, own?.limits?.cpu), memory: request(own?.requests?.memory, sizing.memory, own?.limits?.memory) };
-    const limits: ResolvedSettings['resources']['limits'] = { memory: limit(own?.limits?.memory, sizing.memoryLimit, own?.requests?.memory) };
-    const cpuLimit = own?.limits?.cpu ?? (sizing.cpuLimit ? limit(undefined, sizing.cpuLimit, own?.requests?.cpu) : undefined);
+    const request = (mine: string | undefined, dflt: string, userLimit: string | undefined) =>
+      mine ?? (userLimit !== undefined && below(userLimit, dflt) ? userLimit : dflt);
+    const limit = (mine: string | undefined, dflt: string, userRequest: string | undefined) =>
+      mine ?? (userRequest !== undefined && below(dflt, userRequest) ? userRequest : dflt);
+    const requests = {
+      cpu: request(own?.requests?.cpu, sizing.cpu, own?.limits?.cpu),
+      memory: request(own?.requests?.memory, sizing.memory, own?.limits?.memory),
+    };
+    const limits: ResolvedSettings['resources']['limits'] = {
+      memory: limit(own?.limits?.memory, sizing.memoryLimit, own?.requests?.memory),
+    };
+    const cpuLimit =
+      own?.limits?.cpu ?? (sizing.cpuLimit ? limit(undefined, sizing.cpuLimit, own?.requests?.cpu) : undefined);
     if (cpuLimit) limits.cpu = cpuLimit;
     return {
       replicas,
@@ -158,7 +166,13 @@ export class CatalogContext {
 
   private roleTolerations(role: NodeRole): ResolvedSettings['tolerations'] {
     const n = this.spec.nodes;
-    return (role === 'gpu' ? n?.gpu?.tolerations : role === 'compute' ? n?.compute?.tolerations : n?.controlPlane?.tolerations) ?? [];
+    return (
+      (role === 'gpu'
+        ? n?.gpu?.tolerations
+        : role === 'compute'
+          ? n?.compute?.tolerations
+          : n?.controlPlane?.tolerations) ?? []
+    );
   }
 
   // ---- references -------------------------------------------------------------------------
@@ -171,7 +185,9 @@ export class CatalogContext {
   catalogRefs(type: string, api: string, register: string, kind: 'needs' | 'calls', port: number): Ref[] {
     return [
       { target: api, kind, port, via: `keystone catalog type=${type}` },
-      ...(kind === 'needs' ? [{ target: register, kind: 'needs' as const, via: `endpoint of type ${type} registered in keystone` }] : []),
+      ...(kind === 'needs'
+        ? [{ target: register, kind: 'needs' as const, via: `endpoint of type ${type} registered in keystone` }]
+        : []),
     ];
   }
 
@@ -186,7 +202,10 @@ export class CatalogContext {
     return {
       value: `mysql+pymysql://${user}:${this.secret(secret)}@${host}:3306/${database}?charset=utf8mb4`,
       secret: true,
-      refs: [this.needs('mariadb', 3306, `host ${host}`), { target: creator, kind: 'needs', via: `database user ${user} and database ${database} created by ${creator}` }],
+      refs: [
+        this.needs('mariadb', 3306, `host ${host}`),
+        { target: creator, kind: 'needs', via: `database user ${user} and database ${database} created by ${creator}` },
+      ],
     };
   }
 
@@ -197,7 +216,10 @@ export class CatalogContext {
   /** transport_url listing every broker pod, so clients fail over without a load balancer. */
   transportUrl(user: string, secret: string, vhost: string): IniEntry {
     const pw = this.secret(secret);
-    const hosts = Array.from({ length: this.rabbitReplicas() }, (_, i) => `${user}:${pw}@${this.topology.podHost('rabbitmq', i)}:5672`);
+    const hosts = Array.from(
+      { length: this.rabbitReplicas() },
+      (_, i) => `${user}:${pw}@${this.topology.podHost('rabbitmq', i)}:5672`,
+    );
     return {
       value: `rabbit://${hosts.join(',')}/${vhost}`,
       secret: true,
@@ -244,7 +266,13 @@ export class CatalogContext {
 
   /** The Keystone password of a service user, created by `<service>-ks-user`. */
   servicePassword(service: string): IniEntry {
-    return { value: this.secret(`keystone-${service}-password`), secret: true, refs: [{ target: `${service}-ks-user`, kind: 'needs', via: `keystone user ${service} created by ${service}-ks-user` }] };
+    return {
+      value: this.secret(`keystone-${service}-password`),
+      secret: true,
+      refs: [
+        { target: `${service}-ks-user`, kind: 'needs', via: `keystone user ${service} created by ${service}-ks-user` },
+      ],
+    };
   }
 
   /**
@@ -294,6 +322,11 @@ export class CatalogContext {
   }
 
   dbSettings(): Record<string, IniEntry> {
-    return { max_retries: { value: -1 }, connection_recycle_time: { value: 600 }, max_pool_size: { value: this.ha ? 10 : 5 }, max_overflow: { value: this.ha ? 20 : 10 } };
+    return {
+      max_retries: { value: -1 },
+      connection_recycle_time: { value: 600 },
+      max_pool_size: { value: this.ha ? 10 : 5 },
+      max_overflow: { value: this.ha ? 20 : 10 },
+    };
   }
 }

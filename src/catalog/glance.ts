@@ -1,7 +1,17 @@
 /** Glance: image API with a file, RBD or (node-local) cache-backed store. */
 import { CEPH_CONF, cephMounts } from './ceph.js';
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import {
+  apiProcesses,
+  dbInitJob,
+  dbSyncJob,
+  hostConfigArgs,
+  ksRegisterJob,
+  ksUserJob,
+  serviceSecrets,
+  SIZES,
+  uwsgiIni,
+} from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 export function glance(ctx: CatalogContext): ServiceDef {
@@ -18,15 +28,32 @@ export function glance(ctx: CatalogContext): ServiceDef {
     show_multiple_locations: false,
     // 0: the eventlet server of the all-in-one serves from its own process, no forked worker.
     workers: ctx.machine ? 0 : apiProcesses(ctx),
-    ...(cache ? { image_cache_dir: `${data}/image-cache`, ...(cache.maxSize ? { image_cache_max_size: toBytes(cache.maxSize) } : {}) } : {}),
+    ...(cache
+      ? {
+          image_cache_dir: `${data}/image-cache`,
+          ...(cache.maxSize ? { image_cache_max_size: toBytes(cache.maxSize) } : {}),
+        }
+      : {}),
   });
-  conf.section('database', { connection: ctx.dbConnection('glance', 'glance', 'glance-db-password', 'glance-db-init'), ...ctx.dbSettings() });
+  conf.section('database', {
+    connection: ctx.dbConnection('glance', 'glance', 'glance-db-password', 'glance-db-init'),
+    ...ctx.dbSettings(),
+  });
   conf.section('keystone_authtoken', ctx.authtoken('glance'));
-  conf.section('paste_deploy', { flavor: cache ? 'keystone+cachemanagement' : 'keystone', ...(ctx.machine ? { config_file: '/etc/glance/glance-api-paste.ini' } : {}) });
+  conf.section('paste_deploy', {
+    flavor: cache ? 'keystone+cachemanagement' : 'keystone',
+    ...(ctx.machine ? { config_file: '/etc/glance/glance-api-paste.ini' } : {}),
+  });
   // Debian's Zed glance-api is the eventlet server, which binds by itself.
   if (ctx.machine) conf.section('DEFAULT', { bind_host: ctx.topology.bindAddress, bind_port: 9292 });
   conf.section('glance_store', { default_backend: ceph ? 'rbd' : 'file' });
-  if (ceph) conf.section('rbd', { rbd_store_pool: ceph.pools.images, rbd_store_user: ceph.user, rbd_store_ceph_conf: CEPH_CONF, rbd_store_chunk_size: 8 });
+  if (ceph)
+    conf.section('rbd', {
+      rbd_store_pool: ceph.pools.images,
+      rbd_store_user: ceph.user,
+      rbd_store_ceph_conf: CEPH_CONF,
+      rbd_store_chunk_size: 8,
+    });
   else conf.section('file', { filesystem_store_datadir: `${data}/images` });
   conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
@@ -45,18 +72,51 @@ export function glance(ctx: CatalogContext): ServiceDef {
     publicHost: 'image',
     publicPort: 9292,
     readiness: { http: { path: '/healthcheck', port: 9292 }, periodSeconds: 10, timeoutSeconds: 5 },
-    liveness: { http: { path: '/healthcheck', port: 9292 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+    liveness: {
+      http: { path: '/healthcheck', port: 9292 },
+      initialDelaySeconds: 30,
+      periodSeconds: 20,
+      timeoutSeconds: 10,
+      failureThreshold: 5,
+    },
     configs: ['glance'],
     ...cephMounts(ctx, ['glance']),
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/glance/tmp' }],
-    ...(ceph ? {} : { volumeClaim: { name: 'images', mountPath: '/var/lib/glance/images', size: '20Gi', ...ctx.storageClass(undefined) } }),
-    ...(cache ? { hostPaths: [{ name: 'image-cache', path: cache.hostPath, mountPath: '/var/lib/glance/image-cache', type: 'DirectoryOrCreate' as const }] } : {}),
+    ...(ceph
+      ? {}
+      : {
+          volumeClaim: {
+            name: 'images',
+            mountPath: '/var/lib/glance/images',
+            size: '20Gi',
+            ...ctx.storageClass(undefined),
+          },
+        }),
+    ...(cache
+      ? {
+          hostPaths: [
+            {
+              name: 'image-cache',
+              path: cache.hostPath,
+              mountPath: '/var/lib/glance/image-cache',
+              type: 'DirectoryOrCreate' as const,
+            },
+          ],
+        }
+      : {}),
     after: [{ target: 'glance-db-sync', why: 'the API serves from the schema glance-db-sync brings to head' }],
     runAsUser: 42424,
     nodeRole: 'controlPlane',
     // A file store on a ReadWriteOnce claim cannot be shared: one replica unless images are in Ceph.
     settings: ctx.settings(user?.api, 'controlPlane', { ...SIZES.api, ...(ceph ? {} : { haReplicas: 1 }) }),
-    host: { kind: 'process', command: ['glance-api', ...hostArgs], packages: ['glance-api'], dirs: [`${data}/images`, `${data}/tmp`], ports: [9292], ready: { http: { port: 9292, path: '/healthcheck' } } },
+    host: {
+      kind: 'process',
+      command: ['glance-api', ...hostArgs],
+      packages: ['glance-api'],
+      dirs: [`${data}/images`, `${data}/tmp`],
+      ports: [9292],
+      ready: { http: { port: 9292, path: '/healthcheck' } },
+    },
   };
   return {
     name: 'glance',
@@ -68,13 +128,33 @@ export function glance(ctx: CatalogContext): ServiceDef {
         dir: etc,
         files: [
           { name: 'glance-api.conf', ini: conf, validate: 'glance-api.conf' },
-          uwsgiIni('glance-api-uwsgi.ini', 9292, { script: '/var/lib/openstack/bin/glance-wsgi-api' }, apiProcesses(ctx)),
+          uwsgiIni(
+            'glance-api-uwsgi.ini',
+            9292,
+            { script: '/var/lib/openstack/bin/glance-wsgi-api' },
+            apiProcesses(ctx),
+          ),
         ],
       },
     ],
     components: [
       dbInitJob(ctx, 'glance', ['glance']),
-      dbSyncJob(ctx, 'glance', 'glance', ['glance-manage', '--config-file', '/etc/glance/glance-api.conf', '--config-dir', '/etc/glance/glance-api.conf.d', 'db_sync'], 'glance', [], { command: ['glance-manage', ...hostArgs, 'db_sync'], packages: ['glance-api'] }),
+      dbSyncJob(
+        ctx,
+        'glance',
+        'glance',
+        [
+          'glance-manage',
+          '--config-file',
+          '/etc/glance/glance-api.conf',
+          '--config-dir',
+          '/etc/glance/glance-api.conf.d',
+          'db_sync',
+        ],
+        'glance',
+        [],
+        { command: ['glance-manage', ...hostArgs, 'db_sync'], packages: ['glance-api'] },
+      ),
       ksUserJob(ctx, 'glance'),
       ksRegisterJob(ctx, 'glance', 'image', 'glance', internal, 'image'),
       api,

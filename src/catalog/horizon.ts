@@ -64,7 +64,9 @@ export function horizon(ctx: CatalogContext): ServiceDef {
   // The panels call these services through the catalog; the dashboard is useful once they answer.
   const panels: Ref[] = [
     ...(ctx.enabled('nova') ? ctx.catalogRefs('compute', 'nova-api', 'nova-ks-register', 'needs', 8774) : []),
-    ...(ctx.enabled('neutron') ? ctx.catalogRefs('network', 'neutron-server', 'neutron-ks-register', 'needs', 9696) : []),
+    ...(ctx.enabled('neutron')
+      ? ctx.catalogRefs('network', 'neutron-server', 'neutron-ks-register', 'needs', 9696)
+      : []),
     ...(ctx.enabled('cinder') ? ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776) : []),
     ...(ctx.enabled('glance') ? ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'needs', 9292) : []),
   ];
@@ -79,12 +81,26 @@ export function horizon(ctx: CatalogContext): ServiceDef {
   ].join('\n');
   return {
     name: 'horizon',
-    secrets: [{ name: 'horizon-secret-key', kind: 'token', k8sSecret: 'horizon-secret-key', key: 'key', description: 'Django SECRET_KEY of the dashboard (signs sessions)' }],
+    secrets: [
+      {
+        name: 'horizon-secret-key',
+        kind: 'token',
+        k8sSecret: 'horizon-secret-key',
+        key: 'key',
+        description: 'Django SECRET_KEY of the dashboard (signs sessions)',
+      },
+    ],
     configs: [
       {
         name: 'horizon',
         dir: '/etc/openstack-dashboard',
-        files: [{ name: 'local_settings.py', text: DASHBOARD_SETTINGS, refs: [ctx.keystoneRef(`OPENSTACK_KEYSTONE_URL ${keystoneUrl}`), ...(memcached.refs ?? []), ...panels] }],
+        files: [
+          {
+            name: 'local_settings.py',
+            text: DASHBOARD_SETTINGS,
+            refs: [ctx.keystoneRef(`OPENSTACK_KEYSTONE_URL ${keystoneUrl}`), ...(memcached.refs ?? []), ...panels],
+          },
+        ],
       },
     ],
     components: [
@@ -100,18 +116,39 @@ export function horizon(ctx: CatalogContext): ServiceDef {
           { name: 'OSK_DASHBOARD', value: JSON.stringify(dashboard) },
         ],
         ports: [{ name: 'http', port: 8080 }],
-        service_: { ports: [{ name: 'http', port: 8080 }], ...(expose === 'nodePort' ? { nodePort: user?.nodePort ?? true } : {}) },
+        service_: {
+          ports: [{ name: 'http', port: 8080 }],
+          ...(expose === 'nodePort' ? { nodePort: user?.nodePort ?? true } : {}),
+        },
         ...(expose === 'ingress' ? { publicHost: 'dashboard', publicPort: 8080 } : {}),
         ...(expose === 'nodePort' ? { externalPorts: [8080] } : {}),
-        readiness: { http: { path: '/auth/login/', port: 8080 }, initialDelaySeconds: 15, periodSeconds: 15, timeoutSeconds: 10 },
-        liveness: { http: { path: '/auth/login/', port: 8080 }, initialDelaySeconds: 120, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
+        readiness: {
+          http: { path: '/auth/login/', port: 8080 },
+          initialDelaySeconds: 15,
+          periodSeconds: 15,
+          timeoutSeconds: 10,
+        },
+        liveness: {
+          http: { path: '/auth/login/', port: 8080 },
+          initialDelaySeconds: 120,
+          periodSeconds: 30,
+          timeoutSeconds: 10,
+          failureThreshold: 5,
+        },
         configs: ['horizon'],
         secretFiles: [{ k8sSecret: 'horizon-secret-key', mountPath: '/etc/openstack-dashboard/secret-key' }],
         emptyDirs: [{ name: 'static', mountPath: '/var/lib/horizon/static' }],
         runAsUser: 42424,
         nodeRole: 'controlPlane',
         settings: ctx.settings(user?.web, 'controlPlane', SIZES.api),
-        ...(ctx.machine ? { host: { kind: 'skip' as const, why: 'the dashboard is not run on the all-in-one target yet; use the openstack CLI or osk env' } } : {}),
+        ...(ctx.machine
+          ? {
+              host: {
+                kind: 'skip' as const,
+                why: 'the dashboard is not run on the all-in-one target yet; use the openstack CLI or osk env',
+              },
+            }
+          : {}),
       },
     ],
   };

@@ -8,14 +8,33 @@ import type { CloudSpec } from '../spec/schema.js';
 
 export type Release = CloudSpec['release'];
 export const IMAGE_KEYS = [
-  'keystone', 'glance', 'placement', 'nova', 'neutron', 'cinder', 'horizon', 'openstack-client',
-  'mariadb', 'rabbitmq', 'memcached', 'ovn', 'openvswitch', 'libvirt',
-  'mysqld-exporter', 'memcached-exporter', 'openstack-exporter', 'blackbox-exporter',
+  'keystone',
+  'glance',
+  'placement',
+  'nova',
+  'neutron',
+  'cinder',
+  'horizon',
+  'openstack-client',
+  'mariadb',
+  'rabbitmq',
+  'memcached',
+  'ovn',
+  'openvswitch',
+  'libvirt',
+  'mysqld-exporter',
+  'memcached-exporter',
+  'openstack-exporter',
+  'blackbox-exporter',
   'aws-cli',
 ] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 
-const codename: Record<Release, string> = { '2024.2': 'ubuntu_jammy', '2025.1': 'ubuntu_jammy', '2025.2': 'ubuntu_noble' };
+const codename: Record<Release, string> = {
+  '2024.2': 'ubuntu_jammy',
+  '2025.1': 'ubuntu_jammy',
+  '2025.2': 'ubuntu_noble',
+};
 
 function loci(name: string, release: Release): string {
   return `quay.io/airshipit/${name}:${release}-${codename[release]}`;
@@ -39,7 +58,10 @@ export function pinnedImages(release: Release): Record<ImageKey, string> {
     memcached: 'docker.io/library/memcached:1.6.38',
     ovn: 'quay.io/airshipit/ovn:ubuntu_jammy',
     openvswitch: 'quay.io/airshipit/openvswitch:latest-ubuntu_jammy',
-    libvirt: release === '2025.2' ? 'docker.io/openstackhelm/libvirt:2025.2-ubuntu_noble' : 'docker.io/openstackhelm/libvirt:2025.1-ubuntu_noble',
+    libvirt:
+      release === '2025.2'
+        ? 'docker.io/openstackhelm/libvirt:2025.2-ubuntu_noble'
+        : 'docker.io/openstackhelm/libvirt:2025.1-ubuntu_noble',
     // Monitoring exporters (spec.monitoring): the Prometheus project's own images, and the
     // openstack-exporter project's release image.
     'mysqld-exporter': 'quay.io/prometheus/mysqld-exporter:v0.17.2',
@@ -69,5 +91,7 @@ export function imageFor(key: ImageKey, spec: CloudSpec): string {
   if (!mirror) return pinned;
   // Replace the registry host (first path element when it looks like a host).
   const [first, ...rest] = pinned.split('/');
-  return /[.:]/.test(first!) ? `${mirror.replace(/\/$/, '')}/${rest.join('/')}` : `${mirror.replace(/\/$/, '')}/${pinned}`;
+  return /[.:]/.test(first!)
+    ? `${mirror.replace(/\/$/, '')}/${rest.join('/')}`
+    : `${mirror.replace(/\/$/, '')}/${pinned}`;
 }

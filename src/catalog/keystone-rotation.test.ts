@@ -13,7 +13,12 @@ spec:
   profile: minimal
 ${keystone ? `  services:\n    keystone:\n${keystone}` : ''}`;
 
-type Obj = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; rules?: any[] };
+type Obj = {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: any;
+  rules?: any[];
+};
 
 function rotationGroup(text: string, store = SecretStore.memory('kr')) {
   const { groups } = render(parseCloudFile(text), store);
@@ -25,9 +30,17 @@ describe('keystone key rotation on Kubernetes (rendered objects)', () => {
     const { group } = rotationGroup(cloud());
     assert.ok(group, 'the rotation is on by default');
     const objs = group.objects as unknown as Obj[];
-    assert.deepEqual(objs.map((o) => o.kind).sort(), ['CronJob', 'NetworkPolicy', 'Role', 'RoleBinding', 'ServiceAccount']);
+    assert.deepEqual(objs.map((o) => o.kind).sort(), [
+      'CronJob',
+      'NetworkPolicy',
+      'Role',
+      'RoleBinding',
+      'ServiceAccount',
+    ]);
     const role = objs.find((o) => o.kind === 'Role')!;
-    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['keystone-fernet-keys'], verbs: ['get', 'update'] }]);
+    assert.deepEqual(role.rules, [
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['keystone-fernet-keys'], verbs: ['get', 'update'] },
+    ]);
     const cj = objs.find((o) => o.kind === 'CronJob')!;
     assert.equal(cj.spec.schedule, '0 0 * * *');
     assert.equal(cj.spec.concurrencyPolicy, 'Forbid');
@@ -47,22 +60,38 @@ describe('keystone key rotation on Kubernetes (rendered objects)', () => {
   });
 
   test('the interval and key count of the cloud file reach the CronJob; switched off there is none', () => {
-    const cj = (rotationGroup(cloud('      token: { maxActiveKeys: 4 }\n      keyRotation: { every: 6h }\n')).group!.objects as unknown as Obj[]).find((o) => o.kind === 'CronJob')!;
+    const cj = (
+      rotationGroup(cloud('      token: { maxActiveKeys: 4 }\n      keyRotation: { every: 6h }\n')).group!
+        .objects as unknown as Obj[]
+    ).find((o) => o.kind === 'CronJob')!;
     assert.equal(cj.spec.schedule, '0 */6 * * *');
-    assert.equal(cj.spec.jobTemplate.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'MAX_ACTIVE_KEYS').value, '4');
+    assert.equal(
+      cj.spec.jobTemplate.spec.template.spec.containers[0].env.find(
+        (e: { name: string }) => e.name === 'MAX_ACTIVE_KEYS',
+      ).value,
+      '4',
+    );
     assert.equal(rotationGroup(cloud('      keyRotation: { enabled: false }\n')).group, undefined);
   });
 
   test('an interval that would drop keys before their tokens expire, or has no cron schedule, is refused', () => {
-    assert.throws(() => parseCloudFile(cloud('      keyRotation: { every: 30m }\n'), 'c.yaml'), /keyRotation\.every[\s\S]*tokens live 3600 s/);
+    assert.throws(
+      () => parseCloudFile(cloud('      keyRotation: { every: 30m }\n'), 'c.yaml'),
+      /keyRotation\.every[\s\S]*tokens live 3600 s/,
+    );
     assert.throws(() => parseCloudFile(cloud('      keyRotation: { every: 5h }\n'), 'c.yaml'), /no cron schedule/);
-    assert.throws(() => parseCloudFile(cloud('      keyRotation: { every: "1h; rm -rf /" }\n'), 'c.yaml'), /an interval such as 30m/);
+    assert.throws(
+      () => parseCloudFile(cloud('      keyRotation: { every: "1h; rm -rf /" }\n'), 'c.yaml'),
+      /an interval such as 30m/,
+    );
   });
 
   test('rotated keys do not roll the keystone pods: the config hash ignores their values', () => {
     const store = SecretStore.memory('kr');
     const hashOf = () => {
-      const dep = rotationGroup(cloud(), store).groups.flatMap((g) => g.objects as unknown as Obj[]).find((o) => o.kind === 'Deployment' && o.metadata.name === 'keystone-api')!;
+      const dep = rotationGroup(cloud(), store)
+        .groups.flatMap((g) => g.objects as unknown as Obj[])
+        .find((o) => o.kind === 'Deployment' && o.metadata.name === 'keystone-api')!;
       return dep.spec.template.metadata.annotations['osk.dev/config-hash'] as string;
     };
     const before = hashOf();

@@ -29,7 +29,7 @@ export const KEY_ROTATION_NAME = 'keystone-key-rotation';
  * The rotation, in Python (the keystone image has it; no other tool is needed). Reads its
  * settings from the environment; the service account token and CA from their mounted files.
  */
-export const ROTATE_SCRIPT = String.raw`
+export const ROTATE_SCRIPT = `
 import base64, json, os, ssl, sys, urllib.request, urllib.error
 from datetime import datetime, timezone
 
@@ -69,35 +69,60 @@ print("rotated %s/%s: %d keys (staged key is now primary)" % (ns, secret, len(ro
 `;
 
 /** The objects of the rotation, or none when it is switched off or tokens are not fernet. */
-export function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | RoleBinding | CronJob | NetworkPolicy)[] {
+export function keyRotationObjects(
+  model: CloudModel,
+): (ServiceAccount | Role | RoleBinding | CronJob | NetworkPolicy)[] {
   const { ctx } = model;
   const ks = ctx.spec.services?.keystone;
-  if (!model.components.has('keystone-api') || ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws') return [];
+  if (!model.components.has('keystone-api') || ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws')
+    return [];
   const rotated = [...model.secrets.values()].filter((d) => d.rotates);
   const secretNames = [...new Set(rotated.map((d) => d.k8sSecret))];
-  if (secretNames.length !== 1) throw new Error(`catalog bug: the key rotation expects one rotated Secret, found ${secretNames.join(', ') || 'none'}`);
+  if (secretNames.length !== 1)
+    throw new Error(
+      `catalog bug: the key rotation expects one rotated Secret, found ${secretNames.join(', ') || 'none'}`,
+    );
   const secret = secretNames[0]!;
   const every = ks?.keyRotation?.every ?? '24h';
   const schedule = cronOf(every);
   if (!schedule) throw new Error(`${every} has no cron schedule (crossFieldProblems should have refused it)`);
   const ns = ctx.namespace;
   // Pods are selected by the narrow set; every object carries the cloud's labels too.
-  const selector = { 'app.kubernetes.io/name': 'keystone', 'app.kubernetes.io/component': KEY_ROTATION_NAME, 'app.kubernetes.io/instance': ctx.name };
+  const selector = {
+    'app.kubernetes.io/name': 'keystone',
+    'app.kubernetes.io/component': KEY_ROTATION_NAME,
+    'app.kubernetes.io/instance': ctx.name,
+  };
   const labels = { ...baseLabels(ctx), ...selector };
   const meta = { name: KEY_ROTATION_NAME, namespace: ns, labels };
   const keystone = model.components.get('keystone-api')!;
   return [
     new ServiceAccount({ metadata: meta, automountServiceAccountToken: false }),
     // Only the key Secret, only read and replace: no list, no create, no other Secret.
-    new Role({ metadata: meta, rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] }] }),
-    new RoleBinding({ metadata: meta, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: KEY_ROTATION_NAME }, subjects: [{ kind: 'ServiceAccount', name: KEY_ROTATION_NAME, namespace: ns }] }),
+    new Role({
+      metadata: meta,
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] }],
+    }),
+    new RoleBinding({
+      metadata: meta,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: KEY_ROTATION_NAME },
+      subjects: [{ kind: 'ServiceAccount', name: KEY_ROTATION_NAME, namespace: ns }],
+    }),
     // The namespace denies all traffic by default; this pod talks to the API server only.
     new NetworkPolicy({
       metadata: meta,
       spec: {
         podSelector: { matchLabels: selector },
         policyTypes: ['Egress'],
-        egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] }],
+        egress: [
+          {
+            to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }],
+            ports: [
+              { protocol: 'TCP', port: 443 },
+              { protocol: 'TCP', port: 6443 },
+            ],
+          },
+        ],
       },
     }),
     scheduledJob({
@@ -113,10 +138,19 @@ export function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | 
           automountServiceAccountToken: true,
           enableServiceLinks: false,
           restartPolicy: 'Never',
-          securityContext: { runAsUser: 42424, runAsGroup: 42424, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-          ...(Object.keys(keystone.settings.nodeSelector).length ? { nodeSelector: keystone.settings.nodeSelector } : {}),
+          securityContext: {
+            runAsUser: 42424,
+            runAsGroup: 42424,
+            runAsNonRoot: true,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          ...(Object.keys(keystone.settings.nodeSelector).length
+            ? { nodeSelector: keystone.settings.nodeSelector }
+            : {}),
           ...(keystone.settings.tolerations.length ? { tolerations: keystone.settings.tolerations } : {}),
-          ...(ctx.spec.images?.pullSecrets?.length ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) } : {}),
+          ...(ctx.spec.images?.pullSecrets?.length
+            ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) }
+            : {}),
           containers: [
             {
               name: 'rotate',
@@ -129,7 +163,12 @@ export function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | 
                 { name: 'MAX_ACTIVE_KEYS', value: String(ks?.token?.maxActiveKeys ?? 3) },
               ],
               resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+                runAsNonRoot: true,
+              },
             },
           ],
         },

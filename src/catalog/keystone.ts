@@ -11,16 +11,32 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   const etc = ctx.configDir('keystone', '/etc/keystone');
   const conf = ctx.ini('keystone.conf');
   conf.section('DEFAULT', { log_dir: '', use_stderr: true, max_token_size: 255 });
-  conf.section('database', { connection: ctx.dbConnection('keystone', 'keystone', 'keystone-db-password', 'keystone-db-init'), ...ctx.dbSettings() });
+  conf.section('database', {
+    connection: ctx.dbConnection('keystone', 'keystone', 'keystone-db-password', 'keystone-db-init'),
+    ...ctx.dbSettings(),
+  });
   // With rotation, a key validates for every × (maxActiveKeys − 2) after it stops signing; an
   // expired token (accepted with a service token during long operations) can only be honoured
   // while its key is there, so Keystone's window says no more than the keys allow.
-  const rotation = user?.keyRotation?.enabled === false || token.provider !== 'fernet' ? undefined : everySeconds(user?.keyRotation?.every ?? '24h') * (token.maxActiveKeys - 2);
-  conf.section('token', { provider: token.provider, expiration: token.expiration, cache_time: token.cacheTime, caching: true, ...(rotation ? { allow_expired_window: Math.max(0, rotation - token.expiration) } : {}) });
+  const rotation =
+    user?.keyRotation?.enabled === false || token.provider !== 'fernet'
+      ? undefined
+      : everySeconds(user?.keyRotation?.every ?? '24h') * (token.maxActiveKeys - 2);
+  conf.section('token', {
+    provider: token.provider,
+    expiration: token.expiration,
+    cache_time: token.cacheTime,
+    caching: true,
+    ...(rotation ? { allow_expired_window: Math.max(0, rotation - token.expiration) } : {}),
+  });
   conf.section('fernet_tokens', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
   conf.section('fernet_receipts', { key_repository: `${etc}/fernet-keys`, max_active_keys: token.maxActiveKeys });
   conf.section('credential', { key_repository: `${etc}/credential-keys` });
-  conf.section('cache', { enabled: true, backend: 'oslo_cache.memcache_pool', memcache_servers: ctx.memcachedServers() });
+  conf.section('cache', {
+    enabled: true,
+    backend: 'oslo_cache.memcache_pool',
+    memcache_servers: ctx.memcachedServers(),
+  });
   conf.section('identity', { driver: 'sql' });
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
   // The cloud's admin is project-scoped (clouds.yaml, the openstack CLI, osk's bootstrap). Zed's
@@ -42,7 +58,13 @@ export function keystone(ctx: CatalogContext): ServiceDef {
     // Rotated on the schedule of keyRotation (one host: the supervisor; Kubernetes: a CronJob).
     rotates: true,
   }));
-  const credential: SecretDef[] = [0, 1].map((i) => ({ name: `keystone-credential-key-${i}`, kind: 'fernet-key' as const, k8sSecret: 'keystone-credential-keys', key: String(i), description: `Keystone credential encryption key ${i}` }));
+  const credential: SecretDef[] = [0, 1].map((i) => ({
+    name: `keystone-credential-key-${i}`,
+    kind: 'fernet-key' as const,
+    k8sSecret: 'keystone-credential-keys',
+    key: String(i),
+    description: `Keystone credential encryption key ${i}`,
+  }));
 
   const keys = [
     { k8sSecret: 'keystone-fernet-keys', mountPath: `${etc}/fernet-keys` },
@@ -51,7 +73,11 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   // On a host the key repositories are files written from the store (never keystone-manage
   // fernet_setup, which would mint keys the store does not know).
   // Keystone rereads the repositories on every token operation: a rotated key needs no restart.
-  const keyFiles = [...fernet, ...credential].map((d) => ({ path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`, secret: d.name, live: true }));
+  const keyFiles = [...fernet, ...credential].map((d) => ({
+    path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`,
+    secret: d.name,
+    live: true,
+  }));
   const hostArgs = hostConfigArgs(ctx, 'keystone', '/etc/keystone', 'keystone.conf');
   const configArgs = ['--config-file', '/etc/keystone/keystone.conf', '--config-dir', '/etc/keystone/keystone.conf.d'];
 
@@ -60,7 +86,12 @@ export function keystone(ctx: CatalogContext): ServiceDef {
     catalog: { type: 'identity', component: 'keystone-api', register: 'keystone-bootstrap' },
     secrets: [
       password('keystone-db-password', 'keystone-db', 'keystone-db-init', 'MariaDB password of user keystone'),
-      password('keystone-admin-password', 'keystone-admin', 'keystone-bootstrap', 'Password of the cloud administrator (user admin)'),
+      password(
+        'keystone-admin-password',
+        'keystone-admin',
+        'keystone-bootstrap',
+        'Password of the cloud administrator (user admin)',
+      ),
       ...fernet,
       ...credential,
     ],
@@ -70,13 +101,21 @@ export function keystone(ctx: CatalogContext): ServiceDef {
         dir: etc,
         files: [
           { name: 'keystone.conf', ini: conf, validate: 'keystone.conf' },
-          uwsgiIni('keystone-api-uwsgi.ini', 5000, { script: '/var/lib/openstack/bin/keystone-wsgi-public' }, apiProcesses(ctx)),
+          uwsgiIni(
+            'keystone-api-uwsgi.ini',
+            5000,
+            { script: '/var/lib/openstack/bin/keystone-wsgi-public' },
+            apiProcesses(ctx),
+          ),
         ],
       },
     ],
     components: [
       dbInitJob(ctx, 'keystone', ['keystone']),
-      dbSyncJob(ctx, 'keystone', 'keystone', ['keystone-manage', ...configArgs, 'db_sync'], 'keystone', [], { command: ['keystone-manage', ...hostArgs, 'db_sync'], packages: ['keystone'] }),
+      dbSyncJob(ctx, 'keystone', 'keystone', ['keystone-manage', ...configArgs, 'db_sync'], 'keystone', [], {
+        command: ['keystone-manage', ...hostArgs, 'db_sync'],
+        packages: ['keystone'],
+      }),
       {
         id: 'keystone-bootstrap',
         service: 'keystone',
@@ -99,12 +138,37 @@ export function keystone(ctx: CatalogContext): ServiceDef {
         secretFiles: keys,
         after: [{ target: 'keystone-db-sync', why: 'bootstrap writes into the schema that keystone-db-sync creates' }],
         nodeRole: 'controlPlane',
-        settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
+        settings: ctx.settings(undefined, 'controlPlane', {
+          cpu: '100m',
+          memory: '128Mi',
+          memoryLimit: '512Mi',
+          haReplicas: 1,
+        }),
         backoffLimit: 6,
         host: {
           kind: 'step',
           // keystone-manage bootstrap reads the password from OS_BOOTSTRAP_PASSWORD: not on a command line.
-          command: ['keystone-manage', ...hostArgs, 'bootstrap', '--bootstrap-username', 'admin', '--bootstrap-project-name', 'admin', '--bootstrap-role-name', 'admin', '--bootstrap-service-name', 'keystone', '--bootstrap-region-id', ctx.region, '--bootstrap-admin-url', `${internal}/v3`, '--bootstrap-internal-url', `${internal}/v3`, '--bootstrap-public-url', `${ctx.publicUrl('identity', internal)}/v3`],
+          command: [
+            'keystone-manage',
+            ...hostArgs,
+            'bootstrap',
+            '--bootstrap-username',
+            'admin',
+            '--bootstrap-project-name',
+            'admin',
+            '--bootstrap-role-name',
+            'admin',
+            '--bootstrap-service-name',
+            'keystone',
+            '--bootstrap-region-id',
+            ctx.region,
+            '--bootstrap-admin-url',
+            `${internal}/v3`,
+            '--bootstrap-internal-url',
+            `${internal}/v3`,
+            '--bootstrap-public-url',
+            `${ctx.publicUrl('identity', internal)}/v3`,
+          ],
           secretEnv: { OS_BOOTSTRAP_PASSWORD: 'keystone-admin-password' },
           packages: ['keystone'],
           files: keyFiles,
@@ -122,7 +186,13 @@ export function keystone(ctx: CatalogContext): ServiceDef {
         publicHost: 'identity',
         publicPort: 5000,
         readiness: { http: { path: '/v3', port: 5000 }, periodSeconds: 10, timeoutSeconds: 5 },
-        liveness: { http: { path: '/v3', port: 5000 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+        liveness: {
+          http: { path: '/v3', port: 5000 },
+          initialDelaySeconds: 30,
+          periodSeconds: 20,
+          timeoutSeconds: 10,
+          failureThreshold: 5,
+        },
         configs: ['keystone'],
         secretFiles: keys,
         after: [{ target: 'keystone-db-sync', why: 'the API serves from the schema keystone-db-sync brings to head' }],
@@ -131,7 +201,13 @@ export function keystone(ctx: CatalogContext): ServiceDef {
         settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
         host: {
           kind: 'process',
-          ...hostUwsgi(ctx, 5000, '/usr/bin/keystone-wsgi-public', { OS_KEYSTONE_CONFIG_DIR: etc, OS_KEYSTONE_CONFIG_FILES: 'keystone.conf' }, ['keystone']),
+          ...hostUwsgi(
+            ctx,
+            5000,
+            '/usr/bin/keystone-wsgi-public',
+            { OS_KEYSTONE_CONFIG_DIR: etc, OS_KEYSTONE_CONFIG_FILES: 'keystone.conf' },
+            ['keystone'],
+          ),
           files: keyFiles,
           ports: [5000],
           ready: { http: { port: 5000, path: '/v3' } },

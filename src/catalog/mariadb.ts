@@ -37,7 +37,11 @@ exec docker-entrypoint.sh mariadbd
 
 export function mariadb(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.infra?.mariadb;
-  const settings = ctx.settings(user, 'controlPlane', { cpu: '500m', memory: '1Gi', memoryLimit: ctx.ha ? '4Gi' : '2Gi' });
+  const settings = ctx.settings(user, 'controlPlane', {
+    cpu: '500m',
+    memory: '1Gi',
+    memoryLimit: ctx.ha ? '4Gi' : '2Gi',
+  });
   const n = settings.replicas;
   const galera = n > 1;
   const peers = Array.from({ length: n }, (_, i) => ctx.topology.podHost('mariadb', i));
@@ -87,7 +91,14 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
   const m = ctx.machine;
   const data = ctx.dataDir('mysql');
   // As root, mariadbd must be told to stay root; the data directory belongs to the state dir.
-  const hostArgs = m ? [`--defaults-file=${etc}/osk.cnf`, `--datadir=${data}`, `--socket=${hostMariadbSocket(m.runDir)}`, ...(m.root ? ['--user=root'] : [])] : [];
+  const hostArgs = m
+    ? [
+        `--defaults-file=${etc}/osk.cnf`,
+        `--datadir=${data}`,
+        `--socket=${hostMariadbSocket(m.runDir)}`,
+        ...(m.root ? ['--user=root'] : []),
+      ]
+    : [];
 
   return {
     name: 'mariadb',
@@ -119,13 +130,36 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
         ],
         ports: [
           { name: 'mysql', port: 3306 },
-          ...(galera ? [{ name: 'galera', port: 4567 }, { name: 'ist', port: 4568 }, { name: 'sst', port: 4444 }] : []),
+          ...(galera
+            ? [
+                { name: 'galera', port: 4567 },
+                { name: 'ist', port: 4568 },
+                { name: 'sst', port: 4444 },
+              ]
+            : []),
         ],
         service_: { ports: [{ name: 'mysql', port: 3306 }], headless: true },
-        readiness: { exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized', ...(galera ? ['--galera_online'] : [])] }, periodSeconds: 10, timeoutSeconds: 5 },
-        liveness: { exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized'] }, initialDelaySeconds: 120, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
+        readiness: {
+          exec: {
+            command: ['healthcheck.sh', '--connect', '--innodb_initialized', ...(galera ? ['--galera_online'] : [])],
+          },
+          periodSeconds: 10,
+          timeoutSeconds: 5,
+        },
+        liveness: {
+          exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized'] },
+          initialDelaySeconds: 120,
+          periodSeconds: 20,
+          timeoutSeconds: 10,
+          failureThreshold: 6,
+        },
         configs: ['mariadb'],
-        volumeClaim: { name: 'data', mountPath: '/var/lib/mysql', size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'), ...ctx.storageClass(user?.storage?.storageClass) },
+        volumeClaim: {
+          name: 'data',
+          mountPath: '/var/lib/mysql',
+          size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'),
+          ...ctx.storageClass(user?.storage?.storageClass),
+        },
         runAsUser: 999,
         nodeRole: 'controlPlane',
         settings,
@@ -138,8 +172,20 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
                 dirs: [data],
                 ports: [3306],
                 // Root connects through the socket (unix_socket authentication): no password to keep.
-                prepare: [{ command: ['mariadb-install-db', ...hostArgs, '--auth-root-authentication-method=socket', '--skip-test-db'], unlessExists: `${data}/mysql` }],
-                ready: { exec: ['mariadb-admin', `--socket=${hostMariadbSocket(m.runDir)}`, '--connect-timeout=2', 'ping'] },
+                prepare: [
+                  {
+                    command: [
+                      'mariadb-install-db',
+                      ...hostArgs,
+                      '--auth-root-authentication-method=socket',
+                      '--skip-test-db',
+                    ],
+                    unlessExists: `${data}/mysql`,
+                  },
+                ],
+                ready: {
+                  exec: ['mariadb-admin', `--socket=${hostMariadbSocket(m.runDir)}`, '--connect-timeout=2', 'ping'],
+                },
               },
             }
           : {}),

@@ -25,7 +25,11 @@ export function memcached(ctx: CatalogContext): ServiceDef {
         runAsUser: 11211,
         nodeRole: 'controlPlane',
         // Memory limit leaves room above the cache size for connections and slabs.
-        settings: ctx.settings(user, 'controlPlane', { cpu: '100m', memory: `${mb + 64}Mi`, memoryLimit: `${Math.ceil(mb * 1.25) + 128}Mi` }),
+        settings: ctx.settings(user, 'controlPlane', {
+          cpu: '100m',
+          memory: `${mb + 64}Mi`,
+          memoryLimit: `${Math.ceil(mb * 1.25) + 128}Mi`,
+        }),
         ...(ctx.machine
           ? {
               host: {

@@ -70,7 +70,9 @@ export const MONITORING_GRANTS = ['PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.*
 const NOBODY = 65534;
 
 /** The OpenStack APIs openstack-exporter calls (component, port) when their service is enabled. */
-function apis(ctx: CatalogContext): { service: 'nova' | 'neutron' | 'cinder' | 'glance' | 'placement'; component: string; port: number }[] {
+function apis(
+  ctx: CatalogContext,
+): { service: 'nova' | 'neutron' | 'cinder' | 'glance' | 'placement'; component: string; port: number }[] {
   const all = [
     { service: 'nova' as const, component: 'nova-api', port: 8774 },
     { service: 'neutron' as const, component: 'neutron-server', port: 9696 },
@@ -87,18 +89,34 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
   const myCnf = `[client]\nuser = ${EXPORTER_DB_USER}\npassword = ${ctx.secret('mysqld-exporter-db-password')}\n`;
   const mysqlRefs: Ref[] = [
     { target: 'mariadb', kind: 'calls', port: 3306, via: `host ${mariadbHosts[0]} (probe target)` },
-    { target: 'mysqld-exporter-db-init', kind: 'needs', via: `user ${EXPORTER_DB_USER} created by mysqld-exporter-db-init` },
+    {
+      target: 'mysqld-exporter-db-init',
+      kind: 'needs',
+      via: `user ${EXPORTER_DB_USER} created by mysqld-exporter-db-init`,
+    },
   ];
 
   const components: ComponentDef[] = [
-    dbInitJob(ctx, 'monitoring', [], { id: 'mysqld-exporter-db-init', user: EXPORTER_DB_USER, passwordSecret: 'mysqld-exporter-db-password', grants: MONITORING_GRANTS, maxConnections: 3 }),
+    dbInitJob(ctx, 'monitoring', [], {
+      id: 'mysqld-exporter-db-init',
+      user: EXPORTER_DB_USER,
+      passwordSecret: 'mysqld-exporter-db-password',
+      grants: MONITORING_GRANTS,
+      maxConnections: 3,
+    }),
     {
       id: 'mysqld-exporter',
       service: 'monitoring',
       part: 'mysqld-exporter',
       workload: 'Deployment',
       image: 'mysqld-exporter',
-      command: ['/bin/mysqld_exporter', '--config.my-cnf=/etc/mysqld-exporter/my.cnf', `--web.listen-address=:${EXPORTER_PORTS.mysqld}`, '--collect.global_status', '--collect.global_variables'],
+      command: [
+        '/bin/mysqld_exporter',
+        '--config.my-cnf=/etc/mysqld-exporter/my.cnf',
+        `--web.listen-address=:${EXPORTER_PORTS.mysqld}`,
+        '--collect.global_status',
+        '--collect.global_variables',
+      ],
       ports: [{ name: 'metrics', port: EXPORTER_PORTS.mysqld }],
       readiness: { tcp: { port: EXPORTER_PORTS.mysqld }, periodSeconds: 15 },
       liveness: { tcp: { port: EXPORTER_PORTS.mysqld }, initialDelaySeconds: 10, periodSeconds: 30 },
@@ -117,24 +135,53 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
       ports: [{ name: 'metrics', port: EXPORTER_PORTS.memcached }],
       readiness: { tcp: { port: EXPORTER_PORTS.memcached }, periodSeconds: 15 },
       liveness: { tcp: { port: EXPORTER_PORTS.memcached }, initialDelaySeconds: 10, periodSeconds: 30 },
-      refs: [{ target: 'memcached', kind: 'calls', port: 11211, via: `host ${ctx.topology.podHost('memcached', 0)} (scrape target)` }],
+      refs: [
+        {
+          target: 'memcached',
+          kind: 'calls',
+          port: 11211,
+          via: `host ${ctx.topology.podHost('memcached', 0)} (scrape target)`,
+        },
+      ],
       runAsUser: NOBODY,
       nodeRole: 'controlPlane',
       settings: ctx.settings(undefined, 'controlPlane', SIZING),
     },
   ];
-  const configs: ServiceDef['configs'] = [{ name: 'mysqld-exporter', dir: '/etc/mysqld-exporter', files: [{ name: 'my.cnf', text: myCnf, secret: true, refs: mysqlRefs }] }];
+  const configs: ServiceDef['configs'] = [
+    {
+      name: 'mysqld-exporter',
+      dir: '/etc/mysqld-exporter',
+      files: [{ name: 'my.cnf', text: myCnf, secret: true, refs: mysqlRefs }],
+    },
+  ];
 
   const probed = probedApis(ctx);
   if (probed.length) {
-    configs.push({ name: 'blackbox-exporter', dir: '/etc/blackbox-exporter', files: [{ name: 'blackbox.yml', text: BLACKBOX_CONFIG, refs: probed.map((a): Ref => ({ target: a.component, kind: 'calls', port: a.port, via: `probe target ${a.url}` })) }] });
+    configs.push({
+      name: 'blackbox-exporter',
+      dir: '/etc/blackbox-exporter',
+      files: [
+        {
+          name: 'blackbox.yml',
+          text: BLACKBOX_CONFIG,
+          refs: probed.map(
+            (a): Ref => ({ target: a.component, kind: 'calls', port: a.port, via: `probe target ${a.url}` }),
+          ),
+        },
+      ],
+    });
     components.push({
       id: 'blackbox-exporter',
       service: 'monitoring',
       part: 'blackbox-exporter',
       workload: 'Deployment',
       image: 'blackbox-exporter',
-      command: ['/bin/blackbox_exporter', '--config.file=/etc/blackbox-exporter/blackbox.yml', `--web.listen-address=:${EXPORTER_PORTS.blackbox}`],
+      command: [
+        '/bin/blackbox_exporter',
+        '--config.file=/etc/blackbox-exporter/blackbox.yml',
+        `--web.listen-address=:${EXPORTER_PORTS.blackbox}`,
+      ],
       ports: [{ name: 'metrics', port: EXPORTER_PORTS.blackbox }],
       readiness: { http: { path: '/-/healthy', port: EXPORTER_PORTS.blackbox }, periodSeconds: 15 },
       liveness: { tcp: { port: EXPORTER_PORTS.blackbox }, initialDelaySeconds: 10, periodSeconds: 30 },
@@ -154,7 +201,14 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
           identity_api_version: 3,
           interface: 'internal',
           identity_interface: 'internal',
-          auth: { auth_url: authUrl, username: 'admin', password: ctx.secret('keystone-admin-password'), project_name: 'admin', project_domain_name: 'Default', user_domain_name: 'Default' },
+          auth: {
+            auth_url: authUrl,
+            username: 'admin',
+            password: ctx.secret('keystone-admin-password'),
+            project_name: 'admin',
+            project_domain_name: 'Default',
+            user_domain_name: 'Default',
+          },
         },
       },
     });
@@ -169,7 +223,14 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
           refs: [
             ctx.keystoneRef(`host ${ctx.topology.host('keystone-api')}`),
             { target: 'keystone-bootstrap', kind: 'needs', via: 'user admin created by keystone-bootstrap' },
-            ...apis(ctx).map((a): Ref => ({ target: a.component, kind: 'calls', port: a.port, via: `keystone catalog, internal endpoint of ${a.service}` })),
+            ...apis(ctx).map(
+              (a): Ref => ({
+                target: a.component,
+                kind: 'calls',
+                port: a.port,
+                via: `keystone catalog, internal endpoint of ${a.service}`,
+              }),
+            ),
           ],
         },
       ],
@@ -198,7 +259,14 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
       settings: ctx.settings(undefined, 'controlPlane', { ...SIZING, memory: '64Mi', memoryLimit: '256Mi' }),
     });
   }
-  const secrets = [password('mysqld-exporter-db-password', 'mysqld-exporter-db', 'mysqld-exporter-db-init', `MariaDB password of the metrics user ${EXPORTER_DB_USER}`)];
+  const secrets = [
+    password(
+      'mysqld-exporter-db-password',
+      'mysqld-exporter-db',
+      'mysqld-exporter-db-init',
+      `MariaDB password of the metrics user ${EXPORTER_DB_USER}`,
+    ),
+  ];
   return { name: 'monitoring', secrets, configs, components };
 }
 

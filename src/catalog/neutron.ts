@@ -5,7 +5,17 @@
  */
 import { releaseAtLeast } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import {
+  apiProcesses,
+  dbInitJob,
+  dbSyncJob,
+  hostConfigArgs,
+  ksRegisterJob,
+  ksUserJob,
+  serviceSecrets,
+  SIZES,
+  uwsgiIni,
+} from './common.js';
 import { catalogSection } from './nova.js';
 import { ovnNbConnection, ovnSbConnection } from './ovn.js';
 import type { ComponentDef, ServiceDef } from './types.js';
@@ -23,7 +33,10 @@ export function neutron(ctx: CatalogContext): ServiceDef {
   const sb = ovnSbConnection(ctx);
   const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';
   const ovnRefs = ownOvn
-    ? { nb: [ctx.needs('ovn-nb', 6641, `host ${ctx.topology.podHost('ovn-nb', 0)}`)], sb: [ctx.needs('ovn-sb', 6642, `host ${ctx.topology.podHost('ovn-sb', 0)}`)] }
+    ? {
+        nb: [ctx.needs('ovn-nb', 6641, `host ${ctx.topology.podHost('ovn-nb', 0)}`)],
+        sb: [ctx.needs('ovn-sb', 6642, `host ${ctx.topology.podHost('ovn-sb', 0)}`)],
+      }
     : { nb: [], sb: [] };
 
   const conf = ctx.ini('neutron.conf');
@@ -38,16 +51,36 @@ export function neutron(ctx: CatalogContext): ServiceDef {
     api_workers: apiProcesses(ctx),
     // One host: RPC is served by the API process itself, which saves a ~150 MB worker.
     rpc_workers: ctx.machine ? 0 : 1,
-    ...(ctx.machine ? { bind_host: ctx.topology.bindAddress, bind_port: 9696, api_paste_config: '/etc/neutron/api-paste.ini', rpc_state_report_workers: 0 } : {}),
+    ...(ctx.machine
+      ? {
+          bind_host: ctx.topology.bindAddress,
+          bind_port: 9696,
+          api_paste_config: '/etc/neutron/api-paste.ini',
+          rpc_state_report_workers: 0,
+        }
+      : {}),
     global_physnet_mtu: mtu,
     dhcp_agents_per_network: 1,
     notify_nova_on_port_status_changes: ctx.enabled('nova'),
     notify_nova_on_port_data_changes: ctx.enabled('nova'),
   });
-  conf.section('database', { connection: ctx.dbConnection('neutron', 'neutron', 'neutron-db-password', 'neutron-db-init'), ...ctx.dbSettings() });
+  conf.section('database', {
+    connection: ctx.dbConnection('neutron', 'neutron', 'neutron-db-password', 'neutron-db-init'),
+    ...ctx.dbSettings(),
+  });
   conf.section('keystone_authtoken', ctx.authtoken('neutron'));
-  if (ctx.enabled('nova')) conf.section('nova', { ...ctx.serviceAuth('neutron'), endpoint_type: 'internal', ...catalogSection(ctx, 'compute', 'calls', 8774) });
-  if (ctx.enabled('placement')) conf.section('placement', { ...ctx.serviceAuth('neutron'), endpoint_type: 'internal', ...catalogSection(ctx, 'placement', 'calls', 8778) });
+  if (ctx.enabled('nova'))
+    conf.section('nova', {
+      ...ctx.serviceAuth('neutron'),
+      endpoint_type: 'internal',
+      ...catalogSection(ctx, 'compute', 'calls', 8774),
+    });
+  if (ctx.enabled('placement'))
+    conf.section('placement', {
+      ...ctx.serviceAuth('neutron'),
+      endpoint_type: 'internal',
+      ...catalogSection(ctx, 'placement', 'calls', 8778),
+    });
   conf.section('oslo_concurrency', { lock_path: `${ctx.dataDir('neutron')}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
@@ -75,7 +108,12 @@ export function neutron(ctx: CatalogContext): ServiceDef {
 
   const meta = ctx.ini('neutron_ovn_metadata_agent.ini');
   meta.section('DEFAULT', {
-    nova_metadata_host: { value: ctx.topology.host('nova-metadata'), refs: ctx.enabled('nova') ? [{ target: 'nova-metadata', kind: 'calls', port: 8775, via: `host ${ctx.topology.host('nova-metadata')}` }] : [] },
+    nova_metadata_host: {
+      value: ctx.topology.host('nova-metadata'),
+      refs: ctx.enabled('nova')
+        ? [{ target: 'nova-metadata', kind: 'calls', port: 8775, via: `host ${ctx.topology.host('nova-metadata')}` }]
+        : [],
+    },
     nova_metadata_port: 8775,
     metadata_proxy_shared_secret: { value: ctx.secret('nova-metadata-secret'), secret: true },
     metadata_workers: 2,
@@ -84,13 +122,29 @@ export function neutron(ctx: CatalogContext): ServiceDef {
   meta.section('ovn', { ovn_sb_connection: { value: sb, refs: ovnRefs.sb } });
   meta.section('agent', { root_helper: 'sudo /var/lib/openstack/bin/neutron-rootwrap /etc/neutron/rootwrap.conf' });
 
-  const args = ['--config-file', '/etc/neutron/neutron.conf', '--config-dir', '/etc/neutron/neutron.conf.d', '--config-file', '/etc/neutron/ml2_conf.ini'];
+  const args = [
+    '--config-file',
+    '/etc/neutron/neutron.conf',
+    '--config-dir',
+    '/etc/neutron/neutron.conf.d',
+    '--config-file',
+    '/etc/neutron/ml2_conf.ini',
+  ];
   const hostArgs = hostConfigArgs(ctx, 'neutron', '/etc/neutron', 'neutron.conf', 'ml2_conf.ini');
   const schema = { target: 'neutron-db-sync', why: 'neutron-db-sync brings the schema to head' };
-  const base = { service: 'neutron', image: 'neutron' as const, configs: ['neutron'], runAsUser: 42424, nodeRole: 'controlPlane' as const };
+  const base = {
+    service: 'neutron',
+    image: 'neutron' as const,
+    configs: ['neutron'],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane' as const,
+  };
   const components: ComponentDef[] = [
     dbInitJob(ctx, 'neutron', ['neutron']),
-    dbSyncJob(ctx, 'neutron', 'neutron', ['neutron-db-manage', ...args, 'upgrade', 'heads'], 'neutron', [], { command: ['neutron-db-manage', ...hostArgs, 'upgrade', 'heads'], packages: ['neutron-server'] }),
+    dbSyncJob(ctx, 'neutron', 'neutron', ['neutron-db-manage', ...args, 'upgrade', 'heads'], 'neutron', [], {
+      command: ['neutron-db-manage', ...hostArgs, 'upgrade', 'heads'],
+      packages: ['neutron-server'],
+    }),
     ksUserJob(ctx, 'neutron'),
     ksRegisterJob(ctx, 'neutron', 'network', 'neutron', internal, 'network'),
     {
@@ -104,11 +158,24 @@ export function neutron(ctx: CatalogContext): ServiceDef {
       publicHost: 'network',
       publicPort: 9696,
       readiness: { http: { path: '/', port: 9696 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: { http: { path: '/', port: 9696 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+      liveness: {
+        http: { path: '/', port: 9696 },
+        initialDelaySeconds: 30,
+        periodSeconds: 20,
+        timeoutSeconds: 10,
+        failureThreshold: 5,
+      },
       emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
       after: [schema],
       settings: ctx.settings(user?.server, 'controlPlane', SIZES.api),
-      host: { kind: 'process', command: ['neutron-server', ...hostArgs], packages: ['neutron-server'], dirs: [`${ctx.dataDir('neutron')}/tmp`], ports: [9696], ready: { http: { port: 9696, path: '/' } } },
+      host: {
+        kind: 'process',
+        command: ['neutron-server', ...hostArgs],
+        packages: ['neutron-server'],
+        dirs: [`${ctx.dataDir('neutron')}/tmp`],
+        ports: [9696],
+        ready: { http: { port: 9696, path: '/' } },
+      },
     },
   ];
   if (wsgi) {
@@ -120,8 +187,17 @@ export function neutron(ctx: CatalogContext): ServiceDef {
         part,
         workload: 'Deployment',
         command: [`neutron-${part}`, ...args],
-        readiness: { exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] }, periodSeconds: 30, timeoutSeconds: 10 },
-        liveness: { exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
+        readiness: {
+          exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] },
+          periodSeconds: 30,
+          timeoutSeconds: 10,
+        },
+        liveness: {
+          exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] },
+          initialDelaySeconds: 60,
+          periodSeconds: 60,
+          timeoutSeconds: 10,
+        },
         emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
         after: [schema],
         settings: ctx.settings(undefined, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
@@ -138,9 +214,24 @@ export function neutron(ctx: CatalogContext): ServiceDef {
       workload: 'DaemonSet',
       image: 'neutron',
       // Only its own file: the agent needs no database or broker credentials on a compute node.
-      command: ['neutron-ovn-metadata-agent', '--config-file', '/etc/neutron/neutron_ovn_metadata_agent.ini', '--config-dir', '/etc/neutron/neutron_ovn_metadata_agent.ini.d'],
-      readiness: { exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] }, periodSeconds: 30, timeoutSeconds: 10 },
-      liveness: { exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
+      command: [
+        'neutron-ovn-metadata-agent',
+        '--config-file',
+        '/etc/neutron/neutron_ovn_metadata_agent.ini',
+        '--config-dir',
+        '/etc/neutron/neutron_ovn_metadata_agent.ini.d',
+      ],
+      readiness: {
+        exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] },
+        periodSeconds: 30,
+        timeoutSeconds: 10,
+      },
+      liveness: {
+        exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] },
+        initialDelaySeconds: 60,
+        periodSeconds: 60,
+        timeoutSeconds: 10,
+      },
       configs: ['neutron-ovn-metadata'],
       hostNetwork: true,
       privileged: true,
@@ -148,11 +239,18 @@ export function neutron(ctx: CatalogContext): ServiceDef {
         { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
         { name: 'run-netns', path: '/run/netns', mountPath: '/run/netns', type: 'DirectoryOrCreate' },
       ],
-      after: [{ target: `ovn-controller${suffix}`, why: 'the agent serves metadata for the ports the local ovn-controller binds' }],
+      after: [
+        {
+          target: `ovn-controller${suffix}`,
+          why: 'the agent serves metadata for the ports the local ovn-controller binds',
+        },
+      ],
       nodeRole: role,
       ...(avoid ? { avoidNodeLabels: avoid } : {}),
       settings: ctx.settings(user?.metadataAgent, role, SIZES.agent),
-      ...(ctx.machine ? { host: { kind: 'skip' as const, why: 'the OVN metadata agent needs an Open vSwitch datapath' } } : {}),
+      ...(ctx.machine
+        ? { host: { kind: 'skip' as const, why: 'the OVN metadata agent needs an Open vSwitch datapath' } }
+        : {}),
     });
   }
 
@@ -167,11 +265,17 @@ export function neutron(ctx: CatalogContext): ServiceDef {
         files: [
           { name: 'neutron.conf', ini: conf, validate: 'neutron.conf' },
           { name: 'ml2_conf.ini', ini: ml2, validate: 'ml2_conf.ini' },
-          ...(wsgi ? [uwsgiIni('neutron-api-uwsgi.ini', 9696, { module: 'neutron.wsgi.api:application' }, apiProcesses(ctx))] : []),
+          ...(wsgi
+            ? [uwsgiIni('neutron-api-uwsgi.ini', 9696, { module: 'neutron.wsgi.api:application' }, apiProcesses(ctx))]
+            : []),
         ],
       },
       // Only the metadata agents read this file, so its references make edges for them alone.
-      { name: 'neutron-ovn-metadata', dir: ctx.configDir('neutron-ovn-metadata', '/etc/neutron'), files: [{ name: 'neutron_ovn_metadata_agent.ini', ini: meta, validate: 'neutron_ovn_metadata_agent.ini' }] },
+      {
+        name: 'neutron-ovn-metadata',
+        dir: ctx.configDir('neutron-ovn-metadata', '/etc/neutron'),
+        files: [{ name: 'neutron_ovn_metadata_agent.ini', ini: meta, validate: 'neutron_ovn_metadata_agent.ini' }],
+      },
     ],
     components,
   };

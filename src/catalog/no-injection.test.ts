@@ -147,7 +147,10 @@ function shellScript(argv: string[]): string | undefined {
 function containers(o: Json): { where: string; c: Json }[] {
   const pod = o.spec?.template?.spec ?? o.spec?.jobTemplate?.spec?.template?.spec;
   if (!pod) return [];
-  return [...(pod.initContainers ?? []), ...pod.containers].map((c: Json) => ({ where: `${o.kind}/${o.metadata.name}/${c.name}`, c }));
+  return [...(pod.initContainers ?? []), ...pod.containers].map((c: Json) => ({
+    where: `${o.kind}/${o.metadata.name}/${c.name}`,
+    c,
+  }));
 }
 
 /** Script texts of a container: its own `sh -c` and those of its probes. */
@@ -173,7 +176,8 @@ function assertNoMarkerInCode(objects: Json[]): { scriptsChecked: number } {
       // Inside a container the marker may only be data: an env value or a non-script argument.
       const script = shellScript([...(c.command ?? []), ...(c.args ?? [])]);
       for (const h of hits(c)) {
-        const ok = /^\.env\[\d+\]\.value$/.test(h.path) || (/^\.(command|args)\[\d+\]$/.test(h.path) && h.value !== script);
+        const ok =
+          /^\.env\[\d+\]\.value$/.test(h.path) || (/^\.(command|args)\[\d+\]$/.test(h.path) && h.value !== script);
         assert.ok(ok, `${where}${h.path}: the marker is in a container field that is not data: ${h.value}`);
       }
     }
@@ -181,7 +185,10 @@ function assertNoMarkerInCode(objects: Json[]): { scriptsChecked: number } {
       for (const [name, text] of Object.entries<string>(o.data ?? {})) {
         if (!isScriptFile(name, text)) continue;
         scriptsChecked++;
-        assert.ok(!text.includes(TOKEN), `ConfigMap/${o.metadata.name} ${name}: a cloud-file value is in a script file`);
+        assert.ok(
+          !text.includes(TOKEN),
+          `ConfigMap/${o.metadata.name} ${name}: a cloud-file value is in a script file`,
+        );
       }
     }
   }
@@ -189,7 +196,9 @@ function assertNoMarkerInCode(objects: Json[]): { scriptsChecked: number } {
 }
 
 function container(objects: Json[], kind: string, namePrefix: string): Json {
-  const o = objects.find((x) => x.kind === kind && (x.metadata.name === namePrefix || x.metadata.name.startsWith(`${namePrefix}-`)));
+  const o = objects.find(
+    (x) => x.kind === kind && (x.metadata.name === namePrefix || x.metadata.name.startsWith(`${namePrefix}-`)),
+  );
   assert.ok(o, `${kind}/${namePrefix} is rendered`);
   return containers(o)[0]!.c;
 }
@@ -207,30 +216,54 @@ test('hostile values in every script-bound field: no rendered script holds one; 
 
   // Each script-bound field arrived in the variable its script reads.
   const ovs = container(objects, 'DaemonSet', 'openvswitch');
-  assert.deepEqual(envOf(ovs, 'OVS_BRIDGE_PORTS').split('\n'), [V.bridge, V.iface, `br-${V.physnet}`.slice(0, 15), 'eth2']);
+  assert.deepEqual(envOf(ovs, 'OVS_BRIDGE_PORTS').split('\n'), [
+    V.bridge,
+    V.iface,
+    `br-${V.physnet}`.slice(0, 15),
+    'eth2',
+  ]);
   const ctl = container(objects, 'DaemonSet', 'ovn-controller');
-  assert.deepEqual(envOf(ctl, 'OVN_BRIDGE_MAPPINGS').split('\n'), ['physnet1', V.bridge, V.physnet, `br-${V.physnet}`.slice(0, 15)]);
+  assert.deepEqual(envOf(ctl, 'OVN_BRIDGE_MAPPINGS').split('\n'), [
+    'physnet1',
+    V.bridge,
+    V.physnet,
+    `br-${V.physnet}`.slice(0, 15),
+  ]);
   assert.ok(envOf(ctl, 'OVN_SB_REMOTE').includes(V.namespace));
   const types = container(objects, 'Job', 'cinder-volume-types');
   assert.equal(envOf(types, 'VOLUME_TYPES'), `${V.volumeType}\n${V.backendName}`);
-  assert.equal(envOf(types, 'VOLUME_QOS'), `${V.volumeType}\nread_iops_sec=500\n${V.volumeType}\ntotal_bytes_sec=1000000`);
+  assert.equal(
+    envOf(types, 'VOLUME_QOS'),
+    `${V.volumeType}\nread_iops_sec=500\n${V.volumeType}\ntotal_bytes_sec=1000000`,
+  );
   assert.equal(envOf(types, 'OS_REGION_NAME'), V.region);
   assert.ok(envOf(container(objects, 'StatefulSet', 'mariadb'), 'GALERA_PEERS').includes(V.namespace));
   assert.ok(envOf(container(objects, 'StatefulSet', 'ovn-nb'), 'OVN_DB_FIRST').includes(V.namespace));
-  assert.ok(envOf(container(objects, 'Deployment', 'horizon'), 'OSK_DASHBOARD').includes(JSON.stringify(`dashboard.${V.domain}`).slice(1, -1)));
+  assert.ok(
+    envOf(container(objects, 'Deployment', 'horizon'), 'OSK_DASHBOARD').includes(
+      JSON.stringify(`dashboard.${V.domain}`).slice(1, -1),
+    ),
+  );
   const cron = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === 'backup-mariadb');
   const offsite = containers(cron).find((x) => x.c.name === 'offsite')!.c;
   assert.ok(envOf(offsite, 'OFFSITE_URL').startsWith(V.offsiteUrl));
   assert.equal(envOf(offsite, 'S3_ENDPOINT'), V.offsiteEndpoint);
   // Multus: the JSON form, each value a JSON string.
-  const ann = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'ovn-controller').spec.template.metadata.annotations['k8s.v1.cni.cncf.io/networks'];
-  assert.deepEqual(JSON.parse(ann), [{ name: V.multusName, namespace: V.multusNamespace, interface: V.multusInterface }]);
+  const ann = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'ovn-controller').spec.template.metadata
+    .annotations['k8s.v1.cni.cncf.io/networks'];
+  assert.deepEqual(JSON.parse(ann), [
+    { name: V.multusName, namespace: V.multusNamespace, interface: V.multusInterface },
+  ]);
 });
 
 test('a schedule that slipped past validation is bad input (exit 2, the field named), not a crash', () => {
   const f = hostileLvmCloud();
   f.spec.backup!.schedule = '61 25 * * *';
-  assert.throws(() => objectsOf(f), (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && /^spec\.backup\.schedule: /.test(e.message));
+  assert.throws(
+    () => objectsOf(f),
+    (e: unknown) =>
+      e instanceof OskError && e.exitCode === ExitCode.invalidInput && /^spec\.backup\.schedule: /.test(e.message),
+  );
 });
 
 test('hostile Ceph pools, keyringSecret and cache path: no rendered script holds one', () => {
@@ -244,8 +277,21 @@ test('all-in-one: no host command runs a hostile cloud name or region as shell',
   const file = parseCloudFile('apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: { name: aio }\n', 'aio.yaml');
   file.metadata.name = V.name;
   file.spec.region = V.region;
-  const host: HostFacts = { distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' }, hostname: 'aio', root: true, kvm: false, ovsDatapath: false, deviceMapper: false };
-  const model = localModel(file, statePaths(file.metadata.name, join(tmpdir(), hostile('state'))), host, 'fake', (n) => `S${n}`);
+  const host: HostFacts = {
+    distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' },
+    hostname: 'aio',
+    root: true,
+    kvm: false,
+    ovsDatapath: false,
+    deviceMapper: false,
+  };
+  const model = localModel(
+    file,
+    statePaths(file.metadata.name, join(tmpdir(), hostile('state'))),
+    host,
+    'fake',
+    (n) => `S${n}`,
+  );
   let scripts = 0;
   for (const c of model.components.values()) {
     const h = c.host;
@@ -277,7 +323,10 @@ after(async () => {
  * calls.log; `id` and `touch` (what the hostile values would run) also note themselves in
  * ran.log. `failing` stubs exit 1 when their argv has a "show" argument (nothing exists yet).
  */
-async function stubs(name: string, commands: string[]): Promise<{ bin: string; calls: () => Promise<string[][]>; ran: string }> {
+async function stubs(
+  name: string,
+  commands: string[],
+): Promise<{ bin: string; calls: () => Promise<string[][]>; ran: string }> {
   const base = join(dir, name);
   const bin = join(base, 'bin');
   await run('mkdir', ['-p', bin]);
@@ -365,7 +414,10 @@ test('openvswitch refuses an interface that ovs-vsctl would read as an option', 
   file.spec.network!.providerNetworks[0]!.interface = '--';
   const ovs = container(objectsOf(file), 'DaemonSet', 'openvswitch');
   const s = await stubs('ovs-dash', ['ovs-ctl', 'ovs-vsctl', 'tail']);
-  await assert.rejects(runScript(['-c', shellScript(ovs.command)!], ovs, s.bin), (e: { code?: number; stderr?: string }) => e.code === 2 && /refusing interface --/.test(e.stderr ?? ''));
+  await assert.rejects(
+    runScript(['-c', shellScript(ovs.command)!], ovs, s.bin),
+    (e: { code?: number; stderr?: string }) => e.code === 2 && /refusing interface --/.test(e.stderr ?? ''),
+  );
   assert.ok(!(await s.calls()).some((c) => c.includes('add-port')), 'no port was added');
 });
 

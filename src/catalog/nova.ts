@@ -6,7 +6,18 @@
 import type { IniDoc } from '../config/ini.js';
 import { CEPH_CONF, cephMounts } from './ceph.js';
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, ksRegisterJob, ksUserJob, password, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import {
+  apiProcesses,
+  dbInitJob,
+  dbSyncJob,
+  hostConfigArgs,
+  ksRegisterJob,
+  ksUserJob,
+  password,
+  serviceSecrets,
+  SIZES,
+  uwsgiIni,
+} from './common.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 /**
@@ -46,12 +57,22 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   }
   if (!compute) {
     conf.section('api', { auth_strategy: 'keystone' });
-    conf.section('api_database', { connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
-    conf.section('database', { connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'), ...ctx.dbSettings() });
+    conf.section('api_database', {
+      connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'),
+      ...ctx.dbSettings(),
+    });
+    conf.section('database', {
+      connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'),
+      ...ctx.dbSettings(),
+    });
     conf.section('keystone_authtoken', ctx.authtoken('nova'));
   }
   conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('nova') });
-  conf.section('placement', { ...ctx.serviceAuth('nova'), ...ctx.ksaAdapter(), ...catalog(ctx, 'placement', 'needs', 8778) });
+  conf.section('placement', {
+    ...ctx.serviceAuth('nova'),
+    ...ctx.ksaAdapter(),
+    ...catalog(ctx, 'placement', 'needs', 8778),
+  });
   conf.section('glance', { ...ctx.ksaAdapter(), ...catalog(ctx, 'image', 'needs', 9292) });
   if (ctx.enabled('neutron')) {
     conf.section('neutron', {
@@ -62,8 +83,16 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
       ...catalog(ctx, 'network', 'calls', 9696),
     });
   }
-  if (ctx.enabled('cinder')) conf.section('cinder', { catalog_info: 'volumev3:cinderv3:internalURL', ...catalog(ctx, 'volumev3', 'calls', 8776, 'os_region_name') });
-  conf.section('cache', { enabled: true, backend: 'oslo_cache.memcache_pool', memcache_servers: ctx.memcachedServers() });
+  if (ctx.enabled('cinder'))
+    conf.section('cinder', {
+      catalog_info: 'volumev3:cinderv3:internalURL',
+      ...catalog(ctx, 'volumev3', 'calls', 8776, 'os_region_name'),
+    });
+  conf.section('cache', {
+    enabled: true,
+    backend: 'oslo_cache.memcache_pool',
+    memcache_servers: ctx.memcachedServers(),
+  });
   const workers = m ? 1 : ctx.ha ? 4 : 2;
   conf.section('conductor', { workers });
   conf.section('scheduler', { workers, discover_hosts_in_cells_interval: 300 });
@@ -78,7 +107,9 @@ function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
   conf.section('libvirt', {
     virt_type: m?.hypervisor === 'qemu' ? 'qemu' : 'kvm',
     connection_uri: 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',
-    ...(ceph ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: CEPH_CONF, rbd_user: ceph.user } : {}),
+    ...(ceph
+      ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: CEPH_CONF, rbd_user: ceph.user }
+      : {}),
   });
   conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
@@ -117,9 +148,14 @@ export function nova(ctx: CatalogContext): ServiceDef {
     },
   });
   const skipOnHost = (why: string) => (m ? { host: { kind: 'skip' as const, why } } : {});
-  const settings = (part: keyof NonNullable<typeof user>, size: typeof SIZES.api | typeof SIZES.worker | typeof SIZES.agent) =>
-    ctx.settings(user?.[part] as never, 'controlPlane', size);
-  const schema = { target: 'nova-db-sync', why: 'nova-db-sync brings the API and cell schemas to head and maps cell0/cell1' };
+  const settings = (
+    part: keyof NonNullable<typeof user>,
+    size: typeof SIZES.api | typeof SIZES.worker | typeof SIZES.agent,
+  ) => ctx.settings(user?.[part] as never, 'controlPlane', size);
+  const schema = {
+    target: 'nova-db-sync',
+    why: 'nova-db-sync brings the API and cell schemas to head and maps cell0/cell1',
+  };
   const worker = (part: 'conductor' | 'scheduler', extra: Partial<ComponentDef> = {}): ComponentDef => ({
     id: `nova-${part}`,
     service: 'nova',
@@ -127,15 +163,30 @@ export function nova(ctx: CatalogContext): ServiceDef {
     workload: 'Deployment',
     image: 'nova',
     command: [`nova-${part}`, ...args],
-    readiness: { exec: { command: ['sh', '-c', `test -d /proc/1 && pgrep -f nova-${part} >/dev/null`] }, periodSeconds: 30, timeoutSeconds: 10 },
-    liveness: { exec: { command: ['sh', '-c', `pgrep -f nova-${part} >/dev/null`] }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 10 },
+    readiness: {
+      exec: { command: ['sh', '-c', `test -d /proc/1 && pgrep -f nova-${part} >/dev/null`] },
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      exec: { command: ['sh', '-c', `pgrep -f nova-${part} >/dev/null`] },
+      initialDelaySeconds: 60,
+      periodSeconds: 60,
+      timeoutSeconds: 10,
+    },
     configs: ['nova'],
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/nova/tmp' }],
     after: [schema],
     runAsUser: 42424,
     nodeRole: 'controlPlane',
     settings: settings(part, SIZES.worker),
-    host: { kind: 'process', command: [`nova-${part}`, ...hostArgs], packages: [`nova-${part}`], dirs: [`${ctx.dataDir('nova')}/tmp`], ready: serviceUp(`nova-${part}`) },
+    host: {
+      kind: 'process',
+      command: [`nova-${part}`, ...hostArgs],
+      packages: [`nova-${part}`],
+      dirs: [`${ctx.dataDir('nova')}/tmp`],
+      ready: serviceUp(`nova-${part}`),
+    },
     ...extra,
   });
 
@@ -161,7 +212,13 @@ export function nova(ctx: CatalogContext): ServiceDef {
       publicHost: 'compute',
       publicPort: 8774,
       readiness: { http: { path: '/', port: 8774 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: { http: { path: '/', port: 8774 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+      liveness: {
+        http: { path: '/', port: 8774 },
+        initialDelaySeconds: 30,
+        periodSeconds: 20,
+        timeoutSeconds: 10,
+        failureThreshold: 5,
+      },
       configs: ['nova'],
       emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/nova/tmp' }],
       after: [schema],
@@ -170,7 +227,14 @@ export function nova(ctx: CatalogContext): ServiceDef {
       settings: settings('api', SIZES.api),
       // The eventlet nova-api, not uwsgi: under uwsgi's threads, calls that wait for an RPC reply
       // from nova-compute were seen to time out on this kind of host.
-      host: { kind: 'process', command: ['nova-api', ...hostArgs], packages: ['nova-api'], dirs: [`${ctx.dataDir('nova')}/tmp`], ports: [8774], ready: { http: { port: 8774, path: '/' } } },
+      host: {
+        kind: 'process',
+        command: ['nova-api', ...hostArgs],
+        packages: ['nova-api'],
+        dirs: [`${ctx.dataDir('nova')}/tmp`],
+        ports: [8774],
+        ready: { http: { port: 8774, path: '/' } },
+      },
     },
     {
       id: 'nova-metadata',
@@ -221,8 +285,18 @@ export function nova(ctx: CatalogContext): ServiceDef {
     const suffix = role === 'gpu' ? '-gpu' : '';
     const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
     const node = { nodeRole: role, ...(avoid ? { avoidNodeLabels: avoid } : {}) };
-    const hostRun = { name: 'run-libvirt', path: '/run/libvirt', mountPath: '/run/libvirt', type: 'DirectoryOrCreate' as const };
-    const instances = { name: 'instances', path: '/var/lib/nova/instances', mountPath: '/var/lib/nova/instances', type: 'DirectoryOrCreate' as const };
+    const hostRun = {
+      name: 'run-libvirt',
+      path: '/run/libvirt',
+      mountPath: '/run/libvirt',
+      type: 'DirectoryOrCreate' as const,
+    };
+    const instances = {
+      name: 'instances',
+      path: '/var/lib/nova/instances',
+      mountPath: '/var/lib/nova/instances',
+      type: 'DirectoryOrCreate' as const,
+    };
     components.push(
       {
         id: `libvirt${suffix}`,
@@ -231,14 +305,33 @@ export function nova(ctx: CatalogContext): ServiceDef {
         workload: 'DaemonSet',
         image: 'libvirt',
         command: ['sh', '-c', 'rm -f /run/libvirt/libvirtd.pid; exec libvirtd --listen'],
-        readiness: { exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] }, periodSeconds: 15, timeoutSeconds: 10 },
-        liveness: { exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 },
+        readiness: {
+          exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] },
+          periodSeconds: 15,
+          timeoutSeconds: 10,
+        },
+        liveness: {
+          exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] },
+          initialDelaySeconds: 30,
+          periodSeconds: 30,
+          timeoutSeconds: 10,
+        },
         hostNetwork: true,
         privileged: true,
-        hostPaths: [hostRun, instances, { name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' }, { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' }, { name: 'cgroup', path: '/sys/fs/cgroup', mountPath: '/sys/fs/cgroup', type: 'Directory' }],
+        hostPaths: [
+          hostRun,
+          instances,
+          { name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' },
+          { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
+          { name: 'cgroup', path: '/sys/fs/cgroup', mountPath: '/sys/fs/cgroup', type: 'Directory' },
+        ],
         ...node,
         settings: ctx.settings(user?.libvirt, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
-        ...skipOnHost(m?.hypervisor === 'fake' ? 'the fake hypervisor needs no libvirtd' : 'libvirtd on the host is not run by osk yet'),
+        ...skipOnHost(
+          m?.hypervisor === 'fake'
+            ? 'the fake hypervisor needs no libvirtd'
+            : 'libvirtd on the host is not run by osk yet',
+        ),
       },
       {
         id: `nova-compute${suffix}`,
@@ -247,8 +340,17 @@ export function nova(ctx: CatalogContext): ServiceDef {
         workload: 'DaemonSet',
         image: 'nova',
         command: ['nova-compute', ...args],
-        readiness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, periodSeconds: 30, timeoutSeconds: 10 },
-        liveness: { exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] }, initialDelaySeconds: 120, periodSeconds: 60, timeoutSeconds: 10 },
+        readiness: {
+          exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] },
+          periodSeconds: 30,
+          timeoutSeconds: 10,
+        },
+        liveness: {
+          exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] },
+          initialDelaySeconds: 120,
+          periodSeconds: 60,
+          timeoutSeconds: 10,
+        },
         configs: ['nova-compute'],
         // [libvirt] images_type = rbd: instance disks are RBD images in the vms pool.
         ...cephMounts(ctx, ['nova-compute']),
@@ -256,9 +358,17 @@ export function nova(ctx: CatalogContext): ServiceDef {
         privileged: true,
         hostPaths: [hostRun, instances],
         after: [
-          { target: `libvirt${suffix}`, why: 'nova-compute drives the local libvirtd through /run/libvirt/libvirt-sock' },
-          { target: 'nova-conductor', why: 'nova-compute reaches the database only through nova-conductor (RPC) and waits for it at start' },
-          ...(ctx.enabled('neutron') ? [{ target: `ovn-controller${suffix}`, why: 'instance ports are bound by the local ovn-controller' }] : []),
+          {
+            target: `libvirt${suffix}`,
+            why: 'nova-compute drives the local libvirtd through /run/libvirt/libvirt-sock',
+          },
+          {
+            target: 'nova-conductor',
+            why: 'nova-compute reaches the database only through nova-conductor (RPC) and waits for it at start',
+          },
+          ...(ctx.enabled('neutron')
+            ? [{ target: `ovn-controller${suffix}`, why: 'instance ports are bound by the local ovn-controller' }]
+            : []),
         ],
         ...node,
         settings: ctx.settings(user?.compute, role, { cpu: '250m', memory: '512Mi', memoryLimit: '4Gi' }),
@@ -269,7 +379,10 @@ export function nova(ctx: CatalogContext): ServiceDef {
                 command: ['nova-compute', ...hostComputeArgs],
                 dirs: [`${ctx.dataDir('nova')}/tmp`, `${ctx.dataDir('nova')}/instances`],
                 // nova-compute-ironic is the lightest provider of nova-compute's hypervisor dependency.
-                packages: ['nova-compute', ...(m.hypervisor === 'fake' ? ['nova-compute-ironic'] : ['nova-compute-kvm'])],
+                packages: [
+                  'nova-compute',
+                  ...(m.hypervisor === 'fake' ? ['nova-compute-ironic'] : ['nova-compute-kvm']),
+                ],
                 ready: {
                   sql: {
                     query: `SELECT COUNT(*) FROM nova.compute_nodes WHERE host = '${m.hostname}' AND deleted = 0`,
@@ -293,9 +406,18 @@ export function nova(ctx: CatalogContext): ServiceDef {
     readsSections: ['DEFAULT', 'database', 'api_database'],
     after: [{ target: 'nova-compute', why: 'host discovery maps the compute services that nova-compute registered' }],
     nodeRole: 'controlPlane',
-    settings: ctx.settings(undefined, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 }),
+    settings: ctx.settings(undefined, 'controlPlane', {
+      cpu: '100m',
+      memory: '128Mi',
+      memoryLimit: '512Mi',
+      haReplicas: 1,
+    }),
     backoffLimit: 6,
-    host: { kind: 'step', command: ['nova-manage', ...hostArgs, 'cell_v2', 'discover_hosts', '--verbose'], packages: novaPackages },
+    host: {
+      kind: 'step',
+      command: ['nova-manage', ...hostArgs, 'cell_v2', 'discover_hosts', '--verbose'],
+      packages: novaPackages,
+    },
   });
 
   return {
@@ -303,7 +425,13 @@ export function nova(ctx: CatalogContext): ServiceDef {
     catalog: { type: 'compute', component: 'nova-api', register: 'nova-ks-register' },
     secrets: [
       ...serviceSecrets('nova', { rabbit: true }),
-      password('nova-metadata-secret', 'nova-metadata', undefined, 'Shared secret between the Neutron metadata agents and the Nova metadata API', 'secret'),
+      password(
+        'nova-metadata-secret',
+        'nova-metadata',
+        undefined,
+        'Shared secret between the Neutron metadata agents and the Nova metadata API',
+        'secret',
+      ),
     ],
     configs: [
       {
@@ -315,15 +443,26 @@ export function nova(ctx: CatalogContext): ServiceDef {
           uwsgiIni('nova-metadata-uwsgi.ini', 8775, { module: 'nova.wsgi.metadata:application' }, apiProcesses(ctx)),
         ],
       },
-      { name: 'nova-compute', dir: ctx.configDir('nova-compute', '/etc/nova'), files: [{ name: 'nova.conf', ini: computeConf, validate: 'nova.conf' }] },
+      {
+        name: 'nova-compute',
+        dir: ctx.configDir('nova-compute', '/etc/nova'),
+        files: [{ name: 'nova.conf', ini: computeConf, validate: 'nova.conf' }],
+      },
     ],
     components,
   };
 }
 
 /** A Keystone catalog lookup of another service, as a reference on an option of the section. */
-function catalog(ctx: CatalogContext, type: string, kind: 'needs' | 'calls', port: number, key = 'region_name'): Record<string, { value: string; refs: ReturnType<CatalogContext['catalogRefs']> }> {
-  const owner = { placement: 'placement', image: 'glance', network: 'neutron', volumev3: 'cinder', compute: 'nova' }[type] ?? type;
+function catalog(
+  ctx: CatalogContext,
+  type: string,
+  kind: 'needs' | 'calls',
+  port: number,
+  key = 'region_name',
+): Record<string, { value: string; refs: ReturnType<CatalogContext['catalogRefs']> }> {
+  const owner =
+    { placement: 'placement', image: 'glance', network: 'neutron', volumev3: 'cinder', compute: 'nova' }[type] ?? type;
   const api = owner === 'neutron' ? 'neutron-server' : `${owner}-api`;
   return { [key]: { value: ctx.region, refs: ctx.catalogRefs(type, api, `${owner}-ks-register`, kind, port) } };
 }

@@ -26,7 +26,7 @@ const available = osloValidatorAvailable();
 const SKIP_REASON = 'oslo-config-validator not installed (run scripts/install-oslo-validator.sh as root)';
 
 /** Deterministic fake credentials: the same value for the same name in every run. */
-const fakeSecrets = (n: string): string => 'S' + n.replace(/[^A-Za-z0-9]/g, '');
+const fakeSecrets = (n: string): string => `S${n.replace(/[^A-Za-z0-9]/g, '')}`;
 
 type Kind = keyof typeof namespaces;
 const ALL_KINDS = Object.keys(namespaces) as Kind[];
@@ -107,7 +107,14 @@ services:
 ];
 
 /** The all-in-one target writes the same configs with host paths, loopback and its drivers. */
-const HOST: HostFacts = { distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' }, hostname: 'aio', root: true, kvm: false, ovsDatapath: false, deviceMapper: false };
+const HOST: HostFacts = {
+  distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' },
+  hostname: 'aio',
+  root: true,
+  kvm: false,
+  ovsDatapath: false,
+  deviceMapper: false,
+};
 const HOST_CLOUDS: { name: string; yaml: string }[] = [
   { name: 'all-in-one: built-in minimal cloud', yaml: DEFAULT_CLOUD_YAML },
   { name: 'all-in-one: examples/minimal.yaml', yaml: example('minimal.yaml') },
@@ -128,10 +135,22 @@ function collectCases(): { cases: Case[]; unknownKinds: string[] } {
   const byHash = new Map<string, Case>();
   const unknownKinds: string[] = [];
   const models: { name: string; model: CloudModel }[] = [
-    ...CLOUDS.map((c) => ({ name: c.name, model: buildModel(parseCloudFile(c.yaml, c.name), { release: 'zed', secrets: fakeSecrets }) })),
+    ...CLOUDS.map((c) => ({
+      name: c.name,
+      model: buildModel(parseCloudFile(c.yaml, c.name), { release: 'zed', secrets: fakeSecrets }),
+    })),
     ...HOST_CLOUDS.map((c) => {
       const file = parseCloudFile(c.yaml, c.name);
-      return { name: c.name, model: localModel(file, statePaths(file.metadata.name, `/var/tmp/osk-validate/${file.metadata.name}`), HOST, 'fake', fakeSecrets) };
+      return {
+        name: c.name,
+        model: localModel(
+          file,
+          statePaths(file.metadata.name, `/var/tmp/osk-validate/${file.metadata.name}`),
+          HOST,
+          'fake',
+          fakeSecrets,
+        ),
+      };
     }),
   ];
   for (const { name: cloudName, model } of models) {
@@ -147,7 +166,9 @@ function collectCases(): { cases: Case[]; unknownKinds: string[] } {
         const main = ini.renderPublic(f.dialect);
         const secrets = ini.renderSecrets(f.dialect);
         const kind = f.validate as Kind;
-        const key = createHash('sha256').update(JSON.stringify([kind, f.name, main, secrets])).digest('hex');
+        const key = createHash('sha256')
+          .update(JSON.stringify([kind, f.name, main, secrets]))
+          .digest('hex');
         const seen = byHash.get(key);
         if (seen) seen.clouds.push(cloud.name);
         else byHash.set(key, { kind, file: `${bundle.name}/${f.name}`, main, secrets, clouds: [cloud.name] });
@@ -186,11 +207,18 @@ describe('generated oslo configs pass oslo-config-validator (Debian 12 / Zed)', 
   });
   after(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
-    if (available) console.log(`# oslo-config-validator: ${cases.length} distinct files (main + secrets each) in ${Date.now() - started} ms`);
+    if (available)
+      console.log(
+        `# oslo-config-validator: ${cases.length} distinct files (main + secrets each) in ${Date.now() - started} ms`,
+      );
   });
 
   test('every validate kind of the catalog is one the validator harness knows', () => {
-    assert.deepEqual(unknownKinds, [], `unknown validate kinds (add them to test/support/oslo-namespaces.json):\n${unknownKinds.join('\n')}`);
+    assert.deepEqual(
+      unknownKinds,
+      [],
+      `unknown validate kinds (add them to test/support/oslo-namespaces.json):\n${unknownKinds.join('\n')}`,
+    );
   });
 
   for (const c of cases) {
@@ -201,7 +229,10 @@ describe('generated oslo configs pass oslo-config-validator (Debian 12 / Zed)', 
       validatedKinds.add(c.kind);
       // Valid in Zed, but deprecated for removal: worth knowing, not a failure.
       for (const w of r.warnings) t.diagnostic(`warning: ${w.slice(w.indexOf(': [') + 2)}`);
-      assert.ok(r.ok, `${c.file} from ${c.clouds.join(', ')}:\n  ${r.errors.join('\n  ')}\n--- validator output ---\n${r.output}`);
+      assert.ok(
+        r.ok,
+        `${c.file} from ${c.clouds.join(', ')}:\n  ${r.errors.join('\n  ')}\n--- validator output ---\n${r.output}`,
+      );
     });
   }
 });

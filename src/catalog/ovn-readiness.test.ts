@@ -15,8 +15,12 @@ import { raftReadyCommand } from './ovn.js';
 import { freePort } from '../../test/support/net.js';
 
 const SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
-const have = spawnSync('sh', ['-c', 'command -v ovsdb-server && command -v ovsdb-tool && command -v ovs-appctl']).status === 0 && existsSync(SCHEMA);
-const skip = have ? false : 'ovsdb-server/ovsdb-tool/ovs-appctl or the OVN NB schema are missing (Debian ovn-central; scripts/install-test-tools.sh)';
+const have =
+  spawnSync('sh', ['-c', 'command -v ovsdb-server && command -v ovsdb-tool && command -v ovs-appctl']).status === 0 &&
+  existsSync(SCHEMA);
+const skip = have
+  ? false
+  : 'ovsdb-server/ovsdb-tool/ovs-appctl or the OVN NB schema are missing (Debian ovn-central; scripts/install-test-tools.sh)';
 
 const dir = mkdtempSync(join(tmpdir(), 'osk-ovn-ready-'));
 const pids: number[] = [];
@@ -31,7 +35,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
@@ -42,7 +45,14 @@ function run(cmd: string, args: string[]): string {
 function serve(name: string): { ctl: string; pid: number } {
   const ctl = join(dir, `${name}.ctl`);
   const pidfile = join(dir, `${name}.pid`);
-  run('ovsdb-server', [`--remote=punix:${join(dir, `${name}.sock`)}`, `--unixctl=${ctl}`, `--pidfile=${pidfile}`, '--detach', `--log-file=${join(dir, `${name}.log`)}`, join(dir, `${name}.db`)]);
+  run('ovsdb-server', [
+    `--remote=punix:${join(dir, `${name}.sock`)}`,
+    `--unixctl=${ctl}`,
+    `--pidfile=${pidfile}`,
+    '--detach',
+    `--log-file=${join(dir, `${name}.log`)}`,
+    join(dir, `${name}.db`),
+  ]);
   const pid = Number(readFileSync(pidfile, 'utf8').trim());
   pids.push(pid);
   return { ctl, pid };
@@ -58,7 +68,10 @@ async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void
   }
 }
 
-test('readiness = RAFT member that knows a leader: true in a healthy cluster, false while joining and after losing the majority', { skip, timeout: 180_000 }, async () => {
+test('readiness = RAFT member that knows a leader: true in a healthy cluster, false while joining and after losing the majority', {
+  skip,
+  timeout: 180_000,
+}, async () => {
   const ports = [await freePort(), await freePort(), await freePort()];
   const addr = (i: number) => `tcp:127.0.0.1:${ports[i]}`;
   run('ovsdb-tool', ['create-cluster', join(dir, 's0.db'), SCHEMA, addr(0)]);
@@ -71,13 +84,25 @@ test('readiness = RAFT member that knows a leader: true in a healthy cluster, fa
 
   // A server that cannot reach the cluster it joins: answers cluster/status, but is not ready.
   const lonely = await freePort();
-  run('ovsdb-tool', ['join-cluster', join(dir, 'j.db'), 'OVN_Northbound', `tcp:127.0.0.1:${lonely}`, `tcp:127.0.0.1:${await freePort()}`]);
+  run('ovsdb-tool', [
+    'join-cluster',
+    join(dir, 'j.db'),
+    'OVN_Northbound',
+    `tcp:127.0.0.1:${lonely}`,
+    `tcp:127.0.0.1:${await freePort()}`,
+  ]);
   const joining = serve('j');
-  assert.match(run('ovs-appctl', ['-t', joining.ctl, 'cluster/status', 'OVN_Northbound']), /^Status: joining cluster$/m, 'it answers');
+  assert.match(
+    run('ovs-appctl', ['-t', joining.ctl, 'cluster/status', 'OVN_Northbound']),
+    /^Status: joining cluster$/m,
+    'it answers',
+  );
   assert.equal(ready(joining.ctl), false, 'a joining server is not ready');
 
   // Two of three gone, the leader among them: the survivor has no majority and no leader.
-  const leader = servers.findIndex((s) => /^Role: leader$/m.test(run('ovs-appctl', ['-t', s.ctl, 'cluster/status', 'OVN_Northbound'])));
+  const leader = servers.findIndex((s) =>
+    /^Role: leader$/m.test(run('ovs-appctl', ['-t', s.ctl, 'cluster/status', 'OVN_Northbound'])),
+  );
   assert.ok(leader >= 0, 'one member leads');
   const survivor = servers[(leader + 1) % 3]!;
   for (const s of servers) if (s !== survivor) process.kill(s.pid, 'SIGKILL');

@@ -103,9 +103,19 @@ function dbServer(ctx: CatalogContext, which: 'nb' | 'sb'): ComponentDef {
       { name: 'raft', port: raft },
     ],
     service_: { ports: [{ name: 'ovsdb', port }], headless: true },
-    readiness: { exec: { command: ['sh', '-c', raftReadyCommand(`/var/run/ovn/ovn${which}_db.ctl`, db)] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
+    readiness: {
+      exec: { command: ['sh', '-c', raftReadyCommand(`/var/run/ovn/ovn${which}_db.ctl`, db)] },
+      initialDelaySeconds: 5,
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+    },
     liveness: { tcp: { port }, initialDelaySeconds: 30, periodSeconds: 20 },
-    volumeClaim: { name: 'data', mountPath: '/var/lib/ovn', size: user?.storage?.size ?? '1Gi', ...ctx.storageClass(user?.storage?.storageClass) },
+    volumeClaim: {
+      name: 'data',
+      mountPath: '/var/lib/ovn',
+      size: user?.storage?.size ?? '1Gi',
+      ...ctx.storageClass(user?.storage?.storageClass),
+    },
     emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
     nodeRole: 'controlPlane',
     settings,
@@ -119,7 +129,15 @@ function hostDbServer(ctx: CatalogContext, which: 'nb' | 'sb', port: number): No
   const db = `${ctx.dataDir('ovn')}/ovn${which}_db.db`;
   return {
     kind: 'process',
-    command: ['ovsdb-server', `--remote=ptcp:${port}:${ctx.topology.bindAddress}`, `--remote=punix:${run}/ovn${which}_db.sock`, `--unixctl=${run}/ovn${which}_db.ctl`, '-vconsole:info', '-vfile:off', db],
+    command: [
+      'ovsdb-server',
+      `--remote=ptcp:${port}:${ctx.topology.bindAddress}`,
+      `--remote=punix:${run}/ovn${which}_db.sock`,
+      `--unixctl=${run}/ovn${which}_db.ctl`,
+      '-vconsole:info',
+      '-vfile:off',
+      db,
+    ],
     packages: ['ovn-central', 'openvswitch-common'],
     dirs: [ctx.dataDir('ovn')],
     ports: [port],
@@ -134,12 +152,26 @@ export function ovn(ctx: CatalogContext): ServiceDef {
   const nb = ovnNbConnection(ctx);
   const sb = ovnSbConnection(ctx);
   const providers = ctx.spec.network?.providerNetworks ?? [];
-  const bridges = providers.map((p) => ({ physnet: p.name, bridge: p.bridge ?? `br-${p.name}`.slice(0, 15), iface: p.interface }));
+  const bridges = providers.map((p) => ({
+    physnet: p.name,
+    bridge: p.bridge ?? `br-${p.name}`.slice(0, 15),
+    iface: p.interface,
+  }));
   const field = (i: number, key: string) => `spec.network.providerNetworks[${i}].${key}`;
   const bridgeField = (i: number) => (providers[i]!.bridge === undefined ? field(i, 'name') : field(i, 'bridge'));
   // What the node scripts read (see OPENVSWITCH_SCRIPT and OVN_CONTROLLER_SCRIPT).
-  const bridgePorts = rowsEnv(bridges.map((b, i) => [{ where: bridgeField(i), value: b.bridge }, { where: field(i, 'interface'), value: b.iface }]));
-  const bridgeMappings = rowsEnv(bridges.map((b, i) => [{ where: field(i, 'name'), value: b.physnet }, { where: bridgeField(i), value: b.bridge }]));
+  const bridgePorts = rowsEnv(
+    bridges.map((b, i) => [
+      { where: bridgeField(i), value: b.bridge },
+      { where: field(i, 'interface'), value: b.iface },
+    ]),
+  );
+  const bridgeMappings = rowsEnv(
+    bridges.map((b, i) => [
+      { where: field(i, 'name'), value: b.physnet },
+      { where: bridgeField(i), value: b.bridge },
+    ]),
+  );
   const components: ComponentDef[] = [];
   if (ownOvn) {
     components.push(dbServer(ctx, 'nb'), dbServer(ctx, 'sb'), {
@@ -148,9 +180,29 @@ export function ovn(ctx: CatalogContext): ServiceDef {
       part: 'northd',
       workload: 'Deployment',
       image: 'ovn',
-      command: ['ovn-northd', '--pidfile=/var/run/ovn/ovn-northd.pid', `--ovnnb-db=${nb}`, `--ovnsb-db=${sb}`, '-vconsole:info', '-vfile:off'],
-      readiness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'] }, periodSeconds: 15, timeoutSeconds: 5 },
-      liveness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5 },
+      command: [
+        'ovn-northd',
+        '--pidfile=/var/run/ovn/ovn-northd.pid',
+        `--ovnnb-db=${nb}`,
+        `--ovnsb-db=${sb}`,
+        '-vconsole:info',
+        '-vfile:off',
+      ],
+      readiness: {
+        exec: {
+          command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'],
+        },
+        periodSeconds: 15,
+        timeoutSeconds: 5,
+      },
+      liveness: {
+        exec: {
+          command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'],
+        },
+        initialDelaySeconds: 30,
+        periodSeconds: 30,
+        timeoutSeconds: 5,
+      },
       emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
       refs: [
         ctx.needs('ovn-nb', 6641, `--ovnnb-db ${ctx.topology.podHost('ovn-nb', 0)}`),
@@ -158,12 +210,24 @@ export function ovn(ctx: CatalogContext): ServiceDef {
       ],
       nodeRole: 'controlPlane',
       // Active/standby through the SB database lock: 2 in ha is enough.
-      settings: ctx.settings(user?.northd, 'controlPlane', { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi', haReplicas: 2 }),
+      settings: ctx.settings(user?.northd, 'controlPlane', {
+        cpu: '100m',
+        memory: '128Mi',
+        memoryLimit: '1Gi',
+        haReplicas: 2,
+      }),
       ...(ctx.machine
         ? {
             host: {
               kind: 'process' as const,
-              command: ['ovn-northd', `--ovnnb-db=${nb}`, `--ovnsb-db=${sb}`, `--unixctl=${ctx.machine.runDir}/ovn-northd.ctl`, '-vconsole:info', '-vfile:off'],
+              command: [
+                'ovn-northd',
+                `--ovnnb-db=${nb}`,
+                `--ovnsb-db=${sb}`,
+                `--unixctl=${ctx.machine.runDir}/ovn-northd.ctl`,
+                '-vconsole:info',
+                '-vfile:off',
+              ],
               packages: ['ovn-central'],
               ready: { exec: ['ovn-appctl', '-t', `${ctx.machine.runDir}/ovn-northd.ctl`, 'status'] },
             },
@@ -184,12 +248,27 @@ export function ovn(ctx: CatalogContext): ServiceDef {
         command: ['sh', '-c', OPENVSWITCH_SCRIPT],
         ...(bridgePorts ? { env: [{ name: 'OVS_BRIDGE_PORTS', value: bridgePorts }] } : {}),
         readiness: { exec: { command: ['ovs-vsctl', '--timeout=5', 'show'] }, periodSeconds: 15, timeoutSeconds: 10 },
-        liveness: { exec: { command: ['ovs-appctl', '-t', 'ovs-vswitchd', 'version'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 },
+        liveness: {
+          exec: { command: ['ovs-appctl', '-t', 'ovs-vswitchd', 'version'] },
+          initialDelaySeconds: 30,
+          periodSeconds: 30,
+          timeoutSeconds: 10,
+        },
         hostNetwork: true,
         privileged: true,
         hostPaths: [
-          { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
-          { name: 'etc-openvswitch', path: '/var/lib/openvswitch', mountPath: '/etc/openvswitch', type: 'DirectoryOrCreate' },
+          {
+            name: 'run-openvswitch',
+            path: '/run/openvswitch',
+            mountPath: '/run/openvswitch',
+            type: 'DirectoryOrCreate',
+          },
+          {
+            name: 'etc-openvswitch',
+            path: '/var/lib/openvswitch',
+            mountPath: '/etc/openvswitch',
+            type: 'DirectoryOrCreate',
+          },
           { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
         ],
         nodeRole: role,
@@ -209,16 +288,47 @@ export function ovn(ctx: CatalogContext): ServiceDef {
           { name: 'OVN_SB_REMOTE', value: sb },
           ...(bridgeMappings ? [{ name: 'OVN_BRIDGE_MAPPINGS', value: bridgeMappings }] : []),
         ],
-        readiness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl connection-status | grep -q "^connected"'] }, periodSeconds: 15, timeoutSeconds: 5 },
-        liveness: { exec: { command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl version'] }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5 },
+        readiness: {
+          exec: {
+            command: [
+              'sh',
+              '-c',
+              'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl connection-status | grep -q "^connected"',
+            ],
+          },
+          periodSeconds: 15,
+          timeoutSeconds: 5,
+        },
+        liveness: {
+          exec: {
+            command: [
+              'sh',
+              '-c',
+              'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl version',
+            ],
+          },
+          initialDelaySeconds: 30,
+          periodSeconds: 30,
+          timeoutSeconds: 5,
+        },
         hostNetwork: true,
         privileged: true,
         hostPaths: [
-          { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
+          {
+            name: 'run-openvswitch',
+            path: '/run/openvswitch',
+            mountPath: '/run/openvswitch',
+            type: 'DirectoryOrCreate',
+          },
           { name: 'run-ovn', path: '/run/ovn', mountPath: '/var/run/ovn', type: 'DirectoryOrCreate' },
         ],
         refs: ownOvn ? [ctx.needs('ovn-sb', 6642, `external-ids:ovn-remote ${ctx.topology.podHost('ovn-sb', 0)}`)] : [],
-        after: [{ target: `openvswitch${suffix}`, why: 'ovn-controller programs the local Open vSwitch through /run/openvswitch/db.sock' }],
+        after: [
+          {
+            target: `openvswitch${suffix}`,
+            why: 'ovn-controller programs the local Open vSwitch through /run/openvswitch/db.sock',
+          },
+        ],
         nodeRole: role,
         ...(avoid ? { avoidNodeLabels: avoid } : {}),
         settings: ctx.settings(user?.controller, role, { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi' }),
@@ -226,12 +336,27 @@ export function ovn(ctx: CatalogContext): ServiceDef {
           ? {
               host:
                 ctx.machine.hypervisor === 'fake'
-                  ? { kind: 'builtin' as const, action: { ovnFakeChassis: { hostname: ctx.machine.hostname, sbSocket: `${ctx.machine.runDir}/ovnsb_db.sock` } }, packages: ['ovn-common'] }
+                  ? {
+                      kind: 'builtin' as const,
+                      action: {
+                        ovnFakeChassis: {
+                          hostname: ctx.machine.hostname,
+                          sbSocket: `${ctx.machine.runDir}/ovnsb_db.sock`,
+                        },
+                      },
+                      packages: ['ovn-common'],
+                    }
                   : { kind: 'skip' as const, why: hostDatapathWhy(ctx) },
             }
           : {}),
         ...(ctx.spec.network?.multus?.networks.length
-          ? { networks: ctx.spec.network.multus.networks.map((m) => ({ name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), ...(m.interface ? { interface: m.interface } : {}) })) }
+          ? {
+              networks: ctx.spec.network.multus.networks.map((m) => ({
+                name: m.name,
+                ...(m.namespace ? { namespace: m.namespace } : {}),
+                ...(m.interface ? { interface: m.interface } : {}),
+              })),
+            }
           : {}),
       },
     );

@@ -1,6 +1,17 @@
 /** Placement: the resource-provider API Nova schedules against. */
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, ksRegisterJob, ksUserJob, serviceSecrets, SIZES, uwsgiIni } from './common.js';
+import {
+  apiProcesses,
+  dbInitJob,
+  dbSyncJob,
+  hostConfigArgs,
+  hostUwsgi,
+  ksRegisterJob,
+  ksUserJob,
+  serviceSecrets,
+  SIZES,
+  uwsgiIni,
+} from './common.js';
 import type { ServiceDef } from './types.js';
 
 export function placement(ctx: CatalogContext): ServiceDef {
@@ -9,7 +20,10 @@ export function placement(ctx: CatalogContext): ServiceDef {
   const etc = ctx.configDir('placement', '/etc/placement');
   const conf = ctx.ini('placement.conf');
   conf.section('DEFAULT', { use_stderr: true });
-  conf.section('placement_database', { connection: ctx.dbConnection('placement', 'placement', 'placement-db-password', 'placement-db-init'), ...ctx.dbSettings() });
+  conf.section('placement_database', {
+    connection: ctx.dbConnection('placement', 'placement', 'placement-db-password', 'placement-db-init'),
+    ...ctx.dbSettings(),
+  });
   conf.section('api', { auth_strategy: 'keystone' });
   conf.section('keystone_authtoken', ctx.authtoken('placement'));
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
@@ -23,16 +37,42 @@ export function placement(ctx: CatalogContext): ServiceDef {
         dir: etc,
         files: [
           { name: 'placement.conf', ini: conf, validate: 'placement.conf' },
-          uwsgiIni('placement-api-uwsgi.ini', 8778, { script: '/var/lib/openstack/bin/placement-api' }, apiProcesses(ctx)),
+          uwsgiIni(
+            'placement-api-uwsgi.ini',
+            8778,
+            { script: '/var/lib/openstack/bin/placement-api' },
+            apiProcesses(ctx),
+          ),
         ],
       },
     ],
     components: [
       dbInitJob(ctx, 'placement', ['placement']),
-      dbSyncJob(ctx, 'placement', 'placement', ['placement-manage', '--config-file', '/etc/placement/placement.conf', '--config-dir', '/etc/placement/placement.conf.d', 'db', 'sync'], 'placement', [], {
-        command: ['placement-manage', ...hostConfigArgs(ctx, 'placement', '/etc/placement', 'placement.conf'), 'db', 'sync'],
-        packages: ['placement-api'],
-      }),
+      dbSyncJob(
+        ctx,
+        'placement',
+        'placement',
+        [
+          'placement-manage',
+          '--config-file',
+          '/etc/placement/placement.conf',
+          '--config-dir',
+          '/etc/placement/placement.conf.d',
+          'db',
+          'sync',
+        ],
+        'placement',
+        [],
+        {
+          command: [
+            'placement-manage',
+            ...hostConfigArgs(ctx, 'placement', '/etc/placement', 'placement.conf'),
+            'db',
+            'sync',
+          ],
+          packages: ['placement-api'],
+        },
+      ),
       ksUserJob(ctx, 'placement'),
       ksRegisterJob(ctx, 'placement', 'placement', 'placement', internal, 'placement'),
       {
@@ -47,14 +87,27 @@ export function placement(ctx: CatalogContext): ServiceDef {
         publicHost: 'placement',
         publicPort: 8778,
         readiness: { http: { path: '/', port: 8778 }, periodSeconds: 10, timeoutSeconds: 5 },
-        liveness: { http: { path: '/', port: 8778 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 5 },
+        liveness: {
+          http: { path: '/', port: 8778 },
+          initialDelaySeconds: 30,
+          periodSeconds: 20,
+          timeoutSeconds: 10,
+          failureThreshold: 5,
+        },
         configs: ['placement'],
-        after: [{ target: 'placement-db-sync', why: 'the API serves from the schema placement-db-sync brings to head' }],
+        after: [
+          { target: 'placement-db-sync', why: 'the API serves from the schema placement-db-sync brings to head' },
+        ],
         runAsUser: 42424,
         nodeRole: 'controlPlane',
         settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
         // placement's WSGI script reads placement.conf from OS_PLACEMENT_CONFIG_DIR.
-        host: { kind: 'process', ...hostUwsgi(ctx, 8778, '/usr/bin/placement-api', { OS_PLACEMENT_CONFIG_DIR: etc }, ['placement-api']), ports: [8778], ready: { http: { port: 8778, path: '/' } } },
+        host: {
+          kind: 'process',
+          ...hostUwsgi(ctx, 8778, '/usr/bin/placement-api', { OS_PLACEMENT_CONFIG_DIR: etc }, ['placement-api']),
+          ports: [8778],
+          ready: { http: { port: 8778, path: '/' } },
+        },
       },
     ],
   };

@@ -18,13 +18,19 @@ export const RABBIT_USERS = ['nova', 'neutron', 'cinder'] as const;
  */
 export function rabbitPasswordHash(user: string, pw: string): string {
   const salt = createHash('sha256').update(`osk:${user}:${pw}`).digest().subarray(0, 4);
-  const digest = createHash('sha256').update(Buffer.concat([salt, Buffer.from(pw, 'utf8')])).digest();
+  const digest = createHash('sha256')
+    .update(Buffer.concat([salt, Buffer.from(pw, 'utf8')]))
+    .digest();
   return Buffer.concat([salt, digest]).toString('base64');
 }
 
 export function rabbitmq(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.infra?.rabbitmq;
-  const settings = ctx.settings(user, 'controlPlane', { cpu: '250m', memory: '512Mi', memoryLimit: ctx.ha ? '2Gi' : '1Gi' });
+  const settings = ctx.settings(user, 'controlPlane', {
+    cpu: '250m',
+    memory: '512Mi',
+    memoryLimit: ctx.ha ? '2Gi' : '1Gi',
+  });
   const n = settings.replicas;
   const quorum = (user?.queueType ?? (ctx.ha ? 'quorum' : 'classic')) === 'quorum';
   const users = RABBIT_USERS.filter((s) => ctx.enabled(s));
@@ -36,7 +42,13 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
   const conf = confLines('rabbitmq.conf', [
     // One host: every listener on loopback, and no peers to discover.
     ...(m
-      ? [`listeners.tcp.1 = ${ctx.topology.bindAddress}:5672`, `management.tcp.ip = ${ctx.topology.bindAddress}`, 'management.tcp.port = 15672', `prometheus.tcp.ip = ${ctx.topology.bindAddress}`, 'prometheus.tcp.port = 15692']
+      ? [
+          `listeners.tcp.1 = ${ctx.topology.bindAddress}:5672`,
+          `management.tcp.ip = ${ctx.topology.bindAddress}`,
+          'management.tcp.port = 15672',
+          `prometheus.tcp.ip = ${ctx.topology.bindAddress}`,
+          'prometheus.tcp.port = 15692',
+        ]
       : [
           'listeners.tcp.default = 5672',
           'management.tcp.port = 15672',
@@ -49,7 +61,9 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
     'disk_free_limit.absolute = 1GB',
     // Classic is the default anyway, and RabbitMQ before 3.13 (Debian 12 has 3.10) rejects the key.
     ...(quorum ? ['default_queue_type = quorum'] : []),
-    ...(quorum && user?.quorumInitialGroupSize ? [`quorum_queue.initial_cluster_size = ${user.quorumInitialGroupSize}`] : []),
+    ...(quorum && user?.quorumInitialGroupSize
+      ? [`quorum_queue.initial_cluster_size = ${user.quorumInitialGroupSize}`]
+      : []),
     // skip_if_unchanged needs the explicit import backend (RabbitMQ 3.10 refuses it otherwise).
     'definitions.import_backend = local_filesystem',
     `definitions.local.path = ${defsDir}/definitions.json`,
@@ -62,8 +76,18 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
 
   const definitions = {
     users: [
-      { name: 'admin', password_hash: rabbitPasswordHash('admin', ctx.secret('rabbitmq-admin-password')), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['administrator'] },
-      ...users.map((u) => ({ name: u, password_hash: rabbitPasswordHash(u, ctx.secret(`rabbitmq-${u}-password`)), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: [] as string[] })),
+      {
+        name: 'admin',
+        password_hash: rabbitPasswordHash('admin', ctx.secret('rabbitmq-admin-password')),
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: ['administrator'],
+      },
+      ...users.map((u) => ({
+        name: u,
+        password_hash: rabbitPasswordHash(u, ctx.secret(`rabbitmq-${u}-password`)),
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: [] as string[],
+      })),
     ],
     vhosts: [{ name: '/' }, ...users.map((u) => ({ name: u }))],
     permissions: [
@@ -77,11 +101,28 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
     name: 'rabbitmq',
     secrets: [
       password('rabbitmq-admin-password', 'rabbitmq-admin', undefined, 'RabbitMQ administrator password'),
-      { name: 'rabbitmq-erlang-cookie', kind: 'token', k8sSecret: 'rabbitmq-erlang-cookie', key: '.erlang.cookie', description: 'Erlang distribution cookie shared by the RabbitMQ nodes' },
+      {
+        name: 'rabbitmq-erlang-cookie',
+        kind: 'token',
+        k8sSecret: 'rabbitmq-erlang-cookie',
+        key: '.erlang.cookie',
+        description: 'Erlang distribution cookie shared by the RabbitMQ nodes',
+      },
     ],
     configs: [
-      { name: 'rabbitmq', dir: etc, files: [{ name: 'rabbitmq.conf', text: conf }, { name: 'enabled_plugins', text: '[rabbitmq_management,rabbitmq_prometheus].\n' }] },
-      { name: 'rabbitmq-definitions', dir: defsDir, files: [{ name: 'definitions.json', text: JSON.stringify(definitions, null, 2) + '\n', secret: true }] },
+      {
+        name: 'rabbitmq',
+        dir: etc,
+        files: [
+          { name: 'rabbitmq.conf', text: conf },
+          { name: 'enabled_plugins', text: '[rabbitmq_management,rabbitmq_prometheus].\n' },
+        ],
+      },
+      {
+        name: 'rabbitmq-definitions',
+        dir: defsDir,
+        files: [{ name: 'definitions.json', text: `${JSON.stringify(definitions, null, 2)}\n`, secret: true }],
+      },
     ],
     components: [
       {
@@ -92,7 +133,11 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
         image: 'rabbitmq',
         // The cookie must be a private file owned by rabbitmq; Secret volumes are read-only and
         // root-owned, so copy it into the data dir before starting.
-        command: ['sh', '-c', 'install -m 0400 /etc/rabbitmq/cookie/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie && exec docker-entrypoint.sh rabbitmq-server'],
+        command: [
+          'sh',
+          '-c',
+          'install -m 0400 /etc/rabbitmq/cookie/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie && exec docker-entrypoint.sh rabbitmq-server',
+        ],
         env: [
           { name: 'RABBITMQ_USE_LONGNAME', value: 'true' },
           { name: 'RABBITMQ_CONFIG_FILES', value: '/etc/rabbitmq/rabbitmq.conf' },
@@ -102,14 +147,42 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
           { name: 'amqp', port: 5672 },
           { name: 'management', port: 15672 },
           { name: 'prometheus', port: 15692 },
-          ...(n > 1 ? [{ name: 'epmd', port: 4369 }, { name: 'dist', port: 25672 }] : []),
+          ...(n > 1
+            ? [
+                { name: 'epmd', port: 4369 },
+                { name: 'dist', port: 25672 },
+              ]
+            : []),
         ],
-        service_: { ports: [{ name: 'amqp', port: 5672 }, { name: 'management', port: 15672 }, { name: 'prometheus', port: 15692 }], headless: true },
-        readiness: { exec: { command: ['rabbitmq-diagnostics', '-q', 'check_port_connectivity'] }, initialDelaySeconds: 10, periodSeconds: 15, timeoutSeconds: 10 },
-        liveness: { exec: { command: ['rabbitmq-diagnostics', '-q', 'ping'] }, initialDelaySeconds: 60, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 5 },
+        service_: {
+          ports: [
+            { name: 'amqp', port: 5672 },
+            { name: 'management', port: 15672 },
+            { name: 'prometheus', port: 15692 },
+          ],
+          headless: true,
+        },
+        readiness: {
+          exec: { command: ['rabbitmq-diagnostics', '-q', 'check_port_connectivity'] },
+          initialDelaySeconds: 10,
+          periodSeconds: 15,
+          timeoutSeconds: 10,
+        },
+        liveness: {
+          exec: { command: ['rabbitmq-diagnostics', '-q', 'ping'] },
+          initialDelaySeconds: 60,
+          periodSeconds: 30,
+          timeoutSeconds: 15,
+          failureThreshold: 5,
+        },
         configs: ['rabbitmq', 'rabbitmq-definitions'],
         secretFiles: [{ k8sSecret: 'rabbitmq-erlang-cookie', mountPath: '/etc/rabbitmq/cookie' }],
-        volumeClaim: { name: 'data', mountPath: '/var/lib/rabbitmq', size: user?.storage?.size ?? (ctx.ha ? '10Gi' : '2Gi'), ...ctx.storageClass(user?.storage?.storageClass) },
+        volumeClaim: {
+          name: 'data',
+          mountPath: '/var/lib/rabbitmq',
+          size: user?.storage?.size ?? (ctx.ha ? '10Gi' : '2Gi'),
+          ...ctx.storageClass(user?.storage?.storageClass),
+        },
         runAsUser: 999,
         nodeRole: 'controlPlane',
         settings,

@@ -16,9 +16,27 @@ export interface PortDef {
 }
 
 export type ProbeDef =
-  | { http: { path: string; port: number; scheme?: 'HTTP' | 'HTTPS' }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number }
-  | { tcp: { port: number }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number }
-  | { exec: { command: string[] }; initialDelaySeconds?: number; periodSeconds?: number; timeoutSeconds?: number; failureThreshold?: number };
+  | {
+      http: { path: string; port: number; scheme?: 'HTTP' | 'HTTPS' };
+      initialDelaySeconds?: number;
+      periodSeconds?: number;
+      timeoutSeconds?: number;
+      failureThreshold?: number;
+    }
+  | {
+      tcp: { port: number };
+      initialDelaySeconds?: number;
+      periodSeconds?: number;
+      timeoutSeconds?: number;
+      failureThreshold?: number;
+    }
+  | {
+      exec: { command: string[] };
+      initialDelaySeconds?: number;
+      periodSeconds?: number;
+      timeoutSeconds?: number;
+      failureThreshold?: number;
+    };
 
 /** A credential osk generates and keeps (never changed by a re-render). */
 export interface SecretDef {
@@ -40,8 +58,19 @@ export interface SecretDef {
 
 /** A generated file: an oslo INI model (split into public + secret parts) or plain text. */
 export type ConfigFileDef =
-  | { name: string; ini: IniDoc; dialect?: 'oslo' | 'paste'; /** namespace set for oslo-config-validator */ validate?: string }
-  | { name: string; text: string; secret?: boolean; refs?: Ref[]; /** Used by the images only (uwsgi ini, start scripts): not written on a host. */ kubernetesOnly?: boolean };
+  | {
+      name: string;
+      ini: IniDoc;
+      dialect?: 'oslo' | 'paste' /** namespace set for oslo-config-validator */;
+      validate?: string;
+    }
+  | {
+      name: string;
+      text: string;
+      secret?: boolean;
+      refs?: Ref[] /** Used by the images only (uwsgi ini, start scripts): not written on a host. */;
+      kubernetesOnly?: boolean;
+    };
 
 /** Files of one service, rendered as ConfigMap `<name>-config` plus Secret `<name>-config-secrets`. */
 export interface ConfigBundleDef {
@@ -80,7 +109,12 @@ export interface ResolvedSettings {
   replicas: number;
   resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
   nodeSelector: Record<string, string>;
-  tolerations: { key?: string; operator?: 'Exists' | 'Equal'; value?: string; effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
+  tolerations: {
+    key?: string;
+    operator?: 'Exists' | 'Equal';
+    value?: string;
+    effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  }[];
 }
 
 /** An explicit ordering edge that no config value expresses (e.g. "schema before API"). */
@@ -101,7 +135,11 @@ export interface ComponentDef {
   env?: EnvDef[];
   ports?: PortDef[];
   /** A Service in front of the pods; for StatefulSets also a headless Service named `<id>-headless`. */
-  service_?: { ports: PortDef[]; headless?: boolean; /** NodePort Service; a number pins the port. */ nodePort?: number | true };
+  service_?: {
+    ports: PortDef[];
+    headless?: boolean /** NodePort Service; a number pins the port. */;
+    nodePort?: number | true;
+  };
   /** StorageClasses this component provides to clusters consuming it (Cinder CSI), cluster-scoped. */
   storageClasses?: { name: string; volumeType: string }[];
   /** Public API: Ingress host `<publicHost>.<publicDomain>` to this port. */
@@ -118,7 +156,12 @@ export interface ComponentDef {
    */
   readsSections?: string[];
   /** Store secrets mounted as files: the Kubernetes Secret is mounted whole at mountPath. */
-  secretFiles?: { k8sSecret: string; mountPath: string; refs?: Ref[]; /** Pod volume name (default `secret-<k8sSecret>`). */ volume?: string }[];
+  secretFiles?: {
+    k8sSecret: string;
+    mountPath: string;
+    refs?: Ref[] /** Pod volume name (default `secret-<k8sSecret>`). */;
+    volume?: string;
+  }[];
   volumeClaim?: VolumeClaimDef;
   emptyDirs?: { name: string; mountPath: string }[];
   hostPaths?: HostPathDef[];

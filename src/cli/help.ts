@@ -16,17 +16,29 @@ const badInput = { code: 2, meaning: 'bad input: the cloud file, a flag or a pat
 const HELP: Record<string, VerbHelp> = {
   validate: {
     examples: [
-      ['osk validate -f cloud.yaml', 'every problem with file:line:column, the field, what was expected and what was found'],
-      ['osk validate -f cloud.yaml -o json', '{"valid": false, "problems": [...]} on stdout for machines (exit 2), {"valid": true, ...} (exit 0)'],
+      [
+        'osk validate -f cloud.yaml',
+        'every problem with file:line:column, the field, what was expected and what was found',
+      ],
+      [
+        'osk validate -f cloud.yaml -o json',
+        '{"valid": false, "problems": [...]} on stdout for machines (exit 2), {"valid": true, ...} (exit 0)',
+      ],
       ['cat cloud.yaml | osk validate -f -', 'read the cloud file from standard input'],
     ],
-    exit: [{ code: 0, meaning: 'the cloud file is valid' }, { code: 2, meaning: 'the cloud file has problems (or cannot be read)' }],
+    exit: [
+      { code: 0, meaning: 'the cloud file is valid' },
+      { code: 2, meaning: 'the cloud file has problems (or cannot be read)' },
+    ],
   },
   plan: {
     examples: [
       ['osk plan -f examples/minimal.yaml', 'waves, and what each component waits for and why'],
       ['osk plan -f cloud.yaml -v', 'every reference behind each dependency'],
-      ['osk plan -f cloud.yaml -o json', 'the same for machines (a bad file gives {"valid": false, "problems": [...]})'],
+      [
+        'osk plan -f cloud.yaml -o json',
+        'the same for machines (a bad file gives {"valid": false, "problems": [...]})',
+      ],
     ],
     exit: [{ code: 0, meaning: 'planned' }, badInput],
   },
@@ -34,10 +46,20 @@ const HELP: Record<string, VerbHelp> = {
     examples: [
       ['osk render -f cloud.yaml | kubectl apply -f -', 'multi-document YAML on stdout, in apply order'],
       ['osk render -f cloud.yaml -o json', 'one JSON List of every object'],
-      ['osk render -f cloud.yaml --output-dir deploy/', 'NNN-<component>.yaml files; a later render replaces only the files osk wrote (listed in deploy/.osk-render)'],
-      ['osk render -f cloud.yaml --show-secrets --secrets-file ./secrets.yaml', 'include the Secrets, with the credentials of that store'],
+      [
+        'osk render -f cloud.yaml --output-dir deploy/',
+        'NNN-<component>.yaml files; a later render replaces only the files osk wrote (listed in deploy/.osk-render)',
+      ],
+      [
+        'osk render -f cloud.yaml --show-secrets --secrets-file ./secrets.yaml',
+        'include the Secrets, with the credentials of that store',
+      ],
     ],
-    exit: [{ code: 0, meaning: 'rendered' }, { code: 1, meaning: 'writing the output failed (e.g. the disk is full)' }, { ...badInput, meaning: `${badInput.meaning}; also an --output-dir holding files osk did not write` }],
+    exit: [
+      { code: 0, meaning: 'rendered' },
+      { code: 1, meaning: 'writing the output failed (e.g. the disk is full)' },
+      { ...badInput, meaning: `${badInput.meaning}; also an --output-dir holding files osk did not write` },
+    ],
   },
   schema: {
     examples: [
@@ -55,7 +77,10 @@ const HELP: Record<string, VerbHelp> = {
     exit: [
       { code: 0, meaning: 'the cloud is up and every component is ready' },
       { code: 1, meaning: 'a component did not get ready or a step failed (the message names it and its log)' },
-      { ...badInput, meaning: `${badInput.meaning}; also a host osk cannot use (not Debian 12, packages missing without --yes)` },
+      {
+        ...badInput,
+        meaning: `${badInput.meaning}; also a host osk cannot use (not Debian 12, packages missing without --yes)`,
+      },
       { code: 130, meaning: 'interrupted (Ctrl-C); what runs keeps running' },
     ],
   },
@@ -64,7 +89,11 @@ const HELP: Record<string, VerbHelp> = {
       ['osk down', 'stop every program of the cloud; its data stays and osk up starts it again'],
       ['osk down --cloud lab --purge --yes', 'stop cloud lab and delete all its data'],
     ],
-    exit: [{ code: 0, meaning: 'stopped (and purged with --purge)' }, { code: 1, meaning: 'a program could not be stopped' }, { ...badInput, meaning: `${badInput.meaning}; also no such cloud, or --purge not confirmed` }],
+    exit: [
+      { code: 0, meaning: 'stopped (and purged with --purge)' },
+      { code: 1, meaning: 'a program could not be stopped' },
+      { ...badInput, meaning: `${badInput.meaning}; also no such cloud, or --purge not confirmed` },
+    ],
   },
   status: {
     examples: [
@@ -72,7 +101,11 @@ const HELP: Record<string, VerbHelp> = {
       ['osk status -f cloud.yaml --context prod', 'a cloud on Kubernetes: ready/desired, image, age, what blocks it'],
       ['osk status -o json', 'the same for machines'],
     ],
-    exit: [{ code: 0, meaning: 'every component is ready' }, { code: 1, meaning: 'something is not ready or not running (listed), or the cluster could not be asked' }, badInput],
+    exit: [
+      { code: 0, meaning: 'every component is ready' },
+      { code: 1, meaning: 'something is not ready or not running (listed), or the cluster could not be asked' },
+      badInput,
+    ],
   },
   logs: {
     examples: [
@@ -80,55 +113,99 @@ const HELP: Record<string, VerbHelp> = {
       ['osk logs keystone-db-sync -n 500', 'more lines'],
       ['osk logs mariadb -f', 'keep printing new lines'],
     ],
-    exit: [{ code: 0, meaning: 'printed' }, { ...badInput, meaning: `${badInput.meaning}; also a component with no log (the message lists those with one)` }],
+    exit: [
+      { code: 0, meaning: 'printed' },
+      { ...badInput, meaning: `${badInput.meaning}; also a component with no log (the message lists those with one)` },
+    ],
   },
   env: {
     examples: [
       ['eval "$(osk env)" && openstack server list', 'use the cloud as admin'],
       ['eval "$(osk env --demo --cloud lab)"', 'as the demo user of cloud lab'],
     ],
-    exit: [{ code: 0, meaning: 'printed' }, { ...badInput, meaning: `${badInput.meaning}; also no such cloud on this host` }],
+    exit: [
+      { code: 0, meaning: 'printed' },
+      { ...badInput, meaning: `${badInput.meaning}; also no such cloud on this host` },
+    ],
   },
   health: {
     examples: [
       ['osk health', 'probe every API of the all-in-one cloud against its thresholds'],
-      ['osk health --os-cloud mycloud --write -o json', 'any OpenStack from clouds.yaml; --write also creates and deletes volumes'],
+      [
+        'osk health --os-cloud mycloud --write -o json',
+        'any OpenStack from clouds.yaml; --write also creates and deletes volumes',
+      ],
       ['osk health -f cloud.yaml --context prod', 'a cloud on Kubernetes: pod restarts and CPU/memory against limits'],
       ['osk health --nova-api-p99 300ms', 'a stricter threshold than the cloud file'],
     ],
-    exit: [{ code: 0, meaning: 'every threshold holds' }, { code: 1, meaning: 'a threshold is breached (the table shows which), or the cloud could not be reached' }, badInput],
+    exit: [
+      { code: 0, meaning: 'every threshold holds' },
+      { code: 1, meaning: 'a threshold is breached (the table shows which), or the cloud could not be reached' },
+      badInput,
+    ],
   },
   backup: {
     examples: [
-      ['osk backup', "back up the all-in-one cloud into its backup directory, keeping spec.backup.copies"],
+      ['osk backup', 'back up the all-in-one cloud into its backup directory, keeping spec.backup.copies'],
       ['osk backup --to /srv/backups/2025-06-01', 'into a new directory of your choice'],
       ['osk backup verify --from /srv/backups/2025-06-01', 'prove it restorable'],
     ],
-    exit: [{ code: 0, meaning: 'backed up' }, { code: 1, meaning: 'a dump or copy failed' }, { ...badInput, meaning: `${badInput.meaning}; also a --to directory that is not empty` }],
+    exit: [
+      { code: 0, meaning: 'backed up' },
+      { code: 1, meaning: 'a dump or copy failed' },
+      { ...badInput, meaning: `${badInput.meaning}; also a --to directory that is not empty` },
+    ],
   },
   'backup verify': {
     examples: [
-      ['osk backup verify --from /srv/backups/2025-06-01', 'checksums, then every database loaded into a scratch MariaDB and compared'],
+      [
+        'osk backup verify --from /srv/backups/2025-06-01',
+        'checksums, then every database loaded into a scratch MariaDB and compared',
+      ],
       ['osk backup verify --from DIR -o json', 'the result for machines'],
     ],
-    exit: [{ code: 0, meaning: 'the backup is restorable' }, { code: 1, meaning: 'a checksum, row count or table checksum differs (listed)' }, badInput],
+    exit: [
+      { code: 0, meaning: 'the backup is restorable' },
+      { code: 1, meaning: 'a checksum, row count or table checksum differs (listed)' },
+      badInput,
+    ],
   },
   restore: {
     examples: [
       ['osk restore --from /srv/backups/2025-06-01 --yes', 'restore the all-in-one cloud the backup is of'],
-      ['osk restore -f cloud.yaml --from latest --dry-run', 'on Kubernetes: print every step, why, and its commands; change nothing'],
+      [
+        'osk restore -f cloud.yaml --from latest --dry-run',
+        'on Kubernetes: print every step, why, and its commands; change nothing',
+      ],
       ['osk restore -f cloud.yaml --from velero:nightly-2025-06-01 --yes', 'on Kubernetes, from a Velero backup'],
       ['osk restore -f cloud.yaml --from latest --start-at 4 --yes', 'continue an interrupted restore at step 4'],
     ],
-    exit: [{ code: 0, meaning: 'restored' }, { code: 1, meaning: 'a step failed (the message says which and how to continue)' }, { ...badInput, meaning: `${badInput.meaning}; also not confirmed, or a secret store lacking the cloud's credentials` }],
+    exit: [
+      { code: 0, meaning: 'restored' },
+      { code: 1, meaning: 'a step failed (the message says which and how to continue)' },
+      {
+        ...badInput,
+        meaning: `${badInput.meaning}; also not confirmed, or a secret store lacking the cloud's credentials`,
+      },
+    ],
   },
   apply: {
     examples: [
-      ['osk apply -f cloud.yaml', 'deploy to the current kubeconfig context, in dependency order, waiting for readiness'],
+      [
+        'osk apply -f cloud.yaml',
+        'deploy to the current kubeconfig context, in dependency order, waiting for readiness',
+      ],
       ['osk apply -f cloud.yaml --context prod --timeout 1200', 'another context; more time per component'],
       ['osk apply -f cloud.yaml --import-secrets', 'rebuild a lost secret store from the credentials in the cluster'],
     ],
-    exit: [{ code: 0, meaning: 'applied, every component ready' }, { code: 1, meaning: 'the cluster refused something or a component did not get ready (run it again: it converges)' }, badInput],
+    exit: [
+      { code: 0, meaning: 'applied, every component ready' },
+      {
+        code: 1,
+        meaning: 'the cluster refused something or a component did not get ready (run it again: it converges)',
+      },
+      badInput,
+    ],
   },
   diff: {
     examples: [
@@ -136,21 +213,36 @@ const HELP: Record<string, VerbHelp> = {
       ['osk diff -f cloud.yaml -o json', 'the same for machines'],
       ['osk diff -f cloud.yaml && echo "in sync"', 'exit 0 only when nothing would change'],
     ],
-    exit: [{ code: 0, meaning: 'nothing would change' }, { code: 1, meaning: 'osk apply would change something (listed), or the cluster could not be asked' }, badInput],
+    exit: [
+      { code: 0, meaning: 'nothing would change' },
+      { code: 1, meaning: 'osk apply would change something (listed), or the cluster could not be asked' },
+      badInput,
+    ],
   },
   'rotate-keys': {
     examples: [
-      ['osk rotate-keys', "rotate the all-in-one cloud's fernet keys now: the staged key becomes primary; live tokens stay valid"],
+      [
+        'osk rotate-keys',
+        "rotate the all-in-one cloud's fernet keys now: the staged key becomes primary; live tokens stay valid",
+      ],
       ['osk rotate-keys --cloud lab', 'the cloud named lab'],
     ],
-    exit: [{ code: 0, meaning: 'rotated' }, { code: 1, meaning: 'the rotation failed (e.g. osk up holds the key lock)' }, { ...badInput, meaning: 'no such cloud, or a path in its state is wrong' }],
+    exit: [
+      { code: 0, meaning: 'rotated' },
+      { code: 1, meaning: 'the rotation failed (e.g. osk up holds the key lock)' },
+      { ...badInput, meaning: 'no such cloud, or a path in its state is wrong' },
+    ],
   },
   destroy: {
     examples: [
       ['osk destroy -f cloud.yaml', 'delete the cloud (asks for its name); volumes and the namespace stay'],
       ['osk destroy -f cloud.yaml --yes --purge', 'also delete every volume and the namespace: all data'],
     ],
-    exit: [{ code: 0, meaning: 'deleted' }, { code: 1, meaning: 'the cluster refused a deletion' }, { ...badInput, meaning: `${badInput.meaning}; also not confirmed` }],
+    exit: [
+      { code: 0, meaning: 'deleted' },
+      { code: 1, meaning: 'the cluster refused a deletion' },
+      { ...badInput, meaning: `${badInput.meaning}; also not confirmed` },
+    ],
   },
 };
 
@@ -165,12 +257,15 @@ function format(h: VerbHelp): string {
   for (const [c, what] of h.examples) lines.push(`  # ${what}`, `  ${c}`, '');
   lines.push('Exit codes:');
   for (const e of h.exit) lines.push(`  ${String(e.code).padStart(3)}  ${e.meaning}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Add examples and exit codes to the help of every visible verb below `program`. */
 export function addVerbHelp(program: Command): void {
-  program.addHelpText('after', '\nExit codes: 0 ok; 1 a failure, or a finding (diff: changes; status, health: not ready or breached); 2 bad input.\nEvery verb\'s --help ends with examples and its own exit codes: osk render --help\n');
+  program.addHelpText(
+    'after',
+    "\nExit codes: 0 ok; 1 a failure, or a finding (diff: changes; status, health: not ready or breached); 2 bad input.\nEvery verb's --help ends with examples and its own exit codes: osk render --help\n",
+  );
   const walk = (cmd: Command): void => {
     for (const sub of cmd.commands as Command[]) {
       if ((sub as unknown as { _hidden?: boolean })._hidden) continue;

@@ -21,33 +21,52 @@ import { outputOption } from './output.js';
 import { createReporter } from './progress.js';
 import type { Io } from './main.js';
 
-export function registerLocalCommands(program: Command, io: Io, readCloud: (file: string, io: Io) => Promise<CloudFile>): void {
+export function registerLocalCommands(
+  program: Command,
+  io: Io,
+  readCloud: (file: string, io: Io) => Promise<CloudFile>,
+): void {
   const cloudOption = () => new Option('--cloud <name>', 'the all-in-one cloud (default: the only one on this host)');
 
   program
     .command('up')
-    .description('run the cloud on this host: Debian packages, supervised on loopback (the built-in minimal cloud when no -f)')
+    .description(
+      'run the cloud on this host: Debian packages, supervised on loopback (the built-in minimal cloud when no -f)',
+    )
     .option('-f, --filename <file>', 'cloud file ("-" reads standard input)')
     .option('-y, --yes', 'install missing Debian packages without asking (needs root)')
     .addOption(new Option('--hypervisor <kind>', 'compute driver').choices(['fake', 'qemu', 'kvm'] as const))
     .addOption(new Option('--timeout <seconds>', 'how long one component may take to get ready').default('300'))
     .action(async (opts) => {
-      const file = opts.filename ? await readCloud(opts.filename, io) : parseCloudFile(DEFAULT_CLOUD_YAML, '<built-in minimal cloud>');
+      const file = opts.filename
+        ? await readCloud(opts.filename, io)
+        : parseCloudFile(DEFAULT_CLOUD_YAML, '<built-in minimal cloud>');
       const timeout = Number(opts.timeout);
-      if (!Number.isFinite(timeout) || timeout <= 0) throw new OskError(`--timeout must be a number of seconds, not "${opts.timeout}"`, { exitCode: ExitCode.invalidInput });
+      if (!Number.isFinite(timeout) || timeout <= 0)
+        throw new OskError(`--timeout must be a number of seconds, not "${opts.timeout}"`, {
+          exitCode: ExitCode.invalidInput,
+        });
       const reporter = createReporter(process.stderr);
       // Interrupted: say where it stopped. Programs already started keep running under the
       // supervisor; a rerun continues from there (steps that completed are not repeated).
       const onSignal = (sig: NodeJS.Signals) => {
         const busy = reporter.inFlight();
         reporter.close();
-        io.stderr(`\nosk up interrupted (${sig})${busy.length ? ` while working on: ${busy.join(', ')}` : ''}.\nWhat is already running keeps running; run osk up again to continue, or osk down to stop it.\n`);
+        io.stderr(
+          `\nosk up interrupted (${sig})${busy.length ? ` while working on: ${busy.join(', ')}` : ''}.\nWhat is already running keeps running; run osk up again to continue, or osk down to stop it.\n`,
+        );
         process.exit(130);
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const s = await upLocal({ file, install: Boolean(opts.yes), timeoutSeconds: timeout, reporter, ...(opts.hypervisor ? { hypervisor: opts.hypervisor } : {}) });
+        const s = await upLocal({
+          file,
+          install: Boolean(opts.yes),
+          timeoutSeconds: timeout,
+          reporter,
+          ...(opts.hypervisor ? { hypervisor: opts.hypervisor } : {}),
+        });
         reporter.close();
         const counts = new Map<string, number>();
         for (const v of s.outcomes.values()) {
@@ -77,18 +96,29 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
     .action(async (opts) => {
       const name = await resolveCloudName(opts.cloud);
       if (opts.purge && !opts.yes) {
-        if (!process.stdin.isTTY) throw new OskError(`--purge deletes every database, image and credential of cloud ${name}; add --yes to confirm`, { exitCode: ExitCode.invalidInput });
-        const answer = await ask(`delete all data of cloud ${name} (${statePaths(name).root})? type the cloud name to confirm: `);
-        if (answer.trim() !== name) throw new OskError('not confirmed; nothing was deleted', { exitCode: ExitCode.invalidInput });
+        if (!process.stdin.isTTY)
+          throw new OskError(
+            `--purge deletes every database, image and credential of cloud ${name}; add --yes to confirm`,
+            { exitCode: ExitCode.invalidInput },
+          );
+        const answer = await ask(
+          `delete all data of cloud ${name} (${statePaths(name).root})? type the cloud name to confirm: `,
+        );
+        if (answer.trim() !== name)
+          throw new OskError('not confirmed; nothing was deleted', { exitCode: ExitCode.invalidInput });
       }
       const { model, paths } = await openLocalCloud(name);
       const r = await down(paths, hostWaves(model), { purge: Boolean(opts.purge), log: (l) => io.stderr(`${l}\n`) });
-      io.stdout(`cloud ${name}: stopped ${r.stopped.length} programs${r.purged ? `; removed ${paths.root}` : '; data kept (osk up starts it again)'}\n`);
+      io.stdout(
+        `cloud ${name}: stopped ${r.stopped.length} programs${r.purged ? `; removed ${paths.root}` : '; data kept (osk up starts it again)'}\n`,
+      );
     });
 
   program
     .command('status')
-    .description('per component: on this host (default) state, readiness, PID, uptime, restarts; on Kubernetes (-f FILE) ready/desired, image, age, blocked-by')
+    .description(
+      'per component: on this host (default) state, readiness, PID, uptime, restarts; on Kubernetes (-f FILE) ready/desired, image, age, blocked-by',
+    )
     .addOption(cloudOption())
     .option('-f, --filename <file>', 'a cloud deployed to Kubernetes (osk apply): its status in the cluster')
     .option('--kubeconfig <file>', 'kubeconfig, with -f')
@@ -97,12 +127,16 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
     .action(async (opts) => {
       if (opts.filename) {
         const file = await readCloud(opts.filename, io);
-        await kubeStatusCommand(io, file, { output: opts.output, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+        await kubeStatusCommand(io, file, {
+          output: opts.output,
+          ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+          ...(opts.context ? { context: opts.context } : {}),
+        });
         return;
       }
       const { model, paths } = await openLocalCloud(await resolveCloudName(opts.cloud));
       const s = await localStatus(model, paths);
-      if (opts.output === 'json') io.stdout(JSON.stringify(s, null, 2) + '\n');
+      if (opts.output === 'json') io.stdout(`${JSON.stringify(s, null, 2)}\n`);
       else if (opts.output === 'yaml') io.stdout(stringify(s));
       else io.stdout(statusTable(s));
       if (!s.healthy) throw new ExitStatus(ExitCode.failed);
@@ -122,10 +156,15 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
       if (!existsSync(log)) {
         const { model } = await openLocalCloud(name);
         const known = [...model.components.values()].filter((c) => c.host && c.host.kind !== 'skip').map((c) => c.id);
-        throw new OskError(`no log for "${component}" in ${paths.log}`, { exitCode: ExitCode.invalidInput, hint: `components with logs: ${known.join(', ')}` });
+        throw new OskError(`no log for "${component}" in ${paths.log}`, {
+          exitCode: ExitCode.invalidInput,
+          hint: `components with logs: ${known.join(', ')}`,
+        });
       }
       await new Promise<void>((resolve) => {
-        const p = spawn('tail', ['-n', String(Number(opts.lines) || 100), ...(opts.follow ? ['-F'] : []), log], { stdio: 'inherit' });
+        const p = spawn('tail', ['-n', String(Number(opts.lines) || 100), ...(opts.follow ? ['-F'] : []), log], {
+          stdio: 'inherit',
+        });
         p.on('close', () => resolve());
       });
     });
@@ -142,12 +181,15 @@ export function registerLocalCommands(program: Command, io: Io, readCloud: (file
 
   program
     .command('rotate-keys')
-    .description("rotate the all-in-one cloud's Keystone fernet keys now (staged key becomes primary; live tokens stay valid; no restart)")
+    .description(
+      "rotate the all-in-one cloud's Keystone fernet keys now (staged key becomes primary; live tokens stay valid; no restart)",
+    )
     .addOption(cloudOption())
     .action(async (opts) => {
       const name = await resolveCloudName(opts.cloud);
       const r = await rotateLocalKeys(statePaths(name), 'osk rotate-keys');
-      for (const x of r.rotated) io.stdout(`rotated ${x.set}: ${x.keys} keys in ${x.dir} (secret store updated first)\n`);
+      for (const x of r.rotated)
+        io.stdout(`rotated ${x.set}: ${x.keys} keys in ${x.dir} (secret store updated first)\n`);
     });
 }
 

@@ -24,7 +24,10 @@ async function stateDir(): Promise<string> {
 
 test('validate: exit 0 for the examples, 2 with every problem and no stack trace for a bad file', async () => {
   assert.equal((await run(['validate', '-f', 'examples/ha.yaml'])).code, 0);
-  const bad = await run(['validate', '-f', '-'], 'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: x}\nspec: {profile: big, regoin: R}\n');
+  const bad = await run(
+    ['validate', '-f', '-'],
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: x}\nspec: {profile: big, regoin: R}\n',
+  );
   assert.equal(bad.code, 2);
   assert.match(bad.err, /<stdin>:4:17: spec.profile: expected one of "minimal", "ha", found "big"/);
   assert.match(bad.err, /unknown field "regoin"; did you mean "region"\?/);
@@ -44,7 +47,10 @@ test('plan: waves with reasons as text, and the same as JSON', async () => {
   const text = await run(['plan', '-f', 'examples/minimal.yaml']);
   assert.equal(text.code, 0);
   assert.match(text.out, /Wave 1:\n/);
-  assert.match(text.out, /keystone-api \(Deployment ×1\)\n(.*\n)*? {4}waits for mariadb: keystone.conf \[database\] connection/);
+  assert.match(
+    text.out,
+    /keystone-api \(Deployment ×1\)\n(.*\n)*? {4}waits for mariadb: keystone.conf \[database\] connection/,
+  );
   const json = JSON.parse((await run(['plan', '-f', 'examples/minimal.yaml', '-o', 'json'])).out);
   assert.equal(json.cloud, 'demo');
   const ids = json.waves.flatMap((w: any) => w.components.map((c: any) => c.id));
@@ -63,9 +69,13 @@ test('render: multi-document YAML without Secrets unless asked, credentials stab
   const b = await run(['render', '-f', 'examples/minimal.yaml']);
   assert.equal(a.out, b.out, 're-render is byte-identical');
   const withSecrets = await run(['render', '-f', 'examples/minimal.yaml', '--show-secrets']);
-  const secrets = parseAllDocuments(withSecrets.out).map((d) => d.toJS()).filter((d) => d.kind === 'Secret');
+  const secrets = parseAllDocuments(withSecrets.out)
+    .map((d) => d.toJS())
+    .filter((d) => d.kind === 'Secret');
   assert.ok(secrets.some((s) => s.metadata.name === 'mariadb-root' && s.stringData.password.length === 32));
-  const again = parseAllDocuments((await run(['render', '-f', 'examples/minimal.yaml', '--show-secrets'])).out).map((d) => d.toJS()).filter((d) => d.kind === 'Secret');
+  const again = parseAllDocuments((await run(['render', '-f', 'examples/minimal.yaml', '--show-secrets'])).out)
+    .map((d) => d.toJS())
+    .filter((d) => d.kind === 'Secret');
   assert.deepEqual(again, secrets, 'credentials are not rotated by re-rendering');
 });
 
@@ -81,8 +91,16 @@ test('render --output-dir DIR: one file per component in apply order', async () 
   assert.ok(order.indexOf('mariadb') < order.indexOf('keystone-api'));
   assert.ok(order.indexOf('keystone-api') < order.indexOf('nova-api'));
   assert.ok(order.indexOf('nova-api') < order.indexOf('horizon'));
-  const keystone = parseAllDocuments(await readFile(join(dir, files.find((f) => f.endsWith('-keystone-api.yaml'))!), 'utf8')).map((d) => d.toJS());
-  assert.deepEqual(keystone.map((d) => d.kind).sort(), ['Deployment', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
+  const keystone = parseAllDocuments(
+    await readFile(join(dir, files.find((f) => f.endsWith('-keystone-api.yaml'))!), 'utf8'),
+  ).map((d) => d.toJS());
+  assert.deepEqual(keystone.map((d) => d.kind).sort(), [
+    'Deployment',
+    'Ingress',
+    'NetworkPolicy',
+    'PodDisruptionBudget',
+    'Service',
+  ]);
 });
 
 test('schema: a JSON Schema editors can use', async () => {
@@ -103,7 +121,10 @@ interface Spawned {
   err: string;
 }
 
-function osk(args: string[], opts: { env?: Record<string, string>; uid?: number; closeStdoutAfterFirstChunk?: boolean } = {}): Promise<Spawned> {
+function osk(
+  args: string[],
+  opts: { env?: Record<string, string>; uid?: number; closeStdoutAfterFirstChunk?: boolean } = {},
+): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, ...opts.env },
@@ -171,14 +192,21 @@ test('render --output-dir never deletes or overwrites a file osk did not write',
   const second = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', dir, '--show-secrets']);
   assert.equal(second.code, 0, second.err);
   const secretsFile = (await readdir(dir)).find((f) => f.endsWith('-secrets.yaml'))!;
-  assert.equal((await stat(join(dir, secretsFile))).mode & 0o777, 0o600, 'credentials are readable by their owner only');
+  assert.equal(
+    (await stat(join(dir, secretsFile))).mode & 0o777,
+    0o600,
+    'credentials are readable by their owner only',
+  );
   const after = await readdir(dir);
   assert.equal(await readFile(join(dir, 'kustomization.yaml'), 'utf8'), 'mine\n');
   assert.equal(await readFile(join(dir, 'README'), 'utf8'), 'notes\n');
   const marker = (await readFile(join(dir, '.osk-render'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
   const rendered = after.filter((f) => /^\d+-.*\.yaml$/.test(f)).sort();
   assert.deepEqual(marker, rendered, 'the marker lists exactly the files of the last render');
-  assert.ok(first.some((f) => !rendered.includes(f)), 'the ha render had files the minimal one does not write');
+  assert.ok(
+    first.some((f) => !rendered.includes(f)),
+    'the ha render had files the minimal one does not write',
+  );
   assert.match(second.err, /removed \d+ files of the earlier render/);
   const ns = parseAllDocuments(await readFile(join(dir, '000-namespace.yaml'), 'utf8')).map((d) => d.toJS());
   assert.equal(ns[0].kind, 'Namespace');
@@ -211,7 +239,10 @@ test('render --output-dir never deletes or overwrites a file osk did not write',
 
 test('osk render | head -1: a reader that leaves early ends osk quietly with exit 0', async () => {
   const state = await mkdtemp(join(tmpdir(), 'osk-pipe-'));
-  const r = await osk(['render', '-f', 'examples/ha.yaml', '--show-secrets'], { env: { OSK_STATE_DIR: state }, closeStdoutAfterFirstChunk: true });
+  const r = await osk(['render', '-f', 'examples/ha.yaml', '--show-secrets'], {
+    env: { OSK_STATE_DIR: state },
+    closeStdoutAfterFirstChunk: true,
+  });
   assert.ok(r.out.startsWith('---\n'), 'osk wrote before the reader left');
   assert.equal(r.code, 0, r.err);
   assert.doesNotMatch(r.err, /EPIPE/);
@@ -227,18 +258,54 @@ test('a path of the wrong kind (file for directory, directory for file, below a 
   await writeFile(join(base, 'cloud-is-file', 'demo'), 'x');
   await mkdir(join(base, 'store-is-dir', 'demo', 'secrets.yaml'), { recursive: true });
   const cases: { args: string[]; env?: string; expect: RegExp }[] = [
-    { args: ['render', '-f', 'examples/minimal.yaml'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
-    { args: ['render', '-f', 'examples/minimal.yaml'], env: join(aFile, 'state'), expect: /OSK_STATE_DIR .*a-file is a file, not a directory/ },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml'],
+      env: aFile,
+      expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/,
+    },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml'],
+      env: join(aFile, 'state'),
+      expect: /OSK_STATE_DIR .*a-file is a file, not a directory/,
+    },
     { args: ['status'], env: aFile, expect: /OSK_STATE_DIR .*a-file is a file; expected a directory/ },
-    { args: ['status'], env: join(base, 'local'), expect: /the cloud file of cloud demo .*local\/demo\/cloud\.yaml is a directory; expected a file/ },
-    { args: ['backup', '--cloud', 'demo'], env: join(base, 'local'), expect: /the cloud file of cloud demo .* is a directory; expected a file/ },
+    {
+      args: ['status'],
+      env: join(base, 'local'),
+      expect: /the cloud file of cloud demo .*local\/demo\/cloud\.yaml is a directory; expected a file/,
+    },
+    {
+      args: ['backup', '--cloud', 'demo'],
+      env: join(base, 'local'),
+      expect: /the cloud file of cloud demo .* is a directory; expected a file/,
+    },
     // The cloud's own directory in the state dir, known only once the cloud file is read.
-    { args: ['render', '-f', 'examples/minimal.yaml'], env: join(base, 'cloud-is-file'), expect: /the secret store .*cloud-is-file\/demo is a file, not a directory/ },
-    { args: ['diff', '-f', 'examples/minimal.yaml'], env: join(base, 'store-is-dir'), expect: /the secret store .*store-is-dir\/demo\/secrets\.yaml is a directory; expected a file/ },
-    { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', base], expect: /--secrets-file .* is a directory; expected a file/ },
-    { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', join(aFile, 'secrets.yaml')], expect: /--secrets-file .*a-file is a file, not a directory/ },
-    { args: ['diff', '-f', 'examples/minimal.yaml', '--kubeconfig', base], expect: /--kubeconfig .* is a directory; expected a file/ },
-    { args: ['status', '-f', 'examples/minimal.yaml', '--kubeconfig', join(base, 'nope')], expect: /--kubeconfig .*nope does not exist; expected a file/ },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml'],
+      env: join(base, 'cloud-is-file'),
+      expect: /the secret store .*cloud-is-file\/demo is a file, not a directory/,
+    },
+    {
+      args: ['diff', '-f', 'examples/minimal.yaml'],
+      env: join(base, 'store-is-dir'),
+      expect: /the secret store .*store-is-dir\/demo\/secrets\.yaml is a directory; expected a file/,
+    },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', base],
+      expect: /--secrets-file .* is a directory; expected a file/,
+    },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', join(aFile, 'secrets.yaml')],
+      expect: /--secrets-file .*a-file is a file, not a directory/,
+    },
+    {
+      args: ['diff', '-f', 'examples/minimal.yaml', '--kubeconfig', base],
+      expect: /--kubeconfig .* is a directory; expected a file/,
+    },
+    {
+      args: ['status', '-f', 'examples/minimal.yaml', '--kubeconfig', join(base, 'nope')],
+      expect: /--kubeconfig .*nope does not exist; expected a file/,
+    },
     { args: ['validate', '-f', base], expect: /-f .* is a directory; expected a file/ },
     { args: ['plan', '-f', join(aFile, 'cloud.yaml')], expect: /-f .*a-file is a file, not a directory/ },
   ];
@@ -282,10 +349,20 @@ test('permission denied on -f, --secrets-file, the state dir and --output-dir is
   const as = asRoot ? { uid: 65534 } : {};
   if (!asRoot) t.diagnostic('not root: permissions checked as the current user');
   const cases: { args: string[]; env?: Record<string, string>; expect: RegExp }[] = [
-    { args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', secret], expect: /--secrets-file .*secrets\.yaml: permission denied/ },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml', '--secrets-file', secret],
+      expect: /--secrets-file .*secrets\.yaml: permission denied/,
+    },
     { args: ['validate', '-f', cloud], expect: /-f .*cloud\.yaml: permission denied/ },
-    { args: ['render', '-f', 'examples/minimal.yaml'], env: { OSK_STATE_DIR: join(closed, 'state') }, expect: /OSK_STATE_DIR .*closed\/state: permission denied/ },
-    { args: ['render', '-f', 'examples/minimal.yaml', '--output-dir', join(closed, 'out')], expect: /--output-dir .*closed\/out: permission denied/ },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml'],
+      env: { OSK_STATE_DIR: join(closed, 'state') },
+      expect: /OSK_STATE_DIR .*closed\/state: permission denied/,
+    },
+    {
+      args: ['render', '-f', 'examples/minimal.yaml', '--output-dir', join(closed, 'out')],
+      expect: /--output-dir .*closed\/out: permission denied/,
+    },
   ];
   for (const c of cases) {
     const r = await osk(c.args, { env: { ...env, ...c.env }, ...as });
@@ -302,7 +379,15 @@ test('an option given twice is an error, not the last one silently', async () =>
   assert.equal(twice.code, 2);
   assert.match(twice.err, /--filename.*already given \(examples\/minimal\.yaml\); give -f once/);
   assert.equal(twice.out, '');
-  const secrets = await run(['render', '-f', 'examples/minimal.yaml', '--secrets-file', 'a.yaml', '--secrets-file', 'b.yaml']);
+  const secrets = await run([
+    'render',
+    '-f',
+    'examples/minimal.yaml',
+    '--secrets-file',
+    'a.yaml',
+    '--secrets-file',
+    'b.yaml',
+  ]);
   assert.equal(secrets.code, 2);
   assert.match(secrets.err, /already given/);
   const format = await run(['plan', '-f', 'examples/minimal.yaml', '-o', 'json', '-o', 'yaml']);
@@ -332,7 +417,10 @@ test('validate and plan -o json|yaml: the problems of a bad file on stdout, for 
   }
   const good = await run(['validate', '-f', 'examples/minimal.yaml', '-o', 'json']);
   assert.equal(good.code, 0);
-  assert.deepEqual({ ...JSON.parse(good.out), components: 0 }, { valid: true, cloud: 'demo', profile: 'minimal', components: 0, problems: [] });
+  assert.deepEqual(
+    { ...JSON.parse(good.out), components: 0 },
+    { valid: true, cloud: 'demo', profile: 'minimal', components: 0, problems: [] },
+  );
   const missing = await run(['validate', '-f', 'nope.yaml', '-o', 'json']);
   assert.equal(missing.code, 2);
   assert.equal(JSON.parse(missing.out).problems[0].file, 'nope.yaml');
@@ -365,7 +453,10 @@ test('-o is the same everywhere: text, json and yaml on every verb with output (
     for (const sub of cmd.commands as Command[]) {
       const o = sub.options.find((x) => x.long === '--output');
       if (o) formats[[...path, sub.name()].join(' ')] = o.argChoices;
-      assert.ok(!sub.options.some((x) => x.long === '--output-dir' && x.short), 'no short flag for --output-dir: -o is a format');
+      assert.ok(
+        !sub.options.some((x) => x.long === '--output-dir' && x.short),
+        'no short flag for --output-dir: -o is a format',
+      );
       walk(sub, [...path, sub.name()]);
     }
   };

@@ -17,7 +17,14 @@ import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
 import { addVerbHelp } from './help.js';
-import { checkCommandPaths, expectReadableFile, expectSecretStore, fileSystemError, stateDirUse, type PathUse } from './paths.js';
+import {
+  checkCommandPaths,
+  expectReadableFile,
+  expectSecretStore,
+  fileSystemError,
+  stateDirUse,
+  type PathUse,
+} from './paths.js';
 import { writeRenderDir } from './render-dir.js';
 import { machine, outputOption } from './output.js';
 
@@ -44,16 +51,23 @@ async function readCloud(file: string, io: Io): Promise<CloudFile> {
   return loadCloudFile(file);
 }
 
-const fileOption = () => new Option('-f, --filename <file>', 'cloud file ("-" reads standard input)').makeOptionMandatory();
+const fileOption = () =>
+  new Option('-f, --filename <file>', 'cloud file ("-" reads standard input)').makeOptionMandatory();
 
 /**
  * What a failed validate/plan prints on stdout with -o json|yaml: the problems, for machines (the
  * human message still goes to stderr). Undefined for failures that are not bad input.
  */
-export function problemsDocument(e: unknown, file: string): { valid: false; problems: Record<string, unknown>[] } | undefined {
+export function problemsDocument(
+  e: unknown,
+  file: string,
+): { valid: false; problems: Record<string, unknown>[] } | undefined {
   if (e instanceof SpecError) return { valid: false, problems: e.problems.map((p) => ({ ...p })) };
   if (e instanceof OskError && e.exitCode === ExitCode.invalidInput) {
-    return { valid: false, problems: [{ file, line: 0, col: 0, path: '', message: e.message, ...(e.hint ? { hint: e.hint } : {}) }] };
+    return {
+      valid: false,
+      problems: [{ file, line: 0, col: 0, path: '', message: e.message, ...(e.hint ? { hint: e.hint } : {}) }],
+    };
   }
   return undefined;
 }
@@ -63,7 +77,8 @@ async function reportingProblems<T>(output: string, filename: string, work: () =
   try {
     return await work();
   } catch (e) {
-    const doc = output === 'json' || output === 'yaml' ? problemsDocument(e, filename === '-' ? '<stdin>' : filename) : undefined;
+    const doc =
+      output === 'json' || output === 'yaml' ? problemsDocument(e, filename === '-' ? '<stdin>' : filename) : undefined;
     if (doc) io.stdout(machine(doc, output as 'json' | 'yaml'));
     throw e;
   }
@@ -81,7 +96,10 @@ function rejectRepeatedOptions(cmd: Command): void {
       const key = opt.attributeName();
       const parse = opt.parseArg;
       opt.parseArg = (<T>(value: string, previous: T): T => {
-        if (sub.getOptionValueSource(key) === 'cli') throw new InvalidArgumentError(`It was already given (${String(previous)}); give ${opt.short ?? opt.long} once.`);
+        if (sub.getOptionValueSource(key) === 'cli')
+          throw new InvalidArgumentError(
+            `It was already given (${String(previous)}); give ${opt.short ?? opt.long} once.`,
+          );
         return parse ? parse(value, previous) : (value as T);
       }) as typeof opt.parseArg;
     }
@@ -107,14 +125,41 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     .command('validate')
     .description('check a cloud file: every problem with file:line:column, field and fix')
     .addOption(fileOption())
-    .addOption(new Option('-o, --output <format>', 'output format (json and yaml print the problems of a bad file on stdout too)').choices(['text', 'json', 'yaml'] as const).default('text' as const))
+    .addOption(
+      new Option(
+        '-o, --output <format>',
+        'output format (json and yaml print the problems of a bad file on stdout too)',
+      )
+        .choices(['text', 'json', 'yaml'] as const)
+        .default('text' as const),
+    )
     .action(async (opts) => {
-      const { file, model } = await reportingProblems(opts.output, opts.filename, async () => {
-        const file = await readCloud(opts.filename, io);
-        return { file, model: plan(file) };
-      }, io);
-      if (opts.output === 'text') io.stdout(`${opts.filename}: valid (cloud ${file.metadata.name}, profile ${file.spec.profile}, ${model.components.size} components)\n`);
-      else io.stdout(machine({ valid: true, cloud: file.metadata.name, profile: file.spec.profile, components: model.components.size, problems: [] }, opts.output));
+      const { file, model } = await reportingProblems(
+        opts.output,
+        opts.filename,
+        async () => {
+          const file = await readCloud(opts.filename, io);
+          return { file, model: plan(file) };
+        },
+        io,
+      );
+      if (opts.output === 'text')
+        io.stdout(
+          `${opts.filename}: valid (cloud ${file.metadata.name}, profile ${file.spec.profile}, ${model.components.size} components)\n`,
+        );
+      else
+        io.stdout(
+          machine(
+            {
+              valid: true,
+              cloud: file.metadata.name,
+              profile: file.spec.profile,
+              components: model.components.size,
+              problems: [],
+            },
+            opts.output,
+          ),
+        );
     });
 
   program
@@ -124,30 +169,52 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     .addOption(outputOption())
     .option('-v, --verbose', 'list every reference behind each edge')
     .action(async (opts) => {
-      const model = await reportingProblems(opts.output, opts.filename, async () => plan(await readCloud(opts.filename, io)), io);
-      io.stdout(opts.output === 'text' ? planText(model, { verbose: Boolean(opts.verbose) }) : machine(planJson(model), opts.output));
+      const model = await reportingProblems(
+        opts.output,
+        opts.filename,
+        async () => plan(await readCloud(opts.filename, io)),
+        io,
+      );
+      io.stdout(
+        opts.output === 'text'
+          ? planText(model, { verbose: Boolean(opts.verbose) })
+          : machine(planJson(model), opts.output),
+      );
     });
 
-  const renderFormat = new Option('-o, --output <format>', 'output format: yaml (multi-document) or json (a List)').choices(['yaml', 'json'] as const).default('yaml' as const);
+  const renderFormat = new Option('-o, --output <format>', 'output format: yaml (multi-document) or json (a List)')
+    .choices(['yaml', 'json'] as const)
+    .default('yaml' as const);
   // Before, render's -o named a directory: say where that moved rather than only listing formats.
   const formatOf = renderFormat.parseArg;
   renderFormat.parseArg = (<T>(value: string, previous: T): T => {
     try {
       return formatOf!(value, previous);
     } catch (e) {
-      if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(`Allowed formats are yaml and json. To write one file per component into a directory, use --output-dir ${value}`);
+      if (e instanceof InvalidArgumentError)
+        throw new InvalidArgumentError(
+          `Allowed formats are yaml and json. To write one file per component into a directory, use --output-dir ${value}`,
+        );
       throw e;
     }
   }) as typeof renderFormat.parseArg;
 
   program
     .command('render')
-    .description('write the Kubernetes objects: multi-document YAML (or a JSON List) on stdout, for kubectl apply -f -, or one file per component with --output-dir DIR')
+    .description(
+      'write the Kubernetes objects: multi-document YAML (or a JSON List) on stdout, for kubectl apply -f -, or one file per component with --output-dir DIR',
+    )
     .addOption(fileOption())
     .addOption(renderFormat)
-    .option('--output-dir <dir>', 'write NNN-<component>.yaml (or .json) files in apply order into this new, empty or osk-rendered directory; only files osk wrote there are ever replaced')
+    .option(
+      '--output-dir <dir>',
+      'write NNN-<component>.yaml (or .json) files in apply order into this new, empty or osk-rendered directory; only files osk wrote there are ever replaced',
+    )
     .option('--show-secrets', 'include Secrets with their values (credentials are left out otherwise)')
-    .option('--secrets-file <path>', 'secret store of this cloud (default: $OSK_STATE_DIR or ~/.local/state/osk/<cloud>/secrets.yaml)')
+    .option(
+      '--secrets-file <path>',
+      'secret store of this cloud (default: $OSK_STATE_DIR or ~/.local/state/osk/<cloud>/secrets.yaml)',
+    )
     .action(async (opts) => {
       const file = await readCloud(opts.filename, io);
       const storePath = opts.secretsFile ?? defaultStorePath(file.metadata.name);
@@ -158,19 +225,32 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
       if (created.length) io.stderr(`generated ${created.length} new credentials into ${store.path}\n`);
       const keep = (o: KubeObject) => opts.showSecrets || o.kind !== 'Secret';
       const omitted = allObjects(groups).filter((o) => !keep(o)).length;
-      const text = (objs: KubeObject[]) => (opts.output === 'json' ? JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map((o) => o.toJSON()) }, null, 2) + '\n' : toMultiDocYaml(objs));
+      const text = (objs: KubeObject[]) =>
+        opts.output === 'json'
+          ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map((o) => o.toJSON()) }, null, 2)}\n`
+          : toMultiDocYaml(objs);
       if (opts.outputDir) {
         const files = groups
           .map((g) => ({ g, objs: g.objects.filter(keep) }))
           .filter(({ objs }) => objs.length > 0)
-          .map(({ g, objs }) => ({ name: `${g.name}.${opts.output}`, text: text(objs), mode: objs.some((o) => o.kind === 'Secret') ? 0o600 : 0o644 }));
+          .map(({ g, objs }) => ({
+            name: `${g.name}.${opts.output}`,
+            text: text(objs),
+            mode: objs.some((o) => o.kind === 'Secret') ? 0o600 : 0o644,
+          }));
         const { removed } = await writeRenderDir(opts.outputDir, files);
-        const gone = removed.length > 5 ? `${removed.slice(0, 5).join(', ')} and ${removed.length - 5} more` : removed.join(', ');
-        io.stderr(`wrote ${files.length} files to ${opts.outputDir}${removed.length ? `; removed ${removed.length} files of the earlier render that this one does not write (${gone})` : ''}\n`);
+        const gone =
+          removed.length > 5 ? `${removed.slice(0, 5).join(', ')} and ${removed.length - 5} more` : removed.join(', ');
+        io.stderr(
+          `wrote ${files.length} files to ${opts.outputDir}${removed.length ? `; removed ${removed.length} files of the earlier render that this one does not write (${gone})` : ''}\n`,
+        );
       } else {
         io.stdout(text(allObjects(groups).filter(keep)));
       }
-      if (omitted > 0) io.stderr(`left out ${omitted} Secrets (credentials); add --show-secrets to include them, or let osk apply create them in the cluster\n`);
+      if (omitted > 0)
+        io.stderr(
+          `left out ${omitted} Secrets (credentials); add --show-secrets to include them, or let osk apply create them in the cluster\n`,
+        );
     });
 
   registerLocalCommands(program, io, readCloud);
@@ -181,7 +261,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     .command('schema')
     .description('print the JSON Schema of the cloud file (for editors: # yaml-language-server: $schema=…)')
     .action(() => {
-      io.stdout(JSON.stringify(jsonSchema(), null, 2) + '\n');
+      io.stdout(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
     });
 
   rejectRepeatedOptions(program);
@@ -193,7 +273,11 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
 }
 
 export function jsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(cloudFileSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(cloudFileSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as Record<string, unknown>;
   return { $id: 'https://osk.dev/schemas/cloud-v1alpha1.json', title: 'osk Cloud (osk.dev/v1alpha1)', ...schema };
 }
 
@@ -229,14 +313,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     }
     if (e instanceof ExitStatus) return e.exitCode;
     // A wrong path that got past the early checks (one below a given directory, or a race).
-    const fsError = await fileSystemError(e, ctx.paths.length ? ctx.paths : [stateDirUse()]);
-    if (fsError) e = fsError;
-    if (e instanceof OskError) {
-      io.stderr(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
-      return e.exitCode;
+    const err = (await fileSystemError(e, ctx.paths.length ? ctx.paths : [stateDirUse()])) ?? e;
+    if (err instanceof OskError) {
+      io.stderr(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      return err.exitCode;
     }
-    io.stderr(`osk failed unexpectedly (this is a bug in osk; please report it with the output below):\n${(e as Error).stack ?? String(e)}\n`);
+    io.stderr(
+      `osk failed unexpectedly (this is a bug in osk; please report it with the output below):\n${(err as Error).stack ?? String(err)}\n`,
+    );
     return ExitCode.failed;
   }
 }
-

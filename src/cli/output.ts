@@ -5,8 +5,11 @@
 import { Option } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
 
-export const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml'] as const).default('text' as const);
+export const outputOption = () =>
+  new Option('-o, --output <format>', 'output format')
+    .choices(['text', 'json', 'yaml'] as const)
+    .default('text' as const);
 
 export function machine(doc: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : stringify(doc, { lineWidth: 0 });
+  return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : stringify(doc, { lineWidth: 0 });
 }

@@ -30,12 +30,18 @@ test('a file-system error with a path becomes exit 2 naming the flag it is below
   assert.equal(isDir?.exitCode, ExitCode.invalidInput);
   assert.match(isDir!.message, /is a directory; expected a file/);
 
-  const missing = await fileSystemError(await failure(readFile(join(base, 'nope'))), [{ label: '--secrets-file', path: join(base, 'nope') }]);
+  const missing = await fileSystemError(await failure(readFile(join(base, 'nope'))), [
+    { label: '--secrets-file', path: join(base, 'nope') },
+  ]);
   assert.match(missing!.message, /^--secrets-file .*nope: .*nope does not exist/);
 });
 
 test('a file-system error without a path is still bad input, naming the paths in play; anything else is not translated', async () => {
-  const pathless = Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR', syscall: 'read', errno: -21 });
+  const pathless = Object.assign(new Error('EISDIR: illegal operation on a directory, read'), {
+    code: 'EISDIR',
+    syscall: 'read',
+    errno: -21,
+  });
   const e = await fileSystemError(pathless, [{ label: 'OSK_STATE_DIR', path: '/s' }]);
   assert.equal(e?.exitCode, ExitCode.invalidInput);
   assert.match(e!.message, /a directory is where osk expected a file .*OSK_STATE_DIR \/s/);

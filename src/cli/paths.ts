@@ -52,13 +52,18 @@ async function nonDirectoryAncestor(path: string): Promise<string | undefined> {
   return undefined;
 }
 
-const invalid = (message: string, hint?: string) => new OskError(message, { exitCode: ExitCode.invalidInput, ...(hint ? { hint } : {}) });
+const invalid = (message: string, hint?: string) =>
+  new OskError(message, { exitCode: ExitCode.invalidInput, ...(hint ? { hint } : {}) });
 
 async function readable(use: PathUse, what: 'file' | 'directory'): Promise<void> {
   try {
     await access(use.path, constants.R_OK | (what === 'directory' ? constants.X_OK : 0));
   } catch (e) {
-    if (errnoOf(e)?.code === 'EACCES' || errnoOf(e)?.code === 'EPERM') throw invalid(`${use.label} ${use.path}: permission denied; expected a ${what} osk can read`, 'check its owner and mode (ls -l), or run osk as a user who may read it');
+    if (errnoOf(e)?.code === 'EACCES' || errnoOf(e)?.code === 'EPERM')
+      throw invalid(
+        `${use.label} ${use.path}: permission denied; expected a ${what} osk can read`,
+        'check its owner and mode (ls -l), or run osk as a user who may read it',
+      );
     throw e;
   }
 }
@@ -67,7 +72,10 @@ async function readable(use: PathUse, what: 'file' | 'directory'): Promise<void>
 export async function expectReadableFile(use: PathUse): Promise<void> {
   const found = await look(use.path);
   if (found.kind === 'missing') {
-    if (found.blockedBy) throw invalid(`${use.label} ${use.path}: ${found.blockedBy} is a file, not a directory; expected a file at ${use.path}`);
+    if (found.blockedBy)
+      throw invalid(
+        `${use.label} ${use.path}: ${found.blockedBy} is a file, not a directory; expected a file at ${use.path}`,
+      );
     throw invalid(`${use.label} ${use.path} does not exist; expected a file`);
   }
   if (found.kind === 'directory') throw invalid(`${use.label} ${use.path} is a directory; expected a file`);
@@ -77,9 +85,16 @@ export async function expectReadableFile(use: PathUse): Promise<void> {
 /** A file osk reads when it is there and creates otherwise (--secrets-file). */
 export async function expectFileOrCreatable(use: PathUse): Promise<void> {
   const found = await look(use.path);
-  if (found.kind === 'directory') throw invalid(`${use.label} ${use.path} is a directory; expected a file`, 'point it at a file (osk creates it when it does not exist)');
+  if (found.kind === 'directory')
+    throw invalid(
+      `${use.label} ${use.path} is a directory; expected a file`,
+      'point it at a file (osk creates it when it does not exist)',
+    );
   if (found.kind === 'file') return readable(use, 'file');
-  if (found.blockedBy) throw invalid(`${use.label} ${use.path}: ${found.blockedBy} is a file, not a directory, so ${use.path} cannot be created`);
+  if (found.blockedBy)
+    throw invalid(
+      `${use.label} ${use.path}: ${found.blockedBy} is a file, not a directory, so ${use.path} cannot be created`,
+    );
 }
 
 /** A directory osk reads and writes, creating it when missing (OSK_STATE_DIR, --output-dir). */
@@ -87,13 +102,23 @@ export async function expectDirectoryOrCreatable(use: PathUse): Promise<void> {
   const found = await look(use.path);
   if (found.kind === 'file') throw invalid(`${use.label} ${use.path} is a file; expected a directory`);
   if (found.kind === 'directory') return readable(use, 'directory');
-  if (found.blockedBy) throw invalid(`${use.label} ${use.path}: ${found.blockedBy} is a file, not a directory, so ${use.path} cannot be created`);
+  if (found.blockedBy)
+    throw invalid(
+      `${use.label} ${use.path}: ${found.blockedBy} is a file, not a directory, so ${use.path} cannot be created`,
+    );
 }
 
 /** Where the state of the clouds is kept (OSK_STATE_DIR, else XDG_STATE_HOME/osk, else ~/.local/state/osk). */
 export function stateDirUse(): PathUse {
   const path = dirname(dirname(defaultStorePath('cloud')));
-  return { label: process.env.OSK_STATE_DIR ? 'OSK_STATE_DIR' : process.env.XDG_STATE_HOME ? 'XDG_STATE_HOME (its osk directory)' : 'the state directory', path };
+  return {
+    label: process.env.OSK_STATE_DIR
+      ? 'OSK_STATE_DIR'
+      : process.env.XDG_STATE_HOME
+        ? 'XDG_STATE_HOME (its osk directory)'
+        : 'the state directory',
+    path,
+  };
 }
 
 /**
@@ -116,7 +141,8 @@ export async function expectDirectory(use: PathUse): Promise<void> {
 /** Verbs that keep state on this host, and so need the state directory (given their options). */
 function usesStateDir(verb: string, opts: Record<string, unknown>): boolean {
   if (['up', 'down', 'logs', 'env', 'backup'].includes(verb)) return true;
-  if (verb === 'render' || verb === 'apply' || verb === 'diff' || verb === 'destroy') return opts.secretsFile === undefined;
+  if (verb === 'render' || verb === 'apply' || verb === 'diff' || verb === 'destroy')
+    return opts.secretsFile === undefined;
   if (verb === 'status') return opts.filename === undefined;
   if (verb === 'restore') return opts.filename === undefined || (!opts.dryRun && opts.secretsFile === undefined);
   if (verb === 'health') return opts.filename === undefined && opts.osCloud === undefined;
@@ -141,7 +167,9 @@ export async function checkCommandPaths(cmd: Command): Promise<PathUse[]> {
     await expectReadableFile(use);
     uses.push(use);
   }
-  const kubeVerb = cmd.options.some((o) => o.long === '--kubeconfig') && (['apply', 'diff', 'destroy'].includes(verb) || filename !== undefined);
+  const kubeVerb =
+    cmd.options.some((o) => o.long === '--kubeconfig') &&
+    (['apply', 'diff', 'destroy'].includes(verb) || filename !== undefined);
   if (kubeVerb && kubeconfig === undefined && process.env.KUBECONFIG) {
     // A list like kubectl's; entries that do not exist are skipped (by kubectl too), others must be files.
     for (const path of process.env.KUBECONFIG.split(':').filter(Boolean)) {
@@ -186,7 +214,8 @@ export async function checkCommandPaths(cmd: Command): Promise<PathUse[]> {
       const names = cloud !== undefined ? [cloud] : await readdir(use.path).catch(() => [] as string[]);
       for (const name of names) {
         const file = join(use.path, name, 'cloud.yaml');
-        if (existsSync(file)) await expectReadableFile({ label: `${use.label}: the cloud file of cloud ${name}`, path: file });
+        if (existsSync(file))
+          await expectReadableFile({ label: `${use.label}: the cloud file of cloud ${name}`, path: file });
       }
     }
   }
@@ -195,11 +224,26 @@ export async function checkCommandPaths(cmd: Command): Promise<PathUse[]> {
 
 /** Node's errors of a failed system call carry `code`, `syscall` and usually `path`. */
 export function errnoOf(e: unknown): (NodeJS.ErrnoException & { code: string }) | undefined {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string' ? (e as NodeJS.ErrnoException & { code: string }) : undefined;
+  return e instanceof Error &&
+    typeof (e as NodeJS.ErrnoException).code === 'string' &&
+    typeof (e as NodeJS.ErrnoException).syscall === 'string'
+    ? (e as NodeJS.ErrnoException & { code: string })
+    : undefined;
 }
 
 /** Errors that say the path given is wrong (bad input); anything else of the file system is a failure. */
-const INPUT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EEXIST', 'ELOOP', 'ENAMETOOLONG', 'EROFS', 'ENOTEMPTY']);
+const INPUT_CODES = new Set([
+  'ENOENT',
+  'ENOTDIR',
+  'EISDIR',
+  'EACCES',
+  'EPERM',
+  'EEXIST',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'EROFS',
+  'ENOTEMPTY',
+]);
 
 /**
  * A file-system error that reached the top of the CLI, as a user-facing error: the path, what was
@@ -221,7 +265,9 @@ export async function fileSystemError(e: unknown, uses: PathUse[]): Promise<OskE
       break;
     case 'ENOTDIR': {
       const blocker = await nonDirectoryAncestor(path);
-      what = blocker ? `${blocker} is a file; expected a directory (osk tried to ${act} ${path})` : `${path}: a part of this path is not a directory; expected a directory`;
+      what = blocker
+        ? `${blocker} is a file; expected a directory (osk tried to ${act} ${path})`
+        : `${path}: a part of this path is not a directory; expected a directory`;
       break;
     }
     case 'EISDIR':
@@ -239,12 +285,17 @@ export async function fileSystemError(e: unknown, uses: PathUse[]): Promise<OskE
       break;
     case 'ENOSPC':
     case 'EDQUOT':
-      return new OskError(`${from}no space left to ${act} ${path}`, { hint: 'free space on that file system and run the command again' });
+      return new OskError(`${from}no space left to ${act} ${path}`, {
+        hint: 'free space on that file system and run the command again',
+      });
     default:
       if (!INPUT_CODES.has(err.code)) return new OskError(`${from}cannot ${act} ${path}: ${err.code}`);
       what = `cannot ${act} ${path} (${err.code})`;
   }
-  return new OskError(`${from}${what}`, { exitCode: ExitCode.invalidInput, hint: use ? `check ${use.label}` : 'check the path and its permissions' });
+  return new OskError(`${from}${what}`, {
+    exitCode: ExitCode.invalidInput,
+    hint: use ? `check ${use.label}` : 'check the path and its permissions',
+  });
 }
 
 /**
@@ -262,7 +313,10 @@ function pathlessError(err: NodeJS.ErrnoException & { code: string }, uses: Path
   const sentence = what[err.code];
   if (!sentence) return undefined;
   const paths = uses.map((u) => `${u.label} ${u.path}`).join(', ');
-  return new OskError(`${sentence} (${err.code} on ${err.syscall})${paths ? `, below one of: ${paths}` : ''}`, { exitCode: ExitCode.invalidInput, hint: 'look for a file or directory of the wrong kind there (ls -l), e.g. a directory named like a file osk writes' });
+  return new OskError(`${sentence} (${err.code} on ${err.syscall})${paths ? `, below one of: ${paths}` : ''}`, {
+    exitCode: ExitCode.invalidInput,
+    hint: 'look for a file or directory of the wrong kind there (ls -l), e.g. a directory named like a file osk writes',
+  });
 }
 
 function within(path: string, base: string): boolean {

@@ -9,7 +9,14 @@ export interface PlanJson {
   release: string;
   waves: {
     wave: number;
-    components: { id: string; service: string; kind: string; replicas?: number; waitsFor: { component: string; why: string }[]; calls: { component: string; port?: number; why: string }[] }[];
+    components: {
+      id: string;
+      service: string;
+      kind: string;
+      replicas?: number;
+      waitsFor: { component: string; why: string }[];
+      calls: { component: string; port?: number; why: string }[];
+    }[];
   }[];
   credentials: string[];
 }
@@ -30,7 +37,9 @@ export function planJson(model: CloudModel): PlanJson {
           kind: c.workload,
           ...(c.workload === 'Deployment' || c.workload === 'StatefulSet' ? { replicas: c.settings.replicas } : {}),
           waitsFor: waitsFor(model, id).map((e) => ({ component: e.to, why: e.why })),
-          calls: model.edges.filter((e) => e.from === id && e.kind === 'calls').map((e) => ({ component: e.to, ...(e.port !== undefined ? { port: e.port } : {}), why: e.why })),
+          calls: model.edges
+            .filter((e) => e.from === id && e.kind === 'calls')
+            .map((e) => ({ component: e.to, ...(e.port !== undefined ? { port: e.port } : {}), why: e.why })),
         };
       }),
     })),
@@ -42,7 +51,9 @@ export function planText(model: CloudModel, opts: { verbose: boolean }): string 
   const j = planJson(model);
   const lines: string[] = [];
   const count = j.waves.reduce((n, w) => n + w.components.length, 0);
-  lines.push(`Cloud ${j.cloud} (profile ${j.profile}, release ${j.release}) in namespace ${j.namespace}: ${count} components in ${j.waves.length} waves.`);
+  lines.push(
+    `Cloud ${j.cloud} (profile ${j.profile}, release ${j.release}) in namespace ${j.namespace}: ${count} components in ${j.waves.length} waves.`,
+  );
   lines.push('Each wave starts when everything it waits for is ready; a wave runs in parallel.');
   for (const w of j.waves) {
     lines.push('', `Wave ${w.wave + 1}:`);
@@ -59,6 +70,9 @@ export function planText(model: CloudModel, opts: { verbose: boolean }): string 
       }
     }
   }
-  lines.push('', `${j.credentials.length} credentials are generated once and kept in the secret store (osk render --show-secrets prints them).`);
-  return lines.join('\n') + '\n';
+  lines.push(
+    '',
+    `${j.credentials.length} credentials are generated once and kept in the secret store (osk render --show-secrets prints them).`,
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -32,7 +32,7 @@ export function wrapText(text: string, width: number, indent = '    '): string {
     let first = true;
     for (const word of raw.trim().split(/ +/)) {
       const prefix = first ? lead : `${lead}${indent}`;
-      if (line && (prefix + line + ' ' + word).length > width) {
+      if (line && `${prefix + line} ${word}`.length > width) {
         out.push(prefix + line);
         first = false;
         line = word;
@@ -45,7 +45,13 @@ export function wrapText(text: string, width: number, indent = '    '): string {
 
 const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-export function createReporter(out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number }, opts: { plain?: boolean; /** How long a component waits before its reason is printed in full (terminal). */ stuckAfterMs?: number } = {}): Reporter {
+export function createReporter(
+  out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number },
+  opts: {
+    plain?: boolean /** How long a component waits before its reason is printed in full (terminal). */;
+    stuckAfterMs?: number;
+  } = {},
+): Reporter {
   const t0 = Date.now();
   const tty = Boolean(out.isTTY) && !opts.plain && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
   const active = new Map<string, { since: number; detail: string; lastPrinted: number; printedDetail?: string }>();
@@ -64,7 +70,7 @@ export function createReporter(out: NodeJS.WriteStream | { write(s: string): boo
     const items = [...active].map(([id, a]) => `${id} ${Math.floor((Date.now() - a.since) / 1000)}s`);
     const first = [...active.values()][0];
     let line = `${SPIN[frame++ % SPIN.length]} ${items.join(', ')}${first?.detail ? ` · ${first.detail}` : ''}`;
-    if (line.length > cols - 1) line = line.slice(0, cols - 2) + '…';
+    if (line.length > cols - 1) line = `${line.slice(0, cols - 2)}…`;
     out.write(`\r\x1b[2K${line}`);
     statusShown = true;
   };
@@ -73,28 +79,31 @@ export function createReporter(out: NodeJS.WriteStream | { write(s: string): boo
     out.write(`${tty ? '' : `${stamp()} `}${line}\n`);
     drawStatus();
   };
-  const timer = setInterval(() => {
-    if (tty) {
-      const now = Date.now();
+  const timer = setInterval(
+    () => {
+      if (tty) {
+        const now = Date.now();
+        for (const [id, a] of active) {
+          const changed = a.detail !== a.printedDetail && now - a.lastPrinted >= stuckAfter;
+          if (now - a.since >= stuckAfter && (changed || now - a.lastPrinted >= 4 * stuckAfter)) {
+            a.lastPrinted = now;
+            a.printedDetail = a.detail;
+            print(wrapText(`… ${id} still waiting (${Math.floor((now - a.since) / 1000)} s): ${a.detail}`, width()));
+          }
+        }
+        clearStatus();
+        drawStatus();
+        return;
+      }
       for (const [id, a] of active) {
-        const changed = a.detail !== a.printedDetail && now - a.lastPrinted >= stuckAfter;
-        if (now - a.since >= stuckAfter && (changed || now - a.lastPrinted >= 4 * stuckAfter)) {
-          a.lastPrinted = now;
-          a.printedDetail = a.detail;
-          print(wrapText(`… ${id} still waiting (${Math.floor((now - a.since) / 1000)} s): ${a.detail}`, width()));
+        if (Date.now() - a.lastPrinted >= stuckAfter) {
+          a.lastPrinted = Date.now();
+          out.write(`${stamp()} … ${id} still waiting (${Math.floor((Date.now() - a.since) / 1000)} s): ${a.detail}\n`);
         }
       }
-      clearStatus();
-      drawStatus();
-      return;
-    }
-    for (const [id, a] of active) {
-      if (Date.now() - a.lastPrinted >= stuckAfter) {
-        a.lastPrinted = Date.now();
-        out.write(`${stamp()} … ${id} still waiting (${Math.floor((Date.now() - a.since) / 1000)} s): ${a.detail}\n`);
-      }
-    }
-  }, tty ? 120 : 1000);
+    },
+    tty ? 120 : 1000,
+  );
   timer.unref();
   const secs = (id: string) => {
     const a = active.get(id);

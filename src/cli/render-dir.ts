@@ -11,7 +11,8 @@ import { ExitCode, OskError } from '../errors.js';
 import { errnoOf } from './paths.js';
 
 export const MARKER = '.osk-render';
-const MARKER_HEADER = '# Written by osk render. The next osk render --output-dir into this directory removes and replaces\n# exactly the files listed here and nothing else; files of your own beside them are left alone.\n';
+const MARKER_HEADER =
+  '# Written by osk render. The next osk render --output-dir into this directory removes and replaces\n# exactly the files listed here and nothing else; files of your own beside them are left alone.\n';
 /** The names osk render writes: NNN-<group>.yaml or .json. A marker listing anything else was edited. */
 const RENDERED_NAME = /^\d{2,4}-[a-z0-9][a-z0-9.-]*\.(yaml|json)$/;
 
@@ -27,14 +28,21 @@ const refuse = (message: string, hint: string) => new OskError(message, { exitCo
 async function markedFiles(dir: string, entries: string[]): Promise<string[] | undefined> {
   if (!entries.includes(MARKER)) return undefined;
   const marker = join(dir, MARKER);
-  if (!(await lstat(marker)).isFile()) throw refuse(`--output-dir ${dir}: ${marker} is not a file osk render wrote`, `move ${marker} away, or choose another directory`);
+  if (!(await lstat(marker)).isFile())
+    throw refuse(
+      `--output-dir ${dir}: ${marker} is not a file osk render wrote`,
+      `move ${marker} away, or choose another directory`,
+    );
   const names = (await readFile(marker, 'utf8'))
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
   const foreign = names.filter((n) => !RENDERED_NAME.test(n));
   if (foreign.length) {
-    throw refuse(`--output-dir ${dir}: its ${MARKER} lists ${foreign.map((n) => JSON.stringify(n)).join(', ')}, which osk render never writes; osk will not delete files on the word of an edited list`, `restore ${MARKER} to the list osk wrote, or render into a new directory`);
+    throw refuse(
+      `--output-dir ${dir}: its ${MARKER} lists ${foreign.map((n) => JSON.stringify(n)).join(', ')}, which osk render never writes; osk will not delete files on the word of an edited list`,
+      `restore ${MARKER} to the list osk wrote, or render into a new directory`,
+    );
   }
   return names;
 }
@@ -63,7 +71,11 @@ export async function writeRenderDir(dir: string, files: RenderedFile[]): Promis
     await mkdir(dir, { recursive: true });
     isDir = true;
   }
-  if (!isDir) throw refuse(`--output-dir ${dir} is a file; expected a directory`, 'name a new or empty directory (or one an earlier osk render --output-dir wrote)');
+  if (!isDir)
+    throw refuse(
+      `--output-dir ${dir} is a file; expected a directory`,
+      'name a new or empty directory (or one an earlier osk render --output-dir wrote)',
+    );
 
   const entries = await readdir(dir);
   const owned = await markedFiles(dir, entries);
@@ -73,17 +85,26 @@ export async function writeRenderDir(dir: string, files: RenderedFile[]): Promis
     const looksRendered = entries.every((n) => RENDERED_NAME.test(n));
     throw refuse(
       `--output-dir ${dir} is not empty and osk render did not write it (it has no ${MARKER}): ${list(entries.sort())} would be in the way; osk never deletes or overwrites files it did not write`,
-      looksRendered ? `if an older osk rendered them (it wrote no ${MARKER}), remove them once: rm ${join(dir, '[0-9]*-*.yaml')}; else render into a new directory` : 'render into a new or empty directory, or move those files away',
+      looksRendered
+        ? `if an older osk rendered them (it wrote no ${MARKER}), remove them once: rm ${join(dir, '[0-9]*-*.yaml')}; else render into a new directory`
+        : 'render into a new or empty directory, or move those files away',
     );
   }
   const mine = new Set((owned ?? []).filter((n) => entries.includes(n)));
   const newNames = files.map((f) => f.name);
   const inTheWay = newNames.filter((n) => entries.includes(n) && !mine.has(n));
   if (inTheWay.length) {
-    throw refuse(`--output-dir ${dir}: ${list(inTheWay)} ${inTheWay.length === 1 ? 'is' : 'are'} in the way: not written by osk render (not in its ${MARKER}), so osk will not replace ${inTheWay.length === 1 ? 'it' : 'them'}`, 'move those files away, or render into a new directory');
+    throw refuse(
+      `--output-dir ${dir}: ${list(inTheWay)} ${inTheWay.length === 1 ? 'is' : 'are'} in the way: not written by osk render (not in its ${MARKER}), so osk will not replace ${inTheWay.length === 1 ? 'it' : 'them'}`,
+      'move those files away, or render into a new directory',
+    );
   }
   for (const n of mine) {
-    if ((await lstat(join(dir, n))).isDirectory()) throw refuse(`--output-dir ${dir}: ${n} is now a directory; osk render wrote a file there and will not remove a directory`, `move ${join(dir, n)} away`);
+    if ((await lstat(join(dir, n))).isDirectory())
+      throw refuse(
+        `--output-dir ${dir}: ${n} is now a directory; osk render wrote a file there and will not remove a directory`,
+        `move ${join(dir, n)} away`,
+      );
   }
 
   // The marker first lists everything osk may have written by the end, so an interrupted render

@@ -21,7 +21,8 @@ function osloRead(text: string): Map<string, Map<string, string[]>> {
     const i = [line.indexOf('='), line.indexOf(':')].filter((x) => x >= 0).sort((a, b) => a - b)[0]!;
     const key = line.slice(0, i).trim();
     let value = line.slice(i + 1).trim();
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0])
+      value = value.slice(1, -1);
     value = value.replace(/\$\$/g, '$');
     const s = out.get(section)!;
     s.set(key, [...(s.get(key) ?? []), value]);
@@ -73,13 +74,24 @@ test('a value with a newline or another control character is refused when it is 
   for (const bad of ['vg\n[DEFAULT]\ndebug = true', 'a\rb', 'tab\there', 'nul\u0000', 'ls\u2028x']) {
     assert.throws(
       () => new IniDoc('cinder.conf', 'zed').set('lvm', 'volume_group', bad),
-      (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && e.message.startsWith('cinder.conf [lvm] volume_group: ') && /control character \(U\+/.test(e.message),
+      (e: unknown) =>
+        e instanceof OskError &&
+        e.exitCode === ExitCode.invalidInput &&
+        e.message.startsWith('cinder.conf [lvm] volume_group: ') &&
+        /control character \(U\+/.test(e.message),
       JSON.stringify(bad),
     );
   }
   // Inside a list as well, and for outer quotes oslo would strip.
-  assert.throws(() => new IniDoc('nova.conf', 'zed').set('cache', 'memcache_servers', ['a:1', 'b\n:2']), /nova\.conf \[cache\] memcache_servers/);
-  assert.throws(() => new IniDoc('nova.conf', 'zed').set('s', 'k', "'x'"), (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && /nova\.conf \[s\] k/.test(e.message));
+  assert.throws(
+    () => new IniDoc('nova.conf', 'zed').set('cache', 'memcache_servers', ['a:1', 'b\n:2']),
+    /nova\.conf \[cache\] memcache_servers/,
+  );
+  assert.throws(
+    () => new IniDoc('nova.conf', 'zed').set('s', 'k', "'x'"),
+    (e: unknown) =>
+      e instanceof OskError && e.exitCode === ExitCode.invalidInput && /nova\.conf \[s\] k/.test(e.message),
+  );
   // Printable text, `$` and `%` included, is written.
   assert.equal(new IniDoc('x.conf', 'zed').set('s', 'k', 'a b;c$d').renderPublic(), '[s]\nk = a b;c$$d\n');
 });

@@ -56,14 +56,22 @@ export class IniDoc {
   set(section: string, key: string, value: IniScalar | IniScalar[], opts: Omit<IniEntry, 'value'> = {}): this {
     if (/[:=\s]/.test(key) || key === '') throw new Error(`invalid oslo option name "${key}"`);
     // A section name comes from the cloud file for backends ([<backend name>]): it must stay one header.
-    if (section === '' || section.includes(']')) throw new OskError(`${this.fileName}: "${section}" cannot be an INI section name`, { exitCode: ExitCode.invalidInput, hint: 'a section name is one line without "]"' });
+    if (section === '' || section.includes(']'))
+      throw new OskError(`${this.fileName}: "${section}" cannot be an INI section name`, {
+        exitCode: ExitCode.invalidInput,
+        hint: 'a section name is one line without "]"',
+      });
     oneLine(`${this.fileName} [${section}]`, section);
     if (opts.since && !releaseAtLeast(this.release, opts.since)) return this;
     // Refused when the model is built (validate and plan too, not only render): a value with a
     // newline would be written as a second line, i.e. an option nobody set.
-    for (const v of Array.isArray(value) ? value : [value]) formatValue(v, 'oslo', opts.raw, `${this.fileName} [${section}] ${key}`);
+    for (const v of Array.isArray(value) ? value : [value])
+      formatValue(v, 'oslo', opts.raw, `${this.fileName} [${section}] ${key}`);
     let s = this.sections.get(section);
-    if (!s) this.sections.set(section, (s = new Map()));
+    if (!s) {
+      s = new Map();
+      this.sections.set(section, s);
+    }
     s.set(key, { value, ...opts });
     return this;
   }
@@ -146,10 +154,13 @@ export function formatValue(v: IniScalar, dialect: Dialect, raw = false, where =
   let s = typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
   oneLine(where, s);
   if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0]) {
-    throw new OskError(`${where}: the value ${s} starts and ends with the same quote, which oslo would strip (it has no escape for them)`, {
-      exitCode: ExitCode.invalidInput,
-      hint: 'remove the outer quotes in the cloud file field that sets it',
-    });
+    throw new OskError(
+      `${where}: the value ${s} starts and ends with the same quote, which oslo would strip (it has no escape for them)`,
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: 'remove the outer quotes in the cloud file field that sets it',
+      },
+    );
   }
   if (raw) return s;
   if (dialect === 'oslo') s = s.replace(/\$/g, '$$$$');

@@ -16,9 +16,17 @@
 import { fernetKey } from './secrets.js';
 
 /** The next key set: [new staged, kept secondaries oldest first …, old primary, old staged as primary]. */
-export function rotateKeySet(keys: readonly string[], maxActiveKeys: number, newKey: () => string = fernetKey): string[] {
-  if (keys.length < 2) throw new Error(`a key repository holds at least a staged and a primary key, found ${keys.length}`);
-  if (maxActiveKeys < 3) throw new Error(`maxActiveKeys must be at least 3 (staged, primary and the previous primary), found ${maxActiveKeys}`);
+export function rotateKeySet(
+  keys: readonly string[],
+  maxActiveKeys: number,
+  newKey: () => string = fernetKey,
+): string[] {
+  if (keys.length < 2)
+    throw new Error(`a key repository holds at least a staged and a primary key, found ${keys.length}`);
+  if (maxActiveKeys < 3)
+    throw new Error(
+      `maxActiveKeys must be at least 3 (staged, primary and the previous primary), found ${maxActiveKeys}`,
+    );
   const [staged, ...validating] = keys as [string, ...string[]];
   // Old secondaries and the old primary, oldest first; room for maxActiveKeys - 2 of them.
   const kept = validating.slice(-(maxActiveKeys - 2));
@@ -45,7 +53,11 @@ export function cronOf(every: string): string | undefined {
   const n = Number(m[1]);
   switch (m[2]) {
     case 'm':
-      return n < 60 && 60 % n === 0 ? `*/${n} * * * *` : n % 60 === 0 && 24 % (n / 60) === 0 ? `0 */${n / 60} * * *` : undefined;
+      return n < 60 && 60 % n === 0
+        ? `*/${n} * * * *`
+        : n % 60 === 0 && 24 % (n / 60) === 0
+          ? `0 */${n / 60} * * *`
+          : undefined;
     case 'h':
       return n === 24 ? '0 0 * * *' : n < 24 && 24 % n === 0 ? `0 */${n} * * *` : undefined;
     default:
@@ -58,7 +70,11 @@ export function cronOf(every: string): string | undefined {
  * then validates for maxActiveKeys - 2 more before it is dropped, so a token issued at the last
  * moment a key was primary must expire within that time.
  */
-export function rotationProblem(every: string, maxActiveKeys: number, tokenExpirationSeconds: number): string | undefined {
+export function rotationProblem(
+  every: string,
+  maxActiveKeys: number,
+  tokenExpirationSeconds: number,
+): string | undefined {
   const validFor = everySeconds(every) * (maxActiveKeys - 2);
   if (tokenExpirationSeconds > validFor) {
     return `tokens live ${tokenExpirationSeconds} s but a key that signed one is dropped ${validFor} s after it stops signing (every ${every} × (maxActiveKeys ${maxActiveKeys} - 2)), so tokens would stop validating before they expire`;

@@ -20,10 +20,13 @@ export function controlCharacter(value: string): string | undefined {
 export function oneLine(where: string, value: string): string {
   const bad = controlCharacter(value);
   if (bad !== undefined) {
-    throw new OskError(`${where}: the value ${JSON.stringify(value.length > 60 ? value.slice(0, 60) + '…' : value)} contains a control character (${bad}); it would become a second line or field of what osk writes`, {
-      exitCode: ExitCode.invalidInput,
-      hint: 'use one line of printable text (no newline, tab or other control character) in the cloud file field that sets it',
-    });
+    throw new OskError(
+      `${where}: the value ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} contains a control character (${bad}); it would become a second line or field of what osk writes`,
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: 'use one line of printable text (no newline, tab or other control character) in the cloud file field that sets it',
+      },
+    );
   }
   return value;
 }

@@ -37,9 +37,15 @@ test('a store of another cloud or a damaged store is refused, not overwritten', 
   const s = await SecretStore.open(path, 'demo');
   s.ensure(defs);
   await s.save();
-  await assert.rejects(SecretStore.open(path, 'other'), (e: unknown) => e instanceof OskError && /belongs to cloud "demo"/.test(e.message));
+  await assert.rejects(
+    SecretStore.open(path, 'other'),
+    (e: unknown) => e instanceof OskError && /belongs to cloud "demo"/.test(e.message),
+  );
   await writeFile(path, 'secrets: [unclosed\n');
-  await assert.rejects(SecretStore.open(path, 'demo'), (e: unknown) => e instanceof OskError && /not valid YAML/.test(e.message));
+  await assert.rejects(
+    SecretStore.open(path, 'demo'),
+    (e: unknown) => e instanceof OskError && /not valid YAML/.test(e.message),
+  );
 });
 
 test('generated values are random, of the right shape, and safe in URLs and INI files', () => {

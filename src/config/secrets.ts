@@ -30,7 +30,7 @@ export function randomToken(length: number): string {
 
 /** A Fernet key: 32 random bytes, URL-safe base64 (what keystone-manage fernet_setup writes). */
 export function fernetKey(): string {
-  return randomBytes(32).toString('base64url') + '=';
+  return `${randomBytes(32).toString('base64url')}=`;
 }
 
 export function generate(kind: SecretDef['kind']): string {
@@ -45,7 +45,8 @@ export function generate(kind: SecretDef['kind']): string {
 }
 
 export function defaultStorePath(cloud: string): string {
-  const base = process.env.OSK_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'osk');
+  const base =
+    process.env.OSK_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'osk');
   return join(base, cloud, 'secrets.yaml');
 }
 
@@ -76,17 +77,26 @@ export class SecretStore {
     try {
       doc = parse(text) as Partial<StoreFile>;
     } catch (e) {
-      throw new OskError(`the secret store ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { exitCode: ExitCode.invalidInput, hint: 'restore it from a backup; osk never regenerates existing credentials by itself' });
+      throw new OskError(`the secret store ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
+        exitCode: ExitCode.invalidInput,
+        hint: 'restore it from a backup; osk never regenerates existing credentials by itself',
+      });
     }
     if (doc?.kind !== 'SecretStore' || typeof doc.secrets !== 'object' || doc.secrets === null) {
       throw new OskError(`${path} is not an osk secret store (kind: SecretStore)`, { exitCode: ExitCode.invalidInput });
     }
     if (doc.cloud !== cloud) {
-      throw new OskError(`the secret store ${path} belongs to cloud "${doc.cloud}", not "${cloud}"`, { exitCode: ExitCode.invalidInput, hint: 'pass the store of this cloud with --secrets-file' });
+      throw new OskError(`the secret store ${path} belongs to cloud "${doc.cloud}", not "${cloud}"`, {
+        exitCode: ExitCode.invalidInput,
+        hint: 'pass the store of this cloud with --secrets-file',
+      });
     }
     const values = new Map<string, string>();
     for (const [k, v] of Object.entries(doc.secrets)) {
-      if (typeof v !== 'string' || v === '') throw new OskError(`the secret store ${path} has an empty or non-string value for ${k}`, { exitCode: ExitCode.invalidInput });
+      if (typeof v !== 'string' || v === '')
+        throw new OskError(`the secret store ${path} has an empty or non-string value for ${k}`, {
+          exitCode: ExitCode.invalidInput,
+        });
       values.set(k, v);
     }
     return new SecretStore(path, cloud, values, false);
@@ -142,9 +152,18 @@ export class SecretStore {
     if (!this.dirty || !this.path) return;
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await chmod(dirname(this.path), 0o700);
-    const doc: StoreFile = { apiVersion: 'osk.dev/v1alpha1', kind: 'SecretStore', cloud: this.cloud, secrets: this.entries() };
+    const doc: StoreFile = {
+      apiVersion: 'osk.dev/v1alpha1',
+      kind: 'SecretStore',
+      cloud: this.cloud,
+      secrets: this.entries(),
+    };
     const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, `# osk secret store: credentials of cloud ${this.cloud}. Keep it safe; back it up.\n${stringify(doc)}`, { mode: 0o600 });
+    await writeFile(
+      tmp,
+      `# osk secret store: credentials of cloud ${this.cloud}. Keep it safe; back it up.\n${stringify(doc)}`,
+      { mode: 0o600 },
+    );
     await rename(tmp, this.path);
     this.dirty = false;
   }

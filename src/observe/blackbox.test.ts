@@ -28,10 +28,9 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 /** An HTTP server on 127.0.0.1 that answers / with `status`, or never answers (`'hang'`). */
 async function api(status: number | 'hang'): Promise<string> {
-  const s = createHttpServer((req, res) => {
+  const s = createHttpServer((_req, res) => {
     if (status === 'hang') return;
     res.writeHead(status, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ versions: { values: [{ id: 'v3.14', status: 'stable' }] } }));
@@ -46,14 +45,19 @@ function metric(text: string, name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-test('the rendered blackbox module: 300 and 200 are up, 503 and a hang past 5 s are down', { skip, timeout: 120_000 }, async () => {
+test('the rendered blackbox module: 300 and 200 are up, 503 and a hang past 5 s are down', {
+  skip,
+  timeout: 120_000,
+}, async () => {
   const config = join(dir, 'blackbox.yml');
   writeFileSync(config, BLACKBOX_CONFIG);
   const check = spawnSync(BIN, [`--config.file=${config}`, '--config.check'], { encoding: 'utf8' });
   assert.equal(check.status, 0, `config.check: ${check.stderr}`);
 
   const port = await freePort();
-  const p = spawn(BIN, [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(BIN, [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   procs.push(p);
   let log = '';
   p.stderr!.on('data', (d) => (log += d));

@@ -49,7 +49,10 @@ export function skipMessage(needs: readonly CrdNeed[]): string | undefined {
   const n = needs.reduce((s, x) => s + x.objects.length, 0);
   if (n === 0) return undefined;
   // One clause per provider, each naming the switch in the cloud file that turns it off.
-  const off: Record<string, string> = { 'monitoring.coreos.com': 'spec.monitoring.enabled: false', 'velero.io': 'spec.backup.enabled: false' };
+  const off: Record<string, string> = {
+    'monitoring.coreos.com': 'spec.monitoring.enabled: false',
+    'velero.io': 'spec.backup.enabled: false',
+  };
   const what: Record<string, string> = { 'monitoring.coreos.com': 'monitoring', 'velero.io': 'backup' };
   const clauses = [...new Set(needs.map((x) => x.group))].map((g) => {
     const mine = needs.filter((x) => x.group === g);

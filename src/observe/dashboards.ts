@@ -20,7 +20,11 @@ const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasourc
 
 const FAMILIES: { name: string; title: string; groups: string[] }[] = [
   { name: 'thresholds', title: 'SLOs and resource thresholds', groups: ['thresholds'] },
-  { name: 'control-plane', title: 'Control plane: MariaDB, RabbitMQ, OpenStack services, OVN', groups: ['mariadb', 'rabbitmq', 'openstack', 'ovn'] },
+  {
+    name: 'control-plane',
+    title: 'Control plane: MariaDB, RabbitMQ, OpenStack services, OVN',
+    groups: ['mariadb', 'rabbitmq', 'openstack', 'ovn'],
+  },
   { name: 'kubernetes', title: 'Jobs, volumes, certificates and scrape targets', groups: ['kubernetes'] },
 ];
 

@@ -40,14 +40,24 @@ const WAIT = 60_000; // generous: a shared 2-core machine
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 function missing(): string | false {
-  const gone = ['mariadbd', 'mariadb', 'mariadb-install-db', 'mariadb-admin', EXPORTER, 'prometheus'].filter((c) => !has(c));
+  const gone = ['mariadbd', 'mariadb', 'mariadb-install-db', 'mariadb-admin', EXPORTER, 'prometheus'].filter(
+    (c) => !has(c),
+  );
   if (!existsSync(GALERA_LIB)) gone.push(GALERA_LIB);
-  return gone.length ? `missing ${gone.join(', ')}: run scripts/install-test-tools.sh as root (mariadb-server, galera-4, prometheus-mysqld-exporter, prometheus)` : false;
+  return gone.length
+    ? `missing ${gone.join(', ')}: run scripts/install-test-tools.sh as root (mariadb-server, galera-4, prometheus-mysqld-exporter, prometheus)`
+    : false;
 }
 const skip = missing();
 
 // ---- what osk renders for the `ha` example (3 Galera nodes) -------------------------------------
-type Obj = { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> };
+type Obj = {
+  kind: string;
+  metadata: { name: string };
+  spec?: any;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+};
 const cloud = parseCloudFile(readFileSync('examples/ha.yaml', 'utf8'), 'ha');
 const { model, groups } = render(cloud, SecretStore.memory(cloud.metadata.name));
 const objects = allObjects(groups).map((o) => o.toJSON() as Obj);
@@ -56,25 +66,36 @@ const alerts = alertDefinitions(model);
 const byName = new Map(alerts.map((a) => [a.alert, a]));
 const expr = (alert: string) => byName.get(alert)!.expr;
 const find = (kind: string, name: string | RegExp) => {
-  const o = objects.find((x) => x.kind === kind && (typeof name === 'string' ? x.metadata.name === name : name.test(x.metadata.name)));
+  const o = objects.find(
+    (x) => x.kind === kind && (typeof name === 'string' ? x.metadata.name === name : name.test(x.metadata.name)),
+  );
   assert.ok(o, `rendered ${kind} ${name}`);
   return o;
 };
-const secretValue = (name: string, key: string) => find('Secret', name).stringData?.[key] ?? Buffer.from(find('Secret', name).data![key]!, 'base64').toString();
+const secretValue = (name: string, key: string) =>
+  find('Secret', name).stringData?.[key] ?? Buffer.from(find('Secret', name).data![key]!, 'base64').toString();
 
 /** The Job's env as its pod gets it: plain values, and secretKeyRefs read from the rendered Secrets. */
 function jobEnv(): Record<string, string> {
   const job = find('Job', /^mysqld-exporter-db-init(-|$)/);
   const env: Record<string, string> = {};
-  for (const e of job.spec.template.spec.containers[0].env as { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]) {
-    env[e.name] = e.valueFrom ? secretValue(e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key) : (e.value ?? '');
+  for (const e of job.spec.template.spec.containers[0].env as {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef: { name: string; key: string } };
+  }[]) {
+    env[e.name] = e.valueFrom
+      ? secretValue(e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key)
+      : (e.value ?? '');
   }
   return env;
 }
 /** The exporter's flags from the rendered Deployment, except the two that name in-pod paths and ports. */
 function exporterFlags(): string[] {
   const c = find('Deployment', 'mysqld-exporter').spec.template.spec.containers[0];
-  return [...(c.command ?? []), ...(c.args ?? [])].filter((a: string) => a.startsWith('--') && !/^--(config\.my-cnf|web\.listen-address)=/.test(a));
+  return [...(c.command ?? []), ...(c.args ?? [])].filter(
+    (a: string) => a.startsWith('--') && !/^--(config\.my-cnf|web\.listen-address)=/.test(a),
+  );
 }
 /** Metric names an expression reads (vector selectors), as lezer-promql parses them. */
 function metricNames(e: string): string[] {
@@ -102,7 +123,10 @@ function start(name: string, cmd: string, args: string[]): ChildProcess {
 }
 const log = (name: string) => {
   try {
-    return readFileSync(join(work, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n');
+    return readFileSync(join(work, `${name}.log`), 'utf8')
+      .split('\n')
+      .slice(-15)
+      .join('\n');
   } catch {
     return '';
   }
@@ -127,7 +151,8 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
     } catch (e) {
       last = (e as Error).message;
     }
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last ? `: ${last}` : ''}`);
+    if (Date.now() - t0 > ms)
+      throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last ? `: ${last}` : ''}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -138,14 +163,21 @@ let db: { port: number; sock: string; proc: ChildProcess };
 
 /** SQL as root over the socket; `-N -B` output. */
 function sql(statement: string): string {
-  return execFileSync('mariadb', ['--no-defaults', `--socket=${db.sock}`, '-uroot', '-N', '-B', '-e', statement], { encoding: 'utf8', env: { ...process.env, MYSQL_PWD: rootPassword } });
+  return execFileSync('mariadb', ['--no-defaults', `--socket=${db.sock}`, '-uroot', '-N', '-B', '-e', statement], {
+    encoding: 'utf8',
+    env: { ...process.env, MYSQL_PWD: rootPassword },
+  });
 }
 const status = (name: string) => sql(`SHOW GLOBAL STATUS LIKE '${name}'`).trim().split('\t')[1];
 
 async function galeraNode(): Promise<typeof db> {
   const data = join(work, 'data');
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, ...asRoot, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'pipe' });
+  execFileSync(
+    'mariadb-install-db',
+    ['--no-defaults', `--datadir=${data}`, ...asRoot, '--auth-root-authentication-method=normal', '--skip-test-db'],
+    { stdio: 'pipe' },
+  );
   const [port, gcomm, ist] = [await freePort(), await freePort(), await freePort()];
   const sock = join(work, 'mysqld.sock');
   const proc = start('mariadbd', 'mariadbd', [
@@ -169,15 +201,26 @@ async function galeraNode(): Promise<typeof db> {
     `--wsrep_provider_options=gmcast.listen_addr=tcp://127.0.0.1:${gcomm};ist.recv_addr=127.0.0.1:${ist}`,
     '--wsrep-new-cluster',
   ]);
-  await eventually('mariadbd to answer on its socket', async () => (spawnSync('mariadb-admin', ['--no-defaults', `--socket=${sock}`, '-uroot', '--connect-timeout=1', 'ping']).status === 0 ? true : undefined));
+  await eventually('mariadbd to answer on its socket', async () =>
+    spawnSync('mariadb-admin', ['--no-defaults', `--socket=${sock}`, '-uroot', '--connect-timeout=1', 'ping'])
+      .status === 0
+      ? true
+      : undefined,
+  );
   // db-init.sh logs in as root over TCP with MARIADB_ROOT_PASSWORD, as the Job does.
-  execFileSync('mariadb', ['--no-defaults', `--socket=${sock}`, '-uroot', '-e', [
+  execFileSync('mariadb', [
+    '--no-defaults',
+    `--socket=${sock}`,
+    '-uroot',
+    '-e',
+    [
       // mariadb-install-db may or may not have made root@127.0.0.1: make sure, then set both.
       "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
       "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
       `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '${rootPassword}'`,
       `ALTER USER 'root'@'localhost' IDENTIFIED BY '${rootPassword}'`,
-    ].join('; ')]);
+    ].join('; '),
+  ]);
   return { port, sock, proc };
 }
 
@@ -186,7 +229,13 @@ function dbInit() {
   const script = join(work, 'db-init.sh');
   writeFileSync(script, find('ConfigMap', 'osk-scripts-config').data!['db-init.sh']!);
   // MYSQL_TCP_PORT: the mariadb client's port when none is given (the Job uses 3306).
-  const env = { PATH: process.env.PATH!, HOME: work, ...jobEnv(), DB_HOST: '127.0.0.1', MYSQL_TCP_PORT: String(db.port) };
+  const env = {
+    PATH: process.env.PATH!,
+    HOME: work,
+    ...jobEnv(),
+    DB_HOST: '127.0.0.1',
+    MYSQL_TCP_PORT: String(db.port),
+  };
   const r = spawnSync('sh', [script], { env, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -196,7 +245,9 @@ function myCnf(): string {
   const text = secretValue('mysqld-exporter-config-secrets', 'my.cnf');
   assert.match(text, /^\[client\]\n/m);
   const file = join(work, 'my.cnf');
-  writeFileSync(file, text.replace(/^\[client\]\n/m, `[client]\nhost = 127.0.0.1\nport = ${db.port}\n`), { mode: 0o600 });
+  writeFileSync(file, text.replace(/^\[client\]\n/m, `[client]\nhost = 127.0.0.1\nport = ${db.port}\n`), {
+    mode: 0o600,
+  });
   return file;
 }
 
@@ -211,7 +262,8 @@ async function api(path: string): Promise<any> {
   return j.data;
 }
 type Sample = { metric: Record<string, string>; value: [number, string] };
-const query = async (e: string): Promise<Sample[]> => (await api(`/api/v1/query?query=${encodeURIComponent(e)}`)).result;
+const query = async (e: string): Promise<Sample[]> =>
+  (await api(`/api/v1/query?query=${encodeURIComponent(e)}`)).result;
 /** The alert's expression, evaluated now: the series on which it would be active. */
 const active = (alert: string) => query(expr(alert));
 /** Wait until the expression has (true) or has no (false) series; returns the last result. */
@@ -223,14 +275,19 @@ async function untilActive(alert: string, want: boolean): Promise<Sample[]> {
   });
 }
 /** Wait until the alert is pending or firing in Prometheus; returns it. */
-async function untilAlert(alert: string): Promise<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }> {
+async function untilAlert(
+  alert: string,
+): Promise<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }> {
   return eventually(`alert ${alert} pending or firing`, async () => {
     const a = ((await api('/api/v1/alerts')).alerts as any[]).find((x) => x.labels.alertname === alert);
     return a && ['pending', 'firing'].includes(a.state) ? a : undefined;
   });
 }
 
-describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and Prometheus', { skip, timeout: 600_000 }, () => {
+describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and Prometheus', {
+  skip,
+  timeout: 600_000,
+}, () => {
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'osk-exporters-'));
     db = await galeraNode();
@@ -246,7 +303,7 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
     assert.equal(status('wsrep_cluster_size'), '1');
   });
 
-  test("the rendered db-init.sh makes the metrics user with monitoring grants only, and a rerun converges", () => {
+  test('the rendered db-init.sh makes the metrics user with monitoring grants only, and a rerun converges', () => {
     const env = jobEnv();
     assert.equal(env.DB_USER, 'mysqld_exporter');
     for (const run of [1, 2]) {
@@ -261,13 +318,19 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
       assert.ok(m, line);
       grants.set(m[2]!.replaceAll('`', ''), m[1]!);
     }
-    assert.deepEqual(Object.fromEntries(grants), { '*.*': 'PROCESS, BINLOG MONITOR, SLAVE MONITOR', 'performance_schema.*': 'SELECT' });
+    assert.deepEqual(Object.fromEntries(grants), {
+      '*.*': 'PROCESS, BINLOG MONITOR, SLAVE MONITOR',
+      'performance_schema.*': 'SELECT',
+    });
     assert.match(sql("SHOW GRANTS FOR 'mysqld_exporter'@'%'"), /MAX_USER_CONNECTIONS 3/);
   });
 
   test('the rendered my.cnf logs in as the metrics user, which cannot read an OpenStack database', () => {
-    sql("CREATE DATABASE IF NOT EXISTS keystone; CREATE TABLE IF NOT EXISTS keystone.credential (id INT PRIMARY KEY, encrypted_blob TEXT); REPLACE INTO keystone.credential VALUES (1, 'secret')");
-    const asExporter = (statement: string) => spawnSync('mariadb', [`--defaults-file=${myCnf()}`, '-N', '-B', '-e', statement], { encoding: 'utf8' });
+    sql(
+      "CREATE DATABASE IF NOT EXISTS keystone; CREATE TABLE IF NOT EXISTS keystone.credential (id INT PRIMARY KEY, encrypted_blob TEXT); REPLACE INTO keystone.credential VALUES (1, 'secret')",
+    );
+    const asExporter = (statement: string) =>
+      spawnSync('mariadb', [`--defaults-file=${myCnf()}`, '-N', '-B', '-e', statement], { encoding: 'utf8' });
     const who = asExporter('SELECT CURRENT_USER()');
     assert.equal(who.status, 0, who.stderr);
     assert.equal(who.stdout.trim(), 'mysqld_exporter@%');
@@ -276,12 +339,19 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
     assert.match(read.stderr, /ERROR 1142 .*SELECT command denied to user 'mysqld_exporter'/);
     // What the collectors need still works.
     assert.equal(asExporter("SHOW GLOBAL STATUS LIKE 'wsrep_local_state'").stdout.trim(), 'wsrep_local_state\t4');
-    assert.ok(!asExporter('SHOW DATABASES').stdout.split('\n').includes('keystone'), 'keystone is invisible to the metrics user');
+    assert.ok(
+      !asExporter('SHOW DATABASES').stdout.split('\n').includes('keystone'),
+      'keystone is invisible to the metrics user',
+    );
   });
 
   test('mysqld_exporter with the rendered my.cnf and flags reports mysql_up 1', async () => {
     const port = await freePort();
-    start('exporter', EXPORTER, [`--config.my-cnf=${myCnf()}`, `--web.listen-address=127.0.0.1:${port}`, ...exporterFlags()]);
+    start('exporter', EXPORTER, [
+      `--config.my-cnf=${myCnf()}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...exporterFlags(),
+    ]);
     exporterUrl = `127.0.0.1:${port}`;
     const text = await eventually('the exporter to read MariaDB', async () => {
       const t = await (await fetch(`http://${exporterUrl}/metrics`)).text();
@@ -299,38 +369,74 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
     const config = {
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
       rule_files: [join(work, 'rules.yaml')],
-      scrape_configs: [{ job_name: `${ns}/mysqld-exporter`, static_configs: [{ targets: [exporterUrl], labels: { namespace: ns, instance: 'mariadb-0', pod: 'mysqld-exporter' } }] }],
+      scrape_configs: [
+        {
+          job_name: `${ns}/mysqld-exporter`,
+          static_configs: [
+            { targets: [exporterUrl], labels: { namespace: ns, instance: 'mariadb-0', pod: 'mysqld-exporter' } },
+          ],
+        },
+      ],
     };
     writeFileSync(join(work, 'prometheus.yml'), stringify(config));
-    start('prometheus', 'prometheus', [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`]);
+    start('prometheus', 'prometheus', [
+      `--config.file=${join(work, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(work, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ]);
     prom = `http://127.0.0.1:${port}`;
     await eventually('Prometheus /-/ready', async () => ((await fetch(`${prom}/-/ready`)).ok ? true : undefined));
     const names = rules.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert as string)) as string[];
-    assert.deepEqual(names, alerts.map((a) => a.alert));
+    assert.deepEqual(
+      names,
+      alerts.map((a) => a.alert),
+    );
     const loaded = await eventually('every rule evaluated', async () => {
-      const got = ((await api('/api/v1/rules')).groups as any[]).flatMap((g) => g.rules as { name: string; health: string; lastError?: string }[]);
+      const got = ((await api('/api/v1/rules')).groups as any[]).flatMap(
+        (g) => g.rules as { name: string; health: string; lastError?: string }[],
+      );
       const pending = names.filter((n) => got.find((r) => r.name === n)?.health !== 'ok');
-      if (pending.length) throw new Error(`not (yet) ok: ${pending.join(', ')} ${JSON.stringify(got.filter((r) => r.lastError))}`);
+      if (pending.length)
+        throw new Error(`not (yet) ok: ${pending.join(', ')} ${JSON.stringify(got.filter((r) => r.lastError))}`);
       return got;
     });
-    assert.deepEqual(loaded.filter((r) => r.lastError).map((r) => `${r.name}: ${r.lastError}`), []);
+    assert.deepEqual(
+      loaded.filter((r) => r.lastError).map((r) => `${r.name}: ${r.lastError}`),
+      [],
+    );
     assert.deepEqual(new Set(loaded.map((r) => r.name)), new Set(names));
   });
 
   test('every metric the MariaDB/Galera alerts read is one the real exporter emits', async () => {
     const mariadb = alerts.filter((a) => a.group === 'mariadb');
-    assert.deepEqual(mariadb.map((a) => a.alert), ['MariaDBDown', 'GaleraClusterSizeLow', 'GaleraNodeNotSynced', 'GaleraNotPrimary']);
-    const metrics = [...new Set(mariadb.flatMap((a) => [...metricNames(a.expr), ...metricNames(a.panel?.expr ?? a.expr)]))];
+    assert.deepEqual(
+      mariadb.map((a) => a.alert),
+      ['MariaDBDown', 'GaleraClusterSizeLow', 'GaleraNodeNotSynced', 'GaleraNotPrimary'],
+    );
+    const metrics = [
+      ...new Set(mariadb.flatMap((a) => [...metricNames(a.expr), ...metricNames(a.panel?.expr ?? a.expr)])),
+    ];
     for (const m of metrics) {
-      const r = await eventually(`${m} scraped`, async () => ((await query(`${m}{namespace="${ns}",instance="mariadb-0"}`)).length ? query(`${m}{namespace="${ns}"}`) : undefined));
+      const r = await eventually(`${m} scraped`, async () =>
+        (await query(`${m}{namespace="${ns}",instance="mariadb-0"}`)).length
+          ? query(`${m}{namespace="${ns}"}`)
+          : undefined,
+      );
       assert.equal(r.length, 1, m);
     }
     // The scrape target itself, as MetricsTargetDown reads it.
-    assert.deepEqual((await query(`up{namespace="${ns}"}`)).map((s) => s.value[1]), ['1']);
+    assert.deepEqual(
+      (await query(`up{namespace="${ns}"}`)).map((s) => s.value[1]),
+      ['1'],
+    );
   });
 
   test('every panel query of every rendered dashboard is valid PromQL to the real Prometheus (what Grafana would send)', async () => {
-    const exprs = dashboards(model.ctx.name, ns, alerts).flatMap((d) => ((d.json as { panels?: { title?: string; targets?: { expr?: string }[] }[] }).panels ?? []).flatMap((p) => (p.targets ?? []).map((t) => ({ dashboard: d.name, panel: p.title, expr: t.expr }))));
+    const exprs = dashboards(model.ctx.name, ns, alerts).flatMap((d) =>
+      ((d.json as { panels?: { title?: string; targets?: { expr?: string }[] }[] }).panels ?? []).flatMap((p) =>
+        (p.targets ?? []).map((t) => ({ dashboard: d.name, panel: p.title, expr: t.expr })),
+      ),
+    );
     assert.ok(exprs.length >= alerts.length, `${exprs.length} panel queries`);
     for (const e of exprs) {
       assert.ok(e.expr, `${e.dashboard} / ${e.panel}: a query`);
@@ -339,8 +445,15 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
   });
 
   test('healthy node: mysql_up 1, Synced and Primary are quiet, cluster size 1 < 3 is pending with its labels', async () => {
-    assert.deepEqual((await query(`mysql_up{namespace="${ns}"}`)).map((s) => s.value[1]), ['1']);
-    assert.deepEqual((await query(`mysql_global_status_wsrep_cluster_status{namespace="${ns}"}`)).map((s) => s.value[1]), ['1'], 'Primary is exported as 1');
+    assert.deepEqual(
+      (await query(`mysql_up{namespace="${ns}"}`)).map((s) => s.value[1]),
+      ['1'],
+    );
+    assert.deepEqual(
+      (await query(`mysql_global_status_wsrep_cluster_status{namespace="${ns}"}`)).map((s) => s.value[1]),
+      ['1'],
+      'Primary is exported as 1',
+    );
     assert.deepEqual(await untilActive('GaleraNodeNotSynced', false), []);
     assert.deepEqual(await untilActive('GaleraNotPrimary', false), []);
     assert.deepEqual(await untilActive('MariaDBDown', false), []);
@@ -377,7 +490,10 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
       const [s] = await untilActive('GaleraNotPrimary', true);
       assert.equal(s!.value[1], '0');
       assert.equal(s!.metric.instance, 'mariadb-0');
-      assert.equal((await untilAlert('GaleraNotPrimary')).annotations.summary, 'Galera node mariadb-0 is in a non-Primary component');
+      assert.equal(
+        (await untilAlert('GaleraNotPrimary')).annotations.summary,
+        'Galera node mariadb-0 is in a non-Primary component',
+      );
       // A disconnected node is not Synced either (wsrep_local_state 0, Initialized).
       assert.equal((await untilActive('GaleraNodeNotSynced', true))[0]!.value[1], '0');
     } finally {

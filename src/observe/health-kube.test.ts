@@ -6,15 +6,42 @@ import { kubeVerdicts, quantity, restartRates, usageRatios, type PodInfo } from 
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const ago = (min: number) => new Date(NOW - min * 60_000).toISOString();
-const pod = (name: string, startedMinAgo: number, restarts: number, lastMinAgo?: number, limits?: Record<string, string>): PodInfo => ({
+const pod = (
+  name: string,
+  startedMinAgo: number,
+  restarts: number,
+  lastMinAgo?: number,
+  limits?: Record<string, string>,
+): PodInfo => ({
   metadata: { name },
   spec: { containers: [{ name: 'main', resources: limits ? { limits } : {} }] },
-  status: { startTime: ago(startedMinAgo), containerStatuses: [{ name: 'main', restartCount: restarts, ...(lastMinAgo !== undefined ? { lastState: { terminated: { finishedAt: ago(lastMinAgo), reason: 'OOMKilled' } } } : {}) }] },
+  status: {
+    startTime: ago(startedMinAgo),
+    containerStatuses: [
+      {
+        name: 'main',
+        restartCount: restarts,
+        ...(lastMinAgo !== undefined
+          ? { lastState: { terminated: { finishedAt: ago(lastMinAgo), reason: 'OOMKilled' } } }
+          : {}),
+      },
+    ],
+  },
 });
 
-test('restarts per hour: all of a young pod\'s restarts are in the last hour; an old pod averages, but a restart within the hour counts', () => {
-  const r = restartRates([pod('young', 30, 4, 1), pod('old', 600, 5), pod('old-recent', 6000, 2, 10), pod('calm', 60, 0)], NOW);
-  assert.deepEqual(r.map((x) => [x.pod, x.perHour]), [['young', 4], ['old-recent', 1], ['old', 0.5]]);
+test("restarts per hour: all of a young pod's restarts are in the last hour; an old pod averages, but a restart within the hour counts", () => {
+  const r = restartRates(
+    [pod('young', 30, 4, 1), pod('old', 600, 5), pod('old-recent', 6000, 2, 10), pod('calm', 60, 0)],
+    NOW,
+  );
+  assert.deepEqual(
+    r.map((x) => [x.pod, x.perHour]),
+    [
+      ['young', 4],
+      ['old-recent', 1],
+      ['old', 0.5],
+    ],
+  );
   assert.equal(r[0]!.lastReason, 'OOMKilled');
 });
 
@@ -28,8 +55,13 @@ test('quantities: CPU in cores, memory in bytes', () => {
 });
 
 test('verdicts: restarts and usage above the cloud file\'s limits breach and name the pods; no metrics-server is "not measured", with what to install', () => {
-  const spec = parseCloudFile('apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: c\nspec:\n  monitoring:\n    thresholds:\n      podRestartsPerHour: 2\n      containerMemory: "50%"\n').spec;
-  const pods = [pod('nova-api-1', 20, 3, 2, { cpu: '1', memory: '1Gi' }), pod('keystone-api-1', 20, 0, undefined, { cpu: '500m', memory: '512Mi' })];
+  const spec = parseCloudFile(
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: c\nspec:\n  monitoring:\n    thresholds:\n      podRestartsPerHour: 2\n      containerMemory: "50%"\n',
+  ).spec;
+  const pods = [
+    pod('nova-api-1', 20, 3, 2, { cpu: '1', memory: '1Gi' }),
+    pod('keystone-api-1', 20, 0, undefined, { cpu: '500m', memory: '512Mi' }),
+  ];
   const noMetrics = kubeVerdicts(spec, { pods, now: NOW });
   const restarts = noMetrics.find((v) => v.threshold === 'podRestartsPerHour')!;
   assert.equal(restarts.state, 'breach');
@@ -50,5 +82,11 @@ test('verdicts: restarts and usage above the cloud file\'s limits breach and nam
   assert.equal(cpu.state, 'breach', 'keystone at 80% of its CPU limit, above the default 70%');
   assert.equal(cpu.measured, '80%');
   // A container without limits or requests is not compared with anything.
-  assert.deepEqual(usageRatios([pod('free', 5, 0)], [{ metadata: { name: 'free' }, containers: [{ name: 'main', usage: { cpu: '3' } }] }]), []);
+  assert.deepEqual(
+    usageRatios(
+      [pod('free', 5, 0)],
+      [{ metadata: { name: 'free' }, containers: [{ name: 'main', usage: { cpu: '3' } }] }],
+    ),
+    [],
+  );
 });

@@ -18,8 +18,17 @@ import { quantityValue } from '../spec/rules.js';
 
 export interface PodInfo {
   metadata: { name: string; creationTimestamp?: string };
-  spec?: { containers?: { name: string; resources?: { limits?: Record<string, string>; requests?: Record<string, string> } }[] };
-  status?: { startTime?: string; containerStatuses?: { name: string; restartCount?: number; lastState?: { terminated?: { finishedAt?: string; reason?: string } } }[] };
+  spec?: {
+    containers?: { name: string; resources?: { limits?: Record<string, string>; requests?: Record<string, string> } }[];
+  };
+  status?: {
+    startTime?: string;
+    containerStatuses?: {
+      name: string;
+      restartCount?: number;
+      lastState?: { terminated?: { finishedAt?: string; reason?: string } };
+    }[];
+  };
 }
 
 export interface PodMetrics {
@@ -48,7 +57,13 @@ export function restartRates(pods: readonly PodInfo[], now: number): PodRestarts
       const last = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
       let perHour = ageMs <= HOUR ? n : (n * HOUR) / ageMs;
       if (Number.isFinite(last) && now - last <= HOUR) perHour = Math.max(perHour, 1);
-      out.push({ pod: p.metadata.name, container: c.name, restarts: n, perHour: Math.round(perHour * 100) / 100, ...(c.lastState?.terminated?.reason ? { lastReason: c.lastState.terminated.reason } : {}) });
+      out.push({
+        pod: p.metadata.name,
+        container: c.name,
+        restarts: n,
+        perHour: Math.round(perHour * 100) / 100,
+        ...(c.lastState?.terminated?.reason ? { lastReason: c.lastState.terminated.reason } : {}),
+      });
     }
   }
   return out.sort((a, b) => b.perHour - a.perHour);
@@ -74,7 +89,9 @@ export interface UsageRatio {
 
 /** Usage over the container's limit (or its request when it has no limit); containers with neither are left out. */
 export function usageRatios(pods: readonly PodInfo[], metrics: readonly PodMetrics[]): UsageRatio[] {
-  const specs = new Map(pods.map((p) => [p.metadata.name, new Map((p.spec?.containers ?? []).map((c) => [c.name, c.resources ?? {}]))]));
+  const specs = new Map(
+    pods.map((p) => [p.metadata.name, new Map((p.spec?.containers ?? []).map((c) => [c.name, c.resources ?? {}]))]),
+  );
   const out: UsageRatio[] = [];
   for (const m of metrics) {
     for (const c of m.containers) {
@@ -87,7 +104,15 @@ export function usageRatios(pods: readonly PodInfo[], metrics: readonly PodMetri
         const used = quantity(usedQ);
         const limit = quantity(bound);
         if (limit <= 0) continue;
-        out.push({ pod: m.metadata.name, container: c.name, resource, used, limit, ratio: used / limit, of: res.limits?.[resource] ? 'limit' : 'request' });
+        out.push({
+          pod: m.metadata.name,
+          container: c.name,
+          resource,
+          used,
+          limit,
+          ratio: used / limit,
+          of: res.limits?.[resource] ? 'limit' : 'request',
+        });
       }
     }
   }
@@ -106,9 +131,16 @@ export interface KubeHealthInputs {
 /** The verdicts of the four Kubernetes thresholds. */
 export function kubeVerdicts(spec: CloudSpec, i: KubeHealthInputs): Verdict[] {
   const t = resolveThresholds(spec);
-  const src = (k: keyof typeof t.raw) => `${t.raw[k]} (${spec.monitoring?.thresholds?.[k] !== undefined ? 'cloud file' : 'default'})`;
+  const src = (k: keyof typeof t.raw) =>
+    `${t.raw[k]} (${spec.monitoring?.thresholds?.[k] !== undefined ? 'cloud file' : 'default'})`;
   const out: Verdict[] = [];
-  out.push({ threshold: 'gatewayP99', limit: src('gatewayP99'), measured: '', state: 'not-measured', detail: 'needs the ingress controller histogram in Prometheus (the alert GatewayLatencyHigh watches it)' });
+  out.push({
+    threshold: 'gatewayP99',
+    limit: src('gatewayP99'),
+    measured: '',
+    state: 'not-measured',
+    detail: 'needs the ingress controller histogram in Prometheus (the alert GatewayLatencyHigh watches it)',
+  });
 
   const rates = restartRates(i.pods, i.now);
   const worst = rates[0];
@@ -119,13 +151,28 @@ export function kubeVerdicts(spec: CloudSpec, i: KubeHealthInputs): Verdict[] {
     measured: worst ? String(worst.perHour) : '0',
     state: over.length ? 'breach' : 'ok',
     detail: over.length
-      ? `${over.length} containers restart more often: ${over.slice(0, 3).map((r) => `${r.pod}/${r.container} ${r.restarts} restarts (${r.perHour}/h${r.lastReason ? `, last ${r.lastReason}` : ''})`).join(', ')}${over.length > 3 ? ', …' : ''}`
+      ? `${over.length} containers restart more often: ${over
+          .slice(0, 3)
+          .map(
+            (r) =>
+              `${r.pod}/${r.container} ${r.restarts} restarts (${r.perHour}/h${r.lastReason ? `, last ${r.lastReason}` : ''})`,
+          )
+          .join(', ')}${over.length > 3 ? ', …' : ''}`
       : `${i.pods.length} pods${worst ? `; most: ${worst.pod}/${worst.container} ${worst.perHour}/h` : ', no restarts'}`,
   });
 
-  for (const [threshold, resource, limit] of [['containerCpu', 'cpu', t.containerCpu], ['containerMemory', 'memory', t.containerMemory]] as const) {
+  for (const [threshold, resource, limit] of [
+    ['containerCpu', 'cpu', t.containerCpu],
+    ['containerMemory', 'memory', t.containerMemory],
+  ] as const) {
     if (!i.metrics) {
-      out.push({ threshold, limit: src(threshold), measured: '', state: 'not-measured', detail: 'the cluster does not serve metrics.k8s.io: install metrics-server to measure container usage' });
+      out.push({
+        threshold,
+        limit: src(threshold),
+        measured: '',
+        state: 'not-measured',
+        detail: 'the cluster does not serve metrics.k8s.io: install metrics-server to measure container usage',
+      });
       continue;
     }
     const rs = usageRatios(i.pods, i.metrics).filter((r) => r.resource === resource);
@@ -139,7 +186,10 @@ export function kubeVerdicts(spec: CloudSpec, i: KubeHealthInputs): Verdict[] {
       detail: !rs.length
         ? 'no container reported usage with a limit or request'
         : bad.length
-          ? `${bad.length} containers above: ${bad.slice(0, 3).map((r) => `${r.pod}/${r.container} ${pct(r.ratio)} of its ${r.of}`).join(', ')}${bad.length > 3 ? ', …' : ''}`
+          ? `${bad.length} containers above: ${bad
+              .slice(0, 3)
+              .map((r) => `${r.pod}/${r.container} ${pct(r.ratio)} of its ${r.of}`)
+              .join(', ')}${bad.length > 3 ? ', …' : ''}`
           : `highest: ${top!.pod}/${top!.container} ${pct(top!.ratio)} of its ${top!.of}`,
     });
   }
@@ -147,12 +197,27 @@ export function kubeVerdicts(spec: CloudSpec, i: KubeHealthInputs): Verdict[] {
 }
 
 /** Reads the cloud's pods and (when served) their metrics. */
-export async function readKubeHealth(api: KubeApi, namespace: string, cloud: string, now = Date.now()): Promise<KubeHealthInputs> {
+export async function readKubeHealth(
+  api: KubeApi,
+  namespace: string,
+  cloud: string,
+  now = Date.now(),
+): Promise<KubeHealthInputs> {
   const selector = `app.kubernetes.io/instance=${cloud}`;
-  const pods = (await api.request<{ items: PodInfo[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector }, what: `list pods in namespace ${namespace}` })).body.items;
+  const pods = (
+    await api.request<{ items: PodInfo[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, {
+      query: { labelSelector: selector },
+      what: `list pods in namespace ${namespace}`,
+    })
+  ).body.items;
   let metrics: PodMetrics[] | undefined;
   if (await api.serves('metrics.k8s.io/v1beta1', 'PodMetrics')) {
-    metrics = (await api.request<{ items: PodMetrics[] }>('GET', `/apis/metrics.k8s.io/v1beta1/namespaces/${namespace}/pods`, { query: { labelSelector: selector }, what: `read pod metrics in namespace ${namespace}` })).body.items;
+    metrics = (
+      await api.request<{ items: PodMetrics[] }>('GET', `/apis/metrics.k8s.io/v1beta1/namespaces/${namespace}/pods`, {
+        query: { labelSelector: selector },
+        what: `read pod metrics in namespace ${namespace}`,
+      })
+    ).body.items;
   }
   return { pods, ...(metrics ? { metrics } : {}), now };
 }

@@ -62,7 +62,10 @@ export async function runProbes(os: OpenStackClient, o: ProbeOptions): Promise<A
     o.onProbe?.(api, call);
     stats.push(summarize(api, call, await pool(o.n, o.concurrency, () => timed(fn))));
   };
-  const list = (service: ServiceType, path: string, query: Record<string, string | number> = { limit: 10 }) => () => s.request(service, 'GET', path, { query });
+  const list =
+    (service: ServiceType, path: string, query: Record<string, string | number> = { limit: 10 }) =>
+    () =>
+      s.request(service, 'GET', path, { query });
 
   // Log in once first: the list calls then measure the API, not Keystone. When this fails every
   // probe below fails with the same message, which is the truth.
@@ -123,7 +126,8 @@ export async function runProbes(os: OpenStackClient, o: ProbeOptions): Promise<A
             const v = await os.blockStorage.volumes.get(id);
             if (v.status === 'available') return;
             if (v.status === 'error') throw new OskError(`volume ${id} went to status error`);
-            if (Date.now() > deadline) throw new OskError(`volume ${id} not available within ${timeout / 1000} s (status ${v.status})`);
+            if (Date.now() > deadline)
+              throw new OskError(`volume ${id} not available within ${timeout / 1000} s (status ${v.status})`);
             await sleep(100);
           }
         }),
@@ -134,10 +138,16 @@ export async function runProbes(os: OpenStackClient, o: ProbeOptions): Promise<A
           await os.blockStorage.volumes.delete(id!);
           const deadline = Date.now() + timeout;
           for (;;) {
-            const r = await s.request<{ volume?: { status?: string } }>('block-storage', 'GET', `/volumes/${id}`, { okStatuses: [404] });
+            const r = await s.request<{ volume?: { status?: string } }>('block-storage', 'GET', `/volumes/${id}`, {
+              okStatuses: [404],
+            });
             if (r.status === 404) return;
-            if (r.body.volume?.status === 'error_deleting') throw new OskError(`volume ${id} went to status error_deleting`);
-            if (Date.now() > deadline) throw new OskError(`volume ${id} not deleted within ${timeout / 1000} s (status ${r.body.volume?.status})`);
+            if (r.body.volume?.status === 'error_deleting')
+              throw new OskError(`volume ${id} went to status error_deleting`);
+            if (Date.now() > deadline)
+              throw new OskError(
+                `volume ${id} not deleted within ${timeout / 1000} s (status ${r.body.volume?.status})`,
+              );
             await sleep(100);
           }
         }),

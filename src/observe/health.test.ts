@@ -4,7 +4,8 @@ import { ExitCode, OskError } from '../errors.js';
 import { healthTable, percentile, resolveLimits, summarize, verdicts, type ApiStats, type Sample } from './health.js';
 
 const ok = (...ms: number[]): Sample[] => ms.map((m) => ({ ok: true, ms: m }));
-const fail = (n: number, error = 'compute: GET /servers failed: 503 Service Unavailable'): Sample[] => Array.from({ length: n }, () => ({ ok: false, ms: 1, error }));
+const fail = (n: number, error = 'compute: GET /servers failed: 503 Service Unavailable'): Sample[] =>
+  Array.from({ length: n }, () => ({ ok: false, ms: 1, error }));
 
 describe('percentile (nearest rank)', () => {
   test('p50 and p99 of known samples', () => {
@@ -43,7 +44,21 @@ describe('summarize', () => {
 });
 
 describe('thresholds', () => {
-  const spec = { monitoring: { enabled: true, thresholds: { novaApiP99: '250ms', neutronPortFailureRate: '5%', cinderOpLatency: '3s', apiSuccessRate: '99%', gatewayP99: '200ms', podRestartsPerHour: 3, containerCpu: '70%', containerMemory: '80%' } } } as never;
+  const spec = {
+    monitoring: {
+      enabled: true,
+      thresholds: {
+        novaApiP99: '250ms',
+        neutronPortFailureRate: '5%',
+        cinderOpLatency: '3s',
+        apiSuccessRate: '99%',
+        gatewayP99: '200ms',
+        podRestartsPerHour: 3,
+        containerCpu: '70%',
+        containerMemory: '80%',
+      },
+    },
+  } as never;
 
   test('flags win over the cloud file, which wins over the defaults', () => {
     const l = resolveLimits(spec, { novaApiP99: '1ms' });
@@ -59,7 +74,10 @@ describe('thresholds', () => {
 
   test('a bad flag value is bad input (exit 2)', () => {
     for (const f of [{ novaApiP99: 'fast' }, { apiSuccessRate: '99.9' }, { neutronPortFailureRate: '150%' }]) {
-      assert.throws(() => resolveLimits(undefined, f), (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput);
+      assert.throws(
+        () => resolveLimits(undefined, f),
+        (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput,
+      );
     }
   });
 
@@ -77,20 +95,33 @@ describe('thresholds', () => {
     assert.equal(state(vs, 'neutronPortFailureRate'), 'ok');
     assert.equal(state(vs, 'apiSuccessRate'), 'ok');
     assert.equal(state(vs, 'cinderOpLatency'), 'not-measured');
-    for (const k of ['gatewayP99', 'podRestartsPerHour', 'containerCpu', 'containerMemory']) assert.equal(state(vs, k), 'not-measured');
+    for (const k of ['gatewayP99', 'podRestartsPerHour', 'containerCpu', 'containerMemory'])
+      assert.equal(state(vs, k), 'not-measured');
     assert.match(vs.find((v) => v.threshold === 'gatewayP99')!.detail, /Kubernetes only/);
   });
 
   test('breaches: slow nova, failing ports, slow volumes, low success rate', () => {
     const l = resolveLimits(undefined, {});
-    assert.equal(state(verdicts(stats({ nova: ok(100, 600) }), l, { write: false, target: 'osk' }), 'novaApiP99'), 'breach');
+    assert.equal(
+      state(verdicts(stats({ nova: ok(100, 600) }), l, { write: false, target: 'osk' }), 'novaApiP99'),
+      'breach',
+    );
     assert.equal(state(verdicts(stats({ nova: fail(3) }), l, { write: false, target: 'osk' }), 'novaApiP99'), 'breach');
-    const ports = verdicts(stats({ port: [...ok(...Array(98).fill(100)), ...fail(2)] }), l, { write: false, target: 'osk' });
+    const ports = verdicts(stats({ port: [...ok(...Array(98).fill(100)), ...fail(2)] }), l, {
+      write: false,
+      target: 'osk',
+    });
     assert.equal(state(ports, 'neutronPortFailureRate'), 'breach'); // 2% > 1%
     assert.equal(state(ports, 'apiSuccessRate'), 'breach');
     assert.match(ports.find((v) => v.threshold === 'apiSuccessRate')!.detail, /failing: neutron-port/);
-    assert.equal(state(verdicts(stats({ vol: ok(1000, 3500) }), l, { write: true, target: 'osk' }), 'cinderOpLatency'), 'breach');
-    assert.equal(state(verdicts(stats({ vol: ok(1000, 2500) }), l, { write: true, target: 'osk' }), 'cinderOpLatency'), 'ok');
+    assert.equal(
+      state(verdicts(stats({ vol: ok(1000, 3500) }), l, { write: true, target: 'osk' }), 'cinderOpLatency'),
+      'breach',
+    );
+    assert.equal(
+      state(verdicts(stats({ vol: ok(1000, 2500) }), l, { write: true, target: 'osk' }), 'cinderOpLatency'),
+      'ok',
+    );
     // Exactly at the limit is within it.
     assert.equal(state(verdicts(stats({ nova: ok(500) }), l, { write: false, target: 'osk' }), 'novaApiP99'), 'ok');
   });
@@ -98,7 +129,16 @@ describe('thresholds', () => {
   test('the table names the broken thresholds and the failures', () => {
     const apis = stats({ nova: [...ok(100), ...fail(1)] });
     const thresholds = verdicts(apis, resolveLimits(undefined, {}), { write: false, target: 'openstack' });
-    const text = healthTable({ target: { kind: 'openstack', cloud: 'x', authUrl: 'http://k:5000/v3' }, probes: 2, concurrency: 1, write: false, seconds: 1, apis, thresholds, healthy: false });
+    const text = healthTable({
+      target: { kind: 'openstack', cloud: 'x', authUrl: 'http://k:5000/v3' },
+      probes: 2,
+      concurrency: 1,
+      write: false,
+      seconds: 1,
+      apis,
+      thresholds,
+      healthy: false,
+    });
     assert.match(text, /UNHEALTHY: apiSuccessRate broken/);
     assert.match(text, /nova \(1×\): compute: GET \/servers failed: 503/);
   });

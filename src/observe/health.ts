@@ -93,7 +93,12 @@ const bad = (m: string) => new OskError(m, { exitCode: ExitCode.invalidInput });
 /** Flags win over the cloud file, which wins over the defaults. Bad values are bad input (exit 2). */
 export function resolveLimits(spec: CloudSpec | undefined, flags: LimitFlags): HealthLimits {
   const file = spec?.monitoring?.thresholds;
-  const pick = <K extends keyof LimitFlags>(k: K): [string, string] => (flags[k] !== undefined ? [flags[k]!, 'flag'] : file?.[k] !== undefined ? [file[k], 'cloud file'] : [DEFAULT_THRESHOLDS[k], 'default']);
+  const pick = <K extends keyof LimitFlags>(k: K): [string, string] =>
+    flags[k] !== undefined
+      ? [flags[k]!, 'flag']
+      : file?.[k] !== undefined
+        ? [file[k], 'cloud file']
+        : [DEFAULT_THRESHOLDS[k], 'default'];
   const [nova, novaSrc] = pick('novaApiP99');
   const [port, portSrc] = pick('neutronPortFailureRate');
   const [cinder, cinderSrc] = pick('cinderOpLatency');
@@ -121,7 +126,12 @@ export function resolveLimits(spec: CloudSpec | undefined, flags: LimitFlags): H
     cinderOpLatency: dur(cinder, '--cinder-op-latency'),
     apiSuccessRate: pct(success, '--api-success-rate'),
     raw: { novaApiP99: nova, neutronPortFailureRate: port, cinderOpLatency: cinder, apiSuccessRate: success },
-    source: { novaApiP99: novaSrc, neutronPortFailureRate: portSrc, cinderOpLatency: cinderSrc, apiSuccessRate: successSrc },
+    source: {
+      novaApiP99: novaSrc,
+      neutronPortFailureRate: portSrc,
+      cinderOpLatency: cinderSrc,
+      apiSuccessRate: successSrc,
+    },
   };
 }
 
@@ -142,32 +152,91 @@ const pctText = (r: number) => `${(Math.round(r * 100_000) / 1000).toString()}%`
  * The verdict of each threshold. `write`: the Cinder volume create/delete probes ran (otherwise
  * cinderOpLatency is not measured).
  */
-export function verdicts(stats: readonly ApiStats[], limits: HealthLimits, opts: { write: boolean; target: 'osk' | 'openstack' }): Verdict[] {
+export function verdicts(
+  stats: readonly ApiStats[],
+  limits: HealthLimits,
+  opts: { write: boolean; target: 'osk' | 'openstack' },
+): Verdict[] {
   const out: Verdict[] = [];
   const by = (api: string) => stats.filter((s) => s.api === api);
   const from = (k: keyof HealthLimits['source']) => `${limits.raw[k]} (${limits.source[k]})`;
 
   const nova = by('nova');
   const novaP99 = nova.length ? maxOf(nova.map((s) => s.p99Ms)) : null;
-  if (!nova.length) out.push({ threshold: 'novaApiP99', limit: from('novaApiP99'), measured: '', state: 'not-measured', detail: 'no nova probe ran' });
-  else if (novaP99 === null) out.push({ threshold: 'novaApiP99', limit: from('novaApiP99'), measured: 'n/a', state: 'breach', detail: 'no nova call succeeded' });
-  else out.push({ threshold: 'novaApiP99', limit: from('novaApiP99'), measured: ms(novaP99), state: novaP99 <= limits.novaApiP99 * 1000 ? 'ok' : 'breach', detail: 'p99 of nova API calls' });
+  if (!nova.length)
+    out.push({
+      threshold: 'novaApiP99',
+      limit: from('novaApiP99'),
+      measured: '',
+      state: 'not-measured',
+      detail: 'no nova probe ran',
+    });
+  else if (novaP99 === null)
+    out.push({
+      threshold: 'novaApiP99',
+      limit: from('novaApiP99'),
+      measured: 'n/a',
+      state: 'breach',
+      detail: 'no nova call succeeded',
+    });
+  else
+    out.push({
+      threshold: 'novaApiP99',
+      limit: from('novaApiP99'),
+      measured: ms(novaP99),
+      state: novaP99 <= limits.novaApiP99 * 1000 ? 'ok' : 'breach',
+      detail: 'p99 of nova API calls',
+    });
 
   const port = by('neutron-port');
-  if (!port.length) out.push({ threshold: 'neutronPortFailureRate', limit: from('neutronPortFailureRate'), measured: '', state: 'not-measured', detail: 'no port probe ran' });
+  if (!port.length)
+    out.push({
+      threshold: 'neutronPortFailureRate',
+      limit: from('neutronPortFailureRate'),
+      measured: '',
+      state: 'not-measured',
+      detail: 'no port probe ran',
+    });
   else {
     const n = port.reduce((a, s) => a + s.probes, 0);
     const f = port.reduce((a, s) => a + s.failed, 0);
     const rate = n ? f / n : 0;
-    out.push({ threshold: 'neutronPortFailureRate', limit: from('neutronPortFailureRate'), measured: pctText(rate), state: rate <= limits.neutronPortFailureRate ? 'ok' : 'breach', detail: `${f} of ${n} port create/delete calls failed` });
+    out.push({
+      threshold: 'neutronPortFailureRate',
+      limit: from('neutronPortFailureRate'),
+      measured: pctText(rate),
+      state: rate <= limits.neutronPortFailureRate ? 'ok' : 'breach',
+      detail: `${f} of ${n} port create/delete calls failed`,
+    });
   }
 
   const vol = by('cinder-volume');
-  if (!opts.write || !vol.length) out.push({ threshold: 'cinderOpLatency', limit: from('cinderOpLatency'), measured: '', state: 'not-measured', detail: 'needs --write (creates and deletes volumes)' });
+  if (!opts.write || !vol.length)
+    out.push({
+      threshold: 'cinderOpLatency',
+      limit: from('cinderOpLatency'),
+      measured: '',
+      state: 'not-measured',
+      detail: 'needs --write (creates and deletes volumes)',
+    });
   else {
     const p99 = maxOf(vol.map((s) => s.p99Ms));
-    if (p99 === null) out.push({ threshold: 'cinderOpLatency', limit: from('cinderOpLatency'), measured: 'n/a', state: 'breach', detail: 'no volume operation succeeded' });
-    else out.push({ threshold: 'cinderOpLatency', limit: from('cinderOpLatency'), measured: ms(p99), state: p99 <= limits.cinderOpLatency * 1000 ? 'ok' : 'breach', detail: 'p99 of volume create (until available) and delete (until gone)' });
+    if (p99 === null)
+      out.push({
+        threshold: 'cinderOpLatency',
+        limit: from('cinderOpLatency'),
+        measured: 'n/a',
+        state: 'breach',
+        detail: 'no volume operation succeeded',
+      });
+    else
+      out.push({
+        threshold: 'cinderOpLatency',
+        limit: from('cinderOpLatency'),
+        measured: ms(p99),
+        state: p99 <= limits.cinderOpLatency * 1000 ? 'ok' : 'breach',
+        detail: 'p99 of volume create (until available) and delete (until gone)',
+      });
   }
 
   const n = stats.reduce((a, s) => a + s.probes, 0);
@@ -183,7 +252,16 @@ export function verdicts(stats: readonly ApiStats[], limits: HealthLimits, opts:
   });
 
   for (const k of KUBERNETES_ONLY) {
-    out.push({ threshold: k, limit: '', measured: '', state: 'not-measured', detail: opts.target === 'osk' ? 'Kubernetes only: not measured on an all-in-one cloud' : 'Kubernetes only: not measured by API probes' });
+    out.push({
+      threshold: k,
+      limit: '',
+      measured: '',
+      state: 'not-measured',
+      detail:
+        opts.target === 'osk'
+          ? 'Kubernetes only: not measured on an all-in-one cloud'
+          : 'Kubernetes only: not measured by API probes',
+    });
   }
   return out;
 }
@@ -219,13 +297,24 @@ export interface HealthReport {
 export function healthTable(r: HealthReport): string {
   const lines: string[] = [];
   const where = { osk: 'osk all-in-one', openstack: 'clouds.yaml', kubernetes: 'Kubernetes' }[r.target.kind];
-  lines.push(`cloud ${r.target.cloud} (${where}${r.target.authUrl ? `, ${r.target.authUrl}` : ''}): ${r.apis.length ? `${r.probes} probes per call, concurrency ${r.concurrency}, ` : 'no API probes, '}${r.seconds.toFixed(1)} s`);
+  lines.push(
+    `cloud ${r.target.cloud} (${where}${r.target.authUrl ? `, ${r.target.authUrl}` : ''}): ${r.apis.length ? `${r.probes} probes per call, concurrency ${r.concurrency}, ` : 'no API probes, '}${r.seconds.toFixed(1)} s`,
+  );
   if (r.apis.length) {
     lines.push('');
     lines.push(
       ...table([
         ['API', 'CALL', 'OK', 'FAILED', 'SUCCESS', 'P50', 'P99', 'MAX'],
-        ...r.apis.map((a) => [a.api, a.call, String(a.ok), String(a.failed), pctText(a.successRate), ms(a.p50Ms), ms(a.p99Ms), ms(a.maxMs)]),
+        ...r.apis.map((a) => [
+          a.api,
+          a.call,
+          String(a.ok),
+          String(a.failed),
+          pctText(a.successRate),
+          ms(a.p50Ms),
+          ms(a.p99Ms),
+          ms(a.maxMs),
+        ]),
       ]),
     );
   }
@@ -235,13 +324,29 @@ export function healthTable(r: HealthReport): string {
     for (const a of errs) for (const e of a.errors) lines.push(`  ${a.api} (${e.count}×): ${e.message}`);
   }
   lines.push('');
-  lines.push(...table([['THRESHOLD', 'LIMIT', 'MEASURED', 'VERDICT', 'DETAIL'], ...r.thresholds.map((v) => [v.threshold, v.limit, v.measured, v.state === 'breach' ? 'BREACH' : v.state, v.detail])]));
+  lines.push(
+    ...table([
+      ['THRESHOLD', 'LIMIT', 'MEASURED', 'VERDICT', 'DETAIL'],
+      ...r.thresholds.map((v) => [
+        v.threshold,
+        v.limit,
+        v.measured,
+        v.state === 'breach' ? 'BREACH' : v.state,
+        v.detail,
+      ]),
+    ]),
+  );
   const broken = r.thresholds.filter((v) => v.state === 'breach').map((v) => v.threshold);
   lines.push('', broken.length ? `UNHEALTHY: ${broken.join(', ')} broken` : 'healthy: no threshold broken');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

@@ -20,7 +20,13 @@ export const DASHBOARD_LABEL = 'grafana_dashboard';
 /** A rule group as Prometheus reads it (the PrometheusRule spec and promtool's file format). */
 export interface RuleGroup {
   name: string;
-  rules: { alert: string; expr: string; for: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+  rules: {
+    alert: string;
+    expr: string;
+    for: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  }[];
 }
 
 export function monitoringEnabled(model: CloudModel): boolean {
@@ -49,20 +55,31 @@ interface ScrapeSource {
   component: string;
   port: string;
   portNumber: number;
-  endpoints: { path: string; params?: Record<string, string[]>; instance?: string; interval?: string; scrapeTimeout?: string }[];
+  endpoints: {
+    path: string;
+    params?: Record<string, string[]>;
+    instance?: string;
+    interval?: string;
+    scrapeTimeout?: string;
+  }[];
 }
 
 function scrapeSources(model: CloudModel): ScrapeSource[] {
   const { ctx, components } = model;
   const out: ScrapeSource[] = [];
-  if (components.has('rabbitmq')) out.push({ component: 'rabbitmq', port: 'prometheus', portNumber: 15692, endpoints: [{ path: '/metrics' }] });
+  if (components.has('rabbitmq'))
+    out.push({ component: 'rabbitmq', port: 'prometheus', portNumber: 15692, endpoints: [{ path: '/metrics' }] });
   const mariadb = components.get('mariadb');
   if (components.has('mysqld-exporter') && mariadb) {
     out.push({
       component: 'mysqld-exporter',
       port: 'metrics',
       portNumber: EXPORTER_PORTS.mysqld,
-      endpoints: Array.from({ length: mariadb.settings.replicas }, (_, i) => ({ path: '/probe', params: { target: [`${ctx.topology.podHost('mariadb', i)}:3306`], auth_module: ['client'] }, instance: `mariadb-${i}` })),
+      endpoints: Array.from({ length: mariadb.settings.replicas }, (_, i) => ({
+        path: '/probe',
+        params: { target: [`${ctx.topology.podHost('mariadb', i)}:3306`], auth_module: ['client'] },
+        instance: `mariadb-${i}`,
+      })),
     });
   }
   const memcached = components.get('memcached');
@@ -71,7 +88,11 @@ function scrapeSources(model: CloudModel): ScrapeSource[] {
       component: 'memcached-exporter',
       port: 'metrics',
       portNumber: EXPORTER_PORTS.memcached,
-      endpoints: Array.from({ length: memcached.settings.replicas }, (_, i) => ({ path: '/scrape', params: { target: [`${ctx.topology.podHost('memcached', i)}:11211`] }, instance: `memcached-${i}` })),
+      endpoints: Array.from({ length: memcached.settings.replicas }, (_, i) => ({
+        path: '/scrape',
+        params: { target: [`${ctx.topology.podHost('memcached', i)}:11211`] },
+        instance: `memcached-${i}`,
+      })),
     });
   }
   // One probe of each API's version document per scrape, labelled with the API's component.
@@ -80,11 +101,23 @@ function scrapeSources(model: CloudModel): ScrapeSource[] {
       component: 'blackbox-exporter',
       port: 'metrics',
       portNumber: EXPORTER_PORTS.blackbox,
-      endpoints: probedApis(ctx).map((a) => ({ path: '/probe', params: { module: [API_PROBE_MODULE], target: [a.url] }, instance: a.component, interval: '15s', scrapeTimeout: '10s' })),
+      endpoints: probedApis(ctx).map((a) => ({
+        path: '/probe',
+        params: { module: [API_PROBE_MODULE], target: [a.url] },
+        instance: a.component,
+        interval: '15s',
+        scrapeTimeout: '10s',
+      })),
     });
   }
   // Every scrape of openstack-exporter calls each API: scrape it seldom, and let it take its time.
-  if (components.has('openstack-exporter')) out.push({ component: 'openstack-exporter', port: 'metrics', portNumber: EXPORTER_PORTS.openstack, endpoints: [{ path: '/metrics', interval: '60s', scrapeTimeout: '50s' }] });
+  if (components.has('openstack-exporter'))
+    out.push({
+      component: 'openstack-exporter',
+      port: 'metrics',
+      portNumber: EXPORTER_PORTS.openstack,
+      endpoints: [{ path: '/metrics', interval: '60s', scrapeTimeout: '50s' }],
+    });
   return out;
 }
 
@@ -133,7 +166,7 @@ export function monitoringObjects(model: CloudModel): KubeObject[] {
     out.push(
       new ConfigMap({
         metadata: { name: `osk-dashboard-${d.name}`, namespace: ns, labels: { ...labels, [DASHBOARD_LABEL]: '1' } },
-        data: { [`osk-${ctx.name}-${d.name}.json`]: JSON.stringify(d.json, null, 2) + '\n' },
+        data: { [`osk-${ctx.name}-${d.name}.json`]: `${JSON.stringify(d.json, null, 2)}\n` },
       }),
     );
   }

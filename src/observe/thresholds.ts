@@ -1,7 +1,16 @@
 /** spec.monitoring.thresholds as numbers in the units PromQL compares: seconds and ratios. */
 import type { CloudSpec } from '../spec/schema.js';
 
-type Raw = { novaApiP99: string; neutronPortFailureRate: string; cinderOpLatency: string; apiSuccessRate: string; gatewayP99: string; podRestartsPerHour: number; containerCpu: string; containerMemory: string };
+type Raw = {
+  novaApiP99: string;
+  neutronPortFailureRate: string;
+  cinderOpLatency: string;
+  apiSuccessRate: string;
+  gatewayP99: string;
+  podRestartsPerHour: number;
+  containerCpu: string;
+  containerMemory: string;
+};
 
 export interface Thresholds {
   novaApiP99: number;

@@ -86,10 +86,20 @@ export function identityV3Url(authUrl: string): string {
   return `${u}/v3`;
 }
 
-function user(a: { username?: string; userId?: string; userDomainName?: string; userDomainId?: string }, what: string): Record<string, unknown> {
+function user(
+  a: { username?: string; userId?: string; userDomainName?: string; userDomainId?: string },
+  what: string,
+): Record<string, unknown> {
   if (a.userId) return { id: a.userId };
-  if (!a.username) throw new OskError(`${what} needs a user: a user id, or a user name with its domain`, { exitCode: ExitCode.invalidInput });
-  const domain = a.userDomainId ? { id: a.userDomainId } : a.userDomainName ? { name: a.userDomainName } : { id: 'default' };
+  if (!a.username)
+    throw new OskError(`${what} needs a user: a user id, or a user name with its domain`, {
+      exitCode: ExitCode.invalidInput,
+    });
+  const domain = a.userDomainId
+    ? { id: a.userDomainId }
+    : a.userDomainName
+      ? { name: a.userDomainName }
+      : { id: 'default' };
   return { name: a.username, domain };
 }
 
@@ -110,7 +120,10 @@ export function authRequestBody(auth: AuthOptions): { auth: Record<string, unkno
       const scope = scopeBody(auth.scope);
       return {
         auth: {
-          identity: { methods: ['password'], password: { user: { ...user(auth, 'password authentication'), password: auth.password } } },
+          identity: {
+            methods: ['password'],
+            password: { user: { ...user(auth, 'password authentication'), password: auth.password } },
+          },
           ...(scope ? { scope } : {}),
         },
       };
@@ -119,8 +132,13 @@ export function authRequestBody(auth: AuthOptions): { auth: Record<string, unkno
       // An application credential carries its own scope; Keystone rejects a scope next to it.
       let cred: Record<string, unknown>;
       if (auth.id) cred = { id: auth.id, secret: auth.secret };
-      else if (auth.name) cred = { name: auth.name, user: user(auth, `application credential "${auth.name}"`), secret: auth.secret };
-      else throw new OskError('application credential authentication needs application_credential_id, or application_credential_name with the user', { exitCode: ExitCode.invalidInput });
+      else if (auth.name)
+        cred = { name: auth.name, user: user(auth, `application credential "${auth.name}"`), secret: auth.secret };
+      else
+        throw new OskError(
+          'application credential authentication needs application_credential_id, or application_credential_name with the user',
+          { exitCode: ExitCode.invalidInput },
+        );
       return { auth: { identity: { methods: ['application_credential'], application_credential: cred } } };
     }
     case 'token': {
@@ -136,7 +154,13 @@ export function describeAuth(auth: AuthOptions): string {
     case 'password': {
       const who = auth.userId ?? `${auth.username ?? '?'}@${auth.userDomainId ?? auth.userDomainName ?? 'default'}`;
       const s = auth.scope;
-      const where = !s ? 'unscoped' : 'system' in s ? 'system scope' : 'domain' in s ? `domain ${'id' in s.domain ? s.domain.id : s.domain.name}` : `project ${'id' in s.project ? s.project.id : s.project.name}`;
+      const where = !s
+        ? 'unscoped'
+        : 'system' in s
+          ? 'system scope'
+          : 'domain' in s
+            ? `domain ${'id' in s.domain ? s.domain.id : s.domain.name}`
+            : `project ${'id' in s.project ? s.project.id : s.project.name}`;
       return `user ${who} (${where})`;
     }
     case 'applicationCredential':
@@ -149,11 +173,15 @@ export function describeAuth(auth: AuthOptions): string {
 export function parseTokenResponse(subjectToken: string | null, json: unknown): Token {
   const body = (json as { token?: TokenBody } | null)?.token;
   if (!subjectToken || !body || typeof body.expires_at !== 'string') {
-    throw new OskError('identity: the token response has no X-Subject-Token header or no token body: is auth_url really Keystone v3?', {
-      hint: 'auth_url should be the Keystone endpoint, e.g. http://keystone.example:5000/v3',
-    });
+    throw new OskError(
+      'identity: the token response has no X-Subject-Token header or no token body: is auth_url really Keystone v3?',
+      {
+        hint: 'auth_url should be the Keystone endpoint, e.g. http://keystone.example:5000/v3',
+      },
+    );
   }
   const expiresAt = Date.parse(body.expires_at);
-  if (Number.isNaN(expiresAt)) throw new OskError(`identity: the token's expires_at "${body.expires_at}" is not a date`);
+  if (Number.isNaN(expiresAt))
+    throw new OskError(`identity: the token's expires_at "${body.expires_at}" is not a date`);
   return { value: subjectToken, expiresAt, body };
 }

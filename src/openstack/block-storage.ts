@@ -28,7 +28,13 @@ export type VolumeStatus =
   | 'retyping'
   | 'extending';
 
-const VOLUME_ERROR_STATUSES: ReadonlySet<string> = new Set(['error', 'error_deleting', 'error_backing-up', 'error_restoring', 'error_extending']);
+const VOLUME_ERROR_STATUSES: ReadonlySet<string> = new Set([
+  'error',
+  'error_deleting',
+  'error_backing-up',
+  'error_restoring',
+  'error_extending',
+]);
 
 export interface Volume {
   id: string;
@@ -41,7 +47,15 @@ export interface Volume {
   bootable: 'true' | 'false';
   multiattach: boolean;
   encrypted: boolean;
-  attachments: { id: string; attachment_id: string; server_id: string; volume_id: string; device?: string; host_name?: string | null; attached_at?: string }[];
+  attachments: {
+    id: string;
+    attachment_id: string;
+    server_id: string;
+    volume_id: string;
+    device?: string;
+    host_name?: string | null;
+    attached_at?: string;
+  }[];
   created_at: string;
   updated_at: string | null;
   description: string | null;
@@ -166,7 +180,10 @@ class Volumes {
     private readonly messages: Messages,
   ) {}
   /** With details. */
-  list(query: { name?: string; status?: VolumeStatus; all_tenants?: boolean; project_id?: string; metadata?: string } = {}, opts: { pageSize?: number } = {}): Promise<Volume[]> {
+  list(
+    query: { name?: string; status?: VolumeStatus; all_tenants?: boolean; project_id?: string; metadata?: string } = {},
+    opts: { pageSize?: number } = {},
+  ): Promise<Volume[]> {
     return this.s.list<Volume>('block-storage', '/volumes/detail', 'volumes', { query, ...opts });
   }
   async get(id: string): Promise<Volume> {
@@ -192,7 +209,11 @@ class Volumes {
    * Wait until the volume has one of the statuses. An error status (when not waited for) fails at
    * once with cinder's latest user message about the volume, when there is one.
    */
-  async waitForStatus(id: string, status: VolumeStatus | readonly VolumeStatus[], opts: WaitOptions = {}): Promise<Volume> {
+  async waitForStatus(
+    id: string,
+    status: VolumeStatus | readonly VolumeStatus[],
+    opts: WaitOptions = {},
+  ): Promise<Volume> {
     const want: readonly string[] = typeof status === 'string' ? [status] : status;
     return waitUntil({
       what: `volume ${id}`,
@@ -248,7 +269,14 @@ class VolumeTypes {
   }
   /** Adds or replaces the given extra specs. */
   async setExtraSpecs(id: string, specs: Record<string, string>): Promise<Record<string, string>> {
-    return (await this.s.post<{ extra_specs: Record<string, string> }>('block-storage', `/types/${seg(id)}/extra_specs`, { extra_specs: specs }, { idempotent: true })).extra_specs;
+    return (
+      await this.s.post<{ extra_specs: Record<string, string> }>(
+        'block-storage',
+        `/types/${seg(id)}/extra_specs`,
+        { extra_specs: specs },
+        { idempotent: true },
+      )
+    ).extra_specs;
   }
   delete(id: string): Promise<boolean> {
     return ignoreMissing(this.s.delete('block-storage', `/types/${seg(id)}`));
@@ -281,29 +309,47 @@ class QosSpecs {
   }
   /** Apply the QoS spec to a volume type. Cinder does this with a GET; doing it twice is harmless. */
   async associate(id: string, volumeTypeId: string): Promise<void> {
-    await this.s.request('block-storage', 'GET', `/qos-specs/${seg(id)}/associate`, { query: { vol_type_id: volumeTypeId } });
+    await this.s.request('block-storage', 'GET', `/qos-specs/${seg(id)}/associate`, {
+      query: { vol_type_id: volumeTypeId },
+    });
   }
   async disassociate(id: string, volumeTypeId: string): Promise<void> {
-    await this.s.request('block-storage', 'GET', `/qos-specs/${seg(id)}/disassociate`, { query: { vol_type_id: volumeTypeId } });
+    await this.s.request('block-storage', 'GET', `/qos-specs/${seg(id)}/disassociate`, {
+      query: { vol_type_id: volumeTypeId },
+    });
   }
   /** `force` deletes it even when volume types use it. */
   delete(id: string, opts: { force?: boolean } = {}): Promise<boolean> {
-    return ignoreMissing(this.s.delete('block-storage', `/qos-specs/${seg(id)}`, { query: { force: opts.force ?? false } }));
+    return ignoreMissing(
+      this.s.delete('block-storage', `/qos-specs/${seg(id)}`, { query: { force: opts.force ?? false } }),
+    );
   }
 }
 
 class Attachments {
   constructor(private readonly s: Session) {}
   /** Volume attachments (3.27+); `detail` adds times and mode. */
-  list(query: { volume_id?: string; instance_id?: string; all_tenants?: boolean } = {}, opts: { detail?: boolean } = {}): Promise<Attachment[]> {
-    return this.s.list<Attachment>('block-storage', opts.detail ? '/attachments/detail' : '/attachments', 'attachments', { query });
+  list(
+    query: { volume_id?: string; instance_id?: string; all_tenants?: boolean } = {},
+    opts: { detail?: boolean } = {},
+  ): Promise<Attachment[]> {
+    return this.s.list<Attachment>(
+      'block-storage',
+      opts.detail ? '/attachments/detail' : '/attachments',
+      'attachments',
+      { query },
+    );
   }
 }
 
 export interface BackendPool {
   /** `host@backend#pool` */
   name: string;
-  capabilities?: { volume_backend_name?: string; free_capacity_gb?: number | string; total_capacity_gb?: number | string };
+  capabilities?: {
+    volume_backend_name?: string;
+    free_capacity_gb?: number | string;
+    total_capacity_gb?: number | string;
+  };
 }
 
 class VolumeServices {
@@ -313,10 +359,17 @@ class VolumeServices {
    * the scheduler its capabilities, which is when volumes can be placed on it.
    */
   async pools(): Promise<BackendPool[]> {
-    return (await this.s.get<{ pools: BackendPool[] }>('block-storage', '/scheduler-stats/get_pools', { query: { detail: 'true' } })).pools;
+    return (
+      await this.s.get<{ pools: BackendPool[] }>('block-storage', '/scheduler-stats/get_pools', {
+        query: { detail: 'true' },
+      })
+    ).pools;
   }
   /** cinder-scheduler, cinder-volume (one per backend, `host@backend`), cinder-backup. */
   list(query: { binary?: string; host?: string } = {}): Promise<VolumeService[]> {
-    return this.s.list<VolumeService>('block-storage', '/os-services', 'services', { query, markerOf: () => undefined });
+    return this.s.list<VolumeService>('block-storage', '/os-services', 'services', {
+      query,
+      markerOf: () => undefined,
+    });
   }
 }

@@ -54,7 +54,11 @@ export function selectEndpoint(catalog: CatalogService[], q: EndpointQuery): str
   const types = SERVICE_TYPE_ALIASES[q.serviceType] ?? [q.serviceType];
   for (const type of types) {
     for (const svc of catalog.filter((s) => s.type === type)) {
-      const hit = svc.endpoints.find((e) => (e.interface === iface || e.interface === `${iface}URL`) && (q.region === undefined || regionOf(e) === q.region));
+      const hit = svc.endpoints.find(
+        (e) =>
+          (e.interface === iface || e.interface === `${iface}URL`) &&
+          (q.region === undefined || regionOf(e) === q.region),
+      );
       if (hit) return hit.url;
     }
   }
@@ -62,11 +66,14 @@ export function selectEndpoint(catalog: CatalogService[], q: EndpointQuery): str
     .filter((s) => types.includes(s.type))
     .flatMap((s) => s.endpoints.map((e) => `${s.type} ${e.interface}${regionOf(e) ? ` in ${regionOf(e)}` : ''}`));
   const wanted = `${iface} endpoint for service type ${q.serviceType}${q.region ? ` in region ${q.region}` : ''}`;
-  throw new OskError(`the service catalog has no ${wanted}${have.length ? ` (it has: ${have.join(', ')})` : types.length > 1 ? ` (looked for types ${types.join(', ')})` : ''}`, {
-    hint: have.length
-      ? 'set region_name / interface in clouds.yaml to one the catalog has, or an endpoint override for this service'
-      : `the service is not registered in Keystone (or the token is unscoped and has no catalog); register it or set an endpoint override (clouds.yaml ${q.serviceType.replace(/-/g, '_')}_endpoint_override)`,
-  });
+  throw new OskError(
+    `the service catalog has no ${wanted}${have.length ? ` (it has: ${have.join(', ')})` : types.length > 1 ? ` (looked for types ${types.join(', ')})` : ''}`,
+    {
+      hint: have.length
+        ? 'set region_name / interface in clouds.yaml to one the catalog has, or an endpoint override for this service'
+        : `the service is not registered in Keystone (or the token is unscoped and has no catalog); register it or set an endpoint override (clouds.yaml ${q.serviceType.replace(/-/g, '_')}_endpoint_override)`,
+    },
+  );
 }
 
 /**

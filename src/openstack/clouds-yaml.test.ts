@@ -7,7 +7,9 @@ import { OskError } from '../errors.js';
 import { configSearchPath, loadCloud, sessionOptionsFromCloud } from './clouds-yaml.js';
 
 /** A fresh cwd and home, with files written relative to a root. */
-async function sandbox(files: Record<string, string>): Promise<{ root: string; cwd: string; home: string; systemDir: string }> {
+async function sandbox(
+  files: Record<string, string>,
+): Promise<{ root: string; cwd: string; home: string; systemDir: string }> {
   const root = await mkdtemp(join(tmpdir(), 'osk-clouds-'));
   const cwd = join(root, 'work');
   const home = join(root, 'home');
@@ -54,8 +56,15 @@ function rejectsInput(fn: () => unknown, pattern: RegExp): void {
 }
 
 test('the search order is OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack, /etc/openstack', () => {
-  const paths = configSearchPath('clouds', { env: { OS_CLIENT_CONFIG_FILE: '/x/my.yaml' }, cwd: '/w', home: '/h' }).map((p) => p.path);
-  assert.deepEqual(paths, ['/x/my.yaml', '/w/clouds.yaml', '/h/.config/openstack/clouds.yaml', '/etc/openstack/clouds.yaml']);
+  const paths = configSearchPath('clouds', { env: { OS_CLIENT_CONFIG_FILE: '/x/my.yaml' }, cwd: '/w', home: '/h' }).map(
+    (p) => p.path,
+  );
+  assert.deepEqual(paths, [
+    '/x/my.yaml',
+    '/w/clouds.yaml',
+    '/h/.config/openstack/clouds.yaml',
+    '/etc/openstack/clouds.yaml',
+  ]);
   assert.deepEqual(
     configSearchPath('secure', { env: {}, cwd: '/w', home: '/h' }).map((p) => p.path),
     ['/w/secure.yaml', '/h/.config/openstack/secure.yaml', '/etc/openstack/secure.yaml'],
@@ -76,7 +85,10 @@ test('a password cloud: auth, scope, region, interface and endpoint overrides', 
   });
   assert.equal(c.region, 'RegionOne');
   assert.equal(c.interface, 'internal');
-  assert.deepEqual(c.endpointOverrides, { compute: 'http://nova.local:8774/v2.1', 'block-storage': 'http://cinder.local:8776/v3' });
+  assert.deepEqual(c.endpointOverrides, {
+    compute: 'http://nova.local:8774/v2.1',
+    'block-storage': 'http://cinder.local:8776/v3',
+  });
   const so = sessionOptionsFromCloud(c);
   assert.equal(so.cloudName, 'osk-admin');
   assert.equal(so.region, 'RegionOne');
@@ -85,7 +97,12 @@ test('a password cloud: auth, scope, region, interface and endpoint overrides', 
 test('an application credential cloud, chosen by OS_CLOUD', async () => {
   const { cwd, home, systemDir } = await sandbox({ 'home/.config/openstack/clouds.yaml': ADMIN });
   const c = loadCloud({ env: { OS_CLOUD: 'monitoring' }, cwd, home, systemDir });
-  assert.deepEqual(c.auth, { type: 'applicationCredential', authUrl: 'http://10.0.0.10:5000', id: '21dced0fd20347869b93710d2b98aae0', secret: 'very-secret' });
+  assert.deepEqual(c.auth, {
+    type: 'applicationCredential',
+    authUrl: 'http://10.0.0.10:5000',
+    id: '21dced0fd20347869b93710d2b98aae0',
+    secret: 'very-secret',
+  });
   assert.equal(c.interface, undefined);
 });
 
@@ -97,13 +114,21 @@ test('./clouds.yaml wins over the home one, OS_CLIENT_CONFIG_FILE over both', as
     'elsewhere/named.yaml': one('http://env'),
   });
   assert.equal(loadCloud({ env: {}, cwd, home, systemDir }).auth.authUrl, 'http://cwd');
-  assert.equal(loadCloud({ env: { OS_CLIENT_CONFIG_FILE: join(root, 'elsewhere/named.yaml') }, cwd, home, systemDir }).auth.authUrl, 'http://env');
-  rejectsInput(() => loadCloud({ env: { OS_CLIENT_CONFIG_FILE: join(root, 'missing.yaml') }, cwd, home, systemDir }), /OS_CLIENT_CONFIG_FILE names .*missing\.yaml, which does not exist/);
+  assert.equal(
+    loadCloud({ env: { OS_CLIENT_CONFIG_FILE: join(root, 'elsewhere/named.yaml') }, cwd, home, systemDir }).auth
+      .authUrl,
+    'http://env',
+  );
+  rejectsInput(
+    () => loadCloud({ env: { OS_CLIENT_CONFIG_FILE: join(root, 'missing.yaml') }, cwd, home, systemDir }),
+    /OS_CLIENT_CONFIG_FILE names .*missing\.yaml, which does not exist/,
+  );
 });
 
 test('secure.yaml values are merged over clouds.yaml', async () => {
   const { cwd, home, systemDir } = await sandbox({
-    'home/.config/openstack/clouds.yaml': 'clouds:\n  c:\n    auth: {auth_url: http://k/v3, username: u, project_id: p1}\n    region_name: R1\n',
+    'home/.config/openstack/clouds.yaml':
+      'clouds:\n  c:\n    auth: {auth_url: http://k/v3, username: u, project_id: p1}\n    region_name: R1\n',
     'home/.config/openstack/secure.yaml': 'clouds:\n  c:\n    auth: {password: from-secure}\n',
   });
   const c = loadCloud({ env: {}, cwd, home, systemDir });
@@ -122,7 +147,13 @@ test('domain scope, ids and default domains', async () => {
     auth: {auth_url: http://k, username: u, password: p, project_name: demo, default_domain_id: dd}
 `,
   });
-  assert.deepEqual(loadCloud({ cloud: 'dom', env: {}, cwd, home, systemDir }).auth, { type: 'password', authUrl: 'http://k', userId: 'uid', password: 'p', scope: { domain: { id: 'd1' } } });
+  assert.deepEqual(loadCloud({ cloud: 'dom', env: {}, cwd, home, systemDir }).auth, {
+    type: 'password',
+    authUrl: 'http://k',
+    userId: 'uid',
+    password: 'p',
+    scope: { domain: { id: 'd1' } },
+  });
   assert.deepEqual(loadCloud({ cloud: 'defaults', env: {}, cwd, home, systemDir }).auth, {
     type: 'password',
     authUrl: 'http://k',
@@ -135,16 +166,27 @@ test('domain scope, ids and default domains', async () => {
 
 test('a missing cloud names the file, the clouds it has and what to do', async () => {
   const { cwd, home, systemDir } = await sandbox({ 'home/.config/openstack/clouds.yaml': ADMIN });
-  rejectsInput(() => loadCloud({ cloud: 'prod', env: {}, cwd, home, systemDir }), /cloud "prod" is not in .*home\/\.config\/openstack\/clouds\.yaml \(it has: osk-admin, monitoring\)\nuse one of those names, or add "prod"/);
-  rejectsInput(() => loadCloud({ env: { OS_CLOUD: 'prod' }, cwd, home, systemDir }), /cloud "prod" \(from OS_CLOUD\) is not in/);
-  rejectsInput(() => loadCloud({ env: {}, cwd, home, systemDir }), /has several clouds \(osk-admin, monitoring\) and none was chosen\n.*OS_CLOUD/);
+  rejectsInput(
+    () => loadCloud({ cloud: 'prod', env: {}, cwd, home, systemDir }),
+    /cloud "prod" is not in .*home\/\.config\/openstack\/clouds\.yaml \(it has: osk-admin, monitoring\)\nuse one of those names, or add "prod"/,
+  );
+  rejectsInput(
+    () => loadCloud({ env: { OS_CLOUD: 'prod' }, cwd, home, systemDir }),
+    /cloud "prod" \(from OS_CLOUD\) is not in/,
+  );
+  rejectsInput(
+    () => loadCloud({ env: {}, cwd, home, systemDir }),
+    /has several clouds \(osk-admin, monitoring\) and none was chosen\n.*OS_CLOUD/,
+  );
 });
 
 test('no clouds.yaml anywhere: the error lists every place looked at', async () => {
   const { cwd, home, systemDir } = await sandbox({});
   rejectsInput(
     () => loadCloud({ cloud: 'x', env: {}, cwd, home, systemDir }),
-    new RegExp(`no clouds.yaml found: looked for OS_CLIENT_CONFIG_FILE \\(not set\\), ${cwd}/clouds.yaml, ${home}/.config/openstack/clouds.yaml, ${systemDir}/clouds.yaml\\n.*~/.config/openstack/clouds.yaml`),
+    new RegExp(
+      `no clouds.yaml found: looked for OS_CLIENT_CONFIG_FILE \\(not set\\), ${cwd}/clouds.yaml, ${home}/.config/openstack/clouds.yaml, ${systemDir}/clouds.yaml\\n.*~/.config/openstack/clouds.yaml`,
+    ),
   );
 });
 
@@ -161,13 +203,26 @@ test('broken files and entries are input errors that say what is wrong', async (
     'bad/clouds.yaml': 'clouds: [unclosed\n',
   });
   const env = {};
-  rejectsInput(() => loadCloud({ cloud: 'nopw', env, cwd, home, systemDir }), /cloud "nopw" in .*: auth\.password is missing/);
+  rejectsInput(
+    () => loadCloud({ cloud: 'nopw', env, cwd, home, systemDir }),
+    /cloud "nopw" in .*: auth\.password is missing/,
+  );
   rejectsInput(() => loadCloud({ cloud: 'nourl', env, cwd, home, systemDir }), /auth\.auth_url is missing/);
   rejectsInput(() => loadCloud({ cloud: 'weird', env, cwd, home, systemDir }), /auth_type "saml2" is not supported/);
   rejectsInput(() => loadCloud({ cloud: 'v2', env, cwd, home, systemDir }), /identity_api_version 2 is not supported/);
-  rejectsInput(() => loadCloud({ cloud: 'iface', env, cwd, home, systemDir }), /interface "outside" is not one of public, internal, admin/);
-  rejectsInput(() => loadCloud({ cloud: 'ca', env, cwd, home, systemDir }), /cacert \/nonexistent\/ca\.pem cannot be read: ENOENT/);
-  rejectsInput(() => loadCloud({ cloud: 'x', env: { OS_CLIENT_CONFIG_FILE: join(root, 'bad/clouds.yaml') }, cwd, home, systemDir }), /bad\/clouds\.yaml is not valid YAML/);
+  rejectsInput(
+    () => loadCloud({ cloud: 'iface', env, cwd, home, systemDir }),
+    /interface "outside" is not one of public, internal, admin/,
+  );
+  rejectsInput(
+    () => loadCloud({ cloud: 'ca', env, cwd, home, systemDir }),
+    /cacert \/nonexistent\/ca\.pem cannot be read: ENOENT/,
+  );
+  rejectsInput(
+    () =>
+      loadCloud({ cloud: 'x', env: { OS_CLIENT_CONFIG_FILE: join(root, 'bad/clouds.yaml') }, cwd, home, systemDir }),
+    /bad\/clouds\.yaml is not valid YAML/,
+  );
 });
 
 test('cacert is read (relative to the cwd, ~ expanded) and verify: false is kept', async () => {

@@ -40,10 +40,14 @@ export interface LoadCloudOptions {
   systemDir?: string;
 }
 
-const bad = (message: string, hint?: string): OskError => new OskError(message, { exitCode: ExitCode.invalidInput, ...(hint ? { hint } : {}) });
+const bad = (message: string, hint?: string): OskError =>
+  new OskError(message, { exitCode: ExitCode.invalidInput, ...(hint ? { hint } : {}) });
 
 /** Where clouds.yaml (or secure.yaml) is looked for, in order. */
-export function configSearchPath(kind: 'clouds' | 'secure', o: Pick<LoadCloudOptions, 'env' | 'cwd' | 'home' | 'systemDir'> = {}): { path: string; fromEnv: boolean }[] {
+export function configSearchPath(
+  kind: 'clouds' | 'secure',
+  o: Pick<LoadCloudOptions, 'env' | 'cwd' | 'home' | 'systemDir'> = {},
+): { path: string; fromEnv: boolean }[] {
   const env = o.env ?? process.env;
   const envVar = kind === 'clouds' ? env.OS_CLIENT_CONFIG_FILE : env.OS_CLIENT_SECURE_FILE;
   const file = `${kind}.yaml`;
@@ -101,19 +105,29 @@ export function loadCloud(o: LoadCloudOptions = {}): CloudConfig {
   const file = firstExisting('clouds', o);
   if (!file) {
     const looked = configSearchPath('clouds', o).map((c) => c.path);
-    throw bad(`no clouds.yaml found: looked for ${env.OS_CLIENT_CONFIG_FILE ? '' : 'OS_CLIENT_CONFIG_FILE (not set), '}${looked.join(', ')}`, 'write the cloud\'s credentials to ~/.config/openstack/clouds.yaml (the format the openstack CLI uses), or point OS_CLIENT_CONFIG_FILE at one');
+    throw bad(
+      `no clouds.yaml found: looked for ${env.OS_CLIENT_CONFIG_FILE ? '' : 'OS_CLIENT_CONFIG_FILE (not set), '}${looked.join(', ')}`,
+      "write the cloud's credentials to ~/.config/openstack/clouds.yaml (the format the openstack CLI uses), or point OS_CLIENT_CONFIG_FILE at one",
+    );
   }
   const clouds = readYaml(file).clouds;
-  if (!isRecord(clouds) || Object.keys(clouds).length === 0) throw bad(`${file} has no clouds (expected "clouds: { <name>: { auth: … } }")`);
+  if (!isRecord(clouds) || Object.keys(clouds).length === 0)
+    throw bad(`${file} has no clouds (expected "clouds: { <name>: { auth: … } }")`);
   const names = Object.keys(clouds);
   const name = o.cloud ?? env.OS_CLOUD ?? (names.length === 1 ? names[0] : undefined);
   if (!name) {
-    throw bad(`${file} has several clouds (${names.join(', ')}) and none was chosen`, 'choose one by name (OS_CLOUD=<name> or the cloud option)');
+    throw bad(
+      `${file} has several clouds (${names.join(', ')}) and none was chosen`,
+      'choose one by name (OS_CLOUD=<name> or the cloud option)',
+    );
   }
   const entry = clouds[name];
   if (!isRecord(entry)) {
     const how = o.cloud ? '' : env.OS_CLOUD ? ' (from OS_CLOUD)' : '';
-    throw bad(`cloud "${name}"${how} is not in ${file} (it has: ${names.join(', ')})`, `use one of those names, or add "${name}" under clouds: in ${file}`);
+    throw bad(
+      `cloud "${name}"${how} is not in ${file} (it has: ${names.join(', ')})`,
+      `use one of those names, or add "${name}" under clouds: in ${file}`,
+    );
   }
   let config = entry;
   let secureFile = firstExisting('secure', o);
@@ -131,15 +145,26 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
-function toCloudConfig(name: string, file: string, secureFile: string | undefined, c: Record<string, unknown>, o: LoadCloudOptions): CloudConfig {
+function toCloudConfig(
+  name: string,
+  file: string,
+  secureFile: string | undefined,
+  c: Record<string, unknown>,
+  o: LoadCloudOptions,
+): CloudConfig {
   const where = `cloud "${name}" in ${file}`;
   const auth = isRecord(c.auth) ? c.auth : undefined;
   if (!auth) throw bad(`${where} has no auth section`);
   const authUrl = str(auth.auth_url);
-  if (!authUrl) throw bad(`${where}: auth.auth_url is missing`, 'set it to the Keystone endpoint, e.g. http://keystone.example:5000/v3');
+  if (!authUrl)
+    throw bad(
+      `${where}: auth.auth_url is missing`,
+      'set it to the Keystone endpoint, e.g. http://keystone.example:5000/v3',
+    );
 
   const version = str(c.identity_api_version);
-  if (version && !/^3(\.\d+)?$/.test(version)) throw bad(`${where}: identity_api_version ${version} is not supported; osk speaks Keystone v3`);
+  if (version && !/^3(\.\d+)?$/.test(version))
+    throw bad(`${where}: identity_api_version ${version} is not supported; osk speaks Keystone v3`);
 
   const a = (k: string): string | undefined => str(auth[k]);
   const userDomainId = a('user_domain_id') ?? a('default_domain_id');
@@ -156,7 +181,8 @@ function toCloudConfig(name: string, file: string, secureFile: string | undefine
     case 'password':
     case 'v3password': {
       const password = a('password');
-      if (!password) throw bad(`${where}: auth.password is missing`, `put it in ${file} or in a secure.yaml next to it`);
+      if (!password)
+        throw bad(`${where}: auth.password is missing`, `put it in ${file} or in a secure.yaml next to it`);
       if (!userPart.username && !userPart.userId) throw bad(`${where}: auth.username (or auth.user_id) is missing`);
       const scope = scopeOf(auth);
       authOptions = { type: 'password', authUrl, ...userPart, password, ...(scope ? { scope } : {}) };
@@ -170,7 +196,14 @@ function toCloudConfig(name: string, file: string, secureFile: string | undefine
       const id = a('application_credential_id');
       const credName = a('application_credential_name');
       if (!id && !credName) throw bad(`${where}: auth.application_credential_id (or _name with the user) is missing`);
-      authOptions = { type: 'applicationCredential', authUrl, ...(id ? { id } : {}), ...(credName ? { name: credName } : {}), ...userPart, secret };
+      authOptions = {
+        type: 'applicationCredential',
+        authUrl,
+        ...(id ? { id } : {}),
+        ...(credName ? { name: credName } : {}),
+        ...userPart,
+        secret,
+      };
       break;
     }
     case 'token':
@@ -182,17 +215,23 @@ function toCloudConfig(name: string, file: string, secureFile: string | undefine
       break;
     }
     default:
-      throw bad(`${where}: auth_type "${authType}" is not supported by osk`, 'use password, v3applicationcredential or token');
+      throw bad(
+        `${where}: auth_type "${authType}" is not supported by osk`,
+        'use password, v3applicationcredential or token',
+      );
   }
 
   const iface = str(c.interface) ?? str(c.endpoint_type);
   let interfaceName: Interface | undefined;
   if (iface) {
     const i = iface.replace(/URL$/, '');
-    if (i !== 'public' && i !== 'internal' && i !== 'admin') throw bad(`${where}: interface "${iface}" is not one of public, internal, admin`);
+    if (i !== 'public' && i !== 'internal' && i !== 'admin')
+      throw bad(`${where}: interface "${iface}" is not one of public, internal, admin`);
     interfaceName = i;
   }
-  const region = str(c.region_name) ?? (Array.isArray(c.regions) ? str(isRecord(c.regions[0]) ? c.regions[0].name : c.regions[0]) : undefined);
+  const region =
+    str(c.region_name) ??
+    (Array.isArray(c.regions) ? str(isRecord(c.regions[0]) ? c.regions[0].name : c.regions[0]) : undefined);
 
   const endpointOverrides: Record<string, string> = {};
   for (const [k, v] of Object.entries(c)) {
@@ -239,7 +278,8 @@ function scopeOf(auth: Record<string, unknown>): AuthScope | undefined {
   const pdId = a('project_domain_id') ?? a('default_domain_id');
   const pdName = a('project_domain_name') ?? a('default_domain_name');
   if (projectId) return { project: { id: projectId } };
-  if (projectName) return { project: { name: projectName, ...(pdId ? { domainId: pdId } : pdName ? { domainName: pdName } : {}) } };
+  if (projectName)
+    return { project: { name: projectName, ...(pdId ? { domainId: pdId } : pdName ? { domainName: pdName } : {}) } };
   if (a('domain_id')) return { domain: { id: a('domain_id')! } };
   if (a('domain_name')) return { domain: { name: a('domain_name')! } };
   if (a('system_scope')) return { system: 'all' };

@@ -73,7 +73,15 @@ export interface Server {
   updated: string;
   addresses: Record<string, ServerAddress[]>;
   /** 2.47+: the flavor's details, not a link. */
-  flavor: { original_name: string; vcpus: number; ram: number; disk: number; ephemeral: number; swap: number; extra_specs?: Record<string, string> };
+  flavor: {
+    original_name: string;
+    vcpus: number;
+    ram: number;
+    disk: number;
+    ephemeral: number;
+    swap: number;
+    extra_specs?: Record<string, string>;
+  };
   /** Empty string for a server booted from a volume. */
   image: { id: string } | '';
   key_name: string | null;
@@ -249,7 +257,14 @@ class Flavors {
   }
   /** Adds or replaces the given extra specs (`hw:cpu_policy`, `resources:…`). */
   async setExtraSpecs(id: string, specs: Record<string, string>): Promise<Record<string, string>> {
-    return (await this.s.post<{ extra_specs: Record<string, string> }>('compute', `/flavors/${seg(id)}/os-extra_specs`, { extra_specs: specs }, { idempotent: true })).extra_specs;
+    return (
+      await this.s.post<{ extra_specs: Record<string, string> }>(
+        'compute',
+        `/flavors/${seg(id)}/os-extra_specs`,
+        { extra_specs: specs },
+        { idempotent: true },
+      )
+    ).extra_specs;
   }
   delete(id: string): Promise<boolean> {
     return ignoreMissing(this.s.delete('compute', `/flavors/${seg(id)}`));
@@ -265,7 +280,10 @@ class Servers {
   /** With details. */
   list(query: ServerQuery = {}, opts: { pageSize?: number } = {}): Promise<Server[]> {
     const { changes_since, ...rest } = query;
-    return this.s.list<Server>('compute', '/servers/detail', 'servers', { query: { ...rest, ...(changes_since ? { 'changes-since': changes_since } : {}) }, ...opts });
+    return this.s.list<Server>('compute', '/servers/detail', 'servers', {
+      query: { ...rest, ...(changes_since ? { 'changes-since': changes_since } : {}) },
+      ...opts,
+    });
   }
   async get(id: string): Promise<Server> {
     return (await this.s.get<{ server: Server }>('compute', `/servers/${seg(id)}`)).server;
@@ -292,7 +310,11 @@ class Servers {
    * Wait until the server has one of the statuses. ERROR (when not waited for) fails at once with
    * the fault nova recorded, e.g. "No valid host was found".
    */
-  async waitForStatus(id: string, status: ServerStatus | readonly ServerStatus[], opts: WaitOptions = {}): Promise<Server> {
+  async waitForStatus(
+    id: string,
+    status: ServerStatus | readonly ServerStatus[],
+    opts: WaitOptions = {},
+  ): Promise<Server> {
     const want = typeof status === 'string' ? [status] : status;
     return waitUntil({
       what: `server ${id}`,
@@ -315,7 +337,10 @@ class Servers {
       poll: () => this.tryGet(id),
       status: (sv) => (sv ? sv.status : 'gone'),
       done: (sv) => sv === undefined,
-      failed: (sv) => (sv?.status === 'ERROR' ? `went to ERROR while being deleted${sv.fault ? `: ${sv.fault.message}` : ''}` : undefined),
+      failed: (sv) =>
+        sv?.status === 'ERROR'
+          ? `went to ERROR while being deleted${sv.fault ? `: ${sv.fault.message}` : ''}`
+          : undefined,
       opts,
     });
   }
@@ -334,7 +359,8 @@ class ServerGroups {
     return exactlyOne(await this.list(), name, 'server group');
   }
   async create(g: { name: string; policy: ServerGroup['policy']; rules?: ServerGroup['rules'] }): Promise<ServerGroup> {
-    return (await this.s.post<{ server_group: ServerGroup }>('compute', '/os-server-groups', { server_group: g })).server_group;
+    return (await this.s.post<{ server_group: ServerGroup }>('compute', '/os-server-groups', { server_group: g }))
+      .server_group;
   }
   delete(id: string): Promise<boolean> {
     return ignoreMissing(this.s.delete('compute', `/os-server-groups/${seg(id)}`));
@@ -346,12 +372,16 @@ class Keypairs {
   /** Of the session's user (or another user's, as admin). */
   async list(query: { user_id?: string } = {}): Promise<Keypair[]> {
     // Listed wrapped, one object per key: {"keypairs": [{"keypair": {...}}]}; the marker is the name.
-    const wrapped = await this.s.list<{ keypair: Keypair }>('compute', '/os-keypairs', 'keypairs', { query, markerOf: (k) => (k as { keypair?: Keypair }).keypair?.name });
+    const wrapped = await this.s.list<{ keypair: Keypair }>('compute', '/os-keypairs', 'keypairs', {
+      query,
+      markerOf: (k) => (k as { keypair?: Keypair }).keypair?.name,
+    });
     return wrapped.map((w) => w.keypair);
   }
   /** Undefined when there is no keypair of that name. */
   async get(name: string, query: { user_id?: string } = {}): Promise<Keypair | undefined> {
-    return (await orUndefined(this.s.get<{ keypair: Keypair }>('compute', `/os-keypairs/${seg(name)}`, { query })))?.keypair;
+    return (await orUndefined(this.s.get<{ keypair: Keypair }>('compute', `/os-keypairs/${seg(name)}`, { query })))
+      ?.keypair;
   }
   /** Import a public key (since 2.92 nova no longer generates keys). */
   async create(k: { name: string; public_key: string; type?: 'ssh' | 'x509'; user_id?: string }): Promise<Keypair> {
@@ -381,7 +411,10 @@ class ComputeServices {
     return this.s.list<ComputeService>('compute', '/os-services', 'services', { query });
   }
   /** Enable/disable a service or force it down (2.53+: by id). */
-  async update(id: string, u: { status?: 'enabled' | 'disabled'; disabled_reason?: string; forced_down?: boolean }): Promise<ComputeService> {
+  async update(
+    id: string,
+    u: { status?: 'enabled' | 'disabled'; disabled_reason?: string; forced_down?: boolean },
+  ): Promise<ComputeService> {
     return (await this.s.put<{ service: ComputeService }>('compute', `/os-services/${seg(id)}`, u)).service;
   }
   delete(id: string): Promise<boolean> {
@@ -392,11 +425,25 @@ class ComputeServices {
 class VolumeAttachments {
   constructor(private readonly s: Session) {}
   list(serverId: string): Promise<VolumeAttachment[]> {
-    return this.s.list<VolumeAttachment>('compute', `/servers/${seg(serverId)}/os-volume_attachments`, 'volumeAttachments', { markerOf: () => undefined });
+    return this.s.list<VolumeAttachment>(
+      'compute',
+      `/servers/${seg(serverId)}/os-volume_attachments`,
+      'volumeAttachments',
+      { markerOf: () => undefined },
+    );
   }
   /** Attach a volume (never retried: a second attach is a 409). The volume goes to `in-use` in cinder. */
-  async attach(serverId: string, a: { volumeId: string; device?: string; tag?: string; delete_on_termination?: boolean }): Promise<VolumeAttachment> {
-    return (await this.s.post<{ volumeAttachment: VolumeAttachment }>('compute', `/servers/${seg(serverId)}/os-volume_attachments`, { volumeAttachment: a })).volumeAttachment;
+  async attach(
+    serverId: string,
+    a: { volumeId: string; device?: string; tag?: string; delete_on_termination?: boolean },
+  ): Promise<VolumeAttachment> {
+    return (
+      await this.s.post<{ volumeAttachment: VolumeAttachment }>(
+        'compute',
+        `/servers/${seg(serverId)}/os-volume_attachments`,
+        { volumeAttachment: a },
+      )
+    ).volumeAttachment;
   }
   /** Detach (202; the volume goes back to `available` in cinder). False when it was not attached. */
   detach(serverId: string, volumeId: string): Promise<boolean> {

@@ -54,9 +54,12 @@ export class OpenStackApiError extends OskError {
 }
 
 function defaultHint(status: number, service: string): string | undefined {
-  if (status === 401) return 'the credentials were refused: check the user, password or application credential and the project/domain scope';
-  if (status === 403) return 'the user is authenticated but not allowed to do this: check its role assignments (policy)';
-  if (status >= 500) return `the ${service} service failed while handling the request: its log has the details under the request id`;
+  if (status === 401)
+    return 'the credentials were refused: check the user, password or application credential and the project/domain scope';
+  if (status === 403)
+    return 'the user is authenticated but not allowed to do this: check its role assignments (policy)';
+  if (status >= 500)
+    return `the ${service} service failed while handling the request: its log has the details under the request id`;
   return undefined;
 }
 
@@ -82,7 +85,17 @@ export class OpenStackUnreachableError extends OskError {
   readonly reason: 'connect' | 'dns' | 'tls' | 'timeout' | 'other';
   /** The system error code when there is one (`ECONNREFUSED`, `ENOTFOUND`, `DEPTH_ZERO_SELF_SIGNED_CERT`, …). */
   readonly code: string | undefined;
-  constructor(message: string, d: { service: string; url: string; reason: OpenStackUnreachableError['reason']; code?: string; hint?: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    d: {
+      service: string;
+      url: string;
+      reason: OpenStackUnreachableError['reason'];
+      code?: string;
+      hint?: string;
+      cause?: unknown;
+    },
+  ) {
     super(message, { exitCode: ExitCode.failed, hint: d.hint, cause: d.cause });
     this.name = 'OpenStackUnreachableError';
     this.service = d.service;
@@ -103,7 +116,10 @@ const MAX_MESSAGE = 600;
  * - webob's JSON fault (glance with Accept: application/json): `{"code": "404 Not Found", "title", "message"}`
  * - glance, proxies and uwsgi: plain text or HTML.
  */
-export function parseErrorBody(body: string, contentType: string | null): { message: string; errorType?: string; requestId?: string } {
+export function parseErrorBody(
+  body: string,
+  contentType: string | null,
+): { message: string; errorType?: string; requestId?: string } {
   const text = body.trim();
   if (!text) return { message: '' };
   if (/json/i.test(contentType ?? '') || text.startsWith('{')) {

@@ -108,7 +108,19 @@ export class HttpTransport {
   }
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
 
 function errorCode(e: unknown): string | undefined {
@@ -132,7 +144,11 @@ function classify(e: unknown, signal: AbortSignal): TransportError {
   const detail = (e as { cause?: { message?: string } })?.cause?.message ?? (e as Error)?.message ?? String(e);
   if (code && DNS_CODES.has(code)) return new TransportError(detail, 'dns', code, code === 'EAI_AGAIN', e);
   if (code && CONNECT_CODES.has(code)) return new TransportError(detail, 'connect', code, true, e);
-  if (code && (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME|ALTNAME/.test(code) || code.startsWith('ERR_SSL'))) {
+  if (
+    code &&
+    (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME|ALTNAME/.test(code) ||
+      code.startsWith('ERR_SSL'))
+  ) {
     return new TransportError(detail, 'tls', code, false, e);
   }
   return new TransportError(detail, 'other', code, false, e);

@@ -72,13 +72,19 @@ export interface Role {
 }
 
 /** Who gets a role, on what. Exactly one actor and one target. */
-export type RoleGrant = { roleId: string } & ({ userId: string } | { groupId: string }) & ({ projectId: string } | { domainId: string } | { system: 'all' });
+export type RoleGrant = { roleId: string } & ({ userId: string } | { groupId: string }) &
+  ({ projectId: string } | { domainId: string } | { system: 'all' });
 
 export interface RoleAssignment {
   role: { id: string; name?: string; domain?: { id: string; name?: string } };
   user?: { id: string; name?: string; domain?: { id: string; name?: string } };
   group?: { id: string; name?: string };
-  scope: { project?: { id: string; name?: string }; domain?: { id: string; name?: string }; system?: { all?: boolean }; 'OS-INHERIT:inherited_to'?: string };
+  scope: {
+    project?: { id: string; name?: string };
+    domain?: { id: string; name?: string };
+    system?: { all?: boolean };
+    'OS-INHERIT:inherited_to'?: string;
+  };
 }
 /** Filters of `GET /v3/role_assignments`, under their API names. */
 export interface RoleAssignmentQuery {
@@ -250,7 +256,8 @@ class Users {
 }
 
 function grantPath(g: RoleGrant): string {
-  const target = 'projectId' in g ? `/projects/${seg(g.projectId)}` : 'domainId' in g ? `/domains/${seg(g.domainId)}` : '/system';
+  const target =
+    'projectId' in g ? `/projects/${seg(g.projectId)}` : 'domainId' in g ? `/domains/${seg(g.domainId)}` : '/system';
   const actor = 'userId' in g ? `/users/${seg(g.userId)}` : `/groups/${seg(g.groupId)}`;
   return `${target}${actor}/roles/${seg(g.roleId)}`;
 }
@@ -295,7 +302,10 @@ class RoleAssignments {
     // false flag is left out rather than sent.
     const q: Query = {};
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== false) q[k] = v === true ? '' : v;
-    return this.s.list<RoleAssignment>('identity', '/role_assignments', 'role_assignments', { query: q, markerOf: () => undefined });
+    return this.s.list<RoleAssignment>('identity', '/role_assignments', 'role_assignments', {
+      query: q,
+      markerOf: () => undefined,
+    });
   }
 }
 
@@ -332,11 +342,22 @@ class Endpoints {
   }
   /** The endpoint of a service for one interface (and region); more than one is an error. */
   async find(q: { serviceId: string; interface: Interface; regionId?: string }): Promise<Endpoint | undefined> {
-    const items = await this.list({ service_id: q.serviceId, interface: q.interface, ...(q.regionId ? { region_id: q.regionId } : {}) });
+    const items = await this.list({
+      service_id: q.serviceId,
+      interface: q.interface,
+      ...(q.regionId ? { region_id: q.regionId } : {}),
+    });
     // Filter here too: not every Keystone honours every filter.
-    const hits = items.filter((e) => e.service_id === q.serviceId && e.interface === q.interface && (q.regionId === undefined || (e.region_id ?? e.region) === q.regionId));
+    const hits = items.filter(
+      (e) =>
+        e.service_id === q.serviceId &&
+        e.interface === q.interface &&
+        (q.regionId === undefined || (e.region_id ?? e.region) === q.regionId),
+    );
     if (hits.length > 1) {
-      throw invalid(`service ${q.serviceId} has ${hits.length} ${q.interface} endpoints${q.regionId ? ` in region ${q.regionId}` : ''} (${hits.map((h) => h.url).join(', ')}); remove the extra ones`);
+      throw invalid(
+        `service ${q.serviceId} has ${hits.length} ${q.interface} endpoints${q.regionId ? ` in region ${q.regionId}` : ''} (${hits.map((h) => h.url).join(', ')}); remove the extra ones`,
+      );
     }
     return hits[0];
   }
@@ -377,13 +398,23 @@ class ApplicationCredentials {
   /** Of a user (default: the session's own user). */
   async list(opts: { userId?: string; name?: string } = {}): Promise<ApplicationCredential[]> {
     const uid = await this.user(opts.userId);
-    return this.s.list<ApplicationCredential>('identity', `/users/${seg(uid)}/application_credentials`, 'application_credentials', {
-      query: { ...(opts.name ? { name: opts.name } : {}) },
-    });
+    return this.s.list<ApplicationCredential>(
+      'identity',
+      `/users/${seg(uid)}/application_credentials`,
+      'application_credentials',
+      {
+        query: { ...(opts.name ? { name: opts.name } : {}) },
+      },
+    );
   }
   async get(id: string, opts: { userId?: string } = {}): Promise<ApplicationCredential> {
     const uid = await this.user(opts.userId);
-    return (await this.s.get<{ application_credential: ApplicationCredential }>('identity', `/users/${seg(uid)}/application_credentials/${seg(id)}`)).application_credential;
+    return (
+      await this.s.get<{ application_credential: ApplicationCredential }>(
+        'identity',
+        `/users/${seg(uid)}/application_credentials/${seg(id)}`,
+      )
+    ).application_credential;
   }
   async find(name: string, opts: { userId?: string } = {}): Promise<ApplicationCredential | undefined> {
     return exactlyOne(await this.list({ ...opts, name }), name, 'application credential');
@@ -392,9 +423,16 @@ class ApplicationCredentials {
    * Created for the project the session's token is scoped to (Keystone's rule); the answer holds
    * the secret, the only time it is shown.
    */
-  async create(c: ApplicationCredentialCreate, opts: { userId?: string } = {}): Promise<ApplicationCredential & { secret: string }> {
+  async create(
+    c: ApplicationCredentialCreate,
+    opts: { userId?: string } = {},
+  ): Promise<ApplicationCredential & { secret: string }> {
     const uid = await this.user(opts.userId);
-    const body = await this.s.post<{ application_credential: ApplicationCredential & { secret: string } }>('identity', `/users/${seg(uid)}/application_credentials`, { application_credential: c });
+    const body = await this.s.post<{ application_credential: ApplicationCredential & { secret: string } }>(
+      'identity',
+      `/users/${seg(uid)}/application_credentials`,
+      { application_credential: c },
+    );
     return body.application_credential;
   }
   async delete(id: string, opts: { userId?: string } = {}): Promise<boolean> {
@@ -420,6 +458,8 @@ class Tokens {
   }
   /** Revoke a token; false when it was already invalid. */
   revoke(token: string): Promise<boolean> {
-    return ignoreMissing(this.s.request('identity', 'DELETE', '/auth/tokens', { headers: { 'X-Subject-Token': token } }));
+    return ignoreMissing(
+      this.s.request('identity', 'DELETE', '/auth/tokens', { headers: { 'X-Subject-Token': token } }),
+    );
   }
 }

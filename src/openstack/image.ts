@@ -6,7 +6,16 @@ import type { Readable } from 'node:stream';
 import { exactlyOne, ignoreMissing, orUndefined, seg, waitUntil, type WaitOptions } from './resource.js';
 import type { Session } from './session.js';
 
-export type ImageStatus = 'queued' | 'saving' | 'uploading' | 'importing' | 'active' | 'deactivated' | 'killed' | 'deleted' | 'pending_delete';
+export type ImageStatus =
+  | 'queued'
+  | 'saving'
+  | 'uploading'
+  | 'importing'
+  | 'active'
+  | 'deactivated'
+  | 'killed'
+  | 'deleted'
+  | 'pending_delete';
 export type DiskFormat = 'ami' | 'ari' | 'aki' | 'vhd' | 'vhdx' | 'vmdk' | 'raw' | 'qcow2' | 'vdi' | 'ploop' | 'iso';
 export type ContainerFormat = 'ami' | 'ari' | 'aki' | 'bare' | 'ovf' | 'ova' | 'docker' | 'compressed';
 export type Visibility = 'public' | 'private' | 'shared' | 'community';
@@ -61,7 +70,9 @@ export class ImageApi {
 
 class Images {
   constructor(private readonly s: Session) {}
-  list(query: { name?: string; status?: ImageStatus; visibility?: Visibility; owner?: string; tag?: string } = {}): Promise<Image[]> {
+  list(
+    query: { name?: string; status?: ImageStatus; visibility?: Visibility; owner?: string; tag?: string } = {},
+  ): Promise<Image[]> {
     // Glance pages by 25 by default; ask for bigger pages.
     return this.s.list<Image>('image', '/images', 'images', { query, pageSize: 200 });
   }
@@ -97,7 +108,11 @@ class Images {
     return ignoreMissing(this.s.delete('image', `/images/${seg(id)}`));
   }
   /** For the asynchronous paths (import, a store that is slow to settle). `killed` fails at once. */
-  async waitForStatus(id: string, status: ImageStatus | readonly ImageStatus[], opts: WaitOptions = {}): Promise<Image> {
+  async waitForStatus(
+    id: string,
+    status: ImageStatus | readonly ImageStatus[],
+    opts: WaitOptions = {},
+  ): Promise<Image> {
     const want: readonly string[] = typeof status === 'string' ? [status] : status;
     return waitUntil({
       what: `image ${id}`,
@@ -105,7 +120,10 @@ class Images {
       poll: () => this.get(id),
       status: (i) => i.status,
       done: (i) => want.includes(i.status),
-      failed: (i) => (i.status === 'killed' ? `(${i.name ?? 'unnamed'}) was killed: its upload failed (see the glance-api log)` : undefined),
+      failed: (i) =>
+        i.status === 'killed'
+          ? `(${i.name ?? 'unnamed'}) was killed: its upload failed (see the glance-api log)`
+          : undefined,
       opts,
     });
   }

@@ -54,8 +54,25 @@ export class OpenStackClient {
 }
 
 export { Session, DEFAULT_MICROVERSIONS, nextLinkQuery } from './session.js';
-export type { ApiResponse, ListOptions, Query, QueryValue, RequestEvent, RequestOptions, ServiceType, SessionOptions } from './session.js';
-export type { ApplicationCredentialAuth, AuthOptions, AuthScope, PasswordAuth, Token, TokenAuth, TokenBody } from './auth.js';
+export type {
+  ApiResponse,
+  ListOptions,
+  Query,
+  QueryValue,
+  RequestEvent,
+  RequestOptions,
+  ServiceType,
+  SessionOptions,
+} from './session.js';
+export type {
+  ApplicationCredentialAuth,
+  AuthOptions,
+  AuthScope,
+  PasswordAuth,
+  Token,
+  TokenAuth,
+  TokenBody,
+} from './auth.js';
 export { authRequestBody, identityV3Url } from './auth.js';
 export { apiBase, selectEndpoint, SERVICE_TYPE_ALIASES } from './catalog.js';
 export type { CatalogEndpoint, CatalogService, EndpointQuery, Interface } from './catalog.js';

@@ -285,10 +285,14 @@ class Routers extends Collection<Router, RouterCreate> {
    * same subnet is a 400), so it is never retried: use `hasInterfaceOnSubnet` first.
    */
   async addInterface(routerId: string, what: { subnet_id: string } | { port_id: string }): Promise<RouterInterface> {
-    return this.s.put<RouterInterface>('network', `${this.path(routerId)}/add_router_interface`, what, { idempotent: false });
+    return this.s.put<RouterInterface>('network', `${this.path(routerId)}/add_router_interface`, what, {
+      idempotent: false,
+    });
   }
   async removeInterface(routerId: string, what: { subnet_id: string } | { port_id: string }): Promise<RouterInterface> {
-    return this.s.put<RouterInterface>('network', `${this.path(routerId)}/remove_router_interface`, what, { idempotent: false });
+    return this.s.put<RouterInterface>('network', `${this.path(routerId)}/remove_router_interface`, what, {
+      idempotent: false,
+    });
   }
   /** Whether one of the router's ports has an address on the subnet. */
   async hasInterfaceOnSubnet(routerId: string, subnetId: string): Promise<boolean> {
@@ -301,7 +305,10 @@ class Routers extends Collection<Router, RouterCreate> {
   }
 }
 
-class SecurityGroups extends Collection<SecurityGroup, { name: string; description?: string; stateful?: boolean; project_id?: string }> {
+class SecurityGroups extends Collection<
+  SecurityGroup,
+  { name: string; description?: string; stateful?: boolean; project_id?: string }
+> {
   constructor(s: Session) {
     super(s, 'security-groups', 'security_group', 'security group');
   }

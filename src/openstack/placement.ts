@@ -50,7 +50,16 @@ class ResourceProviders {
    * Filters under their API names: `resources=VCPU:2,MEMORY_MB:512` lists providers with that
    * much free capacity; `in_tree`, `member_of`, `required` (traits).
    */
-  list(query: { name?: string; uuid?: string; in_tree?: string; member_of?: string; resources?: string; required?: string } = {}): Promise<ResourceProvider[]> {
+  list(
+    query: {
+      name?: string;
+      uuid?: string;
+      in_tree?: string;
+      member_of?: string;
+      resources?: string;
+      required?: string;
+    } = {},
+  ): Promise<ResourceProvider[]> {
     return this.s.list<ResourceProvider>('placement', '/resource_providers', 'resource_providers', { query });
   }
   /** Undefined when there is no such provider. */
@@ -69,9 +78,18 @@ class InventoriesApi {
     return this.s.get<Inventories>('placement', `/resource_providers/${seg(providerUuid)}/inventories`);
   }
   /** Replace all inventories; `generation` must be the provider's current one (else 409). */
-  set(providerUuid: string, generation: number, inventories: Record<string, Partial<Inventory> & { total: number }>): Promise<Inventories> {
+  set(
+    providerUuid: string,
+    generation: number,
+    inventories: Record<string, Partial<Inventory> & { total: number }>,
+  ): Promise<Inventories> {
     // Not retried: after a lost answer the generation has moved on and a repeat is a 409.
-    return this.s.put<Inventories>('placement', `/resource_providers/${seg(providerUuid)}/inventories`, { resource_provider_generation: generation, inventories }, { idempotent: false });
+    return this.s.put<Inventories>(
+      'placement',
+      `/resource_providers/${seg(providerUuid)}/inventories`,
+      { resource_provider_generation: generation, inventories },
+      { idempotent: false },
+    );
   }
 }
 

@@ -35,13 +35,21 @@ export async function ignoreMissing(p: Promise<unknown>): Promise<boolean> {
  * (nova: a regex; some ignore the filter), so the match is checked here; two with the same name
  * is an error rather than a guess.
  */
-export function exactlyOne<T extends { id?: string; uuid?: string; name?: string | null }>(items: readonly T[], name: string, what: string, where = ''): T | undefined {
+export function exactlyOne<T extends { id?: string; uuid?: string; name?: string | null }>(
+  items: readonly T[],
+  name: string,
+  what: string,
+  where = '',
+): T | undefined {
   const hits = items.filter((i) => i.name === name);
   if (hits.length > 1) {
     const ids = hits.map((h) => h.id ?? h.uuid ?? '?').join(', ');
-    throw new OskError(`there are ${hits.length} ${what}s named "${name}"${where ? ` ${where}` : ''} (${ids}); osk cannot tell which one is meant`, {
-      hint: `rename or delete the extra ${what}s so the name is unique`,
-    });
+    throw new OskError(
+      `there are ${hits.length} ${what}s named "${name}"${where ? ` ${where}` : ''} (${ids}); osk cannot tell which one is meant`,
+      {
+        hint: `rename or delete the extra ${what}s so the name is unique`,
+      },
+    );
   }
   return hits[0];
 }
@@ -78,9 +86,12 @@ export async function waitUntil<T>(w: {
     const why = await w.failed?.(t);
     if (why !== undefined) throw new OskError(`${w.what} ${why}`);
     if (Date.now() + intervalMs > deadline) {
-      throw new OskError(`${w.what} is still ${w.status(t)} after ${Math.round(timeoutMs / 1000)} s of waiting for ${w.target}`, {
-        hint: 'the service may be slow or stuck: look at its log, or wait longer',
-      });
+      throw new OskError(
+        `${w.what} is still ${w.status(t)} after ${Math.round(timeoutMs / 1000)} s of waiting for ${w.target}`,
+        {
+          hint: 'the service may be slow or stuck: look at its log, or wait longer',
+        },
+      );
     }
     await sleep(intervalMs);
   }

@@ -6,10 +6,24 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, OskError } from '../errors.js';
-import { authRequestBody, describeAuth, identityV3Url, parseTokenResponse, type AuthOptions, type Token } from './auth.js';
+import {
+  authRequestBody,
+  describeAuth,
+  identityV3Url,
+  parseTokenResponse,
+  type AuthOptions,
+  type Token,
+} from './auth.js';
 import { apiBase, selectEndpoint, SERVICE_TYPE_ALIASES, type Interface } from './catalog.js';
 import { OpenStackApiError, OpenStackUnreachableError, parseErrorBody, reasonPhrase } from './errors.js';
-import { HttpTransport, TransportError, type HttpResponse, type RequestBody, type ResponseHeaders, type TlsOptions } from './http.js';
+import {
+  HttpTransport,
+  TransportError,
+  type HttpResponse,
+  type RequestBody,
+  type ResponseHeaders,
+  type TlsOptions,
+} from './http.js';
 
 export type ServiceType = 'identity' | 'compute' | 'network' | 'block-storage' | 'image' | 'placement';
 
@@ -260,7 +274,11 @@ export class Session {
       // An unscoped token has no catalog; Keystone is where we logged in.
       return identityV3Url(this.options.auth.authUrl);
     }
-    const q = { serviceType: service, ...(this.options.interface ? { interface: this.options.interface } : {}), ...(this.options.region ? { region: this.options.region } : {}) };
+    const q = {
+      serviceType: service,
+      ...(this.options.interface ? { interface: this.options.interface } : {}),
+      ...(this.options.region ? { region: this.options.region } : {}),
+    };
     return apiBase(service, selectEndpoint(catalog, q));
   }
 
@@ -283,11 +301,20 @@ export class Session {
    * One API call. Adds the token and microversion, retries idempotent calls on connection errors
    * and 502/503/504, logs in again once on a 401, and turns error answers into OpenStackApiError.
    */
-  async request<T = unknown>(service: ServiceType, method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    service: ServiceType,
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<ApiResponse<T>> {
     method = method.toUpperCase();
     const idempotent = opts.idempotent ?? IDEMPOTENT_METHODS.has(method);
-    const replayable = opts.rawBody === undefined || typeof opts.rawBody === 'string' || opts.rawBody instanceof Uint8Array;
-    const version = opts.microversion === null ? undefined : (opts.microversion ?? this.options.microversions?.[service] ?? DEFAULT_MICROVERSIONS[service]);
+    const replayable =
+      opts.rawBody === undefined || typeof opts.rawBody === 'string' || opts.rawBody instanceof Uint8Array;
+    const version =
+      opts.microversion === null
+        ? undefined
+        : (opts.microversion ?? this.options.microversions?.[service] ?? DEFAULT_MICROVERSIONS[service]);
     const pathOnly = path.split('?')[0]!;
     let reauthed = false;
     for (;;) {
@@ -365,19 +392,27 @@ export class Session {
    * internal host name in it.
    */
   async list<T>(service: ServiceType, path: string, key: string, opts: ListOptions = {}): Promise<T[]> {
-    const markerOf = opts.markerOf ?? ((it: unknown) => {
-      const o = it as { id?: unknown; uuid?: unknown };
-      return typeof o?.id === 'string' ? o.id : typeof o?.uuid === 'string' ? o.uuid : undefined;
-    });
+    const markerOf =
+      opts.markerOf ??
+      ((it: unknown) => {
+        const o = it as { id?: unknown; uuid?: unknown };
+        return typeof o?.id === 'string' ? o.id : typeof o?.uuid === 'string' ? o.uuid : undefined;
+      });
     const items: T[] = [];
     const seen = new Set<string>();
     let query: Query = { ...opts.query, ...(opts.pageSize ? { limit: opts.pageSize } : {}) };
     for (let page = 0; page < MAX_PAGES; page++) {
-      const body = await this.get<Record<string, unknown> | undefined>(service, path, { query, ...(opts.microversion !== undefined ? { microversion: opts.microversion } : {}) });
+      const body = await this.get<Record<string, unknown> | undefined>(service, path, {
+        query,
+        ...(opts.microversion !== undefined ? { microversion: opts.microversion } : {}),
+      });
       // A missing key is an error, not an empty list: "not found" would make an ensure… pattern
       // create a duplicate.
       const got = body?.[key];
-      if (!Array.isArray(got)) throw new OskError(`${service}: GET ${path}: the answer has no "${key}" list (got ${JSON.stringify(body)?.slice(0, 200)})`);
+      if (!Array.isArray(got))
+        throw new OskError(
+          `${service}: GET ${path}: the answer has no "${key}" list (got ${JSON.stringify(body)?.slice(0, 200)})`,
+        );
       const pageItems = got as T[];
       let fresh = 0;
       for (const it of pageItems) {
@@ -421,7 +456,9 @@ export class Session {
       statusText: reasonPhrase(res.status, res.statusText),
       serverMessage: parsed.message,
       ...(parsed.errorType ? { errorType: parsed.errorType } : {}),
-      ...((requestIdOf(res.headers) ?? parsed.requestId) ? { requestId: requestIdOf(res.headers) ?? parsed.requestId } : {}),
+      ...((requestIdOf(res.headers) ?? parsed.requestId)
+        ? { requestId: requestIdOf(res.headers) ?? parsed.requestId }
+        : {}),
       ...(hint ? { hint } : {}),
     });
   }
@@ -445,10 +482,23 @@ export class Session {
       const started = Date.now();
       let res: HttpResponse;
       try {
-        res = await this.transport.send({ method: x.method, url: x.url, headers: x.headers, ...(x.body !== undefined ? { body: x.body } : {}), timeoutMs: x.timeoutMs });
+        res = await this.transport.send({
+          method: x.method,
+          url: x.url,
+          headers: x.headers,
+          ...(x.body !== undefined ? { body: x.body } : {}),
+          timeoutMs: x.timeoutMs,
+        });
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
-        this.options.onRequest?.({ service: x.service, method: x.method, url: x.url.href, attempt, durationMs: Date.now() - started, error: e.code ?? e.kind });
+        this.options.onRequest?.({
+          service: x.service,
+          method: x.method,
+          url: x.url.href,
+          attempt,
+          durationMs: Date.now() - started,
+          error: e.code ?? e.kind,
+        });
         if (e.retryable && attempt < retries) {
           await sleep(this.backoff(attempt));
           continue;
@@ -456,7 +506,15 @@ export class Session {
         throw this.unreachable(x, e, attempt);
       }
       const requestId = requestIdOf(res.headers);
-      this.options.onRequest?.({ service: x.service, method: x.method, url: x.url.href, attempt, durationMs: Date.now() - started, status: res.status, ...(requestId ? { requestId } : {}) });
+      this.options.onRequest?.({
+        service: x.service,
+        method: x.method,
+        url: x.url.href,
+        attempt,
+        durationMs: Date.now() - started,
+        status: res.status,
+        ...(requestId ? { requestId } : {}),
+      });
       if (RETRY_STATUSES.has(res.status) && attempt < retries) {
         await sleep(this.retryAfter(res) ?? this.backoff(attempt));
         continue;
@@ -477,42 +535,69 @@ export class Session {
     return Math.min(Number(v) * 1000, 30_000);
   }
 
-  private unreachable(x: { service: string; method: string; path: string; url: URL; base: string; timeoutMs: number; endpointFrom: string }, e: TransportError, retried: number): OpenStackUnreachableError {
+  private unreachable(
+    x: {
+      service: string;
+      method: string;
+      path: string;
+      url: URL;
+      base: string;
+      timeoutMs: number;
+      endpointFrom: string;
+    },
+    e: TransportError,
+    retried: number,
+  ): OpenStackUnreachableError {
     const where = x.base;
     const call = `${x.method} ${x.path}`;
     const tries = retried > 0 ? ` (tried ${retried + 1} times)` : '';
     const base = { service: x.service, url: x.url.href, ...(e.code ? { code: e.code } : {}), cause: e };
     switch (e.kind) {
       case 'timeout':
-        return new OpenStackUnreachableError(`${x.service}: ${call}: no answer from ${where} within ${x.timeoutMs / 1000} s: the ${x.service} service may be down or overloaded`, {
-          ...base,
-          reason: 'timeout',
-          hint: `the endpoint comes from ${x.endpointFrom}; if the call is known to be slow, raise the timeout`,
-        });
+        return new OpenStackUnreachableError(
+          `${x.service}: ${call}: no answer from ${where} within ${x.timeoutMs / 1000} s: the ${x.service} service may be down or overloaded`,
+          {
+            ...base,
+            reason: 'timeout',
+            hint: `the endpoint comes from ${x.endpointFrom}; if the call is known to be slow, raise the timeout`,
+          },
+        );
       case 'tls':
-        return new OpenStackUnreachableError(`${x.service}: ${call}: TLS with ${x.url.origin} failed: ${e.message} (${e.code})`, {
-          ...base,
-          reason: 'tls',
-          hint: `set cacert in clouds.yaml${this.cloudLabel} to the CA that signed the server's certificate (or verify: false for a throwaway test cloud)`,
-        });
+        return new OpenStackUnreachableError(
+          `${x.service}: ${call}: TLS with ${x.url.origin} failed: ${e.message} (${e.code})`,
+          {
+            ...base,
+            reason: 'tls',
+            hint: `set cacert in clouds.yaml${this.cloudLabel} to the CA that signed the server's certificate (or verify: false for a throwaway test cloud)`,
+          },
+        );
       case 'dns':
-        return new OpenStackUnreachableError(`${x.service}: ${call}: cannot resolve ${x.url.hostname} (${describeCode(e.code)})${tries}: the ${x.service} endpoint ${where} cannot be reached`, {
-          ...base,
-          reason: 'dns',
-          hint: `the endpoint comes from ${x.endpointFrom}; check that the host name is right and resolvable from here`,
-        });
+        return new OpenStackUnreachableError(
+          `${x.service}: ${call}: cannot resolve ${x.url.hostname} (${describeCode(e.code)})${tries}: the ${x.service} endpoint ${where} cannot be reached`,
+          {
+            ...base,
+            reason: 'dns',
+            hint: `the endpoint comes from ${x.endpointFrom}; check that the host name is right and resolvable from here`,
+          },
+        );
       case 'connect':
-        return new OpenStackUnreachableError(`${x.service}: ${call}: cannot reach ${where} (${describeCode(e.code)})${tries}: the ${x.service} service may be down`, {
-          ...base,
-          reason: 'connect',
-          hint: `check that the ${x.service} API is running and listening on ${x.url.host}; the endpoint comes from ${x.endpointFrom}`,
-        });
+        return new OpenStackUnreachableError(
+          `${x.service}: ${call}: cannot reach ${where} (${describeCode(e.code)})${tries}: the ${x.service} service may be down`,
+          {
+            ...base,
+            reason: 'connect',
+            hint: `check that the ${x.service} API is running and listening on ${x.url.host}; the endpoint comes from ${x.endpointFrom}`,
+          },
+        );
       default:
-        return new OpenStackUnreachableError(`${x.service}: ${call}: request to ${where} failed: ${e.message}${e.code ? ` (${e.code})` : ''}`, {
-          ...base,
-          reason: 'other',
-          hint: `the endpoint comes from ${x.endpointFrom}`,
-        });
+        return new OpenStackUnreachableError(
+          `${x.service}: ${call}: request to ${where} failed: ${e.message}${e.code ? ` (${e.code})` : ''}`,
+          {
+            ...base,
+            reason: 'other',
+            hint: `the endpoint comes from ${x.endpointFrom}`,
+          },
+        );
     }
   }
 }

@@ -24,17 +24,55 @@ function openssl(...args: string[]): void {
 /** A CA and a server certificate for 127.0.0.1 signed by it. */
 async function makeCerts(prefix: string): Promise<void> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', `${prefix}ca.key`, '-out', `${prefix}ca.pem`, '-days', '2', '-subj', `/CN=osk test CA ${prefix}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    `${prefix}ca.key`,
+    '-out',
+    `${prefix}ca.pem`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=osk test CA ${prefix}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   openssl('req', ...ec, '-keyout', `${prefix}server.key`, '-out', `${prefix}server.csr`, '-subj', '/CN=127.0.0.1');
-  await writeFile(join(dir, `${prefix}ext.cnf`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', `${prefix}server.csr`, '-CA', `${prefix}ca.pem`, '-CAkey', `${prefix}ca.key`, '-CAcreateserial', '-out', `${prefix}server.pem`, '-days', '2', '-extfile', `${prefix}ext.cnf`);
+  await writeFile(
+    join(dir, `${prefix}ext.cnf`),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${prefix}server.csr`,
+    '-CA',
+    `${prefix}ca.pem`,
+    '-CAkey',
+    `${prefix}ca.key`,
+    '-CAcreateserial',
+    '-out',
+    `${prefix}server.pem`,
+    '-days',
+    '2',
+    '-extfile',
+    `${prefix}ext.cnf`,
+  );
 }
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'osk-tls-'));
   await makeCerts('');
   await makeCerts('other-');
-  const server = createServer({ key: await readFile(join(dir, 'server.key')), cert: await readFile(join(dir, 'server.pem')) });
+  const server = createServer({
+    key: await readFile(join(dir, 'server.key')),
+    cert: await readFile(join(dir, 'server.pem')),
+  });
   cloud = await FakeCloud.start({ server, https: true });
   cloud.on('GET', '/network/v2.0/networks', () => json(200, { networks: [{ id: 'n1', name: 'public' }] }));
   await writeFile(
@@ -61,14 +99,21 @@ after(async () => {
 });
 
 function client(name: string): OpenStackClient {
-  const c = OpenStackClient.fromCloudsYaml({ cloud: name, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') }, overrides: { retries: 0 } });
+  const c = OpenStackClient.fromCloudsYaml({
+    cloud: name,
+    env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') },
+    overrides: { retries: 0 },
+  });
   clients.push(c);
   return c;
 }
 
 test('with cacert the self-signed cloud is trusted: auth and API calls over https', async () => {
   const nets = await client('trusted').network.networks.list();
-  assert.deepEqual(nets.map((n) => n.id), ['n1']);
+  assert.deepEqual(
+    nets.map((n) => n.id),
+    ['n1'],
+  );
   assert.equal(cloud.calls('/identity/v3/auth/tokens').length >= 1, true);
 });
 
@@ -77,7 +122,10 @@ test('without cacert the certificate is refused, and the error says to set cacer
   await assert.rejects(client('untrusted').network.networks.list(), (e: unknown) => {
     assert.ok(e instanceof OpenStackUnreachableError, String(e));
     assert.equal(e.reason, 'tls');
-    assert.match(e.message, /^identity: POST \/auth\/tokens: TLS with https:\/\/127\.0\.0\.1:\d+ failed: .* \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
+    assert.match(
+      e.message,
+      /^identity: POST \/auth\/tokens: TLS with https:\/\/127\.0\.0\.1:\d+ failed: .* \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/,
+    );
     assert.match(e.hint!, /set cacert in clouds\.yaml of cloud "untrusted"/);
     return true;
   });
@@ -85,7 +133,10 @@ test('without cacert the certificate is refused, and the error says to set cacer
 });
 
 test('a cacert of another CA is refused too', async () => {
-  await assert.rejects(client('wrong-ca').network.networks.list(), (e: unknown) => e instanceof OpenStackUnreachableError && e.reason === 'tls');
+  await assert.rejects(
+    client('wrong-ca').network.networks.list(),
+    (e: unknown) => e instanceof OpenStackUnreachableError && e.reason === 'tls',
+  );
 });
 
 test('verify: false accepts the certificate', async () => {

@@ -10,7 +10,11 @@ export interface RunResult {
   blocked: Map<string, string>;
 }
 
-export async function runGraph(nodes: string[], deps: Map<string, string[]>, run: (id: string) => Promise<void>): Promise<RunResult> {
+export async function runGraph(
+  nodes: string[],
+  deps: Map<string, string[]>,
+  run: (id: string) => Promise<void>,
+): Promise<RunResult> {
   const done: string[] = [];
   const failed = new Map<string, Error>();
   const blocked = new Map<string, string>();
@@ -43,7 +47,13 @@ export async function runGraph(nodes: string[], deps: Map<string, string[]>, run
         );
       }
       // A blocked node can unblock others' bookkeeping only through another pass.
-      if ([...nodes].some((id) => !finished.has(id) && !started.has(id) && (deps.get(id) ?? []).some((d) => failed.has(d) || blocked.has(d)))) return pump();
+      if (
+        [...nodes].some(
+          (id) =>
+            !finished.has(id) && !started.has(id) && (deps.get(id) ?? []).some((d) => failed.has(d) || blocked.has(d)),
+        )
+      )
+        return pump();
       if (nodes.every((id) => finished.has(id))) resolve({ done, failed, blocked });
     };
     pump();

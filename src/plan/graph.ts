@@ -41,7 +41,8 @@ export function waves(nodes: readonly string[], edges: readonly GraphEdge[]): st
   const out: string[][] = [];
   for (const n of nodes) {
     const l = level.get(n)!;
-    (out[l] ??= []).push(n);
+    out[l] ??= [];
+    out[l].push(n);
   }
   return out.map((w) => w.sort());
 }

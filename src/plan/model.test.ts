@@ -6,22 +6,44 @@ import { parseCloudFile } from '../spec/load.js';
 import { CycleError, waves } from './graph.js';
 import { buildModel } from './model.js';
 
-const cloud = (spec = '') => parseCloudFile(`apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: demo}\nspec:\n  profile: minimal\n${spec}`);
+const cloud = (spec = '') =>
+  parseCloudFile(
+    `apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: demo}\nspec:\n  profile: minimal\n${spec}`,
+  );
 
 test('waves are longest-path levels and deterministic', () => {
-  const w = waves(['c', 'b', 'a', 'd'], [{ from: 'b', to: 'a' }, { from: 'c', to: 'b' }, { from: 'd', to: 'a' }]);
+  const w = waves(
+    ['c', 'b', 'a', 'd'],
+    [
+      { from: 'b', to: 'a' },
+      { from: 'c', to: 'b' },
+      { from: 'd', to: 'a' },
+    ],
+  );
   assert.deepEqual(w, [['a'], ['b', 'd'], ['c']]);
 });
 
 test('a cycle names the whole loop', () => {
-  assert.throws(() => waves(['a', 'b', 'c'], [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }]), (e: unknown) => e instanceof CycleError && /a → b → c → a/.test(e.message));
+  assert.throws(
+    () =>
+      waves(
+        ['a', 'b', 'c'],
+        [
+          { from: 'a', to: 'b' },
+          { from: 'b', to: 'c' },
+          { from: 'c', to: 'a' },
+        ],
+      ),
+    (e: unknown) => e instanceof CycleError && /a → b → c → a/.test(e.message),
+  );
 });
 
 test("the plan keeps the seed's order: infra → keystone → glance/placement → nova/neutron/cinder → horizon", () => {
   for (const f of ['examples/minimal.yaml', 'examples/ha.yaml']) {
     const m = buildModel(parseCloudFile(readFileSync(f, 'utf8'), f));
     const wave = (id: string) => m.waves.findIndex((w) => w.includes(id));
-    for (const infra of ['mariadb', 'rabbitmq', 'memcached', 'ovn-nb', 'ovn-sb']) assert.ok(wave(infra) < wave('keystone-api'), `${infra} before keystone`);
+    for (const infra of ['mariadb', 'rabbitmq', 'memcached', 'ovn-nb', 'ovn-sb'])
+      assert.ok(wave(infra) < wave('keystone-api'), `${infra} before keystone`);
     for (const s of ['glance-api', 'placement-api']) assert.ok(wave('keystone-api') < wave(s), `keystone before ${s}`);
     for (const s of ['nova-api', 'neutron-server', 'cinder-api']) {
       assert.ok(wave('keystone-api') < wave(s));
@@ -42,7 +64,8 @@ test('every edge says why it exists, and every component waits only for componen
     assert.ok(e.why.length > 10, `${e.from} → ${e.to} has a reason`);
   }
   const novaApi = m.edges.filter((e) => e.from === 'nova-api' && e.kind === 'needs').map((e) => e.to);
-  for (const t of ['mariadb', 'rabbitmq', 'memcached', 'keystone-api', 'nova-db-sync', 'nova-ks-user', 'placement-api']) assert.ok(novaApi.includes(t), `nova-api needs ${t}`);
+  for (const t of ['mariadb', 'rabbitmq', 'memcached', 'keystone-api', 'nova-db-sync', 'nova-ks-user', 'placement-api'])
+    assert.ok(novaApi.includes(t), `nova-api needs ${t}`);
 });
 
 test('a config edge names the file, section and option that creates it', () => {
@@ -54,7 +77,11 @@ test('a config edge names the file, section and option that creates it', () => {
 test('disabling a service another one needs is a clear error', () => {
   assert.throws(
     () => buildModel(cloud('  services:\n    keystone: {enabled: false}\n')),
-    (e: unknown) => e instanceof OskError && e.exitCode === 2 && /glance-api needs keystone-api/.test(e.message) && /spec\.services\.keystone\.enabled is false/.test(e.message),
+    (e: unknown) =>
+      e instanceof OskError &&
+      e.exitCode === 2 &&
+      /glance-api needs keystone-api/.test(e.message) &&
+      /spec\.services\.keystone\.enabled is false/.test(e.message),
   );
 });
 
@@ -66,7 +93,11 @@ test('disabling a leaf service removes it and everything only it used', () => {
 });
 
 test('ha gets 3 replicas of APIs and quorum members, overridable per component', () => {
-  const m = buildModel(parseCloudFile(`apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: p}\nspec:\n  profile: ha\n  services:\n    nova: {scheduler: {replicas: 5}}\n`));
+  const m = buildModel(
+    parseCloudFile(
+      `apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: p}\nspec:\n  profile: ha\n  services:\n    nova: {scheduler: {replicas: 5}}\n`,
+    ),
+  );
   const r = (id: string) => m.components.get(id)!.settings.replicas;
   assert.equal(r('keystone-api'), 3);
   assert.equal(r('mariadb'), 3);

@@ -3,7 +3,13 @@
  * dependency graph, each edge carrying the reference that creates it. Pure: no I/O.
  */
 import { buildServices } from '../catalog/index.js';
-import { CatalogContext, kubernetesTopology, placeholderSecrets, type SecretLookup, type Topology } from '../catalog/context.js';
+import {
+  CatalogContext,
+  kubernetesTopology,
+  placeholderSecrets,
+  type SecretLookup,
+  type Topology,
+} from '../catalog/context.js';
 import type { ComponentDef, ConfigBundleDef, SecretDef, ServiceDef } from '../catalog/types.js';
 import type { OsRelease, Ref } from '../config/ini.js';
 import { ExitCode, OskError } from '../errors.js';
@@ -39,7 +45,12 @@ export interface ModelOptions {
 
 export function buildModel(file: CloudFile, opts: ModelOptions = {}): CloudModel {
   const namespace = file.metadata.namespace ?? 'openstack';
-  const ctx = new CatalogContext(file, opts.topology ?? kubernetesTopology(namespace), opts.secrets ?? placeholderSecrets, opts.release ?? file.spec.release);
+  const ctx = new CatalogContext(
+    file,
+    opts.topology ?? kubernetesTopology(namespace),
+    opts.secrets ?? placeholderSecrets,
+    opts.release ?? file.spec.release,
+  );
   const services = buildServices(ctx);
   const components = new Map<string, ComponentDef>();
   const bundles = new Map<string, ConfigBundleDef>();
@@ -56,7 +67,10 @@ export function buildModel(file: CloudFile, opts: ModelOptions = {}): CloudModel
   checkTargets(file, components, edges);
   let w: string[][];
   try {
-    w = waves([...components.keys()], edges.filter((e) => e.kind === 'needs'));
+    w = waves(
+      [...components.keys()],
+      edges.filter((e) => e.kind === 'needs'),
+    );
   } catch (e) {
     if (e instanceof CycleError) {
       const steps = e.cycle.slice(0, -1).map((from, i) => {
@@ -64,7 +78,10 @@ export function buildModel(file: CloudFile, opts: ModelOptions = {}): CloudModel
         const edge = edges.find((x) => x.from === from && x.to === to && x.kind === 'needs');
         return `  ${from} waits for ${to}: ${edge?.why ?? '?'}`;
       });
-      throw new OskError(`the plan has a dependency cycle: ${e.cycle.join(' → ')}\n${steps.join('\n')}`, { exitCode: ExitCode.invalidInput, hint: 'one of these references must go: disable a service or report the cycle as an osk bug' });
+      throw new OskError(`the plan has a dependency cycle: ${e.cycle.join(' → ')}\n${steps.join('\n')}`, {
+        exitCode: ExitCode.invalidInput,
+        hint: 'one of these references must go: disable a service or report the cycle as an osk bug',
+      });
     }
     throw e;
   }
@@ -72,7 +89,11 @@ export function buildModel(file: CloudFile, opts: ModelOptions = {}): CloudModel
 }
 
 /** Every reference a component makes: env, command, mounted config files, credentials, rules. */
-export function referencesOf(c: ComponentDef, bundles: Map<string, ConfigBundleDef>, secrets: Map<string, SecretDef>): (Ref & { from: string })[] {
+export function referencesOf(
+  c: ComponentDef,
+  bundles: Map<string, ConfigBundleDef>,
+  secrets: Map<string, SecretDef>,
+): (Ref & { from: string })[] {
   const out: (Ref & { from: string })[] = [];
   for (const e of c.env ?? []) {
     for (const r of e.refs ?? []) out.push({ ...r, from: `env ${e.name}` });
@@ -84,7 +105,13 @@ export function referencesOf(c: ComponentDef, bundles: Map<string, ConfigBundleD
         if (e.refs?.length) continue;
         throw new Error(`catalog bug: ${c.id} uses undeclared secret ${e.secret}`);
       }
-      if (def.createdBy) out.push({ target: def.createdBy, kind: 'needs', via: `credential ${def.name} is created by ${def.createdBy}`, from: `env ${e.name}` });
+      if (def.createdBy)
+        out.push({
+          target: def.createdBy,
+          kind: 'needs',
+          via: `credential ${def.name} is created by ${def.createdBy}`,
+          from: `env ${e.name}`,
+        });
     }
   }
   for (const r of c.refs ?? []) out.push({ ...r, from: 'command' });
@@ -100,7 +127,11 @@ export function referencesOf(c: ComponentDef, bundles: Map<string, ConfigBundleD
   return out;
 }
 
-function collectEdges(components: Map<string, ComponentDef>, bundles: Map<string, ConfigBundleDef>, secrets: Map<string, SecretDef>): Edge[] {
+function collectEdges(
+  components: Map<string, ComponentDef>,
+  bundles: Map<string, ConfigBundleDef>,
+  secrets: Map<string, SecretDef>,
+): Edge[] {
   const edges: Edge[] = [];
   const seen = new Set<string>();
   const add = (e: Edge) => {
@@ -116,7 +147,13 @@ function collectEdges(components: Map<string, ComponentDef>, bundles: Map<string
     const refs = referencesOf(c, bundles, secrets);
     // needs first, so a later `calls` to the same target is folded into it.
     for (const r of [...refs.filter((r) => r.kind === 'needs'), ...refs.filter((r) => r.kind === 'calls')]) {
-      add({ from: c.id, to: r.target, kind: r.kind, why: `${r.from}: ${r.via}`, ...(r.port !== undefined ? { port: r.port } : {}) });
+      add({
+        from: c.id,
+        to: r.target,
+        kind: r.kind,
+        why: `${r.from}: ${r.via}`,
+        ...(r.port !== undefined ? { port: r.port } : {}),
+      });
     }
     for (const a of c.after ?? []) add({ from: c.id, to: a.target, kind: 'needs', why: a.why });
   }
@@ -132,7 +169,9 @@ function checkTargets(file: CloudFile, components: Map<string, ComponentDef>, ed
     edges.splice(i, 1);
     if (e.kind === 'calls') continue;
     const service = e.to.split('-')[0]!;
-    problems.push(`  ${e.from} needs ${e.to} (${e.why}), but ${e.to} is not in the cloud${service in (file.spec.services ?? {}) ? ` (spec.services.${service}.enabled is false)` : ''}`);
+    problems.push(
+      `  ${e.from} needs ${e.to} (${e.why}), but ${e.to} is not in the cloud${service in (file.spec.services ?? {}) ? ` (spec.services.${service}.enabled is false)` : ''}`,
+    );
   }
   if (problems.length > 0) {
     throw new OskError(`the plan is missing dependencies:\n${[...new Set(problems)].reverse().join('\n')}`, {

@@ -36,19 +36,37 @@ export interface CronFields {
 /** The parsed schedule, or why it is not one (naming the field and its allowed range). */
 export function parseCron(schedule: string): { ok: true; fields: CronFields } | { ok: false; why: string } {
   const expr = CRON_MACROS[schedule.trim()] ?? schedule.trim();
-  if (expr.startsWith('@')) return { ok: false, why: `unknown macro "${expr}" (use @yearly, @monthly, @weekly, @daily or @hourly)` };
+  if (expr.startsWith('@'))
+    return { ok: false, why: `unknown macro "${expr}" (use @yearly, @monthly, @weekly, @daily or @hourly)` };
   const parts = expr.split(/\s+/);
-  if (parts.length !== 5) return { ok: false, why: `a cron schedule has five fields (minute hour day-of-month month day-of-week), found ${parts.length}` };
+  if (parts.length !== 5)
+    return {
+      ok: false,
+      why: `a cron schedule has five fields (minute hour day-of-month month day-of-week), found ${parts.length}`,
+    };
   const sets: Set<number>[] = [];
   for (let i = 0; i < 5; i++) {
     const f = FIELDS[i]!;
     const r = field(parts[i]!, f.min, f.max);
-    if (typeof r === 'string') return { ok: false, why: `field ${i + 1} (${f.name}) "${parts[i]}" is ${r.startsWith('out') || r.startsWith('the') ? r : `wrong: ${r}`}` };
+    if (typeof r === 'string')
+      return {
+        ok: false,
+        why: `field ${i + 1} (${f.name}) "${parts[i]}" is ${r.startsWith('out') || r.startsWith('the') ? r : `wrong: ${r}`}`,
+      };
     sets.push(r);
   }
-  const [minutes, hours, daysOfMonth, months, daysOfWeek] = sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  const [minutes, hours, daysOfMonth, months, daysOfWeek] = sets as [
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+  ];
   if (daysOfWeek.has(7)) daysOfWeek.add(0);
-  return { ok: true, fields: { minutes, hours, daysOfMonth, months, daysOfWeek, domAny: parts[2] === '*', dowAny: parts[4] === '*' } };
+  return {
+    ok: true,
+    fields: { minutes, hours, daysOfMonth, months, daysOfWeek, domAny: parts[2] === '*', dowAny: parts[4] === '*' },
+  };
 }
 
 function field(text: string, min: number, max: number): Set<number> | string {

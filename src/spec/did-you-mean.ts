@@ -6,7 +6,11 @@ export function levenshtein(a: string, b: string): number {
     prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev[j] = Math.min(
+        prev[j]! + 1,
+        prev[j - 1]! + 1,
+        diag + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       diag = tmp;
     }
   }
@@ -19,7 +23,8 @@ export const SUGGEST_LIMITS = { wordChars: 64, candidates: 200 } as const;
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   // Keys are short; a longer "word" is not a typo of one, and its distances would cost the most.
   if (word.length > SUGGEST_LIMITS.wordChars) return undefined;
-  candidates = candidates.length > SUGGEST_LIMITS.candidates ? candidates.slice(0, SUGGEST_LIMITS.candidates) : candidates;
+  candidates =
+    candidates.length > SUGGEST_LIMITS.candidates ? candidates.slice(0, SUGGEST_LIMITS.candidates) : candidates;
   let best: string | undefined;
   let bestDist = Infinity;
   for (const c of candidates) {

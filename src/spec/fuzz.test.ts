@@ -52,15 +52,50 @@ const EXAMPLES = ['examples/minimal.yaml', 'examples/ha.yaml'].map((f) => readFi
 const mutatedExample = fc
   .record({
     base: fc.constantFrom(...EXAMPLES),
-    edits: fc.array(fc.record({ at: fc.nat(), cut: fc.nat({ max: 8 }), insert: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('*a', '&a ', '- ', ': ', '{', '[', '"', "'", '\n  ', '\t', '!!binary ', '<<: ', '---\n', '? ', '\0', '\u2028')) }), { maxLength: 6 }),
+    edits: fc.array(
+      fc.record({
+        at: fc.nat(),
+        cut: fc.nat({ max: 8 }),
+        insert: fc.oneof(
+          fc.string({ maxLength: 12 }),
+          fc.constantFrom(
+            '*a',
+            '&a ',
+            '- ',
+            ': ',
+            '{',
+            '[',
+            '"',
+            "'",
+            '\n  ',
+            '\t',
+            '!!binary ',
+            '<<: ',
+            '---\n',
+            '? ',
+            '\0',
+            '\u2028',
+          ),
+        ),
+      }),
+      { maxLength: 6 },
+    ),
   })
-  .map(({ base, edits }) => edits.reduce((t, e) => t.slice(0, e.at % (t.length + 1)) + e.insert + t.slice((e.at % (t.length + 1)) + e.cut), base));
+  .map(({ base, edits }) =>
+    edits.reduce(
+      (t, e) => t.slice(0, e.at % (t.length + 1)) + e.insert + t.slice((e.at % (t.length + 1)) + e.cut),
+      base,
+    ),
+  );
 
 test('(a) any text or bytes: a CloudFile or bad input (exit 2), never another error', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string({ maxLength: 400 }), fc.string({ unit: 'binary', maxLength: 400 }), mutatedExample), (text) => {
-      load(text);
-    }),
+    fc.property(
+      fc.oneof(fc.string({ maxLength: 400 }), fc.string({ unit: 'binary', maxLength: 400 }), mutatedExample),
+      (text) => {
+        load(text);
+      },
+    ),
     { seed: SEED, numRuns: runs(300) },
   );
   fc.assert(
@@ -81,7 +116,12 @@ test('(a) any text or bytes: a CloudFile or bad input (exit 2), never another er
 const FULL = (() => {
   const c = parseYaml(EXAMPLES[1]!) as Record<string, any>;
   c.metadata.labels = { 'example.com/team': 'platform' };
-  c.spec.images = { registry: 'mirror.example.com/osk', pullPolicy: 'IfNotPresent', pullSecrets: ['pull-secret'], overrides: { keystone: 'registry.example.com/keystone:patched' } };
+  c.spec.images = {
+    registry: 'mirror.example.com/osk',
+    pullPolicy: 'IfNotPresent',
+    pullSecrets: ['pull-secret'],
+    overrides: { keystone: 'registry.example.com/keystone:patched' },
+  };
   c.spec.endpoints.tls = { enabled: true, issuer: 'letsencrypt-prod', secretName: 'wildcard-tls' };
   c.spec.nodes.compute.tolerations = [{ key: 'dedicated', operator: 'Equal', value: 'compute', effect: 'NoSchedule' }];
   c.spec.network.providerNetworks = [{ name: 'physnet1', interface: 'bond1', bridge: 'br-ex' }];
@@ -91,7 +131,11 @@ const FULL = (() => {
   c.spec.storage.storageClass = 'fast-ssd';
   c.spec.storage.cinderBackends[0].storageClass = 'tenant-ssd';
   c.spec.services.nova.api.nodeSelector = { 'example.com/pool': 'api' };
-  c.spec.backup.offsite = { url: 's3://osk-backups/prod', endpoint: 'https://s3.example.com', credentialsSecret: 'osk-backup-s3' };
+  c.spec.backup.offsite = {
+    url: 's3://osk-backups/prod',
+    endpoint: 'https://s3.example.com',
+    credentialsSecret: 'osk-backup-s3',
+  };
   return c;
 })();
 
@@ -103,7 +147,10 @@ function stringPaths(node: unknown, path: Path = []): { path: Path; key: boolean
   if (Array.isArray(node)) return node.flatMap((v, i) => stringPaths(v, [...path, i]));
   if (node && typeof node === 'object') {
     const labelMap = ['labels', 'selector', 'nodeSelector', 'overrides'].includes(String(path[path.length - 1]));
-    return Object.entries(node).flatMap(([k, v]) => [...(labelMap ? [{ path: [...path, k], key: true }] : []), ...stringPaths(v, [...path, k])]);
+    return Object.entries(node).flatMap(([k, v]) => [
+      ...(labelMap ? [{ path: [...path, k], key: true }] : []),
+      ...stringPaths(v, [...path, k]),
+    ]);
   }
   return [];
 }
@@ -114,13 +161,67 @@ const adversarial: fc.Arbitrary<string | { suffix: string }> = fc.oneof(
   // The field's own value, changed a little: accepted by most fields, so the renderer sees new values.
   { weight: 4, arbitrary: fc.constantFrom('2', '-b', '.c', 'x9').map((suffix) => ({ suffix })) },
   fc.constantFrom(
-    'x; rm -rf /', '$(id)', '`id`', 'a\nb', 'a"b', "a'b", 'a\\b', 'a|b', 'a&&b', 'bond1; nsenter -t 1 -m sh', 'br" -- set x', '\u2028', '\0', '', ' ', '..', '.', '/', '-x',
-    'br-int', 'kube-system', 'default', '0', '61 25 * * *', 'é✓😀', 'x'.repeat(300), 'y'.repeat(5000), 's3://k:s@b/p', 'https://u:p@h', '/etc', '/', '%(foo)s', '${HOME}', '[DEFAULT]', 'a\r\nb',
+    'x; rm -rf /',
+    '$(id)',
+    '`id`',
+    'a\nb',
+    'a"b',
+    "a'b",
+    'a\\b',
+    'a|b',
+    'a&&b',
+    'bond1; nsenter -t 1 -m sh',
+    'br" -- set x',
+    '\u2028',
+    '\0',
+    '',
+    ' ',
+    '..',
+    '.',
+    '/',
+    '-x',
+    'br-int',
+    'kube-system',
+    'default',
+    '0',
+    '61 25 * * *',
+    'é✓😀',
+    'x'.repeat(300),
+    'y'.repeat(5000),
+    's3://k:s@b/p',
+    'https://u:p@h',
+    '/etc',
+    '/',
+    '%(foo)s',
+    '${HOME}',
+    '[DEFAULT]',
+    'a\r\nb',
   ),
   // Plausible values: some adversarial files must be accepted, to reach the renderer.
-  fc.constantFrom('a', 'abc-1', 'x.example.com', 'vg0', 'eth1', 'br-two', 'team', 'v1', 'registry.example.com/x:1', 's3://other-bucket/p', 'https://minio.example.com:9000', '/srv/cache', '*/15 * * * *', '@hourly'),
+  fc.constantFrom(
+    'a',
+    'abc-1',
+    'x.example.com',
+    'vg0',
+    'eth1',
+    'br-two',
+    'team',
+    'v1',
+    'registry.example.com/x:1',
+    's3://other-bucket/p',
+    'https://minio.example.com:9000',
+    '/srv/cache',
+    '*/15 * * * *',
+    '@hourly',
+  ),
   fc.string({ maxLength: 20 }),
-  fc.tuple(fc.constantFrom('a', 'vg', 'eth0'), fc.constantFrom(';', '|', '&', '$', '`', '"', "'", '\\', '\n', ' ', '#', '=', ':', '/', '.'), fc.constantFrom('', 'id', 'x')).map((t) => t.join('')),
+  fc
+    .tuple(
+      fc.constantFrom('a', 'vg', 'eth0'),
+      fc.constantFrom(';', '|', '&', '$', '`', '"', "'", '\\', '\n', ' ', '#', '=', ':', '/', '.'),
+      fc.constantFrom('', 'id', 'x'),
+    )
+    .map((t) => t.join('')),
 );
 
 function setAt(obj: any, path: Path, given: string | { suffix: string }, key: boolean): string {
@@ -140,9 +241,11 @@ function scriptTexts(objects: Record<string, any>[]): { where: string; text: str
   const out: { where: string; text: string }[] = [];
   for (const o of objects) {
     const name = `${o.kind}/${o.metadata?.name}`;
-    for (const [k, v] of Object.entries({ ...(o.data ?? {}), ...(o.stringData ?? {}) })) if (typeof v === 'string') out.push({ where: `${name} ${k}`, text: v });
+    for (const [k, v] of Object.entries({ ...(o.data ?? {}), ...(o.stringData ?? {}) }))
+      if (typeof v === 'string') out.push({ where: `${name} ${k}`, text: v });
     const pod = o.spec?.template?.spec ?? o.spec?.jobTemplate?.spec?.template?.spec;
-    for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) out.push({ where: `${name} container ${c.name}`, text: [...(c.command ?? []), ...(c.args ?? [])].join('\n') });
+    for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])])
+      out.push({ where: `${name} container ${c.name}`, text: [...(c.command ?? []), ...(c.args ?? [])].join('\n') });
   }
   return out;
 }
@@ -163,7 +266,10 @@ const adversarialFile = fc.record({
   values: fc.array(adversarial, { minLength: 3, maxLength: 3 }),
 });
 
-function buildAdversarial({ picks, values }: { picks: number[]; values: (string | { suffix: string })[] }): { text: string; changed: string[] } {
+function buildAdversarial({ picks, values }: { picks: number[]; values: (string | { suffix: string })[] }): {
+  text: string;
+  changed: string[];
+} {
   const c = structuredClone(FULL);
   const changed: string[] = [];
   picks.forEach((p, i) => {
@@ -191,13 +297,18 @@ test('(b) adversarial strings in every string field: refused, or rendered with n
         for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
           for (const r of ['cpu', 'memory']) {
             const [req, lim] = [c.resources?.requests?.[r], c.resources?.limits?.[r]];
-            if (req !== undefined && lim !== undefined) assert.ok(quantityValue(String(lim))! >= quantityValue(String(req))!, `${o.kind}/${o.metadata.name} ${c.name}: ${r} limit ${lim} < request ${req}`);
+            if (req !== undefined && lim !== undefined)
+              assert.ok(
+                quantityValue(String(lim))! >= quantityValue(String(req))!,
+                `${o.kind}/${o.metadata.name} ${c.name}: ${r} limit ${lim} < request ${req}`,
+              );
           }
         }
       }
       const texts = scriptTexts(objects);
       for (const v of changed.filter((x) => SHELL.test(x))) {
-        for (const t of texts) assert.ok(onlyQuoted(t.text, v), `accepted value ${JSON.stringify(v)} appears unquoted in ${t.where}`);
+        for (const t of texts)
+          assert.ok(onlyQuoted(t.text, v), `accepted value ${JSON.stringify(v)} appears unquoted in ${t.where}`);
       }
     }),
     { seed: SEED, numRuns: runs(100) },
@@ -214,7 +325,8 @@ const BUNDLED_NODE = join(process.cwd(), 'node_modules', 'node', 'bin', 'node');
 function osk(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     // The Node 22 the project installs, when there: bin/osk.js would otherwise start it itself (a second process).
-    const node = existsSync(BUNDLED_NODE) && Number(process.versions.node.split('.')[0]) < 22 ? BUNDLED_NODE : process.execPath;
+    const node =
+      existsSync(BUNDLED_NODE) && Number(process.versions.node.split('.')[0]) < 22 ? BUNDLED_NODE : process.execPath;
     const p = spawn(node, [OSK, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
@@ -222,13 +334,20 @@ function osk(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
   });
 }
 
-test('(c) the CLI on generated inputs: exit 0 or 2, and no stack trace', { skip: existsSync('dist/cli/main.js') ? false : 'dist/ is not built (npx tsc -p tsconfig.build.json)' }, async () => {
+test('(c) the CLI on generated inputs: exit 0 or 2, and no stack trace', {
+  skip: existsSync('dist/cli/main.js') ? false : 'dist/ is not built (npx tsc -p tsconfig.build.json)',
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'osk-fuzz-'));
   try {
     const inputs: { name: string; text: string | Uint8Array }[] = [
       ...fc.sample(mutatedExample, { seed: SEED, numRuns: 1 }).map((text, i) => ({ name: `mutated-${i}.yaml`, text })),
-      ...fc.sample(adversarialFile, { seed: SEED, numRuns: 3 }).map((a, i) => ({ name: `adversarial-${i}.yaml`, text: buildAdversarial(a).text })),
-      { name: 'bytes.yaml', text: fc.sample(fc.uint8Array({ minLength: 64, maxLength: 256 }), { seed: SEED, numRuns: 1 })[0]! },
+      ...fc
+        .sample(adversarialFile, { seed: SEED, numRuns: 3 })
+        .map((a, i) => ({ name: `adversarial-${i}.yaml`, text: buildAdversarial(a).text })),
+      {
+        name: 'bytes.yaml',
+        text: fc.sample(fc.uint8Array({ minLength: 64, maxLength: 256 }), { seed: SEED, numRuns: 1 })[0]!,
+      },
     ];
     const env = { ...process.env, OSK_STATE_DIR: join(dir, 'state') };
     const codes: (number | null)[] = [];
@@ -263,7 +382,10 @@ test('(b) every string field with shell and INI metacharacters: refused, or neve
       accepted++;
       const { groups } = render(file, SecretStore.memory(file.metadata.name));
       for (const t of scriptTexts(allObjects(groups).map((o) => o.toJSON() as Record<string, any>))) {
-        assert.ok(onlyQuoted(t.text, changed[0]!), `accepted value ${JSON.stringify(changed[0])} at ${PATHS[p]!.path.join('.')} appears unquoted in ${t.where}`);
+        assert.ok(
+          onlyQuoted(t.text, changed[0]!),
+          `accepted value ${JSON.stringify(changed[0])} at ${PATHS[p]!.path.join('.')} appears unquoted in ${t.where}`,
+        );
       }
     }
   }
@@ -273,7 +395,8 @@ test('(b) every string field with shell and INI metacharacters: refused, or neve
 /** Every path of the full cloud file, leaves and mappings alike. */
 function allPaths(node: unknown, path: Path = []): Path[] {
   if (Array.isArray(node)) return [path, ...node.flatMap((v, i) => allPaths(v, [...path, i]))];
-  if (node && typeof node === 'object') return [path, ...Object.entries(node).flatMap(([k, v]) => allPaths(v, [...path, k]))];
+  if (node && typeof node === 'object')
+    return [path, ...Object.entries(node).flatMap(([k, v]) => allPaths(v, [...path, k]))];
   return [path];
 }
 const ALL_PATHS = allPaths(FULL).filter((p) => p.length > 1);
@@ -281,15 +404,25 @@ const ALL_PATHS = allPaths(FULL).filter((p) => p.length > 1);
 test('(b) any JSON value at any place of a complete cloud file: refused, or accepted and rendered', () => {
   let accepted = 0;
   fc.assert(
-    fc.property(fc.nat({ max: ALL_PATHS.length - 1 }), fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.integer(), fc.double(), fc.boolean(), fc.constantFrom(0, -1, 1e308, 0.5, 2 ** 53, null)), (p, value) => {
-      const c = structuredClone(FULL);
-      const path = ALL_PATHS[p]!;
-      path.slice(0, -1).reduce((o: any, k) => o[k], c)[path[path.length - 1]!] = value;
-      const { file } = load(stringify(c));
-      if (!file) return;
-      accepted++;
-      render(file, SecretStore.memory(file.metadata.name));
-    }),
+    fc.property(
+      fc.nat({ max: ALL_PATHS.length - 1 }),
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.integer(),
+        fc.double(),
+        fc.boolean(),
+        fc.constantFrom(0, -1, 1e308, 0.5, 2 ** 53, null),
+      ),
+      (p, value) => {
+        const c = structuredClone(FULL);
+        const path = ALL_PATHS[p]!;
+        path.slice(0, -1).reduce((o: any, k) => o[k], c)[path[path.length - 1]!] = value;
+        const { file } = load(stringify(c));
+        if (!file) return;
+        accepted++;
+        render(file, SecretStore.memory(file.metadata.name));
+      },
+    ),
     { seed: SEED, numRuns: runs(100) },
   );
   assert.ok(accepted > 0);

@@ -70,7 +70,10 @@ export async function readCloudBytes(file: string): Promise<Buffer> {
 }
 
 /** A stream (standard input) read up to LIMITS.fileBytes; past that the stream is dropped. */
-export async function readCloudStream(stream: AsyncIterable<Buffer | string> & { destroy?: () => void }, what = '<stdin>'): Promise<Buffer> {
+export async function readCloudStream(
+  stream: AsyncIterable<Buffer | string> & { destroy?: () => void },
+  what = '<stdin>',
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of stream) {
@@ -86,21 +89,54 @@ export async function readCloudStream(stream: AsyncIterable<Buffer | string> & {
 }
 
 function tooBig(file: string): OskError {
-  return inputError(`cloud file ${file} is larger than ${MIB} MiB`, 'a cloud file is a few KiB of YAML; check that -f names the right file');
+  return inputError(
+    `cloud file ${file} is larger than ${MIB} MiB`,
+    'a cloud file is a few KiB of YAML; check that -f names the right file',
+  );
 }
 
 function cannotRead(file: string, e: unknown): OskError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : code === 'ENOTDIR' ? 'a part of the path is not a directory' : String((e as Error).message);
-  return inputError(`cannot read cloud file ${file}: ${why}`, 'pass the path of a cloud file with -f, e.g. -f examples/minimal.yaml');
+  const why =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+        ? 'it is a directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'ENOTDIR'
+            ? 'a part of the path is not a directory'
+            : String((e as Error).message);
+  return inputError(
+    `cannot read cloud file ${file}: ${why}`,
+    'pass the path of a cloud file with -f, e.g. -f examples/minimal.yaml',
+  );
 }
 
 /** Bytes → text: UTF-8 only, no binary data; a byte-order mark is dropped. */
 export function decodeCloudText(bytes: Uint8Array, file = '<input>'): string {
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw new SpecError([{ file, ...lineColOfByte(bytes, nul), path: '', message: 'the file holds binary data (a NUL byte), expected YAML text', hint: 'pass the path of a cloud file with -f, e.g. -f examples/minimal.yaml' }]);
+  if (nul >= 0)
+    throw new SpecError([
+      {
+        file,
+        ...lineColOfByte(bytes, nul),
+        path: '',
+        message: 'the file holds binary data (a NUL byte), expected YAML text',
+        hint: 'pass the path of a cloud file with -f, e.g. -f examples/minimal.yaml',
+      },
+    ]);
   const bad = firstInvalidUtf8(bytes);
-  if (bad >= 0) throw new SpecError([{ file, ...lineColOfByte(bytes, bad), path: '', message: 'the file is not UTF-8 text (an invalid byte sequence here)', hint: 'save the cloud file as UTF-8' }]);
+  if (bad >= 0)
+    throw new SpecError([
+      {
+        file,
+        ...lineColOfByte(bytes, bad),
+        path: '',
+        message: 'the file is not UTF-8 text (an invalid byte sequence here)',
+        hint: 'save the cloud file as UTF-8',
+      },
+    ]);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
@@ -122,7 +158,8 @@ function firstInvalidUtf8(b: Uint8Array): number {
       cp = (cp << 6) | (cc & 0x3f);
     }
     // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
-    if ((n === 2 && cp < 0x800) || (n === 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return i;
+    if ((n === 2 && cp < 0x800) || (n === 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+      return i;
     i += n + 1;
   }
   return -1;
@@ -155,7 +192,15 @@ export function parseCloudFile(text: string, file = '<input>'): CloudFile {
 
   const deep = flowNestingTooDeep(text);
   if (deep !== undefined) {
-    fail([{ file, ...lineColOfText(text, deep), path: '', message: `the YAML is nested more than ${LIMITS.depth} levels deep`, hint: 'a cloud file is a few levels of mappings and lists' }]);
+    fail([
+      {
+        file,
+        ...lineColOfText(text, deep),
+        path: '',
+        message: `the YAML is nested more than ${LIMITS.depth} levels deep`,
+        hint: 'a cloud file is a few levels of mappings and lists',
+      },
+    ]);
   }
 
   // uniqueKeys is off: the yaml library checks it in quadratic time; the walk below does it with a set.
@@ -163,21 +208,43 @@ export function parseCloudFile(text: string, file = '<input>'): CloudFile {
   const problems: SpecProblem[] = [];
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     if (doc.errors.length === 0) {
-      fail([{ file, line: 1, col: 1, path: '', message: 'the file is empty, expected a Cloud document', hint: `start with "apiVersion: ${API_VERSION}" and "kind: ${KIND}" (see examples/minimal.yaml)` }]);
+      fail([
+        {
+          file,
+          line: 1,
+          col: 1,
+          path: '',
+          message: 'the file is empty, expected a Cloud document',
+          hint: `start with "apiVersion: ${API_VERSION}" and "kind: ${KIND}" (see examples/minimal.yaml)`,
+        },
+      ]);
     }
   }
   for (const e of doc.errors) {
     if (e.code === 'MULTIPLE_DOCS') {
-      problems.push({ file, ...at(e.pos[0]), path: '', message: 'found a second YAML document ("---"), expected exactly one Cloud', hint: 'keep one cloud per file' });
+      problems.push({
+        file,
+        ...at(e.pos[0]),
+        path: '',
+        message: 'found a second YAML document ("---"), expected exactly one Cloud',
+        hint: 'keep one cloud per file',
+      });
     } else {
-      problems.push({ file, ...at(e.pos[0]), path: '', message: 'YAML syntax error: ' + firstLine(e.message) });
+      problems.push({ file, ...at(e.pos[0]), path: '', message: `YAML syntax error: ${firstLine(e.message)}` });
     }
   }
   if (problems.length > 0) fail(problems);
 
   // The walk: bounds, duplicate keys, and the index of every node by path.
   const walked = walk(doc);
-  for (const w of walked.problems) problems.push({ file, ...at(w.offset), path: w.path.join('.'), message: w.message, ...(w.hint ? { hint: w.hint } : {}) });
+  for (const w of walked.problems)
+    problems.push({
+      file,
+      ...at(w.offset),
+      path: w.path.join('.'),
+      message: w.message,
+      ...(w.hint ? { hint: w.hint } : {}),
+    });
   if (walked.fatal) fail(problems);
 
   let data: unknown;
@@ -185,10 +252,27 @@ export function parseCloudFile(text: string, file = '<input>'): CloudFile {
     data = doc.toJS({ maxAliasCount: LIMITS.aliases });
   } catch (e) {
     // The walk counts aliases; this is the library's own guard against expansion bombs.
-    fail([...problems, { file, line: 1, col: 1, path: '', message: `the YAML aliases expand too far (${firstLine((e as Error).message)})`, hint: 'write the values out instead of using anchors and aliases' }]);
+    fail([
+      ...problems,
+      {
+        file,
+        line: 1,
+        col: 1,
+        path: '',
+        message: `the YAML aliases expand too far (${firstLine((e as Error).message)})`,
+        hint: 'write the values out instead of using anchors and aliases',
+      },
+    ]);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    fail([{ file, ...at(doc.contents?.range?.[0]), path: '', message: `expected a mapping (apiVersion, kind, metadata, spec), found ${describe(data)}` }]);
+    fail([
+      {
+        file,
+        ...at(doc.contents?.range?.[0]),
+        path: '',
+        message: `expected a mapping (apiVersion, kind, metadata, spec), found ${describe(data)}`,
+      },
+    ]);
   }
 
   const index = walked.index;
@@ -197,7 +281,8 @@ export function parseCloudFile(text: string, file = '<input>'): CloudFile {
   const result = cloudFileSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
     // Loops, not push(...list): a list of 50,000 problems would overflow the argument stack.
-    for (const issue of result.error.issues) for (const p of problemsOfIssue(issue, index, file, at, suggestions)) problems.push(p);
+    for (const issue of result.error.issues)
+      for (const p of problemsOfIssue(issue, index, file, at, suggestions)) problems.push(p);
   }
   const unique = onePerField(problems);
   problems.length = 0;
@@ -213,7 +298,13 @@ export function parseCloudFile(text: string, file = '<input>'): CloudFile {
   {
     const reported = new Set(problems.map((p) => p.path));
     for (const p of cross.filter((c) => !reported.has(c.path.join('.')))) {
-      problems.push({ file, ...located(p.path), path: p.path.join('.'), message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+      problems.push({
+        file,
+        ...located(p.path),
+        path: p.path.join('.'),
+        message: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+      });
     }
   }
   if (problems.length > 0) fail(problems);
@@ -298,13 +389,21 @@ function walk(doc: Document): { index: NodeIndex; problems: WalkProblem[]; fatal
     if (!isScalar(n) || typeof n.value !== 'string') return;
     const s = n.value;
     if (s.length > LIMITS.stringChars) {
-      problems.push({ offset: n.range?.[0], path, message: `this ${what} is ${s.length} characters long, expected at most ${LIMITS.stringChars}`, hint: 'no field of a cloud file needs a string that long' });
+      problems.push({
+        offset: n.range?.[0],
+        path,
+        message: `this ${what} is ${s.length} characters long, expected at most ${LIMITS.stringChars}`,
+        hint: 'no field of a cloud file needs a string that long',
+      });
       return;
     }
     const plain = plainProblem(s);
-    if (plain) problems.push({ offset: n.range?.[0], path, message: `expected ${what === 'key' ? 'a key of ' : ''}${plain}` });
+    if (plain)
+      problems.push({ offset: n.range?.[0], path, message: `expected ${what === 'key' ? 'a key of ' : ''}${plain}` });
   };
-  const stack: { node: unknown; path: (string | number)[]; depth: number }[] = [{ node: doc.contents, path: [], depth: 0 }];
+  const stack: { node: unknown; path: (string | number)[]; depth: number }[] = [
+    { node: doc.contents, path: [], depth: 0 },
+  ];
   while (stack.length > 0) {
     const { node, path, depth } = stack.pop()!;
     if (!node || typeof node !== 'object') continue;
@@ -312,7 +411,12 @@ function walk(doc: Document): { index: NodeIndex; problems: WalkProblem[]; fatal
     if (!index.has(pathKey(path))) index.set(pathKey(path), { node: n });
     if (isAlias(n)) {
       if (++aliases > LIMITS.aliases) {
-        problems.push({ offset: n.range?.[0], path, message: `more than ${LIMITS.aliases} YAML aliases`, hint: 'write the values out instead of using anchors and aliases' });
+        problems.push({
+          offset: n.range?.[0],
+          path,
+          message: `more than ${LIMITS.aliases} YAML aliases`,
+          hint: 'write the values out instead of using anchors and aliases',
+        });
         fatal = true;
         break;
       }
@@ -324,12 +428,17 @@ function walk(doc: Document): { index: NodeIndex; problems: WalkProblem[]; fatal
     }
     if (!isMap(n) && !isSeq(n)) continue;
     if (depth >= LIMITS.depth) {
-      problems.push({ offset: n.range?.[0], path, message: `the YAML is nested more than ${LIMITS.depth} levels deep`, hint: 'a cloud file is a few levels of mappings and lists' });
+      problems.push({
+        offset: n.range?.[0],
+        path,
+        message: `the YAML is nested more than ${LIMITS.depth} levels deep`,
+        hint: 'a cloud file is a few levels of mappings and lists',
+      });
       fatal = true;
       break;
     }
     if (isSeq(n)) {
-      n.items.forEach((item, i) => stack.push({ node: item, path: [...path, i], depth: depth + 1 }));
+      for (const [i, item] of n.items.entries()) stack.push({ node: item, path: [...path, i], depth: depth + 1 });
       continue;
     }
     const keys = new Set<string>();
@@ -337,14 +446,23 @@ function walk(doc: Document): { index: NodeIndex; problems: WalkProblem[]; fatal
       if (!isPair(item)) continue;
       const k = item.key as Node | null;
       if (!isScalar(k)) {
-        problems.push({ offset: k?.range?.[0] ?? n.range?.[0], path, message: 'expected a plain key (a string), found a mapping or list used as a key' });
+        problems.push({
+          offset: k?.range?.[0] ?? n.range?.[0],
+          path,
+          message: 'expected a plain key (a string), found a mapping or list used as a key',
+        });
         continue;
       }
       const name = String(k.value);
       const childPath = [...path, name];
       scalarText(k, childPath, 'key');
       if (keys.has(name)) {
-        problems.push({ offset: k.range?.[0], path: childPath, message: 'duplicate key: this key appears more than once in the same mapping', hint: 'keep one of them; YAML would otherwise hide one value' });
+        problems.push({
+          offset: k.range?.[0],
+          path: childPath,
+          message: 'duplicate key: this key appears more than once in the same mapping',
+          hint: 'keep one of them; YAML would otherwise hide one value',
+        });
         continue;
       }
       keys.add(name);
@@ -370,7 +488,8 @@ function problemsOfIssue(
   const node = nodeAt(index, path);
   const dotted = path.join('.');
   // did-you-mean costs a distance per candidate: only for the problems that will be listed.
-  const suggest = (word: string, candidates: readonly string[]) => (suggestions.left-- > 0 ? didYouMean(word, candidates) : undefined);
+  const suggest = (word: string, candidates: readonly string[]) =>
+    suggestions.left-- > 0 ? didYouMean(word, candidates) : undefined;
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeys(path);
@@ -393,11 +512,27 @@ function problemsOfIssue(
       if (inner?.code === 'invalid_value') {
         const words = inner.values.filter((v): v is string => typeof v === 'string');
         const suggestion = suggest(key, words);
-        return [{ file, ...at(keyNode?.range?.[0] ?? node?.range?.[0]), path: dotted, message: `unknown key "${clip(key)}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`, hint: `keys allowed here: ${words.join(', ')}` }];
+        return [
+          {
+            file,
+            ...at(keyNode?.range?.[0] ?? node?.range?.[0]),
+            path: dotted,
+            message: `unknown key "${clip(key)}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+            hint: `keys allowed here: ${words.join(', ')}`,
+          },
+        ];
       }
       const params = (inner as { params?: IssueParams } | undefined)?.params;
       const msg = !inner ? 'invalid key' : params?.sentence ? inner.message : `expected ${inner.message}`;
-      return [{ file, ...at(keyNode?.range?.[0] ?? node?.range?.[0]), path: dotted, message: `${msg}, found key ${describe(key)}`, ...(params?.hint ? { hint: params.hint } : {}) }];
+      return [
+        {
+          file,
+          ...at(keyNode?.range?.[0] ?? node?.range?.[0]),
+          path: dotted,
+          message: `${msg}, found key ${describe(key)}`,
+          ...(params?.hint ? { hint: params.hint } : {}),
+        },
+      ];
     }
     case 'invalid_type': {
       const found = 'input' in issue ? describe(issue.input) : 'nothing';
@@ -407,7 +542,9 @@ function problemsOfIssue(
           file,
           ...at(node?.range?.[0] ?? nodeAt(index, path.slice(0, -1))?.range?.[0]),
           path: dotted,
-          message: missing ? `required field is missing (expected ${expectedName(issue.expected)})` : `expected ${expectedName(issue.expected)}, found ${found}`,
+          message: missing
+            ? `required field is missing (expected ${expectedName(issue.expected)})`
+            : `expected ${expectedName(issue.expected)}, found ${found}`,
         },
       ];
     }
@@ -428,15 +565,35 @@ function problemsOfIssue(
     case 'too_small':
     case 'too_big': {
       const found = describe(issue.input);
-      if (isCustomMessage(issue.message)) return [{ file, ...at(node?.range?.[0]), path: dotted, message: `expected ${issue.message}, found ${found}` }];
+      if (isCustomMessage(issue.message))
+        return [{ file, ...at(node?.range?.[0]), path: dotted, message: `expected ${issue.message}, found ${found}` }];
       const cmp = issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
       const what = issue.origin === 'array' ? 'number of items' : issue.origin === 'string' ? 'length' : 'a number';
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const size = issue.origin === 'array' && Array.isArray(issue.input) ? `${issue.input.length} items` : issue.origin === 'string' && typeof issue.input === 'string' ? `${issue.input.length} characters` : found;
-      return [{ file, ...at(node?.range?.[0]), path: dotted, message: `expected ${what} ${cmp} ${String(bound)}, found ${size}` }];
+      const size =
+        issue.origin === 'array' && Array.isArray(issue.input)
+          ? `${issue.input.length} items`
+          : issue.origin === 'string' && typeof issue.input === 'string'
+            ? `${issue.input.length} characters`
+            : found;
+      return [
+        {
+          file,
+          ...at(node?.range?.[0]),
+          path: dotted,
+          message: `expected ${what} ${cmp} ${String(bound)}, found ${size}`,
+        },
+      ];
     }
     case 'invalid_format':
-      return [{ file, ...at(node?.range?.[0]), path: dotted, message: `expected ${issue.message}, found ${describe(issue.input)}` }];
+      return [
+        {
+          file,
+          ...at(node?.range?.[0]),
+          path: dotted,
+          message: `expected ${issue.message}, found ${describe(issue.input)}`,
+        },
+      ];
     case 'invalid_union': {
       // Our unions are "string or number" quantities; the pipe gives the useful message.
       const inner = issue.errors.flat()[0];
@@ -449,12 +606,19 @@ function problemsOfIssue(
       return [{ file, ...at(node?.range?.[0]), path: dotted, message, ...(params?.hint ? { hint: params.hint } : {}) }];
     }
     default:
-      return [{ file, ...at(node?.range?.[0]), path: dotted, message: `${issue.message}${'input' in issue ? `, found ${describe(issue.input)}` : ''}` }];
+      return [
+        {
+          file,
+          ...at(node?.range?.[0]),
+          path: dotted,
+          message: `${issue.message}${'input' in issue ? `, found ${describe(issue.input)}` : ''}`,
+        },
+      ];
   }
 }
 
 function clip(s: string): string {
-  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function isCustomMessage(m: string): boolean {
@@ -462,7 +626,15 @@ function isCustomMessage(m: string): boolean {
 }
 
 function expectedName(t: string): string {
-  const names: Record<string, string> = { number: 'a number', int: 'an integer', string: 'a string', boolean: 'true or false', object: 'a mapping', array: 'a list', record: 'a mapping' };
+  const names: Record<string, string> = {
+    number: 'a number',
+    int: 'an integer',
+    string: 'a string',
+    boolean: 'true or false',
+    object: 'a mapping',
+    array: 'a list',
+    record: 'a mapping',
+  };
   return names[t] ?? t;
 }
 
@@ -503,7 +675,8 @@ export function knownKeys(path: (string | number)[]): string[] {
   const def = s?._zod.def as unknown as Record<string, unknown> | undefined;
   if (def?.type === 'object') return Object.keys(def.shape as object);
   // A record keyed by an enum (images.overrides): its keys are the enum's values.
-  const keyDef = def?.type === 'record' ? ((def.keyType as AnySchema)._zod.def as unknown as Record<string, unknown>) : undefined;
+  const keyDef =
+    def?.type === 'record' ? ((def.keyType as AnySchema)._zod.def as unknown as Record<string, unknown>) : undefined;
   if (keyDef?.type === 'enum') return Object.values(keyDef.entries as Record<string, string>);
   return [];
 }
@@ -511,7 +684,14 @@ export function knownKeys(path: (string | number)[]): string[] {
 function unwrap(s: AnySchema | undefined): AnySchema | undefined {
   while (s) {
     const def = s._zod.def as unknown as Record<string, unknown>;
-    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault' || def.type === 'readonly') s = def.innerType as AnySchema;
+    if (
+      def.type === 'optional' ||
+      def.type === 'default' ||
+      def.type === 'nullable' ||
+      def.type === 'prefault' ||
+      def.type === 'readonly'
+    )
+      s = def.innerType as AnySchema;
     else if (def.type === 'pipe') s = def.in as AnySchema;
     else return s;
   }

@@ -29,7 +29,14 @@ export function plainProblem(s: string): string | undefined {
   const m = CONTROL.exec(s);
   if (!m) return undefined;
   const c = m[0].codePointAt(0)!;
-  const name = c === 10 ? 'a newline' : c === 13 ? 'a carriage return' : c === 9 ? 'a tab' : `the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  const name =
+    c === 10
+      ? 'a newline'
+      : c === 13
+        ? 'a carriage return'
+        : c === 9
+          ? 'a tab'
+          : `the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
   return `one line of text without control characters (found ${name} at position ${m.index + 1})`;
 }
 
@@ -39,7 +46,9 @@ export function text(max = 255) {
 }
 
 function plain() {
-  return z.string().refine((s) => plainProblem(s) === undefined, { error: (iss) => plainProblem(String(iss.input)) ?? 'one line of text' });
+  return z.string().refine((s) => plainProblem(s) === undefined, {
+    error: (iss) => plainProblem(String(iss.input)) ?? 'one line of text',
+  });
 }
 
 /** A string that must match `re`; `expected` says what it is, for the message (checked before the length). */
@@ -53,7 +62,13 @@ export function rule<T>(bad: (v: T) => string | { sentence: string; hint?: strin
     const why = bad(v);
     if (why === undefined) return;
     if (typeof why === 'string') ctx.addIssue({ code: 'custom', message: why, input: v });
-    else ctx.addIssue({ code: 'custom', message: why.sentence, input: v, params: { sentence: true, ...(why.hint ? { hint: why.hint } : {}) } satisfies IssueParams });
+    else
+      ctx.addIssue({
+        code: 'custom',
+        message: why.sentence,
+        input: v,
+        params: { sentence: true, ...(why.hint ? { hint: why.hint } : {}) } satisfies IssueParams,
+      });
   };
 }
 
@@ -64,20 +79,36 @@ const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 
 /** A Kubernetes DNS-1123 label (names of Namespaces, Services, …): ≤ 63, lower-case, digits, "-". */
 export function k8sLabelName(max = 63) {
-  return pattern(LABEL_RE, 'a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit', 253).max(
+  return pattern(
+    LABEL_RE,
+    'a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit',
+    253,
+  ).max(
     max,
-    max < 63 ? `at most ${max} characters (osk appends suffixes to build object names)` : 'at most 63 characters (a DNS-1123 label)',
+    max < 63
+      ? `at most ${max} characters (osk appends suffixes to build object names)`
+      : 'at most 63 characters (a DNS-1123 label)',
   );
 }
 
 /** A Kubernetes DNS-1123 subdomain (names of Secrets, StorageClasses, issuers, …): ≤ 253. */
-export const k8sName = pattern(SUBDOMAIN_RE, 'a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit', 253);
+export const k8sName = pattern(
+  SUBDOMAIN_RE,
+  'a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit',
+  253,
+);
 
 /** A DNS name whose labels are each ≤ 63 characters (hostnames osk derives from it add a label). */
-export const dnsName = pattern(SUBDOMAIN_RE, 'a DNS name such as cloud.example.com (lower-case letters, digits, "-" and ".")', 240).superRefine(
+export const dnsName = pattern(
+  SUBDOMAIN_RE,
+  'a DNS name such as cloud.example.com (lower-case letters, digits, "-" and ".")',
+  240,
+).superRefine(
   rule((s: string) => {
     const long = s.split('.').find((l) => l.length > 63);
-    return long ? `a DNS name whose labels are at most 63 characters each ("${long.slice(0, 20)}…" has ${long.length})` : undefined;
+    return long
+      ? `a DNS name whose labels are at most 63 characters each ("${long.slice(0, 20)}…" has ${long.length})`
+      : undefined;
   }),
 );
 
@@ -98,10 +129,11 @@ export function labelKeyProblem(key: string): string | undefined {
 }
 
 export const labelKey = text(317).superRefine(rule(labelKeyProblem));
-export const labelValue = pattern(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit', MAX_STRING).max(
-  63,
-  'a label value of at most 63 characters',
-);
+export const labelValue = pattern(
+  /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/,
+  'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+  MAX_STRING,
+).max(63, 'a label value of at most 63 characters');
 /** Labels that must all match (node selectors). */
 export const labelMap = z.record(labelKey, labelValue);
 
@@ -120,18 +152,31 @@ export function namespaceRefusal(ns: string): { sentence: string; hint: string }
  * A Linux network interface name (kernel dev_valid_name): 1-15 characters, no "/", ":" or
  * whitespace, not "." or "..". osk also keeps to letters, digits, "-", "_" and "." (bond0.100).
  */
-export const interfaceName = pattern(/^[A-Za-z0-9_.-]{1,15}$/, 'a Linux interface name: 1-15 letters, digits, "-", "_" or "." (e.g. bond1, eth0.100)', 15).superRefine(
-  rule((s: string) => (s === '.' || s === '..' ? 'an interface name other than "." or ".."' : undefined)),
-);
+export const interfaceName = pattern(
+  /^[A-Za-z0-9_.-]{1,15}$/,
+  'a Linux interface name: 1-15 letters, digits, "-", "_" or "." (e.g. bond1, eth0.100)',
+  15,
+).superRefine(rule((s: string) => (s === '.' || s === '..' ? 'an interface name other than "." or ".."' : undefined)));
 
 /** An Open vSwitch bridge, which is also a kernel interface: the same rules; br-int is OVN's own. */
 export const bridgeName = interfaceName.superRefine(
-  rule((s: string) => (s === 'br-int' ? { sentence: 'br-int is the integration bridge OVN owns; a provider network needs a bridge of its own', hint: 'leave bridge unset (br-<name>) or name another bridge' } : undefined)),
+  rule((s: string) =>
+    s === 'br-int'
+      ? {
+          sentence: 'br-int is the integration bridge OVN owns; a provider network needs a bridge of its own',
+          hint: 'leave bridge unset (br-<name>) or name another bridge',
+        }
+      : undefined,
+  ),
 );
 
 /** A name that lands in an INI value and on a command line: letters, digits, "-", "_" and ".". */
 export function simpleName(expected: string, max = 63) {
-  return pattern(new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${max - 1}}$`), `${expected}: letters, digits, "-", "_" and ".", starting with a letter or digit, at most ${max} characters`, max);
+  return pattern(
+    new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${max - 1}}$`),
+    `${expected}: letters, digits, "-", "_" and ".", starting with a letter or digit, at most ${max} characters`,
+    max,
+  );
 }
 
 // ---- images -------------------------------------------------------------------------------
@@ -146,17 +191,32 @@ const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
 const IMAGE_RE = new RegExp(`^(${NAME})(?::${TAG})?(?:@${DIGEST})?$`);
 const REGISTRY_RE = new RegExp(`^${DOMAIN}(?:/${PATH_COMPONENT})*/?$`);
 
-export const imageRef = pattern(IMAGE_RE, 'an image reference such as registry.example.com/team/keystone:2025.1 (optionally @sha256:…)', 512).superRefine(
-  rule((s: string) => ((IMAGE_RE.exec(s)?.[1]?.length ?? 0) > 255 ? 'an image name of at most 255 characters' : undefined)),
+export const imageRef = pattern(
+  IMAGE_RE,
+  'an image reference such as registry.example.com/team/keystone:2025.1 (optionally @sha256:…)',
+  512,
+).superRefine(
+  rule((s: string) =>
+    (IMAGE_RE.exec(s)?.[1]?.length ?? 0) > 255 ? 'an image name of at most 255 characters' : undefined,
+  ),
 );
-export const registryRef = pattern(REGISTRY_RE, 'a registry host with an optional path, such as registry.example.com:5000/mirror', 255);
+export const registryRef = pattern(
+  REGISTRY_RE,
+  'a registry host with an optional path, such as registry.example.com:5000/mirror',
+  255,
+);
 
 // ---- schedules, URLs, paths ---------------------------------------------------------------
 
 export const cronSchedule = text(100).superRefine(
   rule((s: string) => {
     const why = cronProblem(s);
-    return why ? { sentence: `not a cron schedule: ${why}`, hint: 'five fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-7), e.g. "0 2 * * *", or @daily' } : undefined;
+    return why
+      ? {
+          sentence: `not a cron schedule: ${why}`,
+          hint: 'five fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-7), e.g. "0 2 * * *", or @daily',
+        }
+      : undefined;
   }),
 );
 
@@ -164,7 +224,10 @@ export const cronSchedule = text(100).superRefine(
 function credentialsRefusal(url: string, where: string): { sentence: string; hint: string } | undefined {
   const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url)?.[1] ?? '';
   if (!authority.includes('@')) return undefined;
-  return { sentence: 'the URL carries credentials (user:password@): they would end up in plain text in the rendered objects', hint: where };
+  return {
+    sentence: 'the URL carries credentials (user:password@): they would end up in plain text in the rendered objects',
+    hint: where,
+  };
 }
 
 /** An http(s) URL without credentials, query or fragment. */
@@ -179,9 +242,11 @@ export function httpUrl(where: string) {
       } catch {
         return 'an http or https URL such as https://s3.example.com';
       }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'an http or https URL such as https://s3.example.com';
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        return 'an http or https URL such as https://s3.example.com';
       if (u.search || u.hash) return 'a URL without "?" query or "#" fragment';
-      if (!/^[A-Za-z0-9._~:/%\[\]-]+$/.test(s.replace(/^https?:\/\//, ''))) return 'a URL of letters, digits and "-._~:/%[]" only';
+      if (!/^[A-Za-z0-9._~:/%[\]-]+$/.test(s.replace(/^https?:\/\//, '')))
+        return 'a URL of letters, digits and "-._~:/%[]" only';
       return undefined;
     }),
   );
@@ -195,24 +260,83 @@ export function s3Url(where: string) {
       if (refusal) return refusal;
       const m = /^s3:\/\/([^/]*)(\/.*)?$/.exec(s);
       if (!m) return 'an S3 URL such as s3://bucket/prefix';
-      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m[1]!) || m[1]!.includes('..')) return 'an S3 bucket name of 3-63 lower-case letters, digits, "." and "-" (s3://bucket/prefix)';
-      if (m[2] && !/^(\/[A-Za-z0-9!_.*'()-]+)+\/?$/.test(m[2])) return 'an S3 prefix of letters, digits and "!-_.*\'()" between "/" (s3://bucket/some/prefix)';
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m[1]!) || m[1]!.includes('..'))
+        return 'an S3 bucket name of 3-63 lower-case letters, digits, "." and "-" (s3://bucket/prefix)';
+      if (m[2] && !/^(\/[A-Za-z0-9!_.*'()-]+)+\/?$/.test(m[2]))
+        return 'an S3 prefix of letters, digits and "!-_.*\'()" between "/" (s3://bucket/some/prefix)';
       return undefined;
     }),
   );
 }
 
 /** Host directories a pod must never get: the system's own, or a parent of them. */
-const SYSTEM_PATHS = ['/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/var', '/var/run', '/var/lib', '/var/log', '/var/lib/kubelet', '/var/lib/containerd', '/var/lib/docker', '/var/lib/etcd'];
-const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var/run', '/var/lib/kubelet', '/var/lib/containerd', '/var/lib/docker', '/var/lib/etcd', '/var/log'];
+const SYSTEM_PATHS = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/var/run',
+  '/var/lib',
+  '/var/log',
+  '/var/lib/kubelet',
+  '/var/lib/containerd',
+  '/var/lib/docker',
+  '/var/lib/etcd',
+];
+const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/run',
+  '/var/lib/kubelet',
+  '/var/lib/containerd',
+  '/var/lib/docker',
+  '/var/lib/etcd',
+  '/var/log',
+];
 
 /** An absolute, normalised directory on a node that is not a system directory or inside one. */
-export const hostPath = pattern(/^(\/[A-Za-z0-9._-]+)+$/, 'an absolute path such as /var/lib/glance-cache (letters, digits, "-", "_" and "." between "/", no trailing "/")', 1024).superRefine(
+export const hostPath = pattern(
+  /^(\/[A-Za-z0-9._-]+)+$/,
+  'an absolute path such as /var/lib/glance-cache (letters, digits, "-", "_" and "." between "/", no trailing "/")',
+  1024,
+).superRefine(
   rule((p: string) => {
-    if (p.split('/').some((seg) => seg === '.' || seg === '..')) return 'a normalised path without "." or ".." segments';
-    const inside = SYSTEM_TREES.find((t) => p === t || p.startsWith(t + '/'));
+    if (p.split('/').some((seg) => seg === '.' || seg === '..'))
+      return 'a normalised path without "." or ".." segments';
+    const inside = SYSTEM_TREES.find((t) => p === t || p.startsWith(`${t}/`));
     if (SYSTEM_PATHS.includes(p) || inside) {
-      return { sentence: `${p} is ${inside && inside !== p ? `inside ${inside}, ` : ''}a system directory of the node: a pod writing there can damage the host`, hint: 'use a directory of its own, e.g. /var/lib/glance-cache' };
+      return {
+        sentence: `${p} is ${inside && inside !== p ? `inside ${inside}, ` : ''}a system directory of the node: a pod writing there can damage the host`,
+        hint: 'use a directory of its own, e.g. /var/lib/glance-cache',
+      };
     }
     return undefined;
   }),
@@ -224,7 +348,8 @@ export const monitorAddress = text(300).superRefine(
     const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(s);
     if (!m) return 'a monitor address host[:port], e.g. 10.0.0.11:6789 or [fd00::11]:3300';
     const host = m[2];
-    if (host !== undefined && (!SUBDOMAIN_RE.test(host.toLowerCase()) || host.split('.').some((l) => l.length > 63))) return 'a monitor host that is a DNS name or an IPv4 address';
+    if (host !== undefined && (!SUBDOMAIN_RE.test(host.toLowerCase()) || host.split('.').some((l) => l.length > 63)))
+      return 'a monitor host that is a DNS name or an IPv4 address';
     if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return 'a port from 1 to 65535';
     return undefined;
   }),
@@ -232,7 +357,24 @@ export const monitorAddress = text(300).superRefine(
 
 // ---- quantities ---------------------------------------------------------------------------
 
-const SUFFIX: Record<string, number> = { '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const SUFFIX: Record<string, number> = {
+  '': 1,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
 /** What a cloud file may write (bounded digits; no n/u, which only metrics use). */
 const QUANTITY_RE = /^(\d{1,18}(?:\.\d{1,9})?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 /** What the API server may return, e.g. metrics.k8s.io's "12345n" CPU. */
@@ -264,10 +406,20 @@ export function quantity(opts: { positive?: boolean } = {}) {
 export const mariadbSize = z
   .union([text(32), z.number().int().positive()])
   .transform((v) => String(v))
-  .pipe(pattern(/^[1-9]\d{0,15}[KMGT]?$/, 'a MariaDB size greater than 0 such as "512M" or "32G" (K, M, G or T; no "i")', 32));
+  .pipe(
+    pattern(
+      /^[1-9]\d{0,15}[KMGT]?$/,
+      'a MariaDB size greater than 0 such as "512M" or "32G" (K, M, G or T; no "i")',
+      32,
+    ),
+  );
 
 /** A duration greater than 0 and at most a day. */
-export const duration = pattern(/^\d{1,9}(\.\d{1,6})?(ms|s|m|h)$/, 'a duration such as "500ms", "3s", "5m" or "1h"', 32).superRefine(
+export const duration = pattern(
+  /^\d{1,9}(\.\d{1,6})?(ms|s|m|h)$/,
+  'a duration such as "500ms", "3s", "5m" or "1h"',
+  32,
+).superRefine(
   rule((s: string) => {
     const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s);
     if (!m) return undefined; // the pattern's own issue says what is wrong

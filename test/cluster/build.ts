@@ -4,18 +4,27 @@
 // into ${OSK_CACHE_DIR:-$HOME/.cache/osk}/k8s-<pin-hash>/bin/. The hash covers go.mod, go.sum, the
 // Go sources, the Go version and the build flags, so a changed pin builds a new directory and an
 // unchanged one is reused without calling the compiler.
-import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { defaultProgressMode, formatElapsed, startProgress } from "./progress.js";
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultProgressMode, formatElapsed, startProgress } from './progress.js';
 
-export const GO_MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), "go");
+export const GO_MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'go');
 
 /** Applets of kubecp that get a symlink of their name (argv[0] dispatch). */
-export const APPLETS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] as const;
+export const APPLETS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
 
 export interface Versions {
   kubernetes: string;
@@ -35,30 +44,32 @@ export interface Binaries {
 }
 
 export function cacheRoot(): string {
-  return process.env.OSK_CACHE_DIR || join(homedir(), ".cache", "osk");
+  return process.env.OSK_CACHE_DIR || join(homedir(), '.cache', 'osk');
 }
 
 /** The go command: $GO, then PATH, then /usr/local/go/bin/go. */
 export function goCommand(): string {
   if (process.env.GO) return process.env.GO;
-  const onPath = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" });
+  const onPath = spawnSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' });
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
-  if (existsSync("/usr/local/go/bin/go")) return "/usr/local/go/bin/go";
-  throw new Error("no Go toolchain: install Go >= 1.26 (the Kubernetes pin in test/cluster/go/go.mod needs it) or set GO=/path/to/go");
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error(
+    'no Go toolchain: install Go >= 1.26 (the Kubernetes pin in test/cluster/go/go.mod needs it) or set GO=/path/to/go',
+  );
 }
 
 /** Versions pinned in go.mod (the single place they are written). */
-export function pinnedVersions(goVersion = ""): Versions {
-  const mod = readFileSync(join(GO_MODULE_DIR, "go.mod"), "utf8");
+export function pinnedVersions(goVersion = ''): Versions {
+  const mod = readFileSync(join(GO_MODULE_DIR, 'go.mod'), 'utf8');
   const req = (path: string): string => {
-    const m = new RegExp(`^\\s*${path.replace(/[./]/g, "\\$&")}\\s+(v\\S+)`, "m").exec(mod);
+    const m = new RegExp(`^\\s*${path.replace(/[./]/g, '\\$&')}\\s+(v\\S+)`, 'm').exec(mod);
     if (!m?.[1]) throw new Error(`go.mod does not require ${path}`);
     return m[1];
   };
   return {
-    kubernetes: req("k8s.io/kubernetes"),
-    etcd: req("go.etcd.io/etcd/server/v3"),
-    kwok: req("sigs.k8s.io/kwok"),
+    kubernetes: req('k8s.io/kubernetes'),
+    etcd: req('go.etcd.io/etcd/server/v3'),
+    kwok: req('sigs.k8s.io/kwok'),
     go: goVersion,
   };
 }
@@ -68,7 +79,7 @@ function ldflags(v: Versions): string {
   if (!m) throw new Error(`unexpected Kubernetes version ${v.kubernetes}`);
   // What hack/lib/version.sh sets, so --version and /version report the pinned release.
   const x: string[] = [];
-  for (const pkg of ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]) {
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
     x.push(
       `-X ${pkg}.gitVersion=${v.kubernetes}`,
       `-X ${pkg}.gitMajor=${m[1]}`,
@@ -77,40 +88,49 @@ function ldflags(v: Versions): string {
       `-X ${pkg}.buildDate=1970-01-01T00:00:00Z`,
     );
   }
-  return ["-s", "-w", ...x].join(" ");
+  return ['-s', '-w', ...x].join(' ');
 }
 
 function buildArgs(v: Versions, outDir: string): string[] {
   // One `go build` for both main packages, so the packages they share are compiled once.
   // -buildvcs=false: the module sits inside the project's git tree; stamping it would only make
   // the build depend on git being usable there.
-  return ["build", "-trimpath", "-buildvcs=false", `-ldflags=${ldflags(v)}`, "-o", outDir + "/", ".", "sigs.k8s.io/kwok/cmd/kwok"];
+  return [
+    'build',
+    '-trimpath',
+    '-buildvcs=false',
+    `-ldflags=${ldflags(v)}`,
+    '-o',
+    `${outDir}/`,
+    '.',
+    'sigs.k8s.io/kwok/cmd/kwok',
+  ];
 }
 
 export function pinHash(goVersion: string): string {
-  const h = createHash("sha256");
+  const h = createHash('sha256');
   const files = readdirSync(GO_MODULE_DIR)
-    .filter((f) => f === "go.mod" || f === "go.sum" || f.endsWith(".go"))
+    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
     .sort();
   for (const f of files) {
     h.update(`${f}\0`);
     h.update(readFileSync(join(GO_MODULE_DIR, f)));
-    h.update("\0");
+    h.update('\0');
   }
   const v = pinnedVersions(goVersion);
-  h.update(`${goVersion}\0${buildArgs(v, "OUT").join(" ")}\0`);
-  return h.digest("hex").slice(0, 12);
+  h.update(`${goVersion}\0${buildArgs(v, 'OUT').join(' ')}\0`);
+  return h.digest('hex').slice(0, 12);
 }
 
 export function goVersion(go = goCommand()): string {
-  const r = spawnSync(go, ["env", "GOVERSION"], { encoding: "utf8" });
+  const r = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${go} env GOVERSION failed: ${r.stderr}`);
   return r.stdout.trim();
 }
 
 /** Where the binaries for the current pin live (built or not). */
 export function binariesDir(go = goCommand()): string {
-  return join(cacheRoot(), `k8s-${pinHash(goVersion(go))}`, "bin");
+  return join(cacheRoot(), `k8s-${pinHash(goVersion(go))}`, 'bin');
 }
 
 export interface EnsureOptions {
@@ -121,37 +141,37 @@ export interface EnsureOptions {
    * through log at least every 10 s. Default: live when log is the default and stderr is a
    * terminal (and $CI is unset), else lines.
    */
-  progress?: "live" | "lines";
+  progress?: 'live' | 'lines';
 }
 
 /** Returns the cached binaries, building them first when the pin has no build yet. */
 export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  opts = { ...opts, progress: opts.progress ?? (opts.log ? "lines" : defaultProgressMode()) };
+  opts = { ...opts, progress: opts.progress ?? (opts.log ? 'lines' : defaultProgressMode()) };
   const go = goCommand();
   const gv = goVersion(go);
   const versions = pinnedVersions(gv);
   const root = join(cacheRoot(), `k8s-${pinHash(gv)}`);
-  const binDir = join(root, "bin");
+  const binDir = join(root, 'bin');
   const result = (built: boolean, buildSeconds?: number): Binaries => ({
     binDir,
-    kubecp: join(binDir, "kubecp"),
-    kwok: join(binDir, "kwok"),
+    kubecp: join(binDir, 'kubecp'),
+    kwok: join(binDir, 'kwok'),
     versions,
     built,
     ...(buildSeconds === undefined ? {} : { buildSeconds }),
   });
-  if (existsSync(join(root, "complete"))) return result(false);
+  if (existsSync(join(root, 'complete'))) return result(false);
 
   mkdirSync(cacheRoot(), { recursive: true });
   const lock = `${root}.lock`;
   await acquireLock(lock, log, opts);
   try {
-    if (existsSync(join(root, "complete"))) return result(false); // built by whoever held the lock
+    if (existsSync(join(root, 'complete'))) return result(false); // built by whoever held the lock
     const tmp = `${root}.tmp-${process.pid}`;
     removeAbandonedBuilds(root);
-    mkdirSync(join(tmp, "bin"), { recursive: true });
-    const args = buildArgs(versions, join(tmp, "bin"));
+    mkdirSync(join(tmp, 'bin'), { recursive: true });
+    const args = buildArgs(versions, join(tmp, 'bin'));
     log(
       `building Kubernetes ${versions.kubernetes}, etcd ${versions.etcd}, kwok ${versions.kwok} with ${gv} ` +
         `into ${binDir} (a cold build takes a long while; later runs reuse it)`,
@@ -162,10 +182,14 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
     const total = await countPackages(go, log, opts);
     await compile(go, args, total, log, opts);
     const seconds = Math.round((Date.now() - started) / 1000);
-    for (const a of APPLETS) symlinkSync("kubecp", join(tmp, "bin", a));
+    for (const a of APPLETS) symlinkSync('kubecp', join(tmp, 'bin', a));
     writeFileSync(
-      join(tmp, "complete"),
-      JSON.stringify({ versions, buildSeconds: seconds, builtAt: new Date().toISOString(), command: ["go", ...args] }, null, 2) + "\n",
+      join(tmp, 'complete'),
+      `${JSON.stringify(
+        { versions, buildSeconds: seconds, builtAt: new Date().toISOString(), command: ['go', ...args] },
+        null,
+        2,
+      )}\n`,
     );
     rmSync(root, { recursive: true, force: true });
     renameSync(tmp, root);
@@ -184,26 +208,27 @@ const PROXY_ZIP = /^# get \S+?:\/\/[^/\s]+\/(\S+)\/@v\/([^\s/]+)\.zip(: (.*))?$/
  * later or that is not an archive ("request"), or anything else, which is worth showing ("other":
  * a failed fetch, an error).
  */
-export function downloadLine(line: string): { module: string; version: string } | "request" | "other" {
+export function downloadLine(line: string): { module: string; version: string } | 'request' | 'other' {
   const m = PROXY_ZIP.exec(line);
-  if (m?.[1] && m[2] && m[4] !== undefined) return m[4].startsWith("200") ? { module: decodeModulePath(m[1]), version: m[2] } : "other";
-  if (line.startsWith("# get ")) return /: [45]\d\d /.test(line) && !/: 404 /.test(line) ? "other" : "request";
-  return "other";
+  if (m?.[1] && m[2] && m[4] !== undefined)
+    return m[4].startsWith('200') ? { module: decodeModulePath(m[1]), version: m[2] } : 'other';
+  if (line.startsWith('# get ')) return /: [45]\d\d /.test(line) && !/: 404 /.test(line) ? 'other' : 'request';
+  return 'other';
 }
 
 /** `go mod download -x`: one "# get …zip" line per module archive, counted against go.sum. */
 async function downloadModules(go: string, log: (l: string) => void, opts: EnsureOptions): Promise<void> {
   // go.sum has one "<module> <version> h1:" line per archive the build may need (and one
   // "/go.mod h1:" line per go.mod); go mod download fetches at most those.
-  const sum = readFileSync(join(GO_MODULE_DIR, "go.sum"), "utf8").split("\n");
+  const sum = readFileSync(join(GO_MODULE_DIR, 'go.sum'), 'utf8').split('\n');
   const most = sum.filter((l) => /^\S+ \S+ h1:/.test(l) && !/\/go\.mod h1:/.test(l)).length;
-  const p = startProgress("downloading Go modules", { log, ...modeOf(opts) });
+  const p = startProgress('downloading Go modules', { log, ...modeOf(opts) });
   let fetched = 0;
   try {
-    await runGo(go, ["mod", "download", "-x"], (line) => {
+    await runGo(go, ['mod', 'download', '-x'], (line) => {
       const got = downloadLine(line);
-      if (got === "request") return; // its answer follows on a line of its own
-      if (got === "other") return void p.note(`  go: ${line}`);
+      if (got === 'request') return; // its answer follows on a line of its own
+      if (got === 'other') return void p.note(`  go: ${line}`);
       fetched++;
       p.update(`${fetched}/${most} archives (${got.module}@${got.version})`);
     });
@@ -211,16 +236,16 @@ async function downloadModules(go: string, log: (l: string) => void, opts: Ensur
     p.done(`downloading Go modules failed after ${fetched} archives`);
     throw e;
   }
-  p.done(fetched ? `downloaded ${fetched} module archives` : "Go modules: all in the module cache already");
+  p.done(fetched ? `downloaded ${fetched} module archives` : 'Go modules: all in the module cache already');
 }
 
 /** How many packages the build takes in (standard library included): the denominator of compile(). */
 async function countPackages(go: string, log: (l: string) => void, opts: EnsureOptions): Promise<number> {
-  const p = startProgress("listing the packages to build", { log, ...modeOf(opts) });
+  const p = startProgress('listing the packages to build', { log, ...modeOf(opts) });
   let n = 0;
   try {
-    await runGo(go, ["list", "-deps", ".", "sigs.k8s.io/kwok/cmd/kwok"], (line, stream) => {
-      if (stream === "stdout") n++;
+    await runGo(go, ['list', '-deps', '.', 'sigs.k8s.io/kwok/cmd/kwok'], (line, stream) => {
+      if (stream === 'stdout') n++;
       else p.note(`  go: ${line}`);
     });
   } finally {
@@ -230,13 +255,19 @@ async function countPackages(go: string, log: (l: string) => void, opts: EnsureO
 }
 
 /** `go build -v`: it names each package as it compiles it; the link at the end says nothing. */
-async function compile(go: string, args: string[], total: number, log: (l: string) => void, opts: EnsureOptions): Promise<void> {
-  const p = startProgress("compiling", { log, ...modeOf(opts) });
+async function compile(
+  go: string,
+  args: string[],
+  total: number,
+  log: (l: string) => void,
+  opts: EnsureOptions,
+): Promise<void> {
+  const p = startProgress('compiling', { log, ...modeOf(opts) });
   let compiled = 0;
-  const mains = new Set([".", "osk.local/kubecp", "sigs.k8s.io/kwok/cmd/kwok"]);
+  const mains = new Set(['.', 'osk.local/kubecp', 'sigs.k8s.io/kwok/cmd/kwok']);
   let mainsDone = 0;
   try {
-    await runGo(go, [args[0] ?? "build", "-v", ...args.slice(1)], (line) => {
+    await runGo(go, [args[0] ?? 'build', '-v', ...args.slice(1)], (line) => {
       if (!IMPORT_PATH.test(line)) return void p.note(`  go: ${line}`);
       compiled++;
       if (mains.has(line)) mainsDone++;
@@ -250,7 +281,9 @@ async function compile(go: string, args: string[], total: number, log: (l: strin
     p.done(`compiling failed after ${compiled} packages`);
     throw e;
   }
-  p.done(`compiled ${compiled} of ${total} packages (the others were in Go's build cache or need no compiling) and linked kubecp and kwok`);
+  p.done(
+    `compiled ${compiled} of ${total} packages (the others were in Go's build cache or need no compiling) and linked kubecp and kwok`,
+  );
 }
 
 /** What `go build -v` and `go list` print for a package: an import path, nothing else on the line. */
@@ -261,8 +294,8 @@ function decodeModulePath(p: string): string {
   return p.replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function modeOf(opts: EnsureOptions): { mode: "live" | "lines" } {
-  return { mode: opts.progress ?? "lines" };
+function modeOf(opts: EnsureOptions): { mode: 'live' | 'lines' } {
+  return { mode: opts.progress ?? 'lines' };
 }
 
 /**
@@ -270,27 +303,27 @@ function modeOf(opts: EnsureOptions): { mode: "live" | "lines" } {
  * with the last output when go fails. nice: the machine may be shared and the build must not
  * starve everything else.
  */
-function runGo(go: string, args: string[], onLine: (line: string, stream: "stdout" | "stderr") => void): Promise<void> {
+function runGo(go: string, args: string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("nice", ["-n", "19", go, ...args], { cwd: GO_MODULE_DIR, stdio: ["ignore", "pipe", "pipe"] });
-    let tail = "";
-    const partial = { stdout: "", stderr: "" };
-    const emit = (line: string, stream: "stdout" | "stderr"): void => {
-      if (stream === "stderr") tail = (tail + line + "\n").slice(-8000);
+    const child = spawn('nice', ['-n', '19', go, ...args], { cwd: GO_MODULE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const partial = { stdout: '', stderr: '' };
+    const emit = (line: string, stream: 'stdout' | 'stderr'): void => {
+      if (stream === 'stderr') tail = `${tail + line}\n`.slice(-8000);
       if (line.trim()) onLine(line, stream);
     };
-    const reader = (stream: "stdout" | "stderr") => (b: Buffer) => {
-      const lines = (partial[stream] + b.toString()).split("\n");
-      partial[stream] = lines.pop() ?? "";
+    const reader = (stream: 'stdout' | 'stderr') => (b: Buffer) => {
+      const lines = (partial[stream] + b.toString()).split('\n');
+      partial[stream] = lines.pop() ?? '';
       for (const line of lines) emit(line, stream);
     };
-    child.stdout.on("data", reader("stdout"));
-    child.stderr.on("data", reader("stderr"));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      for (const stream of ["stdout", "stderr"] as const) if (partial[stream]) emit(partial[stream], stream);
+    child.stdout.on('data', reader('stdout'));
+    child.stderr.on('data', reader('stderr'));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      for (const stream of ['stdout', 'stderr'] as const) if (partial[stream]) emit(partial[stream], stream);
       if (code === 0) resolve();
-      else reject(new Error(`${go} ${args.join(" ")} failed (exit ${code}) in ${GO_MODULE_DIR}:\n${tail}`));
+      else reject(new Error(`${go} ${args.join(' ')} failed (exit ${code}) in ${GO_MODULE_DIR}:\n${tail}`));
     });
   });
 }
@@ -303,15 +336,15 @@ async function acquireLock(lock: string, log: (l: string) => void, opts: EnsureO
   for (;;) {
     try {
       mkdirSync(lock);
-      writeFileSync(join(lock, "pid"), String(process.pid));
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       waiting?.done(`the other build finished after ${formatElapsed(Date.now() - waitStarted)} of waiting`);
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     let owner = 0;
     try {
-      owner = Number(readFileSync(join(lock, "pid"), "utf8"));
+      owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
     } catch {
       // being written or removed right now
     }
@@ -319,8 +352,8 @@ async function acquireLock(lock: string, log: (l: string) => void, opts: EnsureO
       rmSync(lock, { recursive: true, force: true });
       continue;
     }
-    waiting ??= startProgress("waiting for another build of the same pin", { log, ...modeOf(opts) });
-    waiting.update(`process ${owner || "?"} holds ${lock}`);
+    waiting ??= startProgress('waiting for another build of the same pin', { log, ...modeOf(opts) });
+    waiting.update(`process ${owner || '?'} holds ${lock}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
@@ -341,6 +374,6 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -9,7 +9,7 @@
 // The processes are detached (they outlive the caller, as `npm run cluster:up` needs); their PIDs,
 // ports and logs are kept in `dir` (state.json, pids/, logs/), so stopCluster(dir) can end exactly
 // those processes from another process later.
-import { spawn } from "node:child_process";
+import { spawn } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -21,31 +21,37 @@ import {
   rmSync,
   rmdirSync,
   writeFileSync,
-} from "node:fs";
-import { get as httpGet } from "node:http";
-import { get as httpsGet } from "node:https";
-import { createServer, type Server } from "node:net";
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { ensureBinaries, type Binaries, type Versions } from "./build.js";
-import { KubeClient, waitFor, type KubeObject } from "./kube.js";
-import { createDefaultStorageClass, DEFAULT_STORAGE_CLASS, HOSTPATH_PROVISIONER_FLAG, provisionedVolumeDirs, removeVolumeDirs } from "./storage.js";
+} from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { createServer, type Server } from 'node:net';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureBinaries, type Binaries, type Versions } from './build.js';
+import { KubeClient, waitFor, type KubeObject } from './kube.js';
+import {
+  createDefaultStorageClass,
+  DEFAULT_STORAGE_CLASS,
+  HOSTPATH_PROVISIONER_FLAG,
+  provisionedVolumeDirs,
+  removeVolumeDirs,
+} from './storage.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-export const CONTROL_PLANE_LABEL = "openstack-control-plane";
-export const COMPUTE_LABEL = "openstack-compute-node";
-export const GPU_LABEL = "nvidia.com/gpu.present";
-export const GPU_RESOURCE = "nvidia.com/gpu";
-export const KWOK_ANNOTATION = "kwok.x-k8s.io/node";
+export const CONTROL_PLANE_LABEL = 'openstack-control-plane';
+export const COMPUTE_LABEL = 'openstack-compute-node';
+export const GPU_LABEL = 'nvidia.com/gpu.present';
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+export const KWOK_ANNOTATION = 'kwok.x-k8s.io/node';
 
-const SERVICE_CIDR = "10.96.0.0/16";
-const POD_CIDR = "10.244.0.0/16";
+const SERVICE_CIDR = '10.96.0.0/16';
+const POD_CIDR = '10.244.0.0/16';
 
 /** Default state directory of `npm run cluster:up`: ${OSK_STATE_DIR:-$HOME/.local/state/osk}/cluster */
 export function defaultClusterDir(): string {
-  return join(process.env.OSK_STATE_DIR || join(homedir(), ".local", "state", "osk"), "cluster");
+  return join(process.env.OSK_STATE_DIR || join(homedir(), '.local', 'state', 'osk'), 'cluster');
 }
 
 export interface StartOptions {
@@ -68,7 +74,7 @@ export interface StartOptions {
    * writes a line through log at least every 10 s. Default: live when log is not given and stderr
    * is a terminal ($CI unset), else lines.
    */
-  progress?: "live" | "lines";
+  progress?: 'live' | 'lines';
   /**
    * Kill the cluster's processes when this Node.js process exits or gets SIGINT/SIGTERM before
    * stop() was called (for tests: a crashed or timed-out test run leaves nothing behind).
@@ -79,7 +85,7 @@ export interface StartOptions {
 
 export interface NodeSpec {
   name: string;
-  role: "control-plane" | "compute";
+  role: 'control-plane' | 'compute';
   gpu: boolean;
 }
 
@@ -143,15 +149,15 @@ export interface StopResult {
 
 /** Entries this harness creates in a state directory; nothing else there is ever removed. */
 const OWN_ENTRIES = [
-  "state.json",
-  "pids",
-  "logs",
-  "pki",
-  "certs",
-  "kubeconfig",
-  "kubeconfigs",
-  "etcd-data",
-  "kwok-stages.yaml",
+  'state.json',
+  'pids',
+  'logs',
+  'pki',
+  'certs',
+  'kubeconfig',
+  'kubeconfigs',
+  'etcd-data',
+  'kwok-stages.yaml',
 ];
 
 const stderrLog = (l: string): void => {
@@ -164,31 +170,31 @@ export function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
   const compute = nodes - cp;
   const gpus = Math.min(compute, gpuNodes ?? (compute > 0 ? Math.max(1, Math.floor(compute / 4)) : 0));
   const out: NodeSpec[] = [];
-  for (let i = 1; i <= cp; i++) out.push({ name: `cp-${i}`, role: "control-plane", gpu: false });
+  for (let i = 1; i <= cp; i++) out.push({ name: `cp-${i}`, role: 'control-plane', gpu: false });
   // GPUs on the last compute nodes, so compute-1 is always a plain one.
-  for (let i = 1; i <= compute; i++) out.push({ name: `compute-${i}`, role: "compute", gpu: i > compute - gpus });
+  for (let i = 1; i <= compute; i++) out.push({ name: `compute-${i}`, role: 'compute', gpu: i > compute - gpus });
   return out;
 }
 
 export function nodeObject(n: NodeSpec): KubeObject {
   const labels: Record<string, string> = {
-    "kubernetes.io/hostname": n.name,
-    "kubernetes.io/os": "linux",
-    "kubernetes.io/arch": "amd64",
-    type: "kwok",
+    'kubernetes.io/hostname': n.name,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    type: 'kwok',
   };
-  if (n.role === "control-plane") labels[CONTROL_PLANE_LABEL] = "enabled";
-  else labels[COMPUTE_LABEL] = "enabled";
-  if (n.gpu) labels[GPU_LABEL] = "true";
-  const resources: Record<string, string> = { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "500Gi" };
-  if (n.gpu) resources[GPU_RESOURCE] = "4";
+  if (n.role === 'control-plane') labels[CONTROL_PLANE_LABEL] = 'enabled';
+  else labels[COMPUTE_LABEL] = 'enabled';
+  if (n.gpu) labels[GPU_LABEL] = 'true';
+  const resources: Record<string, string> = { cpu: '32', memory: '128Gi', pods: '110', 'ephemeral-storage': '500Gi' };
+  if (n.gpu) resources[GPU_RESOURCE] = '4';
   return {
-    apiVersion: "v1",
-    kind: "Node",
+    apiVersion: 'v1',
+    kind: 'Node',
     metadata: {
       name: n.name,
       labels,
-      annotations: { [KWOK_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      annotations: { [KWOK_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
     },
     spec: {},
     status: { allocatable: resources, capacity: resources },
@@ -197,7 +203,7 @@ export function nodeObject(n: NodeSpec): KubeObject {
 
 function envMs(name: string): number | undefined {
   const v = process.env[name];
-  if (v === undefined || v === "") return undefined;
+  if (v === undefined || v === '') return undefined;
   return parseDurationMs(v);
 }
 
@@ -206,7 +212,7 @@ export function parseDurationMs(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
   if (!m?.[1]) throw new Error(`not a duration: ${JSON.stringify(v)} (use e.g. 500, 500ms, 2s, 1m)`);
   const n = Number(m[1]);
-  return Math.round(m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
 }
 
 /**
@@ -224,26 +230,30 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     const health = await clusterHealth(existing);
     if (health.healthy) {
       const differs: string[] = [];
-      const describe = (ns: NodeSpec[]): string => ns.map((n) => `${n.name}${n.gpu ? "+gpu" : ""}`).join(",");
+      const describe = (ns: NodeSpec[]): string => ns.map((n) => `${n.name}${n.gpu ? '+gpu' : ''}`).join(',');
       if (describe(existing.nodes) !== describe(nodes)) {
         differs.push(`nodes ${describe(existing.nodes)} (asked: ${describe(nodes)})`);
       }
       const delays: [string, number, number | undefined][] = [
-        ["pod-ready delay", existing.podReadyDelayMs, opts.podReadyDelayMs ?? envMs("OSK_POD_READY_DELAY_MS")],
-        ["job-complete delay", existing.jobCompleteDelayMs, opts.jobCompleteDelayMs ?? envMs("OSK_JOB_COMPLETE_DELAY_MS")],
+        ['pod-ready delay', existing.podReadyDelayMs, opts.podReadyDelayMs ?? envMs('OSK_POD_READY_DELAY_MS')],
+        [
+          'job-complete delay',
+          existing.jobCompleteDelayMs,
+          opts.jobCompleteDelayMs ?? envMs('OSK_JOB_COMPLETE_DELAY_MS'),
+        ],
       ];
       for (const [what, has, asked] of delays) {
         if (asked !== undefined && asked !== has) differs.push(`${what} ${has} ms (asked: ${asked} ms)`);
       }
       if (differs.length > 0) {
         throw new Error(
-          `a healthy cluster is already running in ${dir} with other settings: ${differs.join("; ")}; ` +
-            `stop it first (npm run cluster:down${dir === defaultClusterDir() ? "" : ` -- --dir ${dir}`})`,
+          `a healthy cluster is already running in ${dir} with other settings: ${differs.join('; ')}; ` +
+            `stop it first (npm run cluster:down${dir === defaultClusterDir() ? '' : ` -- --dir ${dir}`})`,
         );
       }
       log(`reusing the healthy cluster already running in ${dir} (${existing.nodes.length} nodes, ${existing.server})`);
       const reused = handle(existing, true, {});
-      const sc = await reused.client.request("GET", `/apis/storage.k8s.io/v1/storageclasses/${DEFAULT_STORAGE_CLASS}`);
+      const sc = await reused.client.request('GET', `/apis/storage.k8s.io/v1/storageclasses/${DEFAULT_STORAGE_CLASS}`);
       if (sc.status === 404) {
         log(
           `warning: this cluster has no StorageClass ${DEFAULT_STORAGE_CLASS} (started by an older osk, or deleted): ` +
@@ -255,8 +265,8 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     const running = health.processes.filter((p) => p.running);
     if (running.length > 0) {
       throw new Error(
-        `a cluster in ${dir} is not healthy (${health.problems.join("; ")}) but some of its processes are running ` +
-          `(${running.map((p) => `${p.name} pid ${p.pid}`).join(", ")}); see ${join(dir, "logs")}, then run cluster:down`,
+        `a cluster in ${dir} is not healthy (${health.problems.join('; ')}) but some of its processes are running ` +
+          `(${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}); see ${join(dir, 'logs')}, then run cluster:down`,
       );
     }
     log(`the cluster recorded in ${dir} is not running any more; starting a new one there`);
@@ -277,24 +287,24 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     ...(opts.log ? { log } : {}),
     ...(opts.progress ? { progress: opts.progress } : {}),
   });
-  phase("build");
+  phase('build');
 
   mkdirSync(dir, { recursive: true });
-  for (const d of ["pids", "logs", "certs", "kubeconfigs"]) mkdirSync(join(dir, d), { recursive: true });
-  const pki = join(dir, "pki");
-  await runToEnd(bins.kubecp, ["pki", pki]);
-  phase("pki");
+  for (const d of ['pids', 'logs', 'certs', 'kubeconfigs']) mkdirSync(join(dir, d), { recursive: true });
+  const pki = join(dir, 'pki');
+  await runToEnd(bins.kubecp, ['pki', pki]);
+  phase('pki');
 
-  const ports = await freePorts(["etcdClient", "etcdPeer", "apiserver", "controllerManager", "scheduler"]);
+  const ports = await freePorts(['etcdClient', 'etcdPeer', 'apiserver', 'controllerManager', 'scheduler']);
   const server = `https://127.0.0.1:${ports.apiserver}`;
-  const kubeconfig = join(dir, "kubeconfig");
-  writeKubeconfig(kubeconfig, server, pki, "admin");
-  for (const c of ["controller-manager", "scheduler", "kwok"]) {
-    writeKubeconfig(join(dir, "kubeconfigs", `${c}.kubeconfig`), server, pki, c);
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeKubeconfig(kubeconfig, server, pki, 'admin');
+  for (const c of ['controller-manager', 'scheduler', 'kwok']) {
+    writeKubeconfig(join(dir, 'kubeconfigs', `${c}.kubeconfig`), server, pki, c);
   }
-  const podReadyDelayMs = opts.podReadyDelayMs ?? envMs("OSK_POD_READY_DELAY_MS") ?? 0;
-  const jobCompleteDelayMs = opts.jobCompleteDelayMs ?? envMs("OSK_JOB_COMPLETE_DELAY_MS") ?? 0;
-  writeStages(join(dir, "kwok-stages.yaml"), podReadyDelayMs, jobCompleteDelayMs);
+  const podReadyDelayMs = opts.podReadyDelayMs ?? envMs('OSK_POD_READY_DELAY_MS') ?? 0;
+  const jobCompleteDelayMs = opts.jobCompleteDelayMs ?? envMs('OSK_JOB_COMPLETE_DELAY_MS') ?? 0;
+  writeStages(join(dir, 'kwok-stages.yaml'), podReadyDelayMs, jobCompleteDelayMs);
 
   const state: ClusterState = {
     version: 1,
@@ -317,130 +327,130 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   try {
     const etcdURL = `http://127.0.0.1:${ports.etcdClient}`;
     const peerURL = `http://127.0.0.1:${ports.etcdPeer}`;
-    start(state, bins, "etcd", [
-      "--name=osk",
-      `--data-dir=${join(dir, "etcd-data")}`,
+    start(state, bins, 'etcd', [
+      '--name=osk',
+      `--data-dir=${join(dir, 'etcd-data')}`,
       `--listen-client-urls=${etcdURL}`,
       `--advertise-client-urls=${etcdURL}`,
       `--listen-peer-urls=${peerURL}`,
       `--initial-advertise-peer-urls=${peerURL}`,
       `--initial-cluster=osk=${peerURL}`,
-      "--unsafe-no-fsync=true", // a throw-away test cluster: no fsync
-      "--auto-compaction-retention=1",
-      "--quota-backend-bytes=4294967296",
-      "--log-level=warn",
+      '--unsafe-no-fsync=true', // a throw-away test cluster: no fsync
+      '--auto-compaction-retention=1',
+      '--quota-backend-bytes=4294967296',
+      '--log-level=warn',
     ]);
-    await waitAlive(state, "etcd /health", timeoutMs, async () => {
+    await waitAlive(state, 'etcd /health', timeoutMs, async () => {
       const r = await plainGet(`${etcdURL}/health`);
       return r.status === 200 && r.body.includes('"health":"true"');
     });
-    phase("etcd");
+    phase('etcd');
 
     const p = (f: string): string => join(pki, f);
-    start(state, bins, "kube-apiserver", [
+    start(state, bins, 'kube-apiserver', [
       `--etcd-servers=${etcdURL}`,
-      "--bind-address=127.0.0.1",
+      '--bind-address=127.0.0.1',
       `--secure-port=${ports.apiserver}`,
       ...advertiseFlags(),
-      `--tls-cert-file=${p("apiserver.crt")}`,
-      `--tls-private-key-file=${p("apiserver.key")}`,
-      `--client-ca-file=${p("ca.crt")}`,
+      `--tls-cert-file=${p('apiserver.crt')}`,
+      `--tls-private-key-file=${p('apiserver.key')}`,
+      `--client-ca-file=${p('ca.crt')}`,
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
-      `--service-account-key-file=${p("sa.pub")}`,
-      `--service-account-signing-key-file=${p("sa.key")}`,
+      `--service-account-key-file=${p('sa.pub')}`,
+      `--service-account-signing-key-file=${p('sa.key')}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      "--authorization-mode=Node,RBAC",
-      "--allow-privileged=true",
-      `--requestheader-client-ca-file=${p("front-proxy-ca.crt")}`,
-      "--requestheader-allowed-names=front-proxy-client",
-      "--requestheader-username-headers=X-Remote-User",
-      "--requestheader-group-headers=X-Remote-Group",
-      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-      `--proxy-client-cert-file=${p("front-proxy-client.crt")}`,
-      `--proxy-client-key-file=${p("front-proxy-client.key")}`,
-      `--cert-dir=${join(dir, "certs", "kube-apiserver")}`,
-      "--profiling=false",
+      '--authorization-mode=Node,RBAC',
+      '--allow-privileged=true',
+      `--requestheader-client-ca-file=${p('front-proxy-ca.crt')}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${p('front-proxy-client.crt')}`,
+      `--proxy-client-key-file=${p('front-proxy-client.key')}`,
+      `--cert-dir=${join(dir, 'certs', 'kube-apiserver')}`,
+      '--profiling=false',
     ]);
-    await waitAlive(state, "kube-apiserver /readyz", timeoutMs, async () => {
-      const r = await client.request<string>("GET", "/readyz", undefined, { timeoutMs: 5000 });
+    await waitAlive(state, 'kube-apiserver /readyz', timeoutMs, async () => {
+      const r = await client.request<string>('GET', '/readyz', undefined, { timeoutMs: 5000 });
       return r.status === 200;
     });
     // The default StorageClass: claims without a class (examples/minimal.yaml) bind.
     await createDefaultStorageClass(client);
-    phase("apiserver");
+    phase('apiserver');
 
-    const kc = (c: string): string => join(dir, "kubeconfigs", `${c}.kubeconfig`);
-    const allowPaths = "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics";
-    start(state, bins, "kube-controller-manager", [
-      `--kubeconfig=${kc("controller-manager")}`,
-      `--authentication-kubeconfig=${kc("controller-manager")}`,
-      `--authorization-kubeconfig=${kc("controller-manager")}`,
-      "--bind-address=127.0.0.1",
+    const kc = (c: string): string => join(dir, 'kubeconfigs', `${c}.kubeconfig`);
+    const allowPaths = '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics';
+    start(state, bins, 'kube-controller-manager', [
+      `--kubeconfig=${kc('controller-manager')}`,
+      `--authentication-kubeconfig=${kc('controller-manager')}`,
+      `--authorization-kubeconfig=${kc('controller-manager')}`,
+      '--bind-address=127.0.0.1',
       `--secure-port=${ports.controllerManager}`,
-      `--cert-dir=${join(dir, "certs", "kube-controller-manager")}`,
+      `--cert-dir=${join(dir, 'certs', 'kube-controller-manager')}`,
       allowPaths,
-      "--leader-elect=false",
-      "--use-service-account-credentials=true",
-      `--root-ca-file=${p("ca.crt")}`,
-      `--service-account-private-key-file=${p("sa.key")}`,
-      `--cluster-signing-cert-file=${p("ca.crt")}`,
-      `--cluster-signing-key-file=${p("ca.key")}`,
+      '--leader-elect=false',
+      '--use-service-account-credentials=true',
+      `--root-ca-file=${p('ca.crt')}`,
+      `--service-account-private-key-file=${p('sa.key')}`,
+      `--cluster-signing-cert-file=${p('ca.crt')}`,
+      `--cluster-signing-key-file=${p('ca.key')}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       HOSTPATH_PROVISIONER_FLAG,
-      "--kube-api-qps=100",
-      "--kube-api-burst=200",
-      "--profiling=false",
+      '--kube-api-qps=100',
+      '--kube-api-burst=200',
+      '--profiling=false',
     ]);
-    start(state, bins, "kube-scheduler", [
-      `--kubeconfig=${kc("scheduler")}`,
-      `--authentication-kubeconfig=${kc("scheduler")}`,
-      `--authorization-kubeconfig=${kc("scheduler")}`,
-      "--bind-address=127.0.0.1",
+    start(state, bins, 'kube-scheduler', [
+      `--kubeconfig=${kc('scheduler')}`,
+      `--authentication-kubeconfig=${kc('scheduler')}`,
+      `--authorization-kubeconfig=${kc('scheduler')}`,
+      '--bind-address=127.0.0.1',
       `--secure-port=${ports.scheduler}`,
-      `--cert-dir=${join(dir, "certs", "kube-scheduler")}`,
+      `--cert-dir=${join(dir, 'certs', 'kube-scheduler')}`,
       allowPaths,
-      "--leader-elect=false",
-      "--profiling=false",
+      '--leader-elect=false',
+      '--profiling=false',
     ]);
-    start(state, bins, "kwok", [
-      `--kubeconfig=${kc("kwok")}`,
-      `--config=${join(dir, "kwok-stages.yaml")}`,
-      "--manage-all-nodes=false",
+    start(state, bins, 'kwok', [
+      `--kubeconfig=${kc('kwok')}`,
+      `--config=${join(dir, 'kwok-stages.yaml')}`,
+      '--manage-all-nodes=false',
       `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION}=fake`,
-      "--node-lease-duration-seconds=40",
+      '--node-lease-duration-seconds=40',
       `--cidr=${POD_CIDR}`,
     ]);
 
-    for (const n of nodes) await client.create("/api/v1/nodes", nodeObject(n));
+    for (const n of nodes) await client.create('/api/v1/nodes', nodeObject(n));
 
-    await waitAlive(state, "kube-controller-manager /healthz", timeoutMs, async () => {
+    await waitAlive(state, 'kube-controller-manager /healthz', timeoutMs, async () => {
       return (await insecureGet(`https://127.0.0.1:${ports.controllerManager}/healthz`)).status === 200;
     });
-    await waitAlive(state, "kube-scheduler /healthz", timeoutMs, async () => {
+    await waitAlive(state, 'kube-scheduler /healthz', timeoutMs, async () => {
       return (await insecureGet(`https://127.0.0.1:${ports.scheduler}/healthz`)).status === 200;
     });
     // Pods can only be created once the ServiceAccount controller made "default" (ServiceAccount admission).
-    await waitAlive(state, "ServiceAccount default/default", timeoutMs, async () => {
-      return (await client.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")).status === 200;
+    await waitAlive(state, 'ServiceAccount default/default', timeoutMs, async () => {
+      return (await client.request('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200;
     });
     await waitAlive(state, `${nodes.length} Ready nodes`, timeoutMs, async () => {
-      const items = await client.list("/api/v1/nodes");
+      const items = await client.list('/api/v1/nodes');
       return items.filter(isNodeReady).length >= nodes.length;
     });
-    phase("components+nodes");
+    phase('components+nodes');
     timings.total = (Date.now() - t0) / 1000;
     log(
       `cluster up in ${timings.total.toFixed(1)}s (${Object.entries(timings)
-        .filter(([k]) => k !== "total")
+        .filter(([k]) => k !== 'total')
         .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
-        .join(", ")}): Kubernetes ${bins.versions.kubernetes}, ${nodes.length} nodes, ${server}`,
+        .join(', ')}): Kubernetes ${bins.versions.kubernetes}, ${nodes.length} nodes, ${server}`,
     );
     return handle(state, false, timings, client, disarm);
   } catch (e) {
     disarm();
     client.close();
-    const tails = state.processes.map((pr) => `--- ${pr.log} (last lines)\n${tail(pr.log, 15)}`).join("\n");
-    log(`cluster start failed: ${String(e)}; stopping what was started (logs kept in ${join(dir, "logs")})`);
+    const tails = state.processes.map((pr) => `--- ${pr.log} (last lines)\n${tail(pr.log, 15)}`).join('\n');
+    log(`cluster start failed: ${String(e)}; stopping what was started (logs kept in ${join(dir, 'logs')})`);
     await stopProcesses(state, { graceMs: 5000, log });
     throw new Error(`${String(e instanceof Error ? e.message : e)}\n${tails}`);
   }
@@ -472,24 +482,24 @@ function handle(
 
 export function isNodeReady(n: KubeObject): boolean {
   const conds = (n.status?.conditions ?? []) as { type: string; status: string }[];
-  return conds.some((c) => c.type === "Ready" && c.status === "True");
+  return conds.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 // ---------------------------------------------------------------------------------------------
 // processes
 
 function start(state: ClusterState, bins: Binaries, name: string, args: string[]): void {
-  const argv0 = name === "kwok" ? bins.kwok : join(bins.binDir, name); // symlinks -> kubecp (argv[0] dispatch)
-  const logPath = join(state.dir, "logs", `${name}.log`);
-  const fd = openSync(logPath, "a");
+  const argv0 = name === 'kwok' ? bins.kwok : join(bins.binDir, name); // symlinks -> kubecp (argv[0] dispatch)
+  const logPath = join(state.dir, 'logs', `${name}.log`);
+  const fd = openSync(logPath, 'a');
   try {
-    writeFileSync(fd, `# ${new Date().toISOString()} ${argv0} ${args.join(" ")}\n`);
-    const child = spawn(argv0, args, { cwd: state.dir, detached: true, stdio: ["ignore", fd, fd] });
+    writeFileSync(fd, `# ${new Date().toISOString()} ${argv0} ${args.join(' ')}\n`);
+    const child = spawn(argv0, args, { cwd: state.dir, detached: true, stdio: ['ignore', fd, fd] });
     if (!child.pid) throw new Error(`could not start ${argv0}`);
-    child.on("error", () => undefined); // reported through the readiness checks and the log
+    child.on('error', () => undefined); // reported through the readiness checks and the log
     child.unref();
     state.processes.push({ name, pid: child.pid, argv0, log: logPath });
-    writeFileSync(join(state.dir, "pids", `${name}.pid`), `${child.pid}\n`);
+    writeFileSync(join(state.dir, 'pids', `${name}.pid`), `${child.pid}\n`);
     saveState(state);
   } finally {
     closeSync(fd);
@@ -497,7 +507,12 @@ function start(state: ClusterState, bins: Binaries, name: string, args: string[]
 }
 
 /** Like waitFor, but fails at once (with the log's tail) when a recorded process has exited. */
-async function waitAlive(state: ClusterState, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+async function waitAlive(
+  state: ClusterState,
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
   await waitFor(
     what,
     async () => {
@@ -517,10 +532,10 @@ class FatalError extends Error {}
 /** True while pid runs the recorded executable (not a zombie, not a recycled PID). */
 export function isOurProcess(p: ProcessRecord): boolean {
   try {
-    const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    if (state === "Z" || state === "X") return false;
-    const argv0 = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")[0];
+    const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+    const argv0 = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')[0];
     return argv0 === p.argv0;
   } catch {
     return false;
@@ -547,7 +562,8 @@ export async function stopCluster(dir: string, opts: StopOptions = {}): Promise<
       client?.close();
     }
   } else if (state.volumeDirs === undefined) {
-    volumesProblem = "the cluster's processes were not running, so its PersistentVolumes could not be listed; directories it provisioned under /tmp/hostpath_pv may remain";
+    volumesProblem =
+      "the cluster's processes were not running, so its PersistentVolumes could not be listed; directories it provisioned under /tmp/hostpath_pv may remain";
   }
   if (opts.keep) {
     state.volumeDirs = volumes;
@@ -564,12 +580,12 @@ async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<St
   const graceMs = opts.graceMs ?? 10_000;
   const result: StopResult = { terminated: [], killed: [], notRunning: [], volumesRemoved: [] };
   // Clients first, then the apiserver, then etcd.
-  const order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"];
+  const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
   const procs = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   const groups = [
-    procs.filter((p) => !["kube-apiserver", "etcd"].includes(p.name)),
-    procs.filter((p) => p.name === "kube-apiserver"),
-    procs.filter((p) => p.name === "etcd"),
+    procs.filter((p) => !['kube-apiserver', 'etcd'].includes(p.name)),
+    procs.filter((p) => p.name === 'kube-apiserver'),
+    procs.filter((p) => p.name === 'etcd'),
   ];
   for (const group of groups) {
     const live = group.filter((p) => {
@@ -577,13 +593,13 @@ async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<St
       result.notRunning.push(`${p.name} (pid ${p.pid})`);
       return false;
     });
-    for (const p of live) signal(p, "SIGTERM");
+    for (const p of live) signal(p, 'SIGTERM');
     const deadline = Date.now() + graceMs;
     while (live.some(isOurProcess) && Date.now() < deadline) await sleep(100);
     for (const p of live) {
       if (isOurProcess(p)) {
         log(`${p.name} (pid ${p.pid}) did not stop within ${graceMs} ms: SIGKILL`);
-        signal(p, "SIGKILL");
+        signal(p, 'SIGKILL');
         result.killed.push(`${p.name} (pid ${p.pid})`);
       } else {
         result.terminated.push(`${p.name} (pid ${p.pid})`);
@@ -601,7 +617,7 @@ async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<St
  */
 function killOnExit(state: ClusterState): () => void {
   const killAll = (): void => {
-    for (const p of state.processes) if (isOurProcess(p)) signal(p, "SIGKILL");
+    for (const p of state.processes) if (isOurProcess(p)) signal(p, 'SIGKILL');
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     killAll();
@@ -609,13 +625,13 @@ function killOnExit(state: ClusterState): () => void {
     process.kill(process.pid, sig); // default action now that our handler is gone
   };
   const disarm = (): void => {
-    process.off("exit", killAll);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    process.off('exit', killAll);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   };
-  process.on("exit", killAll);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on('exit', killAll);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return disarm;
 }
 
@@ -636,13 +652,13 @@ export interface ClusterHealth {
 export async function clusterHealth(state: ClusterState): Promise<ClusterHealth> {
   const processes = state.processes.map((p) => ({ ...p, running: isOurProcess(p) }));
   const problems = processes.filter((p) => !p.running).map((p) => `${p.name} (pid ${p.pid}) is not running`);
-  const expected = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+  const expected = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
   for (const name of expected) if (!processes.some((p) => p.name === name)) problems.push(`${name} was never started`);
   if (problems.length === 0) {
     let client: KubeClient | undefined;
     try {
       client = KubeClient.fromKubeconfig(state.kubeconfig);
-      const r = await client.request("GET", "/readyz", undefined, { timeoutMs: 5000 });
+      const r = await client.request('GET', '/readyz', undefined, { timeoutMs: 5000 });
       if (r.status !== 200) problems.push(`kube-apiserver /readyz answered ${r.status}`);
     } catch (e) {
       problems.push(`kube-apiserver /readyz: ${String(e)}`);
@@ -654,14 +670,14 @@ export async function clusterHealth(state: ClusterState): Promise<ClusterHealth>
 }
 
 export function readState(dir: string): ClusterState | undefined {
-  const f = join(dir, "state.json");
+  const f = join(dir, 'state.json');
   if (!existsSync(f)) return undefined;
-  return JSON.parse(readFileSync(f, "utf8")) as ClusterState;
+  return JSON.parse(readFileSync(f, 'utf8')) as ClusterState;
 }
 
 function saveState(state: ClusterState): void {
-  const f = join(state.dir, "state.json");
-  writeFileSync(`${f}.tmp`, JSON.stringify(state, null, 2) + "\n");
+  const f = join(state.dir, 'state.json');
+  writeFileSync(`${f}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(`${f}.tmp`, f);
 }
 
@@ -678,42 +694,42 @@ function removeOwnEntries(dir: string): void {
 // files
 
 function writeKubeconfig(path: string, server: string, pki: string, user: string): void {
-  const b64 = (f: string): string => readFileSync(join(pki, f)).toString("base64");
+  const b64 = (f: string): string => readFileSync(join(pki, f)).toString('base64');
   writeFileSync(
     path,
     [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters:",
-      "- name: osk-test",
-      "  cluster:",
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: osk-test',
+      '  cluster:',
       `    server: ${server}`,
-      `    certificate-authority-data: ${b64("ca.crt")}`,
-      "users:",
+      `    certificate-authority-data: ${b64('ca.crt')}`,
+      'users:',
       `- name: ${user}`,
-      "  user:",
+      '  user:',
       `    client-certificate-data: ${b64(`${user}.crt`)}`,
       `    client-key-data: ${b64(`${user}.key`)}`,
-      "contexts:",
-      "- name: osk-test",
-      "  context:",
-      "    cluster: osk-test",
+      'contexts:',
+      '- name: osk-test',
+      '  context:',
+      '    cluster: osk-test',
       `    user: ${user}`,
-      "current-context: osk-test",
-      "",
-    ].join("\n"),
+      'current-context: osk-test',
+      '',
+    ].join('\n'),
     { mode: 0o600 },
   );
 }
 
 function writeStages(path: string, podReadyDelayMs: number, jobCompleteDelayMs: number): void {
-  const tmpl = readFileSync(join(HERE, "kwok-stages.yaml"), "utf8");
+  const tmpl = readFileSync(join(HERE, 'kwok-stages.yaml'), 'utf8');
   const body = tmpl
-    .split("\n")
-    .filter((l) => !l.startsWith("#"))
-    .join("\n")
-    .replaceAll("${POD_READY_DELAY_MS}", String(podReadyDelayMs))
-    .replaceAll("${JOB_COMPLETE_DELAY_MS}", String(jobCompleteDelayMs));
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n')
+    .replaceAll('${POD_READY_DELAY_MS}', String(podReadyDelayMs))
+    .replaceAll('${JOB_COMPLETE_DELAY_MS}', String(jobCompleteDelayMs));
   writeFileSync(path, body);
 }
 
@@ -729,11 +745,11 @@ async function freePorts<K extends string>(names: K[]): Promise<Record<K, number
       const s = createServer();
       servers.push(s);
       await new Promise<void>((res, rej) => {
-        s.once("error", rej);
-        s.listen(0, "127.0.0.1", () => res());
+        s.once('error', rej);
+        s.listen(0, '127.0.0.1', () => res());
       });
       const addr = s.address();
-      if (!addr || typeof addr === "string") throw new Error("no port");
+      if (!addr || typeof addr === 'string') throw new Error('no port');
       out[n] = addr.port;
     }
   } finally {
@@ -749,23 +765,23 @@ async function freePorts<K extends string>(names: K[]): Promise<Record<K, number
  */
 function advertiseFlags(): string[] {
   try {
-    const routes = readFileSync("/proc/net/route", "utf8").split("\n").slice(1);
-    if (routes.some((l) => l.split(/\s+/)[1] === "00000000")) return [];
+    const routes = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1);
+    if (routes.some((l) => l.split(/\s+/)[1] === '00000000')) return [];
   } catch {
     return [];
   }
-  return ["--advertise-address=192.0.2.1", "--endpoint-reconciler-type=none"];
+  return ['--advertise-address=192.0.2.1', '--endpoint-reconciler-type=none'];
 }
 
 function plainGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
     const req = httpGet(url, { timeout: 3000 }, (r) => {
-      let body = "";
-      r.on("data", (c: Buffer) => (body += c.toString()));
-      r.on("end", () => res({ status: r.statusCode ?? 0, body }));
+      let body = '';
+      r.on('data', (c: Buffer) => (body += c.toString()));
+      r.on('end', () => res({ status: r.statusCode ?? 0, body }));
     });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", rej);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', rej);
   });
 }
 
@@ -773,30 +789,32 @@ function plainGet(url: string): Promise<{ status: number; body: string }> {
 function insecureGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
     const req = httpsGet(url, { timeout: 3000, rejectUnauthorized: false }, (r) => {
-      let body = "";
-      r.on("data", (c: Buffer) => (body += c.toString()));
-      r.on("end", () => res({ status: r.statusCode ?? 0, body }));
+      let body = '';
+      r.on('data', (c: Buffer) => (body += c.toString()));
+      r.on('end', () => res({ status: r.statusCode ?? 0, body }));
     });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", rej);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', rej);
   });
 }
 
 function runToEnd(cmd: string, args: string[]): Promise<void> {
   return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.on("error", rej);
-    child.on("close", (code) => (code === 0 ? res() : rej(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err}`))));
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', rej);
+    child.on('close', (code) =>
+      code === 0 ? res() : rej(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err}`)),
+    );
   });
 }
 
 function tail(path: string, lines: number): string {
   try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
-    return "(no log)";
+    return '(no log)';
   }
 }
 

@@ -7,13 +7,13 @@
  * Go module proxy is the one source of them reachable here. `go mod download` fetches the pinned
  * version; the module's hash is checked against the pin below (and by go against sum.golang.org).
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
-import type { KubeApi } from "../../src/targets/kubernetes/kube-api.js";
-import { goCommand } from "./build.js";
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
+import { goCommand } from './build.js';
 
 export interface CrdSource {
   module: string;
@@ -24,17 +24,19 @@ export interface CrdSource {
 }
 
 export const CRD_SOURCES = {
-  "prometheus-operator": {
-    module: "github.com/prometheus-operator/prometheus-operator",
-    version: "v0.85.0",
-    sum: "h1:M5xLCLEoaW2IJfnuCwFzzpL+jSVQu3KGT84Pye+fW8s=",
-    files: ["prometheusrules", "podmonitors", "servicemonitors", "probes"].map((p) => `example/prometheus-operator-crd/monitoring.coreos.com_${p}.yaml`),
+  'prometheus-operator': {
+    module: 'github.com/prometheus-operator/prometheus-operator',
+    version: 'v0.85.0',
+    sum: 'h1:M5xLCLEoaW2IJfnuCwFzzpL+jSVQu3KGT84Pye+fW8s=',
+    files: ['prometheusrules', 'podmonitors', 'servicemonitors', 'probes'].map(
+      (p) => `example/prometheus-operator-crd/monitoring.coreos.com_${p}.yaml`,
+    ),
   },
   velero: {
-    module: "github.com/vmware-tanzu/velero",
-    version: "v1.18.3",
-    sum: "h1:9uwN5yxTWQl9PsF5ljX4xiG+7VIq3I9mxOQ0DyyZ31A=",
-    files: ["schedules", "backups", "restores"].map((p) => `config/crd/v1/bases/velero.io_${p}.yaml`),
+    module: 'github.com/vmware-tanzu/velero',
+    version: 'v1.18.3',
+    sum: 'h1:9uwN5yxTWQl9PsF5ljX4xiG+7VIq3I9mxOQ0DyyZ31A=',
+    files: ['schedules', 'backups', 'restores'].map((p) => `config/crd/v1/bases/velero.io_${p}.yaml`),
   },
 } as const satisfies Record<string, CrdSource>;
 
@@ -43,14 +45,19 @@ export type CrdSet = keyof typeof CRD_SOURCES;
 /** The CRD documents of one set, from the Go module cache (downloaded when absent). */
 export function crdDocuments(set: CrdSet): Record<string, unknown>[] {
   const src: CrdSource = CRD_SOURCES[set];
-  const cwd = mkdtempSync(join(tmpdir(), "osk-crds-"));
+  const cwd = mkdtempSync(join(tmpdir(), 'osk-crds-'));
   try {
-    const r = spawnSync(goCommand(), ["mod", "download", "-json", `${src.module}@${src.version}`], { cwd, encoding: "utf8", env: { ...process.env, GOFLAGS: "-mod=mod" }, timeout: 600_000 });
+    const r = spawnSync(goCommand(), ['mod', 'download', '-json', `${src.module}@${src.version}`], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
+      timeout: 600_000,
+    });
     if (r.status !== 0) throw new Error(`go mod download ${src.module}@${src.version} failed: ${r.stderr || r.stdout}`);
     const info = JSON.parse(r.stdout) as { Dir: string; Sum: string };
     if (info.Sum !== src.sum) throw new Error(`${src.module}@${src.version} has hash ${info.Sum}, pinned ${src.sum}`);
     return src.files.flatMap((f) =>
-      parseAllDocuments(readFileSync(join(info.Dir, f), "utf8"))
+      parseAllDocuments(readFileSync(join(info.Dir, f), 'utf8'))
         .map((d) => d.toJSON() as Record<string, unknown> | null)
         .filter((d): d is Record<string, unknown> => Boolean(d)),
     );
@@ -65,15 +72,22 @@ export async function installCrds(api: KubeApi, sets: CrdSet[]): Promise<string[
   for (const set of sets) {
     for (const crd of crdDocuments(set)) {
       const name = (crd.metadata as { name: string }).name;
-      await api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", { body: crd, ok: [409], what: `create CRD ${name}` });
+      await api.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+        body: crd,
+        ok: [409],
+        what: `create CRD ${name}`,
+      });
       names.push(name);
     }
   }
   const t0 = Date.now();
   for (const name of names) {
     for (;;) {
-      const r = await api.request<{ status?: { conditions?: { type: string; status: string }[] } }>("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-      if (r.body.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+      const r = await api.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+        'GET',
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+      );
+      if (r.body.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
       if (Date.now() - t0 > 60_000) throw new Error(`CRD ${name} not Established after 60 s`);
       await new Promise((res) => setTimeout(res, 200));
     }

@@ -1,7 +1,7 @@
 // A tiny Kubernetes API client over node:https with client-certificate auth: enough for the test
 // harness (create, get, list, patch, delete, wait). Not a general client.
-import { request as httpsRequest, Agent } from "node:https";
-import { readFileSync } from "node:fs";
+import { request as httpsRequest, Agent } from 'node:https';
+import { readFileSync } from 'node:fs';
 
 export interface KubeCredentials {
   /** https://127.0.0.1:PORT */
@@ -60,25 +60,25 @@ export class KubeClient {
 
   /** Reads a kubeconfig that has inline *-data fields or file paths (the first cluster and user). */
   static fromKubeconfig(path: string): KubeClient {
-    const text = readFileSync(path, "utf8");
+    const text = readFileSync(path, 'utf8');
     const field = (name: string): string | undefined => {
-      const m = new RegExp(`^\\s*${name}:\\s*"?([^"\\s]+)"?\\s*$`, "m").exec(text);
+      const m = new RegExp(`^\\s*${name}:\\s*"?([^"\\s]+)"?\\s*$`, 'm').exec(text);
       return m?.[1];
     };
     const pem = (name: string): string => {
       const data = field(`${name}-data`);
-      if (data) return Buffer.from(data, "base64").toString("utf8");
+      if (data) return Buffer.from(data, 'base64').toString('utf8');
       const file = field(name);
-      if (file) return readFileSync(file, "utf8");
+      if (file) return readFileSync(file, 'utf8');
       throw new Error(`${path}: no ${name} or ${name}-data`);
     };
-    const server = field("server");
+    const server = field('server');
     if (!server) throw new Error(`${path}: no server`);
     return new KubeClient({
       server,
-      ca: pem("certificate-authority"),
-      cert: pem("client-certificate"),
-      key: pem("client-key"),
+      ca: pem('certificate-authority'),
+      cert: pem('client-certificate'),
+      key: pem('client-key'),
     });
   }
 
@@ -92,7 +92,7 @@ export class KubeClient {
     body?: unknown,
     opts: { contentType?: string; timeoutMs?: number } = {},
   ): Promise<KubeResponse<T>> {
-    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         {
@@ -103,18 +103,21 @@ export class KubeClient {
           method,
           agent: this.agent,
           headers: {
-            accept: "application/json",
+            accept: 'application/json',
             ...(payload === undefined
               ? {}
-              : { "content-type": opts.contentType ?? "application/json", "content-length": Buffer.byteLength(payload) }),
+              : {
+                  'content-type': opts.contentType ?? 'application/json',
+                  'content-length': Buffer.byteLength(payload),
+                }),
           },
           timeout: opts.timeoutMs ?? 30_000,
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
             let parsed: unknown = text;
             try {
               parsed = text ? JSON.parse(text) : undefined;
@@ -123,11 +126,11 @@ export class KubeClient {
             }
             resolve({ status: res.statusCode ?? 0, body: parsed as T });
           });
-          res.on("error", reject);
+          res.on('error', reject);
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-      req.on("error", reject);
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+      req.on('error', reject);
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -141,24 +144,24 @@ export class KubeClient {
   }
 
   get<T = KubeObject>(path: string): Promise<T> {
-    return this.call<T>("GET", path);
+    return this.call<T>('GET', path);
   }
 
   list<T = KubeObject>(path: string): Promise<T[]> {
-    return this.call<KubeList<T>>("GET", path).then((l) => l.items);
+    return this.call<KubeList<T>>('GET', path).then((l) => l.items);
   }
 
   create<T = KubeObject>(path: string, obj: unknown): Promise<T> {
-    return this.call<T>("POST", path, obj);
+    return this.call<T>('POST', path, obj);
   }
 
   mergePatch<T = KubeObject>(path: string, patch: unknown): Promise<T> {
-    return this.call<T>("PATCH", path, patch, "application/merge-patch+json");
+    return this.call<T>('PATCH', path, patch, 'application/merge-patch+json');
   }
 
   async delete(path: string): Promise<void> {
-    const r = await this.request("DELETE", path);
-    if (r.status !== 404 && (r.status < 200 || r.status >= 300)) throw new KubeError("DELETE", path, r.status, r.body);
+    const r = await this.request('DELETE', path);
+    if (r.status !== 404 && (r.status < 200 || r.status >= 300)) throw new KubeError('DELETE', path, r.status, r.body);
   }
 }
 
@@ -186,7 +189,7 @@ export async function waitFor<T>(
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

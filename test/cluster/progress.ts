@@ -10,7 +10,7 @@ export interface ProgressOptions {
    * "live": redraw one line on `stream` (a terminal); "lines": plain lines through log.
    * Default: live when the stream is a TTY and $CI is not set.
    */
-  mode?: "live" | "lines";
+  mode?: 'live' | 'lines';
   /** the terminal for live mode (default process.stderr) */
   stream?: NodeJS.WriteStream;
   /** lines mode: the longest gap between two lines (default 10 s) */
@@ -28,8 +28,8 @@ export interface Progress {
   done(finalLine: string): void;
 }
 
-export function defaultProgressMode(stream: NodeJS.WriteStream = process.stderr): "live" | "lines" {
-  return stream.isTTY && !process.env.CI ? "live" : "lines";
+export function defaultProgressMode(stream: NodeJS.WriteStream = process.stderr): 'live' | 'lines' {
+  return stream.isTTY && !process.env.CI ? 'live' : 'lines';
 }
 
 /** "7s", "3m05s", "1h02m" */
@@ -37,8 +37,8 @@ export function formatElapsed(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 /**
@@ -51,9 +51,9 @@ export function startProgress(what: string, opts: ProgressOptions): Progress {
   const mode = opts.mode ?? defaultProgressMode(stream);
   const everyMs = opts.everyMs ?? 10_000;
   const started = now();
-  let status = "starting";
+  let status = 'starting';
   let lastLine = 0;
-  let lastDrawn = "";
+  let lastDrawn = '';
   let finished = false;
 
   const text = (): string => `${what}: ${status} [${formatElapsed(now() - started)}]`;
@@ -76,21 +76,21 @@ export function startProgress(what: string, opts: ProgressOptions): Progress {
   // live: refresh the elapsed time every second; lines: a heartbeat when nothing was said for everyMs.
   const timer = setInterval(
     () => {
-      if (mode === "live") draw();
+      if (mode === 'live') draw();
       else if (now() - lastLine >= everyMs) line();
     },
-    mode === "live" ? 1000 : Math.min(1000, everyMs),
+    mode === 'live' ? 1000 : Math.min(1000, everyMs),
   );
   timer.unref();
-  if (mode === "live") draw();
+  if (mode === 'live') draw();
   else line();
 
-  let lastStatusLine = "";
+  let lastStatusLine = '';
   return {
     update(s: string): void {
       if (finished) return;
       status = s;
-      if (mode === "live") {
+      if (mode === 'live') {
         draw();
         return;
       }
@@ -102,9 +102,9 @@ export function startProgress(what: string, opts: ProgressOptions): Progress {
       }
     },
     note(l: string): void {
-      if (mode === "live" && !finished) {
-        stream.write("\r\x1b[K");
-        lastDrawn = "";
+      if (mode === 'live' && !finished) {
+        stream.write('\r\x1b[K');
+        lastDrawn = '';
         opts.log(l);
         draw();
       } else {
@@ -115,7 +115,7 @@ export function startProgress(what: string, opts: ProgressOptions): Progress {
       if (finished) return;
       finished = true;
       clearInterval(timer);
-      if (mode === "live") stream.write("\r\x1b[K");
+      if (mode === 'live') stream.write('\r\x1b[K');
       opts.log(finalLine);
     },
   };

@@ -17,15 +17,40 @@ export function clusterSkipReason(): string | undefined {
  * kwok runs no storage driver: a no-provisioner StorageClass and pre-made volumes let the real
  * PersistentVolume controller bind the clouds' claims.
  */
-export async function provisionVolumes(api: KubeApi, count: number, storageClass = 'standard', opts: { isDefault?: boolean } = {}): Promise<void> {
+export async function provisionVolumes(
+  api: KubeApi,
+  count: number,
+  storageClass = 'standard',
+  opts: { isDefault?: boolean } = {},
+): Promise<void> {
   const annotations = opts.isDefault ? { 'storageclass.kubernetes.io/is-default-class': 'true' } : undefined;
-  await api.request('POST', '/apis/storage.k8s.io/v1/storageclasses', { ok: [409], body: { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: storageClass, ...(annotations ? { annotations } : {}) }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'Immediate' } });
+  await api.request('POST', '/apis/storage.k8s.io/v1/storageclasses', {
+    ok: [409],
+    body: {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: storageClass, ...(annotations ? { annotations } : {}) },
+      provisioner: 'kubernetes.io/no-provisioner',
+      volumeBindingMode: 'Immediate',
+    },
+  });
   for (let i = 0; i < count; i++) {
     // The first class keeps the plain names older tests know; others get their own.
     const name = storageClass === 'standard' ? `pv-${i}` : `pv-${storageClass}-${i}`;
     await api.request('POST', '/api/v1/persistentvolumes', {
       ok: [409],
-      body: { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name }, spec: { capacity: { storage: '100Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: storageClass, persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/osk-${name}` } } },
+      body: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name },
+        spec: {
+          capacity: { storage: '100Gi' },
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: storageClass,
+          persistentVolumeReclaimPolicy: 'Retain',
+          hostPath: { path: `/tmp/osk-${name}` },
+        },
+      },
     });
   }
 }

@@ -97,10 +97,7 @@ describe('oslo-config-validator against Debian Zed option definitions', { skip }
 
   test('a misspelled option fails and is named', async () => {
     const main = await file('nova-typo.conf', NOVA_MAIN);
-    const secrets = await file(
-      'nova-typo-secrets.conf',
-      NOVA_SECRETS.replace('transport_url =', 'transprot_url ='),
-    );
+    const secrets = await file('nova-typo-secrets.conf', NOVA_SECRETS.replace('transport_url =', 'transprot_url ='));
     const r = await validateOsloFiles('nova.conf', [main, secrets]);
     assert.equal(r.ok, false);
     assert.equal(r.errors.length, 1, r.errors.join('\n'));
@@ -121,7 +118,10 @@ describe('oslo-config-validator against Debian Zed option definitions', { skip }
 
   test('a misspelled [keystone_authtoken] option fails (the validator itself ignores that group)', async () => {
     const main = await file('nova-ks.conf', NOVA_MAIN);
-    const secrets = await file('nova-ks-secrets.conf', NOVA_SECRETS.replace('password = s3cret\n', 'pasword = s3cret\n'));
+    const secrets = await file(
+      'nova-ks-secrets.conf',
+      NOVA_SECRETS.replace('password = s3cret\n', 'pasword = s3cret\n'),
+    );
     const r = await validateOsloFiles('nova.conf', [main, secrets]);
     assert.equal(r.ok, false);
     assert.deepEqual(r.errors.length, 1, r.errors.join('\n'));
@@ -135,7 +135,10 @@ describe('oslo-config-validator against Debian Zed option definitions', { skip }
     assert.match(r.errors.join('\n'), /\[DEFAULT\] api_paste_config: deprecated name, use \[wsgi\] api_paste_config/);
     const lenient = await validateOsloFiles('nova.conf', [main], { allowDeprecated: true });
     assert.equal(lenient.ok, true, lenient.errors.join('\n'));
-    assert.ok(lenient.warnings.some((w) => /\[DEFAULT\] api_paste_config: deprecated name/.test(w)), lenient.warnings.join('\n'));
+    assert.ok(
+      lenient.warnings.some((w) => /\[DEFAULT\] api_paste_config: deprecated name/.test(w)),
+      lenient.warnings.join('\n'),
+    );
     // valid in Zed, but the validator alone would not mention it
     assert.ok(lenient.warnings.some((w) => /\[api\] auth_strategy: deprecated for removal since 21\.0\.0/.test(w)));
   });
@@ -186,10 +189,16 @@ ovn_metadata_enabled = true
   });
 
   test('ml2_conf.ini with a misspelled [ovn] option fails', async () => {
-    const ml2 = await file('ml2_typo.ini', '[ml2]\nmechanism_drivers = ovn\n[ovn]\novn_nb_conection = tcp:ovn-nb:6641\n');
+    const ml2 = await file(
+      'ml2_typo.ini',
+      '[ml2]\nmechanism_drivers = ovn\n[ovn]\novn_nb_conection = tcp:ovn-nb:6641\n',
+    );
     const r = await validateOsloFiles('ml2_conf.ini', [ml2]);
     assert.equal(r.ok, false);
-    assert.match(r.errors.join('\n'), /\[ovn\] ovn_nb_conection: unknown option \(did you mean "ovn_nb_connection"\?\)/);
+    assert.match(
+      r.errors.join('\n'),
+      /\[ovn\] ovn_nb_conection: unknown option \(did you mean "ovn_nb_connection"\?\)/,
+    );
   });
 
   test('[keystone_authtoken] is an unknown group for keystone.conf', async () => {

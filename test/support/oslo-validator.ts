@@ -97,9 +97,7 @@ const KINDS: readonly OsloKind[] = [
 ];
 
 function loadNamespaces(): Record<OsloKind, readonly string[]> {
-  const raw: unknown = JSON.parse(
-    readFileSync(new URL('./oslo-namespaces.json', import.meta.url), 'utf8'),
-  );
+  const raw: unknown = JSON.parse(readFileSync(new URL('./oslo-namespaces.json', import.meta.url), 'utf8'));
   if (typeof raw !== 'object' || raw === null) throw new Error('oslo-namespaces.json: not an object');
   const table = raw as Record<string, unknown>;
   const out = {} as Record<OsloKind, readonly string[]>;
@@ -489,7 +487,7 @@ async function augment(
   if (kind === 'cinder.conf') {
     // Each backend section takes the volume driver options ([backend_defaults]).
     for (const backend of splitList(defaults?.get('enabled_backends'))) {
-      addOpts(backend, [], base.options['backend_defaults']?.opts);
+      addOpts(backend, [], base.options.backend_defaults?.opts);
     }
   }
   if (kind === 'glance-api.conf') {
@@ -501,7 +499,7 @@ async function augment(
     }
     if (backends.length > 0) {
       for (const reserved of ['os_glance_staging_store', 'os_glance_tasks_store']) {
-        addOpts(reserved, [], base.options['file']?.opts);
+        addOpts(reserved, [], base.options.file?.opts);
       }
     }
   }
@@ -641,8 +639,8 @@ export async function validateOsloFiles(
         if (exclude.includes(group)) continue;
         for (const key of values.keys()) {
           const opt = data.options[group]?.opts.find((o) => o.name === key || o.dest === key);
-          if (opt?.['deprecated_for_removal'] === true) {
-            const since = typeof opt['deprecated_since'] === 'string' ? ` since ${opt['deprecated_since']}` : '';
+          if (opt?.deprecated_for_removal === true) {
+            const since = typeof opt.deprecated_since === 'string' ? ` since ${opt.deprecated_since}` : '';
             warnings.push(`${file}: [${group}] ${key}: deprecated for removal${since}`);
           }
         }

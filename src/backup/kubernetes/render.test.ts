@@ -16,7 +16,14 @@ import { parseCloudFile } from '../../spec/load.js';
 import { allObjects } from '../../targets/kubernetes/render.js';
 import { cronPeriodMinutes, veleroTtl } from './velero.js';
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+};
 
 const MINIMAL = readFileSync('examples/minimal.yaml', 'utf8');
 const HA = readFileSync('examples/ha.yaml', 'utf8');
@@ -37,7 +44,14 @@ function rendered(text: string) {
   const store = SecretStore.memory(file.metadata.name);
   const { groups, model } = render(file, store);
   const group = groups.find((g) => /^\d+-backup$/.test(g.name));
-  return { groups, model, store, group, objects: allObjects(groups).map((o) => o.toJSON() as Obj), backup: (group?.objects ?? []).map((o) => o.toJSON() as Obj) };
+  return {
+    groups,
+    model,
+    store,
+    group,
+    objects: allObjects(groups).map((o) => o.toJSON() as Obj),
+    backup: (group?.objects ?? []).map((o) => o.toJSON() as Obj),
+  };
 }
 
 const find = (objs: Obj[], kind: string, name: string) => {
@@ -72,15 +86,26 @@ test('CronJobs: the spec schedule, Forbid, the claim, mariadb-0 beside its data,
     assert.equal(cj.spec.concurrencyPolicy, 'Forbid');
     const spec = podSpec(cj);
     assert.equal(spec.restartPolicy, 'Never');
-    assert.equal(spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels['statefulset.kubernetes.io/pod-name'], 'mariadb-0');
-    const claims = spec.volumes.filter((v: any) => v.persistentVolumeClaim).map((v: any) => v.persistentVolumeClaim.claimName);
+    assert.equal(
+      spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels[
+        'statefulset.kubernetes.io/pod-name'
+      ],
+      'mariadb-0',
+    );
+    const claims = spec.volumes
+      .filter((v: any) => v.persistentVolumeClaim)
+      .map((v: any) => v.persistentVolumeClaim.claimName);
     assert.ok(claims.includes('osk-backups'));
     for (const c of containers(cj)) {
       assert.ok(allPinnedImages().has(c.image), `${name}: ${c.image} is pinned`);
       assert.equal(c.command[0], 'sh');
       const script = c.command[1].replace('/etc/osk-backup/', '');
       assert.ok(script in backupScripts(), `${name} runs ${script}`);
-      for (const m of c.volumeMounts) assert.ok(spec.volumes.some((v: any) => v.name === m.name), `${name}: mount ${m.name} has a volume`);
+      for (const m of c.volumeMounts)
+        assert.ok(
+          spec.volumes.some((v: any) => v.name === m.name),
+          `${name}: mount ${m.name} has a volume`,
+        );
     }
   }
   const mdb = find(backup, 'CronJob', 'backup-mariadb');
@@ -89,7 +114,9 @@ test('CronJobs: the spec schedule, Forbid, the claim, mariadb-0 beside its data,
   const env = Object.fromEntries(containers(mdb)[0].env.map((e: any) => [e.name, e]));
   assert.equal(env.MARIADB_HOST.value, `mariadb-0.mariadb-headless.${ns}.svc.cluster.local`);
   assert.equal(env.COPIES.value, '7');
-  const ovnEnv = Object.fromEntries(containers(find(backup, 'CronJob', 'backup-ovn'))[0].env.map((e: any) => [e.name, e.value]));
+  const ovnEnv = Object.fromEntries(
+    containers(find(backup, 'CronJob', 'backup-ovn'))[0].env.map((e: any) => [e.name, e.value]),
+  );
   assert.equal(ovnEnv.OVN_NB_REMOTES!.split(',').length, 3, 'every RAFT member of NB');
   const pvc = find(backup, 'PersistentVolumeClaim', 'osk-backups');
   assert.deepEqual(pvc.spec.accessModes, ['ReadWriteOnce']);
@@ -107,36 +134,55 @@ test('credentials reach the backup pods only from Secrets, never a ConfigMap or 
   assert.deepEqual(pw.valueFrom.secretKeyRef, { name: 'mariadb-root', key: 'password' });
   const secret = find(objects, 'Secret', 'mariadb-root');
   assert.ok(secret.stringData && 'password' in secret.stringData, 'the referenced Secret and key are rendered');
-  for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) assert.equal(offsite.env.find((e: any) => e.name === key).valueFrom.secretKeyRef.name, 'my-s3');
+  for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'])
+    assert.equal(offsite.env.find((e: any) => e.name === key).valueFrom.secretKeyRef.name, 'my-s3');
   assert.equal(offsite.env.find((e: any) => e.name === 'S3_ENDPOINT').value, 'http://minio.example:9000');
   assert.equal(offsite.env.find((e: any) => e.name === 'OFFSITE_URL').value, 's3://bucket/osk/off');
   const values = Object.values(store.entries());
   assert.ok(values.length > 5);
-  for (const o of backup.filter((x) => x.kind !== 'Secret')) for (const v of values) assert.ok(!JSON.stringify(o).includes(v), `${o.kind}/${o.metadata.name} carries a credential`);
+  for (const o of backup.filter((x) => x.kind !== 'Secret'))
+    for (const v of values)
+      assert.ok(!JSON.stringify(o).includes(v), `${o.kind}/${o.metadata.name} carries a credential`);
   // No container passes a secret-looking option on its command line.
-  for (const cj of backup.filter((x) => x.kind === 'CronJob')) for (const c of containers(cj)) assert.ok(!c.command.some((a: string) => /pass|secret|key/i.test(a)), c.command.join(' '));
+  for (const cj of backup.filter((x) => x.kind === 'CronJob'))
+    for (const c of containers(cj))
+      assert.ok(!c.command.some((a: string) => /pass|secret|key/i.test(a)), c.command.join(' '));
   // Offsite: the backup runs first, then the upload; the claim's StorageClass is the cloud's.
   assert.equal(podSpec(mdb).initContainers[0].name, 'mariadb-backup');
   assert.equal(offsite.image, 'docker.io/amazon/aws-cli:2.31.9');
   assert.equal(find(backup, 'PersistentVolumeClaim', 'osk-backups').spec.storageClassName, 'rbd');
-  const egress = find(backup, 'NetworkPolicy', 'osk-backup').spec.egress.flatMap((r: any) => r.ports.map((p: any) => p.port));
-  assert.deepEqual(egress.sort((a: number, b: number) => a - b), [3306, 6641, 6642, 9000]);
+  const egress = find(backup, 'NetworkPolicy', 'osk-backup').spec.egress.flatMap((r: any) =>
+    r.ports.map((p: any) => p.port),
+  );
+  assert.deepEqual(
+    egress.sort((a: number, b: number) => a - b),
+    [3306, 6641, 6642, 9000],
+  );
 });
 
 test('NetworkPolicies admit the backup pods to MariaDB and OVN and nothing else', () => {
   const { backup } = rendered(MINIMAL);
   const sel = find(backup, 'NetworkPolicy', 'osk-backup').spec.podSelector.matchLabels;
-  for (const [target, port] of [['mariadb', 3306], ['ovn-nb', 6641], ['ovn-sb', 6642]] as const) {
+  for (const [target, port] of [
+    ['mariadb', 3306],
+    ['ovn-nb', 6641],
+    ['ovn-sb', 6642],
+  ] as const) {
     const np = find(backup, 'NetworkPolicy', `osk-backup-to-${target}`);
     assert.equal(np.spec.podSelector.matchLabels['osk.dev/component'], target);
-    assert.deepEqual(np.spec.ingress, [{ from: [{ podSelector: { matchLabels: sel } }], ports: [{ protocol: 'TCP', port }] }]);
+    assert.deepEqual(np.spec.ingress, [
+      { from: [{ podSelector: { matchLabels: sel } }], ports: [{ protocol: 'TCP', port }] },
+    ]);
   }
   // The backup pods carry the labels those policies select.
   for (const cj of backup.filter((x) => x.kind === 'CronJob')) {
     const labels = cj.spec.jobTemplate.spec.template.metadata.labels;
     for (const [k, v] of Object.entries(sel)) assert.equal(labels[k], v, `${cj.metadata.name} ${k}`);
   }
-  assert.ok(!find(backup, 'NetworkPolicy', 'osk-backup').spec.egress.some((r: any) => r.to.some((t: any) => t.ipBlock)), 'no S3 egress without offsite');
+  assert.ok(
+    !find(backup, 'NetworkPolicy', 'osk-backup').spec.egress.some((r: any) => r.to.some((t: any) => t.ipBlock)),
+    'no S3 egress without offsite',
+  );
 });
 
 test('Velero Schedule: the CRD required fields and types, TTL copies × period, a selector on every object osk renders', () => {
@@ -156,11 +202,18 @@ test('Velero Schedule: the CRD required fields and types, TTL copies × period, 
     metadata: 'object',
     storageLocation: 'string',
   };
-  const SPEC: Record<string, string> = { schedule: 'string', template: 'object', useOwnerReferencesInBackup: 'boolean', paused: 'boolean' };
+  const SPEC: Record<string, string> = {
+    schedule: 'string',
+    template: 'object',
+    useOwnerReferencesInBackup: 'boolean',
+    paused: 'boolean',
+  };
   const type = (v: unknown) => (Array.isArray(v) ? 'array' : typeof v);
   for (const req of ['schedule', 'template']) assert.ok(req in s.spec, `spec.${req} is required`);
-  for (const [k, v] of Object.entries(s.spec)) assert.equal(type(v), SPEC[k], `spec.${k} is a field of the CRD with that type`);
-  for (const [k, v] of Object.entries(s.spec.template)) assert.equal(type(v), TEMPLATE[k], `spec.template.${k} is a field of the CRD with that type`);
+  for (const [k, v] of Object.entries(s.spec))
+    assert.equal(type(v), SPEC[k], `spec.${k} is a field of the CRD with that type`);
+  for (const [k, v] of Object.entries(s.spec.template))
+    assert.equal(type(v), TEMPLATE[k], `spec.template.${k} is a field of the CRD with that type`);
   assert.deepEqual(Object.keys(s.spec.template.labelSelector), ['matchLabels']);
   assert.deepEqual(s.spec.template.includedNamespaces, [model.ctx.namespace]);
   assert.equal(s.spec.template.snapshotVolumes, true);
@@ -168,13 +221,22 @@ test('Velero Schedule: the CRD required fields and types, TTL copies × period, 
   assert.equal(s.spec.template.ttl, '168h0m0s', '7 copies of a daily schedule');
   // Every object osk renders for this cloud matches the selector (claims of StatefulSets too).
   const sel = s.spec.template.labelSelector.matchLabels as Record<string, string>;
-  const labelled = [...objects.filter((o) => o.kind !== 'Schedule'), ...objects.filter((o) => o.kind === 'StatefulSet').flatMap((o) => (o.spec.volumeClaimTemplates ?? []) as Obj[])];
+  const labelled = [
+    ...objects.filter((o) => o.kind !== 'Schedule'),
+    ...objects.filter((o) => o.kind === 'StatefulSet').flatMap((o) => (o.spec.volumeClaimTemplates ?? []) as Obj[]),
+  ];
   assert.ok(labelled.length > 100);
-  for (const o of labelled) for (const [k, v] of Object.entries(sel)) assert.equal(o.metadata.labels?.[k], v, `${o.kind}/${o.metadata.name} has ${k}=${v}`);
+  for (const o of labelled)
+    for (const [k, v] of Object.entries(sel))
+      assert.equal(o.metadata.labels?.[k], v, `${o.kind}/${o.metadata.name} has ${k}=${v}`);
   // Pods are selected too (their template labels).
-  for (const o of objects.filter((x) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(x.kind))) for (const [k, v] of Object.entries(sel)) assert.equal(o.spec.template.metadata.labels[k], v);
+  for (const o of objects.filter((x) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(x.kind)))
+    for (const [k, v] of Object.entries(sel)) assert.equal(o.spec.template.metadata.labels[k], v);
   // apply skips it with one line when Velero is absent.
-  assert.deepEqual(objectsNeedingCrds(objects).find((n) => n.group === 'velero.io'), { group: 'velero.io', kind: 'Schedule', provider: 'Velero', objects: [`Schedule/osk-${model.ctx.name}`] });
+  assert.deepEqual(
+    objectsNeedingCrds(objects).find((n) => n.group === 'velero.io'),
+    { group: 'velero.io', kind: 'Schedule', provider: 'Velero', objects: [`Schedule/osk-${model.ctx.name}`] },
+  );
 });
 
 test('schedule periods and TTLs', () => {
@@ -201,7 +263,17 @@ test('spec.backup.enabled: false renders none of it', () => {
   const { groups, objects, model } = rendered(text);
   assert.ok(!groups.some((g) => /^\d+-backup$/.test(g.name)));
   assert.ok(!model.bundles.has('osk-backup'));
-  assert.deepEqual(objects.filter((o) => (o.kind === 'CronJob' && o.metadata.name !== 'keystone-key-rotation') || o.kind === 'Schedule' || /backup/.test(o.metadata.name) && o.kind !== 'Deployment' && !o.metadata.name.startsWith('cinder')).map((o) => `${o.kind}/${o.metadata.name}`), []);
+  assert.deepEqual(
+    objects
+      .filter(
+        (o) =>
+          (o.kind === 'CronJob' && o.metadata.name !== 'keystone-key-rotation') ||
+          o.kind === 'Schedule' ||
+          (/backup/.test(o.metadata.name) && o.kind !== 'Deployment' && !o.metadata.name.startsWith('cinder')),
+      )
+      .map((o) => `${o.kind}/${o.metadata.name}`),
+    [],
+  );
   assert.ok(rendered(MINIMAL).group, 'enabled by default');
 });
 

@@ -76,7 +76,10 @@ export interface BackupContainerInputs {
   mounts: IVolumeMount[];
 }
 
-export function container(i: BackupContainerInputs, resources = { cpu: '100m', memory: '256Mi', memoryLimit: '1Gi' }): IContainer {
+export function container(
+  i: BackupContainerInputs,
+  resources = { cpu: '100m', memory: '256Mi', memoryLimit: '1Gi' },
+): IContainer {
   const { ctx } = i.model;
   return {
     name: i.name,
@@ -84,13 +87,24 @@ export function container(i: BackupContainerInputs, resources = { cpu: '100m', m
     imagePullPolicy: ctx.spec.images?.pullPolicy ?? 'IfNotPresent',
     command: ['sh', `${BACKUP_SCRIPTS_DIR}/${i.script}`],
     env: i.env,
-    resources: { requests: { cpu: resources.cpu, memory: resources.memory }, limits: { memory: resources.memoryLimit } },
+    resources: {
+      requests: { cpu: resources.cpu, memory: resources.memory },
+      limits: { memory: resources.memoryLimit },
+    },
     volumeMounts: i.mounts,
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsUser: BACKUP_UID, runAsNonRoot: true },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      runAsUser: BACKUP_UID,
+      runAsNonRoot: true,
+    },
   };
 }
 
-export const scriptsVolume: IVolume = { name: 'scripts', configMap: { name: configMapName(BACKUP_BUNDLE), defaultMode: 0o555 } };
+export const scriptsVolume: IVolume = {
+  name: 'scripts',
+  configMap: { name: configMapName(BACKUP_BUNDLE), defaultMode: 0o555 },
+};
 export const scriptsMount: IVolumeMount = { name: 'scripts', mountPath: BACKUP_SCRIPTS_DIR, readOnly: true };
 export const claimVolume: IVolume = { name: 'backups', persistentVolumeClaim: { claimName: BACKUP_CLAIM } };
 export const claimMount: IVolumeMount = { name: 'backups', mountPath: BACKUP_ROOT };
@@ -114,7 +128,10 @@ export function offsiteEnv(ctx: CatalogContext): IEnvVar[] {
     ...(o.endpoint ? [{ name: 'S3_ENDPOINT', value: o.endpoint }] : []),
     { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: secret, key: 'AWS_ACCESS_KEY_ID' } } },
     { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: secret, key: 'AWS_SECRET_ACCESS_KEY' } } },
-    { name: 'AWS_DEFAULT_REGION', valueFrom: { secretKeyRef: { name: secret, key: 'AWS_DEFAULT_REGION', optional: true } } },
+    {
+      name: 'AWS_DEFAULT_REGION',
+      valueFrom: { secretKeyRef: { name: secret, key: 'AWS_DEFAULT_REGION', optional: true } },
+    },
     // The AWS CLI writes its cache under $HOME; the image's HOME is not ours to write.
     { name: 'HOME', value: '/tmp' },
   ];
@@ -129,10 +146,20 @@ export function podBasics(model: CloudModel) {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     restartPolicy: 'Never' as const,
-    securityContext: { runAsUser: BACKUP_UID, runAsGroup: BACKUP_UID, fsGroup: BACKUP_UID, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' as const } },
-    ...(mariadb && Object.keys(mariadb.settings.nodeSelector).length ? { nodeSelector: mariadb.settings.nodeSelector } : {}),
+    securityContext: {
+      runAsUser: BACKUP_UID,
+      runAsGroup: BACKUP_UID,
+      fsGroup: BACKUP_UID,
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' as const },
+    },
+    ...(mariadb && Object.keys(mariadb.settings.nodeSelector).length
+      ? { nodeSelector: mariadb.settings.nodeSelector }
+      : {}),
     ...(mariadb?.settings.tolerations.length ? { tolerations: mariadb.settings.tolerations } : {}),
-    ...(ctx.spec.images?.pullSecrets?.length ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) } : {}),
+    ...(ctx.spec.images?.pullSecrets?.length
+      ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) }
+      : {}),
   };
 }
 
@@ -142,7 +169,12 @@ function besideMariadb(model: CloudModel, mariadb: ComponentDef) {
     podAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: [
         {
-          labelSelector: { matchLabels: { ...selectorFor(model.ctx, mariadb), 'statefulset.kubernetes.io/pod-name': `mariadb-${BACKUP_MARIADB_ORDINAL}` } },
+          labelSelector: {
+            matchLabels: {
+              ...selectorFor(model.ctx, mariadb),
+              'statefulset.kubernetes.io/pod-name': `mariadb-${BACKUP_MARIADB_ORDINAL}`,
+            },
+          },
           topologyKey: 'kubernetes.io/hostname',
         },
       ],
@@ -208,7 +240,10 @@ function networkPolicies(model: CloudModel): NetworkPolicy[] {
         podSelector: { matchLabels: pods },
         policyTypes: ['Egress'],
         egress: [
-          ...targets.map((t) => ({ to: [{ podSelector: { matchLabels: selectorFor(ctx, model.components.get(t.id)!) } }], ports: [{ protocol: 'TCP' as const, port: t.port }] })),
+          ...targets.map((t) => ({
+            to: [{ podSelector: { matchLabels: selectorFor(ctx, model.components.get(t.id)!) } }],
+            ports: [{ protocol: 'TCP' as const, port: t.port }],
+          })),
           ...(offsite ? [{ to: ANYWHERE, ports: [{ protocol: 'TCP' as const, port: s3Port(offsite.endpoint) }] }] : []),
         ],
       },
@@ -232,7 +267,9 @@ function networkPolicies(model: CloudModel): NetworkPolicy[] {
 /** spec.backup.copies as the scripts read it; anything but a positive whole number is bad input. */
 function wholeCopies(copies: unknown): number {
   if (typeof copies === 'number' && Number.isSafeInteger(copies) && copies >= 1) return copies;
-  throw new OskError(`spec.backup.copies: expected a whole number of at least 1, found ${JSON.stringify(copies)}`, { exitCode: ExitCode.invalidInput });
+  throw new OskError(`spec.backup.copies: expected a whole number of at least 1, found ${JSON.stringify(copies)}`, {
+    exitCode: ExitCode.invalidInput,
+  });
 }
 
 export function backupObjects(model: CloudModel): KubeObject[] {
@@ -256,14 +293,21 @@ export function backupObjects(model: CloudModel): KubeObject[] {
   ];
 
   const out: KubeObject[] = [
-    new ServiceAccount({ metadata: { name: BACKUP_SERVICE_ACCOUNT, namespace: ns, labels }, automountServiceAccountToken: false }),
+    new ServiceAccount({
+      metadata: { name: BACKUP_SERVICE_ACCOUNT, namespace: ns, labels },
+      automountServiceAccountToken: false,
+    }),
     new ConfigMap({
       metadata: { name: configMapName(BACKUP_BUNDLE), namespace: ns, labels },
       data: Object.fromEntries(bundle.files.map((f) => [f.name, 'text' in f ? f.text : ''])),
     }),
     new PersistentVolumeClaim({
       metadata: { name: BACKUP_CLAIM, namespace: ns, labels: { ...labels, 'app.kubernetes.io/name': 'backup' } },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: claim.size } }, ...(claim.storageClass ? { storageClassName: claim.storageClass } : {}) },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: claim.size } },
+        ...(claim.storageClass ? { storageClassName: claim.storageClass } : {}),
+      },
     }),
     cronJob(
       model,
@@ -281,11 +325,21 @@ export function backupObjects(model: CloudModel): KubeObject[] {
             { name: 'DATADIR', value: '/var/lib/mysql' },
             ...common('mariadb'),
           ],
-          mounts: [scriptsMount, claimMount, tmpMount, { name: 'mariadb-data', mountPath: '/var/lib/mysql', readOnly: true }],
+          mounts: [
+            scriptsMount,
+            claimMount,
+            tmpMount,
+            { name: 'mariadb-data', mountPath: '/var/lib/mysql', readOnly: true },
+          ],
         },
         { cpu: '250m', memory: '512Mi', memoryLimit: '2Gi' },
       ),
-      [scriptsVolume, claimVolume, tmpVolume, { name: 'mariadb-data', persistentVolumeClaim: { claimName: mariadbClaim(), readOnly: true } }],
+      [
+        scriptsVolume,
+        claimVolume,
+        tmpVolume,
+        { name: 'mariadb-data', persistentVolumeClaim: { claimName: mariadbClaim(), readOnly: true } },
+      ],
     ),
   ];
   if (ovnBackedUp(model)) {
@@ -298,7 +352,11 @@ export function backupObjects(model: CloudModel): KubeObject[] {
           name: 'ovn-backup',
           image: 'ovn',
           script: 'ovn-backup.sh',
-          env: [{ name: 'OVN_NB_REMOTES', value: ovnNbConnection(ctx) }, { name: 'OVN_SB_REMOTES', value: ovnSbConnection(ctx) }, ...common('ovn')],
+          env: [
+            { name: 'OVN_NB_REMOTES', value: ovnNbConnection(ctx) },
+            { name: 'OVN_SB_REMOTES', value: ovnSbConnection(ctx) },
+            ...common('ovn'),
+          ],
           mounts: [scriptsMount, claimMount, tmpMount],
         }),
         [scriptsVolume, claimVolume, tmpVolume],

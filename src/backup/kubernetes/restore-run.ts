@@ -40,30 +40,55 @@ export interface RestoreRunResult {
   seconds: number;
 }
 
-type Obj = { metadata: { name: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string }; spec?: any; status?: any };
+// Objects of several kinds as the API server returns them; each step reads the fields of its kind.
+type Obj = {
+  metadata: { name: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string };
+  // biome-ignore lint/suspicious/noExplicitAny: any kind's spec, read field by field
+  spec?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: any kind's status, read field by field
+  status?: any;
+};
 
 /** Fails when the cloud is not deployed where the plan expects it (unless Velero brings it back). */
-export async function restorePreflight(steps: RestoreStep[], o: Pick<RestoreRunOptions, 'model' | 'api'>): Promise<string[]> {
+export async function restorePreflight(
+  steps: RestoreStep[],
+  o: Pick<RestoreRunOptions, 'model' | 'api'>,
+): Promise<string[]> {
   const { model, api } = o;
   const ns = model.ctx.namespace;
   const notes: string[] = [];
   const needsVelero = steps.some((s) => s.actions.some((a) => a.do === 'velero-restore'));
-  const veleroServed = (await api.serves(VELERO_API_VERSION, 'Backup')) && (await api.serves(VELERO_API_VERSION, 'Restore'));
+  const veleroServed =
+    (await api.serves(VELERO_API_VERSION, 'Backup')) && (await api.serves(VELERO_API_VERSION, 'Restore'));
   if (needsVelero && !veleroServed) {
-    throw new OskError(`the cluster does not serve Velero's Backup and Restore (${VELERO_API_VERSION}), so a velero: source cannot be restored`, { exitCode: ExitCode.invalidInput, hint: 'install Velero in the cluster (velero install …), or restore from the backup claim: --from latest' });
+    throw new OskError(
+      `the cluster does not serve Velero's Backup and Restore (${VELERO_API_VERSION}), so a velero: source cannot be restored`,
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: 'install Velero in the cluster (velero install …), or restore from the backup claim: --from latest',
+      },
+    );
   }
-  if (!veleroServed) notes.push(`Velero is not installed (${VELERO_API_VERSION} Backup not served): no copy of the current state is kept before the restore; the backup sets on ${BACKUP_CLAIM} stay as they are`);
+  if (!veleroServed)
+    notes.push(
+      `Velero is not installed (${VELERO_API_VERSION} Backup not served): no copy of the current state is kept before the restore; the backup sets on ${BACKUP_CLAIM} stay as they are`,
+    );
   if (!needsVelero) {
     const missing: string[] = [];
     const sts = await api.request('GET', `/apis/apps/v1/namespaces/${ns}/statefulsets/mariadb`, { ok: [404] });
     if (sts.status === 404) missing.push('StatefulSet mariadb');
-    const claim = await api.request('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${BACKUP_CLAIM}`, { ok: [404] });
+    const claim = await api.request('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${BACKUP_CLAIM}`, {
+      ok: [404],
+    });
     if (claim.status === 404) missing.push(`PersistentVolumeClaim ${BACKUP_CLAIM}`);
     if (missing.length) {
-      throw new OskError(`cloud ${model.ctx.name} is not deployed in namespace ${ns} of ${api.server}: no ${missing.join(', no ')}; nothing was changed`, {
-        exitCode: ExitCode.invalidInput,
-        hint: 'check --context/--kubeconfig; a restore needs the deployed cloud and its backup claim (or --from velero:<backup> to bring the namespace back first)',
-      });
+      throw new OskError(
+        `cloud ${model.ctx.name} is not deployed in namespace ${ns} of ${api.server}: no ${missing.join(', no ')}; nothing was changed`,
+        {
+          exitCode: ExitCode.invalidInput,
+          hint: 'check --context/--kubeconfig; a restore needs the deployed cloud and its backup claim (or --from velero:<backup> to bring the namespace back first)',
+        },
+      );
     }
   }
   return notes;
@@ -73,7 +98,10 @@ export async function runRestore(steps: RestoreStep[], o: RestoreRunOptions): Pr
   const t0 = Date.now();
   const startAt = o.startAt ?? 1;
   if (!Number.isInteger(startAt) || startAt < 1 || startAt > steps.length) {
-    throw new OskError(`--start-at ${startAt}: the plan has steps 1 to ${steps.length}`, { exitCode: ExitCode.invalidInput, hint: 'osk restore … --dry-run prints them' });
+    throw new OskError(`--start-at ${startAt}: the plan has steps 1 to ${steps.length}`, {
+      exitCode: ExitCode.invalidInput,
+      hint: 'osk restore … --dry-run prints them',
+    });
   }
   const veleroServed = await o.api.serves(VELERO_API_VERSION, 'Backup');
   const result: RestoreRunResult = { steps: [], seconds: 0 };
@@ -98,7 +126,10 @@ export async function runRestore(steps: RestoreStep[], o: RestoreRunOptions): Pr
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       o.reporter.fail(id, message);
-      const before = steps.slice(0, i).reverse().find((s) => s.leaves)?.leaves;
+      const before = steps
+        .slice(0, i)
+        .reverse()
+        .find((s) => s.leaves)?.leaves;
       throw new OskError(
         `restore stopped at step ${n} of ${steps.length} (${step.title}): ${message}\n` +
           `  done: ${n > 1 ? `steps 1 to ${n - 1}` : 'nothing'}${startAt > 1 ? ` (1 to ${startAt - 1} before this run)` : ''}\n` +
@@ -115,7 +146,12 @@ export async function runRestore(steps: RestoreStep[], o: RestoreRunOptions): Pr
   return result;
 }
 
-async function runAction(a: RestoreAction, o: RestoreRunOptions, wait: (detail: string) => void, notes: string[]): Promise<void> {
+async function runAction(
+  a: RestoreAction,
+  o: RestoreRunOptions,
+  wait: (detail: string) => void,
+  notes: string[],
+): Promise<void> {
   const { api, model } = o;
   const ns = model.ctx.namespace;
   switch (a.do) {
@@ -124,14 +160,30 @@ async function runAction(a: RestoreAction, o: RestoreRunOptions, wait: (detail: 
       notes.push(`Velero backup ${a.name} completed`);
       return;
     case 'velero-restore':
-      await veleroRun(api, 'Restore', a.name, { backupName: a.backup, includedNamespaces: [a.namespace], restorePVs: true }, wait);
+      await veleroRun(
+        api,
+        'Restore',
+        a.name,
+        { backupName: a.backup, includedNamespaces: [a.namespace], restorePVs: true },
+        wait,
+      );
       notes.push(`Velero restore ${a.name} completed`);
       return;
     case 'job':
-      await runJob(api, a.job.toJSON() as unknown as Obj & { metadata: { namespace: string } }, a.timeoutSeconds, wait, notes);
+      await runJob(
+        api,
+        a.job.toJSON() as unknown as Obj & { metadata: { namespace: string } },
+        a.timeoutSeconds,
+        wait,
+        notes,
+      );
       return;
     case 'job-from-cronjob': {
-      const cj = (await api.request<Obj>('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs/${a.cronJob}`, { what: `get CronJob ${ns}/${a.cronJob}` })).body;
+      const cj = (
+        await api.request<Obj>('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs/${a.cronJob}`, {
+          what: `get CronJob ${ns}/${a.cronJob}`,
+        })
+      ).body;
       const job = {
         apiVersion: 'batch/v1',
         kind: 'Job',
@@ -141,7 +193,9 @@ async function runAction(a: RestoreAction, o: RestoreRunOptions, wait: (detail: 
           labels: cj.spec.jobTemplate.metadata?.labels ?? {},
           // What `kubectl create job --from=cronjob/…` sets: the CronJob owns it, marked manual.
           annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' },
-          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: a.cronJob, uid: cj.metadata.uid!, controller: true }],
+          ownerReferences: [
+            { apiVersion: 'batch/v1', kind: 'CronJob', name: a.cronJob, uid: cj.metadata.uid!, controller: true },
+          ],
         },
         spec: cj.spec.jobTemplate.spec,
       };
@@ -173,41 +227,77 @@ async function runAction(a: RestoreAction, o: RestoreRunOptions, wait: (detail: 
       }
       if (absent.length) notes.push(`not deployed: ${absent.join(', ')}`);
       if (a.replicas === 0) {
-        await until(a.timeoutSeconds, `the pods of ${a.names.length > 3 ? `${a.names.length} ${plural}` : a.names.join(', ')} to be gone`, async () => {
-          const pods = (await api.request<{ items: Obj[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: a.podSelector } })).body.items;
-          if (pods.length) wait(`${pods.length} pods still stopping (${pods.slice(0, 3).map((p) => p.metadata.name).join(', ')}${pods.length > 3 ? ', …' : ''})`);
-          return pods.length === 0;
-        });
+        await until(
+          a.timeoutSeconds,
+          `the pods of ${a.names.length > 3 ? `${a.names.length} ${plural}` : a.names.join(', ')} to be gone`,
+          async () => {
+            const pods = (
+              await api.request<{ items: Obj[] }>('GET', `/api/v1/namespaces/${ns}/pods`, {
+                query: { labelSelector: a.podSelector },
+              })
+            ).body.items;
+            if (pods.length)
+              wait(
+                `${pods.length} pods still stopping (${pods
+                  .slice(0, 3)
+                  .map((p) => p.metadata.name)
+                  .join(', ')}${pods.length > 3 ? ', …' : ''})`,
+              );
+            return pods.length === 0;
+          },
+        );
       }
       return;
     }
     case 'delete-claims':
-      for (const name of a.names) await api.request('DELETE', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, { ok: [404], what: `delete PersistentVolumeClaim ${ns}/${name}` });
+      for (const name of a.names)
+        await api.request('DELETE', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, {
+          ok: [404],
+          what: `delete PersistentVolumeClaim ${ns}/${name}`,
+        });
       await until(600, `claims ${a.names.join(', ')} to be deleted`, async () => {
         const left: string[] = [];
-        for (const name of a.names) if ((await api.request('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, { ok: [404] })).status !== 404) left.push(name);
+        for (const name of a.names)
+          if (
+            (await api.request('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, { ok: [404] }))
+              .status !== 404
+          )
+            left.push(name);
         if (left.length) wait(`waiting for ${left.join(', ')} to be deleted (their pods must be gone)`);
         return left.length === 0;
       });
       return;
     case 'rollout':
       await until(a.timeoutSeconds, `StatefulSet ${a.statefulSet} to be ready`, async () => {
-        const sts = (await api.request<Obj>('GET', `/apis/apps/v1/namespaces/${ns}/statefulsets/${a.statefulSet}`, { what: `get StatefulSet ${ns}/${a.statefulSet}` })).body;
+        const sts = (
+          await api.request<Obj>('GET', `/apis/apps/v1/namespaces/${ns}/statefulsets/${a.statefulSet}`, {
+            what: `get StatefulSet ${ns}/${a.statefulSet}`,
+          })
+        ).body;
         const r = workloadReadiness('StatefulSet', sts);
         wait(`${a.statefulSet}: ${r.summary}`);
         return r.ready;
       });
       return;
     case 'apply': {
-      const r = await applyCloud(model, o.groups, api, { reporter: o.reporter, timeoutSeconds: o.applyTimeoutSeconds ?? 600, prune: false, pruneVolumes: false });
-      if (r.failed.size) throw new Error(`osk apply did not bring every component back: ${[...r.failed].map(([id, e]) => `${id}: ${e.message}`).join('; ')}`);
+      const r = await applyCloud(model, o.groups, api, {
+        reporter: o.reporter,
+        timeoutSeconds: o.applyTimeoutSeconds ?? 600,
+        prune: false,
+        pruneVolumes: false,
+      });
+      if (r.failed.size)
+        throw new Error(
+          `osk apply did not bring every component back: ${[...r.failed].map(([id, e]) => `${id}: ${e.message}`).join('; ')}`,
+        );
       notes.push(`${r.done.length} components ready`);
       return;
     }
     case 'status': {
       const states = await kubeStatus(model, o.groups, api);
       const bad = states.filter((s) => !s.ready);
-      if (bad.length) throw new Error(`not ready after the restore: ${bad.map((s) => `${s.component} (${s.state})`).join(', ')}`);
+      if (bad.length)
+        throw new Error(`not ready after the restore: ${bad.map((s) => `${s.component} (${s.state})`).join(', ')}`);
       notes.push(`${states.length} components ready`);
       return;
     }
@@ -215,13 +305,32 @@ async function runAction(a: RestoreAction, o: RestoreRunOptions, wait: (detail: 
 }
 
 /** Delete a leftover of an earlier run, create the Job, wait for Complete; a failure carries events and logs. */
-async function runJob(api: KubeApi, job: Obj & { metadata: { namespace?: string } }, timeoutSeconds: number, wait: (d: string) => void, notes: string[]): Promise<void> {
+async function runJob(
+  api: KubeApi,
+  job: Obj & { metadata: { namespace?: string } },
+  timeoutSeconds: number,
+  wait: (d: string) => void,
+  notes: string[],
+): Promise<void> {
   const ns = job.metadata.namespace!;
   const name = job.metadata.name;
   const path = `/apis/batch/v1/namespaces/${ns}/jobs/${name}`;
-  const old = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: 'Foreground' }, what: `delete Job ${ns}/${name}` });
-  if (old.status !== 404) await until(300, `the earlier Job ${name} to be deleted`, async () => (await api.request('GET', path, { ok: [404] })).status === 404);
-  await api.request('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, { body: job, query: { fieldManager: RESTORE_MANAGER, fieldValidation: 'Strict' }, what: `create Job ${ns}/${name}` });
+  const old = await api.request('DELETE', path, {
+    ok: [404],
+    query: { propagationPolicy: 'Foreground' },
+    what: `delete Job ${ns}/${name}`,
+  });
+  if (old.status !== 404)
+    await until(
+      300,
+      `the earlier Job ${name} to be deleted`,
+      async () => (await api.request('GET', path, { ok: [404] })).status === 404,
+    );
+  await api.request('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, {
+    body: job,
+    query: { fieldManager: RESTORE_MANAGER, fieldValidation: 'Strict' },
+    what: `create Job ${ns}/${name}`,
+  });
   let last: { ready: boolean; failed?: boolean; summary: string } = { ready: false, summary: 'created' };
   try {
     await until(timeoutSeconds, `Job ${name} to complete`, async () => {
@@ -234,25 +343,51 @@ async function runJob(api: KubeApi, job: Obj & { metadata: { namespace?: string 
   } catch (e) {
     const events = await warningEvents(api, ns, [name]).catch(() => []);
     const logs = await lastLogLines(api, ns, `job-name=${name}`, 20).catch(() => undefined);
-    throw new Error(`${(e as Error).message}${events.length ? `\n    events: ${events.join('\n            ')}` : ''}${logs ? `\n    last log lines:\n      ${logs.trimEnd().split('\n').join('\n      ')}` : ''}`);
+    throw new Error(
+      `${(e as Error).message}${events.length ? `\n    events: ${events.join('\n            ')}` : ''}${logs ? `\n    last log lines:\n      ${logs.trimEnd().split('\n').join('\n      ')}` : ''}`,
+    );
   }
   const logs = await lastLogLines(api, ns, `job-name=${name}`, 5).catch(() => undefined);
   notes.push(`Job ${name} completed${logs?.trim() ? ` (${logs.trim().split('\n').pop()})` : ''}`);
 }
 
 /** Create a Velero Backup or Restore (what the velero CLI does) and wait for its final phase. */
-async function veleroRun(api: KubeApi, kind: 'Backup' | 'Restore', name: string, spec: Record<string, unknown>, wait: (d: string) => void): Promise<void> {
+async function veleroRun(
+  api: KubeApi,
+  kind: 'Backup' | 'Restore',
+  name: string,
+  spec: Record<string, unknown>,
+  wait: (d: string) => void,
+): Promise<void> {
   const coll = await api.path(VELERO_API_VERSION, kind, VELERO_NAMESPACE);
-  const body = { apiVersion: VELERO_API_VERSION, kind, metadata: { name, namespace: VELERO_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'osk' } }, spec };
-  const r = await api.request('POST', coll, { body, ok: [409], query: { fieldManager: RESTORE_MANAGER }, what: `create Velero ${kind} ${name}` });
+  const body = {
+    apiVersion: VELERO_API_VERSION,
+    kind,
+    metadata: { name, namespace: VELERO_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'osk' } },
+    spec,
+  };
+  const r = await api.request('POST', coll, {
+    body,
+    ok: [409],
+    query: { fieldManager: RESTORE_MANAGER },
+    what: `create Velero ${kind} ${name}`,
+  });
   if (r.status === 409) wait(`Velero ${kind} ${name} exists already: waiting for it`);
   await until(4 * 3600, `Velero ${kind} ${name} to finish`, async () => {
     const o = (await api.request<Obj>('GET', `${coll}/${name}`, { what: `get Velero ${kind} ${name}` })).body;
     const phase: string = o.status?.phase ?? 'New';
     if (phase === 'Completed') return true;
     if (['Failed', 'PartiallyFailed', 'FailedValidation'].includes(phase)) {
-      const why = [o.status?.failureReason, ...(o.status?.validationErrors ?? []), o.status?.errors ? `${o.status.errors} errors` : undefined].filter(Boolean).join('; ');
-      throw new Error(`Velero ${kind} ${name} ended ${phase}${why ? `: ${why}` : ''} (velero ${kind.toLowerCase()} describe ${name} --details)`);
+      const why = [
+        o.status?.failureReason,
+        ...(o.status?.validationErrors ?? []),
+        o.status?.errors ? `${o.status.errors} errors` : undefined,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      throw new Error(
+        `Velero ${kind} ${name} ended ${phase}${why ? `: ${why}` : ''} (velero ${kind.toLowerCase()} describe ${name} --details)`,
+      );
     }
     wait(`Velero ${kind} ${name}: ${phase}`);
     return false;
@@ -263,7 +398,8 @@ async function until(timeoutSeconds: number, what: string, done: () => Promise<b
   const end = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     if (await done()) return;
-    if (Date.now() > end) throw new KubeApiError(`timed out after ${timeoutSeconds} s waiting for ${what}`, 0, 'Timeout');
+    if (Date.now() > end)
+      throw new KubeApiError(`timed out after ${timeoutSeconds} s waiting for ${what}`, 0, 'Timeout');
     await sleep(POLL_MS);
   }
 }

@@ -52,7 +52,14 @@ export type RestoreAction =
   | { do: 'velero-restore'; name: string; backup: string; namespace: string }
   | { do: 'job'; job: Job; timeoutSeconds: number }
   | { do: 'suspend-cronjobs'; names: string[]; suspend: boolean }
-  | { do: 'scale'; kind: 'Deployment' | 'StatefulSet'; names: string[]; replicas: number; podSelector: string; timeoutSeconds: number }
+  | {
+      do: 'scale';
+      kind: 'Deployment' | 'StatefulSet';
+      names: string[];
+      replicas: number;
+      podSelector: string;
+      timeoutSeconds: number;
+    }
   | { do: 'delete-claims'; names: string[] }
   | { do: 'rollout'; statefulSet: string; timeoutSeconds: number }
   | { do: 'apply' }
@@ -69,7 +76,10 @@ export interface RestoreStep {
   leaves?: string;
 }
 
-export type RestoreSource = { where: 'claim'; selector: string } | { where: 'offsite'; selector: string } | { where: 'velero'; backup: string; selector: 'latest' };
+export type RestoreSource =
+  | { where: 'claim'; selector: string }
+  | { where: 'offsite'; selector: string }
+  | { where: 'velero'; backup: string; selector: 'latest' };
 
 const SELECTOR = /^(latest|\d{8}(T\d{0,6}Z?)?|\d{1,8})$/;
 
@@ -93,7 +103,10 @@ export function parseRestoreSource(model: CloudModel, from: string): RestoreSour
     if (!offsite) throw bad('spec.backup.offsite is not set, so there is no offsite copy to restore from');
     const base = `${offsite.url.replace(/\/$/, '')}/${model.ctx.name}/`;
     if (!f.startsWith(base)) throw bad(`the offsite copies of this cloud are under ${base}`);
-    rest = f.slice(base.length).replace(/^(mariadb|ovn)\//, '').replace(/\/$/, '');
+    rest = f
+      .slice(base.length)
+      .replace(/^(mariadb|ovn)\//, '')
+      .replace(/\/$/, '');
   }
   if (rest !== undefined) {
     if (!offsite) throw bad('spec.backup.offsite is not set, so there is no offsite copy to restore from');
@@ -114,7 +127,11 @@ function restoreJob(model: CloudModel, name: string, c: IContainer, volumes: IVo
   const labels = backupLabels(ctx, 'restore');
   return new Job({
     metadata: { name, namespace: ctx.namespace, labels },
-    spec: { backoffLimit: 0, activeDeadlineSeconds: 6 * 3600, template: { metadata: { labels }, spec: { ...podBasics(model), containers: [c], volumes } } },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: 6 * 3600,
+      template: { metadata: { labels }, spec: { ...podBasics(model), containers: [c], volumes } },
+    },
   });
 }
 
@@ -124,7 +141,10 @@ export function commandsOf(a: RestoreAction, ns: string, cloudFile: string): str
     case 'velero-backup':
       return [`velero backup create ${a.name} --include-namespaces ${a.namespace} --snapshot-volumes --wait`];
     case 'velero-restore':
-      return [`velero restore create ${a.name} --from-backup ${a.backup} --include-namespaces ${a.namespace} --restore-volumes=true --wait`, `velero restore describe ${a.name} --details`];
+      return [
+        `velero restore create ${a.name} --from-backup ${a.backup} --include-namespaces ${a.namespace} --restore-volumes=true --wait`,
+        `velero restore describe ${a.name} --details`,
+      ];
     case 'job': {
       const name = a.job.metadata!.name!;
       return [
@@ -135,11 +155,15 @@ export function commandsOf(a: RestoreAction, ns: string, cloudFile: string): str
       ];
     }
     case 'suspend-cronjobs':
-      return [`kubectl -n ${ns} patch cronjob ${a.names.join(' ')} --type merge -p '{"spec":{"suspend":${a.suspend}}}'`];
+      return [
+        `kubectl -n ${ns} patch cronjob ${a.names.join(' ')} --type merge -p '{"spec":{"suspend":${a.suspend}}}'`,
+      ];
     case 'scale':
       return [
         `kubectl -n ${ns} scale ${a.kind.toLowerCase()} ${a.names.join(' ')} --replicas=${a.replicas}`,
-        ...(a.replicas === 0 ? [`kubectl -n ${ns} wait --for=delete pod -l '${a.podSelector}' --timeout=${a.timeoutSeconds}s`] : []),
+        ...(a.replicas === 0
+          ? [`kubectl -n ${ns} wait --for=delete pod -l '${a.podSelector}' --timeout=${a.timeoutSeconds}s`]
+          : []),
       ];
     case 'delete-claims':
       return [`kubectl -n ${ns} delete pvc ${a.names.join(' ')} --wait`];
@@ -150,7 +174,10 @@ export function commandsOf(a: RestoreAction, ns: string, cloudFile: string): str
     case 'status':
       return [`osk status -f ${cloudFile}`];
     case 'job-from-cronjob':
-      return [`kubectl -n ${ns} create job --from=cronjob/${a.cronJob} ${a.name}`, `kubectl -n ${ns} wait --for=condition=complete job/${a.name} --timeout=${a.timeoutSeconds}s`];
+      return [
+        `kubectl -n ${ns} create job --from=cronjob/${a.cronJob} ${a.name}`,
+        `kubectl -n ${ns} wait --for=condition=complete job/${a.name} --timeout=${a.timeoutSeconds}s`,
+      ];
   }
 }
 
@@ -159,12 +186,25 @@ export function commandsOf(a: RestoreAction, ns: string, cloudFile: string): str
  * credential overlays, service account), so it reads exactly the configuration neutron runs with.
  */
 function neutronSyncJob(model: CloudModel, groups: readonly RenderedGroup[]): Job | undefined {
-  const dep = groups.find((g) => g.component === 'neutron-server')?.objects.find((o) => o.kind === 'Deployment') as { toJSON(): any } | undefined;
+  const dep = groups.find((g) => g.component === 'neutron-server')?.objects.find((o) => o.kind === 'Deployment') as
+    | { toJSON(): { spec: { template: { spec: IPodSpec } } } }
+    | undefined;
   if (!dep) return undefined;
   const pod = structuredClone(dep.toJSON().spec.template.spec) as IPodSpec;
   const main = pod.containers[0]!;
-  const conf = ['--config-file', '/etc/neutron/neutron.conf', '--config-dir', '/etc/neutron/neutron.conf.d', '--config-file', '/etc/neutron/ml2_conf.ini'];
-  const sync: IContainer = { ...main, name: 'ovn-db-sync', command: ['neutron-ovn-db-sync-util', ...conf, '--ovn-neutron_sync_mode', 'repair'] };
+  const conf = [
+    '--config-file',
+    '/etc/neutron/neutron.conf',
+    '--config-dir',
+    '/etc/neutron/neutron.conf.d',
+    '--config-file',
+    '/etc/neutron/ml2_conf.ini',
+  ];
+  const sync: IContainer = {
+    ...main,
+    name: 'ovn-db-sync',
+    command: ['neutron-ovn-db-sync-util', ...conf, '--ovn-neutron_sync_mode', 'repair'],
+  };
   delete sync.args;
   delete sync.readinessProbe;
   delete sync.livenessProbe;
@@ -173,7 +213,11 @@ function neutronSyncJob(model: CloudModel, groups: readonly RenderedGroup[]): Jo
   const labels = backupLabels(model.ctx, 'restore');
   return new Job({
     metadata: { name: 'osk-restore-neutron-ovn-sync', namespace: model.ctx.namespace, labels },
-    spec: { backoffLimit: 0, activeDeadlineSeconds: 3600, template: { metadata: { labels }, spec: { ...pod, restartPolicy: 'Never', containers: [sync] } } },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: 3600,
+      template: { metadata: { labels }, spec: { ...pod, restartPolicy: 'Never', containers: [sync] } },
+    },
   });
 }
 
@@ -184,13 +228,24 @@ export interface RestorePlanOptions {
 }
 
 function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase();
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase();
 }
 
-export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: readonly RenderedGroup[] }, from: string, opts: RestorePlanOptions = {}): RestoreStep[] {
+export function kubernetesRestorePlan(
+  rendered: { model: CloudModel; groups: readonly RenderedGroup[] },
+  from: string,
+  opts: RestorePlanOptions = {},
+): RestoreStep[] {
   const { model, groups } = rendered;
   const { ctx } = model;
-  if (!backupEnabled(ctx)) throw new OskError('spec.backup.enabled is false: this cloud has no backups to restore from', { exitCode: ExitCode.invalidInput });
+  if (!backupEnabled(ctx))
+    throw new OskError('spec.backup.enabled is false: this cloud has no backups to restore from', {
+      exitCode: ExitCode.invalidInput,
+    });
   const src = parseRestoreSource(model, from);
   const ns = ctx.namespace;
   const file = opts.cloudFile ?? '<cloud.yaml>';
@@ -229,7 +284,14 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
           restoreJob(
             model,
             'osk-restore-fetch',
-            container({ model, name: 'fetch', image: 'aws-cli', script: 'offsite-fetch.sh', env: [...env({ KINDS: kinds, SELECTOR: selector, BACKUP_ROOT }), ...offsiteEnv(ctx)], mounts: [scriptsMount, claimMount, tmpMount] }),
+            container({
+              model,
+              name: 'fetch',
+              image: 'aws-cli',
+              script: 'offsite-fetch.sh',
+              env: [...env({ KINDS: kinds, SELECTOR: selector, BACKUP_ROOT }), ...offsiteEnv(ctx)],
+              mounts: [scriptsMount, claimMount, tmpMount],
+            }),
             [scriptsVolume, claimVolume, tmpVolume],
           ),
           2 * 3600,
@@ -243,7 +305,19 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
     why: 'Checks the chosen MariaDB and OVN sets against their SHA256SUMS and shows which sets will be used, before anything is stopped.',
     actions: [
       job(
-        restoreJob(model, 'osk-restore-verify', container({ model, name: 'verify', image: 'mariadb', script: 'verify-sets.sh', env: env({ KINDS: kinds, SELECTOR: selector, BACKUP_ROOT }), mounts: [scriptsMount, claimMount, tmpMount] }), [scriptsVolume, claimVolume, tmpVolume]),
+        restoreJob(
+          model,
+          'osk-restore-verify',
+          container({
+            model,
+            name: 'verify',
+            image: 'mariadb',
+            script: 'verify-sets.sh',
+            env: env({ KINDS: kinds, SELECTOR: selector, BACKUP_ROOT }),
+            mounts: [scriptsMount, claimMount, tmpMount],
+          }),
+          [scriptsVolume, claimVolume, tmpVolume],
+        ),
         1800,
       ),
     ],
@@ -253,14 +327,30 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
     why: 'Nothing may write to MariaDB or OVN while they are replaced, and a backup must not run against a half-restored database.',
     actions: [
       { do: 'suspend-cronjobs', names: cronJobs, suspend: true },
-      { do: 'scale', kind: 'Deployment', names: deployments, replicas: 0, podSelector: `${sel},osk.dev/component in (${deployments.join(',')})`, timeoutSeconds: 600 },
+      {
+        do: 'scale',
+        kind: 'Deployment',
+        names: deployments,
+        replicas: 0,
+        podSelector: `${sel},osk.dev/component in (${deployments.join(',')})`,
+        timeoutSeconds: 600,
+      },
     ],
     leaves: `the backup CronJobs are suspended and every Deployment is scaled to 0 (the cloud's APIs are down)`,
   });
   steps.push({
     title: 'Stop MariaDB',
     why: 'mariadb-backup --copy-back writes the data directory of a stopped server.',
-    actions: [{ do: 'scale', kind: 'StatefulSet', names: ['mariadb'], replicas: 0, podSelector: `${sel},osk.dev/component=mariadb`, timeoutSeconds: 900 }],
+    actions: [
+      {
+        do: 'scale',
+        kind: 'StatefulSet',
+        names: ['mariadb'],
+        replicas: 0,
+        podSelector: `${sel},osk.dev/component=mariadb`,
+        timeoutSeconds: 900,
+      },
+    ],
     leaves: 'the backup CronJobs are suspended, every Deployment and MariaDB are scaled to 0',
   });
   if (galeraSize > 1) {
@@ -286,12 +376,22 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
               name: 'mariadb-restore',
               image: 'mariadb',
               script: 'mariadb-restore.sh',
-              env: env({ SELECTOR: selector, BACKUP_ROOT, DATADIR: '/var/lib/mysql', WORK: `${BACKUP_ROOT}/.restore-mariadb` }),
+              env: env({
+                SELECTOR: selector,
+                BACKUP_ROOT,
+                DATADIR: '/var/lib/mysql',
+                WORK: `${BACKUP_ROOT}/.restore-mariadb`,
+              }),
               mounts: [scriptsMount, claimMount, tmpMount, { name: 'mariadb-data', mountPath: '/var/lib/mysql' }],
             },
             { cpu: '500m', memory: '1Gi', memoryLimit: '4Gi' },
           ),
-          [scriptsVolume, claimVolume, tmpVolume, { name: 'mariadb-data', persistentVolumeClaim: { claimName: mariadbClaim() } }],
+          [
+            scriptsVolume,
+            claimVolume,
+            tmpVolume,
+            { name: 'mariadb-data', persistentVolumeClaim: { claimName: mariadbClaim() } },
+          ],
         ),
         3 * 3600,
       ),
@@ -302,7 +402,14 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
     title: 'Start MariaDB',
     why: `mariadb-${BACKUP_MARIADB_ORDINAL} starts first (no Galera state: it bootstraps); ${galeraSize > 1 ? 'the others join and copy its data' : 'a single node needs nothing else'}.`,
     actions: [
-      { do: 'scale', kind: 'StatefulSet', names: ['mariadb'], replicas: galeraSize, podSelector: `${sel},osk.dev/component=mariadb`, timeoutSeconds: 1800 },
+      {
+        do: 'scale',
+        kind: 'StatefulSet',
+        names: ['mariadb'],
+        replicas: galeraSize,
+        podSelector: `${sel},osk.dev/component=mariadb`,
+        timeoutSeconds: 1800,
+      },
       { do: 'rollout', statefulSet: 'mariadb', timeoutSeconds: 1800 },
     ],
     leaves: 'MariaDB runs on the restored data; every Deployment is still scaled to 0 and the backups suspended',
@@ -316,7 +423,19 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
           restoreJob(
             model,
             'osk-restore-ovn',
-            container({ model, name: 'ovn-restore', image: 'ovn', script: 'ovn-restore.sh', env: env({ SELECTOR: selector, BACKUP_ROOT, OVN_NB_REMOTES: ovnNbConnection(ctx), OVN_SB_REMOTES: ovnSbConnection(ctx) }), mounts: [scriptsMount, claimMount, tmpMount] }),
+            container({
+              model,
+              name: 'ovn-restore',
+              image: 'ovn',
+              script: 'ovn-restore.sh',
+              env: env({
+                SELECTOR: selector,
+                BACKUP_ROOT,
+                OVN_NB_REMOTES: ovnNbConnection(ctx),
+                OVN_SB_REMOTES: ovnSbConnection(ctx),
+              }),
+              mounts: [scriptsMount, claimMount, tmpMount],
+            }),
             [scriptsVolume, claimVolume, tmpVolume],
           ),
           3600,
@@ -342,19 +461,33 @@ export function kubernetesRestorePlan(rendered: { model: CloudModel; groups: rea
   steps.push({
     title: 'Verify',
     why: 'Every component is ready again (the Galera nodes report Synced to their readiness probes), and the first backup after the restore succeeds (it re-checks every kept set against its SHA256SUMS).',
-    actions: [{ do: 'status' }, { do: 'job-from-cronjob', cronJob: 'backup-mariadb', name: `backup-mariadb-after-restore-${now}`.slice(0, 63), timeoutSeconds: 2 * 3600 }],
+    actions: [
+      { do: 'status' },
+      {
+        do: 'job-from-cronjob',
+        cronJob: 'backup-mariadb',
+        name: `backup-mariadb-after-restore-${now}`.slice(0, 63),
+        timeoutSeconds: 2 * 3600,
+      },
+    ],
   });
   return steps.map((s) => ({ ...s, commands: s.actions.flatMap((a) => commandsOf(a, ns, file)) }));
 }
 
 /** The plan as text: numbered steps, why, then the commands indented. */
 export function formatRestorePlan(steps: RestoreStep[]): string {
-  return steps
+  return `${steps
     .map((s, i) => [`${i + 1}. ${s.title}`, `   ${s.why}`, ...s.commands.map((c) => `   $ ${c}`)].join('\n'))
-    .join('\n\n') + '\n';
+    .join('\n\n')}\n`;
 }
 
 /** The plan for -o json: what a person or a pipeline reads (the actions are the runner's). */
 export function restorePlanJson(steps: RestoreStep[]): unknown {
-  return steps.map((s, i) => ({ step: i + 1, title: s.title, why: s.why, commands: s.commands, ...(s.leaves ? { leaves: s.leaves } : {}) }));
+  return steps.map((s, i) => ({
+    step: i + 1,
+    title: s.title,
+    why: s.why,
+    commands: s.commands,
+    ...(s.leaves ? { leaves: s.leaves } : {}),
+  }));
 }

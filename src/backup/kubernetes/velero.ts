@@ -56,11 +56,14 @@ export class VeleroSchedule implements KubeObject {
   /** The Schedule CRD's required fields and the formats Velero parses (cron, Go duration). */
   validate(): void {
     const problems: string[] = [];
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(this.metadata.name) || this.metadata.name.length > 63) problems.push(`metadata.name ${this.metadata.name} is not a DNS label`);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(this.metadata.name) || this.metadata.name.length > 63)
+      problems.push(`metadata.name ${this.metadata.name} is not a DNS label`);
     if (!this.spec.schedule) problems.push('spec.schedule is required');
-    else if (cronPeriodMinutes(this.spec.schedule) === undefined) problems.push(`spec.schedule ${this.spec.schedule} is not a cron schedule`);
+    else if (cronPeriodMinutes(this.spec.schedule) === undefined)
+      problems.push(`spec.schedule ${this.spec.schedule} is not a cron schedule`);
     if (!this.spec.template) problems.push('spec.template is required');
-    else if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(this.spec.template.ttl) || this.spec.template.ttl === '') problems.push(`spec.template.ttl ${this.spec.template.ttl} is not a Go duration`);
+    else if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(this.spec.template.ttl) || this.spec.template.ttl === '')
+      problems.push(`spec.template.ttl ${this.spec.template.ttl} is not a Go duration`);
     if (problems.length) throw new Error(`Schedule ${this.metadata.name}: ${problems.join('; ')}`);
   }
 
@@ -97,7 +100,11 @@ export function veleroSchedule(ctx: CatalogContext): VeleroSchedule {
 export function veleroTtl(schedule: string, copies: number): string {
   const minutes = cronPeriodMinutes(schedule);
   // src/spec refuses a bad schedule at load time; one that slipped through is still bad input, not a crash.
-  if (minutes === undefined) throw new OskError(`spec.backup.schedule: ${JSON.stringify(schedule)} is not a cron schedule that ever runs`, { exitCode: ExitCode.invalidInput, hint: 'five fields such as "0 2 * * *", or @daily' });
+  if (minutes === undefined)
+    throw new OskError(`spec.backup.schedule: ${JSON.stringify(schedule)} is not a cron schedule that ever runs`, {
+      exitCode: ExitCode.invalidInput,
+      hint: 'five fields such as "0 2 * * *", or @daily',
+    });
   const total = minutes * copies;
   return `${Math.floor(total / 60)}h${total % 60}m0s`;
 }

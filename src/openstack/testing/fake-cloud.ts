@@ -33,9 +33,16 @@ export interface Reply {
 }
 
 /** `hang` never answers; `destroy` drops the connection. */
-export type Handler = (req: Recorded, cloud: FakeCloud) => Reply | 'hang' | 'destroy' | Promise<Reply | 'hang' | 'destroy'>;
+export type Handler = (
+  req: Recorded,
+  cloud: FakeCloud,
+) => Reply | 'hang' | 'destroy' | Promise<Reply | 'hang' | 'destroy'>;
 
-export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({ status, body, headers: { 'x-openstack-request-id': `req-${status}-fake`, ...headers } });
+export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  body,
+  headers: { 'x-openstack-request-id': `req-${status}-fake`, ...headers },
+});
 
 let counter = 0;
 
@@ -82,15 +89,35 @@ export class FakeCloud {
 
   /** Requests to a path (without query), optionally of one method. */
   calls(path: string | RegExp, method?: string): Recorded[] {
-    return this.requests.filter((r) => (typeof path === 'string' ? r.path === path : path.test(r.path)) && (!method || r.method === method));
+    return this.requests.filter(
+      (r) => (typeof path === 'string' ? r.path === path : path.test(r.path)) && (!method || r.method === method),
+    );
   }
 
   catalog(): unknown[] {
     const b = this.base;
     const ep = (prefix: string, suffix: string): unknown[] => [
-      { id: `${prefix}-pub`, interface: 'public', region: 'RegionOne', region_id: 'RegionOne', url: `${b}/${prefix}${suffix}` },
-      { id: `${prefix}-int`, interface: 'internal', region: 'RegionOne', region_id: 'RegionOne', url: `${b}/internal/${prefix}${suffix}` },
-      { id: `${prefix}-r2`, interface: 'public', region: 'RegionTwo', region_id: 'RegionTwo', url: `${b}/r2/${prefix}${suffix}` },
+      {
+        id: `${prefix}-pub`,
+        interface: 'public',
+        region: 'RegionOne',
+        region_id: 'RegionOne',
+        url: `${b}/${prefix}${suffix}`,
+      },
+      {
+        id: `${prefix}-int`,
+        interface: 'internal',
+        region: 'RegionOne',
+        region_id: 'RegionOne',
+        url: `${b}/internal/${prefix}${suffix}`,
+      },
+      {
+        id: `${prefix}-r2`,
+        interface: 'public',
+        region: 'RegionTwo',
+        region_id: 'RegionTwo',
+        url: `${b}/r2/${prefix}${suffix}`,
+      },
     ];
     return [
       { id: 'svc-keystone', type: 'identity', name: 'keystone', endpoints: ep('identity', '/v3') },
@@ -117,7 +144,15 @@ export class FakeCloud {
     const u = new URL(req.url ?? '/', 'http://fake');
     let parsed: unknown;
     if (/json/.test(req.headers['content-type'] ?? '') && body.length) parsed = JSON.parse(body.toString('utf8'));
-    const rec: Recorded = { method: req.method ?? 'GET', url: req.url ?? '/', path: u.pathname, query: u.searchParams, headers: req.headers, body, json: parsed };
+    const rec: Recorded = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      path: u.pathname,
+      query: u.searchParams,
+      headers: req.headers,
+      body,
+      json: parsed,
+    };
     this.requests.push(rec);
     const reply = await this.dispatch(rec);
     if (reply === 'hang') {
@@ -149,7 +184,17 @@ export class FakeCloud {
       if (route.method === r.method && route.path.test(r.path)) {
         // Like keystonemiddleware: no valid token, no service.
         if (!this.validTokens.has(String(r.headers['x-auth-token']))) {
-          return json(401, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } }, { 'www-authenticate': `Keystone uri="${this.authUrl}"` });
+          return json(
+            401,
+            {
+              error: {
+                code: 401,
+                title: 'Unauthorized',
+                message: 'The request you have made requires authentication.',
+              },
+            },
+            { 'www-authenticate': `Keystone uri="${this.authUrl}"` },
+          );
         }
         return route.handler(r, this);
       }

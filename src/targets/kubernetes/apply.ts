@@ -12,7 +12,18 @@ import type { CloudModel } from '../../plan/model.js';
 import { OskError } from '../../errors.js';
 import { objectsNeedingCrds, skipMessage } from '../../observe/crds.js';
 import { sleep, type KubeApi } from './kube-api.js';
-import { FIELD_MANAGER, isClaim, keptClaimsMessage, planPrune, readInventory, refKey, refLabel, refOf, writeInventory, type ObjectRef } from './inventory.js';
+import {
+  FIELD_MANAGER,
+  isClaim,
+  keptClaimsMessage,
+  planPrune,
+  readInventory,
+  refKey,
+  refLabel,
+  refOf,
+  writeInventory,
+  type ObjectRef,
+} from './inventory.js';
 import { explainPods, lastLogLines, listNodes, warningEvents, workloadReadiness, type Nodes } from './readiness.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './render.js';
@@ -42,34 +53,69 @@ export interface ApplyResult extends RunResult {
   readyAt: Map<string, number>;
 }
 
-type Live = { metadata?: { resourceVersion?: string; generation?: number }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+type Live = {
+  metadata?: { resourceVersion?: string; generation?: number };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+};
 
-export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], api: KubeApi, o: ApplyOptions): Promise<ApplyResult> {
+export async function applyCloud(
+  model: CloudModel,
+  rendered: RenderedGroup[],
+  api: KubeApi,
+  o: ApplyOptions,
+): Promise<ApplyResult> {
   let groups = rendered;
   const t0 = Date.now();
   const ns = model.ctx.namespace;
-  const res: ApplyResult = { done: [], failed: new Map(), blocked: new Map(), created: [], changed: [], unchanged: [], keptSecrets: [], pruned: [], keptClaims: [], skipped: [], readyAt: new Map() };
+  const res: ApplyResult = {
+    done: [],
+    failed: new Map(),
+    blocked: new Map(),
+    created: [],
+    changed: [],
+    unchanged: [],
+    keptSecrets: [],
+    pruned: [],
+    keptClaims: [],
+    skipped: [],
+    readyAt: new Map(),
+  };
   // Before anything changes: every kind must be served. Kinds of optional add-ons (the
   // Prometheus Operator's CRDs) that the cluster lacks are skipped with one line; this also
   // surfaces a wrong server or missing rights before the first write.
   const unserved = await unservedKinds(api, groups);
   const required = [
-    ...(model.file.spec.monitoring?.required ? [{ group: 'monitoring.coreos.com', field: 'spec.monitoring.required', what: 'the Prometheus Operator' }] : []),
-    ...(model.file.spec.backup?.required ? [{ group: 'velero.io', field: 'spec.backup.required', what: 'Velero' }] : []),
+    ...(model.file.spec.monitoring?.required
+      ? [{ group: 'monitoring.coreos.com', field: 'spec.monitoring.required', what: 'the Prometheus Operator' }]
+      : []),
+    ...(model.file.spec.backup?.required
+      ? [{ group: 'velero.io', field: 'spec.backup.required', what: 'Velero' }]
+      : []),
   ];
   for (const r of required) {
     const missing = [...unserved].filter((k) => k.split('/')[0] === r.group);
     if (missing.length) {
-      throw new OskError(`the cloud file requires ${r.what} (${r.field}: true), but the cluster does not serve ${missing.join(', ')}; nothing was changed`, { hint: `install ${r.what}'s CRDs first, or set ${r.field}: false to deploy without those objects` });
+      throw new OskError(
+        `the cloud file requires ${r.what} (${r.field}: true), but the cluster does not serve ${missing.join(', ')}; nothing was changed`,
+        { hint: `install ${r.what}'s CRDs first, or set ${r.field}: false to deploy without those objects` },
+      );
     }
   }
   if (unserved.size) {
     const kinds = [...unserved].sort();
-    groups = groups.map((g) => ({ ...g, objects: g.objects.filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`)) }));
+    groups = groups.map((g) => ({
+      ...g,
+      objects: g.objects.filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`)),
+    }));
     res.skipped = kinds;
     const dropped = rendered.flatMap((g) => g.objects).filter((x) => unserved.has(`${x.apiVersion} ${x.kind}`));
     o.reporter.note(
-      skipMessage(objectsNeedingCrds(dropped.map((x) => x.toJSON() as { apiVersion?: string; kind?: string; metadata?: { name?: string } }))) ??
+      skipMessage(
+        objectsNeedingCrds(
+          dropped.map((x) => x.toJSON() as { apiVersion?: string; kind?: string; metadata?: { name?: string } }),
+        ),
+      ) ??
         `skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install their CRDs, or turn the feature off in the cloud file)`,
     );
   }
@@ -82,7 +128,12 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
     if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) {
       // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
       const collection = await api.path(ref.apiVersion, ref.kind, ref.namespace);
-      const r = await api.request('POST', collection, { body: obj.toJSON(), ok: [409], query: { fieldManager: FIELD_MANAGER }, what: `create ${label}` });
+      const r = await api.request('POST', collection, {
+        body: obj.toJSON(),
+        ok: [409],
+        query: { fieldManager: FIELD_MANAGER },
+        what: `create ${label}`,
+      });
       (r.status === 409 ? res.keptSecrets : res.created).push(label);
       return;
     }
@@ -109,7 +160,9 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
     o.reporter.done('namespace', 'completed');
   }
   const current = all.map(refOf);
-  await writeInventory(api, ns, model.ctx.name, [...new Map([...previous, ...current].map((r) => [refKey(r), r])).values()]);
+  await writeInventory(api, ns, model.ctx.name, [
+    ...new Map([...previous, ...current].map((r) => [refKey(r), r])).values(),
+  ]);
   const secretsGroup = groups.find((g) => g.name.endsWith('-secrets') && !g.component);
   if (secretsGroup) {
     o.reporter.begin('secrets', `${secretsGroup.objects.length} Secrets`);
@@ -120,7 +173,9 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
   const byComponent = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g]));
   const ids = model.waves.flat().filter((id) => byComponent.has(id));
   const deps = new Map<string, string[]>(ids.map((id) => [id, []]));
-  for (const e of model.edges) if (e.kind === 'needs' && deps.has(e.from) && deps.has(e.to) && !deps.get(e.from)!.includes(e.to)) deps.get(e.from)!.push(e.to);
+  for (const e of model.edges)
+    if (e.kind === 'needs' && deps.has(e.from) && deps.has(e.to) && !deps.get(e.from)!.includes(e.to))
+      deps.get(e.from)!.push(e.to);
 
   const poller = new WorkloadPoller(api, ns, model.ctx.name);
   const runOne = async (id: string) => {
@@ -152,7 +207,17 @@ export async function applyCloud(model: CloudModel, rendered: RenderedGroup[], a
     }
   }
   if (r.failed.size === 0) {
-    if (o.prune) ({ pruned: res.pruned, keptClaims: res.keptClaims } = await prune(api, ns, model.ctx.name, previous, all, current, o.pruneVolumes, o.reporter));
+    if (o.prune)
+      ({ pruned: res.pruned, keptClaims: res.keptClaims } = await prune(
+        api,
+        ns,
+        model.ctx.name,
+        previous,
+        all,
+        current,
+        o.pruneVolumes,
+        o.reporter,
+      ));
     // Claims the inventory kept stay tracked: --no-prune must not make osk forget data it keeps.
     else await writeInventory(api, ns, model.ctx.name, [...current, ...previous.filter(isClaim)]);
   }
@@ -204,7 +269,10 @@ class WorkloadPoller {
       ...(kinds.includes('DaemonSet') ? [listNodes(this.api).then((n) => (nodes = n))] : []),
       ...kinds.map(async (kind) => {
         const path = await this.api.path(kind === 'Job' ? 'batch/v1' : 'apps/v1', kind, this.ns);
-        const r = await this.api.request<{ items: (Live & { metadata: { name: string } })[] }>('GET', path, { query: { labelSelector: `app.kubernetes.io/instance=${this.cloud}` }, what: `list ${kind} in ${this.ns}` });
+        const r = await this.api.request<{ items: (Live & { metadata: { name: string } })[] }>('GET', path, {
+          query: { labelSelector: `app.kubernetes.io/instance=${this.cloud}` },
+          what: `list ${kind} in ${this.ns}`,
+        });
         for (const o of r.body.items) next.set(`${kind}/${o.metadata.name}`, o);
       }),
     ]);
@@ -214,7 +282,15 @@ class WorkloadPoller {
   }
 }
 
-async function waitReady(api: KubeApi, poller: WorkloadPoller, id: string, ns: string, objects: KubeObject[], cloud: string, o: ApplyOptions): Promise<void> {
+async function waitReady(
+  api: KubeApi,
+  poller: WorkloadPoller,
+  id: string,
+  ns: string,
+  objects: KubeObject[],
+  cloud: string,
+  o: ApplyOptions,
+): Promise<void> {
   const workloads = objects.filter((x) => WORKLOADS.has(x.kind));
   const selector = `app.kubernetes.io/instance=${cloud},${COMPONENT_LABEL}=${id}`;
   const deadline = Date.now() + o.timeoutSeconds * 1000;
@@ -230,7 +306,9 @@ async function waitReady(api: KubeApi, poller: WorkloadPoller, id: string, ns: s
         if ('failed' in r && r.failed) {
           const logs = await lastLogLines(api, ns, selector).catch(() => undefined);
           const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
-          throw new OskError(`Job ${ref.name} failed: ${r.summary}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
+          throw new OskError(
+            `Job ${ref.name} failed: ${r.summary}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
+          );
         }
         if (Date.now() - lastExplain > 5000 || Date.now() > deadline) {
           lastExplain = Date.now();
@@ -240,7 +318,9 @@ async function waitReady(api: KubeApi, poller: WorkloadPoller, id: string, ns: s
         }
         if (Date.now() > deadline) {
           const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
-          throw new OskError(`${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`);
+          throw new OskError(
+            `${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
+          );
         }
         await sleep(400);
       }
@@ -251,15 +331,22 @@ async function waitReady(api: KubeApi, poller: WorkloadPoller, id: string, ns: s
 }
 
 function indent(text: string): string {
-  return text.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `      ${l}`)
+    .join('\n');
 }
 
 /** "apiVersion Kind" of the rendered kinds the cluster does not serve (a missing CRD). */
 export async function unservedKinds(api: KubeApi, groups: RenderedGroup[]): Promise<Set<string>> {
   const kinds = new Map<string, { apiVersion: string; kind: string }>();
-  for (const o of groups.flatMap((g) => g.objects)) kinds.set(`${o.apiVersion} ${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind });
+  for (const o of groups.flatMap((g) => g.objects))
+    kinds.set(`${o.apiVersion} ${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind });
   const out = new Set<string>();
-  await Promise.all([...kinds].map(async ([key, k]) => (!(await api.serves(k.apiVersion, k.kind)) ? out.add(key) : undefined)));
+  await Promise.all(
+    [...kinds].map(async ([key, k]) => (!(await api.serves(k.apiVersion, k.kind)) ? out.add(key) : undefined)),
+  );
   return out;
 }
 
@@ -270,13 +357,26 @@ export async function unservedKinds(api: KubeApi, groups: RenderedGroup[]): Prom
  * --prune-volumes), then record the cloud as rendered plus the claims kept, so they are still
  * reported next time and --prune-volumes can still find them.
  */
-async function prune(api: KubeApi, ns: string, cloud: string, previous: ObjectRef[], rendered: KubeObject[], current: ObjectRef[], volumes: boolean, reporter: Reporter): Promise<{ pruned: string[]; keptClaims: string[] }> {
+async function prune(
+  api: KubeApi,
+  ns: string,
+  cloud: string,
+  previous: ObjectRef[],
+  rendered: KubeObject[],
+  current: ObjectRef[],
+  volumes: boolean,
+  reporter: Reporter,
+): Promise<{ pruned: string[]; keptClaims: string[] }> {
   const plan = await planPrune(api, previous, rendered, current, volumes);
   const pruned: string[] = [];
   for (const r of plan.remove) {
     const path = await api.path(r.apiVersion, r.kind, r.namespace, r.name).catch(() => undefined);
     if (!path) continue;
-    const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: 'Background' }, what: `delete ${refLabel(r)}` });
+    const d = await api.request('DELETE', path, {
+      ok: [404],
+      query: { propagationPolicy: 'Background' },
+      what: `delete ${refLabel(r)}`,
+    });
     if (d.status !== 404) pruned.push(refLabel(r));
   }
   await writeInventory(api, ns, cloud, [...current, ...plan.keptClaims]);

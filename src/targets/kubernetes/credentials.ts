@@ -24,14 +24,27 @@ export interface CredentialCheck {
   rotated: string[];
 }
 
-export async function reconcileCredentials(model: CloudModel, store: SecretStore, api: KubeApi, opts: { import: boolean }): Promise<CredentialCheck> {
+export async function reconcileCredentials(
+  model: CloudModel,
+  store: SecretStore,
+  api: KubeApi,
+  opts: { import: boolean },
+): Promise<CredentialCheck> {
   const ns = model.ctx.namespace;
   const out: CredentialCheck = { differ: [], imported: [], rotated: [] };
   const byK8s = new Map<string, { name: string; key: string; rotates: boolean }[]>();
-  for (const d of model.secrets.values()) byK8s.set(d.k8sSecret, [...(byK8s.get(d.k8sSecret) ?? []), { name: d.name, key: d.key, rotates: Boolean(d.rotates) }]);
+  for (const d of model.secrets.values())
+    byK8s.set(d.k8sSecret, [
+      ...(byK8s.get(d.k8sSecret) ?? []),
+      { name: d.name, key: d.key, rotates: Boolean(d.rotates) },
+    ]);
   await Promise.all(
     [...byK8s].map(async ([secret, entries]) => {
-      const r = await api.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${ns}/secrets/${secret}`, { ok: [404], what: `get Secret ${ns}/${secret}` });
+      const r = await api.request<{ data?: Record<string, string> }>(
+        'GET',
+        `/api/v1/namespaces/${ns}/secrets/${secret}`,
+        { ok: [404], what: `get Secret ${ns}/${secret}` },
+      );
       if (r.status === 404) return;
       for (const e of entries) {
         const b64 = r.body.data?.[e.key];
@@ -49,10 +62,13 @@ export async function reconcileCredentials(model: CloudModel, store: SecretStore
     }),
   );
   if (out.differ.length) {
-    throw new OskError(`the cluster holds ${out.differ.length} credentials that differ from the secret store ${store.path || '(memory)'}; osk never overwrites credentials, and configs rendered from this store would not match them:\n  ${out.differ.sort().join('\n  ')}`, {
-      exitCode: ExitCode.invalidInput,
-      hint: 'use the store this cloud was deployed with (--secrets-file), or take the cluster\'s values into this store with --import-secrets',
-    });
+    throw new OskError(
+      `the cluster holds ${out.differ.length} credentials that differ from the secret store ${store.path || '(memory)'}; osk never overwrites credentials, and configs rendered from this store would not match them:\n  ${out.differ.sort().join('\n  ')}`,
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: "use the store this cloud was deployed with (--secrets-file), or take the cluster's values into this store with --import-secrets",
+      },
+    );
   }
   return out;
 }

@@ -35,12 +35,18 @@ export function refOf(o: KubeObject): ObjectRef {
 export const isClaim = (r: ObjectRef) => r.kind === 'PersistentVolumeClaim' && r.apiVersion === 'v1';
 
 export async function readInventory(api: KubeApi, ns: string): Promise<ObjectRef[]> {
-  const r = await api.request<{ data?: { objects?: string } }>('GET', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { ok: [404] });
+  const r = await api.request<{ data?: { objects?: string } }>(
+    'GET',
+    `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`,
+    { ok: [404] },
+  );
   if (r.status === 404 || !r.body.data?.objects) return [];
   try {
     return JSON.parse(r.body.data.objects) as ObjectRef[];
   } catch {
-    throw new OskError(`the inventory ConfigMap ${ns}/${INVENTORY} is not readable JSON`, { hint: 'it lists what osk applied; restore it or delete it (then prune will not remove objects of earlier applies)' });
+    throw new OskError(`the inventory ConfigMap ${ns}/${INVENTORY} is not readable JSON`, {
+      hint: 'it lists what osk applied; restore it or delete it (then prune will not remove objects of earlier applies)',
+    });
   }
 }
 
@@ -50,10 +56,19 @@ export async function writeInventory(api: KubeApi, ns: string, cloud: string, re
   const cm = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: INVENTORY, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'osk', 'osk.dev/cloud': cloud } },
+    metadata: {
+      name: INVENTORY,
+      namespace: ns,
+      labels: { 'app.kubernetes.io/managed-by': 'osk', 'osk.dev/cloud': cloud },
+    },
     data: { objects: JSON.stringify(sorted, null, 1) },
   };
-  await api.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, { body: cm, contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: 'true' }, what: `apply ConfigMap ${ns}/${INVENTORY}` });
+  await api.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/${INVENTORY}`, {
+    body: cm,
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: FIELD_MANAGER, force: 'true' },
+    what: `apply ConfigMap ${ns}/${INVENTORY}`,
+  });
 }
 
 export interface PrunePlan {
@@ -72,13 +87,24 @@ function templateClaimMatcher(rendered: KubeObject[]): (r: ObjectRef) => boolean
   for (const o of rendered) {
     if (o.kind !== 'StatefulSet') continue;
     const spec = (o.toJSON() as { spec?: { volumeClaimTemplates?: { metadata?: { name?: string } }[] } }).spec;
-    for (const t of spec?.volumeClaimTemplates ?? []) if (t.metadata?.name) patterns.push({ ns: o.metadata?.namespace, prefix: `${t.metadata.name}-${o.metadata?.name}-` });
+    for (const t of spec?.volumeClaimTemplates ?? [])
+      if (t.metadata?.name)
+        patterns.push({ ns: o.metadata?.namespace, prefix: `${t.metadata.name}-${o.metadata?.name}-` });
   }
-  return (r) => patterns.some((p) => p.ns === r.namespace && r.name.startsWith(p.prefix) && /^\d+$/.test(r.name.slice(p.prefix.length)));
+  return (r) =>
+    patterns.some(
+      (p) => p.ns === r.namespace && r.name.startsWith(p.prefix) && /^\d+$/.test(r.name.slice(p.prefix.length)),
+    );
 }
 
 /** What apply deletes: earlier objects no longer rendered; claims only when volumes are pruned too. */
-export async function planPrune(api: KubeApi, previous: ObjectRef[], rendered: KubeObject[], current: ObjectRef[], pruneVolumes: boolean): Promise<PrunePlan> {
+export async function planPrune(
+  api: KubeApi,
+  previous: ObjectRef[],
+  rendered: KubeObject[],
+  current: ObjectRef[],
+  pruneVolumes: boolean,
+): Promise<PrunePlan> {
   const keep = new Set(current.map(refKey));
   const inUse = templateClaimMatcher(rendered);
   const remove: ObjectRef[] = [];
@@ -92,9 +118,22 @@ export async function planPrune(api: KubeApi, previous: ObjectRef[], rendered: K
     remove.push(r);
     if (r.kind === 'StatefulSet' && r.namespace) {
       // Its template claims carry the set's component label (the templates' labels).
-      const listed = await api.request<{ items: { metadata: { name: string } }[] }>('GET', `/api/v1/namespaces/${r.namespace}/persistentvolumeclaims`, { ok: [404], query: { labelSelector: `${COMPONENT_LABEL}=${r.name}` }, what: `list PersistentVolumeClaims of StatefulSet ${r.namespace}/${r.name}` });
+      const listed = await api.request<{ items: { metadata: { name: string } }[] }>(
+        'GET',
+        `/api/v1/namespaces/${r.namespace}/persistentvolumeclaims`,
+        {
+          ok: [404],
+          query: { labelSelector: `${COMPONENT_LABEL}=${r.name}` },
+          what: `list PersistentVolumeClaims of StatefulSet ${r.namespace}/${r.name}`,
+        },
+      );
       for (const c of listed.status === 404 ? [] : listed.body.items) {
-        const ref: ObjectRef = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: r.namespace, name: c.metadata.name };
+        const ref: ObjectRef = {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          namespace: r.namespace,
+          name: c.metadata.name,
+        };
         if (!inUse(ref)) claims.set(refKey(ref), ref);
       }
     }
@@ -102,7 +141,10 @@ export async function planPrune(api: KubeApi, previous: ObjectRef[], rendered: K
   // A claim deleted by hand since is no longer worth a line.
   const existing: ObjectRef[] = [];
   for (const c of claims.values()) {
-    const got = await api.request('GET', `/api/v1/namespaces/${c.namespace}/persistentvolumeclaims/${c.name}`, { ok: [404], what: `get ${refLabel(c)}` });
+    const got = await api.request('GET', `/api/v1/namespaces/${c.namespace}/persistentvolumeclaims/${c.name}`, {
+      ok: [404],
+      what: `get ${refLabel(c)}`,
+    });
     if (got.status !== 404) existing.push(c);
   }
   return pruneVolumes ? { remove: [...remove, ...existing], keptClaims: [] } : { remove, keptClaims: existing };

@@ -17,7 +17,12 @@ export interface ApiStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; causes?: { field?: string; message?: string; reason?: string }[] };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { field?: string; message?: string; reason?: string }[];
+  };
 }
 
 export class KubeApiError extends OskError {
@@ -86,47 +91,79 @@ export class KubeApi {
       if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
       else kc.loadFromDefault();
     } catch (e) {
-      throw new OskError(`cannot read the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${(e as Error).message}`, { exitCode: ExitCode.invalidInput, hint: 'pass --kubeconfig FILE or set KUBECONFIG' });
+      throw new OskError(
+        `cannot read the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${(e as Error).message}`,
+        { exitCode: ExitCode.invalidInput, hint: 'pass --kubeconfig FILE or set KUBECONFIG' },
+      );
     }
     if (opts.context) {
       if (!kc.getContextObject(opts.context)) {
-        throw new OskError(`the kubeconfig has no context "${opts.context}" (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { exitCode: ExitCode.invalidInput });
+        throw new OskError(
+          `the kubeconfig has no context "${opts.context}" (contexts: ${
+            kc
+              .getContexts()
+              .map((c) => c.name)
+              .join(', ') || 'none'
+          })`,
+          { exitCode: ExitCode.invalidInput },
+        );
       }
       kc.setCurrentContext(opts.context);
     }
     const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new OskError('the kubeconfig has no current cluster', { exitCode: ExitCode.invalidInput, hint: 'pass --context NAME or --kubeconfig FILE' });
-    return new KubeApi(kc, cluster.server, kc.getCurrentContext(), opts.retryForMs ?? (Number(process.env.OSK_KUBE_RETRY_MS) || 120_000));
+    if (!cluster)
+      throw new OskError('the kubeconfig has no current cluster', {
+        exitCode: ExitCode.invalidInput,
+        hint: 'pass --context NAME or --kubeconfig FILE',
+      });
+    return new KubeApi(
+      kc,
+      cluster.server,
+      kc.getCurrentContext(),
+      opts.retryForMs ?? (Number(process.env.OSK_KUBE_RETRY_MS) || 120_000),
+    );
   }
 
   /** One HTTP exchange, retried while the failure is transient and the retry window lasts. */
   async request<T = unknown>(method: string, path: string, o: RequestOpts = {}): Promise<{ status: number; body: T }> {
     const started = Date.now();
     let delay = 250;
-    for (let attempt = 1; ; attempt++) {
+    for (let _attempt = 1; ; _attempt++) {
       try {
         const r = await this.once(method, path, o);
         this.contacted = true;
         if (TRANSIENT.has(r.status) && o.retry !== false && Date.now() - started < this.retryForMs) {
-          this.noteWait(started, `answers ${r.status}${(r.body as ApiStatus | undefined)?.reason ? ` (${(r.body as ApiStatus).reason})` : ''}`);
+          this.noteWait(
+            started,
+            `answers ${r.status}${(r.body as ApiStatus | undefined)?.reason ? ` (${(r.body as ApiStatus).reason})` : ''}`,
+          );
           await sleep(r.retryAfterMs ?? delay);
           delay = Math.min(delay * 2, 5000);
           continue;
         }
-        if (r.status >= 400 && !(o.ok ?? []).includes(r.status)) throw this.error(method, path, r.status, r.body as ApiStatus, o.what);
+        if (r.status >= 400 && !(o.ok ?? []).includes(r.status))
+          throw this.error(method, path, r.status, r.body as ApiStatus, o.what);
         return { status: r.status, body: r.body as T };
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code && TRANSIENT_CODES.has(code)) {
-          if (o.retry !== false && Date.now() - started < (this.contacted ? this.retryForMs : Math.min(this.retryForMs, 3000))) {
+          if (
+            o.retry !== false &&
+            Date.now() - started < (this.contacted ? this.retryForMs : Math.min(this.retryForMs, 3000))
+          ) {
             if (this.contacted) this.noteWait(started, `unreachable (${code})`);
             await sleep(delay);
             delay = Math.min(delay * 2, 5000);
             continue;
           }
-          throw new KubeApiError(`cannot reach the Kubernetes API server ${this.server} (context ${this.contextName}): ${code}, for ${Math.round((Date.now() - started) / 1000)} s`, 0, code, {
-            hint: 'is the cluster running and the kubeconfig current? (kubectl --context … get --raw /readyz)',
-          });
+          throw new KubeApiError(
+            `cannot reach the Kubernetes API server ${this.server} (context ${this.contextName}): ${code}, for ${Math.round((Date.now() - started) / 1000)} s`,
+            0,
+            code,
+            {
+              hint: 'is the cluster running and the kubeconfig current? (kubectl --context … get --raw /readyz)',
+            },
+          );
         }
         throw e;
       }
@@ -138,10 +175,16 @@ export class KubeApi {
     const now = Date.now();
     if (!this.onWait || now - started < 1000 || now - this.lastWaitNote < 10_000) return;
     this.lastWaitNote = now;
-    this.onWait(`API server ${this.server} ${what}, retrying for ${Math.max(0, Math.round((this.retryForMs - (now - started)) / 1000))} s more`);
+    this.onWait(
+      `API server ${this.server} ${what}, retrying for ${Math.max(0, Math.round((this.retryForMs - (now - started)) / 1000))} s more`,
+    );
   }
 
-  private async once(method: string, path: string, o: RequestOpts): Promise<{ status: number; body: unknown; retryAfterMs?: number }> {
+  private async once(
+    method: string,
+    path: string,
+    o: RequestOpts,
+  ): Promise<{ status: number; body: unknown; retryAfterMs?: number }> {
     this.requests++;
     const url = new URL(this.server.replace(/\/+$/, '') + path);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
@@ -151,7 +194,13 @@ export class KubeApi {
       hostname: url.hostname,
       port: url.port,
       path: url.pathname + url.search,
-      headers: { Accept: 'application/json', 'User-Agent': 'osk', ...(data ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}) },
+      headers: {
+        Accept: 'application/json',
+        'User-Agent': 'osk',
+        ...(data
+          ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) }
+          : {}),
+      },
       timeout: o.timeoutMs ?? 60_000,
     };
     await this.kc.applyToHTTPSOptions(opts);
@@ -169,7 +218,11 @@ export class KubeApi {
             // not JSON (a proxy's error page): keep the text
           }
           const ra = Number(res.headers['retry-after']);
-          resolve({ status: res.statusCode ?? 0, body, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra, 10) * 1000 } : {}) });
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra, 10) * 1000 } : {}),
+          });
         });
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
@@ -179,21 +232,45 @@ export class KubeApi {
     });
   }
 
-  private error(method: string, path: string, status: number, body: ApiStatus | string | undefined, what?: string): KubeApiError {
+  private error(
+    method: string,
+    path: string,
+    status: number,
+    body: ApiStatus | string | undefined,
+    what?: string,
+  ): KubeApiError {
     const st = typeof body === 'object' && body ? body : { message: String(body ?? '') };
     const about = what ?? `${method} ${path}`;
     if (status === 401) {
-      return new KubeApiError(`the API server ${this.server} rejected the credentials of context ${this.contextName} (401 Unauthorized)`, status, st.reason, { hint: 'refresh or fix the credentials in the kubeconfig' });
+      return new KubeApiError(
+        `the API server ${this.server} rejected the credentials of context ${this.contextName} (401 Unauthorized)`,
+        status,
+        st.reason,
+        { hint: 'refresh or fix the credentials in the kubeconfig' },
+      );
     }
     if (status === 403) {
       const verb = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method] ?? method;
-      return new KubeApiError(`RBAC forbids ${about}: ${st.message ?? 'forbidden'}`, status, st.reason, { hint: `the identity of context ${this.contextName} needs "${verb}" on ${resourceOfPath(path)}; ask a cluster admin for a Role/ClusterRole that grants it` });
+      return new KubeApiError(`RBAC forbids ${about}: ${st.message ?? 'forbidden'}`, status, st.reason, {
+        hint: `the identity of context ${this.contextName} needs "${verb}" on ${resourceOfPath(path)}; ask a cluster admin for a Role/ClusterRole that grants it`,
+      });
     }
     if (status === 422 || (status === 400 && st.reason === 'BadRequest') || status === 409) {
-      const causes = (st.details?.causes ?? []).map((c) => `${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`);
-      return new KubeApiError(`${about} was rejected (${status} ${st.reason ?? ''}): ${causes.length ? causes.join('; ') : (st.message ?? '')}`, status, st.reason, {});
+      const causes = (st.details?.causes ?? []).map(
+        (c) => `${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`,
+      );
+      return new KubeApiError(
+        `${about} was rejected (${status} ${st.reason ?? ''}): ${causes.length ? causes.join('; ') : (st.message ?? '')}`,
+        status,
+        st.reason,
+        {},
+      );
     }
-    return new KubeApiError(`${about} failed: ${status} ${st.reason ?? ''} ${st.message ?? ''}`.trim(), status, st.reason);
+    return new KubeApiError(
+      `${about} failed: ${status} ${st.reason ?? ''} ${st.message ?? ''}`.trim(),
+      status,
+      st.reason,
+    );
   }
 
   /** Resource path of a kind (from discovery, cached): plural and scope. */
@@ -204,13 +281,19 @@ export class KubeApi {
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     let list = this.discovery.get(base);
     if (!list) {
-      list = this.request<{ resources: { kind: string; name: string; namespaced: boolean }[] }>('GET', base, { ok: [404] }).then((r) => (r.status === 404 ? [] : r.body.resources));
+      list = this.request<{ resources: { kind: string; name: string; namespaced: boolean }[] }>('GET', base, {
+        ok: [404],
+      }).then((r) => (r.status === 404 ? [] : r.body.resources));
       this.discovery.set(base, list);
     }
     const found = (await list).find((r) => r.kind === kind && !r.name.includes('/'));
     if (!found) {
       this.discovery.delete(base);
-      throw new KubeApiError(`the cluster does not serve ${kind} (${apiVersion}); is its CRD installed?`, 404, 'NotFound');
+      throw new KubeApiError(
+        `the cluster does not serve ${kind} (${apiVersion}); is its CRD installed?`,
+        404,
+        'NotFound',
+      );
     }
     const res = { base, plural: found.name, namespaced: found.namespaced };
     this.resources.set(key, res);

@@ -17,7 +17,10 @@ export function baseLabels(ctx: CatalogContext): Record<string, string> {
   };
 }
 
-export function labelsFor(ctx: CatalogContext, c: { service: string; part: string; id: string }): Record<string, string> {
+export function labelsFor(
+  ctx: CatalogContext,
+  c: { service: string; part: string; id: string },
+): Record<string, string> {
   return {
     ...baseLabels(ctx),
     'app.kubernetes.io/name': c.service,

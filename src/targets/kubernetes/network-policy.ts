@@ -4,7 +4,11 @@
  * the ones it makes), on the ports the references name. DNS is allowed to all.
  */
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import type { INetworkPolicyIngressRule, INetworkPolicyEgressRule, INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1';
+import type {
+  INetworkPolicyIngressRule,
+  INetworkPolicyEgressRule,
+  INetworkPolicyPeer,
+} from 'kubernetes-models/networking.k8s.io/v1';
 import type { ComponentDef } from '../../catalog/types.js';
 import type { CloudModel, Edge } from '../../plan/model.js';
 import { baseLabels, selectorFor } from './labels.js';
@@ -24,7 +28,15 @@ export function networkPolicies(model: CloudModel): NetworkPolicy[] {
       spec: {
         podSelector: {},
         policyTypes: ['Egress'],
-        egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] }],
+        egress: [
+          {
+            to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+        ],
       },
     }),
   ];
@@ -39,25 +51,46 @@ export function networkPolicies(model: CloudModel): NetworkPolicy[] {
     for (const port of [...new Set(inbound.map((e) => e.port))].sort((a, b) => a - b)) {
       const sources = [...new Set(inbound.filter((e) => e.port === port).map((e) => e.from))].sort();
       const hostSources = sources.filter((s) => components.get(s)?.hostNetwork);
-      const from: INetworkPolicyPeer[] = hostSources.length ? ANYWHERE : sources.map((s) => ({ podSelector: { matchLabels: selectorFor(ctx, components.get(s)!) } }));
+      const from: INetworkPolicyPeer[] = hostSources.length
+        ? ANYWHERE
+        : sources.map((s) => ({ podSelector: { matchLabels: selectorFor(ctx, components.get(s)!) } }));
       ingress.push({ from, ports: [{ protocol: 'TCP', port }] });
     }
     // Peers of a clustered StatefulSet talk to each other on all their ports.
     if (c.workload === 'StatefulSet' && c.settings.replicas > 1 && c.ports?.length) {
-      ingress.push({ from: [{ podSelector: { matchLabels: selectorFor(ctx, c) } }], ports: c.ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })) });
-      egress.push({ to: [{ podSelector: { matchLabels: selectorFor(ctx, c) } }], ports: c.ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })) });
+      ingress.push({
+        from: [{ podSelector: { matchLabels: selectorFor(ctx, c) } }],
+        ports: c.ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
+      });
+      egress.push({
+        to: [{ podSelector: { matchLabels: selectorFor(ctx, c) } }],
+        ports: c.ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
+      });
     }
-    if (c.publicHost && c.publicPort) ingress.push({ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: c.publicPort }] });
+    if (c.publicHost && c.publicPort)
+      ingress.push({ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: c.publicPort }] });
     for (const port of c.externalPorts ?? []) {
-      if (!inbound.some((e) => e.port === port && components.get(e.from)?.hostNetwork)) ingress.push({ from: ANYWHERE, ports: [{ protocol: 'TCP', port }] });
+      if (!inbound.some((e) => e.port === port && components.get(e.from)?.hostNetwork))
+        ingress.push({ from: ANYWHERE, ports: [{ protocol: 'TCP', port }] });
     }
     const outbound = traffic.filter((e) => e.from === c.id);
     for (const target of [...new Set(outbound.map((e) => e.to))].sort()) {
       const t = components.get(target)!;
       const ports = [...new Set(outbound.filter((e) => e.to === target).map((e) => e.port))].sort((a, b) => a - b);
-      egress.push({ to: t.hostNetwork ? ANYWHERE : [{ podSelector: { matchLabels: selectorFor(ctx, t) } }], ports: ports.map((port) => ({ protocol: 'TCP', port })) });
+      egress.push({
+        to: t.hostNetwork ? ANYWHERE : [{ podSelector: { matchLabels: selectorFor(ctx, t) } }],
+        ports: ports.map((port) => ({ protocol: 'TCP', port })),
+      });
     }
-    if (usesCeph(model, c)) egress.push({ to: ANYWHERE, ports: [{ protocol: 'TCP', port: 3300 }, { protocol: 'TCP', port: 6789 }, { protocol: 'TCP', port: 6800, endPort: 7568 }] });
+    if (usesCeph(model, c))
+      egress.push({
+        to: ANYWHERE,
+        ports: [
+          { protocol: 'TCP', port: 3300 },
+          { protocol: 'TCP', port: 6789 },
+          { protocol: 'TCP', port: 6800, endPort: 7568 },
+        ],
+      });
     if (ingress.length === 0 && egress.length === 0) continue;
     out.push(
       new NetworkPolicy({
@@ -75,5 +108,9 @@ export function networkPolicies(model: CloudModel): NetworkPolicy[] {
 }
 
 function usesCeph(model: CloudModel, c: ComponentDef): boolean {
-  return model.ctx.spec.storage?.backend === 'ceph' && ['glance', 'cinder', 'nova'].includes(c.service) && c.workload !== 'Job';
+  return (
+    model.ctx.spec.storage?.backend === 'ceph' &&
+    ['glance', 'cinder', 'nova'].includes(c.service) &&
+    c.workload !== 'Job'
+  );
 }

@@ -5,7 +5,16 @@
  */
 import type { CloudModel } from '../../plan/model.js';
 import { unservedKinds } from './apply.js';
-import { FIELD_MANAGER, INVENTORY, isClaim, planPrune, readInventory, refLabel, refOf, type ObjectRef } from './inventory.js';
+import {
+  FIELD_MANAGER,
+  INVENTORY,
+  isClaim,
+  planPrune,
+  readInventory,
+  refLabel,
+  refOf,
+  type ObjectRef,
+} from './inventory.js';
 import type { KubeApi } from './kube-api.js';
 import { sleep } from './kube-api.js';
 import { explainPodList, listNodes, workloadReadiness, type Pod } from './readiness.js';
@@ -27,7 +36,11 @@ export interface ComponentState {
   reason?: string;
 }
 
-type Live = { metadata: { name: string; creationTimestamp?: string; labels?: Record<string, string>; generation?: number }; spec?: Record<string, unknown> & { template?: { spec?: { containers?: { image?: string }[] } } }; status?: Record<string, unknown> };
+type Live = {
+  metadata: { name: string; creationTimestamp?: string; labels?: Record<string, string>; generation?: number };
+  spec?: Record<string, unknown> & { template?: { spec?: { containers?: { image?: string }[] } } };
+  status?: Record<string, unknown>;
+};
 
 export async function kubeStatus(model: CloudModel, groups: RenderedGroup[], api: KubeApi): Promise<ComponentState[]> {
   const ns = model.ctx.namespace;
@@ -35,7 +48,10 @@ export async function kubeStatus(model: CloudModel, groups: RenderedGroup[], api
   await Promise.all(
     WORKLOADS.map(async (kind) => {
       const path = await api.path(kind === 'Job' ? 'batch/v1' : 'apps/v1', kind, ns);
-      const r = await api.request<{ items: Live[] }>('GET', path, { query: { labelSelector: `app.kubernetes.io/instance=${model.ctx.name}` }, ok: [404] });
+      const r = await api.request<{ items: Live[] }>('GET', path, {
+        query: { labelSelector: `app.kubernetes.io/instance=${model.ctx.name}` },
+        ok: [404],
+      });
       // By component, not by name: a Job's name carries the hash of its inputs, and status must
       // not need the secret store to find it. The newest object of a component wins.
       for (const o of r.status === 404 ? [] : r.body.items) {
@@ -48,7 +64,10 @@ export async function kubeStatus(model: CloudModel, groups: RenderedGroup[], api
   // One LIST of nodes and one of pods serve every component's reason.
   const [nodes, podList] = await Promise.all([
     listNodes(api),
-    api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: `app.kubernetes.io/instance=${model.ctx.name}` }, ok: [404] }),
+    api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, {
+      query: { labelSelector: `app.kubernetes.io/instance=${model.ctx.name}` },
+      ok: [404],
+    }),
   ]);
   const podsOf = new Map<string, Pod[]>();
   for (const p of podList.status === 404 ? [] : podList.body.items) {
@@ -62,32 +81,52 @@ export async function kubeStatus(model: CloudModel, groups: RenderedGroup[], api
     if (!w) continue;
     const o = live.get(`${w.kind}/${g.component}`);
     const r = o ? workloadReadiness(w.kind, o, nodes) : { ready: false, summary: 'absent' };
-    const reason = r.ready ? undefined : (r.reason ?? (o && !r.failed ? explainPodList(podsOf.get(g.component) ?? [], nodes) : undefined));
+    const reason = r.ready
+      ? undefined
+      : (r.reason ?? (o && !r.failed ? explainPodList(podsOf.get(g.component) ?? [], nodes) : undefined));
     states.push({
       component: g.component,
       kind: w.kind,
       ready: r.ready,
       state: r.summary,
       ...(o?.spec?.template?.spec?.containers?.[0]?.image ? { image: o.spec.template.spec.containers[0].image } : {}),
-      ...(o?.metadata.creationTimestamp ? { ageSeconds: Math.floor((Date.now() - Date.parse(o.metadata.creationTimestamp)) / 1000) } : {}),
+      ...(o?.metadata.creationTimestamp
+        ? { ageSeconds: Math.floor((Date.now() - Date.parse(o.metadata.creationTimestamp)) / 1000) }
+        : {}),
       blockedBy: [],
       ...(reason ? { reason } : {}),
     });
   }
   const ready = new Map(states.map((s) => [s.component, s.ready]));
   for (const s of states) {
-    s.blockedBy = model.edges.filter((e) => e.from === s.component && e.kind === 'needs' && ready.get(e.to) === false).map((e) => e.to);
+    s.blockedBy = model.edges
+      .filter((e) => e.from === s.component && e.kind === 'needs' && ready.get(e.to) === false)
+      .map((e) => e.to);
     s.blockedBy = [...new Set(s.blockedBy)];
-    if (!s.ready && !s.reason) s.reason = s.blockedBy.length ? `not applied: waits for ${s.blockedBy.join(', ')}` : s.state === 'absent' ? 'not applied yet (osk apply)' : s.state;
+    if (!s.ready && !s.reason)
+      s.reason = s.blockedBy.length
+        ? `not applied: waits for ${s.blockedBy.join(', ')}`
+        : s.state === 'absent'
+          ? 'not applied yet (osk apply)'
+          : s.state;
   }
   return states;
 }
 
 export function kubeStatusTable(states: ComponentState[]): string {
   const rows = [['COMPONENT', 'KIND', 'READY', 'STATE', 'AGE', 'IMAGE', 'BLOCKED BY']];
-  for (const s of states) rows.push([s.component, s.kind, s.ready ? 'yes' : 'no', s.state, s.ageSeconds !== undefined ? `${Math.floor(s.ageSeconds / 60)}m` : '', s.image ?? '', s.blockedBy.join(',')]);
+  for (const s of states)
+    rows.push([
+      s.component,
+      s.kind,
+      s.ready ? 'yes' : 'no',
+      s.state,
+      s.ageSeconds !== undefined ? `${Math.floor(s.ageSeconds / 60)}m` : '',
+      s.image ?? '',
+      s.blockedBy.join(','),
+    ]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  const table = `${rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
   // Reasons are long (the nodes a pod needs, the scheduler's words): in full, below the table.
   const why = states.filter((s) => !s.ready && s.reason).map((s) => `  ${s.component}: ${s.reason}`);
   return why.length ? `${table}\nnot ready:\n${why.join('\n')}\n` : table;
@@ -97,8 +136,11 @@ export function kubeStatusTable(states: ComponentState[]): string {
 function comparable(o: unknown): unknown {
   const x = JSON.parse(JSON.stringify(o ?? {})) as { metadata?: Record<string, unknown>; status?: unknown };
   delete x.status;
-  if (x.metadata) for (const k of ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink']) delete x.metadata[k];
-  if (x.metadata?.annotations && Object.keys(x.metadata.annotations as object).length === 0) delete x.metadata.annotations;
+  if (x.metadata)
+    for (const k of ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'])
+      delete x.metadata[k];
+  if (x.metadata?.annotations && Object.keys(x.metadata.annotations as object).length === 0)
+    delete x.metadata.annotations;
   return x;
 }
 
@@ -123,7 +165,12 @@ export interface DiffOptions {
  * would make: the objects an earlier apply made that are no longer rendered (the same plan apply
  * carries out), with the claims it keeps listed as kept.
  */
-export async function kubeDiff(model: CloudModel, groups: RenderedGroup[], api: KubeApi, o: DiffOptions = { prune: true, pruneVolumes: false }): Promise<DiffEntry[]> {
+export async function kubeDiff(
+  model: CloudModel,
+  groups: RenderedGroup[],
+  api: KubeApi,
+  o: DiffOptions = { prune: true, pruneVolumes: false },
+): Promise<DiffEntry[]> {
   const out: DiffEntry[] = [];
   const unserved = await unservedKinds(api, groups);
   const rendered = groups.flatMap((g) => g.objects).filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`));
@@ -137,7 +184,11 @@ export async function kubeDiff(model: CloudModel, groups: RenderedGroup[], api: 
       continue;
     }
     if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) continue; // never overwritten
-    const after = await api.request('PATCH', path, { body: obj.toJSON(), contentType: 'application/apply-patch+yaml', query: { fieldManager: FIELD_MANAGER, force: 'true', dryRun: 'All' } });
+    const after = await api.request('PATCH', path, {
+      body: obj.toJSON(),
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: FIELD_MANAGER, force: 'true', dryRun: 'All' },
+    });
     const paths = changedPaths(comparable(before.body), comparable(after.body));
     if (paths.length) out.push({ object: label, change: 'update', paths });
   }
@@ -147,9 +198,15 @@ export async function kubeDiff(model: CloudModel, groups: RenderedGroup[], api: 
     for (const r of plan.remove) {
       // A kind the cluster no longer serves cannot be deleted (apply skips it the same way).
       if (!(await api.path(r.apiVersion, r.kind, r.namespace, r.name).catch(() => undefined))) continue;
-      out.push({ object: refLabel(r), change: 'delete', paths: [], ...(isClaim(r) ? { note: 'data: deleted because of --prune-volumes' } : {}) });
+      out.push({
+        object: refLabel(r),
+        change: 'delete',
+        paths: [],
+        ...(isClaim(r) ? { note: 'data: deleted because of --prune-volumes' } : {}),
+      });
     }
-    for (const r of plan.keptClaims) out.push({ object: refLabel(r), change: 'keep', paths: [], note: 'kept (use --prune-volumes)' });
+    for (const r of plan.keptClaims)
+      out.push({ object: refLabel(r), change: 'keep', paths: [], note: 'kept (use --prune-volumes)' });
   }
   return out;
 }
@@ -159,15 +216,29 @@ export const diffChanges = (d: DiffEntry[]) => d.filter((e) => e.change !== 'kee
 
 export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) || Array.isArray(b) || prefix.split('.').length > 4) return [prefix || '(root)'];
+  if (
+    typeof a !== 'object' ||
+    typeof b !== 'object' ||
+    a === null ||
+    b === null ||
+    Array.isArray(a) ||
+    Array.isArray(b) ||
+    prefix.split('.').length > 4
+  )
+    return [prefix || '(root)'];
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].flatMap((k) => changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k));
+  return [...keys].flatMap((k) =>
+    changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k),
+  );
 }
 
 const MARK = { create: '+', update: '~', delete: '-', keep: '=' } as const;
 
 export function diffText(d: DiffEntry[]): string {
-  const lines = d.map((e) => `${MARK[e.change]} ${e.object}${e.paths.length ? `: ${e.paths.join(', ')}` : ''}${e.note ? ` (${e.note})` : ''}`);
+  const lines = d.map(
+    (e) =>
+      `${MARK[e.change]} ${e.object}${e.paths.length ? `: ${e.paths.join(', ')}` : ''}${e.note ? ` (${e.note})` : ''}`,
+  );
   const n = diffChanges(d).length;
   const deletions = d.filter((e) => e.change === 'delete').length;
   const kept = d.length - n;
@@ -180,7 +251,11 @@ export function diffText(d: DiffEntry[]): string {
  * and the backup claim, and those StatefulSets made from templates) and the namespace only with
  * purge: a claim is data.
  */
-export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge: boolean; log: (l: string) => void }): Promise<string[]> {
+export async function kubeDestroy(
+  model: CloudModel,
+  api: KubeApi,
+  opts: { purge: boolean; log: (l: string) => void },
+): Promise<string[]> {
   const ns = model.ctx.namespace;
   const inventory = await readInventory(api, ns);
   const order = new Map(model.waves.flat().map((id, i) => [id, i]));
@@ -188,7 +263,8 @@ export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge
     // Workloads of later waves first; Secrets, config and namespace-level objects last.
     const comp = [...order.keys()].find((id) => r.name === id || r.name.startsWith(`${id}-`));
     if (r.kind === 'Namespace') return -3;
-    if (r.kind === 'Secret' || r.kind === 'ConfigMap' || r.kind === 'ServiceAccount' || r.kind === 'NetworkPolicy') return -2;
+    if (r.kind === 'Secret' || r.kind === 'ConfigMap' || r.kind === 'ServiceAccount' || r.kind === 'NetworkPolicy')
+      return -2;
     return comp !== undefined ? order.get(comp)! : -1;
   };
   // Claims never go with the objects: with purge they go below, with every claim of the namespace.
@@ -199,7 +275,10 @@ export async function kubeDestroy(model: CloudModel, api: KubeApi, opts: { purge
     if (!path) continue;
     // Foreground for workloads, so their pods go before what they use; everything else at once
     // (a foreground delete leaves even a Secret behind a finalizer until the collector runs).
-    const d = await api.request('DELETE', path, { ok: [404], query: { propagationPolicy: WORKLOADS.includes(r.kind) ? 'Foreground' : 'Background' } });
+    const d = await api.request('DELETE', path, {
+      ok: [404],
+      query: { propagationPolicy: WORKLOADS.includes(r.kind) ? 'Foreground' : 'Background' },
+    });
     if (d.status !== 404) deleted.push(refLabel(r));
   }
   // Wait until the workloads are gone, so their pods no longer hold the claims.

@@ -74,7 +74,10 @@ function termHolds(t: Term, node: NodeLike): boolean {
   const fields = t.matchFields ?? [];
   // An empty term matches no node (Kubernetes' rule).
   if (exprs.length === 0 && fields.length === 0) return false;
-  return exprs.every((r) => requirementHolds(r, labels[r.key])) && fields.every((r) => requirementHolds(r, r.key === 'metadata.name' ? node.metadata.name : undefined));
+  return (
+    exprs.every((r) => requirementHolds(r, labels[r.key])) &&
+    fields.every((r) => requirementHolds(r, r.key === 'metadata.name' ? node.metadata.name : undefined))
+  );
 }
 
 /** nodeSelector and required node affinity (terms ORed, requirements within a term ANDed). */
@@ -93,18 +96,31 @@ function tolerates(t: Toleration, taint: Taint): boolean {
 }
 
 /** The tolerations the DaemonSet controller adds to every daemon pod (and counts nodes with). */
-const DAEMON_TOLERATED = new Set(['not-ready', 'unreachable', 'disk-pressure', 'memory-pressure', 'pid-pressure', 'unschedulable'].map((k) => `node.kubernetes.io/${k}`));
+const DAEMON_TOLERATED = new Set(
+  ['not-ready', 'unreachable', 'disk-pressure', 'memory-pressure', 'pid-pressure', 'unschedulable'].map(
+    (k) => `node.kubernetes.io/${k}`,
+  ),
+);
 const HOST_NETWORK_DAEMON_TOLERATED = 'node.kubernetes.io/network-unavailable';
 
 /** Taints that keep this pod off the node (only NoSchedule and NoExecute keep a pod off). */
 export function blockingTaints(spec: PlacementSpec, node: NodeLike, daemonSet: boolean): Taint[] {
-  const auto = (key: string) => daemonSet && (DAEMON_TOLERATED.has(key) || (spec.hostNetwork === true && key === HOST_NETWORK_DAEMON_TOLERATED));
-  return (node.spec?.taints ?? []).filter((taint) => (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !auto(taint.key) && !(spec.tolerations ?? []).some((t) => tolerates(t, taint)));
+  const auto = (key: string) =>
+    daemonSet && (DAEMON_TOLERATED.has(key) || (spec.hostNetwork === true && key === HOST_NETWORK_DAEMON_TOLERATED));
+  return (node.spec?.taints ?? []).filter(
+    (taint) =>
+      (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') &&
+      !auto(taint.key) &&
+      !(spec.tolerations ?? []).some((t) => tolerates(t, taint)),
+  );
 }
 
 /** Nodes this pod may run on: for a DaemonSet, the nodes its controller wants a pod on. */
 export function eligibleNodes(spec: PlacementSpec, nodes: NodeLike[], daemonSet: boolean): NodeLike[] {
-  return nodes.filter((n) => labelsMatch(spec, n) && blockingTaints(spec, n, daemonSet).length === 0 && (daemonSet || !n.spec?.unschedulable));
+  return nodes.filter(
+    (n) =>
+      labelsMatch(spec, n) && blockingTaints(spec, n, daemonSet).length === 0 && (daemonSet || !n.spec?.unschedulable),
+  );
 }
 
 function requirementText(r: Requirement): string {
@@ -134,7 +150,13 @@ export function placementText(spec: PlacementSpec): string | undefined {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`);
   const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-  const termTexts = terms.map((t) => [...(t.matchExpressions ?? []).map(requirementText), ...(t.matchFields ?? []).map((r) => requirementText({ ...r, key: `node ${r.key}` }))].join(' and ') || 'nothing');
+  const termTexts = terms.map(
+    (t) =>
+      [
+        ...(t.matchExpressions ?? []).map(requirementText),
+        ...(t.matchFields ?? []).map((r) => requirementText({ ...r, key: `node ${r.key}` })),
+      ].join(' and ') || 'nothing',
+  );
   if (termTexts.length === 1) parts.push(termTexts[0]!);
   else if (termTexts.length > 1) parts.push(`(${termTexts.join(' or ')})`);
   return parts.length ? parts.join(' and ') : undefined;
@@ -144,14 +166,26 @@ export function placementText(spec: PlacementSpec): string | undefined {
  * Where a pod template can run, in words: "needs nodes with openstack-control-plane=enabled;
  * 0 of 5 nodes have it", plus the taints that keep otherwise matching nodes out.
  */
-export function placementSummary(spec: PlacementSpec, nodes: NodeLike[], daemonSet: boolean): { eligible: number; text: string } {
+export function placementSummary(
+  spec: PlacementSpec,
+  nodes: NodeLike[],
+  daemonSet: boolean,
+): { eligible: number; text: string } {
   const matching = nodes.filter((n) => labelsMatch(spec, n));
   const eligible = eligibleNodes(spec, nodes, daemonSet);
   const want = placementText(spec);
-  let text = want ? `needs nodes with ${want}; ${matching.length} of ${nodes.length} nodes have it` : `may run on any node; ${nodes.length} nodes`;
+  let text = want
+    ? `needs nodes with ${want}; ${matching.length} of ${nodes.length} nodes have it`
+    : `may run on any node; ${nodes.length} nodes`;
   const tainted = matching.filter((n) => blockingTaints(spec, n, daemonSet).length > 0);
   if (tainted.length) {
-    const taints = [...new Set(tainted.flatMap((n) => blockingTaints(spec, n, daemonSet).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`)))];
+    const taints = [
+      ...new Set(
+        tainted.flatMap((n) =>
+          blockingTaints(spec, n, daemonSet).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`),
+        ),
+      ),
+    ];
     text += `, ${tainted.length} of them with taints it does not tolerate (${taints.join(', ')})`;
   }
   if (!daemonSet) {

@@ -6,7 +6,11 @@
 import { KubeApiError, type KubeApi } from './kube-api.js';
 import { placementSummary, placementText, type NodeLike, type PlacementSpec } from './placement.js';
 
-type Obj = { metadata?: { name?: string; generation?: number; creationTimestamp?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+type Obj = {
+  metadata?: { name?: string; generation?: number; creationTimestamp?: string };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+};
 
 export interface Readiness {
   ready: boolean;
@@ -28,9 +32,12 @@ export type Nodes = { list: NodeLike[] } | { unknown: string };
 
 export async function listNodes(api: KubeApi): Promise<Nodes> {
   try {
-    return { list: (await api.request<{ items: NodeLike[] }>('GET', '/api/v1/nodes', { what: 'list nodes' })).body.items };
+    return {
+      list: (await api.request<{ items: NodeLike[] }>('GET', '/api/v1/nodes', { what: 'list nodes' })).body.items,
+    };
   } catch (e) {
-    if (e instanceof KubeApiError && (e.status === 403 || e.status === 401)) return { unknown: 'osk may not list nodes to count them' };
+    if (e instanceof KubeApiError && (e.status === 403 || e.status === 401))
+      return { unknown: 'osk may not list nodes to count them' };
     throw e;
   }
 }
@@ -44,13 +51,28 @@ export function workloadReadiness(kind: string, o: Obj, nodes?: Nodes): Readines
       const want = typeof spec.replicas === 'number' ? spec.replicas : 1;
       const conds = (st.conditions as { type: string; status: string }[] | undefined) ?? [];
       const available = conds.some((c) => c.type === 'Available' && c.status === 'True');
-      const ok = observed && available && num(st.updatedReplicas) === want && num(st.availableReplicas) >= want && num(st.replicas) === want;
-      return { ready: ok, summary: `${num(st.availableReplicas)}/${want} available, ${num(st.updatedReplicas)} updated` };
+      const ok =
+        observed &&
+        available &&
+        num(st.updatedReplicas) === want &&
+        num(st.availableReplicas) >= want &&
+        num(st.replicas) === want;
+      return {
+        ready: ok,
+        summary: `${num(st.availableReplicas)}/${want} available, ${num(st.updatedReplicas)} updated`,
+      };
     }
     case 'StatefulSet': {
       const want = typeof spec.replicas === 'number' ? spec.replicas : 1;
-      const ok = observed && num(st.readyReplicas) === want && num(st.updatedReplicas) === want && st.currentRevision === st.updateRevision;
-      return { ready: ok, summary: `${num(st.readyReplicas)}/${want} ready${st.currentRevision !== st.updateRevision ? ', rolling' : ''}` };
+      const ok =
+        observed &&
+        num(st.readyReplicas) === want &&
+        num(st.updatedReplicas) === want &&
+        st.currentRevision === st.updateRevision;
+      return {
+        ready: ok,
+        summary: `${num(st.readyReplicas)}/${want} ready${st.currentRevision !== st.updateRevision ? ', rolling' : ''}`,
+      };
     }
     case 'DaemonSet': {
       const want = num(st.desiredNumberScheduled);
@@ -60,24 +82,39 @@ export function workloadReadiness(kind: string, o: Obj, nodes?: Nodes): Readines
       const template = ((spec.template as { spec?: PlacementSpec } | undefined)?.spec ?? {}) as PlacementSpec;
       if (nodes && 'list' in nodes) {
         const p = placementSummary(template, nodes.list, true);
-        if (p.eligible === 0 && want === 0) return { ready: false, summary: counts, reason: `no node to run on: ${p.text}` };
+        if (p.eligible === 0 && want === 0)
+          return { ready: false, summary: counts, reason: `no node to run on: ${p.text}` };
         // More desired than osk counts is fine (the controller knows best); fewer means nodes left out.
-        if (want < p.eligible) return { ready: false, summary: counts, reason: `scheduled on ${want} of the ${p.eligible} nodes it should run on (${p.text})` };
+        if (want < p.eligible)
+          return {
+            ready: false,
+            summary: counts,
+            reason: `scheduled on ${want} of the ${p.eligible} nodes it should run on (${p.text})`,
+          };
       } else if (want === 0) {
         const where = placementText(template);
-        return { ready: false, summary: counts, reason: `no node to run on${where ? `: needs nodes with ${where}` : ''}${nodes && 'unknown' in nodes ? ` (${nodes.unknown})` : ''}` };
+        return {
+          ready: false,
+          summary: counts,
+          reason: `no node to run on${where ? `: needs nodes with ${where}` : ''}${nodes && 'unknown' in nodes ? ` (${nodes.unknown})` : ''}`,
+        };
       }
       const ok = observed && num(st.numberReady) === want && num(st.updatedNumberScheduled) === want;
       return { ready: ok, summary: counts };
     }
     case 'Job': {
-      const conds = (st.conditions as { type: string; status: string; message?: string; reason?: string }[] | undefined) ?? [];
+      const conds =
+        (st.conditions as { type: string; status: string; message?: string; reason?: string }[] | undefined) ?? [];
       // FailureTarget (Kubernetes ≥ 1.31) comes first: the Job has failed and its pods are being
       // finalized; Failed follows once they are gone, which can take a while. Either is final.
       const failed = conds.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
-      if (failed) return { ready: false, failed: true, summary: `Failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() };
+      if (failed)
+        return { ready: false, failed: true, summary: `Failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() };
       const complete = conds.some((c) => c.type === 'Complete' && c.status === 'True');
-      return { ready: complete, summary: complete ? 'Complete' : `${num(st.active)} active, ${num(st.failed)} failed attempts` };
+      return {
+        ready: complete,
+        summary: complete ? 'Complete' : `${num(st.active)} active, ${num(st.failed)} failed attempts`,
+      };
     }
     default:
       return { ready: true, summary: 'applied' };
@@ -90,14 +127,24 @@ export interface Pod {
   status?: {
     phase?: string;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
-    containerStatuses?: { name: string; ready: boolean; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }[];
+    containerStatuses?: {
+      name: string;
+      ready: boolean;
+      state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } };
+    }[];
   };
 }
 
 /** Why the component's pods are not ready, in one line. */
 export async function explainPods(api: KubeApi, namespace: string, selector: string, nodes?: Nodes): Promise<string> {
-  const pods = (await api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } })).body.items;
-  const unscheduled = pods.some((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'));
+  const pods = (
+    await api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, {
+      query: { labelSelector: selector },
+    })
+  ).body.items;
+  const unscheduled = pods.some((p) =>
+    p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'),
+  );
   return explainPodList(pods, unscheduled ? (nodes ?? (await listNodes(api))) : undefined);
 }
 
@@ -111,12 +158,18 @@ export function explainPodList(pods: Pod[], nodes?: Nodes): string {
     const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
     if (sched) {
       const wanted = placementText(p.spec ?? {});
-      const where = nodes && 'list' in nodes ? placementSummary(p.spec ?? {}, nodes.list, false).text : wanted ? `needs nodes with ${wanted}` : 'may run on any node';
+      const where =
+        nodes && 'list' in nodes
+          ? placementSummary(p.spec ?? {}, nodes.list, false).text
+          : wanted
+            ? `needs nodes with ${wanted}`
+            : 'may run on any node';
       return `${p.metadata.name}: ${sched.reason ?? 'unschedulable'}: ${where}${sched.message ? ` (scheduler: ${sched.message})` : ''}`;
     }
     for (const c of p.status?.containerStatuses ?? []) {
       const w = c.state?.waiting;
-      if (w?.reason && w.reason !== 'ContainerCreating') return `${p.metadata.name}/${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
+      if (w?.reason && w.reason !== 'ContainerCreating')
+        return `${p.metadata.name}/${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
     }
   }
   const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
@@ -125,7 +178,18 @@ export function explainPodList(pods: Pod[], nodes?: Nodes): string {
 
 /** The newest warning events of the objects of a component. */
 export async function warningEvents(api: KubeApi, namespace: string, names: string[], limit = 3): Promise<string[]> {
-  const ev = (await api.request<{ items: { involvedObject: { name: string; kind: string }; reason?: string; message?: string; type?: string; lastTimestamp?: string; eventTime?: string }[] }>('GET', `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: 'type=Warning' } })).body.items;
+  const ev = (
+    await api.request<{
+      items: {
+        involvedObject: { name: string; kind: string };
+        reason?: string;
+        message?: string;
+        type?: string;
+        lastTimestamp?: string;
+        eventTime?: string;
+      }[];
+    }>('GET', `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: 'type=Warning' } })
+  ).body.items;
   return ev
     .filter((e) => names.some((n) => e.involvedObject.name === n || e.involvedObject.name.startsWith(`${n}-`)))
     .sort((a, b) => String(b.lastTimestamp ?? b.eventTime).localeCompare(String(a.lastTimestamp ?? a.eventTime)))
@@ -134,14 +198,30 @@ export async function warningEvents(api: KubeApi, namespace: string, names: stri
 }
 
 /** The last log lines of a Job's newest pod (for a failed Job). */
-export async function lastLogLines(api: KubeApi, namespace: string, selector: string, lines = 10): Promise<string | undefined> {
-  const pods = (await api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } })).body.items;
-  const newest = pods.sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
+export async function lastLogLines(
+  api: KubeApi,
+  namespace: string,
+  selector: string,
+  lines = 10,
+): Promise<string | undefined> {
+  const pods = (
+    await api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, {
+      query: { labelSelector: selector },
+    })
+  ).body.items;
+  const newest = pods.sort((a, b) =>
+    String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+  )[0];
   if (!newest) return undefined;
   // The API server proxies logs from the node's kubelet, which may not answer (a node gone, or
   // kwok in the tests): one short try, no retries; a message without logs beats a stalled one.
   try {
-    const r = await api.request<string>('GET', `/api/v1/namespaces/${namespace}/pods/${newest.metadata.name}/log`, { query: { tailLines: String(lines) }, ok: [400, 404, 500, 502, 503, 504], timeoutMs: 5000, retry: false });
+    const r = await api.request<string>('GET', `/api/v1/namespaces/${namespace}/pods/${newest.metadata.name}/log`, {
+      query: { tailLines: String(lines) },
+      ok: [400, 404, 500, 502, 503, 504],
+      timeoutMs: 5000,
+      retry: false,
+    });
     return r.status === 200 && typeof r.body === 'string' ? r.body : undefined;
   } catch {
     return undefined;

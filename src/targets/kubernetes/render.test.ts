@@ -13,14 +13,23 @@ import { parseCloudFile } from '../../spec/load.js';
 import { allObjects } from './render.js';
 import { toMultiDocYaml } from './yaml.js';
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+};
 
 const CLOUDS: Record<string, string> = {
   minimal: readFileSync('examples/minimal.yaml', 'utf8'),
   ha: readFileSync('examples/ha.yaml', 'utf8'),
   bare: 'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: bare, namespace: cloud}\n',
-  haLocal: 'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: hl}\nspec:\n  profile: ha\n  release: "2024.2"\n  endpoints: {publicDomain: x.example.org}\n',
-  noHorizonCinder: 'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: small}\nspec:\n  release: "2025.2"\n  services: {horizon: {enabled: false}, cinder: {enabled: false}}\n',
+  haLocal:
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: hl}\nspec:\n  profile: ha\n  release: "2024.2"\n  endpoints: {publicDomain: x.example.org}\n',
+  noHorizonCinder:
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: small}\nspec:\n  release: "2025.2"\n  services: {horizon: {enabled: false}, cinder: {enabled: false}}\n',
 };
 
 function rendered(name: string, store = SecretStore.memory(parseCloudFile(CLOUDS[name]!).metadata.name)) {
@@ -36,7 +45,13 @@ function userSecrets(name: string): { ceph?: string } {
 }
 
 function podSpecs(objects: Obj[]): { owner: string; spec: any; meta: any }[] {
-  return objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind)).map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, spec: o.spec.template.spec, meta: o.spec.template.metadata }));
+  return objects
+    .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind))
+    .map((o) => ({
+      owner: `${o.kind}/${o.metadata.name}`,
+      spec: o.spec.template.spec,
+      meta: o.spec.template.metadata,
+    }));
 }
 
 for (const name of Object.keys(CLOUDS)) {
@@ -44,7 +59,10 @@ for (const name of Object.keys(CLOUDS)) {
     const { objects } = rendered(name);
     for (const { owner, spec } of podSpecs(objects)) {
       for (const c of spec.containers) {
-        assert.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, `${owner} resources`);
+        assert.ok(
+          c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory,
+          `${owner} resources`,
+        );
         if (!owner.startsWith('Job/')) assert.ok(c.readinessProbe && c.livenessProbe, `${owner} probes`);
       }
     }
@@ -58,36 +76,49 @@ for (const name of Object.keys(CLOUDS)) {
       for (const v of spec.volumes ?? []) {
         if (v.configMap) assert.ok(have.has(`ConfigMap/${v.configMap.name}`), `${owner} ConfigMap ${v.configMap.name}`);
         // The Ceph key is the user's (or Rook's) Secret, named by storage.ceph.keyringSecret.
-        if (v.secret && v.secret.secretName !== userSecrets(name).ceph) assert.ok(have.has(`Secret/${v.secret.secretName}`), `${owner} Secret ${v.secret.secretName}`);
-        if (v.persistentVolumeClaim) assert.ok(have.has(`PersistentVolumeClaim/${v.persistentVolumeClaim.claimName}`), `${owner} PVC`);
+        if (v.secret && v.secret.secretName !== userSecrets(name).ceph)
+          assert.ok(have.has(`Secret/${v.secret.secretName}`), `${owner} Secret ${v.secret.secretName}`);
+        if (v.persistentVolumeClaim)
+          assert.ok(have.has(`PersistentVolumeClaim/${v.persistentVolumeClaim.claimName}`), `${owner} PVC`);
       }
       for (const c of spec.containers) {
         for (const e of c.env ?? []) {
           const ref = e.valueFrom?.secretKeyRef;
           if (!ref) continue;
           const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
-          assert.ok(secret?.stringData && ref.key in secret.stringData, `${owner} env ${e.name} → ${ref.name}/${ref.key}`);
+          assert.ok(
+            secret?.stringData && ref.key in secret.stringData,
+            `${owner} env ${e.name} → ${ref.name}/${ref.key}`,
+          );
         }
         // Every file mounted from a ConfigMap or Secret exists in it.
         for (const m of c.volumeMounts ?? []) {
           const v = spec.volumes.find((x: any) => x.name === m.name);
           if (!m.subPath) continue;
-          const src = v.configMap ? objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap.name)?.data : objects.find((o) => o.kind === 'Secret' && o.metadata.name === v.secret.secretName)?.stringData;
+          const src = v.configMap
+            ? objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap.name)?.data
+            : objects.find((o) => o.kind === 'Secret' && o.metadata.name === v.secret.secretName)?.stringData;
           assert.ok(src && m.subPath in src, `${owner} mounts ${m.mountPath} from ${m.name}:${m.subPath}`);
         }
       }
     }
-    for (const o of objects.filter((x) => x.kind === 'Ingress')) for (const r of o.spec.rules) for (const p of r.http.paths) assert.ok(have.has(`Service/${p.backend.service.name}`));
-    for (const o of objects.filter((x) => x.kind === 'StatefulSet')) assert.ok(have.has(`Service/${o.spec.serviceName}`), `${o.metadata.name} governing service`);
+    for (const o of objects.filter((x) => x.kind === 'Ingress'))
+      for (const r of o.spec.rules)
+        for (const p of r.http.paths) assert.ok(have.has(`Service/${p.backend.service.name}`));
+    for (const o of objects.filter((x) => x.kind === 'StatefulSet'))
+      assert.ok(have.has(`Service/${o.spec.serviceName}`), `${o.metadata.name} governing service`);
   });
 
   test(`${name}: every host in a generated config is a rendered Service`, () => {
     const { objects, model } = rendered(name);
     const ns = model.ctx.namespace;
     const services = new Set(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
-    const texts = objects.filter((o) => o.kind === 'ConfigMap' || o.kind === 'Secret').flatMap((o) => Object.values(o.data ?? o.stringData ?? {}));
+    const texts = objects
+      .filter((o) => o.kind === 'ConfigMap' || o.kind === 'Secret')
+      .flatMap((o) => Object.values(o.data ?? o.stringData ?? {}));
     const hosts = new Set<string>();
-    for (const t of texts) for (const m of t.matchAll(new RegExp(`([a-z0-9.-]+)\\.${ns}\\.svc\\.cluster\\.local`, 'g'))) hosts.add(m[1]!);
+    for (const t of texts)
+      for (const m of t.matchAll(new RegExp(`([a-z0-9.-]+)\\.${ns}\\.svc\\.cluster\\.local`, 'g'))) hosts.add(m[1]!);
     assert.ok(hosts.size >= 5);
     for (const h of hosts) {
       // <service> or <pod>.<headless service>
@@ -111,7 +142,10 @@ for (const name of Object.keys(CLOUDS)) {
       const bundle = [...model.bundles.values()].flatMap((b) => b.files).find((f) => f.name === file)!;
       assert.ok('ini' in bundle);
       const entry = bundle.ini.get(section!, key!);
-      assert.ok(entry && JSON.stringify(entry.value).includes(host!), `${e.from} → ${e.to}: ${file} [${section}] ${key} contains ${host}`);
+      assert.ok(
+        entry && JSON.stringify(entry.value).includes(host!),
+        `${e.from} → ${e.to}: ${file} [${section}] ${key} contains ${host}`,
+      );
     }
   });
 
@@ -127,7 +161,8 @@ for (const name of Object.keys(CLOUDS)) {
 
   test(`${name}: every image is in the pinned table`, () => {
     const pinned = allPinnedImages();
-    for (const { owner, spec } of podSpecs(rendered(name).objects)) for (const c of spec.containers) assert.ok(pinned.has(c.image), `${owner}: ${c.image}`);
+    for (const { owner, spec } of podSpecs(rendered(name).objects))
+      for (const c of spec.containers) assert.ok(pinned.has(c.image), `${owner}: ${c.image}`);
   });
 }
 
@@ -149,9 +184,19 @@ test('a config change renames the Jobs that read it and rolls the pods that moun
   const [a, b] = [objs(base), objs(changed)];
   const jobs = (x: Obj[]) => x.filter((o) => o.kind === 'Job').map((o) => o.metadata.name);
   assert.ok(jobs(a).some((n) => n.startsWith('keystone-db-sync-')));
-  assert.notDeepEqual(jobs(a).filter((n) => n.startsWith('keystone-db-sync-')), jobs(b).filter((n) => n.startsWith('keystone-db-sync-')));
-  assert.deepEqual(jobs(a).filter((n) => n.startsWith('nova-db-sync-')), jobs(b).filter((n) => n.startsWith('nova-db-sync-')), 'nova jobs unchanged');
-  const hash = (x: Obj[], n: string) => x.find((o) => o.kind === 'Deployment' && o.metadata.name === n)!.spec.template.metadata.annotations['osk.dev/config-hash'];
+  assert.notDeepEqual(
+    jobs(a).filter((n) => n.startsWith('keystone-db-sync-')),
+    jobs(b).filter((n) => n.startsWith('keystone-db-sync-')),
+  );
+  assert.deepEqual(
+    jobs(a).filter((n) => n.startsWith('nova-db-sync-')),
+    jobs(b).filter((n) => n.startsWith('nova-db-sync-')),
+    'nova jobs unchanged',
+  );
+  const hash = (x: Obj[], n: string) =>
+    x.find((o) => o.kind === 'Deployment' && o.metadata.name === n)!.spec.template.metadata.annotations[
+      'osk.dev/config-hash'
+    ];
   assert.notEqual(hash(a, 'keystone-api'), hash(b, 'keystone-api'));
   assert.equal(hash(a, 'nova-api'), hash(b, 'nova-api'));
   for (const n of jobs(a)) assert.ok(n.length <= 63, n);
@@ -160,22 +205,33 @@ test('a config change renames the Jobs that read it and rolls the pods that moun
 test('ha: PodDisruptionBudgets and anti-affinity for replicated components, Ingress with TLS', () => {
   const { objects } = rendered('ha');
   const pdbs = new Set(objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name));
-  for (const n of ['mariadb', 'rabbitmq', 'keystone-api', 'nova-api', 'neutron-server']) assert.ok(pdbs.has(n), `PDB ${n}`);
+  for (const n of ['mariadb', 'rabbitmq', 'keystone-api', 'nova-api', 'neutron-server'])
+    assert.ok(pdbs.has(n), `PDB ${n}`);
   const sts = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'mariadb')!;
-  assert.equal(sts.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, 'kubernetes.io/hostname');
+  assert.equal(
+    sts.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey,
+    'kubernetes.io/hostname',
+  );
   assert.equal(sts.spec.volumeClaimTemplates[0].spec.storageClassName, 'fast-ssd');
   const ing = objects.find((o) => o.kind === 'Ingress' && o.metadata.name === 'keystone-api')!;
   assert.equal(ing.spec.rules[0].host, 'identity.cloud.example.com');
   assert.equal(ing.metadata.annotations!['cert-manager.io/cluster-issuer'], 'letsencrypt-prod');
   const gpu = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'nova-compute-gpu')!;
   assert.equal(gpu.spec.template.spec.nodeSelector['nvidia.com/gpu.present'], 'true');
-  assert.deepEqual(objects.filter((o) => o.kind === 'StorageClass').map((o) => o.metadata.name).sort(), ['cinder-ceph-gold', 'cinder-ceph-ssd']);
+  assert.deepEqual(
+    objects
+      .filter((o) => o.kind === 'StorageClass')
+      .map((o) => o.metadata.name)
+      .sort(),
+    ['cinder-ceph-gold', 'cinder-ceph-ssd'],
+  );
 });
 
 test('minimal: one replica, no PDBs, Horizon on the requested NodePort', () => {
   const { objects } = rendered('minimal');
   assert.equal(objects.filter((o) => o.kind === 'PodDisruptionBudget').length, 0);
-  for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet')) assert.equal(o.spec.replicas, 1, o.metadata.name);
+  for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet'))
+    assert.equal(o.spec.replicas, 1, o.metadata.name);
   const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'horizon')!;
   assert.equal(svc.spec.type, 'NodePort');
   assert.equal(svc.spec.ports[0].nodePort, 30080);
@@ -186,8 +242,12 @@ test('network policies: default deny, and each allowed connection is an edge of 
   const deny = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny')!;
   assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
   const mariadbPolicy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'mariadb')!;
-  const sources = mariadbPolicy.spec.ingress.flatMap((r: any) => r.from.map((f: any) => f.podSelector?.matchLabels?.['osk.dev/component'])).sort();
-  const expected = [...new Set(model.edges.filter((e) => e.to === 'mariadb' && e.port === 3306).map((e) => e.from))].sort();
+  const sources = mariadbPolicy.spec.ingress
+    .flatMap((r: any) => r.from.map((f: any) => f.podSelector?.matchLabels?.['osk.dev/component']))
+    .sort();
+  const expected = [
+    ...new Set(model.edges.filter((e) => e.to === 'mariadb' && e.port === 3306).map((e) => e.from)),
+  ].sort();
   assert.deepEqual(sources, expected);
   assert.ok(!sources.includes('horizon'));
 });
@@ -197,18 +257,25 @@ test('the namespace group comes first and groups follow the plan waves', () => {
   assert.match(groups[0]!.name, /^000-namespace$/);
   assert.match(groups[1]!.name, /^001-secrets$/);
   const waves = groups.filter((g) => g.wave !== undefined).map((g) => g.wave!);
-  assert.deepEqual(waves, [...waves].sort((a, b) => a - b));
+  assert.deepEqual(
+    waves,
+    [...waves].sort((a, b) => a - b),
+  );
 });
 
 test('ha: each compute agent runs on every ordinary compute node, its -gpu twin on every GPU node, none on the control plane', async () => {
   const { eligibleNodes } = await import('./placement.js');
-  const node = (name: string, labels: Record<string, string>) => ({ metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } } });
+  const node = (name: string, labels: Record<string, string>) => ({
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
+  });
   const nodes = [
     ...['cp-1', 'cp-2', 'cp-3'].map((n) => node(n, { 'openstack-control-plane': 'enabled' })),
     ...['compute-1', 'compute-2', 'compute-3'].map((n) => node(n, { 'openstack-compute-node': 'enabled' })),
     // A node with only one of the two GPU labels is not a GPU node.
     node('compute-4', { 'openstack-compute-node': 'enabled', 'nvidia.com/gpu.present': 'false' }),
-    ...['gpu-1', 'gpu-2'].map((n) => node(n, { 'openstack-compute-node': 'enabled', 'nvidia.com/gpu.present': 'true' })),
+    ...['gpu-1', 'gpu-2'].map((n) =>
+      node(n, { 'openstack-compute-node': 'enabled', 'nvidia.com/gpu.present': 'true' }),
+    ),
   ];
   const { objects } = rendered('ha');
   const agents = ['nova-compute', 'libvirt', 'openvswitch', 'ovn-controller', 'neutron-ovn-metadata-agent'];
@@ -219,7 +286,11 @@ test('ha: each compute agent runs on every ordinary compute node, its -gpu twin 
     ] as const) {
       const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === name);
       assert.ok(ds, `DaemonSet ${name} is rendered`);
-      assert.deepEqual(eligibleNodes(ds.spec.template.spec, nodes, true).map((n) => n.metadata.name), want, name);
+      assert.deepEqual(
+        eligibleNodes(ds.spec.template.spec, nodes, true).map((n) => n.metadata.name),
+        want,
+        name,
+      );
     }
   }
 });

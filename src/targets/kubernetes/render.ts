@@ -16,13 +16,26 @@ import { monitoringObjects } from '../../observe/render.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
 import { networkPolicies } from './network-policy.js';
-import { configMapName, configSecretName, jobName, podTemplate, secretPartKey, serviceAccountName, type RenderInputs } from './workload.js';
+import {
+  configMapName,
+  configSecretName,
+  jobName,
+  podTemplate,
+  secretPartKey,
+  serviceAccountName,
+  type RenderInputs,
+} from './workload.js';
 
 /** Any object kubernetes-models builds: it validates itself and serialises to plain JSON. */
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
   validate(): void;
   toJSON(): unknown;
 }
@@ -59,12 +72,17 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
     }),
   ];
   const services = [...new Set([...model.components.values()].map((c) => serviceAccountName(c)))].sort();
-  for (const sa of services) namespaceObjects.push(new ServiceAccount({ metadata: meta(sa), automountServiceAccountToken: false }));
+  for (const sa of services)
+    namespaceObjects.push(new ServiceAccount({ metadata: meta(sa), automountServiceAccountToken: false }));
   for (const c of model.components.values()) {
     if (!c.rbac?.length) continue;
     namespaceObjects.push(
       new Role({ metadata: meta(c.id), rules: c.rbac }),
-      new RoleBinding({ metadata: meta(c.id), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: c.id }, subjects: [{ kind: 'ServiceAccount', name: serviceAccountName(c), namespace: ns }] }),
+      new RoleBinding({
+        metadata: meta(c.id),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: c.id },
+        subjects: [{ kind: 'ServiceAccount', name: serviceAccountName(c), namespace: ns }],
+      }),
     );
   }
   const policies = new Map(networkPolicies(model).map((p) => [p.metadata!.name!, p]));
@@ -90,7 +108,8 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
   }
   for (const b of [...model.bundles.values()].sort((a, z) => a.name.localeCompare(z.name))) {
     const data = secretPartsOf(b);
-    if (Object.keys(data).length) secretObjects.push(new Secret({ metadata: meta(configSecretName(b.name)), type: 'Opaque', stringData: data }));
+    if (Object.keys(data).length)
+      secretObjects.push(new Secret({ metadata: meta(configSecretName(b.name)), type: 'Opaque', stringData: data }));
   }
   groups.push({ name: 'secrets', objects: secretObjects });
 
@@ -125,7 +144,7 @@ export function renderKubernetes(model: CloudModel, secretValue: (name: string) 
   const backup = backupObjects(model);
   if (backup.length) groups.push({ name: 'backup', objects: backup });
 
-  const width = String(groups.length).length < 3 ? 3 : String(groups.length).length;
+  const width = Math.max(3, String(groups.length).length);
   return groups.map((g, i) => ({ ...g, name: `${String(i).padStart(width, '0')}-${g.name}` }));
 }
 
@@ -161,7 +180,11 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
     out.push(
       new PersistentVolumeClaim({
         metadata: { name: `${c.id}-${c.volumeClaim.name}`, namespace: ns, labels },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.volumeClaim.size } }, ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}) },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: c.volumeClaim.size } },
+          ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}),
+        },
       }),
     );
   }
@@ -175,7 +198,9 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
             revisionHistoryLimit: 5,
             selector: { matchLabels: selector },
             // A ReadWriteOnce claim cannot be mounted by the new pod while the old one holds it.
-            strategy: c.volumeClaim ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+            strategy: c.volumeClaim
+              ? { type: 'Recreate' }
+              : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
             template,
           },
         }),
@@ -200,7 +225,11 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
                   volumeClaimTemplates: [
                     {
                       metadata: { name: c.volumeClaim.name, labels },
-                      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.volumeClaim.size } }, ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}) },
+                      spec: {
+                        accessModes: ['ReadWriteOnce'],
+                        resources: { requests: { storage: c.volumeClaim.size } },
+                        ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}),
+                      },
                     },
                   ],
                 }
@@ -213,7 +242,11 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
       out.push(
         new DaemonSet({
           metadata: { name: c.id, namespace: ns, labels },
-          spec: { selector: { matchLabels: selector }, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } }, template },
+          spec: {
+            selector: { matchLabels: selector },
+            updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+            template,
+          },
         }),
       );
       break;
@@ -230,7 +263,12 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
   }
 
   if (c.service_) {
-    const ports = c.service_.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol ?? 'TCP' }));
+    const ports = c.service_.ports.map((p) => ({
+      name: p.name,
+      port: p.port,
+      targetPort: p.port,
+      protocol: p.protocol ?? 'TCP',
+    }));
     const nodePort = c.service_.nodePort;
     out.push(
       new Service({
@@ -247,13 +285,28 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
         new Service({
           metadata: { name: `${c.id}-headless`, namespace: ns, labels },
           // Peers must resolve each other before they are ready (cluster formation).
-          spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: (c.ports ?? c.service_.ports).map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol ?? 'TCP' })) },
+          spec: {
+            clusterIP: 'None',
+            publishNotReadyAddresses: true,
+            selector,
+            ports: (c.ports ?? c.service_.ports).map((p) => ({
+              name: p.name,
+              port: p.port,
+              targetPort: p.port,
+              protocol: p.protocol ?? 'TCP',
+            })),
+          },
         }),
       );
     }
   }
   if (ctx.ha && replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
-    out.push(new PodDisruptionBudget({ metadata: { name: c.id, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } }));
+    out.push(
+      new PodDisruptionBudget({
+        metadata: { name: c.id, namespace: ns, labels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+      }),
+    );
   }
   const domain = ctx.spec.endpoints?.publicDomain;
   if (domain && c.publicHost && c.publicPort) {
@@ -270,7 +323,20 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
         spec: {
           ...(ctx.spec.endpoints?.ingressClassName ? { ingressClassName: ctx.spec.endpoints.ingressClassName } : {}),
           ...(tls?.enabled ? { tls: [{ hosts: [host], secretName: tls.secretName ?? `${c.id}-tls` }] } : {}),
-          rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: c.id, port: { number: c.publicPort } } } }] } }],
+          rules: [
+            {
+              host,
+              http: {
+                paths: [
+                  {
+                    path: '/',
+                    pathType: 'Prefix',
+                    backend: { service: { name: c.id, port: { number: c.publicPort } } },
+                  },
+                ],
+              },
+            },
+          ],
         },
       }),
     );

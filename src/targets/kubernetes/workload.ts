@@ -4,7 +4,15 @@
  * OpenAPI schema when the render assembles it.
  */
 import { createHash } from 'node:crypto';
-import type { IContainer, IPodSpec, IPodTemplateSpec, IProbe, IVolume, IVolumeMount, IEnvVar } from 'kubernetes-models/v1';
+import type {
+  IContainer,
+  IPodSpec,
+  IPodTemplateSpec,
+  IProbe,
+  IVolume,
+  IVolumeMount,
+  IEnvVar,
+} from 'kubernetes-models/v1';
 import type { CatalogContext } from '../../catalog/context.js';
 import type { ComponentDef, ConfigBundleDef, ProbeDef, SecretDef } from '../../catalog/types.js';
 import { labelsFor, selectorFor } from './labels.js';
@@ -38,13 +46,17 @@ function probe(p: ProbeDef | undefined): IProbe | undefined {
     ...(p.timeoutSeconds !== undefined ? { timeoutSeconds: p.timeoutSeconds } : {}),
     ...(p.failureThreshold !== undefined ? { failureThreshold: p.failureThreshold } : {}),
   };
-  if ('http' in p) return { httpGet: { path: p.http.path, port: p.http.port, scheme: p.http.scheme ?? 'HTTP' }, ...timing };
+  if ('http' in p)
+    return { httpGet: { path: p.http.path, port: p.http.port, scheme: p.http.scheme ?? 'HTTP' }, ...timing };
   if ('tcp' in p) return { tcpSocket: { port: p.tcp.port }, ...timing };
   return { exec: { command: p.exec.command }, ...timing };
 }
 
 /** Volumes and mounts for the config bundles and secret files of a component. */
-function configVolumes(c: ComponentDef, inp: RenderInputs): { volumes: IVolume[]; mounts: IVolumeMount[]; hash: string } {
+function configVolumes(
+  c: ComponentDef,
+  inp: RenderInputs,
+): { volumes: IVolume[]; mounts: IVolumeMount[]; hash: string } {
   const volumes: IVolume[] = [];
   const mounts: IVolumeMount[] = [];
   const hash = createHash('sha256');
@@ -64,7 +76,12 @@ function configVolumes(c: ComponentDef, inp: RenderInputs): { volumes: IVolume[]
       for (const f of secretFiles) {
         if ('ini' in f) {
           // oslo reads <file>.d/ as a config dir: the credentials overlay the public file.
-          mounts.push({ name: `${name}-secrets`, mountPath: `${b.dir}/${f.name}.d/secrets.conf`, subPath: secretPartKey(f.name), readOnly: true });
+          mounts.push({
+            name: `${name}-secrets`,
+            mountPath: `${b.dir}/${f.name}.d/secrets.conf`,
+            subPath: secretPartKey(f.name),
+            readOnly: true,
+          });
           hash.update(`${name}/${f.name}.secrets\0${f.ini.renderSecrets(f.dialect)}\0`);
         } else {
           mounts.push({ name: `${name}-secrets`, mountPath: `${b.dir}/${f.name}`, subPath: f.name, readOnly: true });
@@ -79,7 +96,8 @@ function configVolumes(c: ComponentDef, inp: RenderInputs): { volumes: IVolume[]
     mounts.push({ name: vol, mountPath: f.mountPath, readOnly: true });
     // Rotated keys count by name only: the kubelet refreshes the mounted Secret and the program
     // rereads it, so a rotation must not roll the pods (nor rename their Jobs).
-    for (const d of [...inp.secrets.values()].filter((s) => s.k8sSecret === f.k8sSecret)) hash.update(d.rotates ? `${d.name}\0` : `${d.name}\0${inp.secretValue(d.name)}\0`);
+    for (const d of [...inp.secrets.values()].filter((s) => s.k8sSecret === f.k8sSecret))
+      hash.update(d.rotates ? `${d.name}\0` : `${d.name}\0${inp.secretValue(d.name)}\0`);
   }
   for (const e of c.env ?? []) if (e.secret) hash.update(`env ${e.name}\0${inp.secretValue(e.secret)}\0`);
   return { volumes, mounts, hash: hash.digest('hex').slice(0, 16) };
@@ -110,7 +128,8 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
     mounts.push({ name: h.name, mountPath: h.mountPath });
   }
   if (c.volumeClaim) {
-    if (c.workload === 'Deployment') volumes.push({ name: c.volumeClaim.name, persistentVolumeClaim: { claimName: `${c.id}-${c.volumeClaim.name}` } });
+    if (c.workload === 'Deployment')
+      volumes.push({ name: c.volumeClaim.name, persistentVolumeClaim: { claimName: `${c.id}-${c.volumeClaim.name}` } });
     mounts.push({ name: c.volumeClaim.name, mountPath: c.volumeClaim.mountPath });
   }
   const isJob = c.workload === 'Job';
@@ -121,7 +140,9 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
     imagePullPolicy: ctx.spec.images?.pullPolicy ?? 'IfNotPresent',
     command: c.command,
     ...(c.env?.length ? { env: env(c, inp) } : {}),
-    ...(c.ports?.length ? { ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) } : {}),
+    ...(c.ports?.length
+      ? { ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) }
+      : {}),
     resources: {
       requests: { ...c.settings.resources.requests },
       limits: { ...c.settings.resources.limits },
@@ -147,8 +168,12 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
     ...(podAffinity ? { affinity: podAffinity } : {}),
     ...(volumes.length ? { volumes } : {}),
     ...(c.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
-    ...(c.runAsUser !== undefined && c.runAsUser !== 0 && !c.privileged ? { securityContext: { fsGroup: c.runAsUser, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } } : {}),
-    ...(ctx.spec.images?.pullSecrets?.length ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) } : {}),
+    ...(c.runAsUser !== undefined && c.runAsUser !== 0 && !c.privileged
+      ? { securityContext: { fsGroup: c.runAsUser, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } }
+      : {}),
+    ...(ctx.spec.images?.pullSecrets?.length
+      ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) }
+      : {}),
     ...(isJob ? { restartPolicy: 'OnFailure' } : {}),
     terminationGracePeriodSeconds: c.workload === 'StatefulSet' ? 120 : 30,
   };
@@ -156,7 +181,10 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
   // Multus's JSON form: each value is a JSON string, so a name cannot add a network (as a comma
   // or "@" would in the short "ns/name@if" form), and the interface name is passed on.
   if (c.networks?.length) annotations['k8s.v1.cni.cncf.io/networks'] = JSON.stringify(c.networks);
-  return { template: { metadata: { labels: { ...labelsFor(ctx, c), ...selectorFor(ctx, c) }, annotations }, spec }, hash: cfg.hash };
+  return {
+    template: { metadata: { labels: { ...labelsFor(ctx, c), ...selectorFor(ctx, c) }, annotations }, spec },
+    hash: cfg.hash,
+  };
 }
 
 export function serviceAccountName(c: ComponentDef): string {
@@ -177,7 +205,9 @@ function affinity(c: ComponentDef, ctx: CatalogContext): IPodSpec['affinity'] | 
     const distinguishing = all.filter(([k, v]) => own[k] !== v);
     out.nodeAffinity = {
       requiredDuringSchedulingIgnoredDuringExecution: {
-        nodeSelectorTerms: (distinguishing.length ? distinguishing : all).map(([key, value]) => ({ matchExpressions: [{ key, operator: 'NotIn', values: [value] }] })),
+        nodeSelectorTerms: (distinguishing.length ? distinguishing : all).map(([key, value]) => ({
+          matchExpressions: [{ key, operator: 'NotIn', values: [value] }],
+        })),
       },
     };
   }

@@ -20,7 +20,14 @@ export interface Credentials {
 
 export function cloudsYaml(c: Credentials): string {
   const entry = (user: string, project: string, password: string) => ({
-    auth: { auth_url: KEYSTONE_URL, username: user, password, project_name: project, user_domain_name: 'Default', project_domain_name: 'Default' },
+    auth: {
+      auth_url: KEYSTONE_URL,
+      username: user,
+      password,
+      project_name: project,
+      user_domain_name: 'Default',
+      project_domain_name: 'Default',
+    },
     region_name: c.region,
     interface: 'public',
     identity_api_version: 3,
@@ -57,7 +64,14 @@ export function envLines(paths: StatePaths, cloud: string, demo: boolean): strin
 /** The admin client osk itself uses (internal interface, the cloud's region). */
 export function adminClient(c: Credentials): OpenStackClient {
   return new OpenStackClient({
-    auth: { type: 'password', authUrl: KEYSTONE_URL, username: 'admin', userDomainId: 'default', password: c.adminPassword, scope: { project: { name: 'admin', domainId: 'default' } } },
+    auth: {
+      type: 'password',
+      authUrl: KEYSTONE_URL,
+      username: 'admin',
+      userDomainId: 'default',
+      password: c.adminPassword,
+      scope: { project: { name: 'admin', domainId: 'default' } },
+    },
     region: c.region,
     interface: 'internal',
     timeoutMs: 60_000,

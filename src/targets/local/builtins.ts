@@ -29,7 +29,9 @@ export function dbInitSql(databases: string[], user: string, password: string): 
   if (!/^[A-Za-z0-9]+$/.test(password)) throw new Error('the store password is not base62');
   const u = `'${ident(user)}'@'127.0.0.1'`;
   return [
-    ...databases.map((d) => `CREATE DATABASE IF NOT EXISTS \`${ident(d)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;`),
+    ...databases.map(
+      (d) => `CREATE DATABASE IF NOT EXISTS \`${ident(d)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;`,
+    ),
     `CREATE USER IF NOT EXISTS ${u} IDENTIFIED BY '${password}';`,
     // Keeps the password in step with the store (a restored store, a reset database).
     `ALTER USER ${u} IDENTIFIED BY '${password}';`,
@@ -42,11 +44,15 @@ export async function runBuiltin(action: HostBuiltin, ctx: BuiltinContext): Prom
   if ('dbInit' in action) {
     const { databases, user, passwordSecret } = action.dbInit;
     const r = await mariadbExec(ctx.mariadbSocket, dbInitSql(databases, user, ctx.secret(passwordSecret)));
-    if (r.code !== 0) throw new OskError(`creating database${databases.length > 1 ? 's' : ''} ${databases.join(', ')} for user ${user} failed: ${r.out.trim()}`);
+    if (r.code !== 0)
+      throw new OskError(
+        `creating database${databases.length > 1 ? 's' : ''} ${databases.join(', ')} for user ${user} failed: ${r.out.trim()}`,
+      );
     return `database${databases.length > 1 ? 's' : ''} ${databases.join(', ')}, user ${user}`;
   }
   if ('ovnFakeChassis' in action) return ovnFakeChassis(action.ovnFakeChassis.hostname, action.ovnFakeChassis.sbSocket);
-  if ('keystoneUser' in action) return ctx.openstack.keystoneUser(action.keystoneUser.user, ctx.secret(action.keystoneUser.passwordSecret));
+  if ('keystoneUser' in action)
+    return ctx.openstack.keystoneUser(action.keystoneUser.user, ctx.secret(action.keystoneUser.passwordSecret));
   if ('keystoneEndpoint' in action) return ctx.openstack.keystoneEndpoint(action.keystoneEndpoint);
   return ctx.openstack.volumeTypes(action.volumeTypes);
 }
@@ -66,8 +72,18 @@ export async function ovnFakeChassis(hostname: string, sbSocket: string): Promis
   };
   await ok(sbctl('--may-exist', 'chassis-add', hostname, 'geneve', '127.0.0.1'), `ovn-sbctl chassis-add ${hostname}`);
   await ok(sbctl('set', 'chassis', hostname, `hostname=${hostname}`), `ovn-sbctl set chassis ${hostname}`);
-  const uuid = await ok(sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${hostname}`), 'ovn-sbctl find Chassis');
-  const priv = await ok(sbctl('--bare', '--columns=_uuid', 'find', 'Chassis_Private', `name=${hostname}`), 'ovn-sbctl find Chassis_Private');
-  if (!priv) await ok(sbctl('create', 'Chassis_Private', `name=${hostname}`, `chassis=${uuid}`, 'nb_cfg=1000000000'), 'ovn-sbctl create Chassis_Private');
+  const uuid = await ok(
+    sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${hostname}`),
+    'ovn-sbctl find Chassis',
+  );
+  const priv = await ok(
+    sbctl('--bare', '--columns=_uuid', 'find', 'Chassis_Private', `name=${hostname}`),
+    'ovn-sbctl find Chassis_Private',
+  );
+  if (!priv)
+    await ok(
+      sbctl('create', 'Chassis_Private', `name=${hostname}`, `chassis=${uuid}`, 'nb_cfg=1000000000'),
+      'ovn-sbctl create Chassis_Private',
+    );
   return `chassis ${hostname} registered (no datapath)`;
 }

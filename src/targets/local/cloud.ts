@@ -7,7 +7,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { ensureStarterKit, ensureEndpoint, ensureServiceUser, ensureVolumeTypes, waitForVolumeBackends, BOOTSTRAP_SECRETS } from '../../bootstrap/bootstrap.js';
+import {
+  ensureStarterKit,
+  ensureEndpoint,
+  ensureServiceUser,
+  ensureVolumeTypes,
+  waitForVolumeBackends,
+  BOOTSTRAP_SECRETS,
+} from '../../bootstrap/bootstrap.js';
 import { placeholderSecrets } from '../../catalog/context.js';
 import { defaultStorePath, SecretStore } from '../../config/secrets.js';
 import type { Reporter } from '../../cli/progress.js';
@@ -48,13 +55,23 @@ export async function localClouds(): Promise<string[]> {
 /** The cloud a command without -f means: the one named, or the only one there is. */
 export async function resolveCloudName(name: string | undefined): Promise<string> {
   if (name) {
-    if (!existsSync(join(stateBase(), name, 'cloud.yaml'))) throw new OskError(`there is no all-in-one cloud named ${name} on this host (looked in ${join(stateBase(), name)})`, { exitCode: ExitCode.invalidInput, hint: 'osk up creates it' });
+    if (!existsSync(join(stateBase(), name, 'cloud.yaml')))
+      throw new OskError(
+        `there is no all-in-one cloud named ${name} on this host (looked in ${join(stateBase(), name)})`,
+        { exitCode: ExitCode.invalidInput, hint: 'osk up creates it' },
+      );
     return name;
   }
   const all = await localClouds();
   if (all.length === 1) return all[0]!;
-  if (all.length === 0) throw new OskError(`no all-in-one cloud on this host (state in ${stateBase()})`, { exitCode: ExitCode.invalidInput, hint: 'create one with: osk up' });
-  throw new OskError(`${all.length} clouds on this host: ${all.join(', ')}; say which with --cloud NAME`, { exitCode: ExitCode.invalidInput });
+  if (all.length === 0)
+    throw new OskError(`no all-in-one cloud on this host (state in ${stateBase()})`, {
+      exitCode: ExitCode.invalidInput,
+      hint: 'create one with: osk up',
+    });
+  throw new OskError(`${all.length} clouds on this host: ${all.join(', ')}; say which with --cloud NAME`, {
+    exitCode: ExitCode.invalidInput,
+  });
 }
 
 export interface LocalContext {
@@ -70,8 +87,11 @@ export async function openLocalCloud(name: string): Promise<LocalContext> {
   const file = parseCloudFile(await readFile(join(paths.root, 'cloud.yaml'), 'utf8'), join(paths.root, 'cloud.yaml'));
   const store = await SecretStore.open(paths.secrets, name);
   const facts = readHostFacts();
-  const hypervisor = ((await readFile(join(paths.root, 'hypervisor'), 'utf8').catch(() => 'fake')).trim() || 'fake') as Hypervisor;
-  const model = localModel(file, paths, facts, hypervisor, (n) => (store.has(n) ? store.get(n) : placeholderSecrets(n)));
+  const hypervisor = ((await readFile(join(paths.root, 'hypervisor'), 'utf8').catch(() => 'fake')).trim() ||
+    'fake') as Hypervisor;
+  const model = localModel(file, paths, facts, hypervisor, (n) =>
+    store.has(n) ? store.get(n) : placeholderSecrets(n),
+  );
   return { file, paths, model, store };
 }
 
@@ -112,7 +132,13 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   const t0 = Date.now();
   const { file, reporter } = o;
   if (file.spec.profile === 'ha') {
-    throw new OskError('profile ha needs several nodes (3 Galera and RabbitMQ members, spread API replicas); the all-in-one target runs one of each', { exitCode: ExitCode.invalidInput, hint: 'use profile: minimal for osk up, or deploy the ha profile to Kubernetes with osk apply' });
+    throw new OskError(
+      'profile ha needs several nodes (3 Galera and RabbitMQ members, spread API replicas); the all-in-one target runs one of each',
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: 'use profile: minimal for osk up, or deploy the ha profile to Kubernetes with osk apply',
+      },
+    );
   }
   const facts = readHostFacts();
   checkDistro(facts);
@@ -123,11 +149,16 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   const probeModel = localModel(file, paths, facts, hypervisor, placeholderSecrets);
   const created = store.ensure([...probeModel.secrets.values(), ...BOOTSTRAP_SECRETS]);
   await store.save();
-  if (created.length) reporter.note(`generated ${created.length} credentials into ${store.path} (kept for the life of the cloud)`);
+  if (created.length)
+    reporter.note(`generated ${created.length} credentials into ${store.path} (kept for the life of the cloud)`);
 
   reporter.begin('packages', 'checking Debian packages');
   const packages = requiredPackages(probeModel);
-  const versions = await ensurePackages(packages, { install: o.install, root: facts.root, log: (l) => reporter.waiting('packages', l) });
+  const versions = await ensurePackages(packages, {
+    install: o.install,
+    root: facts.root,
+    log: (l) => reporter.waiting('packages', l),
+  });
   reporter.done('packages', 'ready', `${packages.length} packages`);
 
   // Kept so that status, logs and down know the cloud without the file.
@@ -137,9 +168,18 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   const secret = (n: string) => store.get(n);
   const model = localModel(file, paths, facts, hypervisor, secret);
   const ks = file.spec.services?.keystone;
-  const rotation = ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws' ? undefined : (ks?.keyRotation?.every ?? '24h');
-  await writeKeyRotationConfig(paths, keyRotationConfig(model, file.metadata.name, rotation, ks?.token?.maxActiveKeys ?? 3));
-  const creds: Credentials = { cloud: file.metadata.name, region: file.spec.region, adminPassword: secret('keystone-admin-password'), demoPassword: secret('keystone-demo-password') };
+  const rotation =
+    ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws' ? undefined : (ks?.keyRotation?.every ?? '24h');
+  await writeKeyRotationConfig(
+    paths,
+    keyRotationConfig(model, file.metadata.name, rotation, ks?.token?.maxActiveKeys ?? 3),
+  );
+  const creds: Credentials = {
+    cloud: file.metadata.name,
+    region: file.spec.region,
+    adminPassword: secret('keystone-admin-password'),
+    demoPassword: secret('keystone-demo-password'),
+  };
   const os = adminClient(creds);
   try {
     const result = await converge(model, paths, {
@@ -156,19 +196,35 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
       },
     });
     if (result.failed.size > 0) {
-      throw new OskError(`the cloud is only partly up:\n${describeFailure(result)}`, { hint: `fix the cause above and run osk up again: it continues where it stopped. Logs: ${paths.log}` });
+      throw new OskError(`the cloud is only partly up:\n${describeFailure(result)}`, {
+        hint: `fix the cause above and run osk up again: it continues where it stopped. Logs: ${paths.log}`,
+      });
     }
     await writeAccessFiles(paths, creds);
     const backends = volumeBackends(model);
     if (backends.length) {
       reporter.begin('volume-backends', `Cinder scheduler knows backend ${backends.join(', ')}`);
-      const pools = await withClient(creds, (c) => waitForVolumeBackends(c, backends, { timeoutMs: 180_000, onWait: (m) => reporter.waiting('volume-backends', `waiting for ${m.join(', ')} in the scheduler's pools`), logHint: `${join(paths.log, 'cinder-volume.log')} and cinder-scheduler.log` }));
+      const pools = await withClient(creds, (c) =>
+        waitForVolumeBackends(c, backends, {
+          timeoutMs: 180_000,
+          onWait: (m) => reporter.waiting('volume-backends', `waiting for ${m.join(', ')} in the scheduler's pools`),
+          logHint: `${join(paths.log, 'cinder-volume.log')} and cinder-scheduler.log`,
+        }),
+      );
       reporter.done('volume-backends', 'ready', pools.join(', '));
     }
     reporter.begin('bootstrap', 'demo project, flavors, test image, network');
-    const bootstrap = await withClient(creds, (c) => ensureStarterKit(c, { region: file.spec.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' }));
+    const bootstrap = await withClient(creds, (c) =>
+      ensureStarterKit(c, { region: file.spec.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' }),
+    );
     reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
-    return { cloud: file.metadata.name, paths, seconds: (Date.now() - t0) / 1000, outcomes: result.outcomes, bootstrap };
+    return {
+      cloud: file.metadata.name,
+      paths,
+      seconds: (Date.now() - t0) / 1000,
+      outcomes: result.outcomes,
+      bootstrap,
+    };
   } finally {
     await os.close();
   }

@@ -16,20 +16,30 @@ import type { ProcessSpec, ProcessStatus, StopResult, SupervisorStatus } from '.
 function call<T>(paths: StatePaths, method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: paths.supervisorSocket, method, path, headers: data ? { 'content-type': 'application/json' } : {}, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c as Buffer));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        try {
-          const json = JSON.parse(text) as T & { error?: string };
-          if ((res.statusCode ?? 500) >= 400) reject(new OskError(`the supervisor of this cloud answered ${res.statusCode}: ${json.error ?? text}`));
-          else resolve(json);
-        } catch {
-          reject(new OskError(`the supervisor of this cloud sent an unreadable answer: ${text.slice(0, 200)}`));
-        }
-      });
-    });
+    const req = request(
+      {
+        socketPath: paths.supervisorSocket,
+        method,
+        path,
+        headers: data ? { 'content-type': 'application/json' } : {},
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c as Buffer));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            const json = JSON.parse(text) as T & { error?: string };
+            if ((res.statusCode ?? 500) >= 400)
+              reject(new OskError(`the supervisor of this cloud answered ${res.statusCode}: ${json.error ?? text}`));
+            else resolve(json);
+          } catch {
+            reject(new OskError(`the supervisor of this cloud sent an unreadable answer: ${text.slice(0, 200)}`));
+          }
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     if (data) req.write(data);
@@ -55,7 +65,10 @@ export async function ensureSupervisor(paths: StatePaths): Promise<SupervisorSta
   const bin = fileURLToPath(new URL('../../../bin/osk.js', import.meta.url));
   const log = openSync(join(paths.log, 'supervisor.log'), 'a', 0o600);
   try {
-    const child = spawn(process.execPath, [bin, 'supervise', '--state-dir', paths.root], { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [bin, 'supervise', '--state-dir', paths.root], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
     child.unref();
   } finally {
     closeSync(log);
@@ -68,7 +81,10 @@ export async function ensureSupervisor(paths: StatePaths): Promise<SupervisorSta
   throw new OskError(`the supervisor did not start within 20 s; see ${join(paths.log, 'supervisor.log')}`);
 }
 
-export function ensureProcess(paths: StatePaths, spec: ProcessSpec): Promise<{ action: 'started' | 'unchanged' | 'restarted'; status: ProcessStatus }> {
+export function ensureProcess(
+  paths: StatePaths,
+  spec: ProcessSpec,
+): Promise<{ action: 'started' | 'unchanged' | 'restarted'; status: ProcessStatus }> {
   return call(paths, 'PUT', `/processes/${spec.id}`, { command: spec.command, env: spec.env, hash: spec.hash });
 }
 

@@ -15,7 +15,11 @@ export interface DownResult {
 }
 
 /** `waves`: the start order in waves; stopping goes the other way round. */
-export async function down(paths: StatePaths, waves: string[][], opts: { purge: boolean; log: (line: string) => void }): Promise<DownResult> {
+export async function down(
+  paths: StatePaths,
+  waves: string[][],
+  opts: { purge: boolean; log: (line: string) => void },
+): Promise<DownResult> {
   const reverseWaves = [...waves].reverse();
   const reverse = reverseWaves.flat();
   const status = await supervisorStatus(paths);
@@ -24,12 +28,16 @@ export async function down(paths: StatePaths, waves: string[][], opts: { purge: 
     const running = status.processes.filter((p) => p.state !== 'stopped').map((p) => p.id);
     opts.log(`stopping ${running.length} programs through the supervisor (pid ${status.pid}), dependants first`);
     for (const r of await shutdown(paths, reverseWaves)) {
-      opts.log(`stopped ${r.id} in ${(r.ms / 1000).toFixed(1)} s${r.how === 'killed' ? ' (killed: it ignored SIGTERM for the whole grace period)' : ''}`);
+      opts.log(
+        `stopped ${r.id} in ${(r.ms / 1000).toFixed(1)} s${r.how === 'killed' ? ' (killed: it ignored SIGTERM for the whole grace period)' : ''}`,
+      );
       stopped.push(r.id);
     }
   }
   // Whatever is still recorded (no supervisor, or it died mid-way): stop by PID file.
-  const files = (await readdir(paths.pids).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && f !== 'supervisor.json');
+  const files = (await readdir(paths.pids).catch(() => [] as string[])).filter(
+    (f) => f.endsWith('.json') && f !== 'supervisor.json',
+  );
   const ids = files.map((f) => f.slice(0, -5)).sort((a, b) => idx(reverse, a) - idx(reverse, b));
   for (const id of ids) {
     const rec = await readPidFile(join(paths.pids, `${id}.json`));

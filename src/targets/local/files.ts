@@ -21,7 +21,12 @@ export interface WrittenFiles {
 }
 
 /** Write a file by temp file and rename (a reader never sees half of it), only when its content changed. */
-export async function writeIfChanged(path: string, content: string, mode: number, changed: string[] = []): Promise<void> {
+export async function writeIfChanged(
+  path: string,
+  content: string,
+  mode: number,
+  changed: string[] = [],
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   let old: string | undefined;
   try {
@@ -56,7 +61,12 @@ export function hostComponents(model: CloudModel): ComponentDef[] {
   return [...model.components.values()].filter((c) => c.host && c.host.kind !== 'skip');
 }
 
-export async function writeHostFiles(model: CloudModel, paths: StatePaths, secret: (name: string) => string, versions: Map<string, string>): Promise<WrittenFiles> {
+export async function writeHostFiles(
+  model: CloudModel,
+  paths: StatePaths,
+  secret: (name: string) => string,
+  versions: Map<string, string>,
+): Promise<WrittenFiles> {
   for (const d of [paths.root, paths.etc, paths.data, paths.log, paths.run, paths.pids, paths.steps]) {
     await mkdir(d, { recursive: true, mode: 0o700 });
     await chmod(d, 0o700);
@@ -68,7 +78,14 @@ export async function writeHostFiles(model: CloudModel, paths: StatePaths, secre
     const h = c.host!;
     const hash = createHash('sha256');
     if (h.kind === 'process' || h.kind === 'step') {
-      hash.update(JSON.stringify({ kind: h.kind, command: h.command, env: h.env ?? {}, secretEnv: Object.keys(h.secretEnv ?? {}) }));
+      hash.update(
+        JSON.stringify({
+          kind: h.kind,
+          command: h.command,
+          env: h.env ?? {},
+          secretEnv: Object.keys(h.secretEnv ?? {}),
+        }),
+      );
       for (const p of h.packages) hash.update(`${p}=${versions.get(p) ?? '?'}\n`);
       for (const bundle of c.configs ?? []) {
         for (const [path, content] of bundleFiles(model, bundle)) {

@@ -44,28 +44,36 @@ export function readHostFacts(): HostFacts {
 /** The packaged services are Debian 12's (OpenStack Zed); other systems get a clear refusal. */
 export function checkDistro(facts: HostFacts): void {
   if (facts.distro.id === 'debian' && facts.distro.versionId === '12') return;
-  throw new OskError(`osk up runs OpenStack from Debian 12's packages, and this host is ${facts.distro.pretty || 'not a Linux distribution with /etc/os-release'}`, {
-    exitCode: ExitCode.invalidInput,
-    hint: 'use a Debian 12 (bookworm) machine or VM for the all-in-one cloud, or deploy to Kubernetes with osk apply',
-  });
+  throw new OskError(
+    `osk up runs OpenStack from Debian 12's packages, and this host is ${facts.distro.pretty || 'not a Linux distribution with /etc/os-release'}`,
+    {
+      exitCode: ExitCode.invalidInput,
+      hint: 'use a Debian 12 (bookworm) machine or VM for the all-in-one cloud, or deploy to Kubernetes with osk apply',
+    },
+  );
 }
 
 /** The hypervisor asked for (or the best this host supports), refused where it cannot work. */
 export function chooseHypervisor(facts: HostFacts, asked: Hypervisor | undefined): Hypervisor {
   if (asked === undefined || asked === 'fake') return 'fake';
   const missing: string[] = [];
-  if (asked === 'kvm' && !facts.kvm) missing.push('/dev/kvm (hardware virtualisation is off, or this is a VM without nested virtualisation)');
-  if (!facts.ovsDatapath) missing.push('the openvswitch kernel module (instances need the Open vSwitch datapath for their ports)');
+  if (asked === 'kvm' && !facts.kvm)
+    missing.push('/dev/kvm (hardware virtualisation is off, or this is a VM without nested virtualisation)');
+  if (!facts.ovsDatapath)
+    missing.push('the openvswitch kernel module (instances need the Open vSwitch datapath for their ports)');
   if (missing.length) {
     throw new OskError(`--hypervisor ${asked} cannot work on this host: it lacks ${missing.join(' and ')}`, {
       exitCode: ExitCode.invalidInput,
       hint: 'run without --hypervisor to get the fake driver (servers, ports and volumes go through their whole API lifecycle, with no real guest)',
     });
   }
-  throw new OskError(`--hypervisor ${asked}: this host has what it needs, but osk up does not run libvirtd and Open vSwitch on the host yet`, {
-    exitCode: ExitCode.invalidInput,
-    hint: 'run without --hypervisor for the fake driver, or deploy to Kubernetes with osk apply for real hypervisors',
-  });
+  throw new OskError(
+    `--hypervisor ${asked}: this host has what it needs, but osk up does not run libvirtd and Open vSwitch on the host yet`,
+    {
+      exitCode: ExitCode.invalidInput,
+      hint: 'run without --hypervisor for the fake driver, or deploy to Kubernetes with osk apply for real hypervisors',
+    },
+  );
 }
 
 /**

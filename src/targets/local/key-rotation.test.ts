@@ -8,7 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import { SecretStore } from '../../config/secrets.js';
 import { statePaths, type StatePaths } from './paths.js';
 import { startTimeOf } from './process-tree.js';
-import { readKeyRotationConfig, rotateLocalKeys, startRotationTimer, withKeyLock, writeKeyRepository, writeKeyRotationConfig } from './key-rotation.js';
+import {
+  readKeyRotationConfig,
+  rotateLocalKeys,
+  startRotationTimer,
+  withKeyLock,
+  writeKeyRepository,
+  writeKeyRotationConfig,
+} from './key-rotation.js';
 
 const names = [0, 1, 2].map((i) => `keystone-fernet-key-${i}`);
 
@@ -20,7 +27,10 @@ describe('key rotation on one host', () => {
     const s = await SecretStore.open(paths.secrets, 'c');
     return names.map((n) => s.get(n));
   };
-  const fileKeys = () => readdirSync(keyDir).sort().map((f) => readFileSync(join(keyDir, f), 'utf8'));
+  const fileKeys = () =>
+    readdirSync(keyDir)
+      .sort()
+      .map((f) => readFileSync(join(keyDir, f), 'utf8'));
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'osk-keyrot-local-'));
@@ -28,10 +38,27 @@ describe('key rotation on one host', () => {
     keyDir = join(paths.etc, 'keystone', 'fernet-keys');
     await mkdir(paths.pids, { recursive: true });
     const store = await SecretStore.open(paths.secrets, 'c');
-    store.ensure([...names.map((name, i) => ({ name, kind: 'fernet-key' as const, k8sSecret: 'keystone-fernet-keys', key: String(i), description: '', rotates: true })), { name: 'other', kind: 'password' as const, k8sSecret: 'x', key: 'p', description: '' }]);
+    store.ensure([
+      ...names.map((name, i) => ({
+        name,
+        kind: 'fernet-key' as const,
+        k8sSecret: 'keystone-fernet-keys',
+        key: String(i),
+        description: '',
+        rotates: true,
+      })),
+      { name: 'other', kind: 'password' as const, k8sSecret: 'x', key: 'p', description: '' },
+    ]);
     await store.save();
-    await writeKeyRepository(keyDir, names.map((n) => store.get(n)));
-    await writeKeyRotationConfig(paths, { cloud: 'c', maxActiveKeys: 3, repositories: [{ set: 'keystone-fernet-keys', dir: keyDir, names }] });
+    await writeKeyRepository(
+      keyDir,
+      names.map((n) => store.get(n)),
+    );
+    await writeKeyRotationConfig(paths, {
+      cloud: 'c',
+      maxActiveKeys: 3,
+      repositories: [{ set: 'keystone-fernet-keys', dir: keyDir, names }],
+    });
   });
 
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -62,7 +89,10 @@ describe('key rotation on one host', () => {
   test('a rotation waits for the key lock of a live holder and fails naming it; a dead holder is taken over', async () => {
     const sleeper = spawn('sleep', ['30']);
     try {
-      writeFileSync(join(paths.pids, 'keys.lock'), JSON.stringify({ pid: sleeper.pid, startTime: startTimeOf(sleeper.pid!) ?? 0, what: 'osk up' }));
+      writeFileSync(
+        join(paths.pids, 'keys.lock'),
+        JSON.stringify({ pid: sleeper.pid, startTime: startTimeOf(sleeper.pid!) ?? 0, what: 'osk up' }),
+      );
       const before = await storeKeys();
       await assert.rejects(() => rotateLocalKeys(paths, 'test', 0), /in use by osk up \(pid \d+\)/);
       assert.deepEqual(await storeKeys(), before, 'nothing rotated');

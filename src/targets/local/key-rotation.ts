@@ -43,7 +43,12 @@ const lastFile = (paths: StatePaths) => join(paths.pids, 'keys-rotated-at');
 const lockFile = (paths: StatePaths) => join(paths.pids, 'keys.lock');
 
 /** What the model says is rotated: secrets marked `rotates`, grouped by set, and the directory their host files live in. */
-export function keyRotationConfig(model: CloudModel, cloud: string, every: string | undefined, maxActiveKeys: number): KeyRotationConfig {
+export function keyRotationConfig(
+  model: CloudModel,
+  cloud: string,
+  every: string | undefined,
+  maxActiveKeys: number,
+): KeyRotationConfig {
   const dirOf = new Map<string, string>();
   for (const c of model.components.values()) {
     const h = c.host;
@@ -74,7 +79,9 @@ export async function readKeyRotationConfig(paths: StatePaths): Promise<KeyRotat
     return JSON.parse(await readFile(configFile(paths), 'utf8')) as KeyRotationConfig;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new OskError(`cannot read ${configFile(paths)}: ${(e as Error).message}`, { hint: 'run osk up again to rewrite it' });
+    throw new OskError(`cannot read ${configFile(paths)}: ${(e as Error).message}`, {
+      hint: 'run osk up again to rewrite it',
+    });
   }
 }
 
@@ -82,7 +89,12 @@ export async function readKeyRotationConfig(paths: StatePaths): Promise<KeyRotat
  * The cloud's key lock: an exclusive file holding the PID and start time of its owner. A lock
  * whose owner is gone is taken over. `waitMs` says how long to wait for a live owner.
  */
-export async function withKeyLock<T>(paths: StatePaths, what: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+export async function withKeyLock<T>(
+  paths: StatePaths,
+  what: string,
+  waitMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   await mkdir(paths.pids, { recursive: true, mode: 0o700 });
   const deadline = Date.now() + waitMs;
   const me = JSON.stringify({ pid: process.pid, startTime: startTimeOf(process.pid) ?? 0, what });
@@ -94,13 +106,17 @@ export async function withKeyLock<T>(paths: StatePaths, what: string, waitMs: nu
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = await readFile(lockFile(paths), 'utf8').then((t) => JSON.parse(t) as { pid: number; startTime: number; what: string }).catch(() => undefined);
+      const holder = await readFile(lockFile(paths), 'utf8')
+        .then((t) => JSON.parse(t) as { pid: number; startTime: number; what: string })
+        .catch(() => undefined);
       if (!holder || !isAlive({ pid: holder.pid, startTime: holder.startTime })) {
         await rm(lockFile(paths), { force: true });
         continue;
       }
       if (Date.now() > deadline) {
-        throw new OskError(`the keys of cloud ${paths.root} are in use by ${holder.what} (pid ${holder.pid})`, { hint: 'run the command again once it has finished' });
+        throw new OskError(`the keys of cloud ${paths.root} are in use by ${holder.what} (pid ${holder.pid})`, {
+          hint: 'run the command again once it has finished',
+        });
       }
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -135,13 +151,23 @@ export interface RotationResult {
 /** Rotate every repository of the cloud now: store first, then files. */
 export async function rotateLocalKeys(paths: StatePaths, who: string, waitMs = 30_000): Promise<RotationResult> {
   const config = await readKeyRotationConfig(paths);
-  if (!config) throw new OskError(`cloud ${paths.root} has no key rotation settings (${configFile(paths)})`, { hint: 'run osk up (it writes them), then rotate' });
+  if (!config)
+    throw new OskError(`cloud ${paths.root} has no key rotation settings (${configFile(paths)})`, {
+      hint: 'run osk up (it writes them), then rotate',
+    });
   return withKeyLock(paths, who, waitMs, async () => {
     const store = await SecretStore.open(paths.secrets, config.cloud);
-    const next = config.repositories.map((r) => ({ repo: r, keys: rotateKeySet(r.names.map((n) => store.get(n)), config.maxActiveKeys) }));
+    const next = config.repositories.map((r) => ({
+      repo: r,
+      keys: rotateKeySet(
+        r.names.map((n) => store.get(n)),
+        config.maxActiveKeys,
+      ),
+    }));
     for (const { repo, keys } of next) {
-      if (keys.length !== repo.names.length) throw new Error(`catalog bug: ${repo.set} has ${repo.names.length} keys, a rotation gives ${keys.length}`);
-      keys.forEach((k, i) => store.replace(repo.names[i]!, k));
+      if (keys.length !== repo.names.length)
+        throw new Error(`catalog bug: ${repo.set} has ${repo.names.length} keys, a rotation gives ${keys.length}`);
+      for (const [i, k] of keys.entries()) store.replace(repo.names[i]!, k);
     }
     await store.save();
     for (const { repo, keys } of next) await writeKeyRepository(repo.dir, keys);

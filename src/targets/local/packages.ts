@@ -27,7 +27,11 @@ export function requiredPackages(model: CloudModel): string[] {
   return [...out].sort();
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -40,7 +44,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 
 /** Installed versions of the given packages (absent ones are missing from the map). */
 export async function installedVersions(packages: string[]): Promise<Map<string, string>> {
-  const { out } = await run('dpkg-query', ['-W', '-f', '${Package}\\t${db:Status-Abbrev}\\t${Version}\\n', ...packages]);
+  const { out } = await run('dpkg-query', [
+    '-W',
+    '-f',
+    '${Package}\\t${db:Status-Abbrev}\\t${Version}\\n',
+    ...packages,
+  ]);
   const versions = new Map<string, string>();
   for (const line of out.split('\n')) {
     const [name, status, version] = line.split('\t');
@@ -57,38 +66,69 @@ export function installCommand(missing: string[]): string {
  * Make sure every package is there. Returns the versions (they are part of each step's hash, so
  * an upgraded package reruns its schema migration).
  */
-export async function ensurePackages(packages: string[], opts: { install: boolean; root: boolean; log: (line: string) => void }): Promise<Map<string, string>> {
+export async function ensurePackages(
+  packages: string[],
+  opts: { install: boolean; root: boolean; log: (line: string) => void },
+): Promise<Map<string, string>> {
   let versions = await installedVersions(packages);
   const missing = packages.filter((p) => !versions.has(p));
   if (missing.length === 0) return versions;
   if (!opts.install || !opts.root) {
-    throw new OskError(`${missing.length} Debian package${missing.length === 1 ? ' is' : 's are'} missing: ${missing.join(' ')}`, {
-      exitCode: ExitCode.invalidInput,
-      hint: opts.root ? `run osk up --yes to let osk install them, or install them yourself:\n  ${installCommand(missing)}` : `install them (as root):\n  ${installCommand(missing)}`,
-    });
+    throw new OskError(
+      `${missing.length} Debian package${missing.length === 1 ? ' is' : 's are'} missing: ${missing.join(' ')}`,
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: opts.root
+          ? `run osk up --yes to let osk install them, or install them yourself:\n  ${installCommand(missing)}`
+          : `install them (as root):\n  ${installCommand(missing)}`,
+      },
+    );
   }
   opts.log(`installing ${missing.length} Debian packages: ${missing.join(' ')}`);
   // Maintainer scripts must not start the services: osk runs them itself, on loopback, from its
   // own state directory. policy-rc.d is Debian's documented switch for that.
   const policy = '/usr/sbin/policy-rc.d';
   const ownPolicy = !existsSync(policy);
-  if (ownPolicy) await writeFile(policy, '#!/bin/sh\n# written by osk up while it installs packages\nexit 101\n', { mode: 0o755 });
+  if (ownPolicy)
+    await writeFile(policy, '#!/bin/sh\n# written by osk up while it installs packages\nexit 101\n', { mode: 0o755 });
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = await run('apt-get', ['update', '-q'], env);
-    if (update.code !== 0) throw new OskError(`apt-get update failed (exit ${update.code}):\n${tail(update.out)}`, { hint: 'check the apt sources and the network, then run osk up --yes again' });
-    const args = ['install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...missing];
+    if (update.code !== 0)
+      throw new OskError(`apt-get update failed (exit ${update.code}):\n${tail(update.out)}`, {
+        hint: 'check the apt sources and the network, then run osk up --yes again',
+      });
+    const args = [
+      'install',
+      '-y',
+      '-q',
+      '--no-install-recommends',
+      '-o',
+      'Dpkg::Options::=--force-confdef',
+      '-o',
+      'Dpkg::Options::=--force-confold',
+      ...missing,
+    ];
     const install = await run('apt-get', args, env);
-    if (install.code !== 0) throw new OskError(`apt-get install failed (exit ${install.code}):\n${tail(install.out)}`, { hint: `run it yourself to see the whole output: ${installCommand(missing)}` });
+    if (install.code !== 0)
+      throw new OskError(`apt-get install failed (exit ${install.code}):\n${tail(install.out)}`, {
+        hint: `run it yourself to see the whole output: ${installCommand(missing)}`,
+      });
   } finally {
     if (ownPolicy) await rm(policy, { force: true });
   }
   versions = await installedVersions(packages);
   const still = packages.filter((p) => !versions.has(p));
-  if (still.length) throw new OskError(`apt-get finished but these packages are still not installed: ${still.join(' ')}`);
+  if (still.length)
+    throw new OskError(`apt-get finished but these packages are still not installed: ${still.join(' ')}`);
   return versions;
 }
 
 function tail(text: string, lines = 15): string {
-  return text.trimEnd().split('\n').slice(-lines).map((l) => `  ${l}`).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => `  ${l}`)
+    .join('\n');
 }

@@ -23,7 +23,9 @@ export function tcpProbe(port: number, host = LOOPBACK, timeoutMs = 2000): Promi
     };
     s.setTimeout(timeoutMs, () => done({ ok: false, detail: `no answer on ${host}:${port} within ${timeoutMs} ms` }));
     s.once('connect', () => done({ ok: true, detail: `${host}:${port} accepts connections` }));
-    s.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${e.code === 'ECONNREFUSED' ? 'connection refused' : e.message} on ${host}:${port}` }));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      done({ ok: false, detail: `${e.code === 'ECONNREFUSED' ? 'connection refused' : e.message} on ${host}:${port}` }),
+    );
   });
 }
 
@@ -32,10 +34,15 @@ export async function httpProbe(port: number, path: string, timeoutMs = 5000): P
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } });
     await res.arrayBuffer();
-    return res.status < 500 ? { ok: true, detail: `GET ${url} → ${res.status}` } : { ok: false, detail: `GET ${url} → ${res.status}` };
+    return res.status < 500
+      ? { ok: true, detail: `GET ${url} → ${res.status}` }
+      : { ok: false, detail: `GET ${url} → ${res.status}` };
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, detail: `GET ${url}: ${cause === 'ECONNREFUSED' ? 'connection refused' : (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e as Error).message}` };
+    return {
+      ok: false,
+      detail: `GET ${url}: ${cause === 'ECONNREFUSED' ? 'connection refused' : (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e as Error).message}`,
+    };
   }
 }
 
@@ -57,7 +64,10 @@ function killGroup(pgid: number): void {
  * Being its own group, it no longer gets the terminal's Ctrl-C, so osk kills what is still
  * running when it exits.
  */
-export function runCommand(command: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {}): Promise<{ code: number; out: string; timedOut: boolean }> {
+export function runCommand(
+  command: string[],
+  opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {},
+): Promise<{ code: number; out: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const [cmd, ...args] = command as [string, ...string[]];
     const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
@@ -97,19 +107,29 @@ export function mariadbExec(socket: string, sql: string, timeoutMs = 30_000): Pr
   return runCommand(['mariadb', `--socket=${socket}`, '--batch', '--skip-column-names'], { stdin: sql, timeoutMs });
 }
 
-export async function probe(p: HostProbe, ctx: { mariadbSocket: string; runningSeconds: () => number | undefined }): Promise<ProbeResult> {
+export async function probe(
+  p: HostProbe,
+  ctx: { mariadbSocket: string; runningSeconds: () => number | undefined },
+): Promise<ProbeResult> {
   if ('tcp' in p) return tcpProbe(p.tcp);
   if ('http' in p) return httpProbe(p.http.port, p.http.path);
   if ('exec' in p) {
     const r = await runCommand(p.exec, { timeoutMs: 10_000 });
-    return { ok: r.code === 0, detail: `${p.exec.join(' ')} → exit ${r.code}${r.out.trim() ? `: ${r.out.trim().split('\n').slice(-1)[0]}` : ''}` };
+    return {
+      ok: r.code === 0,
+      detail: `${p.exec.join(' ')} → exit ${r.code}${r.out.trim() ? `: ${r.out.trim().split('\n').slice(-1)[0]}` : ''}`,
+    };
   }
   if ('sql' in p) {
     const r = await mariadbExec(ctx.mariadbSocket, p.sql.query, 10_000);
-    if (r.code !== 0) return { ok: false, detail: `waiting until ${p.sql.what}: ${r.out.trim().split('\n').slice(-1)[0]}` };
+    if (r.code !== 0)
+      return { ok: false, detail: `waiting until ${p.sql.what}: ${r.out.trim().split('\n').slice(-1)[0]}` };
     const n = Number(r.out.trim());
     return { ok: n > 0, detail: n > 0 ? p.sql.what : `not yet: ${p.sql.what}` };
   }
   const s = ctx.runningSeconds();
-  return { ok: s !== undefined && s >= p.aliveSeconds, detail: s === undefined ? 'not running' : `running for ${Math.floor(s)} s` };
+  return {
+    ok: s !== undefined && s >= p.aliveSeconds,
+    detail: s === undefined ? 'not running' : `running for ${Math.floor(s)} s`,
+  };
 }

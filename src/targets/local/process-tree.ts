@@ -52,7 +52,7 @@ export async function readPidFile(path: string): Promise<PidRecord | undefined> 
 }
 
 export async function writePidFile(path: string, rec: PidRecord): Promise<void> {
-  await writeFile(path, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
+  await writeFile(path, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
 }
 
 export async function removePidFile(path: string): Promise<void> {
@@ -82,7 +82,10 @@ function groupAlive(pid: number): boolean {
 }
 
 /** TERM to the process group, KILL after the grace period; resolves when the group is gone. */
-export async function stopGroup(rec: Pick<PidRecord, 'pid' | 'startTime'>, graceMs = 20_000): Promise<'stopped' | 'killed' | 'gone'> {
+export async function stopGroup(
+  rec: Pick<PidRecord, 'pid' | 'startTime'>,
+  graceMs = 20_000,
+): Promise<'stopped' | 'killed' | 'gone'> {
   if (!isAlive(rec)) {
     // The leader is gone; its group may still hold children (e.g. a uwsgi worker).
     if (groupAlive(rec.pid)) signalGroup(rec.pid, 'SIGKILL');

@@ -43,7 +43,12 @@ export async function localStatus(model: CloudModel, paths: StatePaths): Promise
       const c = model.components.get(id)!;
       const h = c.host;
       if (!h || h.kind === 'skip') {
-        out[i] = { component: id, kind: 'skip', state: 'skipped', detail: h?.kind === 'skip' ? h.why : 'not part of the all-in-one target' };
+        out[i] = {
+          component: id,
+          kind: 'skip',
+          state: 'skipped',
+          detail: h?.kind === 'skip' ? h.why : 'not part of the all-in-one target',
+        };
         return;
       }
       if (h.kind === 'step') {
@@ -56,14 +61,19 @@ export async function localStatus(model: CloudModel, paths: StatePaths): Promise
         return;
       }
       const p = sup?.processes.find((x) => x.id === id);
-      const uptime = p?.since && p.state === 'running' ? Math.floor((Date.now() - Date.parse(p.since)) / 1000) : undefined;
-      const r = p && p.state === 'running' ? await probe(h.ready, { mariadbSocket: socket, runningSeconds: () => uptime }) : undefined;
+      const uptime =
+        p?.since && p.state === 'running' ? Math.floor((Date.now() - Date.parse(p.since)) / 1000) : undefined;
+      const r =
+        p && p.state === 'running'
+          ? await probe(h.ready, { mariadbSocket: socket, runningSeconds: () => uptime })
+          : undefined;
       out[i] = {
         component: id,
         kind: 'process',
         state: p?.state ?? 'stopped',
         ready: r?.ok ?? false,
-        detail: r?.detail ?? (p ? `restarting after ${p.lastExit?.signal ?? `exit ${p.lastExit?.code}`}` : 'not running'),
+        detail:
+          r?.detail ?? (p ? `restarting after ${p.lastExit?.signal ?? `exit ${p.lastExit?.code}`}` : 'not running'),
         ...(p?.pid ? { pid: p.pid } : {}),
         ...(uptime !== undefined ? { uptimeSeconds: uptime } : {}),
         ...(p ? { restarts: p.restarts } : {}),
@@ -84,16 +94,32 @@ export async function localStatus(model: CloudModel, paths: StatePaths): Promise
 export function statusTable(s: CloudStatus): string {
   const rows = [['COMPONENT', 'KIND', 'STATE', 'READY', 'PID', 'UPTIME', 'RESTARTS', 'DETAIL']];
   for (const c of s.components) {
-    rows.push([c.component, c.kind, c.state, c.kind === 'process' ? (c.ready ? 'yes' : 'no') : '', c.pid ? String(c.pid) : '', c.uptimeSeconds !== undefined ? fmtAge(c.uptimeSeconds) : '', c.restarts !== undefined ? String(c.restarts) : '', c.detail]);
+    rows.push([
+      c.component,
+      c.kind,
+      c.state,
+      c.kind === 'process' ? (c.ready ? 'yes' : 'no') : '',
+      c.pid ? String(c.pid) : '',
+      c.uptimeSeconds !== undefined ? fmtAge(c.uptimeSeconds) : '',
+      c.restarts !== undefined ? String(c.restarts) : '',
+      c.detail,
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const head = `cloud ${s.cloud} (${s.stateDir}); supervisor ${s.supervisor ? `pid ${s.supervisor.pid}` : 'not running'}; ${s.healthy ? 'all programs ready' : 'NOT all programs ready'}\n`;
-  return head + rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return (
+    head +
+    rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')).join('\n') +
+    '\n'
+  );
 }
 
 /** A command as one short line (a `sh -c` script shows its first command). */
 function oneLine(command: string[]): string {
-  const text = command[0] === 'sh' && command[1] === '-c' ? (command[2] ?? '').split('\n').find((l) => l && l !== 'set -e') ?? '' : command.join(' ');
+  const text =
+    command[0] === 'sh' && command[1] === '-c'
+      ? ((command[2] ?? '').split('\n').find((l) => l && l !== 'set -e') ?? '')
+      : command.join(' ');
   return text.length > 90 ? `${text.slice(0, 89)}…` : text;
 }
 

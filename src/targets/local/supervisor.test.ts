@@ -96,7 +96,10 @@ test('a new supervisor adopts running programs by PID and start time, and restar
   first.abandon();
   const second = new Supervisor(paths);
   assert.deepEqual(await second.adopt(), ['keep']);
-  assert.equal((await second.ensure({ id: 'keep', command: ['sleep', '60'], env: {}, hash: 'hk' })).action, 'unchanged');
+  assert.equal(
+    (await second.ensure({ id: 'keep', command: ['sleep', '60'], env: {}, hash: 'hk' })).action,
+    'unchanged',
+  );
   // A recorded PID whose start time does not match is not ours: it is never adopted or signalled.
   assert.equal(isAlive({ pid: rec!.pid, startTime: rec!.startTime + 1 }), false);
   process.kill(rec!.pid, 'SIGKILL');

@@ -15,7 +15,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import type { StatePaths } from './paths.js';
 import { startRotationTimer } from './key-rotation.js';
-import { isAlive, readPidFile, removePidFile, startTimeOf, stopGroup, writePidFile, type PidRecord } from './process-tree.js';
+import {
+  isAlive,
+  readPidFile,
+  removePidFile,
+  startTimeOf,
+  stopGroup,
+  writePidFile,
+  type PidRecord,
+} from './process-tree.js';
 
 export interface ProcessSpec {
   id: string;
@@ -91,7 +99,13 @@ export class Supervisor {
         continue;
       }
       const spec = { id, command: rec.command, env: rec.env, hash: rec.hash };
-      this.entries.set(id, { spec, rec, failures: 0, wanted: true, status: { id, state: 'running', pid: rec.pid, since: rec.startedAt, restarts: 0, hash: rec.hash, log: rec.log } });
+      this.entries.set(id, {
+        spec,
+        rec,
+        failures: 0,
+        wanted: true,
+        status: { id, state: 'running', pid: rec.pid, since: rec.startedAt, restarts: 0, hash: rec.hash, log: rec.log },
+      });
       adopted.push(id);
     }
     // Adopted programs are not our children: poll them.
@@ -110,7 +124,7 @@ export class Supervisor {
   /** Start a program, or keep it when it already runs the same hash; restart it when the hash changed. */
   async ensure(spec: ProcessSpec): Promise<{ action: 'started' | 'unchanged' | 'restarted'; status: ProcessStatus }> {
     const e = this.entries.get(spec.id);
-    if (e && e.wanted && e.spec.hash === spec.hash && (e.status.state === 'running' || e.status.state === 'backoff')) {
+    if (e?.wanted && e.spec.hash === spec.hash && (e.status.state === 'running' || e.status.state === 'backoff')) {
       return { action: 'unchanged', status: e.status };
     }
     let action: 'started' | 'restarted' = 'started';
@@ -118,7 +132,12 @@ export class Supervisor {
       action = e.status.state === 'running' ? 'restarted' : 'started';
       await this.stop(spec.id);
     }
-    const entry: Entry = e ?? { spec, failures: 0, wanted: true, status: { id: spec.id, state: 'stopped', restarts: 0, hash: spec.hash, log: this.logFile(spec.id) } };
+    const entry: Entry = e ?? {
+      spec,
+      failures: 0,
+      wanted: true,
+      status: { id: spec.id, state: 'stopped', restarts: 0, hash: spec.hash, log: this.logFile(spec.id) },
+    };
     entry.spec = spec;
     entry.wanted = true;
     entry.failures = 0;
@@ -137,7 +156,12 @@ export class Supervisor {
     const [cmd, ...args] = e.spec.command as [string, ...string[]];
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { PATH: BASE_PATH, LANG: 'C.UTF-8', ...e.spec.env }, cwd: this.paths.root });
+      child = spawn(cmd, args, {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: { PATH: BASE_PATH, LANG: 'C.UTF-8', ...e.spec.env },
+        cwd: this.paths.root,
+      });
     } finally {
       closeSync(fd);
     }
@@ -153,7 +177,15 @@ export class Supervisor {
       if (e.child === child) this.onExit(e, code, signal);
     });
     if (child.pid === undefined) return;
-    const rec: PidRecord = { pid: child.pid, startTime: startTimeOf(child.pid) ?? 0, hash: e.spec.hash, command: e.spec.command, env: e.spec.env, log, startedAt };
+    const rec: PidRecord = {
+      pid: child.pid,
+      startTime: startTimeOf(child.pid) ?? 0,
+      hash: e.spec.hash,
+      command: e.spec.command,
+      env: e.spec.env,
+      log,
+      startedAt,
+    };
     e.rec = rec;
     e.status = { ...e.status, state: 'running', pid: child.pid, since: startedAt };
     await writePidFile(this.pidFile(e.spec.id), rec);
@@ -187,7 +219,10 @@ export class Supervisor {
     e.status.state = 'backoff';
     e.status.restarts += 1;
     delete e.status.pid;
-    void this.appendNote(e.spec.id, `osk: ${e.spec.id} exited (${signal ? `signal ${signal}` : `code ${code}`}); restarting in ${delay / 1000} s`);
+    void this.appendNote(
+      e.spec.id,
+      `osk: ${e.spec.id} exited (${signal ? `signal ${signal}` : `code ${code}`}); restarting in ${delay / 1000} s`,
+    );
     e.timer = setTimeout(() => {
       e.timer = undefined;
       if (e.wanted) void this.launch(e);
@@ -225,7 +260,11 @@ export class Supervisor {
   }
 
   status(): SupervisorStatus {
-    return { pid: process.pid, startedAt: this.startedAt, processes: [...this.entries.values()].map((e) => ({ ...e.status })) };
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      processes: [...this.entries.values()].map((e) => ({ ...e.status })),
+    };
   }
 
   /**
@@ -234,7 +273,10 @@ export class Supervisor {
    */
   async stopAll(waves: string[][]): Promise<StopResult[]> {
     const named = new Set(waves.flat());
-    const all = [...waves.map((w) => w.filter((id) => this.entries.has(id))), [...this.entries.keys()].filter((id) => !named.has(id))];
+    const all = [
+      ...waves.map((w) => w.filter((id) => this.entries.has(id))),
+      [...this.entries.keys()].filter((id) => !named.has(id)),
+    ];
     const out: StopResult[] = [];
     for (const wave of all) {
       for (const r of await Promise.all(wave.map((id) => this.stop(id)))) if (r && r.how !== 'gone') out.push(r);
@@ -266,7 +308,8 @@ export class Supervisor {
       const url = new URL(req.url ?? '/', 'http://supervisor');
       const m = /^\/processes\/([a-z0-9-]+)$/.exec(url.pathname);
       if (req.method === 'GET' && url.pathname === '/status') return reply(200, this.status());
-      if (req.method === 'PUT' && m) return reply(200, await this.ensure({ ...(body as Omit<ProcessSpec, 'id'>), id: m[1]! }));
+      if (req.method === 'PUT' && m)
+        return reply(200, await this.ensure({ ...(body as Omit<ProcessSpec, 'id'>), id: m[1]! }));
       if (req.method === 'DELETE' && m) {
         await this.stop(m[1]!);
         return reply(200, { stopped: m[1] });
@@ -300,8 +343,18 @@ export async function runSupervisor(paths: StatePaths): Promise<void> {
   const sup = new Supervisor(paths);
   const adopted = await sup.adopt();
   await sup.listen();
-  await writePidFile(join(paths.pids, 'supervisor.json'), { pid: process.pid, startTime: startTimeOf(process.pid) ?? 0, hash: '', command: process.argv, env: {}, log: join(paths.log, 'supervisor.log'), startedAt: new Date().toISOString() });
-  process.stdout.write(`${new Date().toISOString()} supervisor ${process.pid} listening on ${paths.supervisorSocket}; adopted ${adopted.length ? adopted.join(', ') : 'nothing'}\n`);
+  await writePidFile(join(paths.pids, 'supervisor.json'), {
+    pid: process.pid,
+    startTime: startTimeOf(process.pid) ?? 0,
+    hash: '',
+    command: process.argv,
+    env: {},
+    log: join(paths.log, 'supervisor.log'),
+    startedAt: new Date().toISOString(),
+  });
+  process.stdout.write(
+    `${new Date().toISOString()} supervisor ${process.pid} listening on ${paths.supervisorSocket}; adopted ${adopted.length ? adopted.join(', ') : 'nothing'}\n`,
+  );
   // Keystone's fernet keys rotate on the cloud's schedule while the supervisor runs (key-rotation.ts).
   startRotationTimer(paths, (line) => process.stdout.write(`${line}\n`));
   // SIGTERM to the supervisor leaves the cloud running (only `osk down` stops it).

@@ -12,7 +12,14 @@ import { requiredPackages } from './packages.js';
 import { statePaths } from './paths.js';
 import { hostDeps, hostOrder, localModel } from './up.js';
 
-const HOST: HostFacts = { distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' }, hostname: 'aio', root: true, kvm: false, ovsDatapath: false, deviceMapper: false };
+const HOST: HostFacts = {
+  distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' },
+  hostname: 'aio',
+  root: true,
+  kvm: false,
+  ovsDatapath: false,
+  deviceMapper: false,
+};
 const paths = statePaths('default', '/srv/osk/default');
 const model = localModel(parseCloudFile(DEFAULT_CLOUD_YAML, 'builtin'), paths, HOST, 'fake', placeholderSecrets);
 
@@ -20,21 +27,40 @@ test('every component says how it runs on a host; skipped ones say why', () => {
   for (const c of model.components.values()) {
     assert.ok(c.host, `${c.id} has no host declaration`);
     if (c.host.kind === 'skip') assert.ok(c.host.why.length > 20, `${c.id}: the reason must explain itself`);
-    if (c.host.kind === 'process' || c.host.kind === 'step') assert.ok(c.host.packages.length > 0, `${c.id} names no package`);
+    if (c.host.kind === 'process' || c.host.kind === 'step')
+      assert.ok(c.host.packages.length > 0, `${c.id} names no package`);
   }
-  const skipped = [...model.components.values()].filter((c) => c.host?.kind === 'skip').map((c) => c.id).sort();
-  assert.deepEqual(skipped, ['cinder-backup', 'libvirt', 'neutron-ovn-metadata-agent', 'nova-metadata', 'nova-novncproxy', 'openvswitch']);
+  const skipped = [...model.components.values()]
+    .filter((c) => c.host?.kind === 'skip')
+    .map((c) => c.id)
+    .sort();
+  assert.deepEqual(skipped, [
+    'cinder-backup',
+    'libvirt',
+    'neutron-ovn-metadata-agent',
+    'nova-metadata',
+    'nova-novncproxy',
+    'openvswitch',
+  ]);
 });
 
 test('host configs use loopback, the state dir and Debian paths, never container paths', () => {
   const files = new Map<string, string>();
   // The bundles a host program or step reads (Job-only bundles like osk-scripts are never written).
-  const read = new Set(hostComponents(model).flatMap((c) => (c.host!.kind === 'process' || c.host!.kind === 'step' ? (c.configs ?? []) : [])));
+  const read = new Set(
+    hostComponents(model).flatMap((c) =>
+      c.host!.kind === 'process' || c.host!.kind === 'step' ? (c.configs ?? []) : [],
+    ),
+  );
   for (const b of read) for (const [p, t] of bundleFiles(model, b)) files.set(p, t);
   assert.ok(files.size >= 10, `only ${files.size} files`);
   for (const [path, text] of files) {
     assert.ok(path.startsWith('/srv/osk/default/etc/'), `${path} is outside the state dir`);
-    assert.doesNotMatch(text, /\/var\/lib\/(nova|glance|cinder|neutron|openstack)|svc\.cluster\.local|0\.0\.0\.0/, `${path} has a container path or address`);
+    assert.doesNotMatch(
+      text,
+      /\/var\/lib\/(nova|glance|cinder|neutron|openstack)|svc\.cluster\.local|0\.0\.0\.0/,
+      `${path} has a container path or address`,
+    );
   }
   const nova = files.get('/srv/osk/default/etc/nova/nova.conf')!;
   assert.match(nova, /^compute_driver = fake\.FakeDriver$/m);
@@ -69,12 +95,25 @@ test('the host graph keeps the plan order: schema before API, keystone before se
   const deps = hostDeps(model);
   assert.ok(deps.get('nova-cell-setup')!.includes('nova-compute'));
   // Edges to skipped components are dropped, not left dangling.
-  for (const [id, ds] of deps) for (const d of ds) assert.ok(deps.has(d), `${id} waits for ${d}, which does not run on the host`);
+  for (const [id, ds] of deps)
+    for (const d of ds) assert.ok(deps.has(d), `${id} waits for ${d}, which does not run on the host`);
 });
 
 test('the packages are the union of what the components declare', () => {
   const pkgs = requiredPackages(model);
-  for (const p of ['mariadb-server', 'rabbitmq-server', 'memcached', 'keystone', 'nova-compute', 'nova-compute-ironic', 'neutron-server', 'ovn-central', 'cinder-volume', 'uwsgi-plugin-python3']) assert.ok(pkgs.includes(p), p);
+  for (const p of [
+    'mariadb-server',
+    'rabbitmq-server',
+    'memcached',
+    'keystone',
+    'nova-compute',
+    'nova-compute-ironic',
+    'neutron-server',
+    'ovn-central',
+    'cinder-volume',
+    'uwsgi-plugin-python3',
+  ])
+    assert.ok(pkgs.includes(p), p);
   assert.ok(!pkgs.includes('libvirt-daemon-system'), 'the fake hypervisor needs no libvirt');
 });
 
@@ -89,16 +128,38 @@ test('db-init SQL creates the databases and keeps the user password in step with
 
 test('hypervisors the host cannot run are refused with the reason; ha is refused on one host', () => {
   assert.equal(chooseHypervisor(HOST, undefined), 'fake');
-  assert.throws(() => chooseHypervisor(HOST, 'kvm'), (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && /\/dev\/kvm/.test(e.message) && /openvswitch/.test(e.message));
+  assert.throws(
+    () => chooseHypervisor(HOST, 'kvm'),
+    (e: unknown) =>
+      e instanceof OskError &&
+      e.exitCode === ExitCode.invalidInput &&
+      /\/dev\/kvm/.test(e.message) &&
+      /openvswitch/.test(e.message),
+  );
   assert.throws(() => chooseHypervisor({ ...HOST, kvm: true, ovsDatapath: true }, 'kvm'), /does not run libvirtd/);
-  assert.deepEqual(readOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'), { id: 'debian', versionId: '12', pretty: 'Debian GNU/Linux 12 (bookworm)' });
+  assert.deepEqual(readOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'), {
+    id: 'debian',
+    versionId: '12',
+    pretty: 'Debian GNU/Linux 12 (bookworm)',
+  });
 });
 
 test('a host that is not Debian 12 gets a clear refusal, not a crash', () => {
   assert.doesNotThrow(() => checkDistro(HOST));
   assert.throws(
-    () => checkDistro({ ...HOST, distro: readOsRelease('PRETTY_NAME="Ubuntu 24.04.1 LTS"\nID=ubuntu\nVERSION_ID="24.04"\n') }),
-    (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && /Debian 12's packages, and this host is Ubuntu 24\.04\.1 LTS/.test(e.message) && /osk apply/.test(e.hint ?? ''),
+    () =>
+      checkDistro({
+        ...HOST,
+        distro: readOsRelease('PRETTY_NAME="Ubuntu 24.04.1 LTS"\nID=ubuntu\nVERSION_ID="24.04"\n'),
+      }),
+    (e: unknown) =>
+      e instanceof OskError &&
+      e.exitCode === ExitCode.invalidInput &&
+      /Debian 12's packages, and this host is Ubuntu 24\.04\.1 LTS/.test(e.message) &&
+      /osk apply/.test(e.hint ?? ''),
   );
-  assert.throws(() => checkDistro({ ...HOST, distro: readOsRelease('') }), /not a Linux distribution with \/etc\/os-release/);
+  assert.throws(
+    () => checkDistro({ ...HOST, distro: readOsRelease('') }),
+    /not a Linux distribution with \/etc\/os-release/,
+  );
 });

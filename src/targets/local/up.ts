@@ -29,8 +29,19 @@ export interface LocalCloud {
 }
 
 /** The model of the all-in-one cloud: Zed configs, loopback, this host's drivers. */
-export function localModel(file: CloudFile, paths: StatePaths, facts: HostFacts, hypervisor: Hypervisor, secret: (name: string) => string): CloudModel {
-  const topology = hostTopology(paths, { hostname: facts.hostname, hypervisor, volumeDriver: chooseVolumeDriver(), root: facts.root });
+export function localModel(
+  file: CloudFile,
+  paths: StatePaths,
+  facts: HostFacts,
+  hypervisor: Hypervisor,
+  secret: (name: string) => string,
+): CloudModel {
+  const topology = hostTopology(paths, {
+    hostname: facts.hostname,
+    hypervisor,
+    volumeDriver: chooseVolumeDriver(),
+    root: facts.root,
+  });
   return buildModel(file, { topology, secrets: secret, release: 'zed' });
 }
 
@@ -39,7 +50,9 @@ export function hostDeps(model: CloudModel): Map<string, string[]> {
   const ids = new Set(hostComponents(model).map((c) => c.id));
   const deps = new Map<string, string[]>();
   for (const id of ids) deps.set(id, []);
-  for (const e of model.edges) if (e.kind === 'needs' && ids.has(e.from) && ids.has(e.to) && !deps.get(e.from)!.includes(e.to)) deps.get(e.from)!.push(e.to);
+  for (const e of model.edges)
+    if (e.kind === 'needs' && ids.has(e.from) && ids.has(e.to) && !deps.get(e.from)!.includes(e.to))
+      deps.get(e.from)!.push(e.to);
   return deps;
 }
 
@@ -65,7 +78,12 @@ export interface ConvergeOptions {
 async function tailOf(path: string, lines = 12): Promise<string> {
   try {
     const text = await readFile(path, 'utf8');
-    return text.trimEnd().split('\n').slice(-lines).map((l) => `      ${l}`).join('\n');
+    return text
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `      ${l}`)
+      .join('\n');
   } catch {
     return '      (no log yet)';
   }
@@ -78,7 +96,11 @@ async function listenerOf(port: number): Promise<string> {
   return m ? `${m[1]} (pid ${m[2]})` : 'another program';
 }
 
-export async function converge(model: CloudModel, paths: StatePaths, opts: ConvergeOptions): Promise<RunResult & { outcomes: Map<string, string> }> {
+export async function converge(
+  model: CloudModel,
+  paths: StatePaths,
+  opts: ConvergeOptions,
+): Promise<RunResult & { outcomes: Map<string, string> }> {
   const { reporter } = opts;
   const files = await writeHostFiles(model, paths, opts.secret, opts.versions);
   await ensureSupervisor(paths);
@@ -120,7 +142,10 @@ export async function converge(model: CloudModel, paths: StatePaths, opts: Conve
     if (!ours) {
       for (const port of h.ports ?? []) {
         if ((await tcpProbe(port)).ok) {
-          throw new OskError(`port ${port} on 127.0.0.1 is already in use by ${await listenerOf(port)}, so ${c.id} cannot listen there`, { hint: 'stop that program (or the cloud that owns it: osk down --cloud NAME), then run osk up again' });
+          throw new OskError(
+            `port ${port} on 127.0.0.1 is already in use by ${await listenerOf(port)}, so ${c.id} cannot listen there`,
+            { hint: 'stop that program (or the cloud that owns it: osk down --cloud NAME), then run osk up again' },
+          );
         }
       }
       for (const p of h.prepare ?? []) {
@@ -139,15 +164,23 @@ export async function converge(model: CloudModel, paths: StatePaths, opts: Conve
     for (;;) {
       const st = (await supervisorStatus(paths))?.processes.find((p) => p.id === c.id);
       if (st && st.restarts - status.restarts >= 3) {
-        throw new OskError(`${c.id} keeps exiting (${st.restarts} restarts; last ${st.lastExit?.signal ?? `exit code ${st.lastExit?.code}`}). Last lines of ${log}:\n${await tailOf(log)}`);
+        throw new OskError(
+          `${c.id} keeps exiting (${st.restarts} restarts; last ${st.lastExit?.signal ?? `exit code ${st.lastExit?.code}`}). Last lines of ${log}:\n${await tailOf(log)}`,
+        );
       }
       const since = st?.since ? (Date.now() - Date.parse(st.since)) / 1000 : undefined;
-      const r = await probe(h.ready, { mariadbSocket, runningSeconds: () => (st?.state === 'running' ? since : undefined) });
+      const r = await probe(h.ready, {
+        mariadbSocket,
+        runningSeconds: () => (st?.state === 'running' ? since : undefined),
+      });
       if (r.ok) break;
       last = r.detail;
       reporter.waiting(c.id, st?.state === 'backoff' ? `exited, restarting (${st.restarts})` : r.detail);
       if (Date.now() > deadline) {
-        throw new OskError(`${c.id} is not ready after ${opts.timeoutSeconds} s: ${last}. Last lines of ${log}:\n${await tailOf(log)}`, { hint: `see the whole log with: osk logs ${c.id}` });
+        throw new OskError(
+          `${c.id} is not ready after ${opts.timeoutSeconds} s: ${last}. Last lines of ${log}:\n${await tailOf(log)}`,
+          { hint: `see the whole log with: osk logs ${c.id}` },
+        );
       }
       await new Promise((res) => setTimeout(res, delay));
       delay = Math.min(2000, delay * 1.5);
@@ -173,11 +206,15 @@ export async function converge(model: CloudModel, paths: StatePaths, opts: Conve
     await appendFile(log, r.out);
     const what = h.command[0] === 'sh' ? c.id : h.command.slice(0, 3).join(' ');
     if (r.timedOut) {
-      throw new OskError(`${what} did not finish within ${opts.timeoutSeconds} s and was stopped. Last lines of ${log}:\n${await tailOf(log)}`, {
-        hint: 'a slow or busy machine can need longer (schema migrations above all): osk up --timeout 1200; it starts again from this step',
-      });
+      throw new OskError(
+        `${what} did not finish within ${opts.timeoutSeconds} s and was stopped. Last lines of ${log}:\n${await tailOf(log)}`,
+        {
+          hint: 'a slow or busy machine can need longer (schema migrations above all): osk up --timeout 1200; it starts again from this step',
+        },
+      );
     }
-    if (r.code !== 0) throw new OskError(`${what} failed (exit ${r.code}). Last lines of ${log}:\n${await tailOf(log)}`);
+    if (r.code !== 0)
+      throw new OskError(`${what} failed (exit ${r.code}). Last lines of ${log}:\n${await tailOf(log)}`);
     await writeFile(marker, `${hash}\n`, { mode: 0o600 });
     outcomes.set(c.id, 'completed');
     reporter.done(c.id, 'completed');
@@ -197,4 +234,3 @@ export function describeFailure(r: RunResult): string {
   lines.push(`  up and ready: ${r.done.length ? r.done.join(', ') : 'nothing'}`);
   return lines.join('\n');
 }
-
