@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Reporter } from '../src/cli/progress.js';
+import type { Reporter } from '../src/reporter.js';
 import { SecretStore } from '../src/config/secrets.js';
 import { render } from '../src/pipeline.js';
 import { parseCloudFile } from '../src/spec/load.js';

@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Outcome, Reporter } from '../src/cli/progress.js';
+import type { Outcome, Reporter } from '../src/reporter.js';
 import { OpenStackClient } from '../src/openstack/index.js';
 import { parseCloudFile } from '../src/spec/load.js';
 import { supervisorStatus } from '../src/targets/local/control.js';

@@ -21,7 +21,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { VERSION } from '../cli/main.js';
+import { VERSION } from '../version.js';
 import { ExitCode, OskError } from '../errors.js';
 import { parseCloudFile } from '../spec/load.js';
 import type { CloudFile } from '../spec/schema.js';

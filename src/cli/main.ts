@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
+import { VERSION } from '../version.js';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
 import { ExitCode, ExitStatus, OskError, SpecError } from '../errors.js';
 import { plan, render } from '../pipeline.js';
@@ -40,8 +41,6 @@ const processIo: Io = {
   // Bounded like a file: a cloud file on standard input stops at the loader's size limit.
   stdin: async () => decodeCloudText(await readCloudStream(process.stdin, '<stdin>'), '<stdin>'),
 };
-
-export const VERSION = '0.1.0';
 
 async function readCloud(file: string, io: Io): Promise<CloudFile> {
   if (file === '-') return parseCloudFile(await io.stdin(), '<stdin>');

@@ -9,19 +9,7 @@
  * own lines) whenever the reason changes, and at least once a minute; a failure is printed
  * wrapped too.
  */
-export type Outcome = 'ready' | 'started' | 'restarted' | 'unchanged' | 'completed' | 'skipped';
-
-export interface Reporter {
-  begin(id: string, what: string): void;
-  /** What a component is currently waiting for (shown live, and periodically in plain mode). */
-  waiting(id: string, detail: string): void;
-  done(id: string, outcome: Outcome, detail?: string): void;
-  fail(id: string, message: string): void;
-  note(line: string): void;
-  /** Components in progress right now (for "interrupted while …"). */
-  inFlight(): string[];
-  close(): void;
-}
+import type { Outcome, Reporter } from '../reporter.js';
 
 /** Words to lines of at most `width` columns; continuation lines get `indent`. Existing newlines stay. */
 export function wrapText(text: string, width: number, indent = '    '): string {

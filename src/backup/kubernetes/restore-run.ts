@@ -7,7 +7,7 @@
  * Everything goes through osk's own API client (no kubectl or velero binary needed): a Velero
  * backup or restore is the Backup/Restore object the velero CLI would create.
  */
-import type { Reporter } from '../../cli/progress.js';
+import type { Reporter } from '../../reporter.js';
 import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 import { applyCloud } from '../../targets/kubernetes/apply.js';

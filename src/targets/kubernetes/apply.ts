@@ -6,7 +6,7 @@
  * records every object osk applied, so a component that leaves the cloud file is pruned, and an
  * interrupted apply still knows what it created.
  */
-import type { Reporter } from '../../cli/progress.js';
+import type { Reporter } from '../../reporter.js';
 import { runGraph, type RunResult } from '../../plan/graph-run.js';
 import type { CloudModel } from '../../plan/model.js';
 import { OskError } from '../../errors.js';

@@ -17,7 +17,7 @@ import {
 } from '../../bootstrap/bootstrap.js';
 import { placeholderSecrets } from '../../catalog/context.js';
 import { defaultStorePath, SecretStore } from '../../config/secrets.js';
-import type { Reporter } from '../../cli/progress.js';
+import type { Reporter } from '../../reporter.js';
 import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 import { parseCloudFile } from '../../spec/load.js';

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentDef, HostDef } from '../../catalog/types.js';
-import type { Reporter } from '../../cli/progress.js';
+import type { Reporter } from '../../reporter.js';
 import { OskError } from '../../errors.js';
 import { buildModel, type CloudModel } from '../../plan/model.js';
 import type { CloudFile } from '../../spec/schema.js';
