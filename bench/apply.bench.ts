@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Reporter } from '../src/reporter.js';
 import { SecretStore } from '../src/config/secrets.js';
-import { render } from '../src/pipeline.js';
+import { render } from '../src/targets/kubernetes/render.js';
 import { parseCloudFile } from '../src/spec/load.js';
 import { applyCloud } from '../src/targets/kubernetes/apply.js';
 import { KubeApi } from '../src/targets/kubernetes/kube-api.js';

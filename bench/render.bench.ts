@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { SecretStore } from '../src/config/secrets.js';
-import { render } from '../src/pipeline.js';
+import { render } from '../src/targets/kubernetes/render.js';
 import { parseCloudFile } from '../src/spec/load.js';
-import { allObjects } from '../src/targets/kubernetes/render.js';
+import { allObjects } from '../src/targets/kubernetes/objects.js';
 import { toMultiDocYaml } from '../src/targets/kubernetes/yaml.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 30);

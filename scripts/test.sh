@@ -16,7 +16,7 @@ elif ! command -v oslo-config-validator >/dev/null 2>&1; then
   echo "warning: oslo-config-validator is missing and this is not root: the oslo config tests will skip (sudo bash scripts/install-oslo-validator.sh)" >&2
 fi
 # Format and lint (Biome, biome.jsonc): a misformatted file or a lint finding fails the run.
-biome ci --colors=off .
+biome ci --colors=off --error-on-warnings .
 tsc -p tsconfig.json --noEmit
 # The end-to-end tests run the osk command itself (bin/osk.js → dist/).
 tsc -p tsconfig.build.json

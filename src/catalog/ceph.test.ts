@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { SecretStore } from '../config/secrets.js';
 import { ExitCode, OskError } from '../errors.js';
-import { render } from '../pipeline.js';
+import { render } from '../targets/kubernetes/render.js';
 import { parseCloudFile } from '../spec/load.js';
-import { allObjects } from '../targets/kubernetes/render.js';
+import { allObjects } from '../targets/kubernetes/objects.js';
 
 type Obj = { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: any };
 

@@ -3,7 +3,6 @@
  * adding its module here; the planner and the targets need no change.
  */
 import type { CatalogContext } from './context.js';
-import { backup, backupEnabled } from './backup.js';
 import { cephClient, cephClientEnabled } from './ceph.js';
 import { cinder } from './cinder.js';
 import { glance } from './glance.js';
@@ -38,7 +37,6 @@ export const CATALOG: Entry[] = [
   { name: 'cinder', build: cinder, enabled: (c) => c.enabled('cinder') },
   { name: 'horizon', build: horizon, enabled: (c) => c.enabled('horizon') },
   { name: 'monitoring', build: monitoring, enabled: monitoringEnabled },
-  { name: 'backup', build: backup, enabled: backupEnabled },
 ];
 
 export function buildServices(ctx: CatalogContext): ServiceDef[] {

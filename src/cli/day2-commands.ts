@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
-import { backupCloud, restoreCloud, verifyBackup, type Log } from '../backup/backup.js';
+import { backupCloud, restoreCloud, verifyBackup, type Log } from '../targets/local/backup/backup.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import {
   healthTable,
@@ -23,10 +23,11 @@ import { parseCloudFile } from '../spec/load.js';
 import type { CloudFile } from '../spec/schema.js';
 import { localClouds, resolveCloudName, upLocal } from '../targets/local/cloud.js';
 import { statePaths } from '../targets/local/paths.js';
-import { formatRestorePlan, kubernetesRestorePlan, restorePlanJson } from '../backup/kubernetes/restore.js';
-import { restorePreflight, runRestore } from '../backup/kubernetes/restore-run.js';
+import { formatRestorePlan, kubernetesRestorePlan, restorePlanJson } from '../targets/kubernetes/backup/restore.js';
+import { restorePreflight, runRestore } from '../targets/kubernetes/backup/restore-run.js';
 import { SecretStore } from '../config/secrets.js';
-import { plan, render } from '../pipeline.js';
+import { render } from '../targets/kubernetes/render.js';
+import { buildModel } from '../plan/model.js';
 import { kubeOptions, loadApi, prepare, type KubeTarget } from './kube-commands.js';
 import { machine, outputOption } from './output.js';
 import { createReporter } from './progress.js';
@@ -99,7 +100,7 @@ export function registerDay2Commands(
       file = await readCloud(opts.filename, io);
       const api = loadApi(opts as typeof opts & KubeTarget);
       // Only the namespace is needed: the model, not the rendered objects (nor credentials).
-      kube = kubeVerdicts(file.spec, await readKubeHealth(api, plan(file).ctx.namespace, file.metadata.name));
+      kube = kubeVerdicts(file.spec, await readKubeHealth(api, buildModel(file).ctx.namespace, file.metadata.name));
       cloudName = file.metadata.name;
       kind = 'kubernetes';
       if (opts.osCloud || process.env.OS_CLOUD)

@@ -6,7 +6,7 @@ import { Option, type Command } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
 import { defaultStorePath, SecretStore } from '../config/secrets.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
-import { render } from '../pipeline.js';
+import { render } from '../targets/kubernetes/render.js';
 import type { CloudFile } from '../spec/schema.js';
 import { applyCloud } from '../targets/kubernetes/apply.js';
 import { reconcileCredentials } from '../targets/kubernetes/credentials.js';

@@ -8,10 +8,11 @@ import { z } from 'zod';
 import { VERSION } from '../version.js';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
 import { ExitCode, ExitStatus, OskError, SpecError } from '../errors.js';
-import { plan, render } from '../pipeline.js';
+import { render } from '../targets/kubernetes/render.js';
+import { buildModel } from '../plan/model.js';
 import { decodeCloudText, loadCloudFile, parseCloudFile, readCloudStream } from '../spec/load.js';
 import { cloudFileSchema, type CloudFile } from '../spec/schema.js';
-import { allObjects, type KubeObject } from '../targets/kubernetes/render.js';
+import { allObjects, type KubeObject } from '../targets/kubernetes/objects.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
 import { planJson, planText } from './plan-output.js';
 import { registerKubeCommands } from './kube-commands.js';
@@ -138,7 +139,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
         opts.filename,
         async () => {
           const file = await readCloud(opts.filename, io);
-          return { file, model: plan(file) };
+          return { file, model: buildModel(file) };
         },
         io,
       );
@@ -171,7 +172,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
       const model = await reportingProblems(
         opts.output,
         opts.filename,
-        async () => plan(await readCloud(opts.filename, io)),
+        async () => buildModel(await readCloud(opts.filename, io)),
         io,
       );
       io.stdout(

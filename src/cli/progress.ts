@@ -9,7 +9,7 @@
  * own lines) whenever the reason changes, and at least once a minute; a failure is printed
  * wrapped too.
  */
-import type { Outcome, Reporter } from '../reporter.js';
+import type { Reporter } from '../reporter.js';
 
 /** Words to lines of at most `width` columns; continuation lines get `indent`. Existing newlines stay. */
 export function wrapText(text: string, width: number, indent = '    '): string {

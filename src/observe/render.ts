@@ -10,8 +10,9 @@ import { ConfigMap } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { API_PROBE_MODULE, EXPORTER_PORTS, probedApis } from '../catalog/monitoring.js';
 import type { CloudModel } from '../plan/model.js';
+import type { KubernetesAddOn } from '../targets/kubernetes/add-on.js';
 import { baseLabels, selectorFor } from '../targets/kubernetes/labels.js';
-import type { KubeObject } from '../targets/kubernetes/render.js';
+import type { KubeObject } from '../targets/kubernetes/objects.js';
 import { alertDefinitions, type AlertDef } from './alerts.js';
 import { dashboards } from './dashboards.js';
 
@@ -120,6 +121,9 @@ function scrapeSources(model: CloudModel): ScrapeSource[] {
     });
   return out;
 }
+
+/** Alerts, scrape configs and dashboards (spec.monitoring). */
+export const monitoringAddOn: KubernetesAddOn = { group: 'monitoring', objects: monitoringObjects };
 
 export function monitoringObjects(model: CloudModel): KubeObject[] {
   if (!monitoringEnabled(model)) return [];

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { OskError, SpecError } from '../errors.js';
-import { plan } from '../pipeline.js';
+import { buildModel } from '../plan/model.js';
 import { cronPeriodMinutes } from './cron.js';
 import { quantityValue } from './rules.js';
 import { didYouMean } from './did-you-mean.js';
@@ -497,9 +497,9 @@ test('the load-time cron check and the renderer agree on every schedule', () => 
 });
 
 test('leaving a service block out keeps the service: only enabled: false disables it', () => {
-  const without = plan(parseCloudFile(`${head}spec:\n  services:\n    glance: {}\n`));
+  const without = buildModel(parseCloudFile(`${head}spec:\n  services:\n    glance: {}\n`));
   assert.ok(without.components.has('cinder-api'), 'cinder is deployed when its block is absent');
-  const disabled = plan(parseCloudFile(`${head}spec:\n  services:\n    cinder: { enabled: false }\n`));
+  const disabled = buildModel(parseCloudFile(`${head}spec:\n  services:\n    cinder: { enabled: false }\n`));
   assert.ok(!disabled.components.has('cinder-api'));
 });
 
@@ -574,7 +574,7 @@ test('50,000 unknown keys: the first 50 problems are listed with suggestions, th
 });
 
 test("a user's limit below a default request, or request above a default limit, never yields limit < request", () => {
-  const model = plan(
+  const model = buildModel(
     parseCloudFile(
       `${head}spec:\n  services:\n    nova:\n      api:\n        resources: { limits: { memory: 64Mi, cpu: 50m } }\n      scheduler:\n        resources: { requests: { memory: 64Gi, cpu: "32" } }\n`,
     ),

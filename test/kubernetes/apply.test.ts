@@ -385,7 +385,7 @@ current-context: x
   test('a failed Job stops exactly its dependants, says why, and the rest of the graph goes on', {
     timeout: 300_000,
   }, async () => {
-    const { render } = await import('../../src/pipeline.js');
+    const { render } = await import('../../src/targets/kubernetes/render.js');
     const { SecretStore } = await import('../../src/config/secrets.js');
     const { parseCloudFile } = await import('../../src/spec/load.js');
     const { applyCloud } = await import('../../src/targets/kubernetes/apply.js');

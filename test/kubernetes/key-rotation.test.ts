@@ -16,7 +16,7 @@ import { startCluster, type Cluster } from '../cluster/control-plane.js';
 import { clusterSkipReason } from './support.js';
 import { rotateKeySet } from '../../src/config/key-rotation.js';
 import { SecretStore } from '../../src/config/secrets.js';
-import { render } from '../../src/pipeline.js';
+import { render } from '../../src/targets/kubernetes/render.js';
 import { parseCloudFile } from '../../src/spec/load.js';
 import { reconcileCredentials } from '../../src/targets/kubernetes/credentials.js';
 import { KubeApi } from '../../src/targets/kubernetes/kube-api.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createReporter } from '../../src/cli/progress.js';
 import { SecretStore } from '../../src/config/secrets.js';
-import { render } from '../../src/pipeline.js';
+import { render } from '../../src/targets/kubernetes/render.js';
 import { parseCloudFile } from '../../src/spec/load.js';
 import { applyCloud } from '../../src/targets/kubernetes/apply.js';
 import { KubeApi } from '../../src/targets/kubernetes/kube-api.js';

@@ -26,7 +26,7 @@ import {
 } from './inventory.js';
 import { explainPods, lastLogLines, listNodes, warningEvents, workloadReadiness, type Nodes } from './readiness.js';
 import { COMPONENT_LABEL } from './labels.js';
-import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './render.js';
+import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
 
 export { FIELD_MANAGER, INVENTORY, readInventory, refKey, refOf, type ObjectRef } from './inventory.js';
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);

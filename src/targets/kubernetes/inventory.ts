@@ -12,7 +12,7 @@
 import { OskError } from '../../errors.js';
 import type { KubeApi } from './kube-api.js';
 import { COMPONENT_LABEL } from './labels.js';
-import type { KubeObject } from './render.js';
+import type { KubeObject } from './objects.js';
 
 export const FIELD_MANAGER = 'osk';
 export const INVENTORY = 'osk-inventory';

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { SecretStore } from '../../config/secrets.js';
-import { render } from '../../pipeline.js';
+import { render } from './render.js';
 import { parseCloudFile } from '../../spec/load.js';
-import { allObjects } from './render.js';
+import { allObjects } from './objects.js';
 
 test('metadata.labels are on every rendered object and pod template, and osk keeps its own labels', () => {
   const text = readFileSync('examples/ha.yaml', 'utf8').replace(

@@ -19,7 +19,7 @@ import type { KubeApi } from './kube-api.js';
 import { sleep } from './kube-api.js';
 import { explainPodList, listNodes, workloadReadiness, type Pod } from './readiness.js';
 import { COMPONENT_LABEL } from './labels.js';
-import { CREDENTIAL_ANNOTATION, type RenderedGroup } from './render.js';
+import { CREDENTIAL_ANNOTATION, type RenderedGroup } from './objects.js';
 
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { allPinnedImages } from '../../catalog/images.js';
 import { SecretStore } from '../../config/secrets.js';
-import { render } from '../../pipeline.js';
+import { render } from './render.js';
 import { parseCloudFile } from '../../spec/load.js';
-import { allObjects } from './render.js';
+import { allObjects } from './objects.js';
 import { toMultiDocYaml } from './yaml.js';
 
 type Obj = {

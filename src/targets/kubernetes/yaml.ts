@@ -1,6 +1,6 @@
 /** Plain YAML for kubectl and GitOps. */
 import { stringify } from 'yaml';
-import type { KubeObject } from './render.js';
+import type { KubeObject } from './objects.js';
 
 /**
  * YAML 1.1 output so that strings such as "yes" or "on" are quoted (Kubernetes' decoder reads

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SecretStore } from '../config/secrets.js';
-import { render } from '../pipeline.js';
-import { parseCloudFile } from '../spec/load.js';
-import { KEY_ROTATION_NAME, ROTATE_SCRIPT } from './keystone-rotation.js';
+import { SecretStore } from '../../config/secrets.js';
+import { render } from './render.js';
+import { parseCloudFile } from '../../spec/load.js';
+import { KEY_ROTATION_NAME, ROTATE_SCRIPT } from './key-rotation.js';
 
 const cloud = (keystone = '') => `apiVersion: osk.dev/v1alpha1
 kind: Cloud

@@ -12,9 +12,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { rotateKeySet } from '../config/key-rotation.js';
-import { fernetKey } from '../config/secrets.js';
-import { ROTATE_SCRIPT } from './keystone-rotation.js';
+import { rotateKeySet } from '../../config/key-rotation.js';
+import { fernetKey } from '../../config/secrets.js';
+import { ROTATE_SCRIPT } from './key-rotation.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');

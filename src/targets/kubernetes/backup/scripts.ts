@@ -1,9 +1,8 @@
 /**
  * Backups of a cloud on Kubernetes (spec.backup): the shell the backup and restore pods run.
  * The objects (CronJobs, the backup claim, the Velero Schedule, restore Jobs) are built in
- * src/backup/kubernetes/ from the model; this module only contributes the scripts, as the
- * config bundle `osk-backup` (rendered as the ConfigMap `osk-backup-config`). No components:
- * backups are not part of the plan's graph, they run on their own schedule.
+ * render.ts, restore.ts and velero.ts beside this module; the scripts go in the ConfigMap
+ * `osk-backup-config`. Backups are not part of the plan's graph: they run on their own schedule.
  *
  * A backup *set* is a directory `<root>/<kind>/<UTC stamp>/` (kind: mariadb or ovn) holding
  * gzip'd files and a `SHA256SUMS` manifest next to them. A set is written as
@@ -15,9 +14,8 @@
  * Credentials reach these scripts only as environment variables from Secrets; they are written
  * to a 0600 option file in the pod's /tmp, never to a command line.
  */
-import { cloudSpecSchema } from '../spec/schema.js';
-import type { CatalogContext } from './context.js';
-import type { ServiceDef } from './types.js';
+import { cloudSpecSchema } from '../../../spec/schema.js';
+import type { CatalogContext } from '../../../catalog/context.js';
 
 export const BACKUP_BUNDLE = 'osk-backup';
 /** Where the scripts are mounted in the backup and restore pods. */
@@ -330,20 +328,5 @@ export function backupScripts(): Record<string, string> {
     'verify-sets.sh': VERIFY_SETS,
     'mariadb-restore.sh': MARIADB_RESTORE,
     'ovn-restore.sh': OVN_RESTORE,
-  };
-}
-
-export function backup(_ctx: CatalogContext): ServiceDef {
-  return {
-    name: 'backup',
-    components: [],
-    secrets: [],
-    configs: [
-      {
-        name: BACKUP_BUNDLE,
-        dir: BACKUP_SCRIPTS_DIR,
-        files: Object.entries(backupScripts()).map(([name, text]) => ({ name, text, kubernetesOnly: true })),
-      },
-    ],
   };
 }

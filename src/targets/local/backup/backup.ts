@@ -12,7 +12,7 @@
  *                         describe exactly what the backup holds), OVN row counts, image sha256s,
  *                         package versions.
  */
-import { hostMariadbSocket } from '../catalog/mariadb.js';
+import { hostMariadbSocket } from '../../../catalog/mariadb.js';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -21,15 +21,15 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { VERSION } from '../version.js';
-import { ExitCode, OskError } from '../errors.js';
-import { parseCloudFile } from '../spec/load.js';
-import type { CloudFile } from '../spec/schema.js';
-import { openLocalCloud, stateBase } from '../targets/local/cloud.js';
-import { stopProcess, supervisorStatus } from '../targets/local/control.js';
-import { statePaths, type StatePaths } from '../targets/local/paths.js';
-import { runCommand } from '../targets/local/probes.js';
-import { hostWaves } from '../targets/local/up.js';
+import { VERSION } from '../../../version.js';
+import { ExitCode, OskError } from '../../../errors.js';
+import { parseCloudFile } from '../../../spec/load.js';
+import type { CloudFile } from '../../../spec/schema.js';
+import { openLocalCloud, stateBase } from '../cloud.js';
+import { stopProcess, supervisorStatus } from '../control.js';
+import { statePaths, type StatePaths } from '../paths.js';
+import { runCommand } from '../probes.js';
+import { hostWaves } from '../up.js';
 import {
   backupName,
   compareOvn,

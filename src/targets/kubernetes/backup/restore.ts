@@ -22,11 +22,11 @@
 import { Job } from 'kubernetes-models/batch/v1';
 import type { IContainer, IEnvVar, IPodSpec, IVolume } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
-import { BACKUP_ROOT, backupEnabled } from '../../catalog/backup.js';
-import { ovnNbConnection, ovnSbConnection } from '../../catalog/ovn.js';
-import { ExitCode, OskError } from '../../errors.js';
-import type { CloudModel } from '../../plan/model.js';
-import type { RenderedGroup } from '../../targets/kubernetes/render.js';
+import { BACKUP_ROOT, backupEnabled } from './scripts.js';
+import { ovnNbConnection, ovnSbConnection } from '../../../catalog/ovn.js';
+import { ExitCode, OskError } from '../../../errors.js';
+import type { CloudModel } from '../../../plan/model.js';
+import type { RenderedGroup } from '../objects.js';
 import {
   BACKUP_MARIADB_ORDINAL,
   backupLabels,

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { OskError } from '../errors.js';
-import { mariadbExec, runCommand } from '../targets/local/probes.js';
+import { OskError } from '../../../errors.js';
+import { mariadbExec, runCommand } from '../probes.js';
 import type { TableEntry } from './manifest.js';
 
 const SYSTEM = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);

@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { backupScripts } from '../../catalog/backup.js';
-import { allPinnedImages } from '../../catalog/images.js';
-import { SecretStore } from '../../config/secrets.js';
-import { objectsNeedingCrds } from '../../observe/crds.js';
-import { render } from '../../pipeline.js';
-import { parseCloudFile } from '../../spec/load.js';
-import { allObjects } from '../../targets/kubernetes/render.js';
+import { backupScripts } from './scripts.js';
+import { allPinnedImages } from '../../../catalog/images.js';
+import { SecretStore } from '../../../config/secrets.js';
+import { objectsNeedingCrds } from '../../../observe/crds.js';
+import { render } from '../render.js';
+import { parseCloudFile } from '../../../spec/load.js';
+import { allObjects } from '../objects.js';
 import { cronPeriodMinutes, veleroTtl } from './velero.js';
 
 type Obj = {

@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { backupScripts } from '../../catalog/backup.js';
-import { freePort } from '../../../test/support/net.js';
+import { backupScripts } from './scripts.js';
+import { freePort } from '../../../../test/support/net.js';
 
 const root = mkdtempSync(join(tmpdir(), 'osk-backup-test-'));
 const scripts = join(root, 'scripts');

@@ -17,11 +17,12 @@
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ServiceAccount } from 'kubernetes-models/v1';
-import { cronOf } from '../config/key-rotation.js';
-import type { CloudModel } from '../plan/model.js';
+import { cronOf } from '../../config/key-rotation.js';
+import type { CloudModel } from '../../plan/model.js';
 import type { CronJob } from 'kubernetes-models/batch/v1';
-import { scheduledJob } from '../targets/kubernetes/cron-job.js';
-import { baseLabels } from '../targets/kubernetes/labels.js';
+import { scheduledJob } from './cron-job.js';
+import type { KubernetesAddOn } from './add-on.js';
+import { baseLabels } from './labels.js';
 
 export const KEY_ROTATION_NAME = 'keystone-key-rotation';
 
@@ -69,6 +70,9 @@ print("rotated %s/%s: %d keys (staged key is now primary)" % (ns, secret, len(ro
 `;
 
 /** The objects of the rotation, or none when it is switched off or tokens are not fernet. */
+/** Keystone's fernet key rotation: a CronJob with access to the key Secret only. */
+export const keyRotationAddOn: KubernetesAddOn = { group: 'keystone-key-rotation', objects: keyRotationObjects };
+
 export function keyRotationObjects(
   model: CloudModel,
 ): (ServiceAccount | Role | RoleBinding | CronJob | NetworkPolicy)[] {

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Job } from 'kubernetes-models/batch/v1';
 import { parse } from 'yaml';
-import { backupScripts } from '../../catalog/backup.js';
-import { SecretStore } from '../../config/secrets.js';
-import { OskError } from '../../errors.js';
-import { render } from '../../pipeline.js';
-import { parseCloudFile } from '../../spec/load.js';
+import { backupScripts } from './scripts.js';
+import { SecretStore } from '../../../config/secrets.js';
+import { OskError } from '../../../errors.js';
+import { render } from '../render.js';
+import { parseCloudFile } from '../../../spec/load.js';
 import {
   commandsOf,
   formatRestorePlan,

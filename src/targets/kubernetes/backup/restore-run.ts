@@ -7,14 +7,14 @@
  * Everything goes through osk's own API client (no kubectl or velero binary needed): a Velero
  * backup or restore is the Backup/Restore object the velero CLI would create.
  */
-import type { Reporter } from '../../reporter.js';
-import { ExitCode, OskError } from '../../errors.js';
-import type { CloudModel } from '../../plan/model.js';
-import { applyCloud } from '../../targets/kubernetes/apply.js';
-import { KubeApiError, sleep, type KubeApi } from '../../targets/kubernetes/kube-api.js';
-import { kubeStatus } from '../../targets/kubernetes/operate.js';
-import { lastLogLines, warningEvents, workloadReadiness } from '../../targets/kubernetes/readiness.js';
-import type { RenderedGroup } from '../../targets/kubernetes/render.js';
+import type { Reporter } from '../../../reporter.js';
+import { ExitCode, OskError } from '../../../errors.js';
+import type { CloudModel } from '../../../plan/model.js';
+import { applyCloud } from '../apply.js';
+import { KubeApiError, sleep, type KubeApi } from '../kube-api.js';
+import { kubeStatus } from '../operate.js';
+import { lastLogLines, warningEvents, workloadReadiness } from '../readiness.js';
+import type { RenderedGroup } from '../objects.js';
 import { BACKUP_CLAIM } from './render.js';
 import type { RestoreAction, RestoreStep } from './restore.js';
 import { VELERO_API_VERSION, VELERO_NAMESPACE } from './velero.js';

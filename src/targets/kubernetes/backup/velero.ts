@@ -16,12 +16,12 @@
  * The Schedule lives in Velero's namespace (`velero`, where the server watches Schedules);
  * includedNamespaces names the cloud's. Which kinds need Velero's CRDs: src/observe/crds.ts.
  */
-import { ExitCode, OskError } from '../../errors.js';
-import { backupSettings } from '../../catalog/backup.js';
-import { cronPeriodMinutes } from '../../spec/cron.js';
-import type { CatalogContext } from '../../catalog/context.js';
-import { baseLabels, CLOUD_LABEL } from '../../targets/kubernetes/labels.js';
-import type { KubeObject } from '../../targets/kubernetes/render.js';
+import { ExitCode, OskError } from '../../../errors.js';
+import { backupSettings } from './scripts.js';
+import { cronPeriodMinutes } from '../../../spec/cron.js';
+import type { CatalogContext } from '../../../catalog/context.js';
+import { baseLabels, CLOUD_LABEL } from '../labels.js';
+import type { KubeObject } from '../objects.js';
 
 export const VELERO_NAMESPACE = 'velero';
 export const VELERO_API_VERSION = 'velero.io/v1';

@@ -16,22 +16,30 @@
  * Both CronJobs are pinned there, so the ReadWriteOnce backup claim is always used from one node
  * and both can run at the same time. Nothing when spec.backup.enabled is false.
  */
-import { ExitCode, OskError } from '../../errors.js';
+import { ExitCode, OskError } from '../../../errors.js';
 import type { CronJob } from 'kubernetes-models/batch/v1';
-import { scheduledJob } from '../../targets/kubernetes/cron-job.js';
+import { scheduledJob } from '../cron-job.js';
 import type { IContainer, IEnvVar, IPodTemplateSpec, IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { ConfigMap, PersistentVolumeClaim, ServiceAccount } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1';
-import { BACKUP_BUNDLE, BACKUP_ROOT, BACKUP_SCRIPTS_DIR, backupEnabled, backupSettings } from '../../catalog/backup.js';
-import type { CatalogContext } from '../../catalog/context.js';
-import type { ImageKey } from '../../catalog/images.js';
-import { ovnNbConnection, ovnSbConnection } from '../../catalog/ovn.js';
-import type { ComponentDef } from '../../catalog/types.js';
-import type { CloudModel } from '../../plan/model.js';
-import { baseLabels, labelsFor, selectorFor } from '../../targets/kubernetes/labels.js';
-import type { KubeObject } from '../../targets/kubernetes/render.js';
-import { configMapName } from '../../targets/kubernetes/workload.js';
+import {
+  BACKUP_BUNDLE,
+  BACKUP_ROOT,
+  BACKUP_SCRIPTS_DIR,
+  backupEnabled,
+  backupScripts,
+  backupSettings,
+} from './scripts.js';
+import type { CatalogContext } from '../../../catalog/context.js';
+import type { ImageKey } from '../../../catalog/images.js';
+import { ovnNbConnection, ovnSbConnection } from '../../../catalog/ovn.js';
+import type { ComponentDef } from '../../../catalog/types.js';
+import type { CloudModel } from '../../../plan/model.js';
+import { baseLabels, labelsFor, selectorFor } from '../labels.js';
+import type { KubernetesAddOn } from '../add-on.js';
+import type { KubeObject } from '../objects.js';
+import { configMapName } from '../workload.js';
 import { veleroSchedule } from './velero.js';
 
 export const BACKUP_CLAIM = 'osk-backups';
@@ -272,12 +280,14 @@ function wholeCopies(copies: unknown): number {
   });
 }
 
+/** The backup claim, CronJobs, their NetworkPolicies and the Velero Schedule (spec.backup). */
+export const backupAddOn: KubernetesAddOn = { group: 'backup', objects: backupObjects };
+
 export function backupObjects(model: CloudModel): KubeObject[] {
   const { ctx } = model;
   if (!backupEnabled(ctx)) return [];
   const mariadb = model.components.get('mariadb');
-  const bundle = model.bundles.get(BACKUP_BUNDLE);
-  if (!mariadb || !bundle) throw new Error('catalog bug: backups need the mariadb component and the osk-backup bundle');
+  if (!mariadb) throw new Error('catalog bug: backups need the mariadb component');
   const b = backupSettings(ctx);
   const ns = ctx.namespace;
   const labels = baseLabels(ctx);
@@ -299,7 +309,7 @@ export function backupObjects(model: CloudModel): KubeObject[] {
     }),
     new ConfigMap({
       metadata: { name: configMapName(BACKUP_BUNDLE), namespace: ns, labels },
-      data: Object.fromEntries(bundle.files.map((f) => [f.name, 'text' in f ? f.text : ''])),
+      data: backupScripts(),
     }),
     new PersistentVolumeClaim({
       metadata: { name: BACKUP_CLAIM, namespace: ns, labels: { ...labels, 'app.kubernetes.io/name': 'backup' } },

@@ -1,0 +1,321 @@
+/**
+ * CloudModel → the core of the Kubernetes render: the namespace and what every pod relies on,
+ * the credentials, and each component's objects. Pure: the secret values come in as a
+ * function; nothing here reads or writes anything.
+ */
+import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { Job } from 'kubernetes-models/batch/v1';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1';
+import type { ComponentDef, ConfigBundleDef } from '../../catalog/types.js';
+import type { CloudModel } from '../../plan/model.js';
+import { baseLabels, labelsFor, selectorFor } from './labels.js';
+import { networkPolicies } from './network-policy.js';
+import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
+import {
+  configMapName,
+  configSecretName,
+  jobName,
+  podTemplate,
+  secretPartKey,
+  serviceAccountName,
+  type RenderInputs,
+} from './workload.js';
+
+/** The namespace, the credentials, then one group per component in wave order (not yet numbered). */
+export function coreGroups(model: CloudModel, secretValue: (name: string) => string): RenderedGroup[] {
+  const { ctx } = model;
+  const ns = ctx.namespace;
+  const inp: RenderInputs = { ctx, bundles: model.bundles, secrets: model.secrets, secretValue };
+  const groups: RenderedGroup[] = [];
+  const meta = (name: string, labels: Record<string, string> = baseLabels(ctx)) => ({ name, namespace: ns, labels });
+
+  // 1. The namespace and what every pod relies on.
+  const namespaceObjects: KubeObject[] = [
+    new Namespace({
+      metadata: {
+        name: ns,
+        labels: {
+          ...baseLabels(ctx),
+          // Compute agents (libvirt, Open vSwitch) are privileged host-network pods.
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/warn': 'baseline',
+        },
+      },
+    }),
+  ];
+  const services = [...new Set([...model.components.values()].map((c) => serviceAccountName(c)))].sort();
+  for (const sa of services)
+    namespaceObjects.push(new ServiceAccount({ metadata: meta(sa), automountServiceAccountToken: false }));
+  for (const c of model.components.values()) {
+    if (!c.rbac?.length) continue;
+    namespaceObjects.push(
+      new Role({ metadata: meta(c.id), rules: c.rbac }),
+      new RoleBinding({
+        metadata: meta(c.id),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: c.id },
+        subjects: [{ kind: 'ServiceAccount', name: serviceAccountName(c), namespace: ns }],
+      }),
+    );
+  }
+  const policies = new Map(networkPolicies(model).map((p) => [p.metadata!.name!, p]));
+  namespaceObjects.push(policies.get('default-deny')!, policies.get('allow-dns')!);
+  groups.push({ name: 'namespace', objects: namespaceObjects });
+
+  // 2. Credentials (only shown with --show-secrets; `osk apply` creates them when absent).
+  const secretObjects: KubeObject[] = [];
+  const byK8s = new Map<string, { key: string; value: string }[]>();
+  for (const d of model.secrets.values()) {
+    const list = byK8s.get(d.k8sSecret) ?? [];
+    list.push({ key: d.key, value: secretValue(d.name) });
+    byK8s.set(d.k8sSecret, list);
+  }
+  for (const [name, entries] of [...byK8s].sort(([a], [b]) => a.localeCompare(b))) {
+    secretObjects.push(
+      new Secret({
+        metadata: { ...meta(name), annotations: { [CREDENTIAL_ANNOTATION]: 'true' } },
+        type: 'Opaque',
+        stringData: Object.fromEntries(entries.sort((a, b) => a.key.localeCompare(b.key)).map((e) => [e.key, e.value])),
+      }),
+    );
+  }
+  for (const b of [...model.bundles.values()].sort((a, z) => a.name.localeCompare(z.name))) {
+    const data = secretPartsOf(b);
+    if (Object.keys(data).length)
+      secretObjects.push(new Secret({ metadata: meta(configSecretName(b.name)), type: 'Opaque', stringData: data }));
+  }
+  groups.push({ name: 'secrets', objects: secretObjects });
+
+  // 3. Components in plan order; a config bundle goes with the first component mounting it.
+  const placedBundles = new Set<string>();
+  model.waves.forEach((wave, w) => {
+    for (const id of wave) {
+      const c = model.components.get(id)!;
+      const objects: KubeObject[] = [];
+      for (const b of c.configs ?? []) {
+        if (placedBundles.has(b)) continue;
+        placedBundles.add(b);
+        const data = publicPartsOf(model.bundles.get(b)!);
+        if (Object.keys(data).length) objects.push(new ConfigMap({ metadata: meta(configMapName(b)), data }));
+      }
+      objects.push(...componentObjects(model, c, inp));
+      const np = policies.get(c.id);
+      if (np) objects.push(np);
+      groups.push({ name: c.id, component: c.id, wave: w, objects });
+    }
+  });
+  return groups;
+}
+
+function publicPartsOf(b: ConfigBundleDef): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const f of b.files) {
+    if ('ini' in f) data[f.name] = f.ini.renderPublic(f.dialect);
+    else if (!f.secret) data[f.name] = f.text;
+  }
+  return data;
+}
+
+function secretPartsOf(b: ConfigBundleDef): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const f of b.files) {
+    if ('ini' in f) {
+      if (f.ini.hasSecrets()) data[secretPartKey(f.name)] = f.ini.renderSecrets(f.dialect);
+    } else if (f.secret) data[f.name] = f.text;
+  }
+  return data;
+}
+
+function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs): KubeObject[] {
+  const { ctx } = model;
+  const ns = ctx.namespace;
+  const labels = labelsFor(ctx, c);
+  const selector = selectorFor(ctx, c);
+  const out: KubeObject[] = [];
+  const { template } = podTemplate(c, inp);
+  const replicas = c.settings.replicas;
+
+  if (c.volumeClaim && c.workload === 'Deployment') {
+    out.push(
+      new PersistentVolumeClaim({
+        metadata: { name: `${c.id}-${c.volumeClaim.name}`, namespace: ns, labels },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: c.volumeClaim.size } },
+          ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}),
+        },
+      }),
+    );
+  }
+  switch (c.workload) {
+    case 'Deployment':
+      out.push(
+        new Deployment({
+          metadata: { name: c.id, namespace: ns, labels },
+          spec: {
+            replicas,
+            revisionHistoryLimit: 5,
+            selector: { matchLabels: selector },
+            // A ReadWriteOnce claim cannot be mounted by the new pod while the old one holds it.
+            strategy: c.volumeClaim
+              ? { type: 'Recreate' }
+              : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+            template,
+          },
+        }),
+      );
+      break;
+    case 'StatefulSet':
+      out.push(
+        new StatefulSet({
+          metadata: { name: c.id, namespace: ns, labels },
+          spec: {
+            replicas,
+            serviceName: `${c.id}-headless`,
+            // RabbitMQ nodes must start together to find each other; Galera and RAFT members
+            // join the first pod, which therefore starts first.
+            podManagementPolicy: c.service === 'rabbitmq' ? 'Parallel' : 'OrderedReady',
+            selector: { matchLabels: selector },
+            updateStrategy: { type: 'RollingUpdate' },
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+            template,
+            ...(c.volumeClaim
+              ? {
+                  volumeClaimTemplates: [
+                    {
+                      metadata: { name: c.volumeClaim.name, labels },
+                      spec: {
+                        accessModes: ['ReadWriteOnce'],
+                        resources: { requests: { storage: c.volumeClaim.size } },
+                        ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}),
+                      },
+                    },
+                  ],
+                }
+              : {}),
+          },
+        }),
+      );
+      break;
+    case 'DaemonSet':
+      out.push(
+        new DaemonSet({
+          metadata: { name: c.id, namespace: ns, labels },
+          spec: {
+            selector: { matchLabels: selector },
+            updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+            template,
+          },
+        }),
+      );
+      break;
+    case 'Job': {
+      const name = jobName(c, template);
+      out.push(
+        new Job({
+          metadata: { name, namespace: ns, labels },
+          spec: { backoffLimit: c.backoffLimit ?? 6, completions: 1, parallelism: 1, template },
+        }),
+      );
+      break;
+    }
+  }
+
+  if (c.service_) {
+    const ports = c.service_.ports.map((p) => ({
+      name: p.name,
+      port: p.port,
+      targetPort: p.port,
+      protocol: p.protocol ?? 'TCP',
+    }));
+    const nodePort = c.service_.nodePort;
+    out.push(
+      new Service({
+        metadata: { name: c.id, namespace: ns, labels },
+        spec: {
+          type: nodePort ? 'NodePort' : 'ClusterIP',
+          selector,
+          ports: typeof nodePort === 'number' ? ports.map((p) => ({ ...p, nodePort })) : ports,
+        },
+      }),
+    );
+    if (c.workload === 'StatefulSet' || c.service_.headless) {
+      out.push(
+        new Service({
+          metadata: { name: `${c.id}-headless`, namespace: ns, labels },
+          // Peers must resolve each other before they are ready (cluster formation).
+          spec: {
+            clusterIP: 'None',
+            publishNotReadyAddresses: true,
+            selector,
+            ports: (c.ports ?? c.service_.ports).map((p) => ({
+              name: p.name,
+              port: p.port,
+              targetPort: p.port,
+              protocol: p.protocol ?? 'TCP',
+            })),
+          },
+        }),
+      );
+    }
+  }
+  if (ctx.ha && replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
+    out.push(
+      new PodDisruptionBudget({
+        metadata: { name: c.id, namespace: ns, labels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+      }),
+    );
+  }
+  const domain = ctx.spec.endpoints?.publicDomain;
+  if (domain && c.publicHost && c.publicPort) {
+    const host = `${c.publicHost}.${domain}`;
+    const tls = ctx.spec.endpoints?.tls;
+    out.push(
+      new Ingress({
+        metadata: {
+          name: c.id,
+          namespace: ns,
+          labels,
+          ...(tls?.enabled && tls.issuer ? { annotations: { 'cert-manager.io/cluster-issuer': tls.issuer } } : {}),
+        },
+        spec: {
+          ...(ctx.spec.endpoints?.ingressClassName ? { ingressClassName: ctx.spec.endpoints.ingressClassName } : {}),
+          ...(tls?.enabled ? { tls: [{ hosts: [host], secretName: tls.secretName ?? `${c.id}-tls` }] } : {}),
+          rules: [
+            {
+              host,
+              http: {
+                paths: [
+                  {
+                    path: '/',
+                    pathType: 'Prefix',
+                    backend: { service: { name: c.id, port: { number: c.publicPort } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      }),
+    );
+  }
+  for (const sc of c.storageClasses ?? []) {
+    out.push(
+      new StorageClass({
+        metadata: { name: sc.name, labels: baseLabels(ctx) },
+        provisioner: 'cinder.csi.openstack.org',
+        parameters: { type: sc.volumeType },
+        allowVolumeExpansion: true,
+        reclaimPolicy: 'Delete',
+        volumeBindingMode: 'WaitForFirstConsumer',
+      }),
+    );
+  }
+  return out;
+}
+
+/** All objects of all groups, in apply order. */

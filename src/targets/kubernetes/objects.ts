@@ -1,0 +1,28 @@
+/** The shapes the Kubernetes target renders into and every add-on returns. */
+/** Any object kubernetes-models builds: it validates itself and serialises to plain JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
+  validate(): void;
+  toJSON(): unknown;
+}
+
+export interface RenderedGroup {
+  /** File stem, e.g. "012-keystone-api"; the number is the apply order. */
+  name: string;
+  component?: string;
+  wave?: number;
+  objects: KubeObject[];
+}
+
+export const CREDENTIAL_ANNOTATION = 'osk.dev/credential';
+
+export function allObjects(groups: readonly RenderedGroup[]): KubeObject[] {
+  return groups.flatMap((g) => g.objects);
+}
