@@ -9,7 +9,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { main, type Io } from '../cli/main.js';
+import type { Io } from '../cli/io.js';
+import { main } from '../cli/main.js';
 
 async function run(args: string[], stdin: string): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -31,7 +31,7 @@ import { buildModel } from '../plan/model.js';
 import { kubeOptions, loadApi, prepare, type KubeTarget } from './kube-commands.js';
 import { machine, outputOption } from './output.js';
 import { createReporter } from './progress.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 const int = (flag: string, v: string, min: number, max: number): number => {
   const n = Number(v);

@@ -19,7 +19,7 @@ import {
   kubeStatus,
   kubeStatusTable,
 } from '../targets/kubernetes/operate.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 import { machine, outputOption } from './output.js';
 import { expectSecretStore } from './paths.js';
 import { createReporter } from './progress.js';

@@ -19,7 +19,7 @@ import { hostWaves } from '../targets/local/up.js';
 import { kubeStatusCommand } from './kube-commands.js';
 import { outputOption } from './output.js';
 import { createReporter } from './progress.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export function registerLocalCommands(
   program: Command,

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Command } from '@commander-js/extra-typings';
 import { parse, parseAllDocuments } from 'yaml';
-import { buildCli, main, type Io } from './main.js';
+import type { Io } from './io.js';
+import { buildCli, main } from './main.js';
 
 async function run(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -6,11 +6,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { VERSION } from '../version.js';
+import { processIo, type Io } from './io.js';
 import { SecretStore, defaultStorePath } from '../config/secrets.js';
 import { ExitCode, ExitStatus, OskError, SpecError } from '../errors.js';
 import { render } from '../targets/kubernetes/render.js';
 import { buildModel } from '../plan/model.js';
-import { decodeCloudText, loadCloudFile, parseCloudFile, readCloudStream } from '../spec/load.js';
+import { loadCloudFile, parseCloudFile } from '../spec/load.js';
 import { cloudFileSchema, type CloudFile } from '../spec/schema.js';
 import { allObjects, type KubeObject } from '../targets/kubernetes/objects.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
@@ -29,19 +30,6 @@ import {
 } from './paths.js';
 import { writeRenderDir } from './render-dir.js';
 import { machine, outputOption } from './output.js';
-
-export interface Io {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  stdin: () => Promise<string>;
-}
-
-const processIo: Io = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-  // Bounded like a file: a cloud file on standard input stops at the loader's size limit.
-  stdin: async () => decodeCloudText(await readCloudStream(process.stdin, '<stdin>'), '<stdin>'),
-};
 
 async function readCloud(file: string, io: Io): Promise<CloudFile> {
   if (file === '-') return parseCloudFile(await io.stdin(), '<stdin>');

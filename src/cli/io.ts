@@ -1,0 +1,15 @@
+/** Where the CLI writes and reads: the process's streams, or a test's buffers. */
+import { decodeCloudText, readCloudStream } from '../spec/load.js';
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  stdin: () => Promise<string>;
+}
+
+export const processIo: Io = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  // Bounded like a file: a cloud file on standard input stops at the loader's size limit.
+  stdin: async () => decodeCloudText(await readCloudStream(process.stdin, '<stdin>'), '<stdin>'),
+};
