@@ -4,7 +4,7 @@
  * the same run is parsing the cloud file alone, so the ratio says how much work the render adds.
  */
 import { readFileSync } from 'node:fs';
-import { SecretStore } from '../src/config/secrets.js';
+import { SecretStore } from '../src/state/secret-store.js';
 import { render } from '../src/targets/kubernetes/render.js';
 import { parseCloudFile } from '../src/spec/load.js';
 import { allObjects } from '../src/targets/kubernetes/objects.js';

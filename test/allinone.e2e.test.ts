@@ -25,7 +25,7 @@ import type { Manifest } from '../src/targets/local/backup/manifest.js';
 import type { RestoreResult, VerifyResult } from '../src/targets/local/backup/backup.js';
 import type { HealthReport } from '../src/observe/health.js';
 import { stopProcess } from '../src/targets/local/control.js';
-import { statePaths } from '../src/targets/local/paths.js';
+import { statePaths } from '../src/state/paths.js';
 import type { CloudStatus } from '../src/targets/local/status.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

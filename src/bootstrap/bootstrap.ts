@@ -5,7 +5,7 @@
  * image, a network with a subnet). Every function is idempotent: it finds before it creates and
  * brings what it finds in line (a password, an endpoint URL), so reruns converge.
  */
-import type { SecretDef } from '../catalog/types.js';
+import type { SecretDef } from '../config/secrets.js';
 import { OskError } from '../errors.js';
 import { OpenStackApiError, type OpenStackClient } from '../openstack/index.js';
 import type { Interface } from '../openstack/catalog.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { SecretStore } from '../config/secrets.js';
+import { SecretStore } from '../state/secret-store.js';
 import { ExitCode, OskError } from '../errors.js';
 import { render } from '../targets/kubernetes/render.js';
 import { parseCloudFile } from '../spec/load.js';

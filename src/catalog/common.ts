@@ -7,7 +7,8 @@ import type { Ref } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
 import type { ImageKey } from './images.js';
 import { confLines } from './text-files.js';
-import type { ComponentDef, ConfigFileDef, SecretDef } from './types.js';
+import type { ComponentDef, ConfigFileDef } from './types.js';
+import type { SecretDef } from '../config/secrets.js';
 
 const JOB_SIZING = { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 };
 

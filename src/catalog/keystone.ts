@@ -2,7 +2,8 @@
 import { everySeconds } from '../config/key-rotation.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, password, SIZES, uwsgiIni } from './common.js';
-import type { SecretDef, ServiceDef } from './types.js';
+import type { SecretDef } from '../config/secrets.js';
+import type { ServiceDef } from './types.js';
 
 export function keystone(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.services?.keystone;

@@ -20,14 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { SecretStore } from '../config/secrets.js';
+import { SecretStore } from '../state/secret-store.js';
 import { ExitCode, OskError } from '../errors.js';
 import { render } from '../targets/kubernetes/render.js';
 import { parseCloudFile } from '../spec/load.js';
 import type { CloudFile } from '../spec/schema.js';
 import { allObjects } from '../targets/kubernetes/objects.js';
 import type { HostFacts } from '../targets/local/host-facts.js';
-import { statePaths } from '../targets/local/paths.js';
+import { statePaths } from '../state/paths.js';
 import { localModel } from '../targets/local/up.js';
 
 const run = promisify(execFile);

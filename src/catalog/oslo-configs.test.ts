@@ -19,7 +19,7 @@ import { buildModel, type CloudModel } from '../plan/model.js';
 import { parseCloudFile } from '../spec/load.js';
 import { DEFAULT_CLOUD_YAML } from '../targets/local/cloud.js';
 import type { HostFacts } from '../targets/local/host-facts.js';
-import { statePaths } from '../targets/local/paths.js';
+import { statePaths } from '../state/paths.js';
 import { localModel } from '../targets/local/up.js';
 
 const available = osloValidatorAvailable();

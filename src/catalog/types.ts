@@ -3,6 +3,7 @@
  * components, the credentials it owns and the config files it generates; the planner and the
  * targets know nothing service-specific.
  */
+import type { SecretDef } from '../config/secrets.js';
 import type { IniDoc, Ref } from '../config/ini.js';
 import type { ImageKey } from './images.js';
 
@@ -39,22 +40,6 @@ export type ProbeDef =
     };
 
 /** A credential osk generates and keeps (never changed by a re-render). */
-export interface SecretDef {
-  /** Key in the secret store, e.g. "nova-db-password". */
-  name: string;
-  kind: 'password' | 'fernet-key' | 'token';
-  /** The Kubernetes Secret and key it is rendered into. */
-  k8sSecret: string;
-  key: string;
-  /** Component that creates the credential in its backing system (DB user, Keystone user, …). */
-  createdBy?: string;
-  description: string;
-  /**
-   * Rotated by the cloud itself on a schedule (Keystone's fernet keys): on Kubernetes the
-   * cluster's Secret is the live truth after creation and apply takes it back into the store.
-   */
-  rotates?: boolean;
-}
 
 /** A generated file: an oslo INI model (split into public + secret parts) or plain text. */
 export type ConfigFileDef =

@@ -1,9 +1,4 @@
-/**
- * Day-2 verbs: `osk health` (API probes against thresholds), `osk backup`, `osk backup verify`
- * and `osk restore` (all-in-one clouds).
- */
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { backupCloud, restoreCloud, verifyBackup, type Log } from '../targets/local/backup/backup.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
@@ -19,13 +14,13 @@ import {
 import { kubeVerdicts, readKubeHealth } from '../observe/health-kube.js';
 import { runProbes } from '../observe/health-run.js';
 import { loadCloud, OpenStackClient } from '../openstack/index.js';
-import { parseCloudFile } from '../spec/load.js';
 import type { CloudFile } from '../spec/schema.js';
 import { localClouds, resolveCloudName, upLocal } from '../targets/local/cloud.js';
-import { statePaths } from '../targets/local/paths.js';
+import { readSavedCloudFile } from '../state/cloud-file.js';
+import { statePaths } from '../state/paths.js';
 import { formatRestorePlan, kubernetesRestorePlan, restorePlanJson } from '../targets/kubernetes/backup/restore.js';
 import { restorePreflight, runRestore } from '../targets/kubernetes/backup/restore-run.js';
-import { SecretStore } from '../config/secrets.js';
+import { SecretStore } from '../state/secret-store.js';
 import { render } from '../targets/kubernetes/render.js';
 import { buildModel } from '../plan/model.js';
 import { kubeOptions, loadApi, prepare, type KubeTarget } from './kube-commands.js';
@@ -43,8 +38,7 @@ const int = (flag: string, v: string, min: number, max: number): number => {
 };
 
 async function localFile(name: string): Promise<CloudFile> {
-  const p = join(statePaths(name).root, 'cloud.yaml');
-  return parseCloudFile(await readFile(p, 'utf8'), p);
+  return readSavedCloudFile(statePaths(name).root);
 }
 
 export function registerDay2Commands(

@@ -1,5 +1,6 @@
 /** Where the CLI writes and reads: the process's streams, or a test's buffers. */
-import { decodeCloudText, readCloudStream } from '../spec/load.js';
+import { decodeCloudText } from '../spec/load.js';
+import { readCloudStream } from '../state/cloud-file.js';
 
 export interface Io {
   stdout: (s: string) => void;

@@ -4,7 +4,8 @@
  */
 import { Option, type Command } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
-import { defaultStorePath, SecretStore } from '../config/secrets.js';
+import { secretStorePath } from '../state/paths.js';
+import { SecretStore } from '../state/secret-store.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { render } from '../targets/kubernetes/render.js';
 import type { CloudFile } from '../spec/schema.js';
@@ -48,7 +49,7 @@ export function loadApi(o: KubeTarget): KubeApi {
 
 /** The secret store of the cloud and the API of the kubeconfig's context. */
 export async function prepare(file: CloudFile, o: KubeTarget & { secretsFile?: string }) {
-  const storePath = o.secretsFile ?? defaultStorePath(file.metadata.name);
+  const storePath = o.secretsFile ?? secretStorePath(file.metadata.name);
   await expectSecretStore(storePath, o.secretsFile);
   const store = await SecretStore.open(storePath, file.metadata.name);
   const api = loadApi(o);

@@ -12,7 +12,7 @@ import type { CloudFile } from '../spec/schema.js';
 import { envLines } from '../targets/local/access.js';
 import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
 import { down } from '../targets/local/down.js';
-import { statePaths } from '../targets/local/paths.js';
+import { statePaths } from '../state/paths.js';
 import { rotateLocalKeys } from '../targets/local/key-rotation.js';
 import { localStatus, statusTable } from '../targets/local/status.js';
 import { hostWaves } from '../targets/local/up.js';

@@ -7,11 +7,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from '@commande
 import { z } from 'zod';
 import { VERSION } from '../version.js';
 import { processIo, type Io } from './io.js';
-import { SecretStore, defaultStorePath } from '../config/secrets.js';
+import { SecretStore } from '../state/secret-store.js';
+import { secretStorePath } from '../state/paths.js';
 import { ExitCode, ExitStatus, OskError, SpecError } from '../errors.js';
 import { render } from '../targets/kubernetes/render.js';
 import { buildModel } from '../plan/model.js';
-import { loadCloudFile, parseCloudFile } from '../spec/load.js';
+import { loadCloudFile } from '../state/cloud-file.js';
+import { parseCloudFile } from '../spec/load.js';
 import { cloudFileSchema, type CloudFile } from '../spec/schema.js';
 import { allObjects, type KubeObject } from '../targets/kubernetes/objects.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
@@ -205,7 +207,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     )
     .action(async (opts) => {
       const file = await readCloud(opts.filename, io);
-      const storePath = opts.secretsFile ?? defaultStorePath(file.metadata.name);
+      const storePath = opts.secretsFile ?? secretStorePath(file.metadata.name);
       await expectSecretStore(storePath, opts.secretsFile);
       const store = await SecretStore.open(storePath, file.metadata.name);
       const { groups, created } = render(file, store);

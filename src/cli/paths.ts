@@ -9,7 +9,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { defaultStorePath } from '../config/secrets.js';
+import { savedCloudFile, stateRoot, stateRootSource } from '../state/paths.js';
 import { ExitCode, OskError } from '../errors.js';
 
 /** A path and the flag or variable it came from, e.g. `--secrets-file` or `OSK_STATE_DIR`. */
@@ -110,15 +110,12 @@ export async function expectDirectoryOrCreatable(use: PathUse): Promise<void> {
 
 /** Where the state of the clouds is kept (OSK_STATE_DIR, else XDG_STATE_HOME/osk, else ~/.local/state/osk). */
 export function stateDirUse(): PathUse {
-  const path = dirname(dirname(defaultStorePath('cloud')));
-  return {
-    label: process.env.OSK_STATE_DIR
-      ? 'OSK_STATE_DIR'
-      : process.env.XDG_STATE_HOME
-        ? 'XDG_STATE_HOME (its osk directory)'
-        : 'the state directory',
-    path,
-  };
+  const labels = {
+    OSK_STATE_DIR: 'OSK_STATE_DIR',
+    XDG_STATE_HOME: 'XDG_STATE_HOME (its osk directory)',
+    home: 'the state directory',
+  } as const;
+  return { label: labels[stateRootSource()], path: stateRoot() };
 }
 
 /**
@@ -213,7 +210,7 @@ export async function checkCommandPaths(cmd: Command): Promise<PathUse[]> {
       const cloud = str('cloud');
       const names = cloud !== undefined ? [cloud] : await readdir(use.path).catch(() => [] as string[]);
       for (const name of names) {
-        const file = join(use.path, name, 'cloud.yaml');
+        const file = savedCloudFile(join(use.path, name));
         if (existsSync(file))
           await expectReadableFile({ label: `${use.label}: the cloud file of cloud ${name}`, path: file });
       }

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parser } from '@prometheus-io/lezer-promql';
 import { stringify } from 'yaml';
-import { SecretStore } from '../config/secrets.js';
+import { SecretStore } from '../state/secret-store.js';
 import { render } from '../targets/kubernetes/render.js';
 import { parseCloudFile } from '../spec/load.js';
 import { allObjects } from '../targets/kubernetes/objects.js';

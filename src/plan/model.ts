@@ -10,7 +10,8 @@ import {
   type SecretLookup,
   type Topology,
 } from '../catalog/context.js';
-import type { ComponentDef, ConfigBundleDef, SecretDef, ServiceDef } from '../catalog/types.js';
+import type { ComponentDef, ConfigBundleDef, ServiceDef } from '../catalog/types.js';
+import type { SecretDef } from '../config/secrets.js';
 import type { OsRelease, Ref } from '../config/ini.js';
 import { ExitCode, OskError } from '../errors.js';
 import type { CloudFile } from '../spec/schema.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parse as parseYaml, stringify } from 'yaml';
-import { SecretStore } from '../config/secrets.js';
+import { SecretStore } from '../state/secret-store.js';
 import { ExitCode, OskError, SpecError } from '../errors.js';
 import { render } from '../targets/kubernetes/render.js';
 import { allObjects } from '../targets/kubernetes/objects.js';

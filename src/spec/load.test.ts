@@ -7,7 +7,8 @@ import { buildModel } from '../plan/model.js';
 import { cronPeriodMinutes } from './cron.js';
 import { quantityValue } from './rules.js';
 import { didYouMean } from './did-you-mean.js';
-import { decodeCloudText, LIMITS, parseCloudFile, readCloudBytes, readCloudStream } from './load.js';
+import { decodeCloudText, LIMITS, parseCloudFile } from './load.js';
+import { readCloudBytes, readCloudStream } from '../state/cloud-file.js';
 
 function problemsOf(text: string) {
   try {

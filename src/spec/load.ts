@@ -8,7 +8,6 @@
  * the nesting depth, the aliases, the length of each string, the problems listed and the
  * did-you-mean suggestions computed.
  */
-import { open } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { SpecError, OskError, ExitCode, type SpecProblem } from '../errors.js';
@@ -36,80 +35,11 @@ function inputError(message: string, hint?: string): OskError {
   return new OskError(message, { exitCode: ExitCode.invalidInput, ...(hint ? { hint } : {}) });
 }
 
-export async function loadCloudFile(file: string): Promise<CloudFile> {
-  return parseCloudFile(decodeCloudText(await readCloudBytes(file), file), file);
-}
-
-/**
- * The bytes of a cloud file, at most LIMITS.fileBytes: read with a bound, so a FIFO, a device
- * (/dev/urandom) or a huge file stops at the limit instead of filling memory.
- */
-export async function readCloudBytes(file: string): Promise<Buffer> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(file, 'r');
-  } catch (e) {
-    throw cannotRead(file, e);
-  }
-  try {
-    const buf = Buffer.alloc(LIMITS.fileBytes + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-    }
-    if (n > LIMITS.fileBytes) throw tooBig(file);
-    return buf.subarray(0, n);
-  } catch (e) {
-    if (e instanceof OskError) throw e;
-    throw cannotRead(file, e);
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
-}
-
-/** A stream (standard input) read up to LIMITS.fileBytes; past that the stream is dropped. */
-export async function readCloudStream(
-  stream: AsyncIterable<Buffer | string> & { destroy?: () => void },
-  what = '<stdin>',
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    const b = typeof c === 'string' ? Buffer.from(c) : c;
-    n += b.length;
-    if (n > LIMITS.fileBytes) {
-      stream.destroy?.();
-      throw tooBig(what);
-    }
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
-}
-
-function tooBig(file: string): OskError {
+/** The error of a cloud file or stream over LIMITS.fileBytes. */
+export function tooBig(file: string): OskError {
   return inputError(
     `cloud file ${file} is larger than ${MIB} MiB`,
     'a cloud file is a few KiB of YAML; check that -f names the right file',
-  );
-}
-
-function cannotRead(file: string, e: unknown): OskError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT'
-      ? 'no such file'
-      : code === 'EISDIR'
-        ? 'it is a directory'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'ENOTDIR'
-            ? 'a part of the path is not a directory'
-            : String((e as Error).message);
-  return inputError(
-    `cannot read cloud file ${file}: ${why}`,
-    'pass the path of a cloud file with -f, e.g. -f examples/minimal.yaml',
   );
 }
 

@@ -386,7 +386,7 @@ current-context: x
     timeout: 300_000,
   }, async () => {
     const { render } = await import('../../src/targets/kubernetes/render.js');
-    const { SecretStore } = await import('../../src/config/secrets.js');
+    const { SecretStore } = await import('../../src/state/secret-store.js');
     const { parseCloudFile } = await import('../../src/spec/load.js');
     const { applyCloud } = await import('../../src/targets/kubernetes/apply.js');
     const { createReporter } = await import('../../src/cli/progress.js');

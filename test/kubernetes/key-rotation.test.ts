@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { startCluster, type Cluster } from '../cluster/control-plane.js';
 import { clusterSkipReason } from './support.js';
 import { rotateKeySet } from '../../src/config/key-rotation.js';
-import { SecretStore } from '../../src/config/secrets.js';
+import { SecretStore } from '../../src/state/secret-store.js';
 import { render } from '../../src/targets/kubernetes/render.js';
 import { parseCloudFile } from '../../src/spec/load.js';
 import { reconcileCredentials } from '../../src/targets/kubernetes/credentials.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createReporter } from '../../src/cli/progress.js';
-import { SecretStore } from '../../src/config/secrets.js';
+import { SecretStore } from '../../src/state/secret-store.js';
 import { render } from '../../src/targets/kubernetes/render.js';
 import { parseCloudFile } from '../../src/spec/load.js';
 import { applyCloud } from '../../src/targets/kubernetes/apply.js';

@@ -10,7 +10,7 @@
  * is the expected result of a rotation, so they are always taken into the store (never refused,
  * never written back), and the store stays a backup of the keys that run.
  */
-import type { SecretStore } from '../../config/secrets.js';
+import type { SecretStore } from '../../state/secret-store.js';
 import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 import type { KubeApi } from './kube-api.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SecretStore } from '../../config/secrets.js';
+import { SecretStore } from '../../state/secret-store.js';
 import { render } from './render.js';
 import { parseCloudFile } from '../../spec/load.js';
 import { KEY_ROTATION_NAME, ROTATE_SCRIPT } from './key-rotation.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { allPinnedImages } from '../../catalog/images.js';
-import { SecretStore } from '../../config/secrets.js';
+import { SecretStore } from '../../state/secret-store.js';
 import { render } from './render.js';
 import { parseCloudFile } from '../../spec/load.js';
 import { allObjects } from './objects.js';

@@ -3,7 +3,7 @@
  * components in wave order; components.ts), then each add-on's group. Pure apart from the
  * secret store, whose missing credentials are generated in memory.
  */
-import type { SecretStore } from '../../config/secrets.js';
+import type { SecretStore } from '../../state/secret-store.js';
 import { buildModel, type CloudModel } from '../../plan/model.js';
 import type { CloudFile } from '../../spec/schema.js';
 import type { KubernetesAddOn } from './add-on.js';

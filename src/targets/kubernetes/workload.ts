@@ -14,7 +14,8 @@ import type {
   IEnvVar,
 } from 'kubernetes-models/v1';
 import type { CatalogContext } from '../../catalog/context.js';
-import type { ComponentDef, ConfigBundleDef, ProbeDef, SecretDef } from '../../catalog/types.js';
+import type { ComponentDef, ConfigBundleDef, ProbeDef } from '../../catalog/types.js';
+import type { SecretDef } from '../../config/secrets.js';
 import { labelsFor, selectorFor } from './labels.js';
 
 export const CONFIG_HASH = 'osk.dev/config-hash';

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { OpenStackClient } from '../../openstack/index.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 import { LOOPBACK } from './topology.js';
 
 export const KEYSTONE_URL = `http://${LOOPBACK}:5000/v3`;

@@ -5,8 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { stringify } from 'yaml';
+import { join } from 'node:path';
 import {
   ensureStarterKit,
   ensureEndpoint,
@@ -16,16 +15,16 @@ import {
   BOOTSTRAP_SECRETS,
 } from '../../bootstrap/bootstrap.js';
 import { placeholderSecrets } from '../../catalog/context.js';
-import { defaultStorePath, SecretStore } from '../../config/secrets.js';
+import { SecretStore } from '../../state/secret-store.js';
 import type { Reporter } from '../../reporter.js';
 import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
-import { parseCloudFile } from '../../spec/load.js';
 import type { CloudFile } from '../../spec/schema.js';
 import { adminClient, writeAccessFiles, type Credentials } from './access.js';
 import { checkDistro, chooseHypervisor, readHostFacts, type Hypervisor } from './host-facts.js';
 import { ensurePackages, requiredPackages } from './packages.js';
-import { statePaths, type StatePaths } from './paths.js';
+import { readSavedCloudFile, writeSavedCloudFile } from '../../state/cloud-file.js';
+import { savedCloudFile, stateRoot, statePaths, type StatePaths } from '../../state/paths.js';
 import { keyRotationConfig, withKeyLock, writeKeyRotationConfig } from './key-rotation.js';
 import { converge, describeFailure, localModel } from './up.js';
 
@@ -41,23 +40,19 @@ spec:
       enabled: false
 `;
 
-export function stateBase(): string {
-  return dirname(dirname(defaultStorePath('x')));
-}
-
 /** Clouds with all-in-one state on this host (a cloud.yaml kept by osk up). */
 export async function localClouds(): Promise<string[]> {
-  const base = stateBase();
+  const base = stateRoot();
   const names = await readdir(base).catch(() => [] as string[]);
-  return names.filter((n) => existsSync(join(base, n, 'cloud.yaml'))).sort();
+  return names.filter((n) => existsSync(savedCloudFile(join(base, n)))).sort();
 }
 
 /** The cloud a command without -f means: the one named, or the only one there is. */
 export async function resolveCloudName(name: string | undefined): Promise<string> {
   if (name) {
-    if (!existsSync(join(stateBase(), name, 'cloud.yaml')))
+    if (!existsSync(statePaths(name).cloudFile))
       throw new OskError(
-        `there is no all-in-one cloud named ${name} on this host (looked in ${join(stateBase(), name)})`,
+        `there is no all-in-one cloud named ${name} on this host (looked in ${statePaths(name).root})`,
         { exitCode: ExitCode.invalidInput, hint: 'osk up creates it' },
       );
     return name;
@@ -65,7 +60,7 @@ export async function resolveCloudName(name: string | undefined): Promise<string
   const all = await localClouds();
   if (all.length === 1) return all[0]!;
   if (all.length === 0)
-    throw new OskError(`no all-in-one cloud on this host (state in ${stateBase()})`, {
+    throw new OskError(`no all-in-one cloud on this host (state in ${stateRoot()})`, {
       exitCode: ExitCode.invalidInput,
       hint: 'create one with: osk up',
     });
@@ -84,7 +79,7 @@ export interface LocalContext {
 /** A cloud that `osk up` created, with its model (no secrets are generated here). */
 export async function openLocalCloud(name: string): Promise<LocalContext> {
   const paths = statePaths(name);
-  const file = parseCloudFile(await readFile(join(paths.root, 'cloud.yaml'), 'utf8'), join(paths.root, 'cloud.yaml'));
+  const file = await readSavedCloudFile(paths.root);
   const store = await SecretStore.open(paths.secrets, name);
   const facts = readHostFacts();
   const hypervisor = ((await readFile(join(paths.root, 'hypervisor'), 'utf8').catch(() => 'fake')).trim() ||
@@ -162,7 +157,7 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   reporter.done('packages', 'ready', `${packages.length} packages`);
 
   // Kept so that status, logs and down know the cloud without the file.
-  await writeFile(join(paths.root, 'cloud.yaml'), stringify(file), { mode: 0o600 });
+  await writeSavedCloudFile(paths.root, file);
   await writeFile(join(paths.root, 'hypervisor'), `${hypervisor}\n`, { mode: 0o600 });
 
   const secret = (n: string) => store.get(n);

@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OskError } from '../../errors.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 import { isAlive, readPidFile } from './process-tree.js';
 import type { ProcessSpec, ProcessStatus, StopResult, SupervisorStatus } from './supervisor.js';
 

@@ -6,7 +6,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shutdown, supervisorPid, supervisorStatus } from './control.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 import { readPidFile, stopGroup } from './process-tree.js';
 
 export interface DownResult {

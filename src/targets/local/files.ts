@@ -11,7 +11,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ComponentDef } from '../../catalog/types.js';
 import type { CloudModel } from '../../plan/model.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 
 export interface WrittenFiles {
   /** Paths whose content changed in this run. */

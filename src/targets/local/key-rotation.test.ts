@@ -5,8 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SecretStore } from '../../config/secrets.js';
-import { statePaths, type StatePaths } from './paths.js';
+import { SecretStore } from '../../state/secret-store.js';
+import { statePaths, type StatePaths } from '../../state/paths.js';
 import { startTimeOf } from './process-tree.js';
 import {
   readKeyRotationConfig,

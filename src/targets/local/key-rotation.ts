@@ -15,11 +15,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rotateKeySet, everySeconds } from '../../config/key-rotation.js';
-import { SecretStore } from '../../config/secrets.js';
+import { SecretStore } from '../../state/secret-store.js';
 import { OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 import { writeIfChanged } from './files.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 import { isAlive, startTimeOf } from './process-tree.js';
 
 export interface KeyRepository {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { CloudModel } from '../../plan/model.js';
 import { supervisorStatus } from './control.js';
 import { hostOrder } from './up.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 import { probe } from './probes.js';
 
 export interface ComponentStatus {

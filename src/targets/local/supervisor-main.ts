@@ -1,6 +1,6 @@
 /** `osk supervise --state-dir DIR`: the entry of the per-cloud supervisor daemon (see supervisor.ts). */
 import { basename } from 'node:path';
-import { statePaths } from './paths.js';
+import { statePaths } from '../../state/paths.js';
 import { runSupervisor } from './supervisor.js';
 
 export async function supervisorMain(argv: string[]): Promise<void> {

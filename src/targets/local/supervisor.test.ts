@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { statePaths } from './paths.js';
+import { statePaths } from '../../state/paths.js';
 import { isAlive, readPidFile } from './process-tree.js';
 import { Supervisor } from './supervisor.js';
 

@@ -13,7 +13,7 @@ import { openSync, closeSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 import { startRotationTimer } from './key-rotation.js';
 import {
   isAlive,

@@ -1,7 +1,7 @@
 /** The all-in-one topology: every component on loopback, every file under the cloud's state dir. */
 import { join } from 'node:path';
 import type { HostMachine, Topology } from '../../catalog/context.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 
 export const LOOPBACK = '127.0.0.1';
 

@@ -9,7 +9,7 @@ import { DEFAULT_CLOUD_YAML } from './cloud.js';
 import { bundleFiles, hostComponents } from './files.js';
 import { checkDistro, chooseHypervisor, readOsRelease, type HostFacts } from './host-facts.js';
 import { requiredPackages } from './packages.js';
-import { statePaths } from './paths.js';
+import { statePaths } from '../../state/paths.js';
 import { hostDeps, hostOrder, localModel } from './up.js';
 
 const HOST: HostFacts = {

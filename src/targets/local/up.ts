@@ -19,7 +19,7 @@ import { hostComponents, writeHostFiles } from './files.js';
 import type { HostFacts, Hypervisor } from './host-facts.js';
 import { chooseVolumeDriver } from './host-facts.js';
 import { runGraph, type RunResult } from '../../plan/graph-run.js';
-import type { StatePaths } from './paths.js';
+import type { StatePaths } from '../../state/paths.js';
 import { probe, runCommand, tcpProbe } from './probes.js';
 import { hostTopology } from './topology.js';
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { backupScripts } from './scripts.js';
 import { allPinnedImages } from '../../../catalog/images.js';
-import { SecretStore } from '../../../config/secrets.js';
+import { SecretStore } from '../../../state/secret-store.js';
 import { objectsNeedingCrds } from '../../../observe/crds.js';
 import { render } from '../render.js';
 import { parseCloudFile } from '../../../spec/load.js';

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { Job } from 'kubernetes-models/batch/v1';
 import { parse } from 'yaml';
 import { backupScripts } from './scripts.js';
-import { SecretStore } from '../../../config/secrets.js';
+import { SecretStore } from '../../../state/secret-store.js';
 import { OskError } from '../../../errors.js';
 import { render } from '../render.js';
 import { parseCloudFile } from '../../../spec/load.js';

@@ -18,16 +18,16 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { VERSION } from '../../../version.js';
 import { ExitCode, OskError } from '../../../errors.js';
-import { parseCloudFile } from '../../../spec/load.js';
 import type { CloudFile } from '../../../spec/schema.js';
-import { openLocalCloud, stateBase } from '../cloud.js';
+import { openLocalCloud } from '../cloud.js';
 import { stopProcess, supervisorStatus } from '../control.js';
-import { statePaths, type StatePaths } from '../paths.js';
+import { readSavedCloudFile } from '../../../state/cloud-file.js';
+import { defaultBackupsDir, statePaths, type StatePaths } from '../../../state/paths.js';
 import { runCommand } from '../probes.js';
 import { hostWaves } from '../up.js';
 import {
@@ -90,7 +90,7 @@ const PACKAGES = [
 
 /** Where `osk backup` keeps a cloud's backups by default (beside the clouds' state, not inside it). */
 export function defaultBackupDir(cloud: string): string {
-  return join(stateBase(), '.backups', cloud);
+  return defaultBackupsDir(cloud);
 }
 
 const sock = (p: StatePaths) => ({
@@ -176,7 +176,7 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
   const t0 = Date.now();
   const paths = statePaths(cloud);
   const s = sock(paths);
-  const file = parseCloudFile(await readFile(join(paths.root, 'cloud.yaml'), 'utf8'), join(paths.root, 'cloud.yaml'));
+  const file = await readSavedCloudFile(paths.root);
   const ping = await runCommand(['mariadb-admin', `--socket=${s.mariadb}`, '--connect-timeout=2', 'ping'], {
     timeoutMs: 10_000,
   });
@@ -225,8 +225,8 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
     );
     o.log(`OVN NB and SB backed up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const keyItems = [
-      'secrets.yaml',
-      'cloud.yaml',
+      basename(paths.secrets),
+      basename(paths.cloudFile),
       'hypervisor',
       'etc/keystone/fernet-keys',
       'etc/keystone/credential-keys',
@@ -468,7 +468,7 @@ export async function restoreCloud(
       hint: 'a backup restores into the cloud it was made of (its credentials are part of it)',
     });
   const paths = statePaths(cloud);
-  if (!existsSync(join(paths.root, 'cloud.yaml')))
+  if (!existsSync(paths.cloudFile))
     throw new OskError(`there is no all-in-one cloud named ${cloud} on this host`, {
       exitCode: ExitCode.invalidInput,
       hint: 'osk up creates it (with the same name), then restore into it',
@@ -496,10 +496,7 @@ export async function restoreCloud(
       'unpacking glance-images.tar.gz',
     );
     for (const w of ['nb', 'sb']) await gunzipTo(join(from, 'ovn', `${w}.db.gz`), join(stage, `ovn${w}_db.db`));
-    const file = parseCloudFile(
-      await readFile(join(stage, 'keys', 'cloud.yaml'), 'utf8'),
-      join(from, 'keys.tar.gz:cloud.yaml'),
-    );
+    const file = await readSavedCloudFile(join(stage, 'keys'), join(from, 'keys.tar.gz:cloud.yaml'));
 
     if (!(await o.confirm(cloud)))
       throw new OskError('not confirmed; nothing was touched', { exitCode: ExitCode.invalidInput });

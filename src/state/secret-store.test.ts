@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OskError } from '../errors.js';
-import { SecretStore, fernetKey, randomToken } from './secrets.js';
+import { SecretStore } from './secret-store.js';
+import { fernetKey, randomToken } from '../config/secrets.js';
 
 const defs = [
   { name: 'a-password', kind: 'password' as const, k8sSecret: 'a', key: 'password', description: '' },
