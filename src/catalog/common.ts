@@ -5,7 +5,7 @@
  */
 import type { Ref } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
-import type { ImageKey } from './images.js';
+import type { ImageKey } from '../spec/image-keys.js';
 import { confLines } from './text-files.js';
 import type { ComponentDef, ConfigFileDef } from './types.js';
 import type { SecretDef } from '../config/secrets.js';

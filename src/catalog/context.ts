@@ -8,7 +8,8 @@ import type { IniEntry, OsRelease, Ref } from '../config/ini.js';
 import { IniDoc } from '../config/ini.js';
 import { quantityValue } from '../spec/rules.js';
 import type { CloudFile, CloudSpec, ComponentSettings } from '../spec/schema.js';
-import { imageFor, type ImageKey } from './images.js';
+import { imageFor } from './images.js';
+import type { ImageKey } from '../spec/image-keys.js';
 import type { NodeRole, ResolvedSettings } from './types.js';
 
 /**

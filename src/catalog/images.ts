@@ -4,31 +4,10 @@
  * (quay.io/airshipit/<service>:<release>-ubuntu_<codename>): binaries in /var/lib/openstack/bin
  * (on PATH), config under /etc/<service>. Infrastructure uses upstream images.
  */
+import { type ImageKey } from '../spec/image-keys.js';
 import type { CloudSpec } from '../spec/schema.js';
 
 export type Release = CloudSpec['release'];
-export const IMAGE_KEYS = [
-  'keystone',
-  'glance',
-  'placement',
-  'nova',
-  'neutron',
-  'cinder',
-  'horizon',
-  'openstack-client',
-  'mariadb',
-  'rabbitmq',
-  'memcached',
-  'ovn',
-  'openvswitch',
-  'libvirt',
-  'mysqld-exporter',
-  'memcached-exporter',
-  'openstack-exporter',
-  'blackbox-exporter',
-  'aws-cli',
-] as const;
-export type ImageKey = (typeof IMAGE_KEYS)[number];
 
 const codename: Record<Release, string> = {
   '2024.2': 'ubuntu_jammy',

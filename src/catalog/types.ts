@@ -5,7 +5,7 @@
  */
 import type { SecretDef } from '../config/secrets.js';
 import type { IniDoc, Ref } from '../config/ini.js';
-import type { ImageKey } from './images.js';
+import type { ImageKey } from '../spec/image-keys.js';
 
 export type Workload = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';
 export type NodeRole = 'controlPlane' | 'compute' | 'gpu';

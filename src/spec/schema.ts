@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { cronOf, rotationProblem } from '../config/key-rotation.js';
-import { IMAGE_KEYS } from '../catalog/images.js';
+import { IMAGE_KEYS } from './image-keys.js';
 import {
   bridgeName,
   cronSchedule,

@@ -32,7 +32,7 @@ import {
   backupSettings,
 } from './scripts.js';
 import type { CatalogContext } from '../../../catalog/context.js';
-import type { ImageKey } from '../../../catalog/images.js';
+import type { ImageKey } from '../../../spec/image-keys.js';
 import { ovnNbConnection, ovnSbConnection } from '../../../catalog/ovn.js';
 import type { ComponentDef } from '../../../catalog/types.js';
 import type { CloudModel } from '../../../plan/model.js';
