@@ -4,7 +4,7 @@
  * (quay.io/airshipit/<service>:<release>-ubuntu_<codename>): binaries in /var/lib/openstack/bin
  * (on PATH), config under /etc/<service>. Infrastructure uses upstream images.
  */
-import { type ImageKey } from '../spec/image-keys.js';
+import type { ImageKey } from '../spec/image-keys.js';
 import type { CloudSpec } from '../spec/schema.js';
 
 export type Release = CloudSpec['release'];
