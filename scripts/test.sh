@@ -17,6 +17,8 @@ elif ! command -v oslo-config-validator >/dev/null 2>&1; then
 fi
 # Format and lint (Biome, biome.jsonc): a misformatted file or a lint finding fails the run.
 biome ci --colors=off --error-on-warnings .
+# Which module may import which, and no import cycles (.dependency-cruiser.cjs).
+depcruise src --output-type err
 tsc -p tsconfig.json --noEmit
 # The end-to-end tests run the osk command itself (bin/osk.js → dist/).
 tsc -p tsconfig.build.json

@@ -1,0 +1,41 @@
+// Which module may import which (checked by `npm test`: depcruise src). Arrows point one way:
+//   cli → observe → targets/* → plan → catalog → spec, config
+// with state/ (files of a cloud's state), bootstrap/ and openstack/ (the REST client) beside them,
+// and errors.ts, version.ts, reporter.ts importable from anywhere. Tests may import across layers.
+const notTest = '\\.test\\.ts$';
+const layer = (name, from, to, comment) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: from, pathNot: notTest },
+  to: { path: to },
+});
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', comment: 'import cycles', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'pure-core',
+      comment: 'spec, plan, catalog and config compute; files, processes and the host are for the edges',
+      severity: 'error',
+      from: { path: '^src/(spec|plan|catalog|config)/', pathNot: notTest },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|child_process|os|net|http|https|dgram)$' },
+    },
+    layer('spec-config-at-the-bottom', '^src/(spec|config)/', '^src/(catalog|plan|targets|cli|observe|bootstrap|state|openstack)/'),
+    layer('catalog-below-plan', '^src/catalog/', '^src/(plan|targets|cli|observe|bootstrap|state|openstack)/'),
+    layer('plan-below-targets', '^src/plan/', '^src/(targets|cli|observe|bootstrap|state|openstack)/'),
+    layer('state-below-targets', '^src/state/', '^src/(catalog|plan|targets|cli|observe|bootstrap|openstack)/'),
+    layer('client-is-a-leaf', '^src/openstack/', '^src/(?!openstack/|errors\\.ts$)'),
+    layer('bootstrap-below-targets', '^src/bootstrap/', '^src/(targets|cli|observe|state)/'),
+    layer('targets-below-cli', '^src/targets/', '^src/(cli|observe)/'),
+    layer('kubernetes-target-alone', '^src/targets/kubernetes/', '^src/targets/local/'),
+    layer('local-target-alone', '^src/targets/local/', '^src/targets/kubernetes/'),
+    layer('only-cli-imports-cli', '^src/(?!cli/)', '^src/cli/'),
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+  },
+};
