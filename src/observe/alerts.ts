@@ -25,7 +25,7 @@
  * quiet, written from the same threshold values (the tests turn them into `promtool test rules`).
  */
 import type { CloudModel } from '../plan/model.js';
-import { resolveThresholds, type Thresholds } from './thresholds.js';
+import { resolveThresholds, type Thresholds } from '../spec/thresholds.js';
 
 export type Severity = 'critical' | 'warning';
 

@@ -31,7 +31,7 @@ import { render } from '../targets/kubernetes/render.js';
 import { parseCloudFile } from '../spec/load.js';
 import { allObjects } from '../targets/kubernetes/objects.js';
 import { alertDefinitions } from './alerts.js';
-import { dashboards } from './dashboards.js';
+import { dashboards } from '../targets/kubernetes/monitoring/dashboards.js';
 import { freePort } from '../../test/support/net.js';
 
 const GALERA_LIB = '/usr/lib/galera/libgalera_smm.so';

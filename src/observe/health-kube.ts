@@ -11,7 +11,7 @@
  * within the hour counts at least 1. The verdict names the worst pods.
  */
 import type { KubeApi } from '../targets/kubernetes/kube-api.js';
-import { resolveThresholds } from './thresholds.js';
+import { resolveThresholds } from '../spec/thresholds.js';
 import type { Verdict } from './health.js';
 import type { CloudSpec } from '../spec/schema.js';
 import { quantityValue } from '../spec/rules.js';

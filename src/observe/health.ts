@@ -8,7 +8,7 @@
  */
 import { ExitCode, OskError } from '../errors.js';
 import type { CloudSpec } from '../spec/schema.js';
-import { DEFAULT_THRESHOLDS, ratio, seconds } from './thresholds.js';
+import { DEFAULT_THRESHOLDS, ratio, seconds } from '../spec/thresholds.js';
 
 /** One call of one probe. */
 export interface Sample {

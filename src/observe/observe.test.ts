@@ -18,8 +18,8 @@ import { render } from '../targets/kubernetes/render.js';
 import { parseCloudFile } from '../spec/load.js';
 import { allObjects } from '../targets/kubernetes/objects.js';
 import { alertDefinitions, type AlertDef } from './alerts.js';
-import { objectsNeedingCrds, skipMessage } from './crds.js';
-import { DASHBOARD_LABEL } from './render.js';
+import { objectsNeedingCrds, skipMessage } from '../targets/kubernetes/monitoring/crds.js';
+import { DASHBOARD_LABEL } from '../targets/kubernetes/monitoring/render.js';
 
 const CLOUDS: Record<string, string> = {
   minimal: readFileSync('examples/minimal.yaml', 'utf8'),

@@ -10,7 +10,7 @@ import type { Reporter } from '../../reporter.js';
 import { runGraph, type RunResult } from '../../plan/graph-run.js';
 import type { CloudModel } from '../../plan/model.js';
 import { OskError } from '../../errors.js';
-import { objectsNeedingCrds, skipMessage } from '../../observe/crds.js';
+import { objectsNeedingCrds, skipMessage } from './monitoring/crds.js';
 import { sleep, type KubeApi } from './kube-api.js';
 import {
   FIELD_MANAGER,

@@ -10,7 +10,7 @@ import type { KubernetesAddOn } from './add-on.js';
 import { backupAddOn } from './backup/render.js';
 import { coreGroups } from './components.js';
 import { keyRotationAddOn } from './key-rotation.js';
-import { monitoringAddOn } from '../../observe/render.js';
+import { monitoringAddOn } from './monitoring/render.js';
 import type { RenderedGroup } from './objects.js';
 
 /** In apply order. Monitoring and backups last: their CRDs may be missing from the cluster. */

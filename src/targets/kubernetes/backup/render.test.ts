@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { backupScripts } from './scripts.js';
 import { allPinnedImages } from '../../../catalog/images.js';
 import { SecretStore } from '../../../state/secret-store.js';
-import { objectsNeedingCrds } from '../../../observe/crds.js';
+import { objectsNeedingCrds } from '../monitoring/crds.js';
 import { render } from '../render.js';
 import { parseCloudFile } from '../../../spec/load.js';
 import { allObjects } from '../objects.js';

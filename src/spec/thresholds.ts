@@ -1,5 +1,5 @@
 /** spec.monitoring.thresholds as numbers in the units PromQL compares: seconds and ratios. */
-import type { CloudSpec } from '../spec/schema.js';
+import type { CloudSpec } from './schema.js';
 
 type Raw = {
   novaApiP99: string;

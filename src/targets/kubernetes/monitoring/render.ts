@@ -8,12 +8,12 @@ import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.co
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ConfigMap } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { API_PROBE_MODULE, EXPORTER_PORTS, probedApis } from '../catalog/monitoring.js';
-import type { CloudModel } from '../plan/model.js';
-import type { KubernetesAddOn } from '../targets/kubernetes/add-on.js';
-import { baseLabels, selectorFor } from '../targets/kubernetes/labels.js';
-import type { KubeObject } from '../targets/kubernetes/objects.js';
-import { alertDefinitions, type AlertDef } from './alerts.js';
+import { API_PROBE_MODULE, EXPORTER_PORTS, probedApis } from '../../../catalog/monitoring.js';
+import type { CloudModel } from '../../../plan/model.js';
+import type { KubernetesAddOn } from '../add-on.js';
+import { baseLabels, selectorFor } from '../labels.js';
+import type { KubeObject } from '../objects.js';
+import { alertDefinitions, type AlertDef } from '../../../observe/alerts.js';
 import { dashboards } from './dashboards.js';
 
 export const DASHBOARD_LABEL = 'grafana_dashboard';
