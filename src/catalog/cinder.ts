@@ -17,7 +17,7 @@ import {
   SIZES,
   uwsgiIni,
 } from './common.js';
-import { catalogSection } from './nova.js';
+import { catalogSection } from './nova-conf.js';
 import { CEPH_CONF, cephMounts } from './ceph.js';
 import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';

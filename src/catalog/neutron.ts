@@ -16,7 +16,7 @@ import {
   SIZES,
   uwsgiIni,
 } from './common.js';
-import { catalogSection } from './nova.js';
+import { catalogSection } from './nova-conf.js';
 import { ovnNbConnection, ovnSbConnection } from './ovn.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
