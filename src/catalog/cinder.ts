@@ -2,6 +2,7 @@
  * Cinder: API, scheduler, volume and backup, one backend section per configured backend, and a
  * Job that creates the matching volume types with their QoS.
  */
+import type { IniDoc } from '../config/ini.js';
 import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import {
@@ -17,7 +18,7 @@ import {
   SIZES,
   uwsgiIni,
 } from './common.js';
-import { catalogSection } from './nova.js';
+import { catalogSection } from './nova-conf.js';
 import { CEPH_CONF, cephMounts } from './ceph.js';
 import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
@@ -42,15 +43,46 @@ export function cinderBackends(ctx: CatalogContext): CinderBackend[] {
 
 const FAKE_BACKEND = 'fake';
 
-export function cinder(ctx: CatalogContext): ServiceDef {
-  const user = ctx.spec.services?.cinder;
-  const storage = ctx.spec.storage;
-  const ceph = storage?.backend === 'ceph' ? storage.ceph : undefined;
-  const backends = cinderBackends(ctx);
-  const internal = `http://${ctx.topology.host('cinder-api')}:8776/v3/%(project_id)s`;
+/** cinder.conf: the service, its clients, one section per backend, locks. */
+function cinderConf(ctx: CatalogContext, backends: CinderBackend[]): IniDoc {
+  const conf = ctx.ini('cinder.conf');
+  const data = ctx.dataDir('cinder');
+  defaultSection(ctx, conf, backends);
+  conf.section('database', {
+    connection: ctx.dbConnection('cinder', 'cinder', 'cinder-db-password', 'cinder-db-init'),
+    ...ctx.dbSettings(),
+  });
+  conf.section('keystone_authtoken', ctx.authtoken('cinder'));
+  if (ctx.enabled('nova'))
+    conf.section('nova', {
+      ...ctx.serviceAuth('cinder'),
+      interface: 'internal',
+      ...catalogSection(ctx, 'compute', 'calls', 8774),
+    });
+  conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('cinder') });
+  // Cinder has no [glance] section: it finds Glance in the request's catalog by [DEFAULT]
+  // glance_catalog_info, and only while serving a request (image to volume), so it is a call,
+  // not something Cinder waits for at start.
+  if (ctx.enabled('glance'))
+    conf.section('DEFAULT', {
+      glance_catalog_info: {
+        value: 'image:glance:internalURL',
+        refs: ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'calls', 9292),
+      },
+    });
+  for (const b of backends) conf.section(b.name, backendSection(ctx, b));
+  conf.section('coordination', { backend_url: `file://${data}/tmp` });
+  conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
+  conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
+  conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+  return conf;
+}
+
+/** [DEFAULT]: messaging, backends, backups and (in ha) the active/active cluster; on one host, its listeners. */
+function defaultSection(ctx: CatalogContext, conf: IniDoc, backends: CinderBackend[]): void {
+  const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
   const m = ctx.machine;
   const data = ctx.dataDir('cinder');
-  const conf = ctx.ini('cinder.conf');
   conf.section('DEFAULT', {
     use_stderr: true,
     transport_url: ctx.transportUrl('cinder', 'rabbitmq-cinder-password', 'cinder'),
@@ -74,79 +106,130 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       osapi_volume_listen: ctx.topology.bindAddress,
       api_paste_config: '/etc/cinder/api-paste.ini',
     });
-  conf.section('database', {
-    connection: ctx.dbConnection('cinder', 'cinder', 'cinder-db-password', 'cinder-db-init'),
-    ...ctx.dbSettings(),
-  });
-  conf.section('keystone_authtoken', ctx.authtoken('cinder'));
-  if (ctx.enabled('nova'))
-    conf.section('nova', {
-      ...ctx.serviceAuth('cinder'),
-      interface: 'internal',
-      ...catalogSection(ctx, 'compute', 'calls', 8774),
-    });
-  conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('cinder') });
-  // Cinder has no [glance] section: it finds Glance in the request's catalog by [DEFAULT]
-  // glance_catalog_info, and only while serving a request (image to volume), so it is a call,
-  // not something Cinder waits for at start.
-  if (ctx.enabled('glance'))
-    conf.section('DEFAULT', {
-      glance_catalog_info: {
-        value: 'image:glance:internalURL',
-        refs: ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'calls', 9292),
-      },
-    });
-  for (const b of backends) {
-    if (m?.volumeDriver === 'fake') {
-      // No device-mapper on this host: Cinder's own test driver keeps the volume lifecycle
-      // (create, attach, detach, delete) without storing data.
-      // The test driver reports its backend as "fake" whatever the section says.
-      conf.section(b.name, {
-        volume_backend_name: FAKE_BACKEND,
-        volume_driver: 'cinder.tests.fake_driver.FakeLoggingVolumeDriver',
-      });
-    } else if (ceph) {
-      conf.section(b.name, {
-        volume_backend_name: b.name,
-        volume_driver: 'cinder.volume.drivers.rbd.RBDDriver',
-        rbd_pool: ceph.pools.volumes,
-        rbd_user: ceph.user,
-        rbd_ceph_conf: CEPH_CONF,
-        rbd_flatten_volume_from_snapshot: false,
-        report_discard_supported: true,
-      });
-    } else {
-      conf.section(b.name, {
-        volume_backend_name: b.name,
-        volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver',
-        volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes',
-        target_helper: 'tgtadm',
-        target_protocol: 'iscsi',
-      });
-    }
-  }
-  conf.section('coordination', { backend_url: `file://${data}/tmp` });
-  conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
-  conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
-  conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+}
 
-  const args = ['--config-file', '/etc/cinder/cinder.conf', '--config-dir', '/etc/cinder/cinder.conf.d'];
-  const hostArgs = hostConfigArgs(ctx, 'cinder', '/etc/cinder', 'cinder.conf');
-  const serviceUp = (binary: string) => ({
+/** The volume driver of one backend: the test driver on a host without device-mapper, else RBD or LVM. */
+function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, string | boolean> {
+  const storage = ctx.spec.storage;
+  const ceph = storage?.backend === 'ceph' ? storage.ceph : undefined;
+  if (ctx.machine?.volumeDriver === 'fake') {
+    // No device-mapper on this host: Cinder's own test driver keeps the volume lifecycle
+    // (create, attach, detach, delete) without storing data.
+    // The test driver reports its backend as "fake" whatever the section says.
+    return {
+      volume_backend_name: FAKE_BACKEND,
+      volume_driver: 'cinder.tests.fake_driver.FakeLoggingVolumeDriver',
+    };
+  }
+  if (ceph) {
+    return {
+      volume_backend_name: b.name,
+      volume_driver: 'cinder.volume.drivers.rbd.RBDDriver',
+      rbd_pool: ceph.pools.volumes,
+      rbd_user: ceph.user,
+      rbd_ceph_conf: CEPH_CONF,
+      rbd_flatten_volume_from_snapshot: false,
+      report_discard_supported: true,
+    };
+  }
+  return {
+    volume_backend_name: b.name,
+    volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver',
+    volume_group: storage?.lvm?.volumeGroup ?? 'cinder-volumes',
+    target_helper: 'tgtadm',
+    target_protocol: 'iscsi',
+  };
+}
+
+/** What the Cinder components share: config arguments, readiness and the schema they wait for. */
+function cinderParts(ctx: CatalogContext) {
+  const storage = ctx.spec.storage;
+  return {
+    ctx,
+    user: ctx.spec.services?.cinder,
+    ceph: storage?.backend === 'ceph' ? storage.ceph : undefined,
+    m: ctx.machine,
+    data: ctx.dataDir('cinder'),
+    args: ['--config-file', '/etc/cinder/cinder.conf', '--config-dir', '/etc/cinder/cinder.conf.d'],
+    hostArgs: hostConfigArgs(ctx, 'cinder', '/etc/cinder', 'cinder.conf'),
+    schema: { target: 'cinder-db-sync', why: 'cinder-db-sync brings the schema to head' },
+    base: {
+      service: 'cinder',
+      image: 'cinder' as const,
+      configs: ['cinder'],
+      runAsUser: 42424,
+      nodeRole: 'controlPlane' as const,
+    },
+  };
+}
+type CinderParts = ReturnType<typeof cinderParts>;
+
+function cinderJobs({ ctx, args, hostArgs }: CinderParts): ComponentDef[] {
+  const internal = `http://${ctx.topology.host('cinder-api')}:8776/v3/%(project_id)s`;
+  return [
+    dbInitJob(ctx, 'cinder', ['cinder']),
+    dbSyncJob(ctx, 'cinder', 'cinder', ['cinder-manage', ...args, 'db', 'sync'], 'cinder', [], {
+      command: ['cinder-manage', ...hostArgs, 'db', 'sync'],
+      packages: ['cinder-api'],
+    }),
+    ksUserJob(ctx, 'cinder'),
+    ksRegisterJob(ctx, 'cinder', 'volumev3', 'cinderv3', internal, 'volume'),
+  ];
+}
+
+function cinderApi({ ctx, user, data, hostArgs, schema, base }: CinderParts): ComponentDef {
+  return {
+    ...base,
+    id: 'cinder-api',
+    part: 'api',
+    workload: 'Deployment',
+    command: ['uwsgi', '--ini', '/etc/cinder/cinder-api-uwsgi.ini'],
+    ports: [{ name: 'http', port: 8776 }],
+    service_: { ports: [{ name: 'http', port: 8776 }] },
+    publicHost: 'volume',
+    publicPort: 8776,
+    readiness: { http: { path: '/', port: 8776 }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: {
+      http: { path: '/', port: 8776 },
+      initialDelaySeconds: 30,
+      periodSeconds: 20,
+      timeoutSeconds: 10,
+      failureThreshold: 5,
+    },
+    emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
+    after: [schema],
+    settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
+    // uwsgi rather than the eventlet cinder-api, which always forks a worker next to its parent
+    // (one process instead of two on a host). cinder-wsgi reads its config from sys.argv.
+    host: {
+      kind: 'process',
+      ...(() => {
+        const u = hostUwsgi(ctx, 8776, '/usr/bin/cinder-wsgi', {}, ['cinder-api']);
+        return { ...u, command: [...u.command, '--pyargv', hostArgs.join(' ')] };
+      })(),
+      dirs: [`${data}/tmp`],
+      ports: [8776],
+      ready: { http: { port: 8776, path: '/' } },
+    },
+  };
+}
+
+/** A service row that cinder-<binary> refreshed within the last minute. */
+function serviceUp(binary: string) {
+  return {
     sql: {
       query: `SELECT COUNT(*) FROM cinder.services WHERE \`binary\` = '${binary}' AND deleted = 0 AND updated_at > UTC_TIMESTAMP() - INTERVAL 60 SECOND`,
       what: `${binary} reports as up in cinder.services`,
     },
-  });
-  const schema = { target: 'cinder-db-sync', why: 'cinder-db-sync brings the schema to head' };
-  const base = {
-    service: 'cinder',
-    image: 'cinder' as const,
-    configs: ['cinder'],
-    runAsUser: 42424,
-    nodeRole: 'controlPlane' as const,
   };
-  const daemon = (part: 'scheduler' | 'volume' | 'backup', extra: Partial<ComponentDef>): ComponentDef => ({
+}
+
+function daemon(
+  { ctx, user, data, args, hostArgs, schema, base }: CinderParts,
+  part: 'scheduler' | 'volume' | 'backup',
+  extra: Partial<ComponentDef>,
+): ComponentDef {
+  return {
     ...base,
     id: `cinder-${part}`,
     part,
@@ -174,7 +257,12 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       ready: serviceUp(`cinder-${part}`),
     },
     ...extra,
-  });
+  };
+}
+
+/** Scheduler, volume (LVM needs the host's devices) and backup (Ceph or a local directory). */
+function daemons(p: CinderParts): ComponentDef[] {
+  const { ctx, user, ceph, m, base } = p;
   const lvmHost = !ceph
     ? {
         privileged: true,
@@ -184,7 +272,35 @@ export function cinder(ctx: CatalogContext): ServiceDef {
         ],
       }
     : {};
+  return [
+    daemon(p, 'scheduler', {}),
+    // Active/active volume service needs a cluster name (set in ha); one replica otherwise.
+    daemon(p, 'volume', {
+      ...lvmHost,
+      ...cephMounts(ctx, base.configs),
+      settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }),
+    }),
+    daemon(p, 'backup', {
+      ...cephMounts(ctx, base.configs),
+      ...(ceph
+        ? {}
+        : {
+            emptyDirs: [
+              { name: 'tmp', mountPath: '/var/lib/cinder/tmp' },
+              { name: 'backup', mountPath: '/var/lib/cinder/backup' },
+            ],
+            settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
+          }),
+      ...(m?.volumeDriver === 'fake'
+        ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } }
+        : {}),
+    }),
+  ];
+}
 
+/** The Job that creates one volume type per backend, with its QoS. */
+function volumeTypesJob(ctx: CatalogContext, backends: CinderBackend[]): ComponentDef {
+  const m = ctx.machine;
   // The Job's script is a constant (volume-types.sh); the names travel in its environment.
   const qosProperties = (b: CinderBackend): [string, number][] =>
     Object.entries({
@@ -207,107 +323,48 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       ]),
     ),
   );
+  return {
+    id: 'cinder-volume-types',
+    service: 'cinder',
+    part: 'volume-types',
+    workload: 'Job',
+    image: 'openstack-client',
+    command: ['sh', '/opt/osk/bin/volume-types.sh'],
+    env: [
+      ...adminEnv(ctx),
+      { name: 'VOLUME_TYPES', value: volumeTypes },
+      ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : []),
+    ],
+    configs: ['osk-scripts'],
+    refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
+    // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
+    storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(undefined, 'controlPlane', {
+      cpu: '100m',
+      memory: '128Mi',
+      memoryLimit: '512Mi',
+      haReplicas: 1,
+    }),
+    backoffLimit: 6,
+    host: {
+      kind: 'builtin',
+      action: {
+        volumeTypes: backends.map((b) => ({
+          name: b.volumeType,
+          backend: m?.volumeDriver === 'fake' ? FAKE_BACKEND : b.name,
+          ...(b.qos ? { qos: Object.fromEntries(qosProperties(b)) } : {}),
+        })),
+      },
+    },
+  };
+}
 
-  const components: ComponentDef[] = [
-    dbInitJob(ctx, 'cinder', ['cinder']),
-    dbSyncJob(ctx, 'cinder', 'cinder', ['cinder-manage', ...args, 'db', 'sync'], 'cinder', [], {
-      command: ['cinder-manage', ...hostArgs, 'db', 'sync'],
-      packages: ['cinder-api'],
-    }),
-    ksUserJob(ctx, 'cinder'),
-    ksRegisterJob(ctx, 'cinder', 'volumev3', 'cinderv3', internal, 'volume'),
-    {
-      ...base,
-      id: 'cinder-api',
-      part: 'api',
-      workload: 'Deployment',
-      command: ['uwsgi', '--ini', '/etc/cinder/cinder-api-uwsgi.ini'],
-      ports: [{ name: 'http', port: 8776 }],
-      service_: { ports: [{ name: 'http', port: 8776 }] },
-      publicHost: 'volume',
-      publicPort: 8776,
-      readiness: { http: { path: '/', port: 8776 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: {
-        http: { path: '/', port: 8776 },
-        initialDelaySeconds: 30,
-        periodSeconds: 20,
-        timeoutSeconds: 10,
-        failureThreshold: 5,
-      },
-      emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
-      after: [schema],
-      settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
-      // uwsgi rather than the eventlet cinder-api, which always forks a worker next to its parent
-      // (one process instead of two on a host). cinder-wsgi reads its config from sys.argv.
-      host: {
-        kind: 'process',
-        ...(() => {
-          const u = hostUwsgi(ctx, 8776, '/usr/bin/cinder-wsgi', {}, ['cinder-api']);
-          return { ...u, command: [...u.command, '--pyargv', hostArgs.join(' ')] };
-        })(),
-        dirs: [`${data}/tmp`],
-        ports: [8776],
-        ready: { http: { port: 8776, path: '/' } },
-      },
-    },
-    daemon('scheduler', {}),
-    // Active/active volume service needs a cluster name (set in ha); one replica otherwise.
-    daemon('volume', {
-      ...lvmHost,
-      ...cephMounts(ctx, base.configs),
-      settings: ctx.settings(user?.volume, 'controlPlane', { ...SIZES.worker, haReplicas: ceph ? 3 : 1 }),
-    }),
-    daemon('backup', {
-      ...cephMounts(ctx, base.configs),
-      ...(ceph
-        ? {}
-        : {
-            emptyDirs: [
-              { name: 'tmp', mountPath: '/var/lib/cinder/tmp' },
-              { name: 'backup', mountPath: '/var/lib/cinder/backup' },
-            ],
-            settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
-          }),
-      ...(m?.volumeDriver === 'fake'
-        ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } }
-        : {}),
-    }),
-    {
-      id: 'cinder-volume-types',
-      service: 'cinder',
-      part: 'volume-types',
-      workload: 'Job',
-      image: 'openstack-client',
-      command: ['sh', '/opt/osk/bin/volume-types.sh'],
-      env: [
-        ...adminEnv(ctx),
-        { name: 'VOLUME_TYPES', value: volumeTypes },
-        ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : []),
-      ],
-      configs: ['osk-scripts'],
-      refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
-      // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
-      storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),
-      nodeRole: 'controlPlane',
-      settings: ctx.settings(undefined, 'controlPlane', {
-        cpu: '100m',
-        memory: '128Mi',
-        memoryLimit: '512Mi',
-        haReplicas: 1,
-      }),
-      backoffLimit: 6,
-      host: {
-        kind: 'builtin',
-        action: {
-          volumeTypes: backends.map((b) => ({
-            name: b.volumeType,
-            backend: m?.volumeDriver === 'fake' ? FAKE_BACKEND : b.name,
-            ...(b.qos ? { qos: Object.fromEntries(qosProperties(b)) } : {}),
-          })),
-        },
-      },
-    },
-  ];
+export function cinder(ctx: CatalogContext): ServiceDef {
+  const backends = cinderBackends(ctx);
+  const conf = cinderConf(ctx, backends);
+  const p = cinderParts(ctx);
+  const components: ComponentDef[] = [...cinderJobs(p), cinderApi(p), ...daemons(p), volumeTypesJob(ctx, backends)];
   return {
     name: 'cinder',
     catalog: { type: 'volumev3', component: 'cinder-api', register: 'cinder-ks-register' },

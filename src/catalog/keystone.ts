@@ -1,15 +1,19 @@
 /** Keystone: identity API, its schema, fernet/credential keys from the store, and bootstrap. */
+import type { IniDoc } from '../config/ini.js';
 import { everySeconds } from '../config/key-rotation.js';
 import type { CatalogContext } from './context.js';
 import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, password, SIZES, uwsgiIni } from './common.js';
 import type { SecretDef } from '../config/secrets.js';
-import type { ServiceDef } from './types.js';
+import type { ComponentDef, ServiceDef } from './types.js';
 
-export function keystone(ctx: CatalogContext): ServiceDef {
+function tokenSettings(ctx: CatalogContext) {
   const user = ctx.spec.services?.keystone;
-  const token = { provider: 'fernet', expiration: 3600, cacheTime: 300, maxActiveKeys: 3, ...(user?.token ?? {}) };
-  const internal = ctx.keystoneInternalUrl();
-  const etc = ctx.configDir('keystone', '/etc/keystone');
+  return { provider: 'fernet', expiration: 3600, cacheTime: 300, maxActiveKeys: 3, ...(user?.token ?? {}) };
+}
+type Token = ReturnType<typeof tokenSettings>;
+
+function keystoneConf(ctx: CatalogContext, token: Token, etc: string): IniDoc {
+  const user = ctx.spec.services?.keystone;
   const conf = ctx.ini('keystone.conf');
   conf.section('DEFAULT', { log_dir: '', use_stderr: true, max_token_size: 255 });
   conf.section('database', {
@@ -45,11 +49,14 @@ export function keystone(ctx: CatalogContext): ServiceDef {
   // tokens only, so with them enforced the admin could not show or delete a project by id.
   // Until osk hands out a system-scoped admin as well, the legacy admin rules stay in force.
   conf.section('oslo_policy', { enforce_new_defaults: false, enforce_scope: false });
+  return conf;
+}
 
-  // Key repositories: fernet keys 0 (staged) … n-1 (primary); credential keys 0 and 1.
-  // Credential keys are not rotated: they encrypt stored credentials, and a safe rotation needs
-  // `keystone-manage credential_migrate` (with database access) between the rotation and the
-  // drop of the old primary; see docs/security.md.
+// Key repositories: fernet keys 0 (staged) … n-1 (primary); credential keys 0 and 1.
+// Credential keys are not rotated: they encrypt stored credentials, and a safe rotation needs
+// `keystone-manage credential_migrate` (with database access) between the rotation and the
+// drop of the old primary; see docs/security.md.
+function keySecrets(token: Token): { fernet: SecretDef[]; credential: SecretDef[] } {
   const fernet: SecretDef[] = Array.from({ length: token.maxActiveKeys }, (_, i) => ({
     name: `keystone-fernet-key-${i}`,
     kind: 'fernet-key' as const,
@@ -66,21 +73,143 @@ export function keystone(ctx: CatalogContext): ServiceDef {
     key: String(i),
     description: `Keystone credential encryption key ${i}`,
   }));
+  return { fernet, credential };
+}
 
-  const keys = [
-    { k8sSecret: 'keystone-fernet-keys', mountPath: `${etc}/fernet-keys` },
-    { k8sSecret: 'keystone-credential-keys', mountPath: `${etc}/credential-keys` },
-  ];
-  // On a host the key repositories are files written from the store (never keystone-manage
-  // fernet_setup, which would mint keys the store does not know).
-  // Keystone rereads the repositories on every token operation: a rotated key needs no restart.
-  const keyFiles = [...fernet, ...credential].map((d) => ({
-    path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`,
-    secret: d.name,
-    live: true,
-  }));
+/** The key repositories bootstrap and the API read: as Secret mounts, and as files on a host. */
+function keyMounts(etc: string, keys: SecretDef[]) {
+  return {
+    secretFiles: [
+      { k8sSecret: 'keystone-fernet-keys', mountPath: `${etc}/fernet-keys` },
+      { k8sSecret: 'keystone-credential-keys', mountPath: `${etc}/credential-keys` },
+    ],
+    // On a host the key repositories are files written from the store (never keystone-manage
+    // fernet_setup, which would mint keys the store does not know).
+    // Keystone rereads the repositories on every token operation: a rotated key needs no restart.
+    keyFiles: keys.map((d) => ({
+      path: `${etc}/${d.k8sSecret === 'keystone-fernet-keys' ? 'fernet-keys' : 'credential-keys'}/${d.key}`,
+      secret: d.name,
+      live: true,
+    })),
+  };
+}
+type KeyMounts = ReturnType<typeof keyMounts>;
+
+const CONFIG_ARGS = ['--config-file', '/etc/keystone/keystone.conf', '--config-dir', '/etc/keystone/keystone.conf.d'];
+
+function bootstrap(ctx: CatalogContext, { secretFiles, keyFiles }: KeyMounts): ComponentDef {
+  const internal = ctx.keystoneInternalUrl();
   const hostArgs = hostConfigArgs(ctx, 'keystone', '/etc/keystone', 'keystone.conf');
-  const configArgs = ['--config-file', '/etc/keystone/keystone.conf', '--config-dir', '/etc/keystone/keystone.conf.d'];
+  return {
+    id: 'keystone-bootstrap',
+    service: 'keystone',
+    part: 'bootstrap',
+    workload: 'Job',
+    image: 'keystone',
+    command: [
+      'sh',
+      '-c',
+      `exec keystone-manage ${CONFIG_ARGS.join(' ')} bootstrap --bootstrap-username admin --bootstrap-password "$ADMIN_PASSWORD" --bootstrap-project-name admin --bootstrap-role-name admin --bootstrap-service-name keystone --bootstrap-region-id "$REGION" --bootstrap-admin-url "$INTERNAL_URL" --bootstrap-internal-url "$INTERNAL_URL" --bootstrap-public-url "$PUBLIC_URL"`,
+    ],
+    env: [
+      { name: 'ADMIN_PASSWORD', secret: 'keystone-admin-password' },
+      { name: 'REGION', value: ctx.region },
+      { name: 'INTERNAL_URL', value: `${internal}/v3` },
+      { name: 'PUBLIC_URL', value: `${ctx.publicUrl('identity', internal)}/v3` },
+    ],
+    configs: ['keystone'],
+    readsSections: ['DEFAULT', 'database', 'token', 'fernet_tokens', 'fernet_receipts', 'credential', 'identity'],
+    secretFiles,
+    after: [{ target: 'keystone-db-sync', why: 'bootstrap writes into the schema that keystone-db-sync creates' }],
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(undefined, 'controlPlane', {
+      cpu: '100m',
+      memory: '128Mi',
+      memoryLimit: '512Mi',
+      haReplicas: 1,
+    }),
+    backoffLimit: 6,
+    host: {
+      kind: 'step',
+      // keystone-manage bootstrap reads the password from OS_BOOTSTRAP_PASSWORD: not on a command line.
+      command: [
+        'keystone-manage',
+        ...hostArgs,
+        'bootstrap',
+        '--bootstrap-username',
+        'admin',
+        '--bootstrap-project-name',
+        'admin',
+        '--bootstrap-role-name',
+        'admin',
+        '--bootstrap-service-name',
+        'keystone',
+        '--bootstrap-region-id',
+        ctx.region,
+        '--bootstrap-admin-url',
+        `${internal}/v3`,
+        '--bootstrap-internal-url',
+        `${internal}/v3`,
+        '--bootstrap-public-url',
+        `${ctx.publicUrl('identity', internal)}/v3`,
+      ],
+      secretEnv: { OS_BOOTSTRAP_PASSWORD: 'keystone-admin-password' },
+      packages: ['keystone'],
+      files: keyFiles,
+    },
+  };
+}
+
+function keystoneApi(ctx: CatalogContext, etc: string, { secretFiles, keyFiles }: KeyMounts): ComponentDef {
+  const user = ctx.spec.services?.keystone;
+  return {
+    id: 'keystone-api',
+    service: 'keystone',
+    part: 'api',
+    workload: 'Deployment',
+    image: 'keystone',
+    command: ['uwsgi', '--ini', '/etc/keystone/keystone-api-uwsgi.ini'],
+    ports: [{ name: 'http', port: 5000 }],
+    service_: { ports: [{ name: 'http', port: 5000 }] },
+    publicHost: 'identity',
+    publicPort: 5000,
+    readiness: { http: { path: '/v3', port: 5000 }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: {
+      http: { path: '/v3', port: 5000 },
+      initialDelaySeconds: 30,
+      periodSeconds: 20,
+      timeoutSeconds: 10,
+      failureThreshold: 5,
+    },
+    configs: ['keystone'],
+    secretFiles,
+    after: [{ target: 'keystone-db-sync', why: 'the API serves from the schema keystone-db-sync brings to head' }],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
+    host: {
+      kind: 'process',
+      ...hostUwsgi(
+        ctx,
+        5000,
+        '/usr/bin/keystone-wsgi-public',
+        { OS_KEYSTONE_CONFIG_DIR: etc, OS_KEYSTONE_CONFIG_FILES: 'keystone.conf' },
+        ['keystone'],
+      ),
+      files: keyFiles,
+      ports: [5000],
+      ready: { http: { port: 5000, path: '/v3' } },
+    },
+  };
+}
+
+export function keystone(ctx: CatalogContext): ServiceDef {
+  const token = tokenSettings(ctx);
+  const etc = ctx.configDir('keystone', '/etc/keystone');
+  const conf = keystoneConf(ctx, token, etc);
+  const { fernet, credential } = keySecrets(token);
+  const keys = keyMounts(etc, [...fernet, ...credential]);
+  const hostArgs = hostConfigArgs(ctx, 'keystone', '/etc/keystone', 'keystone.conf');
 
   return {
     name: 'keystone',
@@ -113,107 +242,12 @@ export function keystone(ctx: CatalogContext): ServiceDef {
     ],
     components: [
       dbInitJob(ctx, 'keystone', ['keystone']),
-      dbSyncJob(ctx, 'keystone', 'keystone', ['keystone-manage', ...configArgs, 'db_sync'], 'keystone', [], {
+      dbSyncJob(ctx, 'keystone', 'keystone', ['keystone-manage', ...CONFIG_ARGS, 'db_sync'], 'keystone', [], {
         command: ['keystone-manage', ...hostArgs, 'db_sync'],
         packages: ['keystone'],
       }),
-      {
-        id: 'keystone-bootstrap',
-        service: 'keystone',
-        part: 'bootstrap',
-        workload: 'Job',
-        image: 'keystone',
-        command: [
-          'sh',
-          '-c',
-          `exec keystone-manage ${configArgs.join(' ')} bootstrap --bootstrap-username admin --bootstrap-password "$ADMIN_PASSWORD" --bootstrap-project-name admin --bootstrap-role-name admin --bootstrap-service-name keystone --bootstrap-region-id "$REGION" --bootstrap-admin-url "$INTERNAL_URL" --bootstrap-internal-url "$INTERNAL_URL" --bootstrap-public-url "$PUBLIC_URL"`,
-        ],
-        env: [
-          { name: 'ADMIN_PASSWORD', secret: 'keystone-admin-password' },
-          { name: 'REGION', value: ctx.region },
-          { name: 'INTERNAL_URL', value: `${internal}/v3` },
-          { name: 'PUBLIC_URL', value: `${ctx.publicUrl('identity', internal)}/v3` },
-        ],
-        configs: ['keystone'],
-        readsSections: ['DEFAULT', 'database', 'token', 'fernet_tokens', 'fernet_receipts', 'credential', 'identity'],
-        secretFiles: keys,
-        after: [{ target: 'keystone-db-sync', why: 'bootstrap writes into the schema that keystone-db-sync creates' }],
-        nodeRole: 'controlPlane',
-        settings: ctx.settings(undefined, 'controlPlane', {
-          cpu: '100m',
-          memory: '128Mi',
-          memoryLimit: '512Mi',
-          haReplicas: 1,
-        }),
-        backoffLimit: 6,
-        host: {
-          kind: 'step',
-          // keystone-manage bootstrap reads the password from OS_BOOTSTRAP_PASSWORD: not on a command line.
-          command: [
-            'keystone-manage',
-            ...hostArgs,
-            'bootstrap',
-            '--bootstrap-username',
-            'admin',
-            '--bootstrap-project-name',
-            'admin',
-            '--bootstrap-role-name',
-            'admin',
-            '--bootstrap-service-name',
-            'keystone',
-            '--bootstrap-region-id',
-            ctx.region,
-            '--bootstrap-admin-url',
-            `${internal}/v3`,
-            '--bootstrap-internal-url',
-            `${internal}/v3`,
-            '--bootstrap-public-url',
-            `${ctx.publicUrl('identity', internal)}/v3`,
-          ],
-          secretEnv: { OS_BOOTSTRAP_PASSWORD: 'keystone-admin-password' },
-          packages: ['keystone'],
-          files: keyFiles,
-        },
-      },
-      {
-        id: 'keystone-api',
-        service: 'keystone',
-        part: 'api',
-        workload: 'Deployment',
-        image: 'keystone',
-        command: ['uwsgi', '--ini', '/etc/keystone/keystone-api-uwsgi.ini'],
-        ports: [{ name: 'http', port: 5000 }],
-        service_: { ports: [{ name: 'http', port: 5000 }] },
-        publicHost: 'identity',
-        publicPort: 5000,
-        readiness: { http: { path: '/v3', port: 5000 }, periodSeconds: 10, timeoutSeconds: 5 },
-        liveness: {
-          http: { path: '/v3', port: 5000 },
-          initialDelaySeconds: 30,
-          periodSeconds: 20,
-          timeoutSeconds: 10,
-          failureThreshold: 5,
-        },
-        configs: ['keystone'],
-        secretFiles: keys,
-        after: [{ target: 'keystone-db-sync', why: 'the API serves from the schema keystone-db-sync brings to head' }],
-        runAsUser: 42424,
-        nodeRole: 'controlPlane',
-        settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),
-        host: {
-          kind: 'process',
-          ...hostUwsgi(
-            ctx,
-            5000,
-            '/usr/bin/keystone-wsgi-public',
-            { OS_KEYSTONE_CONFIG_DIR: etc, OS_KEYSTONE_CONFIG_FILES: 'keystone.conf' },
-            ['keystone'],
-          ),
-          files: keyFiles,
-          ports: [5000],
-          ready: { http: { port: 5000, path: '/v3' } },
-        },
-      },
+      bootstrap(ctx, keys),
+      keystoneApi(ctx, etc, keys),
     ],
   };
 }

@@ -3,7 +3,7 @@ import type { CatalogContext } from './context.js';
 import { password } from './common.js';
 import { rowsEnv } from './script-input.js';
 import { confLines } from './text-files.js';
-import type { ServiceDef } from './types.js';
+import type { ComponentDef, ResolvedSettings, ServiceDef } from './types.js';
 
 /** The all-in-one MariaDB's socket; root connects through it (unix_socket authentication). */
 export function hostMariadbSocket(runDir: string): string {
@@ -35,16 +35,10 @@ echo "no peer answers and $HOSTNAME is not safe to bootstrap; waiting for the mo
 exec docker-entrypoint.sh mariadbd
 `;
 
-export function mariadb(ctx: CatalogContext): ServiceDef {
+/** osk.cnf: the server's tuning (spec.infra.mariadb or the profile's), and Galera when n > 1. */
+function myCnf(ctx: CatalogContext, peers: string[]): string {
   const user = ctx.spec.infra?.mariadb;
-  const settings = ctx.settings(user, 'controlPlane', {
-    cpu: '500m',
-    memory: '1Gi',
-    memoryLimit: ctx.ha ? '4Gi' : '2Gi',
-  });
-  const n = settings.replicas;
-  const galera = n > 1;
-  const peers = Array.from({ length: n }, (_, i) => ctx.topology.podHost('mariadb', i));
+  const galera = peers.length > 1;
   const tuning = {
     // One host shares its memory with every service: 128M holds an all-in-one cloud's data.
     innodb_buffer_pool_size: user?.innodbBufferPoolSize ?? (ctx.ha ? '1G' : ctx.machine ? '128M' : '256M'),
@@ -53,7 +47,7 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
     thread_cache_size: user?.threadCacheSize ?? (ctx.ha ? 64 : 16),
     max_connections: user?.maxConnections ?? (ctx.ha ? 4096 : 500),
   };
-  const myCnf = confLines('osk.cnf', [
+  return confLines('osk.cnf', [
     '[mysqld]',
     `bind-address = ${ctx.topology.bindAddress}`,
     'port = 3306',
@@ -86,20 +80,107 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
       : []),
     '',
   ]);
+}
 
-  const etc = ctx.configDir('mariadb', '/etc/mysql/conf.d');
+/** On one host: mariadbd under the state directory, its system tables made once, root by socket. */
+function hostServer(ctx: CatalogContext, etc: string) {
   const m = ctx.machine;
+  if (!m) return {};
   const data = ctx.dataDir('mysql');
   // As root, mariadbd must be told to stay root; the data directory belongs to the state dir.
-  const hostArgs = m
-    ? [
-        `--defaults-file=${etc}/osk.cnf`,
-        `--datadir=${data}`,
-        `--socket=${hostMariadbSocket(m.runDir)}`,
-        ...(m.root ? ['--user=root'] : []),
-      ]
-    : [];
+  const hostArgs = [
+    `--defaults-file=${etc}/osk.cnf`,
+    `--datadir=${data}`,
+    `--socket=${hostMariadbSocket(m.runDir)}`,
+    ...(m.root ? ['--user=root'] : []),
+  ];
+  return {
+    host: {
+      kind: 'process' as const,
+      command: ['mariadbd', ...hostArgs, `--pid-file=${m.runDir}/mysqld.pid`],
+      packages: ['mariadb-server'],
+      dirs: [data],
+      ports: [3306],
+      // Root connects through the socket (unix_socket authentication): no password to keep.
+      prepare: [
+        {
+          command: ['mariadb-install-db', ...hostArgs, '--auth-root-authentication-method=socket', '--skip-test-db'],
+          unlessExists: `${data}/mysql`,
+        },
+      ],
+      ready: {
+        exec: ['mariadb-admin', `--socket=${hostMariadbSocket(m.runDir)}`, '--connect-timeout=2', 'ping'],
+      },
+    },
+  };
+}
 
+function server(ctx: CatalogContext, settings: ResolvedSettings, peers: string[], etc: string): ComponentDef {
+  const user = ctx.spec.infra?.mariadb;
+  const n = settings.replicas;
+  const galera = n > 1;
+  return {
+    id: 'mariadb',
+    service: 'mariadb',
+    part: 'server',
+    workload: 'StatefulSet',
+    image: 'mariadb',
+    command: ['sh', '/etc/mysql/conf.d/start.sh'],
+    env: [
+      { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
+      { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
+      // What start.sh reads: the cluster size and its members' stable host names.
+      { name: 'GALERA_NODES', value: String(n) },
+      { name: 'GALERA_PEERS', value: rowsEnv(peers.map((p) => [{ where: 'metadata.namespace', value: p }])) },
+    ],
+    ports: [
+      { name: 'mysql', port: 3306 },
+      ...(galera
+        ? [
+            { name: 'galera', port: 4567 },
+            { name: 'ist', port: 4568 },
+            { name: 'sst', port: 4444 },
+          ]
+        : []),
+    ],
+    service_: { ports: [{ name: 'mysql', port: 3306 }], headless: true },
+    readiness: {
+      exec: {
+        command: ['healthcheck.sh', '--connect', '--innodb_initialized', ...(galera ? ['--galera_online'] : [])],
+      },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+    },
+    liveness: {
+      exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized'] },
+      initialDelaySeconds: 120,
+      periodSeconds: 20,
+      timeoutSeconds: 10,
+      failureThreshold: 6,
+    },
+    configs: ['mariadb'],
+    volumeClaim: {
+      name: 'data',
+      mountPath: '/var/lib/mysql',
+      size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'),
+      ...ctx.storageClass(user?.storage?.storageClass),
+    },
+    runAsUser: 999,
+    nodeRole: 'controlPlane',
+    settings,
+    ...hostServer(ctx, etc),
+  };
+}
+
+export function mariadb(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.infra?.mariadb;
+  const settings = ctx.settings(user, 'controlPlane', {
+    cpu: '500m',
+    memory: '1Gi',
+    memoryLimit: ctx.ha ? '4Gi' : '2Gi',
+  });
+  const peers = Array.from({ length: settings.replicas }, (_, i) => ctx.topology.podHost('mariadb', i));
+  const etc = ctx.configDir('mariadb', '/etc/mysql/conf.d');
   return {
     name: 'mariadb',
     secrets: [password('mariadb-root-password', 'mariadb-root', undefined, 'MariaDB root password')],
@@ -108,88 +189,11 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
         name: 'mariadb',
         dir: etc,
         files: [
-          { name: 'osk.cnf', text: myCnf },
+          { name: 'osk.cnf', text: myCnf(ctx, peers) },
           { name: 'start.sh', text: GALERA_START, kubernetesOnly: true },
         ],
       },
     ],
-    components: [
-      {
-        id: 'mariadb',
-        service: 'mariadb',
-        part: 'server',
-        workload: 'StatefulSet',
-        image: 'mariadb',
-        command: ['sh', '/etc/mysql/conf.d/start.sh'],
-        env: [
-          { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
-          { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
-          // What start.sh reads: the cluster size and its members' stable host names.
-          { name: 'GALERA_NODES', value: String(n) },
-          { name: 'GALERA_PEERS', value: rowsEnv(peers.map((p) => [{ where: 'metadata.namespace', value: p }])) },
-        ],
-        ports: [
-          { name: 'mysql', port: 3306 },
-          ...(galera
-            ? [
-                { name: 'galera', port: 4567 },
-                { name: 'ist', port: 4568 },
-                { name: 'sst', port: 4444 },
-              ]
-            : []),
-        ],
-        service_: { ports: [{ name: 'mysql', port: 3306 }], headless: true },
-        readiness: {
-          exec: {
-            command: ['healthcheck.sh', '--connect', '--innodb_initialized', ...(galera ? ['--galera_online'] : [])],
-          },
-          periodSeconds: 10,
-          timeoutSeconds: 5,
-        },
-        liveness: {
-          exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized'] },
-          initialDelaySeconds: 120,
-          periodSeconds: 20,
-          timeoutSeconds: 10,
-          failureThreshold: 6,
-        },
-        configs: ['mariadb'],
-        volumeClaim: {
-          name: 'data',
-          mountPath: '/var/lib/mysql',
-          size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'),
-          ...ctx.storageClass(user?.storage?.storageClass),
-        },
-        runAsUser: 999,
-        nodeRole: 'controlPlane',
-        settings,
-        ...(m
-          ? {
-              host: {
-                kind: 'process' as const,
-                command: ['mariadbd', ...hostArgs, `--pid-file=${m.runDir}/mysqld.pid`],
-                packages: ['mariadb-server'],
-                dirs: [data],
-                ports: [3306],
-                // Root connects through the socket (unix_socket authentication): no password to keep.
-                prepare: [
-                  {
-                    command: [
-                      'mariadb-install-db',
-                      ...hostArgs,
-                      '--auth-root-authentication-method=socket',
-                      '--skip-test-db',
-                    ],
-                    unlessExists: `${data}/mysql`,
-                  },
-                ],
-                ready: {
-                  exec: ['mariadb-admin', `--socket=${hostMariadbSocket(m.runDir)}`, '--connect-timeout=2', 'ping'],
-                },
-              },
-            }
-          : {}),
-      },
-    ],
+    components: [server(ctx, settings, peers, etc)],
   };
 }

@@ -22,6 +22,7 @@ import { stringify } from 'yaml';
 import type { Ref } from '../config/ini.js';
 import { dbInitJob, password } from './common.js';
 import type { CatalogContext } from './context.js';
+import type { ImageKey } from '../spec/image-keys.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 export const EXPORTER_PORTS = { mysqld: 9104, memcached: 9150, openstack: 9180, blackbox: 9115 } as const;
@@ -83,7 +84,45 @@ function apis(
   return all.filter((a) => ctx.enabled(a.service));
 }
 
-export function monitoring(ctx: CatalogContext): ServiceDef {
+type Config = ServiceDef['configs'][number];
+/** One exporter of the service: its files and its Deployment. */
+type Exporter = { config: Config; component: ComponentDef };
+
+/**
+ * The shape every exporter shares: one Deployment named after its image, a metrics port probed
+ * for liveness, run as nobody on the control plane. `wiring` is its config bundle or, with none,
+ * the references it scrapes.
+ */
+function exporterDeployment(
+  ctx: CatalogContext,
+  e: {
+    id: ImageKey;
+    port: number;
+    command: string[];
+    readiness?: ComponentDef['readiness'];
+    wiring: { configs: string[] } | { refs: Ref[] };
+    sizing?: typeof SIZING;
+  },
+): ComponentDef {
+  return {
+    id: e.id,
+    service: 'monitoring',
+    part: e.id,
+    workload: 'Deployment',
+    image: e.id,
+    command: e.command,
+    ports: [{ name: 'metrics', port: e.port }],
+    readiness: e.readiness ?? { tcp: { port: e.port }, periodSeconds: 15 },
+    liveness: { tcp: { port: e.port }, initialDelaySeconds: 10, periodSeconds: 30 },
+    ...e.wiring,
+    runAsUser: NOBODY,
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(undefined, 'controlPlane', e.sizing ?? SIZING),
+  };
+}
+
+/** mysqld-exporter: its my.cnf with the metrics user, which its own db-init Job creates. */
+function mysqldExporter(ctx: CatalogContext): { config: Config; components: ComponentDef[] } {
   const mariadbReplicas = ctx.spec.infra?.mariadb?.replicas ?? (ctx.ha ? 3 : 1);
   const mariadbHosts = Array.from({ length: mariadbReplicas }, (_, i) => ctx.topology.podHost('mariadb', i));
   const myCnf = `[client]\nuser = ${EXPORTER_DB_USER}\npassword = ${ctx.secret('mysqld-exporter-db-password')}\n`;
@@ -95,46 +134,42 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
       via: `user ${EXPORTER_DB_USER} created by mysqld-exporter-db-init`,
     },
   ];
-
-  const components: ComponentDef[] = [
-    dbInitJob(ctx, 'monitoring', [], {
-      id: 'mysqld-exporter-db-init',
-      user: EXPORTER_DB_USER,
-      passwordSecret: 'mysqld-exporter-db-password',
-      grants: MONITORING_GRANTS,
-      maxConnections: 3,
-    }),
-    {
-      id: 'mysqld-exporter',
-      service: 'monitoring',
-      part: 'mysqld-exporter',
-      workload: 'Deployment',
-      image: 'mysqld-exporter',
-      command: [
-        '/bin/mysqld_exporter',
-        '--config.my-cnf=/etc/mysqld-exporter/my.cnf',
-        `--web.listen-address=:${EXPORTER_PORTS.mysqld}`,
-        '--collect.global_status',
-        '--collect.global_variables',
-      ],
-      ports: [{ name: 'metrics', port: EXPORTER_PORTS.mysqld }],
-      readiness: { tcp: { port: EXPORTER_PORTS.mysqld }, periodSeconds: 15 },
-      liveness: { tcp: { port: EXPORTER_PORTS.mysqld }, initialDelaySeconds: 10, periodSeconds: 30 },
-      configs: ['mysqld-exporter'],
-      runAsUser: NOBODY,
-      nodeRole: 'controlPlane',
-      settings: ctx.settings(undefined, 'controlPlane', SIZING),
+  return {
+    config: {
+      name: 'mysqld-exporter',
+      dir: '/etc/mysqld-exporter',
+      files: [{ name: 'my.cnf', text: myCnf, secret: true, refs: mysqlRefs }],
     },
-    {
-      id: 'memcached-exporter',
-      service: 'monitoring',
-      part: 'memcached-exporter',
-      workload: 'Deployment',
-      image: 'memcached-exporter',
-      command: ['/bin/memcached_exporter', `--web.listen-address=:${EXPORTER_PORTS.memcached}`],
-      ports: [{ name: 'metrics', port: EXPORTER_PORTS.memcached }],
-      readiness: { tcp: { port: EXPORTER_PORTS.memcached }, periodSeconds: 15 },
-      liveness: { tcp: { port: EXPORTER_PORTS.memcached }, initialDelaySeconds: 10, periodSeconds: 30 },
+    components: [
+      dbInitJob(ctx, 'monitoring', [], {
+        id: 'mysqld-exporter-db-init',
+        user: EXPORTER_DB_USER,
+        passwordSecret: 'mysqld-exporter-db-password',
+        grants: MONITORING_GRANTS,
+        maxConnections: 3,
+      }),
+      exporterDeployment(ctx, {
+        id: 'mysqld-exporter',
+        port: EXPORTER_PORTS.mysqld,
+        command: [
+          '/bin/mysqld_exporter',
+          '--config.my-cnf=/etc/mysqld-exporter/my.cnf',
+          `--web.listen-address=:${EXPORTER_PORTS.mysqld}`,
+          '--collect.global_status',
+          '--collect.global_variables',
+        ],
+        wiring: { configs: ['mysqld-exporter'] },
+      }),
+    ],
+  };
+}
+
+function memcachedExporter(ctx: CatalogContext): ComponentDef {
+  return exporterDeployment(ctx, {
+    id: 'memcached-exporter',
+    port: EXPORTER_PORTS.memcached,
+    command: ['/bin/memcached_exporter', `--web.listen-address=:${EXPORTER_PORTS.memcached}`],
+    wiring: {
       refs: [
         {
           target: 'memcached',
@@ -143,22 +178,16 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
           via: `host ${ctx.topology.podHost('memcached', 0)} (scrape target)`,
         },
       ],
-      runAsUser: NOBODY,
-      nodeRole: 'controlPlane',
-      settings: ctx.settings(undefined, 'controlPlane', SIZING),
     },
-  ];
-  const configs: ServiceDef['configs'] = [
-    {
-      name: 'mysqld-exporter',
-      dir: '/etc/mysqld-exporter',
-      files: [{ name: 'my.cnf', text: myCnf, secret: true, refs: mysqlRefs }],
-    },
-  ];
+  });
+}
 
+/** blackbox-exporter, when there is an API to probe. */
+function blackboxExporter(ctx: CatalogContext): Exporter | undefined {
   const probed = probedApis(ctx);
-  if (probed.length) {
-    configs.push({
+  if (!probed.length) return undefined;
+  return {
+    config: {
       name: 'blackbox-exporter',
       dir: '/etc/blackbox-exporter',
       files: [
@@ -170,55 +199,55 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
           ),
         },
       ],
-    });
-    components.push({
+    },
+    component: exporterDeployment(ctx, {
       id: 'blackbox-exporter',
-      service: 'monitoring',
-      part: 'blackbox-exporter',
-      workload: 'Deployment',
-      image: 'blackbox-exporter',
+      port: EXPORTER_PORTS.blackbox,
       command: [
         '/bin/blackbox_exporter',
         '--config.file=/etc/blackbox-exporter/blackbox.yml',
         `--web.listen-address=:${EXPORTER_PORTS.blackbox}`,
       ],
-      ports: [{ name: 'metrics', port: EXPORTER_PORTS.blackbox }],
       readiness: { http: { path: '/-/healthy', port: EXPORTER_PORTS.blackbox }, periodSeconds: 15 },
-      liveness: { tcp: { port: EXPORTER_PORTS.blackbox }, initialDelaySeconds: 10, periodSeconds: 30 },
-      configs: ['blackbox-exporter'],
-      runAsUser: NOBODY,
-      nodeRole: 'controlPlane',
-      settings: ctx.settings(undefined, 'controlPlane', SIZING),
-    });
-  }
+      wiring: { configs: ['blackbox-exporter'] },
+    }),
+  };
+}
 
-  if (ctx.enabled('keystone')) {
-    const authUrl = `${ctx.keystoneInternalUrl()}/v3`;
-    const cloudsYaml = stringify({
-      clouds: {
-        [EXPORTER_CLOUD]: {
-          region_name: ctx.region,
-          identity_api_version: 3,
-          interface: 'internal',
-          identity_interface: 'internal',
-          auth: {
-            auth_url: authUrl,
-            username: 'admin',
-            password: ctx.secret('keystone-admin-password'),
-            project_name: 'admin',
-            project_domain_name: 'Default',
-            user_domain_name: 'Default',
-          },
+/** openstack-exporter's clouds.yaml: the cloud administrator, internal endpoints. */
+function exporterCloudsYaml(ctx: CatalogContext): string {
+  const authUrl = `${ctx.keystoneInternalUrl()}/v3`;
+  return stringify({
+    clouds: {
+      [EXPORTER_CLOUD]: {
+        region_name: ctx.region,
+        identity_api_version: 3,
+        interface: 'internal',
+        identity_interface: 'internal',
+        auth: {
+          auth_url: authUrl,
+          username: 'admin',
+          password: ctx.secret('keystone-admin-password'),
+          project_name: 'admin',
+          project_domain_name: 'Default',
+          user_domain_name: 'Default',
         },
       },
-    });
-    configs.push({
+    },
+  });
+}
+
+/** openstack-exporter, when there is a Keystone to log in to. */
+function openstackExporter(ctx: CatalogContext): Exporter | undefined {
+  if (!ctx.enabled('keystone')) return undefined;
+  return {
+    config: {
       name: 'openstack-exporter',
       dir: '/etc/openstack',
       files: [
         {
           name: 'clouds.yaml',
-          text: cloudsYaml,
+          text: exporterCloudsYaml(ctx),
           secret: true,
           refs: [
             ctx.keystoneRef(`host ${ctx.topology.host('keystone-api')}`),
@@ -234,13 +263,10 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
           ],
         },
       ],
-    });
-    components.push({
+    },
+    component: exporterDeployment(ctx, {
       id: 'openstack-exporter',
-      service: 'monitoring',
-      part: 'openstack-exporter',
-      workload: 'Deployment',
-      image: 'openstack-exporter',
+      port: EXPORTER_PORTS.openstack,
       command: [
         '/bin/openstack-exporter',
         '--os-client-config=/etc/openstack/clouds.yaml',
@@ -249,16 +275,23 @@ export function monitoring(ctx: CatalogContext): ServiceDef {
         '--disable-slow-metrics',
         EXPORTER_CLOUD,
       ],
-      ports: [{ name: 'metrics', port: EXPORTER_PORTS.openstack }],
       // /metrics makes every API call of a scrape: probe the port, not the page.
       readiness: { tcp: { port: EXPORTER_PORTS.openstack }, periodSeconds: 15 },
-      liveness: { tcp: { port: EXPORTER_PORTS.openstack }, initialDelaySeconds: 10, periodSeconds: 30 },
-      configs: ['openstack-exporter'],
-      runAsUser: NOBODY,
-      nodeRole: 'controlPlane',
-      settings: ctx.settings(undefined, 'controlPlane', { ...SIZING, memory: '64Mi', memoryLimit: '256Mi' }),
-    });
-  }
+      wiring: { configs: ['openstack-exporter'] },
+      sizing: { ...SIZING, memory: '64Mi', memoryLimit: '256Mi' },
+    }),
+  };
+}
+
+export function monitoring(ctx: CatalogContext): ServiceDef {
+  const mysqld = mysqldExporter(ctx);
+  const optional = [blackboxExporter(ctx), openstackExporter(ctx)].filter((e) => e !== undefined);
+  const configs: ServiceDef['configs'] = [mysqld.config, ...optional.map((e) => e.config)];
+  const components: ComponentDef[] = [
+    ...mysqld.components,
+    memcachedExporter(ctx),
+    ...optional.map((e) => e.component),
+  ];
   const secrets = [
     password(
       'mysqld-exporter-db-password',

@@ -3,7 +3,7 @@
  * neutron-server before), its periodic and OVN maintenance workers, and the OVN metadata agent
  * on compute nodes.
  */
-import { releaseAtLeast } from '../config/ini.js';
+import { type IniDoc, releaseAtLeast } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
 import {
   apiProcesses,
@@ -16,29 +16,26 @@ import {
   SIZES,
   uwsgiIni,
 } from './common.js';
-import { catalogSection } from './nova.js';
+import { catalogSection } from './nova-conf.js';
 import { ovnNbConnection, ovnSbConnection } from './ovn.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 /** Geneve adds 58 bytes on IPv4 underlays (with the 8-byte OVN option); tenant networks get the rest. */
 export const GENEVE_OVERHEAD = 58;
 
-export function neutron(ctx: CatalogContext): ServiceDef {
-  const user = ctx.spec.services?.neutron;
-  const mtu = ctx.spec.network?.mtu ?? 1500;
-  const physnets = (ctx.spec.network?.providerNetworks ?? []).map((p) => p.name);
-  const internal = `http://${ctx.topology.host('neutron-server')}:9696`;
-  const wsgi = releaseAtLeast(ctx.release, '2025.1');
-  const nb = ovnNbConnection(ctx);
-  const sb = ovnSbConnection(ctx);
+/** References of the OVN database connections: none when kube-ovn runs the databases. */
+function ovnRefs(ctx: CatalogContext) {
   const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';
-  const ovnRefs = ownOvn
+  return ownOvn
     ? {
         nb: [ctx.needs('ovn-nb', 6641, `host ${ctx.topology.podHost('ovn-nb', 0)}`)],
         sb: [ctx.needs('ovn-sb', 6642, `host ${ctx.topology.podHost('ovn-sb', 0)}`)],
       }
     : { nb: [], sb: [] };
+}
 
+function neutronConf(ctx: CatalogContext): IniDoc {
+  const mtu = ctx.spec.network?.mtu ?? 1500;
   const conf = ctx.ini('neutron.conf');
   conf.section('DEFAULT', {
     use_stderr: true,
@@ -84,7 +81,14 @@ export function neutron(ctx: CatalogContext): ServiceDef {
   conf.section('oslo_concurrency', { lock_path: `${ctx.dataDir('neutron')}/tmp` });
   conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+  return conf;
+}
 
+/** ml2_conf.ini: the OVN mechanism driver, its network types and databases. */
+function ml2Conf(ctx: CatalogContext): IniDoc {
+  const mtu = ctx.spec.network?.mtu ?? 1500;
+  const physnets = (ctx.spec.network?.providerNetworks ?? []).map((p) => p.name);
+  const refs = ovnRefs(ctx);
   const ml2 = ctx.ini('ml2_conf.ini');
   ml2.section('ml2', {
     type_drivers: 'geneve,flat,vlan',
@@ -99,13 +103,17 @@ export function neutron(ctx: CatalogContext): ServiceDef {
   ml2.section('ml2_type_vlan', { network_vlan_ranges: physnets.join(',') });
   ml2.section('securitygroup', { enable_security_group: true });
   ml2.section('ovn', {
-    ovn_nb_connection: { value: nb, refs: ovnRefs.nb },
-    ovn_sb_connection: { value: sb, refs: ovnRefs.sb },
+    ovn_nb_connection: { value: ovnNbConnection(ctx), refs: refs.nb },
+    ovn_sb_connection: { value: ovnSbConnection(ctx), refs: refs.sb },
     ovn_l3_scheduler: 'leastloaded',
     ovn_metadata_enabled: true,
     enable_distributed_floating_ip: true,
   });
+  return ml2;
+}
 
+/** The OVN metadata agent's own file: Nova's metadata API and the southbound database only. */
+function metadataAgentConf(ctx: CatalogContext): IniDoc {
   const meta = ctx.ini('neutron_ovn_metadata_agent.ini');
   meta.section('DEFAULT', {
     nova_metadata_host: {
@@ -119,27 +127,41 @@ export function neutron(ctx: CatalogContext): ServiceDef {
     metadata_workers: 2,
   });
   meta.section('ovs', { ovsdb_connection: 'unix:/run/openvswitch/db.sock' });
-  meta.section('ovn', { ovn_sb_connection: { value: sb, refs: ovnRefs.sb } });
+  meta.section('ovn', { ovn_sb_connection: { value: ovnSbConnection(ctx), refs: ovnRefs(ctx).sb } });
   meta.section('agent', { root_helper: 'sudo /var/lib/openstack/bin/neutron-rootwrap /etc/neutron/rootwrap.conf' });
+  return meta;
+}
 
-  const args = [
-    '--config-file',
-    '/etc/neutron/neutron.conf',
-    '--config-dir',
-    '/etc/neutron/neutron.conf.d',
-    '--config-file',
-    '/etc/neutron/ml2_conf.ini',
-  ];
-  const hostArgs = hostConfigArgs(ctx, 'neutron', '/etc/neutron', 'neutron.conf', 'ml2_conf.ini');
-  const schema = { target: 'neutron-db-sync', why: 'neutron-db-sync brings the schema to head' };
-  const base = {
-    service: 'neutron',
-    image: 'neutron' as const,
-    configs: ['neutron'],
-    runAsUser: 42424,
-    nodeRole: 'controlPlane' as const,
+/** What the Neutron components share: config arguments and the schema they wait for. */
+function neutronParts(ctx: CatalogContext) {
+  return {
+    ctx,
+    user: ctx.spec.services?.neutron,
+    wsgi: releaseAtLeast(ctx.release, '2025.1'),
+    args: [
+      '--config-file',
+      '/etc/neutron/neutron.conf',
+      '--config-dir',
+      '/etc/neutron/neutron.conf.d',
+      '--config-file',
+      '/etc/neutron/ml2_conf.ini',
+    ],
+    hostArgs: hostConfigArgs(ctx, 'neutron', '/etc/neutron', 'neutron.conf', 'ml2_conf.ini'),
+    schema: { target: 'neutron-db-sync', why: 'neutron-db-sync brings the schema to head' },
+    base: {
+      service: 'neutron',
+      image: 'neutron' as const,
+      configs: ['neutron'],
+      runAsUser: 42424,
+      nodeRole: 'controlPlane' as const,
+    },
   };
-  const components: ComponentDef[] = [
+}
+type NeutronParts = ReturnType<typeof neutronParts>;
+
+function neutronJobs({ ctx, args, hostArgs }: NeutronParts): ComponentDef[] {
+  const internal = `http://${ctx.topology.host('neutron-server')}:9696`;
+  return [
     dbInitJob(ctx, 'neutron', ['neutron']),
     dbSyncJob(ctx, 'neutron', 'neutron', ['neutron-db-manage', ...args, 'upgrade', 'heads'], 'neutron', [], {
       command: ['neutron-db-manage', ...hostArgs, 'upgrade', 'heads'],
@@ -147,112 +169,131 @@ export function neutron(ctx: CatalogContext): ServiceDef {
     }),
     ksUserJob(ctx, 'neutron'),
     ksRegisterJob(ctx, 'neutron', 'network', 'neutron', internal, 'network'),
-    {
-      ...base,
-      id: 'neutron-server',
-      part: 'server',
-      workload: 'Deployment',
-      command: wsgi ? ['uwsgi', '--ini', '/etc/neutron/neutron-api-uwsgi.ini'] : ['neutron-server', ...args],
-      ports: [{ name: 'http', port: 9696 }],
-      service_: { ports: [{ name: 'http', port: 9696 }] },
-      publicHost: 'network',
-      publicPort: 9696,
-      readiness: { http: { path: '/', port: 9696 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: {
-        http: { path: '/', port: 9696 },
-        initialDelaySeconds: 30,
-        periodSeconds: 20,
-        timeoutSeconds: 10,
-        failureThreshold: 5,
-      },
-      emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
-      after: [schema],
-      settings: ctx.settings(user?.server, 'controlPlane', SIZES.api),
-      host: {
-        kind: 'process',
-        command: ['neutron-server', ...hostArgs],
-        packages: ['neutron-server'],
-        dirs: [`${ctx.dataDir('neutron')}/tmp`],
-        ports: [9696],
-        ready: { http: { port: 9696, path: '/' } },
-      },
-    },
   ];
-  if (wsgi) {
-    // With the API under uwsgi, periodic tasks and the OVN DB maintenance run in their own processes.
-    for (const part of ['periodic-workers', 'ovn-maintenance-worker'] as const) {
-      components.push({
-        ...base,
-        id: `neutron-${part}`,
-        part,
-        workload: 'Deployment',
-        command: [`neutron-${part}`, ...args],
-        readiness: {
-          exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] },
-          periodSeconds: 30,
-          timeoutSeconds: 10,
-        },
-        liveness: {
-          exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] },
-          initialDelaySeconds: 60,
-          periodSeconds: 60,
-          timeoutSeconds: 10,
-        },
-        emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
-        after: [schema],
-        settings: ctx.settings(undefined, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
-      });
-    }
-  }
-  for (const role of ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const) {
-    const suffix = role === 'gpu' ? '-gpu' : '';
-    const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
-    components.push({
-      id: `neutron-ovn-metadata-agent${suffix}`,
-      service: 'neutron',
-      part: 'ovn-metadata-agent',
-      workload: 'DaemonSet',
-      image: 'neutron',
-      // Only its own file: the agent needs no database or broker credentials on a compute node.
-      command: [
-        'neutron-ovn-metadata-agent',
-        '--config-file',
-        '/etc/neutron/neutron_ovn_metadata_agent.ini',
-        '--config-dir',
-        '/etc/neutron/neutron_ovn_metadata_agent.ini.d',
-      ],
-      readiness: {
-        exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] },
-        periodSeconds: 30,
-        timeoutSeconds: 10,
+}
+
+function neutronServer({ ctx, user, wsgi, args, hostArgs, schema, base }: NeutronParts): ComponentDef {
+  return {
+    ...base,
+    id: 'neutron-server',
+    part: 'server',
+    workload: 'Deployment',
+    command: wsgi ? ['uwsgi', '--ini', '/etc/neutron/neutron-api-uwsgi.ini'] : ['neutron-server', ...args],
+    ports: [{ name: 'http', port: 9696 }],
+    service_: { ports: [{ name: 'http', port: 9696 }] },
+    publicHost: 'network',
+    publicPort: 9696,
+    readiness: { http: { path: '/', port: 9696 }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: {
+      http: { path: '/', port: 9696 },
+      initialDelaySeconds: 30,
+      periodSeconds: 20,
+      timeoutSeconds: 10,
+      failureThreshold: 5,
+    },
+    emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
+    after: [schema],
+    settings: ctx.settings(user?.server, 'controlPlane', SIZES.api),
+    host: {
+      kind: 'process',
+      command: ['neutron-server', ...hostArgs],
+      packages: ['neutron-server'],
+      dirs: [`${ctx.dataDir('neutron')}/tmp`],
+      ports: [9696],
+      ready: { http: { port: 9696, path: '/' } },
+    },
+  };
+}
+
+/** With the API under uwsgi, periodic tasks and the OVN DB maintenance run in their own processes. */
+function neutronWorkers({ ctx, wsgi, args, schema, base }: NeutronParts): ComponentDef[] {
+  if (!wsgi) return [];
+  return (['periodic-workers', 'ovn-maintenance-worker'] as const).map((part) => ({
+    ...base,
+    id: `neutron-${part}`,
+    part,
+    workload: 'Deployment',
+    command: [`neutron-${part}`, ...args],
+    readiness: {
+      exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] },
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      exec: { command: ['sh', '-c', `pgrep -f neutron-${part} >/dev/null`] },
+      initialDelaySeconds: 60,
+      periodSeconds: 60,
+      timeoutSeconds: 10,
+    },
+    emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
+    after: [schema],
+    settings: ctx.settings(undefined, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
+  }));
+}
+
+function metadataAgent({ ctx, user }: NeutronParts, role: 'compute' | 'gpu'): ComponentDef {
+  const suffix = role === 'gpu' ? '-gpu' : '';
+  const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
+  return {
+    id: `neutron-ovn-metadata-agent${suffix}`,
+    service: 'neutron',
+    part: 'ovn-metadata-agent',
+    workload: 'DaemonSet',
+    image: 'neutron',
+    // Only its own file: the agent needs no database or broker credentials on a compute node.
+    command: [
+      'neutron-ovn-metadata-agent',
+      '--config-file',
+      '/etc/neutron/neutron_ovn_metadata_agent.ini',
+      '--config-dir',
+      '/etc/neutron/neutron_ovn_metadata_agent.ini.d',
+    ],
+    readiness: {
+      exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] },
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] },
+      initialDelaySeconds: 60,
+      periodSeconds: 60,
+      timeoutSeconds: 10,
+    },
+    configs: ['neutron-ovn-metadata'],
+    hostNetwork: true,
+    privileged: true,
+    hostPaths: [
+      { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
+      { name: 'run-netns', path: '/run/netns', mountPath: '/run/netns', type: 'DirectoryOrCreate' },
+    ],
+    after: [
+      {
+        target: `ovn-controller${suffix}`,
+        why: 'the agent serves metadata for the ports the local ovn-controller binds',
       },
-      liveness: {
-        exec: { command: ['sh', '-c', 'pgrep -f neutron-ovn-metadata-agent >/dev/null'] },
-        initialDelaySeconds: 60,
-        periodSeconds: 60,
-        timeoutSeconds: 10,
-      },
-      configs: ['neutron-ovn-metadata'],
-      hostNetwork: true,
-      privileged: true,
-      hostPaths: [
-        { name: 'run-openvswitch', path: '/run/openvswitch', mountPath: '/run/openvswitch', type: 'DirectoryOrCreate' },
-        { name: 'run-netns', path: '/run/netns', mountPath: '/run/netns', type: 'DirectoryOrCreate' },
-      ],
-      after: [
-        {
-          target: `ovn-controller${suffix}`,
-          why: 'the agent serves metadata for the ports the local ovn-controller binds',
-        },
-      ],
-      nodeRole: role,
-      ...(avoid ? { avoidNodeLabels: avoid } : {}),
-      settings: ctx.settings(user?.metadataAgent, role, SIZES.agent),
-      ...(ctx.machine
-        ? { host: { kind: 'skip' as const, why: 'the OVN metadata agent needs an Open vSwitch datapath' } }
-        : {}),
-    });
-  }
+    ],
+    nodeRole: role,
+    ...(avoid ? { avoidNodeLabels: avoid } : {}),
+    settings: ctx.settings(user?.metadataAgent, role, SIZES.agent),
+    ...(ctx.machine
+      ? { host: { kind: 'skip' as const, why: 'the OVN metadata agent needs an Open vSwitch datapath' } }
+      : {}),
+  };
+}
+
+export function neutron(ctx: CatalogContext): ServiceDef {
+  const conf = neutronConf(ctx);
+  const ml2 = ml2Conf(ctx);
+  const meta = metadataAgentConf(ctx);
+  const p = neutronParts(ctx);
+  const { wsgi } = p;
+  const roles = ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const;
+  const components: ComponentDef[] = [
+    ...neutronJobs(p),
+    neutronServer(p),
+    ...neutronWorkers(p),
+    ...roles.map((role) => metadataAgent(p, role)),
+  ];
 
   return {
     name: 'neutron',

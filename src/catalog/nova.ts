@@ -3,8 +3,7 @@
  * DaemonSets on compute nodes (a second pair on GPU nodes when they are declared); jobs for the
  * schema and cells (cell0 and cell1) and for host discovery.
  */
-import type { IniDoc } from '../config/ini.js';
-import { CEPH_CONF, cephMounts } from './ceph.js';
+import { cephMounts } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import {
   apiProcesses,
@@ -18,105 +17,8 @@ import {
   SIZES,
   uwsgiIni,
 } from './common.js';
+import { novaConf } from './nova-conf.js';
 import type { ComponentDef, ServiceDef } from './types.js';
-
-/**
- * nova.conf. Compute nodes get their own copy without database credentials or token validation:
- * nova-compute reaches the database only through nova-conductor, and a compromised hypervisor
- * must not hold the keys to every cell.
- */
-function novaConf(ctx: CatalogContext, compute: boolean): IniDoc {
-  const user = ctx.spec.services?.nova;
-  const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
-  const conf = ctx.ini('nova.conf');
-  const m = ctx.machine;
-  const data = ctx.dataDir('nova');
-  conf.section('DEFAULT', {
-    use_stderr: true,
-    transport_url: ctx.transportUrl('nova', 'rabbitmq-nova-password', 'nova'),
-    state_path: data,
-    osapi_compute_workers: apiProcesses(ctx),
-    metadata_workers: apiProcesses(ctx),
-    compute_driver: 'libvirt.LibvirtDriver',
-    cpu_allocation_ratio: user?.cpuAllocationRatio ?? 4.0,
-    ram_allocation_ratio: user?.ramAllocationRatio ?? 1.0,
-    allow_resize_to_same_host: true,
-  });
-  if (m) {
-    // One host: loopback listeners, a fixed host name (the one Neutron binds ports to), the
-    // compute API only (instances get metadata through the OVN agent, which needs a datapath).
-    conf.section('DEFAULT', {
-      host: m.hostname,
-      my_ip: '127.0.0.1',
-      osapi_compute_listen: ctx.topology.bindAddress,
-      metadata_listen: ctx.topology.bindAddress,
-      enabled_apis: 'osapi_compute',
-      instances_path: `${data}/instances`,
-      ...(m.hypervisor === 'fake' ? { compute_driver: 'fake.FakeDriver' } : {}),
-    });
-  }
-  if (!compute) {
-    conf.section('api', { auth_strategy: 'keystone' });
-    conf.section('api_database', {
-      connection: ctx.dbConnection('nova_api', 'nova', 'nova-db-password', 'nova-db-init'),
-      ...ctx.dbSettings(),
-    });
-    conf.section('database', {
-      connection: ctx.dbConnection('nova', 'nova', 'nova-db-password', 'nova-db-init'),
-      ...ctx.dbSettings(),
-    });
-    conf.section('keystone_authtoken', ctx.authtoken('nova'));
-  }
-  conf.section('service_user', { send_service_user_token: true, ...ctx.serviceAuth('nova') });
-  conf.section('placement', {
-    ...ctx.serviceAuth('nova'),
-    ...ctx.ksaAdapter(),
-    ...catalog(ctx, 'placement', 'needs', 8778),
-  });
-  conf.section('glance', { ...ctx.ksaAdapter(), ...catalog(ctx, 'image', 'needs', 9292) });
-  if (ctx.enabled('neutron')) {
-    conf.section('neutron', {
-      ...ctx.serviceAuth('nova'),
-      ...ctx.ksaAdapter(),
-      service_metadata_proxy: true,
-      metadata_proxy_shared_secret: { value: ctx.secret('nova-metadata-secret'), secret: true },
-      ...catalog(ctx, 'network', 'calls', 9696),
-    });
-  }
-  if (ctx.enabled('cinder'))
-    conf.section('cinder', {
-      catalog_info: 'volumev3:cinderv3:internalURL',
-      ...catalog(ctx, 'volumev3', 'calls', 8776, 'os_region_name'),
-    });
-  conf.section('cache', {
-    enabled: true,
-    backend: 'oslo_cache.memcache_pool',
-    memcache_servers: ctx.memcachedServers(),
-  });
-  const workers = m ? 1 : ctx.ha ? 4 : 2;
-  conf.section('conductor', { workers });
-  conf.section('scheduler', { workers, discover_hosts_in_cells_interval: 300 });
-  conf.section('vnc', {
-    enabled: m?.hypervisor !== 'fake',
-    server_listen: ctx.topology.bindAddress,
-    server_proxyclient_address: { value: '$my_ip', raw: true },
-    novncproxy_host: ctx.topology.bindAddress,
-    novncproxy_port: 6080,
-    novncproxy_base_url: `${ctx.publicUrl('novnc', `http://${ctx.topology.host('nova-novncproxy')}:6080`)}/vnc_lite.html`,
-  });
-  conf.section('libvirt', {
-    virt_type: m?.hypervisor === 'qemu' ? 'qemu' : 'kvm',
-    connection_uri: 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',
-    ...(ceph
-      ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: CEPH_CONF, rbd_user: ceph.user }
-      : {}),
-  });
-  conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
-  conf.section('oslo_messaging_rabbit', ctx.oslo_messaging_rabbit());
-  conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
-  conf.section('wsgi', { api_paste_config: '/etc/nova/api-paste.ini' });
-  return conf;
-}
 
 /** API and cell schemas, cell0 and cell1 mapped; "$@" are nova-manage's config arguments. */
 const NOVA_DB_SYNC = [
@@ -128,35 +30,60 @@ const NOVA_DB_SYNC = [
   'nova-manage "$@" db online_data_migrations',
 ].join('\n');
 
-export function nova(ctx: CatalogContext): ServiceDef {
-  const user = ctx.spec.services?.nova;
-  const internal = `http://${ctx.topology.host('nova-api')}:8774/v2.1`;
-  const conf = novaConf(ctx, false);
-  const computeConf = novaConf(ctx, true);
+type NovaUser = NonNullable<NonNullable<CatalogContext['spec']['services']>['nova']>;
 
-  const args = ['--config-file', '/etc/nova/nova.conf', '--config-dir', '/etc/nova/nova.conf.d'];
+/** What the Nova components share: config arguments, sizes, readiness and the schema they wait for. */
+function novaParts(ctx: CatalogContext) {
+  const user = ctx.spec.services?.nova;
   const m = ctx.machine;
-  const hostArgs = hostConfigArgs(ctx, 'nova', '/etc/nova', 'nova.conf');
-  const hostComputeArgs = hostConfigArgs(ctx, 'nova-compute', '/etc/nova', 'nova.conf');
-  const novaPackages = ['nova-api', 'nova-conductor', 'nova-scheduler'];
-  // A service row that nova-<binary> refreshed within the last minute: what `openstack compute
-  // service list` shows as "up" (report_interval is 10 s).
-  const serviceUp = (binary: string) => ({
-    sql: {
-      query: `SELECT COUNT(*) FROM nova.services WHERE \`binary\` = '${binary}' AND host = '${m?.hostname ?? ''}' AND deleted = 0 AND updated_at > UTC_TIMESTAMP() - INTERVAL 60 SECOND`,
-      what: `${binary} reports as up in nova.services`,
+  return {
+    ctx,
+    user,
+    m,
+    args: ['--config-file', '/etc/nova/nova.conf', '--config-dir', '/etc/nova/nova.conf.d'],
+    hostArgs: hostConfigArgs(ctx, 'nova', '/etc/nova', 'nova.conf'),
+    hostComputeArgs: hostConfigArgs(ctx, 'nova-compute', '/etc/nova', 'nova.conf'),
+    novaPackages: ['nova-api', 'nova-conductor', 'nova-scheduler'],
+    // A service row that nova-<binary> refreshed within the last minute: what `openstack compute
+    // service list` shows as "up" (report_interval is 10 s).
+    serviceUp: (binary: string) => ({
+      sql: {
+        query: `SELECT COUNT(*) FROM nova.services WHERE \`binary\` = '${binary}' AND host = '${m?.hostname ?? ''}' AND deleted = 0 AND updated_at > UTC_TIMESTAMP() - INTERVAL 60 SECOND`,
+        what: `${binary} reports as up in nova.services`,
+      },
+    }),
+    skipOnHost: (why: string) => (m ? { host: { kind: 'skip' as const, why } } : {}),
+    settings: (part: keyof NovaUser, size: typeof SIZES.api | typeof SIZES.worker | typeof SIZES.agent) =>
+      ctx.settings(user?.[part] as never, 'controlPlane', size),
+    schema: {
+      target: 'nova-db-sync',
+      why: 'nova-db-sync brings the API and cell schemas to head and maps cell0/cell1',
     },
-  });
-  const skipOnHost = (why: string) => (m ? { host: { kind: 'skip' as const, why } } : {});
-  const settings = (
-    part: keyof NonNullable<typeof user>,
-    size: typeof SIZES.api | typeof SIZES.worker | typeof SIZES.agent,
-  ) => ctx.settings(user?.[part] as never, 'controlPlane', size);
-  const schema = {
-    target: 'nova-db-sync',
-    why: 'nova-db-sync brings the API and cell schemas to head and maps cell0/cell1',
   };
-  const worker = (part: 'conductor' | 'scheduler', extra: Partial<ComponentDef> = {}): ComponentDef => ({
+}
+type NovaParts = ReturnType<typeof novaParts>;
+
+/** The jobs of the schema, the cells and the Keystone user and endpoints. */
+function novaJobs({ ctx, args, hostArgs, novaPackages }: NovaParts): ComponentDef[] {
+  const internal = `http://${ctx.topology.host('nova-api')}:8774/v2.1`;
+  return [
+    dbInitJob(ctx, 'nova', ['nova_api', 'nova', 'nova_cell0']),
+    // The config arguments are the script's positional parameters: on a host they hold the
+    // state directory's path, which is data, not script text.
+    dbSyncJob(ctx, 'nova', 'nova', ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...args], 'nova', [], {
+      command: ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...hostArgs],
+      packages: novaPackages,
+    }),
+    ksUserJob(ctx, 'nova'),
+    ksRegisterJob(ctx, 'nova', 'compute', 'nova', internal, 'compute'),
+  ];
+}
+
+function worker(
+  { ctx, args, hostArgs, schema, settings, serviceUp }: NovaParts,
+  part: 'conductor' | 'scheduler',
+): ComponentDef {
+  return {
     id: `nova-${part}`,
     service: 'nova',
     part,
@@ -187,215 +114,229 @@ export function nova(ctx: CatalogContext): ServiceDef {
       dirs: [`${ctx.dataDir('nova')}/tmp`],
       ready: serviceUp(`nova-${part}`),
     },
-    ...extra,
-  });
+  };
+}
 
-  const components: ComponentDef[] = [
-    dbInitJob(ctx, 'nova', ['nova_api', 'nova', 'nova_cell0']),
-    // The config arguments are the script's positional parameters: on a host they hold the
-    // state directory's path, which is data, not script text.
-    dbSyncJob(ctx, 'nova', 'nova', ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...args], 'nova', [], {
-      command: ['sh', '-c', NOVA_DB_SYNC, 'nova-db-sync', ...hostArgs],
-      packages: novaPackages,
-    }),
-    ksUserJob(ctx, 'nova'),
-    ksRegisterJob(ctx, 'nova', 'compute', 'nova', internal, 'compute'),
-    {
-      id: 'nova-api',
-      service: 'nova',
-      part: 'api',
-      workload: 'Deployment',
-      image: 'nova',
-      command: ['uwsgi', '--ini', '/etc/nova/nova-api-uwsgi.ini'],
-      ports: [{ name: 'http', port: 8774 }],
-      service_: { ports: [{ name: 'http', port: 8774 }] },
-      publicHost: 'compute',
-      publicPort: 8774,
-      readiness: { http: { path: '/', port: 8774 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: {
-        http: { path: '/', port: 8774 },
-        initialDelaySeconds: 30,
-        periodSeconds: 20,
-        timeoutSeconds: 10,
-        failureThreshold: 5,
-      },
-      configs: ['nova'],
-      emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/nova/tmp' }],
-      after: [schema],
-      runAsUser: 42424,
-      nodeRole: 'controlPlane',
-      settings: settings('api', SIZES.api),
-      // The eventlet nova-api, not uwsgi: under uwsgi's threads, calls that wait for an RPC reply
-      // from nova-compute were seen to time out on this kind of host.
-      host: {
-        kind: 'process',
-        command: ['nova-api', ...hostArgs],
-        packages: ['nova-api'],
-        dirs: [`${ctx.dataDir('nova')}/tmp`],
-        ports: [8774],
-        ready: { http: { port: 8774, path: '/' } },
-      },
+function novaApi({ ctx, hostArgs, schema, settings }: NovaParts): ComponentDef {
+  return {
+    id: 'nova-api',
+    service: 'nova',
+    part: 'api',
+    workload: 'Deployment',
+    image: 'nova',
+    command: ['uwsgi', '--ini', '/etc/nova/nova-api-uwsgi.ini'],
+    ports: [{ name: 'http', port: 8774 }],
+    service_: { ports: [{ name: 'http', port: 8774 }] },
+    publicHost: 'compute',
+    publicPort: 8774,
+    readiness: { http: { path: '/', port: 8774 }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: {
+      http: { path: '/', port: 8774 },
+      initialDelaySeconds: 30,
+      periodSeconds: 20,
+      timeoutSeconds: 10,
+      failureThreshold: 5,
     },
-    {
-      id: 'nova-metadata',
-      service: 'nova',
-      part: 'metadata',
-      workload: 'Deployment',
-      image: 'nova',
-      command: ['uwsgi', '--ini', '/etc/nova/nova-metadata-uwsgi.ini'],
-      ports: [{ name: 'http', port: 8775 }],
-      service_: { ports: [{ name: 'http', port: 8775 }] },
-      readiness: { tcp: { port: 8775 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: { tcp: { port: 8775 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10 },
-      configs: ['nova'],
-      emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/nova/tmp' }],
-      after: [schema],
-      // The OVN metadata agents run on the host network of compute nodes.
-      externalPorts: [8775],
-      runAsUser: 42424,
-      nodeRole: 'controlPlane',
-      settings: settings('metadata', SIZES.api),
-      ...skipOnHost('instances reach metadata through the OVN metadata agent, which needs an Open vSwitch datapath'),
+    configs: ['nova'],
+    emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/nova/tmp' }],
+    after: [schema],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane',
+    settings: settings('api', SIZES.api),
+    // The eventlet nova-api, not uwsgi: under uwsgi's threads, calls that wait for an RPC reply
+    // from nova-compute were seen to time out on this kind of host.
+    host: {
+      kind: 'process',
+      command: ['nova-api', ...hostArgs],
+      packages: ['nova-api'],
+      dirs: [`${ctx.dataDir('nova')}/tmp`],
+      ports: [8774],
+      ready: { http: { port: 8774, path: '/' } },
     },
-    worker('conductor'),
-    worker('scheduler'),
-    {
-      id: 'nova-novncproxy',
-      service: 'nova',
-      part: 'novncproxy',
-      workload: 'Deployment',
-      image: 'nova',
-      command: ['nova-novncproxy', ...args, '--web', '/usr/share/novnc'],
-      ports: [{ name: 'vnc', port: 6080 }],
-      service_: { ports: [{ name: 'vnc', port: 6080 }] },
-      publicHost: 'novnc',
-      publicPort: 6080,
-      readiness: { tcp: { port: 6080 }, periodSeconds: 10, timeoutSeconds: 5 },
-      liveness: { tcp: { port: 6080 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10 },
-      configs: ['nova'],
-      after: [schema],
-      runAsUser: 42424,
-      nodeRole: 'controlPlane',
-      settings: settings('novncproxy', SIZES.worker),
-      ...skipOnHost('consoles need a real hypervisor; the fake driver has none'),
-    },
-  ];
+  };
+}
 
-  for (const role of ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const) {
-    const suffix = role === 'gpu' ? '-gpu' : '';
-    const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
-    const node = { nodeRole: role, ...(avoid ? { avoidNodeLabels: avoid } : {}) };
-    const hostRun = {
-      name: 'run-libvirt',
-      path: '/run/libvirt',
-      mountPath: '/run/libvirt',
-      type: 'DirectoryOrCreate' as const,
-    };
-    const instances = {
-      name: 'instances',
-      path: '/var/lib/nova/instances',
-      mountPath: '/var/lib/nova/instances',
-      type: 'DirectoryOrCreate' as const,
-    };
-    components.push(
+function novaMetadata({ schema, settings, skipOnHost }: NovaParts): ComponentDef {
+  return {
+    id: 'nova-metadata',
+    service: 'nova',
+    part: 'metadata',
+    workload: 'Deployment',
+    image: 'nova',
+    command: ['uwsgi', '--ini', '/etc/nova/nova-metadata-uwsgi.ini'],
+    ports: [{ name: 'http', port: 8775 }],
+    service_: { ports: [{ name: 'http', port: 8775 }] },
+    readiness: { tcp: { port: 8775 }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: { tcp: { port: 8775 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10 },
+    configs: ['nova'],
+    emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/nova/tmp' }],
+    after: [schema],
+    // The OVN metadata agents run on the host network of compute nodes.
+    externalPorts: [8775],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane',
+    settings: settings('metadata', SIZES.api),
+    ...skipOnHost('instances reach metadata through the OVN metadata agent, which needs an Open vSwitch datapath'),
+  };
+}
+
+function novncProxy({ args, schema, settings, skipOnHost }: NovaParts): ComponentDef {
+  return {
+    id: 'nova-novncproxy',
+    service: 'nova',
+    part: 'novncproxy',
+    workload: 'Deployment',
+    image: 'nova',
+    command: ['nova-novncproxy', ...args, '--web', '/usr/share/novnc'],
+    ports: [{ name: 'vnc', port: 6080 }],
+    service_: { ports: [{ name: 'vnc', port: 6080 }] },
+    publicHost: 'novnc',
+    publicPort: 6080,
+    readiness: { tcp: { port: 6080 }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: { tcp: { port: 6080 }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10 },
+    configs: ['nova'],
+    after: [schema],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane',
+    settings: settings('novncproxy', SIZES.worker),
+    ...skipOnHost('consoles need a real hypervisor; the fake driver has none'),
+  };
+}
+
+/** Where libvirt and nova-compute of one node role run, and the host paths they share. */
+function computeNode({ ctx }: NovaParts, role: 'compute' | 'gpu') {
+  const suffix = role === 'gpu' ? '-gpu' : '';
+  const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
+  const node = { nodeRole: role, ...(avoid ? { avoidNodeLabels: avoid } : {}) };
+  const hostRun = {
+    name: 'run-libvirt',
+    path: '/run/libvirt',
+    mountPath: '/run/libvirt',
+    type: 'DirectoryOrCreate' as const,
+  };
+  const instances = {
+    name: 'instances',
+    path: '/var/lib/nova/instances',
+    mountPath: '/var/lib/nova/instances',
+    type: 'DirectoryOrCreate' as const,
+  };
+  return { role, suffix, node, hostRun, instances };
+}
+type ComputeNode = ReturnType<typeof computeNode>;
+
+function libvirt(
+  { ctx, user, m, skipOnHost }: NovaParts,
+  { role, suffix, node, hostRun, instances }: ComputeNode,
+): ComponentDef {
+  return {
+    id: `libvirt${suffix}`,
+    service: 'nova',
+    part: 'libvirt',
+    workload: 'DaemonSet',
+    image: 'libvirt',
+    command: ['sh', '-c', 'rm -f /run/libvirt/libvirtd.pid; exec libvirtd --listen'],
+    readiness: {
+      exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] },
+      periodSeconds: 15,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] },
+      initialDelaySeconds: 30,
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+    },
+    hostNetwork: true,
+    privileged: true,
+    hostPaths: [
+      hostRun,
+      instances,
+      { name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' },
+      { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
+      { name: 'cgroup', path: '/sys/fs/cgroup', mountPath: '/sys/fs/cgroup', type: 'Directory' },
+    ],
+    ...node,
+    settings: ctx.settings(user?.libvirt, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
+    ...skipOnHost(
+      m?.hypervisor === 'fake' ? 'the fake hypervisor needs no libvirtd' : 'libvirtd on the host is not run by osk yet',
+    ),
+  };
+}
+
+function novaCompute(
+  { ctx, user, m, args, hostComputeArgs }: NovaParts,
+  { role, suffix, node, hostRun, instances }: ComputeNode,
+): ComponentDef {
+  return {
+    id: `nova-compute${suffix}`,
+    service: 'nova',
+    part: 'compute',
+    workload: 'DaemonSet',
+    image: 'nova',
+    command: ['nova-compute', ...args],
+    readiness: {
+      exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] },
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] },
+      initialDelaySeconds: 120,
+      periodSeconds: 60,
+      timeoutSeconds: 10,
+    },
+    configs: ['nova-compute'],
+    // [libvirt] images_type = rbd: instance disks are RBD images in the vms pool.
+    ...cephMounts(ctx, ['nova-compute']),
+    hostNetwork: true,
+    privileged: true,
+    hostPaths: [hostRun, instances],
+    after: [
       {
-        id: `libvirt${suffix}`,
-        service: 'nova',
-        part: 'libvirt',
-        workload: 'DaemonSet',
-        image: 'libvirt',
-        command: ['sh', '-c', 'rm -f /run/libvirt/libvirtd.pid; exec libvirtd --listen'],
-        readiness: {
-          exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] },
-          periodSeconds: 15,
-          timeoutSeconds: 10,
-        },
-        liveness: {
-          exec: { command: ['virsh', '-c', 'qemu:///system', 'version'] },
-          initialDelaySeconds: 30,
-          periodSeconds: 30,
-          timeoutSeconds: 10,
-        },
-        hostNetwork: true,
-        privileged: true,
-        hostPaths: [
-          hostRun,
-          instances,
-          { name: 'dev', path: '/dev', mountPath: '/dev', type: 'Directory' },
-          { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
-          { name: 'cgroup', path: '/sys/fs/cgroup', mountPath: '/sys/fs/cgroup', type: 'Directory' },
-        ],
-        ...node,
-        settings: ctx.settings(user?.libvirt, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
-        ...skipOnHost(
-          m?.hypervisor === 'fake'
-            ? 'the fake hypervisor needs no libvirtd'
-            : 'libvirtd on the host is not run by osk yet',
-        ),
+        target: `libvirt${suffix}`,
+        why: 'nova-compute drives the local libvirtd through /run/libvirt/libvirt-sock',
       },
       {
-        id: `nova-compute${suffix}`,
-        service: 'nova',
-        part: 'compute',
-        workload: 'DaemonSet',
-        image: 'nova',
-        command: ['nova-compute', ...args],
-        readiness: {
-          exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] },
-          periodSeconds: 30,
-          timeoutSeconds: 10,
-        },
-        liveness: {
-          exec: { command: ['sh', '-c', 'pgrep -f nova-compute >/dev/null'] },
-          initialDelaySeconds: 120,
-          periodSeconds: 60,
-          timeoutSeconds: 10,
-        },
-        configs: ['nova-compute'],
-        // [libvirt] images_type = rbd: instance disks are RBD images in the vms pool.
-        ...cephMounts(ctx, ['nova-compute']),
-        hostNetwork: true,
-        privileged: true,
-        hostPaths: [hostRun, instances],
-        after: [
-          {
-            target: `libvirt${suffix}`,
-            why: 'nova-compute drives the local libvirtd through /run/libvirt/libvirt-sock',
-          },
-          {
-            target: 'nova-conductor',
-            why: 'nova-compute reaches the database only through nova-conductor (RPC) and waits for it at start',
-          },
-          ...(ctx.enabled('neutron')
-            ? [{ target: `ovn-controller${suffix}`, why: 'instance ports are bound by the local ovn-controller' }]
-            : []),
-        ],
-        ...node,
-        settings: ctx.settings(user?.compute, role, { cpu: '250m', memory: '512Mi', memoryLimit: '4Gi' }),
-        ...(m
-          ? {
-              host: {
-                kind: 'process' as const,
-                command: ['nova-compute', ...hostComputeArgs],
-                dirs: [`${ctx.dataDir('nova')}/tmp`, `${ctx.dataDir('nova')}/instances`],
-                // nova-compute-ironic is the lightest provider of nova-compute's hypervisor dependency.
-                packages: [
-                  'nova-compute',
-                  ...(m.hypervisor === 'fake' ? ['nova-compute-ironic'] : ['nova-compute-kvm']),
-                ],
-                ready: {
-                  sql: {
-                    query: `SELECT COUNT(*) FROM nova.compute_nodes WHERE host = '${m.hostname}' AND deleted = 0`,
-                    what: `nova-compute registered compute node ${m.hostname}`,
-                  },
-                },
+        target: 'nova-conductor',
+        why: 'nova-compute reaches the database only through nova-conductor (RPC) and waits for it at start',
+      },
+      ...(ctx.enabled('neutron')
+        ? [{ target: `ovn-controller${suffix}`, why: 'instance ports are bound by the local ovn-controller' }]
+        : []),
+    ],
+    ...node,
+    settings: ctx.settings(user?.compute, role, { cpu: '250m', memory: '512Mi', memoryLimit: '4Gi' }),
+    ...(m
+      ? {
+          host: {
+            kind: 'process' as const,
+            command: ['nova-compute', ...hostComputeArgs],
+            dirs: [`${ctx.dataDir('nova')}/tmp`, `${ctx.dataDir('nova')}/instances`],
+            // nova-compute-ironic is the lightest provider of nova-compute's hypervisor dependency.
+            packages: ['nova-compute', ...(m.hypervisor === 'fake' ? ['nova-compute-ironic'] : ['nova-compute-kvm'])],
+            ready: {
+              sql: {
+                query: `SELECT COUNT(*) FROM nova.compute_nodes WHERE host = '${m.hostname}' AND deleted = 0`,
+                what: `nova-compute registered compute node ${m.hostname}`,
               },
-            }
-          : {}),
-      },
-    );
-  }
-  components.push({
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+/** The hypervisor hosts' side, libvirt and nova-compute, for compute nodes and (when declared) GPU nodes. */
+function computeComponents(p: NovaParts): ComponentDef[] {
+  const roles = ['compute', ...(p.ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const;
+  return roles.flatMap((role) => {
+    const where = computeNode(p, role);
+    return [libvirt(p, where), novaCompute(p, where)];
+  });
+}
+
+function cellSetup({ ctx, args, hostArgs, novaPackages }: NovaParts): ComponentDef {
+  return {
     id: 'nova-cell-setup',
     service: 'nova',
     part: 'cell-setup',
@@ -418,7 +359,23 @@ export function nova(ctx: CatalogContext): ServiceDef {
       command: ['nova-manage', ...hostArgs, 'cell_v2', 'discover_hosts', '--verbose'],
       packages: novaPackages,
     },
-  });
+  };
+}
+
+export function nova(ctx: CatalogContext): ServiceDef {
+  const conf = novaConf(ctx, false);
+  const computeConf = novaConf(ctx, true);
+  const p = novaParts(ctx);
+  const components: ComponentDef[] = [
+    ...novaJobs(p),
+    novaApi(p),
+    novaMetadata(p),
+    worker(p, 'conductor'),
+    worker(p, 'scheduler'),
+    novncProxy(p),
+    ...computeComponents(p),
+    cellSetup(p),
+  ];
 
   return {
     name: 'nova',
@@ -452,19 +409,3 @@ export function nova(ctx: CatalogContext): ServiceDef {
     components,
   };
 }
-
-/** A Keystone catalog lookup of another service, as a reference on an option of the section. */
-function catalog(
-  ctx: CatalogContext,
-  type: string,
-  kind: 'needs' | 'calls',
-  port: number,
-  key = 'region_name',
-): Record<string, { value: string; refs: ReturnType<CatalogContext['catalogRefs']> }> {
-  const owner =
-    { placement: 'placement', image: 'glance', network: 'neutron', volumev3: 'cinder', compute: 'nova' }[type] ?? type;
-  const api = owner === 'neutron' ? 'neutron-server' : `${owner}-api`;
-  return { [key]: { value: ctx.region, refs: ctx.catalogRefs(type, api, `${owner}-ks-register`, kind, port) } };
-}
-
-export { catalog as catalogSection };

@@ -146,11 +146,11 @@ function hostDbServer(ctx: CatalogContext, which: 'nb' | 'sb', port: number): No
   };
 }
 
-export function ovn(ctx: CatalogContext): ServiceDef {
-  const user = ctx.spec.infra?.ovn;
-  const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';
-  const nb = ovnNbConnection(ctx);
-  const sb = ovnSbConnection(ctx);
+/**
+ * What the node scripts read (see OPENVSWITCH_SCRIPT and OVN_CONTROLLER_SCRIPT): the provider
+ * networks' bridges with their ports, and the physnet-to-bridge mappings.
+ */
+function bridgeEnv(ctx: CatalogContext) {
   const providers = ctx.spec.network?.providerNetworks ?? [];
   const bridges = providers.map((p) => ({
     physnet: p.name,
@@ -172,195 +172,242 @@ export function ovn(ctx: CatalogContext): ServiceDef {
       { where: bridgeField(i), value: b.bridge },
     ]),
   );
-  const components: ComponentDef[] = [];
-  if (ownOvn) {
-    components.push(dbServer(ctx, 'nb'), dbServer(ctx, 'sb'), {
-      id: 'ovn-northd',
-      service: 'ovn',
-      part: 'northd',
-      workload: 'Deployment',
-      image: 'ovn',
-      command: [
-        'ovn-northd',
-        '--pidfile=/var/run/ovn/ovn-northd.pid',
-        `--ovnnb-db=${nb}`,
-        `--ovnsb-db=${sb}`,
-        '-vconsole:info',
-        '-vfile:off',
-      ],
-      readiness: {
-        exec: {
-          command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'],
-        },
-        periodSeconds: 15,
-        timeoutSeconds: 5,
+  return { bridgePorts, bridgeMappings };
+}
+type BridgeEnv = ReturnType<typeof bridgeEnv>;
+
+function northd(ctx: CatalogContext): ComponentDef {
+  const user = ctx.spec.infra?.ovn;
+  const nb = ovnNbConnection(ctx);
+  const sb = ovnSbConnection(ctx);
+  return {
+    id: 'ovn-northd',
+    service: 'ovn',
+    part: 'northd',
+    workload: 'Deployment',
+    image: 'ovn',
+    command: [
+      'ovn-northd',
+      '--pidfile=/var/run/ovn/ovn-northd.pid',
+      `--ovnnb-db=${nb}`,
+      `--ovnsb-db=${sb}`,
+      '-vconsole:info',
+      '-vfile:off',
+    ],
+    readiness: {
+      exec: {
+        command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'],
       },
-      liveness: {
-        exec: {
-          command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'],
-        },
-        initialDelaySeconds: 30,
-        periodSeconds: 30,
-        timeoutSeconds: 5,
+      periodSeconds: 15,
+      timeoutSeconds: 5,
+    },
+    liveness: {
+      exec: {
+        command: ['sh', '-c', 'ovs-appctl -t /var/run/ovn/ovn-northd.$(cat /var/run/ovn/ovn-northd.pid).ctl status'],
       },
-      emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
-      refs: [
-        ctx.needs('ovn-nb', 6641, `--ovnnb-db ${ctx.topology.podHost('ovn-nb', 0)}`),
-        ctx.needs('ovn-sb', 6642, `--ovnsb-db ${ctx.topology.podHost('ovn-sb', 0)}`),
-      ],
-      nodeRole: 'controlPlane',
-      // Active/standby through the SB database lock: 2 in ha is enough.
-      settings: ctx.settings(user?.northd, 'controlPlane', {
-        cpu: '100m',
-        memory: '128Mi',
-        memoryLimit: '1Gi',
-        haReplicas: 2,
-      }),
-      ...(ctx.machine
-        ? {
-            host: {
-              kind: 'process' as const,
-              command: [
-                'ovn-northd',
-                `--ovnnb-db=${nb}`,
-                `--ovnsb-db=${sb}`,
-                `--unixctl=${ctx.machine.runDir}/ovn-northd.ctl`,
-                '-vconsole:info',
-                '-vfile:off',
-              ],
-              packages: ['ovn-central'],
-              ready: { exec: ['ovn-appctl', '-t', `${ctx.machine.runDir}/ovn-northd.ctl`, 'status'] },
-            },
-          }
-        : {}),
-    });
-  }
-  for (const role of ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const) {
-    const suffix = role === 'gpu' ? '-gpu' : '';
-    const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
-    components.push(
-      {
-        id: `openvswitch${suffix}`,
-        service: 'ovn',
-        part: 'openvswitch',
-        workload: 'DaemonSet',
-        image: 'openvswitch',
-        command: ['sh', '-c', OPENVSWITCH_SCRIPT],
-        ...(bridgePorts ? { env: [{ name: 'OVS_BRIDGE_PORTS', value: bridgePorts }] } : {}),
-        readiness: { exec: { command: ['ovs-vsctl', '--timeout=5', 'show'] }, periodSeconds: 15, timeoutSeconds: 10 },
-        liveness: {
-          exec: { command: ['ovs-appctl', '-t', 'ovs-vswitchd', 'version'] },
-          initialDelaySeconds: 30,
-          periodSeconds: 30,
-          timeoutSeconds: 10,
-        },
-        hostNetwork: true,
-        privileged: true,
-        hostPaths: [
-          {
-            name: 'run-openvswitch',
-            path: '/run/openvswitch',
-            mountPath: '/run/openvswitch',
-            type: 'DirectoryOrCreate',
-          },
-          {
-            name: 'etc-openvswitch',
-            path: '/var/lib/openvswitch',
-            mountPath: '/etc/openvswitch',
-            type: 'DirectoryOrCreate',
-          },
-          { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
-        ],
-        nodeRole: role,
-        ...(avoid ? { avoidNodeLabels: avoid } : {}),
-        settings: ctx.settings(undefined, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
-        ...(ctx.machine ? { host: { kind: 'skip' as const, why: hostDatapathWhy(ctx) } } : {}),
-      },
-      {
-        id: `ovn-controller${suffix}`,
-        service: 'ovn',
-        part: 'controller',
-        workload: 'DaemonSet',
-        image: 'ovn',
-        command: ['sh', '-c', OVN_CONTROLLER_SCRIPT],
-        env: [
-          { name: 'NODE_IP', fieldPath: 'status.hostIP' },
-          { name: 'OVN_SB_REMOTE', value: sb },
-          ...(bridgeMappings ? [{ name: 'OVN_BRIDGE_MAPPINGS', value: bridgeMappings }] : []),
-        ],
-        readiness: {
-          exec: {
+      initialDelaySeconds: 30,
+      periodSeconds: 30,
+      timeoutSeconds: 5,
+    },
+    emptyDirs: [{ name: 'run', mountPath: '/var/run/ovn' }],
+    refs: [
+      ctx.needs('ovn-nb', 6641, `--ovnnb-db ${ctx.topology.podHost('ovn-nb', 0)}`),
+      ctx.needs('ovn-sb', 6642, `--ovnsb-db ${ctx.topology.podHost('ovn-sb', 0)}`),
+    ],
+    nodeRole: 'controlPlane',
+    // Active/standby through the SB database lock: 2 in ha is enough.
+    settings: ctx.settings(user?.northd, 'controlPlane', {
+      cpu: '100m',
+      memory: '128Mi',
+      memoryLimit: '1Gi',
+      haReplicas: 2,
+    }),
+    ...(ctx.machine
+      ? {
+          host: {
+            kind: 'process' as const,
             command: [
-              'sh',
-              '-c',
-              'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl connection-status | grep -q "^connected"',
+              'ovn-northd',
+              `--ovnnb-db=${nb}`,
+              `--ovnsb-db=${sb}`,
+              `--unixctl=${ctx.machine.runDir}/ovn-northd.ctl`,
+              '-vconsole:info',
+              '-vfile:off',
             ],
+            packages: ['ovn-central'],
+            ready: { exec: ['ovn-appctl', '-t', `${ctx.machine.runDir}/ovn-northd.ctl`, 'status'] },
           },
-          periodSeconds: 15,
-          timeoutSeconds: 5,
-        },
-        liveness: {
-          exec: {
-            command: [
-              'sh',
-              '-c',
-              'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl version',
-            ],
-          },
-          initialDelaySeconds: 30,
-          periodSeconds: 30,
-          timeoutSeconds: 5,
-        },
-        hostNetwork: true,
-        privileged: true,
-        hostPaths: [
-          {
-            name: 'run-openvswitch',
-            path: '/run/openvswitch',
-            mountPath: '/run/openvswitch',
-            type: 'DirectoryOrCreate',
-          },
-          { name: 'run-ovn', path: '/run/ovn', mountPath: '/var/run/ovn', type: 'DirectoryOrCreate' },
-        ],
-        refs: ownOvn ? [ctx.needs('ovn-sb', 6642, `external-ids:ovn-remote ${ctx.topology.podHost('ovn-sb', 0)}`)] : [],
-        after: [
-          {
-            target: `openvswitch${suffix}`,
-            why: 'ovn-controller programs the local Open vSwitch through /run/openvswitch/db.sock',
-          },
-        ],
-        nodeRole: role,
-        ...(avoid ? { avoidNodeLabels: avoid } : {}),
-        settings: ctx.settings(user?.controller, role, { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi' }),
-        ...(ctx.machine
-          ? {
-              host:
-                ctx.machine.hypervisor === 'fake'
-                  ? {
-                      kind: 'builtin' as const,
-                      action: {
-                        ovnFakeChassis: {
-                          hostname: ctx.machine.hostname,
-                          sbSocket: `${ctx.machine.runDir}/ovnsb_db.sock`,
-                        },
-                      },
-                      packages: ['ovn-common'],
-                    }
-                  : { kind: 'skip' as const, why: hostDatapathWhy(ctx) },
-            }
-          : {}),
-        ...(ctx.spec.network?.multus?.networks.length
-          ? {
-              networks: ctx.spec.network.multus.networks.map((m) => ({
-                name: m.name,
-                ...(m.namespace ? { namespace: m.namespace } : {}),
-                ...(m.interface ? { interface: m.interface } : {}),
-              })),
-            }
-          : {}),
+        }
+      : {}),
+  };
+}
+
+/** Where a node DaemonSet of one role runs: its id suffix, and GPU nodes kept out of plain compute. */
+function placement(ctx: CatalogContext, role: 'compute' | 'gpu') {
+  const suffix = role === 'gpu' ? '-gpu' : '';
+  const avoid = role === 'compute' ? ctx.spec.nodes?.gpu?.selector : undefined;
+  return { suffix, role, avoid };
+}
+type Placement = ReturnType<typeof placement>;
+
+function openvswitch(
+  ctx: CatalogContext,
+  { suffix, role, avoid }: Placement,
+  { bridgePorts }: BridgeEnv,
+): ComponentDef {
+  return {
+    id: `openvswitch${suffix}`,
+    service: 'ovn',
+    part: 'openvswitch',
+    workload: 'DaemonSet',
+    image: 'openvswitch',
+    command: ['sh', '-c', OPENVSWITCH_SCRIPT],
+    ...(bridgePorts ? { env: [{ name: 'OVS_BRIDGE_PORTS', value: bridgePorts }] } : {}),
+    readiness: { exec: { command: ['ovs-vsctl', '--timeout=5', 'show'] }, periodSeconds: 15, timeoutSeconds: 10 },
+    liveness: {
+      exec: { command: ['ovs-appctl', '-t', 'ovs-vswitchd', 'version'] },
+      initialDelaySeconds: 30,
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+    },
+    hostNetwork: true,
+    privileged: true,
+    hostPaths: [
+      {
+        name: 'run-openvswitch',
+        path: '/run/openvswitch',
+        mountPath: '/run/openvswitch',
+        type: 'DirectoryOrCreate',
       },
-    );
-  }
+      {
+        name: 'etc-openvswitch',
+        path: '/var/lib/openvswitch',
+        mountPath: '/etc/openvswitch',
+        type: 'DirectoryOrCreate',
+      },
+      { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
+    ],
+    nodeRole: role,
+    ...(avoid ? { avoidNodeLabels: avoid } : {}),
+    settings: ctx.settings(undefined, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
+    ...(ctx.machine ? { host: { kind: 'skip' as const, why: hostDatapathWhy(ctx) } } : {}),
+  };
+}
+
+/** On one host with the fake hypervisor, a registered chassis stands in for ovn-controller. */
+function controllerHost(ctx: CatalogContext) {
+  return ctx.machine
+    ? {
+        host:
+          ctx.machine.hypervisor === 'fake'
+            ? {
+                kind: 'builtin' as const,
+                action: {
+                  ovnFakeChassis: {
+                    hostname: ctx.machine.hostname,
+                    sbSocket: `${ctx.machine.runDir}/ovnsb_db.sock`,
+                  },
+                },
+                packages: ['ovn-common'],
+              }
+            : { kind: 'skip' as const, why: hostDatapathWhy(ctx) },
+      }
+    : {};
+}
+
+/** The Multus networks the controller pods attach to, when spec.network.multus declares them. */
+function multusNetworks(ctx: CatalogContext) {
+  return ctx.spec.network?.multus?.networks.length
+    ? {
+        networks: ctx.spec.network.multus.networks.map((m) => ({
+          name: m.name,
+          ...(m.namespace ? { namespace: m.namespace } : {}),
+          ...(m.interface ? { interface: m.interface } : {}),
+        })),
+      }
+    : {};
+}
+
+function ovnController(
+  ctx: CatalogContext,
+  { suffix, role, avoid }: Placement,
+  { bridgeMappings }: BridgeEnv,
+  ownOvn: boolean,
+): ComponentDef {
+  const user = ctx.spec.infra?.ovn;
+  const sb = ovnSbConnection(ctx);
+  return {
+    id: `ovn-controller${suffix}`,
+    service: 'ovn',
+    part: 'controller',
+    workload: 'DaemonSet',
+    image: 'ovn',
+    command: ['sh', '-c', OVN_CONTROLLER_SCRIPT],
+    env: [
+      { name: 'NODE_IP', fieldPath: 'status.hostIP' },
+      { name: 'OVN_SB_REMOTE', value: sb },
+      ...(bridgeMappings ? [{ name: 'OVN_BRIDGE_MAPPINGS', value: bridgeMappings }] : []),
+    ],
+    readiness: {
+      exec: {
+        command: [
+          'sh',
+          '-c',
+          'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl connection-status | grep -q "^connected"',
+        ],
+      },
+      periodSeconds: 15,
+      timeoutSeconds: 5,
+    },
+    liveness: {
+      exec: {
+        command: [
+          'sh',
+          '-c',
+          'ovs-appctl -t /var/run/ovn/ovn-controller.$(cat /var/run/ovn/ovn-controller.pid).ctl version',
+        ],
+      },
+      initialDelaySeconds: 30,
+      periodSeconds: 30,
+      timeoutSeconds: 5,
+    },
+    hostNetwork: true,
+    privileged: true,
+    hostPaths: [
+      {
+        name: 'run-openvswitch',
+        path: '/run/openvswitch',
+        mountPath: '/run/openvswitch',
+        type: 'DirectoryOrCreate',
+      },
+      { name: 'run-ovn', path: '/run/ovn', mountPath: '/var/run/ovn', type: 'DirectoryOrCreate' },
+    ],
+    refs: ownOvn ? [ctx.needs('ovn-sb', 6642, `external-ids:ovn-remote ${ctx.topology.podHost('ovn-sb', 0)}`)] : [],
+    after: [
+      {
+        target: `openvswitch${suffix}`,
+        why: 'ovn-controller programs the local Open vSwitch through /run/openvswitch/db.sock',
+      },
+    ],
+    nodeRole: role,
+    ...(avoid ? { avoidNodeLabels: avoid } : {}),
+    settings: ctx.settings(user?.controller, role, { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi' }),
+    ...controllerHost(ctx),
+    ...multusNetworks(ctx),
+  };
+}
+
+export function ovn(ctx: CatalogContext): ServiceDef {
+  const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';
+  const env = bridgeEnv(ctx);
+  const roles = ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const;
+  const components: ComponentDef[] = [
+    ...(ownOvn ? [dbServer(ctx, 'nb'), dbServer(ctx, 'sb'), northd(ctx)] : []),
+    ...roles.flatMap((role) => {
+      const where = placement(ctx, role);
+      return [openvswitch(ctx, where, env), ovnController(ctx, where, env, ownOvn)];
+    }),
+  ];
   return { name: 'ovn', secrets: [], configs: [], components };
 }
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { CatalogContext } from './context.js';
 import { password } from './common.js';
 import { confLines } from './text-files.js';
-import type { ServiceDef } from './types.js';
+import type { ComponentDef, ResolvedSettings, ServiceDef } from './types.js';
 
 /** Services that talk to the broker; each gets a user and a vhost of its own. */
 export const RABBIT_USERS = ['nova', 'neutron', 'cinder'] as const;
@@ -24,22 +24,13 @@ export function rabbitPasswordHash(user: string, pw: string): string {
   return Buffer.concat([salt, digest]).toString('base64');
 }
 
-export function rabbitmq(ctx: CatalogContext): ServiceDef {
+/** rabbitmq.conf: listeners, peers, partition handling, queue type and the definitions import. */
+function rabbitConf(ctx: CatalogContext, n: number, defsDir: string): string {
   const user = ctx.spec.infra?.rabbitmq;
-  const settings = ctx.settings(user, 'controlPlane', {
-    cpu: '250m',
-    memory: '512Mi',
-    memoryLimit: ctx.ha ? '2Gi' : '1Gi',
-  });
-  const n = settings.replicas;
   const quorum = (user?.queueType ?? (ctx.ha ? 'quorum' : 'classic')) === 'quorum';
-  const users = RABBIT_USERS.filter((s) => ctx.enabled(s));
   const nodes = Array.from({ length: n }, (_, i) => `rabbit@${ctx.topology.podHost('rabbitmq', i)}`);
   const m = ctx.machine;
-  const etc = ctx.configDir('rabbitmq', '/etc/rabbitmq');
-  const defsDir = ctx.configDir('rabbitmq-definitions', '/etc/rabbitmq/definitions');
-  const data = ctx.dataDir('rabbitmq');
-  const conf = confLines('rabbitmq.conf', [
+  return confLines('rabbitmq.conf', [
     // One host: every listener on loopback, and no peers to discover.
     ...(m
       ? [
@@ -73,8 +64,12 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
     'log.file = false',
     '',
   ]);
+}
 
-  const definitions = {
+/** The definitions file imported at boot: the admin and one user and vhost per service. */
+function definitions(ctx: CatalogContext) {
+  const users = RABBIT_USERS.filter((s) => ctx.enabled(s));
+  return {
     users: [
       {
         name: 'admin',
@@ -96,7 +91,123 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
     ],
     policies: [] as unknown[],
   };
+}
 
+/** On one host: the broker and its own epmd on loopback, its files under the state directory. */
+function hostBroker(ctx: CatalogContext, etc: string) {
+  const m = ctx.machine;
+  const data = ctx.dataDir('rabbitmq');
+  return m
+    ? {
+        host: {
+          kind: 'process' as const,
+          // Our own epmd, on loopback and in the same process group, so stopping the broker
+          // stops it too (rabbitmq-server would otherwise start a detached one).
+          command: ['sh', '-c', 'epmd -address "$ERL_EPMD_ADDRESS" & exec /usr/lib/rabbitmq/bin/rabbitmq-server'],
+          env: {
+            HOME: data,
+            RABBITMQ_NODENAME: 'rabbit@localhost',
+            RABBITMQ_NODE_IP_ADDRESS: ctx.topology.bindAddress,
+            RABBITMQ_DIST_PORT: '25672',
+            ERL_EPMD_ADDRESS: ctx.topology.bindAddress,
+            RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+            RABBITMQ_CONFIG_FILE: `${etc}/rabbitmq.conf`,
+            RABBITMQ_ENABLED_PLUGINS_FILE: `${etc}/enabled_plugins`,
+            RABBITMQ_CONF_ENV_FILE: `${etc}/rabbitmq-env.conf`,
+            RABBITMQ_MNESIA_BASE: `${data}/mnesia`,
+            RABBITMQ_LOG_BASE: `${data}/log`,
+            RABBITMQ_PID_FILE: `${m.runDir}/rabbitmq.pid`,
+          },
+          packages: ['rabbitmq-server'],
+          files: [
+            { path: `${data}/.erlang.cookie`, secret: 'rabbitmq-erlang-cookie', mode: 0o400 },
+            { path: `${etc}/rabbitmq-env.conf`, text: '# osk: settings come from the environment\n' },
+          ],
+          ports: [5672, 15672, 25672],
+          ready: { tcp: 5672 },
+        },
+      }
+    : {};
+}
+
+function server(ctx: CatalogContext, settings: ResolvedSettings, etc: string): ComponentDef {
+  const user = ctx.spec.infra?.rabbitmq;
+  const n = settings.replicas;
+  return {
+    id: 'rabbitmq',
+    service: 'rabbitmq',
+    part: 'server',
+    workload: 'StatefulSet',
+    image: 'rabbitmq',
+    // The cookie must be a private file owned by rabbitmq; Secret volumes are read-only and
+    // root-owned, so copy it into the data dir before starting.
+    command: [
+      'sh',
+      '-c',
+      'install -m 0400 /etc/rabbitmq/cookie/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie && exec docker-entrypoint.sh rabbitmq-server',
+    ],
+    env: [
+      { name: 'RABBITMQ_USE_LONGNAME', value: 'true' },
+      { name: 'RABBITMQ_CONFIG_FILES', value: '/etc/rabbitmq/rabbitmq.conf' },
+      { name: 'RABBITMQ_ENABLED_PLUGINS_FILE', value: '/etc/rabbitmq/enabled_plugins' },
+    ],
+    ports: [
+      { name: 'amqp', port: 5672 },
+      { name: 'management', port: 15672 },
+      { name: 'prometheus', port: 15692 },
+      ...(n > 1
+        ? [
+            { name: 'epmd', port: 4369 },
+            { name: 'dist', port: 25672 },
+          ]
+        : []),
+    ],
+    service_: {
+      ports: [
+        { name: 'amqp', port: 5672 },
+        { name: 'management', port: 15672 },
+        { name: 'prometheus', port: 15692 },
+      ],
+      headless: true,
+    },
+    readiness: {
+      exec: { command: ['rabbitmq-diagnostics', '-q', 'check_port_connectivity'] },
+      initialDelaySeconds: 10,
+      periodSeconds: 15,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      exec: { command: ['rabbitmq-diagnostics', '-q', 'ping'] },
+      initialDelaySeconds: 60,
+      periodSeconds: 30,
+      timeoutSeconds: 15,
+      failureThreshold: 5,
+    },
+    configs: ['rabbitmq', 'rabbitmq-definitions'],
+    secretFiles: [{ k8sSecret: 'rabbitmq-erlang-cookie', mountPath: '/etc/rabbitmq/cookie' }],
+    volumeClaim: {
+      name: 'data',
+      mountPath: '/var/lib/rabbitmq',
+      size: user?.storage?.size ?? (ctx.ha ? '10Gi' : '2Gi'),
+      ...ctx.storageClass(user?.storage?.storageClass),
+    },
+    runAsUser: 999,
+    nodeRole: 'controlPlane',
+    settings,
+    ...hostBroker(ctx, etc),
+  };
+}
+
+export function rabbitmq(ctx: CatalogContext): ServiceDef {
+  const user = ctx.spec.infra?.rabbitmq;
+  const settings = ctx.settings(user, 'controlPlane', {
+    cpu: '250m',
+    memory: '512Mi',
+    memoryLimit: ctx.ha ? '2Gi' : '1Gi',
+  });
+  const etc = ctx.configDir('rabbitmq', '/etc/rabbitmq');
+  const defsDir = ctx.configDir('rabbitmq-definitions', '/etc/rabbitmq/definitions');
+  const conf = rabbitConf(ctx, settings.replicas, defsDir);
   return {
     name: 'rabbitmq',
     secrets: [
@@ -121,103 +232,9 @@ export function rabbitmq(ctx: CatalogContext): ServiceDef {
       {
         name: 'rabbitmq-definitions',
         dir: defsDir,
-        files: [{ name: 'definitions.json', text: `${JSON.stringify(definitions, null, 2)}\n`, secret: true }],
+        files: [{ name: 'definitions.json', text: `${JSON.stringify(definitions(ctx), null, 2)}\n`, secret: true }],
       },
     ],
-    components: [
-      {
-        id: 'rabbitmq',
-        service: 'rabbitmq',
-        part: 'server',
-        workload: 'StatefulSet',
-        image: 'rabbitmq',
-        // The cookie must be a private file owned by rabbitmq; Secret volumes are read-only and
-        // root-owned, so copy it into the data dir before starting.
-        command: [
-          'sh',
-          '-c',
-          'install -m 0400 /etc/rabbitmq/cookie/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie && exec docker-entrypoint.sh rabbitmq-server',
-        ],
-        env: [
-          { name: 'RABBITMQ_USE_LONGNAME', value: 'true' },
-          { name: 'RABBITMQ_CONFIG_FILES', value: '/etc/rabbitmq/rabbitmq.conf' },
-          { name: 'RABBITMQ_ENABLED_PLUGINS_FILE', value: '/etc/rabbitmq/enabled_plugins' },
-        ],
-        ports: [
-          { name: 'amqp', port: 5672 },
-          { name: 'management', port: 15672 },
-          { name: 'prometheus', port: 15692 },
-          ...(n > 1
-            ? [
-                { name: 'epmd', port: 4369 },
-                { name: 'dist', port: 25672 },
-              ]
-            : []),
-        ],
-        service_: {
-          ports: [
-            { name: 'amqp', port: 5672 },
-            { name: 'management', port: 15672 },
-            { name: 'prometheus', port: 15692 },
-          ],
-          headless: true,
-        },
-        readiness: {
-          exec: { command: ['rabbitmq-diagnostics', '-q', 'check_port_connectivity'] },
-          initialDelaySeconds: 10,
-          periodSeconds: 15,
-          timeoutSeconds: 10,
-        },
-        liveness: {
-          exec: { command: ['rabbitmq-diagnostics', '-q', 'ping'] },
-          initialDelaySeconds: 60,
-          periodSeconds: 30,
-          timeoutSeconds: 15,
-          failureThreshold: 5,
-        },
-        configs: ['rabbitmq', 'rabbitmq-definitions'],
-        secretFiles: [{ k8sSecret: 'rabbitmq-erlang-cookie', mountPath: '/etc/rabbitmq/cookie' }],
-        volumeClaim: {
-          name: 'data',
-          mountPath: '/var/lib/rabbitmq',
-          size: user?.storage?.size ?? (ctx.ha ? '10Gi' : '2Gi'),
-          ...ctx.storageClass(user?.storage?.storageClass),
-        },
-        runAsUser: 999,
-        nodeRole: 'controlPlane',
-        settings,
-        ...(m
-          ? {
-              host: {
-                kind: 'process' as const,
-                // Our own epmd, on loopback and in the same process group, so stopping the broker
-                // stops it too (rabbitmq-server would otherwise start a detached one).
-                command: ['sh', '-c', 'epmd -address "$ERL_EPMD_ADDRESS" & exec /usr/lib/rabbitmq/bin/rabbitmq-server'],
-                env: {
-                  HOME: data,
-                  RABBITMQ_NODENAME: 'rabbit@localhost',
-                  RABBITMQ_NODE_IP_ADDRESS: ctx.topology.bindAddress,
-                  RABBITMQ_DIST_PORT: '25672',
-                  ERL_EPMD_ADDRESS: ctx.topology.bindAddress,
-                  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-                  RABBITMQ_CONFIG_FILE: `${etc}/rabbitmq.conf`,
-                  RABBITMQ_ENABLED_PLUGINS_FILE: `${etc}/enabled_plugins`,
-                  RABBITMQ_CONF_ENV_FILE: `${etc}/rabbitmq-env.conf`,
-                  RABBITMQ_MNESIA_BASE: `${data}/mnesia`,
-                  RABBITMQ_LOG_BASE: `${data}/log`,
-                  RABBITMQ_PID_FILE: `${m.runDir}/rabbitmq.pid`,
-                },
-                packages: ['rabbitmq-server'],
-                files: [
-                  { path: `${data}/.erlang.cookie`, secret: 'rabbitmq-erlang-cookie', mode: 0o400 },
-                  { path: `${etc}/rabbitmq-env.conf`, text: '# osk: settings come from the environment\n' },
-                ],
-                ports: [5672, 15672, 25672],
-                ready: { tcp: 5672 },
-              },
-            }
-          : {}),
-      },
-    ],
+    components: [server(ctx, settings, etc)],
   };
 }
