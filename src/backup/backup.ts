@@ -325,10 +325,6 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
   return { dir, bytes, seconds: (Date.now() - t0) / 1000, manifest: manifest!, removed, kept };
 }
 
-export interface CheckedBackup {
-  manifest: Manifest;
-}
-
 /** Refuse a backup unless the manifest and every file check out. Reads only. */
 export async function checkBackup(dir: string): Promise<Manifest> {
   if (!existsSync(dir)) throw new OskError(`${dir} does not exist`, { exitCode: ExitCode.invalidInput });

@@ -20,9 +20,6 @@ import { catalogSection } from './nova.js';
 import { ovnNbConnection, ovnSbConnection } from './ovn.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
-/** Geneve adds 58 bytes on IPv4 underlays (with the 8-byte OVN option); tenant networks get the rest. */
-export const GENEVE_OVERHEAD = 58;
-
 export function neutron(ctx: CatalogContext): ServiceDef {
   const user = ctx.spec.services?.neutron;
   const mtu = ctx.spec.network?.mtu ?? 1500;

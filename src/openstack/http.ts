@@ -9,7 +9,6 @@
  * This layer knows nothing about OpenStack: no auth, no retries, no error bodies. It reports a
  * failure to get an answer as a TransportError saying what kind of failure it was.
  */
-import { readFileSync } from 'node:fs';
 import { Agent, fetch, type Response } from 'undici';
 
 export interface TlsOptions {
@@ -57,11 +56,6 @@ export class TransportError extends Error {
     this.code = code;
     this.retryable = retryable;
   }
-}
-
-/** Read a PEM file named by clouds.yaml (`cacert`, `cert`, `key`). */
-export function readPem(path: string): Buffer {
-  return readFileSync(path);
 }
 
 export class HttpTransport {

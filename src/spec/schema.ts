@@ -547,8 +547,6 @@ export const cloudFileSchema = z.strictObject({
   spec: cloudSpecSchema.default(() => cloudSpecSchema.parse({})),
 });
 
-/** The cloud file as written (before defaults). */
-export type CloudFileInput = z.input<typeof cloudFileSchema>;
 /** The cloud file after validation and the schema's own defaults (profile defaults come later). */
 export type CloudFile = z.output<typeof cloudFileSchema>;
 export type CloudSpec = CloudFile['spec'];

@@ -128,11 +128,6 @@ export function goVersion(go = goCommand()): string {
   return r.stdout.trim();
 }
 
-/** Where the binaries for the current pin live (built or not). */
-export function binariesDir(go = goCommand()): string {
-  return join(cacheRoot(), `k8s-${pinHash(goVersion(go))}`, 'bin');
-}
-
 export interface EnsureOptions {
   /** progress lines (default: stderr) */
   log?: (line: string) => void;

@@ -23,11 +23,6 @@ import type { StatePaths } from './paths.js';
 import { probe, runCommand, tcpProbe } from './probes.js';
 import { hostTopology } from './topology.js';
 
-export interface LocalCloud {
-  model: CloudModel;
-  paths: StatePaths;
-}
-
 /** The model of the all-in-one cloud: Zed configs, loopback, this host's drivers. */
 export function localModel(
   file: CloudFile,
