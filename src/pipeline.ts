@@ -26,7 +26,7 @@ export function render(
 }
 
 /** Every object against the Kubernetes OpenAPI schema; a failure here is an osk bug. */
-export function validateObjects(groups: RenderedGroup[]): void {
+function validateObjects(groups: RenderedGroup[]): void {
   const problems: string[] = [];
   for (const g of groups) {
     for (const o of g.objects) {

@@ -53,7 +53,7 @@ import { dumpDatabases, listDatabases, loadDump, nonTransactional, startScratchS
 
 export type Log = (line: string) => void;
 
-export const DB_METHOD = 'mariadb-dump --single-transaction (logical, one consistent InnoDB snapshot of all databases)';
+const DB_METHOD = 'mariadb-dump --single-transaction (logical, one consistent InnoDB snapshot of all databases)';
 /** `flush_all` on the cloud's memcached (loopback, port 11211). */
 function flushMemcached(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -89,7 +89,7 @@ const PACKAGES = [
 ];
 
 /** Where `osk backup` keeps a cloud's backups by default (beside the clouds' state, not inside it). */
-export function defaultBackupDir(cloud: string): string {
+function defaultBackupDir(cloud: string): string {
   return join(stateBase(), '.backups', cloud);
 }
 
@@ -147,7 +147,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** Row counts of every table of a standalone OVSDB file (its schema is the file's first record). */
-export async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
+async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
   const head = (await readFile(dbFile, 'utf8')).split('\n', 2)[1] ?? '';
   const schema = JSON.parse(head) as { name: OvnTableCount['db']; tables: Record<string, unknown> };
   const tables = Object.keys(schema.tables).sort();
@@ -326,7 +326,7 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
 }
 
 /** Refuse a backup unless the manifest and every file check out. Reads only. */
-export async function checkBackup(dir: string): Promise<Manifest> {
+async function checkBackup(dir: string): Promise<Manifest> {
   if (!existsSync(dir)) throw new OskError(`${dir} does not exist`, { exitCode: ExitCode.invalidInput });
   const { manifest, problems } = await readManifest(dir);
   if (manifest && problems.length === 0) problems.push(...(await verifyFiles(dir, manifest.files)));

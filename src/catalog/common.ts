@@ -113,7 +113,7 @@ export function dbInitJob(
 }
 
 /** db-sync: bring the schema to the release's head; the API waits for it. */
-export const SCHEMA_SECTIONS = ['DEFAULT', 'database', 'api_database', 'placement_database'];
+const SCHEMA_SECTIONS = ['DEFAULT', 'database', 'api_database', 'placement_database'];
 
 export function dbSyncJob(
   ctx: CatalogContext,
@@ -228,7 +228,7 @@ export function ksRegisterJob(
  * when the cloud has no public domain (publicUrl() then returns the whole internal URL, path
  * included, so appending the path again would double it).
  */
-export function publicEndpoint(ctx: CatalogContext, publicHost: string, internalUrl: string): string {
+function publicEndpoint(ctx: CatalogContext, publicHost: string, internalUrl: string): string {
   return ctx.spec.endpoints?.publicDomain
     ? ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl)
     : internalUrl;

@@ -6,7 +6,7 @@
  */
 import type { CloudSpec } from '../spec/schema.js';
 
-export type Release = CloudSpec['release'];
+type Release = CloudSpec['release'];
 export const IMAGE_KEYS = [
   'keystone',
   'glance',
@@ -41,7 +41,7 @@ function loci(name: string, release: Release): string {
 }
 
 /** The image of every key for a release, before registry mirrors and overrides. */
-export function pinnedImages(release: Release): Record<ImageKey, string> {
+function pinnedImages(release: Release): Record<ImageKey, string> {
   return {
     keystone: loci('keystone', release),
     glance: loci('glance', release),

@@ -40,7 +40,7 @@ export interface IniEntry {
 
 /** Releases osk knows, oldest first: Zed (Debian 12's packages, the all-in-one target) and the
  * releases whose images the Kubernetes target pins. */
-export const OS_RELEASES = ['zed', '2024.2', '2025.1', '2025.2'] as const;
+const OS_RELEASES = ['zed', '2024.2', '2025.1', '2025.2'] as const;
 export type OsRelease = (typeof OS_RELEASES)[number];
 export function releaseAtLeast(release: OsRelease, min: OsRelease): boolean {
   return OS_RELEASES.indexOf(release) >= OS_RELEASES.indexOf(min);

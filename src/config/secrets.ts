@@ -33,7 +33,7 @@ export function fernetKey(): string {
   return `${randomBytes(32).toString('base64url')}=`;
 }
 
-export function generate(kind: SecretDef['kind']): string {
+function generate(kind: SecretDef['kind']): string {
   switch (kind) {
     case 'password':
       return randomToken(32);

@@ -27,15 +27,15 @@
 import type { CloudModel } from '../plan/model.js';
 import { resolveThresholds, type Thresholds } from './thresholds.js';
 
-export type Severity = 'critical' | 'warning';
+type Severity = 'critical' | 'warning';
 
 /** One input series of a promtool unit test: `values` in promtool's expanding notation. */
-export interface Series {
+interface Series {
   series: string;
   values: string;
 }
 
-export interface AlertExample {
+interface AlertExample {
   series: Series[];
 }
 

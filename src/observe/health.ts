@@ -135,7 +135,7 @@ export function resolveLimits(spec: CloudSpec | undefined, flags: LimitFlags): H
   };
 }
 
-export type VerdictState = 'ok' | 'breach' | 'not-measured';
+type VerdictState = 'ok' | 'breach' | 'not-measured';
 
 export interface Verdict {
   threshold: string;

@@ -5,7 +5,7 @@ import { OskError } from '../errors.js';
 
 export type Interface = 'public' | 'internal' | 'admin';
 
-export interface CatalogEndpoint {
+interface CatalogEndpoint {
   id: string;
   interface: string;
   region?: string | null;

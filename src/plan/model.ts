@@ -89,7 +89,7 @@ export function buildModel(file: CloudFile, opts: ModelOptions = {}): CloudModel
 }
 
 /** Every reference a component makes: env, command, mounted config files, credentials, rules. */
-export function referencesOf(
+function referencesOf(
   c: ComponentDef,
   bundles: Map<string, ConfigBundleDef>,
   secrets: Map<string, SecretDef>,

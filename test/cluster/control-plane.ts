@@ -83,7 +83,7 @@ export interface StartOptions {
   stopOnExit?: boolean;
 }
 
-export interface NodeSpec {
+interface NodeSpec {
   name: string;
   role: 'control-plane' | 'compute';
   gpu: boolean;
@@ -164,7 +164,7 @@ const stderrLog = (l: string): void => {
   process.stderr.write(`${l}\n`);
 };
 
-export function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
+function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`nodes must be a positive integer, not ${nodes}`);
   const cp = Math.min(3, nodes);
   const compute = nodes - cp;
@@ -176,7 +176,7 @@ export function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
   return out;
 }
 
-export function nodeObject(n: NodeSpec): KubeObject {
+function nodeObject(n: NodeSpec): KubeObject {
   const labels: Record<string, string> = {
     'kubernetes.io/hostname': n.name,
     'kubernetes.io/os': 'linux',

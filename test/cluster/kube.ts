@@ -17,7 +17,7 @@ export interface KubeResponse<T = unknown> {
   body: T;
 }
 
-export class KubeError extends Error {
+class KubeError extends Error {
   constructor(
     readonly method: string,
     readonly path: string,
@@ -45,7 +45,7 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
-export interface KubeList<T = KubeObject> {
+interface KubeList<T = KubeObject> {
   items: T[];
 }
 

@@ -41,7 +41,7 @@ export interface VeleroScheduleSpec {
 }
 
 /** The labels the Schedule selects by: on every object osk renders for this cloud. */
-export function veleroSelector(ctx: CatalogContext): Record<string, string> {
+function veleroSelector(ctx: CatalogContext): Record<string, string> {
   return { 'app.kubernetes.io/managed-by': 'osk', [CLOUD_LABEL]: ctx.name };
 }
 

@@ -28,7 +28,6 @@ import { explainPods, lastLogLines, listNodes, warningEvents, workloadReadiness,
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './render.js';
 
-export { FIELD_MANAGER, INVENTORY, readInventory, refKey, refOf, type ObjectRef } from './inventory.js';
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 
 export interface ApplyOptions {

@@ -214,7 +214,7 @@ export async function kubeDiff(
 /** Whether apply would change anything (kept claims are not a change). */
 export const diffChanges = (d: DiffEntry[]) => d.filter((e) => e.change !== 'keep');
 
-export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
+function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
   if (
     typeof a !== 'object' ||

@@ -17,7 +17,7 @@ import type { CatalogContext } from '../../catalog/context.js';
 import type { ComponentDef, ConfigBundleDef, ProbeDef, SecretDef } from '../../catalog/types.js';
 import { labelsFor, selectorFor } from './labels.js';
 
-export const CONFIG_HASH = 'osk.dev/config-hash';
+const CONFIG_HASH = 'osk.dev/config-hash';
 
 export interface RenderInputs {
   ctx: CatalogContext;

@@ -29,7 +29,7 @@ export function tcpProbe(port: number, host = LOOPBACK, timeoutMs = 2000): Promi
   });
 }
 
-export async function httpProbe(port: number, path: string, timeoutMs = 5000): Promise<ProbeResult> {
+async function httpProbe(port: number, path: string, timeoutMs = 5000): Promise<ProbeResult> {
   const url = `http://${LOOPBACK}:${port}${path}`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } });
