@@ -162,7 +162,7 @@ async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
   return tables.map((t, i) => ({ db: schema.name, table: t, rows: res[i]?.rows?.length ?? -1 }));
 }
 
-export interface BackupResult {
+interface BackupResult {
   dir: string;
   bytes: number;
   seconds: number;

@@ -197,7 +197,7 @@ export async function ensureVolumeTypes(
   return `volume types ${out.join(', ')}`;
 }
 
-export interface StarterKit {
+interface StarterKit {
   region: string;
   demoPassword: string;
   /** Tenant network CIDR. */

@@ -62,7 +62,7 @@ export function serviceSecrets(
 }
 
 /** A database user other than the service's own (its id, name, password and extra grants). */
-export interface DbUserOptions {
+interface DbUserOptions {
   /** Component id (default `<service>-db-init`). */
   id?: string;
   /** MariaDB user (default: the service name). */

@@ -61,7 +61,7 @@ export type SecretLookup = (name: string) => string;
 export const placeholderSecrets: SecretLookup = (name) => `<${name}>`;
 
 /** Resource defaults a component declares; the profile scales them. */
-export interface Sizing {
+interface Sizing {
   cpu: string;
   memory: string;
   memoryLimit: string;

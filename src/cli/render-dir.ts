@@ -16,7 +16,7 @@ const MARKER_HEADER =
 /** The names osk render writes: NNN-<group>.yaml or .json. A marker listing anything else was edited. */
 const RENDERED_NAME = /^\d{2,4}-[a-z0-9][a-z0-9.-]*\.(yaml|json)$/;
 
-export interface RenderedFile {
+interface RenderedFile {
   name: string;
   text: string;
   mode: number;

@@ -25,7 +25,7 @@ export interface Ref {
   via: string;
 }
 
-export type IniScalar = string | number | boolean;
+type IniScalar = string | number | boolean;
 export interface IniEntry {
   value: IniScalar | IniScalar[];
   /** Repeated key (MultiStrOpt) instead of a comma-joined list. */
@@ -124,7 +124,7 @@ export class IniDoc {
   }
 }
 
-export type Dialect = 'oslo' | 'paste';
+type Dialect = 'oslo' | 'paste';
 
 function render(doc: IniDoc, keep: (e: IniEntry) => boolean, dialect: Dialect): string {
   // [DEFAULT] first, then sections and keys in insertion order: the catalog writes them in a

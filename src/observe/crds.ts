@@ -20,7 +20,7 @@ const OPTIONAL_KINDS: readonly OptionalKind[] = [
 ];
 
 /** Objects of one CRD group/kind among the rendered ones. */
-export interface CrdNeed extends OptionalKind {
+interface CrdNeed extends OptionalKind {
   /** Objects as "Kind/name", in render order. */
   objects: string[];
 }

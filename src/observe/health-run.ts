@@ -8,7 +8,7 @@ import type { OpenStackClient, ServiceType } from '../openstack/index.js';
 import { OskError } from '../errors.js';
 import { summarize, type ApiStats, type Sample } from './health.js';
 
-export interface ProbeOptions {
+interface ProbeOptions {
   /** Calls per probe. */
   n: number;
   concurrency: number;

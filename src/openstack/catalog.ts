@@ -34,7 +34,7 @@ export const SERVICE_TYPE_ALIASES: Record<string, string[]> = {
   placement: ['placement'],
 };
 
-export interface EndpointQuery {
+interface EndpointQuery {
   serviceType: string;
   interface?: Interface;
   region?: string;

@@ -23,7 +23,7 @@ export interface TlsOptions {
 
 export type RequestBody = string | Uint8Array | AsyncIterable<Uint8Array>;
 
-export interface HttpRequest {
+interface HttpRequest {
   method: string;
   url: URL;
   headers: Record<string, string>;
@@ -42,7 +42,7 @@ export interface HttpResponse {
   body: Buffer;
 }
 
-export type TransportFailure = 'timeout' | 'connect' | 'dns' | 'tls' | 'other';
+type TransportFailure = 'timeout' | 'connect' | 'dns' | 'tls' | 'other';
 
 export class TransportError extends Error {
   readonly kind: TransportFailure;

@@ -96,7 +96,7 @@ export interface RequestOptions {
   okStatuses?: readonly number[];
 }
 
-export interface ApiResponse<T> {
+interface ApiResponse<T> {
   status: number;
   headers: ResponseHeaders;
   /** Parsed JSON; the text for other content types; undefined for an empty body. */
@@ -104,7 +104,7 @@ export interface ApiResponse<T> {
   requestId: string | undefined;
 }
 
-export interface ListOptions {
+interface ListOptions {
   query?: Query;
   /** Ask for pages of this size (`limit`); the service's own default page size otherwise. */
   pageSize?: number;

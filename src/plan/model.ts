@@ -37,7 +37,7 @@ export interface CloudModel {
   waves: string[][];
 }
 
-export interface ModelOptions {
+interface ModelOptions {
   topology?: Topology;
   secrets?: SecretLookup;
   release?: OsRelease;

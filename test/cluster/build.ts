@@ -128,7 +128,7 @@ function goVersion(go = goCommand()): string {
   return r.stdout.trim();
 }
 
-export interface EnsureOptions {
+interface EnsureOptions {
   /** progress lines (default: stderr) */
   log?: (line: string) => void;
   /**

@@ -54,7 +54,7 @@ export function defaultClusterDir(): string {
   return join(process.env.OSK_STATE_DIR || join(homedir(), '.local', 'state', 'osk'), 'cluster');
 }
 
-export interface StartOptions {
+interface StartOptions {
   /** number of fake Nodes: the first min(3, nodes) are control plane, the rest compute */
   nodes: number;
   /** state directory (pki, logs, pids, etcd data, kubeconfig); created if missing */
@@ -89,7 +89,7 @@ interface NodeSpec {
   gpu: boolean;
 }
 
-export interface ProcessRecord {
+interface ProcessRecord {
   name: string;
   pid: number;
   /** the executable path it was started as: checked against /proc/PID/cmdline before a signal */
@@ -97,7 +97,7 @@ export interface ProcessRecord {
   log: string;
 }
 
-export interface ClusterState {
+interface ClusterState {
   version: 1;
   dir: string;
   kubeconfig: string;
@@ -128,7 +128,7 @@ export interface Cluster {
   stop(opts?: StopOptions): Promise<StopResult>;
 }
 
-export interface StopOptions {
+interface StopOptions {
   /** keep the state directory (logs, etcd data, pki) instead of removing it */
   keep?: boolean;
   /** ms between SIGTERM and SIGKILL (default 10 s) */
@@ -643,7 +643,7 @@ function signal(p: ProcessRecord, sig: NodeJS.Signals): void {
   }
 }
 
-export interface ClusterHealth {
+interface ClusterHealth {
   healthy: boolean;
   processes: (ProcessRecord & { running: boolean })[];
   problems: string[];

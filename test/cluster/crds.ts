@@ -40,7 +40,7 @@ const CRD_SOURCES = {
   },
 } as const satisfies Record<string, CrdSource>;
 
-export type CrdSet = keyof typeof CRD_SOURCES;
+type CrdSet = keyof typeof CRD_SOURCES;
 
 /** The CRD documents of one set, from the Go module cache (downloaded when absent). */
 function crdDocuments(set: CrdSet): Record<string, unknown>[] {

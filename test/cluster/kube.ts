@@ -3,7 +3,7 @@
 import { request as httpsRequest, Agent } from 'node:https';
 import { readFileSync } from 'node:fs';
 
-export interface KubeCredentials {
+interface KubeCredentials {
   /** https://127.0.0.1:PORT */
   server: string;
   /** PEM */
@@ -12,7 +12,7 @@ export interface KubeCredentials {
   key: string;
 }
 
-export interface KubeResponse<T = unknown> {
+interface KubeResponse<T = unknown> {
   status: number;
   body: T;
 }

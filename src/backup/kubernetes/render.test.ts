@@ -12,9 +12,10 @@ import { allPinnedImages } from '../../catalog/images.js';
 import { SecretStore } from '../../config/secrets.js';
 import { objectsNeedingCrds } from '../../observe/crds.js';
 import { render } from '../../pipeline.js';
+import { cronPeriodMinutes } from '../../spec/cron.js';
 import { parseCloudFile } from '../../spec/load.js';
 import { allObjects } from '../../targets/kubernetes/render.js';
-import { cronPeriodMinutes, veleroTtl } from './velero.js';
+import { veleroTtl } from './velero.js';
 
 type Obj = {
   apiVersion: string;

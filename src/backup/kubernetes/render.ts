@@ -42,7 +42,7 @@ const BACKUP_UID = 999;
 export const BACKUP_MARIADB_ORDINAL = 0;
 const DEFAULT_CLAIM_SIZE = { minimal: '20Gi', ha: '50Gi' };
 
-export type BackupPart = 'mariadb' | 'ovn' | 'restore';
+type BackupPart = 'mariadb' | 'ovn' | 'restore';
 
 /** Labels of backup and restore pods; `app.kubernetes.io/name: backup` selects all of them. */
 export function backupLabels(ctx: CatalogContext, part: BackupPart): Record<string, string> {
@@ -67,7 +67,7 @@ export function ovnBackedUp(model: CloudModel): boolean {
   return model.components.has('ovn-nb') && model.components.has('ovn-sb');
 }
 
-export interface BackupContainerInputs {
+interface BackupContainerInputs {
   model: CloudModel;
   name: string;
   image: ImageKey;

@@ -30,14 +30,14 @@ import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './re
 
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 
-export interface ApplyOptions {
+interface ApplyOptions {
   reporter: Reporter;
   timeoutSeconds: number;
   prune: boolean;
   pruneVolumes: boolean;
 }
 
-export interface ApplyResult extends RunResult {
+interface ApplyResult extends RunResult {
   created: string[];
   changed: string[];
   unchanged: string[];

@@ -74,7 +74,7 @@ export async function resolveCloudName(name: string | undefined): Promise<string
   });
 }
 
-export interface LocalContext {
+interface LocalContext {
   file: CloudFile;
   paths: StatePaths;
   model: CloudModel;
@@ -95,7 +95,7 @@ export async function openLocalCloud(name: string): Promise<LocalContext> {
   return { file, paths, model, store };
 }
 
-export interface UpOptions {
+interface UpOptions {
   file: CloudFile;
   hypervisor?: Hypervisor;
   install: boolean;
@@ -103,7 +103,7 @@ export interface UpOptions {
   reporter: Reporter;
 }
 
-export interface UpSummary {
+interface UpSummary {
   cloud: string;
   paths: StatePaths;
   seconds: number;

@@ -30,7 +30,7 @@ interface KeyRepository {
   names: string[];
 }
 
-export interface KeyRotationConfig {
+interface KeyRotationConfig {
   cloud: string;
   /** Seconds between rotations; absent: only `osk rotate-keys` rotates. */
   everySeconds?: number;
@@ -143,7 +143,7 @@ export async function writeKeyRepository(dir: string, keys: readonly string[]): 
   }
 }
 
-export interface RotationResult {
+interface RotationResult {
   rotated: { set: string; dir: string; keys: number }[];
   at: string;
 }

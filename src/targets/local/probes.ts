@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import type { HostProbe } from '../../catalog/types.js';
 import { LOOPBACK } from './topology.js';
 
-export interface ProbeResult {
+interface ProbeResult {
   ok: boolean;
   /** What was seen, e.g. "connection refused on 127.0.0.1:5672" or "HTTP 503". */
   detail: string;

@@ -61,7 +61,7 @@ export function hostWaves(model: CloudModel): string[][] {
   return model.waves.map((w) => w.filter((id) => ids.has(id))).filter((w) => w.length > 0);
 }
 
-export interface ConvergeOptions {
+interface ConvergeOptions {
   reporter: Reporter;
   secret: (name: string) => string;
   versions: Map<string, string>;
