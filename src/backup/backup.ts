@@ -224,13 +224,9 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
       'ovsdb-client backup OVN_Southbound',
     );
     o.log(`OVN NB and SB backed up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    const keyItems = [
-      'secrets.yaml',
-      'cloud.yaml',
-      'hypervisor',
-      'etc/keystone/fernet-keys',
-      'etc/keystone/credential-keys',
-    ].filter((k) => existsSync(join(paths.root, k)));
+    const keyItems = ['secrets.yaml', 'cloud.yaml', 'etc/keystone/fernet-keys', 'etc/keystone/credential-keys'].filter(
+      (k) => existsSync(join(paths.root, k)),
+    );
     await must(['tar', '-czf', join(work, 'keys.tar.gz'), '-C', paths.root, ...keyItems], 'tar of the keys');
     const imagesDir = join(paths.data, 'glance', 'images');
     await mkdir(imagesDir, { recursive: true });

@@ -23,7 +23,7 @@ import type { CloudModel } from '../../plan/model.js';
 import { parseCloudFile } from '../../spec/load.js';
 import type { CloudFile } from '../../spec/schema.js';
 import { adminClient, writeAccessFiles, type Credentials } from './access.js';
-import { checkDistro, chooseHypervisor, readHostFacts, type Hypervisor } from './host-facts.js';
+import { checkDistro, readHostFacts } from './host-facts.js';
 import { ensurePackages, requiredPackages } from './packages.js';
 import { statePaths, type StatePaths } from './paths.js';
 import { keyRotationConfig, withKeyLock, writeKeyRotationConfig } from './key-rotation.js';
@@ -87,17 +87,12 @@ export async function openLocalCloud(name: string): Promise<LocalContext> {
   const file = parseCloudFile(await readFile(join(paths.root, 'cloud.yaml'), 'utf8'), join(paths.root, 'cloud.yaml'));
   const store = await SecretStore.open(paths.secrets, name);
   const facts = readHostFacts();
-  const hypervisor = ((await readFile(join(paths.root, 'hypervisor'), 'utf8').catch(() => 'fake')).trim() ||
-    'fake') as Hypervisor;
-  const model = localModel(file, paths, facts, hypervisor, (n) =>
-    store.has(n) ? store.get(n) : placeholderSecrets(n),
-  );
+  const model = localModel(file, paths, facts, (n) => (store.has(n) ? store.get(n) : placeholderSecrets(n)));
   return { file, paths, model, store };
 }
 
 interface UpOptions {
   file: CloudFile;
-  hypervisor?: Hypervisor;
   install: boolean;
   timeoutSeconds: number;
   reporter: Reporter;
@@ -142,11 +137,10 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   }
   const facts = readHostFacts();
   checkDistro(facts);
-  const hypervisor = chooseHypervisor(facts, o.hypervisor);
 
   // The set of credentials does not depend on their values: a placeholder pass says which exist.
   const store = await SecretStore.open(paths.secrets, file.metadata.name);
-  const probeModel = localModel(file, paths, facts, hypervisor, placeholderSecrets);
+  const probeModel = localModel(file, paths, facts, placeholderSecrets);
   const created = store.ensure([...probeModel.secrets.values(), ...BOOTSTRAP_SECRETS]);
   await store.save();
   if (created.length)
@@ -163,10 +157,9 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
 
   // Kept so that status, logs and down know the cloud without the file.
   await writeFile(join(paths.root, 'cloud.yaml'), stringify(file), { mode: 0o600 });
-  await writeFile(join(paths.root, 'hypervisor'), `${hypervisor}\n`, { mode: 0o600 });
 
   const secret = (n: string) => store.get(n);
-  const model = localModel(file, paths, facts, hypervisor, secret);
+  const model = localModel(file, paths, facts, secret);
   const ks = file.spec.services?.keystone;
   const rotation =
     ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws' ? undefined : (ks?.keyRotation?.every ?? '24h');
