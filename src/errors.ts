@@ -35,7 +35,7 @@ export interface SpecProblem {
   hint?: string;
 }
 
-export function formatProblem(p: SpecProblem): string {
+function formatProblem(p: SpecProblem): string {
   const where = p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file;
   const field = p.path ? `${p.path}: ` : '';
   return `${where}: ${field}${p.message}${p.hint ? `\n    hint: ${p.hint}` : ''}`;

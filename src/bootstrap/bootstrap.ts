@@ -10,7 +10,7 @@ import { OskError } from '../errors.js';
 import { OpenStackApiError, type OpenStackClient } from '../openstack/index.js';
 import type { Interface } from '../openstack/catalog.js';
 
-export const DEFAULT_DOMAIN = 'default';
+const DEFAULT_DOMAIN = 'default';
 
 /** Credentials the bootstrap owns (the demo user's password). */
 export const BOOTSTRAP_SECRETS: SecretDef[] = [
@@ -64,7 +64,7 @@ function ensureRole(os: OpenStackClient, name: string) {
 }
 
 /** A user in the default domain whose password matches the store, with roles on a project. */
-export async function ensureUser(
+async function ensureUser(
   os: OpenStackClient,
   o: { name: string; password: string; project: string; roles: string[]; description: string; service?: boolean },
 ): Promise<string> {
@@ -197,21 +197,21 @@ export async function ensureVolumeTypes(
   return `volume types ${out.join(', ')}`;
 }
 
-export interface StarterKit {
+interface StarterKit {
   region: string;
   demoPassword: string;
   /** Tenant network CIDR. */
   cidr: string;
 }
 
-export const STARTER_FLAVORS = [
+const STARTER_FLAVORS = [
   { name: 'm1.tiny', vcpus: 1, ram: 512, disk: 1 },
   { name: 'm1.small', vcpus: 1, ram: 2048, disk: 20 },
   { name: 'm1.medium', vcpus: 2, ram: 4096, disk: 40 },
 ] as const;
 
-export const TEST_IMAGE = 'osk-test-raw';
-export const DEMO_NETWORK = 'demo-net';
+const TEST_IMAGE = 'osk-test-raw';
+const DEMO_NETWORK = 'demo-net';
 
 /** The demo project and user, flavors, a 1 MiB raw test image and a tenant network. */
 /**

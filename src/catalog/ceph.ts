@@ -16,16 +16,16 @@ import type { CatalogContext } from './context.js';
 import { confLines } from './text-files.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
-export const CEPH_BUNDLE = 'ceph';
+const CEPH_BUNDLE = 'ceph';
 /** The path every rbd option of the oslo configs points at. */
 export const CEPH_CONF = '/etc/ceph/ceph.conf';
 /** Where the keyringSecret is mounted; its key "key" is the file `keyfile` names. */
-export const CEPH_KEY_DIR = '/etc/ceph/client-key';
+const CEPH_KEY_DIR = '/etc/ceph/client-key';
 
-export type CephSettings = NonNullable<NonNullable<CatalogContext['spec']['storage']>['ceph']>;
+type CephSettings = NonNullable<NonNullable<CatalogContext['spec']['storage']>['ceph']>;
 
 /** spec.storage.ceph when the backend is Ceph. */
-export function cephSettings(ctx: CatalogContext): CephSettings | undefined {
+function cephSettings(ctx: CatalogContext): CephSettings | undefined {
   return ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
 }
 
@@ -45,7 +45,7 @@ function refuse(path: string, value: string, expected: string): never {
 }
 
 /** ceph.conf: the monitors and the user's key file. */
-export function cephConf(ceph: CephSettings): string {
+function cephConf(ceph: CephSettings): string {
   ceph.monitors.forEach((m, i) => {
     // mon_host is a comma/space-separated list: one entry must stay one monitor.
     if (m === '' || /[\s,;]/.test(m))

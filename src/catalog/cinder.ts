@@ -23,14 +23,14 @@ import { CEPH_CONF, cephMounts } from './ceph.js';
 import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
-export interface CinderBackend {
+interface CinderBackend {
   name: string;
   volumeType: string;
   storageClass: string;
   qos?: { readIopsSec?: number; writeIopsSec?: number; totalBytesSec?: number };
 }
 
-export function cinderBackends(ctx: CatalogContext): CinderBackend[] {
+function cinderBackends(ctx: CatalogContext): CinderBackend[] {
   const backend = ctx.spec.storage?.backend ?? 'local';
   const declared = ctx.spec.storage?.cinderBackends ?? [{ name: backend }];
   return declared.map((b) => ({

@@ -63,7 +63,7 @@ export function serviceSecrets(
 }
 
 /** A database user other than the service's own (its id, name, password and extra grants). */
-export interface DbUserOptions {
+interface DbUserOptions {
   /** Component id (default `<service>-db-init`). */
   id?: string;
   /** MariaDB user (default: the service name). */
@@ -114,7 +114,7 @@ export function dbInitJob(
 }
 
 /** db-sync: bring the schema to the release's head; the API waits for it. */
-export const SCHEMA_SECTIONS = ['DEFAULT', 'database', 'api_database', 'placement_database'];
+const SCHEMA_SECTIONS = ['DEFAULT', 'database', 'api_database', 'placement_database'];
 
 export function dbSyncJob(
   ctx: CatalogContext,
@@ -229,7 +229,7 @@ export function ksRegisterJob(
  * when the cloud has no public domain (publicUrl() then returns the whole internal URL, path
  * included, so appending the path again would double it).
  */
-export function publicEndpoint(ctx: CatalogContext, publicHost: string, internalUrl: string): string {
+function publicEndpoint(ctx: CatalogContext, publicHost: string, internalUrl: string): string {
   return ctx.spec.endpoints?.publicDomain
     ? ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl)
     : internalUrl;

@@ -35,10 +35,10 @@ export interface Topology {
 export interface HostMachine {
   /** Name nova-compute registers and ports bind to. */
   hostname: string;
-  /** fake: nova's FakeDriver (no KVM/OVS here); qemu/kvm: libvirt. */
-  hypervisor: 'fake' | 'qemu' | 'kvm';
-  /** fake: Cinder's test driver (no device-mapper); lvm: a volume group on the host. */
-  volumeDriver: 'fake' | 'lvm';
+  /** nova's FakeDriver: osk runs no libvirtd or Open vSwitch datapath on a host. */
+  hypervisor: 'fake';
+  /** Cinder's test driver: osk creates no volume group on a host. */
+  volumeDriver: 'fake';
   /** Root of the cloud's state (configs, data, logs, sockets). */
   stateDir: string;
   /** Directory of sockets and PID files. */
@@ -62,7 +62,7 @@ export type SecretLookup = (name: string) => string;
 export const placeholderSecrets: SecretLookup = (name) => `<${name}>`;
 
 /** Resource defaults a component declares; the profile scales them. */
-export interface Sizing {
+interface Sizing {
   cpu: string;
   memory: string;
   memoryLimit: string;

@@ -163,7 +163,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
 }
 
 /** "512M" → bytes, for options that take a byte count. */
-export function toBytes(size: string): number {
+function toBytes(size: string): number {
   const m = /^(\d+)([KMGT]?)$/.exec(size);
   if (!m) throw new Error(`bad size ${size}`);
   const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];

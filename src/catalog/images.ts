@@ -7,7 +7,7 @@
 import type { ImageKey } from '../spec/image-keys.js';
 import type { CloudSpec } from '../spec/schema.js';
 
-export type Release = CloudSpec['release'];
+type Release = CloudSpec['release'];
 
 const codename: Record<Release, string> = {
   '2024.2': 'ubuntu_jammy',
@@ -20,7 +20,7 @@ function loci(name: string, release: Release): string {
 }
 
 /** The image of every key for a release, before registry mirrors and overrides. */
-export function pinnedImages(release: Release): Record<ImageKey, string> {
+function pinnedImages(release: Release): Record<ImageKey, string> {
   return {
     keystone: loci('keystone', release),
     glance: loci('glance', release),

@@ -22,7 +22,7 @@ import type { ServiceDef } from './types.js';
 type Entry = { name: string; build: (ctx: CatalogContext) => ServiceDef; enabled: (ctx: CatalogContext) => boolean };
 
 const always = () => true;
-export const CATALOG: Entry[] = [
+const CATALOG: Entry[] = [
   { name: 'osk', build: oskScripts, enabled: always },
   { name: 'mariadb', build: mariadb, enabled: always },
   { name: 'rabbitmq', build: rabbitmq, enabled: always },

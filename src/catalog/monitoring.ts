@@ -54,12 +54,12 @@ export const BLACKBOX_CONFIG = `modules:
       ip_protocol_fallback: true
 `;
 /** The cloud name inside the exporter's clouds.yaml (its positional argument). */
-export const EXPORTER_CLOUD = 'osk';
+const EXPORTER_CLOUD = 'osk';
 
 const SIZING = { cpu: '20m', memory: '32Mi', memoryLimit: '128Mi', haReplicas: 1 };
 
 /** MariaDB user of mysqld_exporter. */
-export const EXPORTER_DB_USER = 'mysqld_exporter';
+const EXPORTER_DB_USER = 'mysqld_exporter';
 /**
  * What mysqld_exporter's collectors read, and no table data: PROCESS (processlist, InnoDB
  * status and metrics), BINLOG MONITOR and SLAVE MONITOR (MariaDB ≥ 10.5's split of REPLICATION
@@ -67,7 +67,7 @@ export const EXPORTER_DB_USER = 'mysqld_exporter';
  * variables (wsrep_*) need no privilege. Upstream's README grants SELECT ON *.*, which would
  * let the metrics user read every OpenStack database.
  */
-export const MONITORING_GRANTS = ['PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.*', 'SELECT ON performance_schema.*'];
+const MONITORING_GRANTS = ['PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.*', 'SELECT ON performance_schema.*'];
 const NOBODY = 65534;
 
 /** The OpenStack APIs openstack-exporter calls (component, port) when their service is enabled. */

@@ -20,9 +20,6 @@ import { catalogSection } from './nova-conf.js';
 import { ovnNbConnection, ovnSbConnection } from './ovn.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
-/** Geneve adds 58 bytes on IPv4 underlays (with the 8-byte OVN option); tenant networks get the rest. */
-export const GENEVE_OVERHEAD = 58;
-
 /** References of the OVN database connections: none when kube-ovn runs the databases. */
 function ovnRefs(ctx: CatalogContext) {
   const ownOvn = (ctx.spec.network?.backend ?? 'ovn') !== 'kube-ovn';

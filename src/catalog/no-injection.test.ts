@@ -281,15 +281,11 @@ test('all-in-one: no host command runs a hostile cloud name or region as shell',
     distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' },
     hostname: 'aio',
     root: true,
-    kvm: false,
-    ovsDatapath: false,
-    deviceMapper: false,
   };
   const model = localModel(
     file,
     statePaths(file.metadata.name, join(tmpdir(), hostile('state'))),
     host,
-    'fake',
     (n) => `S${n}`,
   );
   let scripts = 0;

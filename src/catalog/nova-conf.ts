@@ -110,7 +110,7 @@ function workerSections(ctx: CatalogContext, conf: IniDoc): void {
     novncproxy_base_url: `${ctx.publicUrl('novnc', `http://${ctx.topology.host('nova-novncproxy')}:6080`)}/vnc_lite.html`,
   });
   conf.section('libvirt', {
-    virt_type: m?.hypervisor === 'qemu' ? 'qemu' : 'kvm',
+    virt_type: 'kvm',
     connection_uri: 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',
     ...(ceph
       ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: CEPH_CONF, rbd_user: ceph.user }

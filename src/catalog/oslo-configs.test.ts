@@ -111,9 +111,6 @@ const HOST: HostFacts = {
   distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' },
   hostname: 'aio',
   root: true,
-  kvm: false,
-  ovsDatapath: false,
-  deviceMapper: false,
 };
 const HOST_CLOUDS: { name: string; yaml: string }[] = [
   { name: 'all-in-one: built-in minimal cloud', yaml: DEFAULT_CLOUD_YAML },
@@ -147,7 +144,6 @@ function collectCases(): { cases: Case[]; unknownKinds: string[] } {
           file,
           statePaths(file.metadata.name, `/var/tmp/osk-validate/${file.metadata.name}`),
           HOST,
-          'fake',
           fakeSecrets,
         ),
       };

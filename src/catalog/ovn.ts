@@ -12,7 +12,7 @@ import type { ComponentDef, ServiceDef } from './types.js';
  * and one bridge per provider network with the host interface as its port.
  * OVS_BRIDGE_PORTS: two lines per provider network: the bridge, then the host interface.
  */
-export const OPENVSWITCH_SCRIPT = `set -eu
+const OPENVSWITCH_SCRIPT = `set -eu
 ${SCRIPT_PRELUDE}
 PATH="$PATH:/usr/share/openvswitch/scripts"
 ovs-ctl start --system-id=random --no-monitor
@@ -33,7 +33,7 @@ exec tail -F /var/log/openvswitch/ovs-vswitchd.log`;
  * the physnet, then its bridge. Values are written as OVSDB quoted strings (ovsdb_string), so no
  * value can end its own and add another column or key.
  */
-export const OVN_CONTROLLER_SCRIPT = `set -eu
+const OVN_CONTROLLER_SCRIPT = `set -eu
 ${SCRIPT_PRELUDE}
 ovsdb_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\\\"]/\\\\&/g')"; }
 mappings=""

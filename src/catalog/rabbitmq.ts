@@ -10,13 +10,13 @@ import { confLines } from './text-files.js';
 import type { ComponentDef, ResolvedSettings, ServiceDef } from './types.js';
 
 /** Services that talk to the broker; each gets a user and a vhost of its own. */
-export const RABBIT_USERS = ['nova', 'neutron', 'cinder'] as const;
+const RABBIT_USERS = ['nova', 'neutron', 'cinder'] as const;
 
 /**
  * RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)).
  * The salt is derived from user and password, so re-rendering gives byte-identical output.
  */
-export function rabbitPasswordHash(user: string, pw: string): string {
+function rabbitPasswordHash(user: string, pw: string): string {
   const salt = createHash('sha256').update(`osk:${user}:${pw}`).digest().subarray(0, 4);
   const digest = createHash('sha256')
     .update(Buffer.concat([salt, Buffer.from(pw, 'utf8')]))

@@ -13,8 +13,6 @@
  */
 import { oneLine } from '../config/one-line.js';
 
-export { oneLine };
-
 /** A list for a script: every field of every row on a line of its own, rows one after another. */
 export function rowsEnv(rows: { where: string; value: string }[][]): string {
   return rows.flatMap((row) => row.map((f) => oneLine(f.where, f.value))).join('\n');

@@ -7,10 +7,10 @@ import type { SecretDef } from '../config/secrets.js';
 import type { IniDoc, Ref } from '../config/ini.js';
 import type { ImageKey } from '../spec/image-keys.js';
 
-export type Workload = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';
+type Workload = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';
 export type NodeRole = 'controlPlane' | 'compute' | 'gpu';
 
-export interface PortDef {
+interface PortDef {
   name: string;
   port: number;
   protocol?: 'TCP' | 'UDP';
@@ -65,7 +65,7 @@ export interface ConfigBundleDef {
   files: ConfigFileDef[];
 }
 
-export interface EnvDef {
+interface EnvDef {
   name: string;
   value?: string;
   /** Value from a secret of the store (rendered as a secretKeyRef). */
@@ -76,14 +76,14 @@ export interface EnvDef {
   refs?: Ref[];
 }
 
-export interface VolumeClaimDef {
+interface VolumeClaimDef {
   name: string;
   mountPath: string;
   size: string;
   storageClass?: string;
 }
 
-export interface HostPathDef {
+interface HostPathDef {
   name: string;
   path: string;
   mountPath: string;
@@ -103,7 +103,7 @@ export interface ResolvedSettings {
 }
 
 /** An explicit ordering edge that no config value expresses (e.g. "schema before API"). */
-export interface AfterDef {
+interface AfterDef {
   target: string;
   why: string;
 }
@@ -185,7 +185,7 @@ export type HostDef =
   | { kind: 'builtin'; action: HostBuiltin; packages?: string[] }
   | { kind: 'skip'; why: string };
 
-export interface HostCommand {
+interface HostCommand {
   command: string[];
   env?: Record<string, string>;
   /** Environment values taken from the secret store (never on a command line). */
@@ -203,7 +203,7 @@ export interface HostCommand {
 }
 
 /** A one-time preparation of a process's data (e.g. initialise a database directory). */
-export interface HostPrepare {
+interface HostPrepare {
   command: string[];
   /** Skipped when this path exists: preparations never touch existing data. */
   unlessExists: string;

@@ -71,7 +71,7 @@ const HELP: Record<string, VerbHelp> = {
   up: {
     examples: [
       ['sudo osk up --yes', 'the built-in minimal cloud on this host, installing the Debian packages it needs'],
-      ['osk up -f cloud.yaml --hypervisor qemu', 'a cloud file of your own, with software virtualization'],
+      ['osk up -f cloud.yaml', 'a cloud file of your own (profile minimal: one of each component)'],
       ['osk up', 'run again after a failure or Ctrl-C: continues where it stopped'],
     ],
     exit: [

@@ -30,12 +30,13 @@ export function registerLocalCommands(
 
   program
     .command('up')
+    .summary('run the cloud on this host, with fake compute and volume drivers (no real guests or volumes)')
     .description(
-      'run the cloud on this host: Debian packages, supervised on loopback (the built-in minimal cloud when no -f)',
+      'run the cloud on this host: Debian packages, supervised on loopback (the built-in minimal cloud when no -f). ' +
+        'Nova and Cinder run their fake drivers, the only ones osk up has: servers, ports and volumes go through their whole API lifecycle with no guest and no stored data behind them (real VMs and volumes: osk apply on Kubernetes)',
     )
     .option('-f, --filename <file>', 'cloud file ("-" reads standard input)')
     .option('-y, --yes', 'install missing Debian packages without asking (needs root)')
-    .addOption(new Option('--hypervisor <kind>', 'compute driver').choices(['fake', 'qemu', 'kvm'] as const))
     .addOption(new Option('--timeout <seconds>', 'how long one component may take to get ready').default('300'))
     .action(async (opts) => {
       const file = opts.filename
@@ -65,7 +66,6 @@ export function registerLocalCommands(
           install: Boolean(opts.yes),
           timeoutSeconds: timeout,
           reporter,
-          ...(opts.hypervisor ? { hypervisor: opts.hypervisor } : {}),
         });
         reporter.close();
         const counts = new Map<string, number>();

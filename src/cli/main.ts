@@ -48,10 +48,7 @@ const fileOption = () =>
  * What a failed validate/plan prints on stdout with -o json|yaml: the problems, for machines (the
  * human message still goes to stderr). Undefined for failures that are not bad input.
  */
-export function problemsDocument(
-  e: unknown,
-  file: string,
-): { valid: false; problems: Record<string, unknown>[] } | undefined {
+function problemsDocument(e: unknown, file: string): { valid: false; problems: Record<string, unknown>[] } | undefined {
   if (e instanceof SpecError) return { valid: false, problems: e.problems.map((p) => ({ ...p })) };
   if (e instanceof OskError && e.exitCode === ExitCode.invalidInput) {
     return {
@@ -98,7 +95,7 @@ function rejectRepeatedOptions(cmd: Command): void {
 }
 
 /** Paths of the running command, for errors that surface later (see `fileSystemError`). */
-export interface CliContext {
+interface CliContext {
   paths: PathUse[];
 }
 
@@ -262,7 +259,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
   return program;
 }
 
-export function jsonSchema(): Record<string, unknown> {
+function jsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(cloudFileSchema, {
     io: 'input',
     unrepresentable: 'any',

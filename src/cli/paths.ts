@@ -83,7 +83,7 @@ export async function expectReadableFile(use: PathUse): Promise<void> {
 }
 
 /** A file osk reads when it is there and creates otherwise (--secrets-file). */
-export async function expectFileOrCreatable(use: PathUse): Promise<void> {
+async function expectFileOrCreatable(use: PathUse): Promise<void> {
   const found = await look(use.path);
   if (found.kind === 'directory')
     throw invalid(
@@ -98,7 +98,7 @@ export async function expectFileOrCreatable(use: PathUse): Promise<void> {
 }
 
 /** A directory osk reads and writes, creating it when missing (OSK_STATE_DIR, --output-dir). */
-export async function expectDirectoryOrCreatable(use: PathUse): Promise<void> {
+async function expectDirectoryOrCreatable(use: PathUse): Promise<void> {
   const found = await look(use.path);
   if (found.kind === 'file') throw invalid(`${use.label} ${use.path} is a file; expected a directory`);
   if (found.kind === 'directory') return readable(use, 'directory');
@@ -128,7 +128,7 @@ export async function expectSecretStore(path: string, secretsFile: string | unde
 }
 
 /** A directory that must exist (a backup to verify or restore from). */
-export async function expectDirectory(use: PathUse): Promise<void> {
+async function expectDirectory(use: PathUse): Promise<void> {
   const found = await look(use.path);
   if (found.kind === 'file') throw invalid(`${use.label} ${use.path} is a file; expected a directory`);
   if (found.kind === 'missing') throw invalid(`${use.label} ${use.path} does not exist; expected a directory`);

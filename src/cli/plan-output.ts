@@ -2,7 +2,7 @@
 import type { CloudModel } from '../plan/model.js';
 import { waitsFor } from '../plan/model.js';
 
-export interface PlanJson {
+interface PlanJson {
   cloud: string;
   namespace: string;
   profile: string;

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { ExitCode, OskError } from '../errors.js';
 import { errnoOf } from './paths.js';
 
-export const MARKER = '.osk-render';
+const MARKER = '.osk-render';
 const MARKER_HEADER =
   '# Written by osk render. The next osk render --output-dir into this directory removes and replaces\n# exactly the files listed here and nothing else; files of your own beside them are left alone.\n';
 /** The names osk render writes: NNN-<group>.yaml or .json. A marker listing anything else was edited. */
 const RENDERED_NAME = /^\d{2,4}-[a-z0-9][a-z0-9.-]*\.(yaml|json)$/;
 
-export interface RenderedFile {
+interface RenderedFile {
   name: string;
   text: string;
   mode: number;

@@ -25,7 +25,7 @@ export interface Ref {
   via: string;
 }
 
-export type IniScalar = string | number | boolean;
+type IniScalar = string | number | boolean;
 export interface IniEntry {
   value: IniScalar | IniScalar[];
   /** Repeated key (MultiStrOpt) instead of a comma-joined list. */
@@ -40,7 +40,7 @@ export interface IniEntry {
 
 /** Releases osk knows, oldest first: Zed (Debian 12's packages, the all-in-one target) and the
  * releases whose images the Kubernetes target pins. */
-export const OS_RELEASES = ['zed', '2024.2', '2025.1', '2025.2'] as const;
+const OS_RELEASES = ['zed', '2024.2', '2025.1', '2025.2'] as const;
 export type OsRelease = (typeof OS_RELEASES)[number];
 export function releaseAtLeast(release: OsRelease, min: OsRelease): boolean {
   return OS_RELEASES.indexOf(release) >= OS_RELEASES.indexOf(min);
@@ -124,7 +124,7 @@ export class IniDoc {
   }
 }
 
-export type Dialect = 'oslo' | 'paste';
+type Dialect = 'oslo' | 'paste';
 
 function render(doc: IniDoc, keep: (e: IniEntry) => boolean, dialect: Dialect): string {
   // [DEFAULT] first, then sections and keys in insertion order: the catalog writes them in a

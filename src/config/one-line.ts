@@ -11,7 +11,7 @@ import { ExitCode, OskError } from '../errors.js';
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** The first control character of a value, as U+XXXX, or undefined. */
-export function controlCharacter(value: string): string | undefined {
+function controlCharacter(value: string): string | undefined {
   const m = CONTROL.exec(value);
   return m ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : undefined;
 }

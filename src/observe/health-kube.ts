@@ -31,12 +31,12 @@ export interface PodInfo {
   };
 }
 
-export interface PodMetrics {
+interface PodMetrics {
   metadata: { name: string };
   containers: { name: string; usage: { cpu?: string; memory?: string } }[];
 }
 
-export interface PodRestarts {
+interface PodRestarts {
   pod: string;
   container: string;
   restarts: number;
@@ -76,7 +76,7 @@ export function quantity(q: string): number {
   return v;
 }
 
-export interface UsageRatio {
+interface UsageRatio {
   pod: string;
   container: string;
   resource: 'cpu' | 'memory';
@@ -121,7 +121,7 @@ export function usageRatios(pods: readonly PodInfo[], metrics: readonly PodMetri
 
 const pct = (r: number) => `${Math.round(r * 1000) / 10}%`;
 
-export interface KubeHealthInputs {
+interface KubeHealthInputs {
   pods: PodInfo[];
   /** undefined: metrics.k8s.io is not served (no metrics-server). */
   metrics?: PodMetrics[];

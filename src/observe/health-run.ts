@@ -8,7 +8,7 @@ import type { OpenStackClient, ServiceType } from '../openstack/index.js';
 import { OskError } from '../errors.js';
 import { summarize, type ApiStats, type Sample } from './health.js';
 
-export interface ProbeOptions {
+interface ProbeOptions {
   /** Calls per probe. */
   n: number;
   concurrency: number;
@@ -39,7 +39,7 @@ async function timed(fn: () => Promise<unknown>): Promise<Sample> {
 }
 
 /** Run `fn(i)` for i in 0..n-1, at most `concurrency` at a time; results in index order. */
-export async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(n);
   let next = 0;
   const worker = async () => {

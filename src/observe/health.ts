@@ -67,7 +67,7 @@ function round(ms: number | null): number | null {
 }
 
 /** The thresholds `osk health` can measure against any OpenStack, in seconds and ratios. */
-export interface HealthLimits {
+interface HealthLimits {
   novaApiP99: number;
   neutronPortFailureRate: number;
   cinderOpLatency: number;
@@ -81,7 +81,7 @@ export interface HealthLimits {
 /** Thresholds of the cloud file that need a Kubernetes target (nothing to measure them with here). */
 export const KUBERNETES_ONLY = ['gatewayP99', 'podRestartsPerHour', 'containerCpu', 'containerMemory'] as const;
 
-export interface LimitFlags {
+interface LimitFlags {
   novaApiP99?: string;
   neutronPortFailureRate?: string;
   cinderOpLatency?: string;
@@ -135,7 +135,7 @@ export function resolveLimits(spec: CloudSpec | undefined, flags: LimitFlags): H
   };
 }
 
-export type VerdictState = 'ok' | 'breach' | 'not-measured';
+type VerdictState = 'ok' | 'breach' | 'not-measured';
 
 export interface Verdict {
   threshold: string;

@@ -14,7 +14,7 @@ export type AuthScope =
   | { domain: { id: string } | { name: string } }
   | { system: 'all' };
 
-export interface PasswordAuth {
+interface PasswordAuth {
   type: 'password';
   /** Keystone's URL, with or without `/v3`. */
   authUrl: string;
@@ -27,7 +27,7 @@ export interface PasswordAuth {
   scope?: AuthScope;
 }
 
-export interface ApplicationCredentialAuth {
+interface ApplicationCredentialAuth {
   type: 'applicationCredential';
   authUrl: string;
   /** Either the id, or the name plus the owning user (id, or name + domain). */
@@ -41,7 +41,7 @@ export interface ApplicationCredentialAuth {
 }
 
 /** An existing token (e.g. one handed over by another process); it is not renewed. */
-export interface TokenAuth {
+interface TokenAuth {
   type: 'token';
   authUrl: string;
   token: string;
@@ -50,7 +50,7 @@ export interface TokenAuth {
 
 export type AuthOptions = PasswordAuth | ApplicationCredentialAuth | TokenAuth;
 
-export interface TokenRef {
+interface TokenRef {
   id: string;
   name?: string;
   domain?: { id: string; name?: string };

@@ -6,7 +6,7 @@
 import { exactlyOne, ignoreMissing, orUndefined, seg, waitUntil, type WaitOptions } from './resource.js';
 import type { Session } from './session.js';
 
-export type VolumeStatus =
+type VolumeStatus =
   | 'creating'
   | 'available'
   | 'reserved'
@@ -36,7 +36,7 @@ const VOLUME_ERROR_STATUSES: ReadonlySet<string> = new Set([
   'error_extending',
 ]);
 
-export interface Volume {
+interface Volume {
   id: string;
   name: string | null;
   status: VolumeStatus;
@@ -69,7 +69,7 @@ export interface Volume {
   'os-vol-tenant-attr:tenant_id'?: string;
   volume_image_metadata?: Record<string, string>;
 }
-export interface VolumeCreate {
+interface VolumeCreate {
   /** GiB */
   size: number;
   name?: string;
@@ -85,7 +85,7 @@ export interface VolumeCreate {
   metadata?: Record<string, string>;
 }
 
-export interface VolumeType {
+interface VolumeType {
   id: string;
   name: string;
   description: string | null;
@@ -94,7 +94,7 @@ export interface VolumeType {
   extra_specs?: Record<string, string>;
   qos_specs_id?: string | null;
 }
-export interface VolumeTypeCreate {
+interface VolumeTypeCreate {
   name: string;
   description?: string;
   'os-volume-type-access:is_public'?: boolean;
@@ -102,20 +102,20 @@ export interface VolumeTypeCreate {
   extra_specs?: Record<string, string>;
 }
 
-export type QosConsumer = 'front-end' | 'back-end' | 'both';
-export interface QosSpec {
+type QosConsumer = 'front-end' | 'back-end' | 'both';
+interface QosSpec {
   id: string;
   name: string;
   consumer: QosConsumer;
   specs: Record<string, string>;
 }
-export interface QosAssociation {
+interface QosAssociation {
   association_type: string;
   name: string;
   id: string;
 }
 
-export interface Attachment {
+interface Attachment {
   id: string;
   status: string;
   /** The server's id. */
@@ -126,7 +126,7 @@ export interface Attachment {
   attach_mode?: 'rw' | 'ro' | null;
 }
 
-export interface VolumeService {
+interface VolumeService {
   binary: string;
   host: string;
   zone: string;
@@ -140,7 +140,7 @@ export interface VolumeService {
 }
 
 /** A user message: cinder's own explanation of why an asynchronous action failed (3.3+). */
-export interface UserMessage {
+interface UserMessage {
   id: string;
   user_message: string;
   event_id: string;
@@ -342,7 +342,7 @@ class Attachments {
   }
 }
 
-export interface BackendPool {
+interface BackendPool {
   /** `host@backend#pool` */
   name: string;
   capabilities?: {

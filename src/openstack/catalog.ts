@@ -5,7 +5,7 @@ import { OskError } from '../errors.js';
 
 export type Interface = 'public' | 'internal' | 'admin';
 
-export interface CatalogEndpoint {
+interface CatalogEndpoint {
   id: string;
   interface: string;
   region?: string | null;
@@ -34,7 +34,7 @@ export const SERVICE_TYPE_ALIASES: Record<string, string[]> = {
   placement: ['placement'],
 };
 
-export interface EndpointQuery {
+interface EndpointQuery {
   serviceType: string;
   interface?: Interface;
   region?: string;

@@ -6,7 +6,7 @@
 import { exactlyOne, ignoreMissing, orUndefined, seg, waitUntil, type WaitOptions } from './resource.js';
 import { invalid, type Session } from './session.js';
 
-export interface Flavor {
+interface Flavor {
   id: string;
   name: string;
   ram: number;
@@ -20,7 +20,7 @@ export interface Flavor {
   /** 2.61+ */
   extra_specs?: Record<string, string>;
 }
-export interface FlavorCreate {
+interface FlavorCreate {
   name: string;
   ram: number;
   vcpus: number;
@@ -34,7 +34,7 @@ export interface FlavorCreate {
   description?: string;
 }
 
-export type ServerStatus =
+type ServerStatus =
   | 'ACTIVE'
   | 'BUILD'
   | 'DELETED'
@@ -56,14 +56,14 @@ export type ServerStatus =
   | 'UNKNOWN'
   | 'VERIFY_RESIZE';
 
-export interface ServerAddress {
+interface ServerAddress {
   addr: string;
   version: 4 | 6;
   'OS-EXT-IPS:type'?: 'fixed' | 'floating';
   'OS-EXT-IPS-MAC:mac_addr'?: string;
 }
 
-export interface Server {
+interface Server {
   id: string;
   name: string;
   status: ServerStatus;
@@ -103,7 +103,7 @@ export interface Server {
   description?: string | null;
 }
 
-export interface BlockDeviceMapping {
+interface BlockDeviceMapping {
   boot_index?: number | null;
   uuid?: string;
   source_type: 'blank' | 'image' | 'snapshot' | 'volume';
@@ -117,7 +117,7 @@ export interface BlockDeviceMapping {
   tag?: string;
 }
 
-export interface ServerCreate {
+interface ServerCreate {
   name: string;
   flavorRef: string;
   /** Not needed when booting from a volume (block_device_mapping_v2 with boot_index 0). */
@@ -140,13 +140,13 @@ export interface ServerCreate {
   scheduler_hints?: { group?: string; different_host?: string[]; same_host?: string[]; [k: string]: unknown };
 }
 
-export interface ServerCreated {
+interface ServerCreated {
   id: string;
   adminPass?: string;
   security_groups?: { name: string }[];
 }
 
-export interface ServerQuery {
+interface ServerQuery {
   /** A regular expression in nova. */
   name?: string;
   status?: ServerStatus;
@@ -159,7 +159,7 @@ export interface ServerQuery {
   changes_since?: string;
 }
 
-export interface ServerGroup {
+interface ServerGroup {
   id: string;
   name: string;
   /** 2.64+ */
@@ -170,7 +170,7 @@ export interface ServerGroup {
   user_id?: string;
 }
 
-export interface Keypair {
+interface Keypair {
   name: string;
   public_key: string;
   fingerprint: string;
@@ -180,7 +180,7 @@ export interface Keypair {
   id?: number;
 }
 
-export interface Hypervisor {
+interface Hypervisor {
   /** A UUID since 2.53. */
   id: string;
   hypervisor_hostname: string;
@@ -194,7 +194,7 @@ export interface Hypervisor {
   uptime?: string | null;
 }
 
-export interface ComputeService {
+interface ComputeService {
   /** A UUID since 2.53. */
   id: string;
   binary: string;
@@ -207,7 +207,7 @@ export interface ComputeService {
   forced_down?: boolean;
 }
 
-export interface VolumeAttachment {
+interface VolumeAttachment {
   /** The volume id, as nova reports it. */
   id: string;
   serverId: string;

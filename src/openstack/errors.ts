@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ExitCode, OskError } from '../errors.js';
 
-export interface ApiErrorDetails {
+interface ApiErrorDetails {
   /** Service type the request went to (`compute`, `identity`, …). */
   service: string;
   method: string;

@@ -9,7 +9,6 @@
  * This layer knows nothing about OpenStack: no auth, no retries, no error bodies. It reports a
  * failure to get an answer as a TransportError saying what kind of failure it was.
  */
-import { readFileSync } from 'node:fs';
 import { Agent, fetch, type Response } from 'undici';
 
 export interface TlsOptions {
@@ -24,7 +23,7 @@ export interface TlsOptions {
 
 export type RequestBody = string | Uint8Array | AsyncIterable<Uint8Array>;
 
-export interface HttpRequest {
+interface HttpRequest {
   method: string;
   url: URL;
   headers: Record<string, string>;
@@ -43,7 +42,7 @@ export interface HttpResponse {
   body: Buffer;
 }
 
-export type TransportFailure = 'timeout' | 'connect' | 'dns' | 'tls' | 'other';
+type TransportFailure = 'timeout' | 'connect' | 'dns' | 'tls' | 'other';
 
 export class TransportError extends Error {
   readonly kind: TransportFailure;
@@ -57,11 +56,6 @@ export class TransportError extends Error {
     this.code = code;
     this.retryable = retryable;
   }
-}
-
-/** Read a PEM file named by clouds.yaml (`cacert`, `cert`, `key`). */
-export function readPem(path: string): Buffer {
-  return readFileSync(path);
 }
 
 export class HttpTransport {

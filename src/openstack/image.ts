@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { exactlyOne, ignoreMissing, orUndefined, seg, waitUntil, type WaitOptions } from './resource.js';
 import type { Session } from './session.js';
 
-export type ImageStatus =
+type ImageStatus =
   | 'queued'
   | 'saving'
   | 'uploading'
@@ -16,11 +16,11 @@ export type ImageStatus =
   | 'killed'
   | 'deleted'
   | 'pending_delete';
-export type DiskFormat = 'ami' | 'ari' | 'aki' | 'vhd' | 'vhdx' | 'vmdk' | 'raw' | 'qcow2' | 'vdi' | 'ploop' | 'iso';
-export type ContainerFormat = 'ami' | 'ari' | 'aki' | 'bare' | 'ovf' | 'ova' | 'docker' | 'compressed';
-export type Visibility = 'public' | 'private' | 'shared' | 'community';
+type DiskFormat = 'ami' | 'ari' | 'aki' | 'vhd' | 'vhdx' | 'vmdk' | 'raw' | 'qcow2' | 'vdi' | 'ploop' | 'iso';
+type ContainerFormat = 'ami' | 'ari' | 'aki' | 'bare' | 'ovf' | 'ova' | 'docker' | 'compressed';
+type Visibility = 'public' | 'private' | 'shared' | 'community';
 
-export interface Image {
+interface Image {
   id: string;
   name: string | null;
   status: ImageStatus;
@@ -43,7 +43,7 @@ export interface Image {
   [property: string]: unknown;
 }
 
-export interface ImageCreate {
+interface ImageCreate {
   name: string;
   /** Chosen by glance when not given. */
   id?: string;
@@ -59,7 +59,7 @@ export interface ImageCreate {
 }
 
 /** Image data: all in memory, or streamed (a Node stream or any async iterable of bytes). */
-export type ImageData = Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array>;
+type ImageData = Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array>;
 
 export class ImageApi {
   readonly images: Images;

@@ -53,37 +53,7 @@ export class OpenStackClient {
   }
 }
 
-export { Session, DEFAULT_MICROVERSIONS, nextLinkQuery } from './session.js';
-export type {
-  ApiResponse,
-  ListOptions,
-  Query,
-  QueryValue,
-  RequestEvent,
-  RequestOptions,
-  ServiceType,
-  SessionOptions,
-} from './session.js';
-export type {
-  ApplicationCredentialAuth,
-  AuthOptions,
-  AuthScope,
-  PasswordAuth,
-  Token,
-  TokenAuth,
-  TokenBody,
-} from './auth.js';
-export { authRequestBody, identityV3Url } from './auth.js';
-export { apiBase, selectEndpoint, SERVICE_TYPE_ALIASES } from './catalog.js';
-export type { CatalogEndpoint, CatalogService, EndpointQuery, Interface } from './catalog.js';
-export { configSearchPath, loadCloud, sessionOptionsFromCloud } from './clouds-yaml.js';
-export type { CloudConfig, LoadCloudOptions } from './clouds-yaml.js';
-export { isConflict, isNotFound, OpenStackApiError, OpenStackUnreachableError, parseErrorBody } from './errors.js';
-export type { TlsOptions } from './http.js';
-export type { WaitOptions } from './resource.js';
-export * from './identity.js';
-export * from './compute.js';
-export * from './network.js';
-export * from './block-storage.js';
-export * from './image.js';
-export * from './placement.js';
+// What the rest of osk imports from here besides the client.
+export { loadCloud } from './clouds-yaml.js';
+export { OpenStackApiError } from './errors.js';
+export type { ServiceType } from './session.js';

@@ -7,7 +7,7 @@ import { isConflict } from './errors.js';
 import { exactlyOne, ignoreMissing, seg } from './resource.js';
 import type { Query, Session } from './session.js';
 
-export interface Network {
+interface Network {
   id: string;
   name: string;
   status: string;
@@ -25,7 +25,7 @@ export interface Network {
   availability_zones?: string[];
   tags?: string[];
 }
-export interface NetworkCreate {
+interface NetworkCreate {
   name: string;
   admin_state_up?: boolean;
   shared?: boolean;
@@ -39,11 +39,11 @@ export interface NetworkCreate {
   project_id?: string;
 }
 
-export interface AllocationPool {
+interface AllocationPool {
   start: string;
   end: string;
 }
-export interface Subnet {
+interface Subnet {
   id: string;
   name: string;
   network_id: string;
@@ -60,7 +60,7 @@ export interface Subnet {
   project_id: string;
   description?: string;
 }
-export interface SubnetCreate {
+interface SubnetCreate {
   network_id: string;
   cidr: string;
   ip_version: 4 | 6;
@@ -77,11 +77,11 @@ export interface SubnetCreate {
   project_id?: string;
 }
 
-export interface FixedIp {
+interface FixedIp {
   subnet_id: string;
   ip_address: string;
 }
-export interface Port {
+interface Port {
   id: string;
   name: string;
   network_id: string;
@@ -101,7 +101,7 @@ export interface Port {
   project_id: string;
   description?: string;
 }
-export interface PortCreate {
+interface PortCreate {
   network_id: string;
   name?: string;
   fixed_ips?: ({ subnet_id: string; ip_address?: string } | { ip_address: string; subnet_id?: string })[];
@@ -118,12 +118,12 @@ export interface PortCreate {
   project_id?: string;
 }
 
-export interface ExternalGateway {
+interface ExternalGateway {
   network_id: string;
   enable_snat?: boolean;
   external_fixed_ips?: { subnet_id?: string; ip_address?: string }[];
 }
-export interface Router {
+interface Router {
   id: string;
   name: string;
   status: string;
@@ -135,14 +135,14 @@ export interface Router {
   project_id: string;
   description?: string;
 }
-export interface RouterCreate {
+interface RouterCreate {
   name: string;
   admin_state_up?: boolean;
   external_gateway_info?: ExternalGateway | null;
   description?: string;
   project_id?: string;
 }
-export interface RouterInterface {
+interface RouterInterface {
   id: string;
   subnet_id: string;
   subnet_ids: string[];
@@ -152,7 +152,7 @@ export interface RouterInterface {
   tenant_id?: string;
 }
 
-export interface SecurityGroupRule {
+interface SecurityGroupRule {
   id: string;
   security_group_id: string;
   direction: 'ingress' | 'egress';
@@ -166,7 +166,7 @@ export interface SecurityGroupRule {
   description?: string;
   project_id?: string;
 }
-export interface SecurityGroupRuleCreate {
+interface SecurityGroupRuleCreate {
   security_group_id: string;
   direction: 'ingress' | 'egress';
   ethertype?: 'IPv4' | 'IPv6';
@@ -177,7 +177,7 @@ export interface SecurityGroupRuleCreate {
   remote_group_id?: string | null;
   description?: string;
 }
-export interface SecurityGroup {
+interface SecurityGroup {
   id: string;
   name: string;
   description: string;
@@ -186,7 +186,7 @@ export interface SecurityGroup {
   security_group_rules: SecurityGroupRule[];
 }
 
-export interface Agent {
+interface Agent {
   id: string;
   /** e.g. `OVN Controller Gateway agent`, `OVN Metadata agent`, `DHCP agent`. */
   agent_type: string;

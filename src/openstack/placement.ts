@@ -5,7 +5,7 @@
 import { exactlyOne, orUndefined, seg } from './resource.js';
 import type { Session } from './session.js';
 
-export interface ResourceProvider {
+interface ResourceProvider {
   uuid: string;
   name: string;
   generation: number;
@@ -13,7 +13,7 @@ export interface ResourceProvider {
   root_provider_uuid: string;
 }
 
-export interface Inventory {
+interface Inventory {
   total: number;
   reserved: number;
   min_unit: number;
@@ -22,13 +22,13 @@ export interface Inventory {
   allocation_ratio: number;
 }
 
-export interface Inventories {
+interface Inventories {
   resource_provider_generation: number;
   /** By resource class: `VCPU`, `MEMORY_MB`, `DISK_GB`, … */
   inventories: Record<string, Inventory>;
 }
 
-export interface Usages {
+interface Usages {
   resource_provider_generation: number;
   usages: Record<string, number>;
 }

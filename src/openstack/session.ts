@@ -32,13 +32,13 @@ export type ServiceType = 'identity' | 'compute' | 'network' | 'block-storage' |
  * the resource modules are written for these versions (e.g. compute server groups use `policy`,
  * 2.64+; keypairs need `public_key`, 2.92+; hypervisors have no usage counters, 2.88+).
  */
-export const DEFAULT_MICROVERSIONS: Readonly<Partial<Record<ServiceType, string>>> = {
+const DEFAULT_MICROVERSIONS: Readonly<Partial<Record<ServiceType, string>>> = {
   compute: '2.93',
   'block-storage': '3.70',
   placement: '1.39',
 };
 
-export interface RequestEvent {
+interface RequestEvent {
   service: string;
   method: string;
   url: string;
@@ -76,7 +76,7 @@ export interface SessionOptions {
   now?: () => number;
 }
 
-export type QueryValue = string | number | boolean | undefined | null | readonly (string | number | boolean)[];
+type QueryValue = string | number | boolean | undefined | null | readonly (string | number | boolean)[];
 export type Query = Record<string, QueryValue>;
 
 export interface RequestOptions {
@@ -96,7 +96,7 @@ export interface RequestOptions {
   okStatuses?: readonly number[];
 }
 
-export interface ApiResponse<T> {
+interface ApiResponse<T> {
   status: number;
   headers: ResponseHeaders;
   /** Parsed JSON; the text for other content types; undefined for an empty body. */
@@ -104,7 +104,7 @@ export interface ApiResponse<T> {
   requestId: string | undefined;
 }
 
-export interface ListOptions {
+interface ListOptions {
   query?: Query;
   /** Ask for pages of this size (`limit`); the service's own default page size otherwise. */
   pageSize?: number;
@@ -603,7 +603,7 @@ export class Session {
 }
 
 /** The query of the next page from a list answer, or undefined on the last page. */
-export function nextLinkQuery(body: Record<string, unknown> | undefined, key: string): Query | undefined {
+function nextLinkQuery(body: Record<string, unknown> | undefined, key: string): Query | undefined {
   if (!body) return undefined;
   let href: string | undefined;
   const links = body[`${key}_links`] ?? body.links;

@@ -3,7 +3,7 @@
  * a cycle error that names the whole loop. Hand-written (~60 lines) because the planner also
  * needs levels and reasons per edge, which general graph libraries do not model.
  */
-export interface GraphEdge {
+interface GraphEdge {
   from: string;
   to: string;
 }

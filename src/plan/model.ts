@@ -38,7 +38,7 @@ export interface CloudModel {
   waves: string[][];
 }
 
-export interface ModelOptions {
+interface ModelOptions {
   topology?: Topology;
   secrets?: SecretLookup;
   release?: OsRelease;
@@ -90,7 +90,7 @@ export function buildModel(file: CloudFile, opts: ModelOptions = {}): CloudModel
 }
 
 /** Every reference a component makes: env, command, mounted config files, credentials, rules. */
-export function referencesOf(
+function referencesOf(
   c: ComponentDef,
   bundles: Map<string, ConfigBundleDef>,
   secrets: Map<string, SecretDef>,

@@ -5,7 +5,7 @@
  * ranges `a-b`, steps `/n` and lists `,` (no month or day names).
  */
 
-export const CRON_MACROS: Readonly<Record<string, string>> = {
+const CRON_MACROS: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
   '@monthly': '0 0 1 * *',
@@ -23,7 +23,7 @@ const FIELDS = [
   { name: 'day of week', min: 0, max: 7 },
 ] as const;
 
-export interface CronFields {
+interface CronFields {
   minutes: Set<number>;
   hours: Set<number>;
   daysOfMonth: Set<number>;
@@ -34,7 +34,7 @@ export interface CronFields {
 }
 
 /** The parsed schedule, or why it is not one (naming the field and its allowed range). */
-export function parseCron(schedule: string): { ok: true; fields: CronFields } | { ok: false; why: string } {
+function parseCron(schedule: string): { ok: true; fields: CronFields } | { ok: false; why: string } {
   const expr = CRON_MACROS[schedule.trim()] ?? schedule.trim();
   if (expr.startsWith('@'))
     return { ok: false, why: `unknown macro "${expr}" (use @yearly, @monthly, @weekly, @daily or @hourly)` };

@@ -1,5 +1,5 @@
 /** Suggest the closest known name for a misspelled key (Damerau-free Levenshtein is enough for keys). */
-export function levenshtein(a: string, b: string): number {
+function levenshtein(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0]!;
@@ -18,7 +18,7 @@ export function levenshtein(a: string, b: string): number {
 }
 
 /** Longest word and most candidates a suggestion is computed for: the cost stays bounded whatever the input. */
-export const SUGGEST_LIMITS = { wordChars: 64, candidates: 200 } as const;
+const SUGGEST_LIMITS = { wordChars: 64, candidates: 200 } as const;
 
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   // Keys are short; a longer "word" is not a typo of one, and its distances would cost the most.

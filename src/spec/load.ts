@@ -590,7 +590,7 @@ function nodeAt(index: NodeIndex, path: readonly (string | number)[]): Node | un
 type AnySchema = z.core.$ZodType;
 
 /** The keys an object at `path` accepts, found by walking the schema (for did-you-mean). */
-export function knownKeys(path: (string | number)[]): string[] {
+function knownKeys(path: (string | number)[]): string[] {
   let s: AnySchema | undefined = cloudFileSchema;
   for (const seg of path) {
     s = unwrap(s);

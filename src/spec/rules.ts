@@ -41,7 +41,7 @@ export function plainProblem(s: string): string | undefined {
 }
 
 /** One line of text, no control characters, at most `max` characters: the base of every string. */
-export function text(max = 255) {
+function text(max = 255) {
   return plain().max(max);
 }
 
@@ -115,7 +115,7 @@ export const dnsName = pattern(
 const QUALIFIED_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
 
 /** Why `key` is not a Kubernetes label key ([prefix/]name), or undefined. */
-export function labelKeyProblem(key: string): string | undefined {
+function labelKeyProblem(key: string): string | undefined {
   const slash = key.indexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;

@@ -49,7 +49,7 @@ const CREDENTIALS_GO =
   'put the access key in the Secret named by spec.backup.offsite.credentialsSecret (keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and write the URL without user:password@';
 
 /** osk's own label prefixes: a user label there would change what osk selects and prunes by. */
-export const OWN_LABEL_PREFIXES = ['app.kubernetes.io/', 'osk.dev/'];
+const OWN_LABEL_PREFIXES = ['app.kubernetes.io/', 'osk.dev/'];
 function ownLabelRefusal(key: string): { sentence: string; hint: string } | undefined {
   const own = OWN_LABEL_PREFIXES.find((p) => key.startsWith(p));
   return own
@@ -71,7 +71,7 @@ const resourceList = z.strictObject({
   cpu: quantity({ positive: true }).optional(),
   memory: quantity({ positive: true }).optional(),
 });
-export const resourcesSchema = z
+const resourcesSchema = z
   .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
   .describe(
     'CPU and memory for each container; defaults come from the profile and the component. A limit must not be below its request',
@@ -117,7 +117,7 @@ const componentFields = {
   nodeSelector: labels.optional().describe('Extra node labels for this component, added to its node role selector'),
   tolerations: tolerations.optional(),
 };
-export const componentSchema = z.strictObject(componentFields);
+const componentSchema = z.strictObject(componentFields);
 
 const storageVolume = z.strictObject({
   size: quantity({ positive: true }).optional().describe('PersistentVolumeClaim size (greater than 0)'),
@@ -547,13 +547,11 @@ export const cloudFileSchema = z.strictObject({
   spec: cloudSpecSchema.default(() => cloudSpecSchema.parse({})),
 });
 
-/** The cloud file as written (before defaults). */
-export type CloudFileInput = z.input<typeof cloudFileSchema>;
 /** The cloud file after validation and the schema's own defaults (profile defaults come later). */
 export type CloudFile = z.output<typeof cloudFileSchema>;
 export type CloudSpec = CloudFile['spec'];
 export type ComponentSettings = z.output<typeof componentSchema>;
-export type Resources = z.output<typeof resourcesSchema>;
+type Resources = z.output<typeof resourcesSchema>;
 
 /**
  * Rules that span fields. They run on the parsed file; each names the field to fix.

@@ -21,10 +21,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultProgressMode, formatElapsed, startProgress } from './progress.js';
 
-export const GO_MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'go');
+const GO_MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'go');
 
 /** Applets of kubecp that get a symlink of their name (argv[0] dispatch). */
-export const APPLETS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
+const APPLETS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
 
 export interface Versions {
   kubernetes: string;
@@ -43,7 +43,7 @@ export interface Binaries {
   buildSeconds?: number;
 }
 
-export function cacheRoot(): string {
+function cacheRoot(): string {
   return process.env.OSK_CACHE_DIR || join(homedir(), '.cache', 'osk');
 }
 
@@ -59,7 +59,7 @@ export function goCommand(): string {
 }
 
 /** Versions pinned in go.mod (the single place they are written). */
-export function pinnedVersions(goVersion = ''): Versions {
+function pinnedVersions(goVersion = ''): Versions {
   const mod = readFileSync(join(GO_MODULE_DIR, 'go.mod'), 'utf8');
   const req = (path: string): string => {
     const m = new RegExp(`^\\s*${path.replace(/[./]/g, '\\$&')}\\s+(v\\S+)`, 'm').exec(mod);
@@ -107,7 +107,7 @@ function buildArgs(v: Versions, outDir: string): string[] {
   ];
 }
 
-export function pinHash(goVersion: string): string {
+function pinHash(goVersion: string): string {
   const h = createHash('sha256');
   const files = readdirSync(GO_MODULE_DIR)
     .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
@@ -122,18 +122,13 @@ export function pinHash(goVersion: string): string {
   return h.digest('hex').slice(0, 12);
 }
 
-export function goVersion(go = goCommand()): string {
+function goVersion(go = goCommand()): string {
   const r = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${go} env GOVERSION failed: ${r.stderr}`);
   return r.stdout.trim();
 }
 
-/** Where the binaries for the current pin live (built or not). */
-export function binariesDir(go = goCommand()): string {
-  return join(cacheRoot(), `k8s-${pinHash(goVersion(go))}`, 'bin');
-}
-
-export interface EnsureOptions {
+interface EnsureOptions {
   /** progress lines (default: stderr) */
   log?: (line: string) => void;
   /**

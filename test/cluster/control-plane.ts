@@ -54,7 +54,7 @@ export function defaultClusterDir(): string {
   return join(process.env.OSK_STATE_DIR || join(homedir(), '.local', 'state', 'osk'), 'cluster');
 }
 
-export interface StartOptions {
+interface StartOptions {
   /** number of fake Nodes: the first min(3, nodes) are control plane, the rest compute */
   nodes: number;
   /** state directory (pki, logs, pids, etcd data, kubeconfig); created if missing */
@@ -83,13 +83,13 @@ export interface StartOptions {
   stopOnExit?: boolean;
 }
 
-export interface NodeSpec {
+interface NodeSpec {
   name: string;
   role: 'control-plane' | 'compute';
   gpu: boolean;
 }
 
-export interface ProcessRecord {
+interface ProcessRecord {
   name: string;
   pid: number;
   /** the executable path it was started as: checked against /proc/PID/cmdline before a signal */
@@ -97,7 +97,7 @@ export interface ProcessRecord {
   log: string;
 }
 
-export interface ClusterState {
+interface ClusterState {
   version: 1;
   dir: string;
   kubeconfig: string;
@@ -128,7 +128,7 @@ export interface Cluster {
   stop(opts?: StopOptions): Promise<StopResult>;
 }
 
-export interface StopOptions {
+interface StopOptions {
   /** keep the state directory (logs, etcd data, pki) instead of removing it */
   keep?: boolean;
   /** ms between SIGTERM and SIGKILL (default 10 s) */
@@ -164,7 +164,7 @@ const stderrLog = (l: string): void => {
   process.stderr.write(`${l}\n`);
 };
 
-export function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
+function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`nodes must be a positive integer, not ${nodes}`);
   const cp = Math.min(3, nodes);
   const compute = nodes - cp;
@@ -176,7 +176,7 @@ export function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
   return out;
 }
 
-export function nodeObject(n: NodeSpec): KubeObject {
+function nodeObject(n: NodeSpec): KubeObject {
   const labels: Record<string, string> = {
     'kubernetes.io/hostname': n.name,
     'kubernetes.io/os': 'linux',
@@ -643,7 +643,7 @@ function signal(p: ProcessRecord, sig: NodeJS.Signals): void {
   }
 }
 
-export interface ClusterHealth {
+interface ClusterHealth {
   healthy: boolean;
   processes: (ProcessRecord & { running: boolean })[];
   problems: string[];

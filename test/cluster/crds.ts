@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import type { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
 import { goCommand } from './build.js';
 
-export interface CrdSource {
+interface CrdSource {
   module: string;
   version: string;
   /** go.sum's h1: hash of the module zip. */
@@ -23,7 +23,7 @@ export interface CrdSource {
   files: string[];
 }
 
-export const CRD_SOURCES = {
+const CRD_SOURCES = {
   'prometheus-operator': {
     module: 'github.com/prometheus-operator/prometheus-operator',
     version: 'v0.85.0',
@@ -40,10 +40,10 @@ export const CRD_SOURCES = {
   },
 } as const satisfies Record<string, CrdSource>;
 
-export type CrdSet = keyof typeof CRD_SOURCES;
+type CrdSet = keyof typeof CRD_SOURCES;
 
 /** The CRD documents of one set, from the Go module cache (downloaded when absent). */
-export function crdDocuments(set: CrdSet): Record<string, unknown>[] {
+function crdDocuments(set: CrdSet): Record<string, unknown>[] {
   const src: CrdSource = CRD_SOURCES[set];
   const cwd = mkdtempSync(join(tmpdir(), 'osk-crds-'));
   try {

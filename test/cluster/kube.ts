@@ -3,7 +3,7 @@
 import { request as httpsRequest, Agent } from 'node:https';
 import { readFileSync } from 'node:fs';
 
-export interface KubeCredentials {
+interface KubeCredentials {
   /** https://127.0.0.1:PORT */
   server: string;
   /** PEM */
@@ -12,12 +12,12 @@ export interface KubeCredentials {
   key: string;
 }
 
-export interface KubeResponse<T = unknown> {
+interface KubeResponse<T = unknown> {
   status: number;
   body: T;
 }
 
-export class KubeError extends Error {
+class KubeError extends Error {
   constructor(
     readonly method: string,
     readonly path: string,
@@ -45,7 +45,7 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
-export interface KubeList<T = KubeObject> {
+interface KubeList<T = KubeObject> {
   items: T[];
 }
 

@@ -3,7 +3,7 @@
 // diagnostics) a plain line is written whenever the status changed and at least every `everyMs`
 // even when it did not, so a log shows the step is alive and how long it has run.
 
-export interface ProgressOptions {
+interface ProgressOptions {
   /** where plain lines go (lines mode) */
   log: (line: string) => void;
   /**

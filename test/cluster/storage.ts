@@ -15,7 +15,7 @@ export const HOSTPATH_PROVISIONER_FLAG = '--enable-hostpath-provisioner=true';
 /** What the built-in provisioner creates: /tmp/hostpath_pv/<uuid>; nothing else is ever removed. */
 const PROVISIONED_DIR = /^\/tmp\/hostpath_pv\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function defaultStorageClass(): KubeObject {
+function defaultStorageClass(): KubeObject {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',

@@ -75,7 +75,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 
-export type OsloKind =
+type OsloKind =
   | 'keystone.conf'
   | 'glance-api.conf'
   | 'placement.conf'
@@ -114,7 +114,7 @@ function loadNamespaces(): Record<OsloKind, readonly string[]> {
 /** oslo-config-generator namespaces per config file kind (test/support/oslo-namespaces.json). */
 export const namespaces: Readonly<Record<OsloKind, readonly string[]>> = loadNamespaces();
 
-export interface OsloValidationResult {
+interface OsloValidationResult {
   /** true when no file has an unknown/misspelled/deprecated option or group. */
   ok: boolean;
   /** One line per problem: `<file>: [group] option: reason`. */
@@ -129,7 +129,7 @@ export interface OsloValidationResult {
   output: string;
 }
 
-export interface OsloValidateOptions {
+interface OsloValidateOptions {
   /** Groups not to validate (dynamically named groups), passed as --exclude-group. */
   excludeGroups?: readonly string[];
   /** Report deprecated option names as warnings instead of errors. Default false. */

@@ -25,7 +25,7 @@ export interface Recorded {
   json: unknown;
 }
 
-export interface Reply {
+interface Reply {
   status: number;
   headers?: Record<string, string>;
   /** An object is sent as JSON; a string or Buffer as is. */
@@ -33,10 +33,7 @@ export interface Reply {
 }
 
 /** `hang` never answers; `destroy` drops the connection. */
-export type Handler = (
-  req: Recorded,
-  cloud: FakeCloud,
-) => Reply | 'hang' | 'destroy' | Promise<Reply | 'hang' | 'destroy'>;
+type Handler = (req: Recorded, cloud: FakeCloud) => Reply | 'hang' | 'destroy' | Promise<Reply | 'hang' | 'destroy'>;
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
   status,

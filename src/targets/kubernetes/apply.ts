@@ -28,17 +28,16 @@ import { explainPods, lastLogLines, listNodes, warningEvents, workloadReadiness,
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
 
-export { FIELD_MANAGER, INVENTORY, readInventory, refKey, refOf, type ObjectRef } from './inventory.js';
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 
-export interface ApplyOptions {
+interface ApplyOptions {
   reporter: Reporter;
   timeoutSeconds: number;
   prune: boolean;
   pruneVolumes: boolean;
 }
 
-export interface ApplyResult extends RunResult {
+interface ApplyResult extends RunResult {
   created: string[];
   changed: string[];
   unchanged: string[];

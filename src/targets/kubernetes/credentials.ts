@@ -15,7 +15,7 @@ import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 import type { KubeApi } from './kube-api.js';
 
-export interface CredentialCheck {
+interface CredentialCheck {
   /** Store names whose cluster value differs. */
   differ: string[];
   /** Store names taken from the cluster (with import). */

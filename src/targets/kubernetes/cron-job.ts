@@ -5,7 +5,7 @@
 import { CronJob, type ICronJob } from 'kubernetes-models/batch/v1';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1';
 
-export interface ScheduledJob {
+interface ScheduledJob {
   metadata: NonNullable<ICronJob['metadata']>;
   /** Labels of the Jobs it creates. */
   labels: Record<string, string>;

@@ -71,7 +71,7 @@ export async function writeInventory(api: KubeApi, ns: string, cloud: string, re
   });
 }
 
-export interface PrunePlan {
+interface PrunePlan {
   /** To delete, in this order; claims among them only with --prune-volumes. */
   remove: ObjectRef[];
   /** Claims no longer rendered (or of a removed StatefulSet) that stay, because they hold data. */

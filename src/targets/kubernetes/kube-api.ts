@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ExitCode, OskError } from '../../errors.js';
 
-export interface ApiStatus {
+interface ApiStatus {
   kind?: string;
   status?: string;
   message?: string;
@@ -37,14 +37,14 @@ export class KubeApiError extends OskError {
   }
 }
 
-export interface KubeResource {
+interface KubeResource {
   /** e.g. /apis/apps/v1 */
   base: string;
   plural: string;
   namespaced: boolean;
 }
 
-export interface RequestOpts {
+interface RequestOpts {
   body?: unknown;
   contentType?: string;
   query?: Record<string, string | undefined>;

@@ -23,7 +23,7 @@ import { CREDENTIAL_ANNOTATION, type RenderedGroup } from './objects.js';
 
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 
-export interface ComponentState {
+interface ComponentState {
   component: string;
   kind: string;
   ready: boolean;
@@ -144,7 +144,7 @@ function comparable(o: unknown): unknown {
   return x;
 }
 
-export interface DiffEntry {
+interface DiffEntry {
   object: string;
   /** keep: a claim apply would leave in place although it is no longer rendered (data). */
   change: 'create' | 'update' | 'delete' | 'keep';
@@ -154,7 +154,7 @@ export interface DiffEntry {
   note?: string;
 }
 
-export interface DiffOptions {
+interface DiffOptions {
   /** As apply's --no-prune: false shows no deletions, because apply would make none. */
   prune: boolean;
   pruneVolumes: boolean;
@@ -214,7 +214,7 @@ export async function kubeDiff(
 /** Whether apply would change anything (kept claims are not a change). */
 export const diffChanges = (d: DiffEntry[]) => d.filter((e) => e.change !== 'keep');
 
-export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
+function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
   if (
     typeof a !== 'object' ||

@@ -104,7 +104,7 @@ const DAEMON_TOLERATED = new Set(
 const HOST_NETWORK_DAEMON_TOLERATED = 'node.kubernetes.io/network-unavailable';
 
 /** Taints that keep this pod off the node (only NoSchedule and NoExecute keep a pod off). */
-export function blockingTaints(spec: PlacementSpec, node: NodeLike, daemonSet: boolean): Taint[] {
+function blockingTaints(spec: PlacementSpec, node: NodeLike, daemonSet: boolean): Taint[] {
   const auto = (key: string) =>
     daemonSet && (DAEMON_TOLERATED.has(key) || (spec.hostNetwork === true && key === HOST_NETWORK_DAEMON_TOLERATED));
   return (node.spec?.taints ?? []).filter(

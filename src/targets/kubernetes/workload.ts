@@ -18,7 +18,7 @@ import type { ComponentDef, ConfigBundleDef, ProbeDef } from '../../catalog/type
 import type { SecretDef } from '../../config/secrets.js';
 import { labelsFor, selectorFor } from './labels.js';
 
-export const CONFIG_HASH = 'osk.dev/config-hash';
+const CONFIG_HASH = 'osk.dev/config-hash';
 
 export interface RenderInputs {
   ctx: CatalogContext;

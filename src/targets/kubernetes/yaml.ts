@@ -6,7 +6,7 @@ import type { KubeObject } from './objects.js';
  * YAML 1.1 output so that strings such as "yes" or "on" are quoted (Kubernetes' decoder reads
  * them as booleans otherwise); no line folding, so long values stay on one line.
  */
-export function toYaml(obj: unknown): string {
+function toYaml(obj: unknown): string {
   return stringify(obj, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }
 

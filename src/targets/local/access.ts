@@ -9,7 +9,7 @@ import { OpenStackClient } from '../../openstack/index.js';
 import type { StatePaths } from '../../state/paths.js';
 import { LOOPBACK } from './topology.js';
 
-export const KEYSTONE_URL = `http://${LOOPBACK}:5000/v3`;
+const KEYSTONE_URL = `http://${LOOPBACK}:5000/v3`;
 
 export interface Credentials {
   cloud: string;
@@ -18,7 +18,7 @@ export interface Credentials {
   demoPassword: string;
 }
 
-export function cloudsYaml(c: Credentials): string {
+function cloudsYaml(c: Credentials): string {
   const entry = (user: string, project: string, password: string) => ({
     auth: {
       auth_url: KEYSTONE_URL,
@@ -35,7 +35,7 @@ export function cloudsYaml(c: Credentials): string {
   return `# written by osk up for cloud ${c.cloud}; use with: eval "$(osk env)"\n${stringify({ clouds: { [c.cloud]: entry('admin', 'admin', c.adminPassword), [`${c.cloud}-demo`]: entry('demo', 'demo', c.demoPassword) } })}`;
 }
 
-export function openrc(c: Credentials): string {
+function openrc(c: Credentials): string {
   return [
     `# admin credentials of cloud ${c.cloud} (written by osk up): . ${'<this file>'}`,
     `export OS_AUTH_URL=${KEYSTONE_URL}`,

@@ -63,7 +63,7 @@ export async function runBuiltin(action: HostBuiltin, ctx: BuiltinContext): Prom
  * Chassis_Private row whose nb_cfg is far ahead of NB_Global's, which Neutron reads as an agent
  * that is alive. It must be created with that value: Neutron ignores a later update from 0.
  */
-export async function ovnFakeChassis(hostname: string, sbSocket: string): Promise<string> {
+async function ovnFakeChassis(hostname: string, sbSocket: string): Promise<string> {
   const sbctl = (...args: string[]) => runCommand(['ovn-sbctl', `--db=unix:${sbSocket}`, '--timeout=20', ...args]);
   const ok = async (p: Promise<{ code: number; out: string }>, what: string) => {
     const r = await p;

@@ -4,7 +4,7 @@
  * already up (for status, logs and down), rebuilt from the cloud file `up` keeps in its state.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ensureStarterKit,
@@ -21,7 +21,7 @@ import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 import type { CloudFile } from '../../spec/schema.js';
 import { adminClient, writeAccessFiles, type Credentials } from './access.js';
-import { checkDistro, chooseHypervisor, readHostFacts, type Hypervisor } from './host-facts.js';
+import { checkDistro, readHostFacts } from './host-facts.js';
 import { ensurePackages, requiredPackages } from './packages.js';
 import { readSavedCloudFile, writeSavedCloudFile } from '../../state/cloud-file.js';
 import { savedCloudFile, stateRoot, statePaths, type StatePaths } from '../../state/paths.js';
@@ -69,7 +69,7 @@ export async function resolveCloudName(name: string | undefined): Promise<string
   });
 }
 
-export interface LocalContext {
+interface LocalContext {
   file: CloudFile;
   paths: StatePaths;
   model: CloudModel;
@@ -82,23 +82,18 @@ export async function openLocalCloud(name: string): Promise<LocalContext> {
   const file = await readSavedCloudFile(paths.root);
   const store = await SecretStore.open(paths.secrets, name);
   const facts = readHostFacts();
-  const hypervisor = ((await readFile(join(paths.root, 'hypervisor'), 'utf8').catch(() => 'fake')).trim() ||
-    'fake') as Hypervisor;
-  const model = localModel(file, paths, facts, hypervisor, (n) =>
-    store.has(n) ? store.get(n) : placeholderSecrets(n),
-  );
+  const model = localModel(file, paths, facts, (n) => (store.has(n) ? store.get(n) : placeholderSecrets(n)));
   return { file, paths, model, store };
 }
 
-export interface UpOptions {
+interface UpOptions {
   file: CloudFile;
-  hypervisor?: Hypervisor;
   install: boolean;
   timeoutSeconds: number;
   reporter: Reporter;
 }
 
-export interface UpSummary {
+interface UpSummary {
   cloud: string;
   paths: StatePaths;
   seconds: number;
@@ -137,11 +132,10 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   }
   const facts = readHostFacts();
   checkDistro(facts);
-  const hypervisor = chooseHypervisor(facts, o.hypervisor);
 
   // The set of credentials does not depend on their values: a placeholder pass says which exist.
   const store = await SecretStore.open(paths.secrets, file.metadata.name);
-  const probeModel = localModel(file, paths, facts, hypervisor, placeholderSecrets);
+  const probeModel = localModel(file, paths, facts, placeholderSecrets);
   const created = store.ensure([...probeModel.secrets.values(), ...BOOTSTRAP_SECRETS]);
   await store.save();
   if (created.length)
@@ -158,10 +152,9 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
 
   // Kept so that status, logs and down know the cloud without the file.
   await writeSavedCloudFile(paths.root, file);
-  await writeFile(join(paths.root, 'hypervisor'), `${hypervisor}\n`, { mode: 0o600 });
 
   const secret = (n: string) => store.get(n);
-  const model = localModel(file, paths, facts, hypervisor, secret);
+  const model = localModel(file, paths, facts, secret);
   const ks = file.spec.services?.keystone;
   const rotation =
     ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws' ? undefined : (ks?.keyRotation?.every ?? '24h');

@@ -9,7 +9,7 @@ import { shutdown, supervisorPid, supervisorStatus } from './control.js';
 import type { StatePaths } from '../../state/paths.js';
 import { readPidFile, stopGroup } from './process-tree.js';
 
-export interface DownResult {
+interface DownResult {
   stopped: string[];
   purged: boolean;
 }

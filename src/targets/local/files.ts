@@ -13,7 +13,7 @@ import type { ComponentDef } from '../../catalog/types.js';
 import type { CloudModel } from '../../plan/model.js';
 import type { StatePaths } from '../../state/paths.js';
 
-export interface WrittenFiles {
+interface WrittenFiles {
   /** Paths whose content changed in this run. */
   changed: string[];
   /** Per component: hash of its command, environment, files and package versions. */

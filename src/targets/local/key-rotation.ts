@@ -22,7 +22,7 @@ import { writeIfChanged } from './files.js';
 import type { StatePaths } from '../../state/paths.js';
 import { isAlive, startTimeOf } from './process-tree.js';
 
-export interface KeyRepository {
+interface KeyRepository {
   /** The Kubernetes Secret name of the set, used as its name here too (keystone-fernet-keys). */
   set: string;
   dir: string;
@@ -30,7 +30,7 @@ export interface KeyRepository {
   names: string[];
 }
 
-export interface KeyRotationConfig {
+interface KeyRotationConfig {
   cloud: string;
   /** Seconds between rotations; absent: only `osk rotate-keys` rotates. */
   everySeconds?: number;
@@ -143,7 +143,7 @@ export async function writeKeyRepository(dir: string, keys: readonly string[]): 
   }
 }
 
-export interface RotationResult {
+interface RotationResult {
   rotated: { set: string; dir: string; keys: number }[];
   at: string;
 }
@@ -178,7 +178,7 @@ export async function rotateLocalKeys(paths: StatePaths, who: string, waitMs = 3
 }
 
 /** When the last rotation happened (or the cloud's keys were made: the store's age). */
-export async function lastRotation(paths: StatePaths): Promise<number | undefined> {
+async function lastRotation(paths: StatePaths): Promise<number | undefined> {
   const t = await readFile(lastFile(paths), 'utf8').catch(() => undefined);
   if (t && !Number.isNaN(Date.parse(t.trim()))) return Date.parse(t.trim());
   if (!existsSync(paths.secrets)) return undefined;

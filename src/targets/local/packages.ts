@@ -43,7 +43,7 @@ function run(
 }
 
 /** Installed versions of the given packages (absent ones are missing from the map). */
-export async function installedVersions(packages: string[]): Promise<Map<string, string>> {
+async function installedVersions(packages: string[]): Promise<Map<string, string>> {
   const { out } = await run('dpkg-query', [
     '-W',
     '-f',
@@ -58,7 +58,7 @@ export async function installedVersions(packages: string[]): Promise<Map<string,
   return versions;
 }
 
-export function installCommand(missing: string[]): string {
+function installCommand(missing: string[]): string {
   return `sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing.join(' ')}`;
 }
 

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import type { HostProbe } from '../../catalog/types.js';
 import { LOOPBACK } from './topology.js';
 
-export interface ProbeResult {
+interface ProbeResult {
   ok: boolean;
   /** What was seen, e.g. "connection refused on 127.0.0.1:5672" or "HTTP 503". */
   detail: string;
@@ -29,7 +29,7 @@ export function tcpProbe(port: number, host = LOOPBACK, timeoutMs = 2000): Promi
   });
 }
 
-export async function httpProbe(port: number, path: string, timeoutMs = 5000): Promise<ProbeResult> {
+async function httpProbe(port: number, path: string, timeoutMs = 5000): Promise<ProbeResult> {
   const url = `http://${LOOPBACK}:${port}${path}`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } });

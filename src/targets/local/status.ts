@@ -11,7 +11,7 @@ import { hostOrder } from './up.js';
 import type { StatePaths } from '../../state/paths.js';
 import { probe } from './probes.js';
 
-export interface ComponentStatus {
+interface ComponentStatus {
   component: string;
   kind: 'process' | 'step' | 'builtin' | 'skip';
   state: string;

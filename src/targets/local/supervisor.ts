@@ -32,7 +32,7 @@ export interface ProcessSpec {
   hash: string;
 }
 
-export type ProcessState = 'running' | 'backoff' | 'stopping' | 'stopped';
+type ProcessState = 'running' | 'backoff' | 'stopping' | 'stopped';
 
 export interface ProcessStatus {
   id: string;

@@ -7,7 +7,7 @@ import { parseCloudFile } from '../../spec/load.js';
 import { dbInitSql } from './builtins.js';
 import { DEFAULT_CLOUD_YAML } from './cloud.js';
 import { bundleFiles, hostComponents } from './files.js';
-import { checkDistro, chooseHypervisor, readOsRelease, type HostFacts } from './host-facts.js';
+import { checkDistro, readOsRelease, type HostFacts } from './host-facts.js';
 import { requiredPackages } from './packages.js';
 import { statePaths } from '../../state/paths.js';
 import { hostDeps, hostOrder, localModel } from './up.js';
@@ -16,12 +16,9 @@ const HOST: HostFacts = {
   distro: { id: 'debian', versionId: '12', pretty: 'Debian 12' },
   hostname: 'aio',
   root: true,
-  kvm: false,
-  ovsDatapath: false,
-  deviceMapper: false,
 };
 const paths = statePaths('default', '/srv/osk/default');
-const model = localModel(parseCloudFile(DEFAULT_CLOUD_YAML, 'builtin'), paths, HOST, 'fake', placeholderSecrets);
+const model = localModel(parseCloudFile(DEFAULT_CLOUD_YAML, 'builtin'), paths, HOST, placeholderSecrets);
 
 test('every component says how it runs on a host; skipped ones say why', () => {
   for (const c of model.components.values()) {
@@ -126,17 +123,7 @@ test('db-init SQL creates the databases and keeps the user password in step with
   assert.throws(() => dbInitSql(['x; DROP'], 'u', 'ok'));
 });
 
-test('hypervisors the host cannot run are refused with the reason; ha is refused on one host', () => {
-  assert.equal(chooseHypervisor(HOST, undefined), 'fake');
-  assert.throws(
-    () => chooseHypervisor(HOST, 'kvm'),
-    (e: unknown) =>
-      e instanceof OskError &&
-      e.exitCode === ExitCode.invalidInput &&
-      /\/dev\/kvm/.test(e.message) &&
-      /openvswitch/.test(e.message),
-  );
-  assert.throws(() => chooseHypervisor({ ...HOST, kvm: true, ovsDatapath: true }, 'kvm'), /does not run libvirtd/);
+test('os-release is read for the distribution check', () => {
   assert.deepEqual(readOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'), {
     id: 'debian',
     versionId: '12',

@@ -16,30 +16,27 @@ import type { CloudFile } from '../../spec/schema.js';
 import { runBuiltin, type BuiltinContext } from './builtins.js';
 import { ensureProcess, ensureSupervisor, supervisorStatus } from './control.js';
 import { hostComponents, writeHostFiles } from './files.js';
-import type { HostFacts, Hypervisor } from './host-facts.js';
-import { chooseVolumeDriver } from './host-facts.js';
+import type { HostFacts } from './host-facts.js';
 import { runGraph, type RunResult } from '../../plan/graph-run.js';
 import type { StatePaths } from '../../state/paths.js';
 import { probe, runCommand, tcpProbe } from './probes.js';
 import { hostTopology } from './topology.js';
 
-export interface LocalCloud {
-  model: CloudModel;
-  paths: StatePaths;
-}
-
-/** The model of the all-in-one cloud: Zed configs, loopback, this host's drivers. */
+/** The model of the all-in-one cloud: Zed configs, loopback, the fake drivers. */
 export function localModel(
   file: CloudFile,
   paths: StatePaths,
   facts: HostFacts,
-  hypervisor: Hypervisor,
   secret: (name: string) => string,
 ): CloudModel {
   const topology = hostTopology(paths, {
     hostname: facts.hostname,
-    hypervisor,
-    volumeDriver: chooseVolumeDriver(),
+    // The one choice on a host: servers, ports and volumes go through their whole API lifecycle
+    // with no guest and no stored data. Real guests would need libvirtd and an Open vSwitch
+    // datapath run on the host (and a KVM that really runs guests, which an existing /dev/kvm
+    // does not prove), real volumes a volume group; osk up runs none of these yet.
+    hypervisor: 'fake',
+    volumeDriver: 'fake',
     root: facts.root,
   });
   return buildModel(file, { topology, secrets: secret, release: 'zed' });
@@ -66,7 +63,7 @@ export function hostWaves(model: CloudModel): string[][] {
   return model.waves.map((w) => w.filter((id) => ids.has(id))).filter((w) => w.length > 0);
 }
 
-export interface ConvergeOptions {
+interface ConvergeOptions {
   reporter: Reporter;
   secret: (name: string) => string;
   versions: Map<string, string>;

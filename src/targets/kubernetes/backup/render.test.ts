@@ -14,7 +14,8 @@ import { objectsNeedingCrds } from '../monitoring/crds.js';
 import { render } from '../render.js';
 import { parseCloudFile } from '../../../spec/load.js';
 import { allObjects } from '../objects.js';
-import { cronPeriodMinutes, veleroTtl } from './velero.js';
+import { cronPeriodMinutes } from '../../../spec/cron.js';
+import { veleroTtl } from './velero.js';
 
 type Obj = {
   apiVersion: string;

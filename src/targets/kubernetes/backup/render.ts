@@ -43,25 +43,25 @@ import { configMapName } from '../workload.js';
 import { veleroSchedule } from './velero.js';
 
 export const BACKUP_CLAIM = 'osk-backups';
-export const BACKUP_SERVICE_ACCOUNT = 'osk-backup';
+const BACKUP_SERVICE_ACCOUNT = 'osk-backup';
 /** The mariadb image's mysql user: owns the data files mariadb-backup reads. */
-export const BACKUP_UID = 999;
+const BACKUP_UID = 999;
 /** The Galera node backups are taken from and restored into (it bootstraps the cluster). */
 export const BACKUP_MARIADB_ORDINAL = 0;
 const DEFAULT_CLAIM_SIZE = { minimal: '20Gi', ha: '50Gi' };
 
-export type BackupPart = 'mariadb' | 'ovn' | 'restore';
+type BackupPart = 'mariadb' | 'ovn' | 'restore';
 
 /** Labels of backup and restore pods; `app.kubernetes.io/name: backup` selects all of them. */
 export function backupLabels(ctx: CatalogContext, part: BackupPart): Record<string, string> {
   return labelsFor(ctx, { service: 'backup', part, id: `backup-${part}` });
 }
-export function backupPodSelector(ctx: CatalogContext): Record<string, string> {
+function backupPodSelector(ctx: CatalogContext): Record<string, string> {
   return { 'app.kubernetes.io/instance': ctx.name, 'app.kubernetes.io/name': 'backup' };
 }
 
 /** Size and StorageClass of the backup claim: the cloud's StorageClass, a size by profile. */
-export function backupClaimSpec(ctx: CatalogContext): { size: string; storageClass?: string } {
+function backupClaimSpec(ctx: CatalogContext): { size: string; storageClass?: string } {
   return { size: ctx.ha ? DEFAULT_CLAIM_SIZE.ha : DEFAULT_CLAIM_SIZE.minimal, ...ctx.storageClass(undefined) };
 }
 
@@ -75,7 +75,7 @@ export function ovnBackedUp(model: CloudModel): boolean {
   return model.components.has('ovn-nb') && model.components.has('ovn-sb');
 }
 
-export interface BackupContainerInputs {
+interface BackupContainerInputs {
   model: CloudModel;
   name: string;
   image: ImageKey;
@@ -120,7 +120,7 @@ export const tmpVolume: IVolume = { name: 'tmp', emptyDir: {} };
 export const tmpMount: IVolumeMount = { name: 'tmp', mountPath: '/tmp' };
 
 /** The MariaDB root password as the env var the scripts read (from the store's Secret). */
-export function mariadbPasswordEnv(model: CloudModel): IEnvVar {
+function mariadbPasswordEnv(model: CloudModel): IEnvVar {
   const def = model.secrets.get('mariadb-root-password');
   if (!def) throw new Error('catalog bug: backups need the mariadb-root-password credential');
   return { name: 'MARIADB_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: def.k8sSecret, key: def.key } } };

@@ -22,7 +22,7 @@ import { VELERO_API_VERSION, VELERO_NAMESPACE } from './velero.js';
 const RESTORE_MANAGER = 'osk-restore';
 const POLL_MS = Number(process.env.OSK_RESTORE_POLL_MS) || 1000;
 
-export interface RestoreRunOptions {
+interface RestoreRunOptions {
   model: CloudModel;
   groups: RenderedGroup[];
   api: KubeApi;
@@ -35,7 +35,7 @@ export interface RestoreRunOptions {
   applyTimeoutSeconds?: number;
 }
 
-export interface RestoreRunResult {
+interface RestoreRunResult {
   steps: { step: number; title: string; outcome: 'done' | 'skipped'; seconds: number; notes: string[] }[];
   seconds: number;
 }

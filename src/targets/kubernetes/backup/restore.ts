@@ -76,7 +76,7 @@ export interface RestoreStep {
   leaves?: string;
 }
 
-export type RestoreSource =
+type RestoreSource =
   | { where: 'claim'; selector: string }
   | { where: 'offsite'; selector: string }
   | { where: 'velero'; backup: string; selector: 'latest' };
@@ -221,7 +221,7 @@ function neutronSyncJob(model: CloudModel, groups: readonly RenderedGroup[]): Jo
   });
 }
 
-export interface RestorePlanOptions {
+interface RestorePlanOptions {
   cloudFile?: string;
   /** Names the safety copy (default: now). */
   now?: Date;

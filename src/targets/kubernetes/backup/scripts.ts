@@ -23,7 +23,7 @@ export const BACKUP_SCRIPTS_DIR = '/etc/osk-backup';
 /** Where the backup claim is mounted. */
 export const BACKUP_ROOT = '/backups';
 
-export type BackupSettings = NonNullable<CatalogContext['spec']['backup']>;
+type BackupSettings = NonNullable<CatalogContext['spec']['backup']>;
 
 const DEFAULTS: BackupSettings = cloudSpecSchema.shape.backup.unwrap().parse({});
 

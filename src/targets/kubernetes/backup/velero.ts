@@ -26,7 +26,7 @@ import type { KubeObject } from '../objects.js';
 export const VELERO_NAMESPACE = 'velero';
 export const VELERO_API_VERSION = 'velero.io/v1';
 
-export interface VeleroScheduleSpec {
+interface VeleroScheduleSpec {
   schedule: string;
   useOwnerReferencesInBackup?: boolean;
   template: {
@@ -41,11 +41,11 @@ export interface VeleroScheduleSpec {
 }
 
 /** The labels the Schedule selects by: on every object osk renders for this cloud. */
-export function veleroSelector(ctx: CatalogContext): Record<string, string> {
+function veleroSelector(ctx: CatalogContext): Record<string, string> {
   return { 'app.kubernetes.io/managed-by': 'osk', [CLOUD_LABEL]: ctx.name };
 }
 
-export class VeleroSchedule implements KubeObject {
+class VeleroSchedule implements KubeObject {
   readonly apiVersion = VELERO_API_VERSION;
   readonly kind = 'Schedule';
   constructor(
@@ -108,6 +108,3 @@ export function veleroTtl(schedule: string, copies: number): string {
   const total = minutes * copies;
   return `${Math.floor(total / 60)}h${total % 60}m0s`;
 }
-
-/** The loader validates schedules with the same parser (spec/cron.ts), so render never meets one it cannot read. */
-export { cronPeriodMinutes };

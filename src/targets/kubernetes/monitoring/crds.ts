@@ -5,14 +5,14 @@
  */
 
 /** A CRD-provided kind osk may render, and what to tell the user when it is missing. */
-export interface OptionalKind {
+interface OptionalKind {
   group: string;
   kind: string;
   /** Who provides the CRD, for the skip message. */
   provider: string;
 }
 
-export const OPTIONAL_KINDS: readonly OptionalKind[] = [
+const OPTIONAL_KINDS: readonly OptionalKind[] = [
   { group: 'monitoring.coreos.com', kind: 'PrometheusRule', provider: 'Prometheus Operator' },
   { group: 'monitoring.coreos.com', kind: 'ServiceMonitor', provider: 'Prometheus Operator' },
   { group: 'monitoring.coreos.com', kind: 'PodMonitor', provider: 'Prometheus Operator' },
@@ -20,7 +20,7 @@ export const OPTIONAL_KINDS: readonly OptionalKind[] = [
 ];
 
 /** Objects of one CRD group/kind among the rendered ones. */
-export interface CrdNeed extends OptionalKind {
+interface CrdNeed extends OptionalKind {
   /** Objects as "Kind/name", in render order. */
   objects: string[];
 }

@@ -9,7 +9,7 @@ import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { AlertDef } from '../../../observe/alerts.js';
 
-export interface DashboardDef {
+interface DashboardDef {
   /** File stem and uid suffix, e.g. "thresholds". */
   name: string;
   title: string;

@@ -19,7 +19,7 @@ import { dashboards } from './dashboards.js';
 export const DASHBOARD_LABEL = 'grafana_dashboard';
 
 /** A rule group as Prometheus reads it (the PrometheusRule spec and promtool's file format). */
-export interface RuleGroup {
+interface RuleGroup {
   name: string;
   rules: {
     alert: string;
@@ -30,11 +30,11 @@ export interface RuleGroup {
   }[];
 }
 
-export function monitoringEnabled(model: CloudModel): boolean {
+function monitoringEnabled(model: CloudModel): boolean {
   return model.ctx.spec.monitoring?.enabled !== false;
 }
 
-export function ruleGroups(alerts: AlertDef[], cloud: string): RuleGroup[] {
+function ruleGroups(alerts: AlertDef[], cloud: string): RuleGroup[] {
   const groups = new Map<string, RuleGroup>();
   for (const a of alerts) {
     const name = `osk-${cloud}-${a.group}`;

@@ -53,7 +53,7 @@ import { dumpDatabases, listDatabases, loadDump, nonTransactional, startScratchS
 
 export type Log = (line: string) => void;
 
-export const DB_METHOD = 'mariadb-dump --single-transaction (logical, one consistent InnoDB snapshot of all databases)';
+const DB_METHOD = 'mariadb-dump --single-transaction (logical, one consistent InnoDB snapshot of all databases)';
 /** `flush_all` on the cloud's memcached (loopback, port 11211). */
 function flushMemcached(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -89,7 +89,7 @@ const PACKAGES = [
 ];
 
 /** Where `osk backup` keeps a cloud's backups by default (beside the clouds' state, not inside it). */
-export function defaultBackupDir(cloud: string): string {
+function defaultBackupDir(cloud: string): string {
   return defaultBackupsDir(cloud);
 }
 
@@ -147,7 +147,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** Row counts of every table of a standalone OVSDB file (its schema is the file's first record). */
-export async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
+async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
   const head = (await readFile(dbFile, 'utf8')).split('\n', 2)[1] ?? '';
   const schema = JSON.parse(head) as { name: OvnTableCount['db']; tables: Record<string, unknown> };
   const tables = Object.keys(schema.tables).sort();
@@ -162,7 +162,7 @@ export async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
   return tables.map((t, i) => ({ db: schema.name, table: t, rows: res[i]?.rows?.length ?? -1 }));
 }
 
-export interface BackupResult {
+interface BackupResult {
   dir: string;
   bytes: number;
   seconds: number;
@@ -227,7 +227,6 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
     const keyItems = [
       basename(paths.secrets),
       basename(paths.cloudFile),
-      'hypervisor',
       'etc/keystone/fernet-keys',
       'etc/keystone/credential-keys',
     ].filter((k) => existsSync(join(paths.root, k)));
@@ -325,12 +324,8 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
   return { dir, bytes, seconds: (Date.now() - t0) / 1000, manifest: manifest!, removed, kept };
 }
 
-export interface CheckedBackup {
-  manifest: Manifest;
-}
-
 /** Refuse a backup unless the manifest and every file check out. Reads only. */
-export async function checkBackup(dir: string): Promise<Manifest> {
+async function checkBackup(dir: string): Promise<Manifest> {
   if (!existsSync(dir)) throw new OskError(`${dir} does not exist`, { exitCode: ExitCode.invalidInput });
   const { manifest, problems } = await readManifest(dir);
   if (manifest && problems.length === 0) problems.push(...(await verifyFiles(dir, manifest.files)));

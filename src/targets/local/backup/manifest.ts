@@ -66,7 +66,7 @@ export function sha256Text(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export interface FileProblem {
+interface FileProblem {
   name: string;
   problem: string;
 }

@@ -140,7 +140,7 @@ export async function tableStats(socket: string, dbs: readonly string[]): Promis
 }
 
 /** A throwaway mariadbd: its own data dir and socket in a temp dir, no TCP port. */
-export interface ScratchServer {
+interface ScratchServer {
   socket: string;
   dir: string;
   stop(): Promise<void>;
