@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install the command-line tools and servers the tests check against:
 #   promtool (Debian's `prometheus` package): `promtool check rules` and `promtool test rules`
-#   on the PrometheusRules osk renders (src/observe/*.test.ts).
+#   on the PrometheusRules osk renders (src/targets/kubernetes/monitoring/*.test.ts).
 #   The Prometheus server itself, prometheus-mysqld-exporter and galera-4: the MariaDB/Galera
 #   alerts are evaluated by a real Prometheus on what the real exporter reads from a real
-#   one-node Galera cluster (src/observe/exporters.test.ts), so the metric names and values the
+#   one-node Galera cluster (src/targets/kubernetes/monitoring/exporters.test.ts), so the metric names and values the
 #   alerts use are the exporter's own. galera-4 is only a Recommends of mariadb-server (not
 #   installed with --no-install-recommends), so it is listed by name.
 #   prometheus-blackbox-exporter: the API-probe module osk renders is run against test servers
-#   (src/observe/blackbox.test.ts) and against the all-in-one cloud's real APIs (the e2e).
+#   (src/targets/kubernetes/monitoring/blackbox.test.ts) and against the all-in-one cloud's real APIs (the e2e).
 #
 # Debian ships promtool only inside the `prometheus` package, which also carries the
 # Prometheus server and a service for it; prometheus-mysqld-exporter carries a service too.
@@ -27,7 +27,7 @@ source "$(dirname "$0")/lib/apt.sh"
 # prometheus: promtool, and the server of the exporter test. mariadb-server + mariadb-backup,
 # ovn-central: the backup scripts run for real against local servers
 # (src/backup/kubernetes/scripts.test.ts). galera-4 + prometheus-mysqld-exporter: the Galera
-# alerts against a real one-node cluster and the real exporter (src/observe/exporters.test.ts).
+# alerts against a real one-node cluster and the real exporter (src/targets/kubernetes/monitoring/exporters.test.ts).
 # awscli: the offsite upload against a local S3 API (moto, from PyPI below).
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).

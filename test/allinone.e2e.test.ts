@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { API_PROBE_MODULE, BLACKBOX_CONFIG } from '../src/catalog/monitoring.js';
-import { alertDefinitions } from '../src/observe/alerts.js';
+import { alertDefinitions } from '../src/targets/kubernetes/monitoring/alerts.js';
 import { OpenStackClient } from '../src/openstack/index.js';
 import { buildModel } from '../src/plan/model.js';
 import { parseCloudFile } from '../src/spec/load.js';

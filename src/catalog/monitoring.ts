@@ -1,7 +1,7 @@
 /**
  * The exporters of spec.monitoring (Kubernetes only): metrics of what does not publish its own.
  * RabbitMQ needs none (its rabbitmq_prometheus plugin serves :15692). Each exporter is a small
- * Deployment scraped by a PodMonitor (src/observe/); its credentials come from the store and
+ * Deployment scraped by a PodMonitor (targets/kubernetes/monitoring/); its credentials come from the store and
  * reach it only through a Secret.
  *
  * - mysqld-exporter, multi-target (/probe?target=…): one exporter, one scrape per Galera node,

@@ -14,7 +14,7 @@
  * plugin; without one Velero still backs up every object and marks the volumes as skipped.
  *
  * The Schedule lives in Velero's namespace (`velero`, where the server watches Schedules);
- * includedNamespaces names the cloud's. Which kinds need Velero's CRDs: src/observe/crds.ts.
+ * includedNamespaces names the cloud's. Which kinds need Velero's CRDs: ../monitoring/crds.ts.
  */
 import { ExitCode, OskError } from '../../../errors.js';
 import { backupSettings } from './scripts.js';

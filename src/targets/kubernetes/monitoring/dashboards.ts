@@ -7,7 +7,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import type { AlertDef } from '../../../observe/alerts.js';
+import type { AlertDef } from './alerts.js';
 
 interface DashboardDef {
   /** File stem and uid suffix, e.g. "thresholds". */

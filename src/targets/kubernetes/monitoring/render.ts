@@ -13,7 +13,7 @@ import type { CloudModel } from '../../../plan/model.js';
 import type { KubernetesAddOn } from '../add-on.js';
 import { baseLabels, selectorFor } from '../labels.js';
 import type { KubeObject } from '../objects.js';
-import { alertDefinitions, type AlertDef } from '../../../observe/alerts.js';
+import { alertDefinitions, type AlertDef } from './alerts.js';
 import { dashboards } from './dashboards.js';
 
 export const DASHBOARD_LABEL = 'grafana_dashboard';

@@ -13,13 +13,13 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parser } from '@prometheus-io/lezer-promql';
 import { stringify } from 'yaml';
-import { SecretStore } from '../state/secret-store.js';
-import { render } from '../targets/kubernetes/render.js';
-import { parseCloudFile } from '../spec/load.js';
-import { allObjects } from '../targets/kubernetes/objects.js';
+import { SecretStore } from '../../../state/secret-store.js';
+import { render } from '../render.js';
+import { parseCloudFile } from '../../../spec/load.js';
+import { allObjects } from '../objects.js';
 import { alertDefinitions, type AlertDef } from './alerts.js';
-import { objectsNeedingCrds, skipMessage } from '../targets/kubernetes/monitoring/crds.js';
-import { DASHBOARD_LABEL } from '../targets/kubernetes/monitoring/render.js';
+import { objectsNeedingCrds, skipMessage } from './crds.js';
+import { DASHBOARD_LABEL } from './render.js';
 
 const CLOUDS: Record<string, string> = {
   minimal: readFileSync('examples/minimal.yaml', 'utf8'),

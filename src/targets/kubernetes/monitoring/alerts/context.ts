@@ -1,6 +1,6 @@
 /** What every alert group reads from the cloud: its thresholds, namespace and which parts it has. */
-import type { CloudModel } from '../../plan/model.js';
-import { resolveThresholds, type Thresholds } from '../../spec/thresholds.js';
+import type { CloudModel } from '../../../../plan/model.js';
+import { resolveThresholds, type Thresholds } from '../../../../spec/thresholds.js';
 
 /** ingress-nginx's latency histogram and request counter (labelled by `ingress`). */
 export const INGRESS_LATENCY = 'nginx_ingress_controller_request_duration_seconds_bucket';

@@ -12,8 +12,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { API_PROBE_MODULE, BLACKBOX_CONFIG } from '../catalog/monitoring.js';
-import { freePort } from '../../test/support/net.js';
+import { API_PROBE_MODULE, BLACKBOX_CONFIG } from '../../../catalog/monitoring.js';
+import { freePort } from '../../../../test/support/net.js';
 
 const BIN = '/usr/bin/prometheus-blackbox-exporter';
 const have = spawnSync(BIN, ['--version']).status === 0;

@@ -26,7 +26,7 @@
  * Each alert carries `examples`: series on which it must fire and series on which it must stay
  * quiet, written from the same threshold values (the tests turn them into `promtool test rules`).
  */
-import type { CloudModel } from '../plan/model.js';
+import type { CloudModel } from '../../../plan/model.js';
 import { apiThresholdAlerts } from './alerts/api.js';
 import { containerAlerts } from './alerts/containers.js';
 import { alertContext } from './alerts/context.js';
