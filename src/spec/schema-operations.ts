@@ -7,7 +7,6 @@ import { cron } from './schema-parts.js';
 const CREDENTIALS_GO =
   'put the access key in the Secret named by spec.backup.offsite.credentialsSecret (keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and write the URL without user:password@';
 
-/** spec.monitoring */
 export const monitoringSchema = z.strictObject({
   enabled: z.boolean().default(true),
   required: z
@@ -36,7 +35,6 @@ export const monitoringSchema = z.strictObject({
     .optional(),
 });
 
-/** spec.backup */
 export const backupSchema = z.strictObject({
   enabled: z.boolean().default(true),
   required: z

@@ -39,7 +39,6 @@ const keystoneSchema = service({
     ),
 });
 
-/** spec.services */
 export const servicesSchema = z.strictObject({
   keystone: keystoneSchema.optional(),
   glance: service({ api: componentSchema.optional() }).optional(),
