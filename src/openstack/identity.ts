@@ -1,6 +1,6 @@
 /**
  * Identity (Keystone v3): domains, projects, users, roles and their assignments, the service
- * catalog's services/endpoints/regions, application credentials and tokens.
+ * catalog's services/endpoints/regions (identity-catalog.ts), application credentials and tokens.
  * Paths are relative to `<keystone>/v3`; shapes follow the Identity API v3 reference.
  */
 import type { AuthOptions, Token, TokenBody } from './auth.js';
