@@ -78,7 +78,15 @@ export async function runProbes(os: OpenStackClient, o: ProbeOptions): Promise<A
   await probe('glance', 'GET /v2/images?limit=10', list('image', '/images'));
   await probe('placement', 'GET /resource_providers', list('placement', '/resource_providers', {}));
 
-  // Ports: on a network of their own, removed afterwards (when this run made it).
+  stats.push(...(await probePorts(os, o)));
+
+  if (o.write) stats.push(...(await probeVolumes(os, o)));
+  return stats;
+}
+
+/** Ports: created and deleted on a network of their own, removed afterwards (when this run made it). */
+async function probePorts(os: OpenStackClient, o: ProbeOptions): Promise<ApiStats[]> {
+  const s = os.session;
   let net: { id: string } | undefined;
   let madeNet = false;
   let netError: string | undefined;
@@ -107,54 +115,55 @@ export async function runProbes(os: OpenStackClient, o: ProbeOptions): Promise<A
     );
     if (id) deletes.push(await timed(() => s.request('network', 'DELETE', `/ports/${id}`)));
   });
-  stats.push(summarize('neutron-port', 'POST /v2.0/ports', creates));
+  const stats = [summarize('neutron-port', 'POST /v2.0/ports', creates)];
   if (deletes.length) stats.push(summarize('neutron-port', 'DELETE /v2.0/ports/{id}', deletes));
   if (net && madeNet) await os.network.networks.delete(net.id).catch(() => undefined);
+  return stats;
+}
 
-  if (o.write) {
-    o.onProbe?.('cinder-volume', 'create 1 GiB volume → available, delete → gone');
-    const timeout = o.volumeTimeoutMs ?? 120_000;
-    const made: Sample[] = [];
-    const gone: Sample[] = [];
-    await pool(o.n, o.concurrency, async (i) => {
-      let id: string | undefined;
-      made.push(
-        await timed(async () => {
-          id = (await os.blockStorage.volumes.create({ name: `osk-health-probe-${i}`, size: 1 })).id;
-          const deadline = Date.now() + timeout;
-          for (;;) {
-            const v = await os.blockStorage.volumes.get(id);
-            if (v.status === 'available') return;
-            if (v.status === 'error') throw new OskError(`volume ${id} went to status error`);
-            if (Date.now() > deadline)
-              throw new OskError(`volume ${id} not available within ${timeout / 1000} s (status ${v.status})`);
-            await sleep(100);
-          }
-        }),
-      );
-      if (!id) return;
-      gone.push(
-        await timed(async () => {
-          await os.blockStorage.volumes.delete(id!);
-          const deadline = Date.now() + timeout;
-          for (;;) {
-            const r = await s.request<{ volume?: { status?: string } }>('block-storage', 'GET', `/volumes/${id}`, {
-              okStatuses: [404],
-            });
-            if (r.status === 404) return;
-            if (r.body.volume?.status === 'error_deleting')
-              throw new OskError(`volume ${id} went to status error_deleting`);
-            if (Date.now() > deadline)
-              throw new OskError(
-                `volume ${id} not deleted within ${timeout / 1000} s (status ${r.body.volume?.status})`,
-              );
-            await sleep(100);
-          }
-        }),
-      );
-    });
-    stats.push(summarize('cinder-volume', 'create → available', made));
-    if (gone.length) stats.push(summarize('cinder-volume', 'delete → gone', gone));
-  }
+/** Volumes (with --write): created until available, deleted until gone. */
+async function probeVolumes(os: OpenStackClient, o: ProbeOptions): Promise<ApiStats[]> {
+  const s = os.session;
+  o.onProbe?.('cinder-volume', 'create 1 GiB volume → available, delete → gone');
+  const timeout = o.volumeTimeoutMs ?? 120_000;
+  const made: Sample[] = [];
+  const gone: Sample[] = [];
+  await pool(o.n, o.concurrency, async (i) => {
+    let id: string | undefined;
+    made.push(
+      await timed(async () => {
+        id = (await os.blockStorage.volumes.create({ name: `osk-health-probe-${i}`, size: 1 })).id;
+        const deadline = Date.now() + timeout;
+        for (;;) {
+          const v = await os.blockStorage.volumes.get(id);
+          if (v.status === 'available') return;
+          if (v.status === 'error') throw new OskError(`volume ${id} went to status error`);
+          if (Date.now() > deadline)
+            throw new OskError(`volume ${id} not available within ${timeout / 1000} s (status ${v.status})`);
+          await sleep(100);
+        }
+      }),
+    );
+    if (!id) return;
+    gone.push(
+      await timed(async () => {
+        await os.blockStorage.volumes.delete(id!);
+        const deadline = Date.now() + timeout;
+        for (;;) {
+          const r = await s.request<{ volume?: { status?: string } }>('block-storage', 'GET', `/volumes/${id}`, {
+            okStatuses: [404],
+          });
+          if (r.status === 404) return;
+          if (r.body.volume?.status === 'error_deleting')
+            throw new OskError(`volume ${id} went to status error_deleting`);
+          if (Date.now() > deadline)
+            throw new OskError(`volume ${id} not deleted within ${timeout / 1000} s (status ${r.body.volume?.status})`);
+          await sleep(100);
+        }
+      }),
+    );
+  });
+  const stats = [summarize('cinder-volume', 'create → available', made)];
+  if (gone.length) stats.push(summarize('cinder-volume', 'delete → gone', gone));
   return stats;
 }

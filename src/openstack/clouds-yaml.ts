@@ -166,69 +166,8 @@ function toCloudConfig(
   if (version && !/^3(\.\d+)?$/.test(version))
     throw bad(`${where}: identity_api_version ${version} is not supported; osk speaks Keystone v3`);
 
-  const a = (k: string): string | undefined => str(auth[k]);
-  const userDomainId = a('user_domain_id') ?? a('default_domain_id');
-  const userDomainName = a('user_domain_name') ?? a('default_domain_name');
-  const userPart = {
-    ...(a('username') ? { username: a('username')! } : {}),
-    ...(a('user_id') ? { userId: a('user_id')! } : {}),
-    ...(userDomainId ? { userDomainId } : userDomainName ? { userDomainName } : {}),
-  };
-
-  const authType = str(c.auth_type) ?? (a('application_credential_secret') ? 'v3applicationcredential' : 'password');
-  let authOptions: AuthOptions;
-  switch (authType) {
-    case 'password':
-    case 'v3password': {
-      const password = a('password');
-      if (!password)
-        throw bad(`${where}: auth.password is missing`, `put it in ${file} or in a secure.yaml next to it`);
-      if (!userPart.username && !userPart.userId) throw bad(`${where}: auth.username (or auth.user_id) is missing`);
-      const scope = scopeOf(auth);
-      authOptions = { type: 'password', authUrl, ...userPart, password, ...(scope ? { scope } : {}) };
-      break;
-    }
-    case 'v3applicationcredential':
-    case 'applicationcredential':
-    case 'application_credential': {
-      const secret = a('application_credential_secret');
-      if (!secret) throw bad(`${where}: auth.application_credential_secret is missing`);
-      const id = a('application_credential_id');
-      const credName = a('application_credential_name');
-      if (!id && !credName) throw bad(`${where}: auth.application_credential_id (or _name with the user) is missing`);
-      authOptions = {
-        type: 'applicationCredential',
-        authUrl,
-        ...(id ? { id } : {}),
-        ...(credName ? { name: credName } : {}),
-        ...userPart,
-        secret,
-      };
-      break;
-    }
-    case 'token':
-    case 'v3token': {
-      const token = a('token');
-      if (!token) throw bad(`${where}: auth.token is missing`);
-      const scope = scopeOf(auth);
-      authOptions = { type: 'token', authUrl, token, ...(scope ? { scope } : {}) };
-      break;
-    }
-    default:
-      throw bad(
-        `${where}: auth_type "${authType}" is not supported by osk`,
-        'use password, v3applicationcredential or token',
-      );
-  }
-
-  const iface = str(c.interface) ?? str(c.endpoint_type);
-  let interfaceName: Interface | undefined;
-  if (iface) {
-    const i = iface.replace(/URL$/, '');
-    if (i !== 'public' && i !== 'internal' && i !== 'admin')
-      throw bad(`${where}: interface "${iface}" is not one of public, internal, admin`);
-    interfaceName = i;
-  }
+  const authOptions = authOptionsOf(where, file, c, auth, authUrl);
+  const interfaceName = interfaceOf(where, c);
   const region =
     str(c.region_name) ??
     (Array.isArray(c.regions) ? str(isRecord(c.regions[0]) ? c.regions[0].name : c.regions[0]) : undefined);
@@ -239,6 +178,100 @@ function toCloudConfig(
     if (m && str(v)) endpointOverrides[m[1]!.replace(/_/g, '-')] = str(v)!;
   }
 
+  const { tls, cacertFile } = tlsOf(where, c, o);
+
+  return {
+    name,
+    file,
+    ...(secureFile ? { secureFile } : {}),
+    auth: authOptions,
+    ...(region ? { region } : {}),
+    ...(interfaceName ? { interface: interfaceName } : {}),
+    endpointOverrides,
+    tls,
+    ...(cacertFile ? { cacertFile } : {}),
+  };
+}
+
+/** The credentials of a clouds.yaml entry, by its auth_type. */
+function authOptionsOf(
+  where: string,
+  file: string,
+  c: Record<string, unknown>,
+  auth: Record<string, unknown>,
+  authUrl: string,
+): AuthOptions {
+  const a = (k: string): string | undefined => str(auth[k]);
+  const userDomainId = a('user_domain_id') ?? a('default_domain_id');
+  const userDomainName = a('user_domain_name') ?? a('default_domain_name');
+  const userPart = {
+    ...(a('username') ? { username: a('username')! } : {}),
+    ...(a('user_id') ? { userId: a('user_id')! } : {}),
+    ...(userDomainId ? { userDomainId } : userDomainName ? { userDomainName } : {}),
+  };
+
+  const authType = str(c.auth_type) ?? (a('application_credential_secret') ? 'v3applicationcredential' : 'password');
+  switch (authType) {
+    case 'password':
+    case 'v3password': {
+      const password = a('password');
+      if (!password)
+        throw bad(`${where}: auth.password is missing`, `put it in ${file} or in a secure.yaml next to it`);
+      if (!userPart.username && !userPart.userId) throw bad(`${where}: auth.username (or auth.user_id) is missing`);
+      const scope = scopeOf(auth);
+      return { type: 'password', authUrl, ...userPart, password, ...(scope ? { scope } : {}) };
+    }
+    case 'v3applicationcredential':
+    case 'applicationcredential':
+    case 'application_credential': {
+      const secret = a('application_credential_secret');
+      if (!secret) throw bad(`${where}: auth.application_credential_secret is missing`);
+      const id = a('application_credential_id');
+      const credName = a('application_credential_name');
+      if (!id && !credName) throw bad(`${where}: auth.application_credential_id (or _name with the user) is missing`);
+      return {
+        type: 'applicationCredential',
+        authUrl,
+        ...(id ? { id } : {}),
+        ...(credName ? { name: credName } : {}),
+        ...userPart,
+        secret,
+      };
+    }
+    case 'token':
+    case 'v3token': {
+      const token = a('token');
+      if (!token) throw bad(`${where}: auth.token is missing`);
+      const scope = scopeOf(auth);
+      return { type: 'token', authUrl, token, ...(scope ? { scope } : {}) };
+    }
+    default:
+      throw bad(
+        `${where}: auth_type "${authType}" is not supported by osk`,
+        'use password, v3applicationcredential or token',
+      );
+  }
+}
+
+/** `interface` (or the older `endpoint_type`, with or without its URL suffix). */
+function interfaceOf(where: string, c: Record<string, unknown>): Interface | undefined {
+  const iface = str(c.interface) ?? str(c.endpoint_type);
+  let interfaceName: Interface | undefined;
+  if (iface) {
+    const i = iface.replace(/URL$/, '');
+    if (i !== 'public' && i !== 'internal' && i !== 'admin')
+      throw bad(`${where}: interface "${iface}" is not one of public, internal, admin`);
+    interfaceName = i;
+  }
+  return interfaceName;
+}
+
+/** TLS settings; the files they name are read now, relative to the working directory or ~. */
+function tlsOf(
+  where: string,
+  c: Record<string, unknown>,
+  o: LoadCloudOptions,
+): { tls: TlsOptions; cacertFile?: string } {
   const tls: TlsOptions = {};
   const pathOf = (p: string): string => {
     const expanded = p.startsWith('~/') ? join(o.home ?? homedir(), p.slice(2)) : p;
@@ -257,18 +290,7 @@ function toCloudConfig(
   if (verify === false || (typeof verify === 'string' && /^(false|no|0)$/i.test(verify))) tls.verify = false;
   if (str(c.cert)) tls.cert = readFile('cert', str(c.cert)!);
   if (str(c.key)) tls.key = readFile('key', str(c.key)!);
-
-  return {
-    name,
-    file,
-    ...(secureFile ? { secureFile } : {}),
-    auth: authOptions,
-    ...(region ? { region } : {}),
-    ...(interfaceName ? { interface: interfaceName } : {}),
-    endpointOverrides,
-    tls,
-    ...(cacert ? { cacertFile: pathOf(cacert) } : {}),
-  };
+  return { tls, ...(cacert ? { cacertFile: pathOf(cacert) } : {}) };
 }
 
 function scopeOf(auth: Record<string, unknown>): AuthScope | undefined {

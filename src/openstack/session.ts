@@ -4,7 +4,6 @@
  * pagination). The resource modules (identity.ts, compute.ts, …) are thin typed layers on
  * `request` and `list`.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, OskError } from '../errors.js';
 import {
   authRequestBody,
@@ -15,15 +14,13 @@ import {
   type Token,
 } from './auth.js';
 import { apiBase, selectEndpoint, SERVICE_TYPE_ALIASES, type Interface } from './catalog.js';
-import { OpenStackApiError, OpenStackUnreachableError, parseErrorBody, reasonPhrase } from './errors.js';
-import {
-  HttpTransport,
-  TransportError,
-  type HttpResponse,
-  type RequestBody,
-  type ResponseHeaders,
-  type TlsOptions,
-} from './http.js';
+import { OpenStackApiError, parseErrorBody, reasonPhrase } from './errors.js';
+import { type Exchange, type RequestEvent, exchange, requestIdOf } from './exchange.js';
+import { HttpTransport, type HttpResponse, type RequestBody, type ResponseHeaders, type TlsOptions } from './http.js';
+import { type ListOptions, type Query, listPages } from './pages.js';
+
+export type { RequestEvent } from './exchange.js';
+export { type ListOptions, type Query, type QueryValue, nextLinkQuery } from './pages.js';
 
 export type ServiceType = 'identity' | 'compute' | 'network' | 'block-storage' | 'image' | 'placement';
 
@@ -32,22 +29,11 @@ export type ServiceType = 'identity' | 'compute' | 'network' | 'block-storage' |
  * the resource modules are written for these versions (e.g. compute server groups use `policy`,
  * 2.64+; keypairs need `public_key`, 2.92+; hypervisors have no usage counters, 2.88+).
  */
-const DEFAULT_MICROVERSIONS: Readonly<Partial<Record<ServiceType, string>>> = {
+export const DEFAULT_MICROVERSIONS: Readonly<Partial<Record<ServiceType, string>>> = {
   compute: '2.93',
   'block-storage': '3.70',
   placement: '1.39',
 };
-
-interface RequestEvent {
-  service: string;
-  method: string;
-  url: string;
-  attempt: number;
-  durationMs: number;
-  status?: number;
-  error?: string;
-  requestId?: string;
-}
 
 export interface SessionOptions {
   auth: AuthOptions;
@@ -76,9 +62,6 @@ export interface SessionOptions {
   now?: () => number;
 }
 
-type QueryValue = string | number | boolean | undefined | null | readonly (string | number | boolean)[];
-export type Query = Record<string, QueryValue>;
-
 export interface RequestOptions {
   query?: Query;
   /** Sent as JSON. */
@@ -96,7 +79,7 @@ export interface RequestOptions {
   okStatuses?: readonly number[];
 }
 
-interface ApiResponse<T> {
+export interface ApiResponse<T> {
   status: number;
   headers: ResponseHeaders;
   /** Parsed JSON; the text for other content types; undefined for an empty body. */
@@ -104,18 +87,7 @@ interface ApiResponse<T> {
   requestId: string | undefined;
 }
 
-interface ListOptions {
-  query?: Query;
-  /** Ask for pages of this size (`limit`); the service's own default page size otherwise. */
-  pageSize?: number;
-  microversion?: string | null;
-  /** The marker value of an item (default: its `id`, else `uuid`). */
-  markerOf?: (item: unknown) => string | undefined;
-}
-
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
-const RETRY_STATUSES = new Set([502, 503, 504]);
-const MAX_PAGES = 1000;
 
 function microversionHeaders(service: string, version: string): Record<string, string> {
   switch (service) {
@@ -127,10 +99,6 @@ function microversionHeaders(service: string, version: string): Record<string, s
     default:
       return { 'OpenStack-API-Version': `${service} ${version}` };
   }
-}
-
-function requestIdOf(h: ResponseHeaders): string | undefined {
-  return h.get('x-openstack-request-id') ?? h.get('x-compute-request-id') ?? h.get('openstack-request-id') ?? undefined;
 }
 
 function appendQuery(url: URL, query: Query | undefined): void {
@@ -154,28 +122,6 @@ function parseBody(res: HttpResponse, what: string): unknown {
     }
   }
   return text;
-}
-
-function describeCode(code: string | undefined): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ECONNRESET':
-      return 'connection reset';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'no route to host';
-    case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connect timed out';
-    case 'ENOTFOUND':
-    case 'EAI_NONAME':
-      return 'host name not found';
-    case 'EAI_AGAIN':
-      return 'DNS lookup failed temporarily';
-    default:
-      return code ?? 'error';
-  }
 }
 
 export class Session {
@@ -384,66 +330,25 @@ export class Session {
     await this.request(service, 'DELETE', path, opts);
   }
 
-  /**
-   * Every item of a collection, across pages. Follows, in this order: the `next` link in
-   * `<key>_links` (nova, neutron, cinder) or `links` (keystone), glance's `next`, and otherwise,
-   * when `pageSize` was asked and a page came back full, `marker` = the last item. Only the
-   * query of a next link is used, on our own endpoint: services behind a proxy often put their
-   * internal host name in it.
-   */
+  /** Every item of a collection, across pages (see listPages). */
   async list<T>(service: ServiceType, path: string, key: string, opts: ListOptions = {}): Promise<T[]> {
-    const markerOf =
-      opts.markerOf ??
-      ((it: unknown) => {
-        const o = it as { id?: unknown; uuid?: unknown };
-        return typeof o?.id === 'string' ? o.id : typeof o?.uuid === 'string' ? o.uuid : undefined;
-      });
-    const items: T[] = [];
-    const seen = new Set<string>();
-    let query: Query = { ...opts.query, ...(opts.pageSize ? { limit: opts.pageSize } : {}) };
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const body = await this.get<Record<string, unknown> | undefined>(service, path, {
-        query,
-        ...(opts.microversion !== undefined ? { microversion: opts.microversion } : {}),
-      });
-      // A missing key is an error, not an empty list: "not found" would make an ensure… pattern
-      // create a duplicate.
-      const got = body?.[key];
-      if (!Array.isArray(got))
-        throw new OskError(
-          `${service}: GET ${path}: the answer has no "${key}" list (got ${JSON.stringify(body)?.slice(0, 200)})`,
-        );
-      const pageItems = got as T[];
-      let fresh = 0;
-      for (const it of pageItems) {
-        const id = markerOf(it);
-        if (id !== undefined) {
-          // A service that ignores marker would return the same page forever.
-          if (seen.has(id)) continue;
-          seen.add(id);
-        }
-        items.push(it);
-        fresh++;
-      }
-      if (fresh === 0) break;
-      const next = nextLinkQuery(body, key);
-      if (next) {
-        query = { ...query, ...next };
-        continue;
-      }
-      const last = pageItems.length > 0 ? markerOf(pageItems[pageItems.length - 1]) : undefined;
-      if (opts.pageSize && pageItems.length >= opts.pageSize && last) {
-        query = { ...query, marker: last };
-        continue;
-      }
-      break;
-    }
-    return items;
+    const microversion = opts.microversion !== undefined ? { microversion: opts.microversion } : {};
+    return listPages<T>(
+      (query) => this.get<Record<string, unknown> | undefined>(service, path, { query, ...microversion }),
+      `${service}: GET ${path}`,
+      key,
+      opts,
+    );
   }
 
   /** Close idle connections. */
   async close(): Promise<void> {
     await this.transport.close();
+  }
+
+  /** Send with retries; returns any HTTP answer that is not retried, throws when there is none. */
+  private exchange(x: Exchange): Promise<HttpResponse> {
+    return exchange(this.transport, { ...this.options, cloudLabel: this.cloudLabel }, x);
   }
 
   private apiError(service: string, method: string, path: string, res: HttpResponse, hint?: string): OpenStackApiError {
@@ -462,166 +367,6 @@ export class Session {
       ...(hint ? { hint } : {}),
     });
   }
-
-  /** Send with retries; returns any HTTP answer that is not retried, throws when there is none. */
-  private async exchange(x: {
-    service: string;
-    method: string;
-    path: string;
-    url: URL;
-    /** The endpoint, for messages. */
-    base: string;
-    headers: Record<string, string>;
-    body: RequestBody | undefined;
-    idempotent: boolean;
-    timeoutMs: number;
-    endpointFrom: string;
-  }): Promise<HttpResponse> {
-    const retries = x.idempotent ? (this.options.retries ?? 3) : 0;
-    for (let attempt = 0; ; attempt++) {
-      const started = Date.now();
-      let res: HttpResponse;
-      try {
-        res = await this.transport.send({
-          method: x.method,
-          url: x.url,
-          headers: x.headers,
-          ...(x.body !== undefined ? { body: x.body } : {}),
-          timeoutMs: x.timeoutMs,
-        });
-      } catch (e) {
-        if (!(e instanceof TransportError)) throw e;
-        this.options.onRequest?.({
-          service: x.service,
-          method: x.method,
-          url: x.url.href,
-          attempt,
-          durationMs: Date.now() - started,
-          error: e.code ?? e.kind,
-        });
-        if (e.retryable && attempt < retries) {
-          await sleep(this.backoff(attempt));
-          continue;
-        }
-        throw this.unreachable(x, e, attempt);
-      }
-      const requestId = requestIdOf(res.headers);
-      this.options.onRequest?.({
-        service: x.service,
-        method: x.method,
-        url: x.url.href,
-        attempt,
-        durationMs: Date.now() - started,
-        status: res.status,
-        ...(requestId ? { requestId } : {}),
-      });
-      if (RETRY_STATUSES.has(res.status) && attempt < retries) {
-        await sleep(this.retryAfter(res) ?? this.backoff(attempt));
-        continue;
-      }
-      return res;
-    }
-  }
-
-  private backoff(attempt: number): number {
-    const base = this.options.retryDelayMs ?? 500;
-    return Math.min(base * 2 ** attempt, 10_000);
-  }
-
-  /** A 503 may say how long to wait (`Retry-After: <seconds>`); honoured up to 30 s. */
-  private retryAfter(res: HttpResponse): number | undefined {
-    const v = res.headers.get('retry-after');
-    if (!v || !/^\d+$/.test(v.trim())) return undefined;
-    return Math.min(Number(v) * 1000, 30_000);
-  }
-
-  private unreachable(
-    x: {
-      service: string;
-      method: string;
-      path: string;
-      url: URL;
-      base: string;
-      timeoutMs: number;
-      endpointFrom: string;
-    },
-    e: TransportError,
-    retried: number,
-  ): OpenStackUnreachableError {
-    const where = x.base;
-    const call = `${x.method} ${x.path}`;
-    const tries = retried > 0 ? ` (tried ${retried + 1} times)` : '';
-    const base = { service: x.service, url: x.url.href, ...(e.code ? { code: e.code } : {}), cause: e };
-    switch (e.kind) {
-      case 'timeout':
-        return new OpenStackUnreachableError(
-          `${x.service}: ${call}: no answer from ${where} within ${x.timeoutMs / 1000} s: the ${x.service} service may be down or overloaded`,
-          {
-            ...base,
-            reason: 'timeout',
-            hint: `the endpoint comes from ${x.endpointFrom}; if the call is known to be slow, raise the timeout`,
-          },
-        );
-      case 'tls':
-        return new OpenStackUnreachableError(
-          `${x.service}: ${call}: TLS with ${x.url.origin} failed: ${e.message} (${e.code})`,
-          {
-            ...base,
-            reason: 'tls',
-            hint: `set cacert in clouds.yaml${this.cloudLabel} to the CA that signed the server's certificate (or verify: false for a throwaway test cloud)`,
-          },
-        );
-      case 'dns':
-        return new OpenStackUnreachableError(
-          `${x.service}: ${call}: cannot resolve ${x.url.hostname} (${describeCode(e.code)})${tries}: the ${x.service} endpoint ${where} cannot be reached`,
-          {
-            ...base,
-            reason: 'dns',
-            hint: `the endpoint comes from ${x.endpointFrom}; check that the host name is right and resolvable from here`,
-          },
-        );
-      case 'connect':
-        return new OpenStackUnreachableError(
-          `${x.service}: ${call}: cannot reach ${where} (${describeCode(e.code)})${tries}: the ${x.service} service may be down`,
-          {
-            ...base,
-            reason: 'connect',
-            hint: `check that the ${x.service} API is running and listening on ${x.url.host}; the endpoint comes from ${x.endpointFrom}`,
-          },
-        );
-      default:
-        return new OpenStackUnreachableError(
-          `${x.service}: ${call}: request to ${where} failed: ${e.message}${e.code ? ` (${e.code})` : ''}`,
-          {
-            ...base,
-            reason: 'other',
-            hint: `the endpoint comes from ${x.endpointFrom}`,
-          },
-        );
-    }
-  }
-}
-
-/** The query of the next page from a list answer, or undefined on the last page. */
-function nextLinkQuery(body: Record<string, unknown> | undefined, key: string): Query | undefined {
-  if (!body) return undefined;
-  let href: string | undefined;
-  const links = body[`${key}_links`] ?? body.links;
-  if (Array.isArray(links)) {
-    const next = links.find((l: unknown) => (l as { rel?: unknown })?.rel === 'next') as { href?: unknown } | undefined;
-    if (typeof next?.href === 'string') href = next.href;
-  } else if (links && typeof links === 'object' && typeof (links as { next?: unknown }).next === 'string') {
-    href = (links as { next: string }).next;
-  }
-  if (!href && typeof body.next === 'string') href = body.next; // glance
-  if (!href) return undefined;
-  const params = new URL(href, 'http://next.invalid').searchParams;
-  const q: Record<string, string | string[]> = {};
-  for (const k of new Set(params.keys())) {
-    const all = params.getAll(k);
-    q[k] = all.length === 1 ? all[0]! : all;
-  }
-  return Object.keys(q).length ? q : undefined;
 }
 
 /** Raised for malformed input to the client (a missing field the API needs). */

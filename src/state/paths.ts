@@ -29,7 +29,7 @@ const SECRET_STORE_FILE = 'secrets.yaml';
 /** The all-in-one's copy of the cloud file it runs. */
 const CLOUD_FILE = 'cloud.yaml';
 
-/** Where `osk backup` puts an all-in-one cloud's backups when no --to is given. */
+/** Where `osk backup` keeps a cloud's backups when no --to is given (beside the clouds' state, not inside it). */
 export function defaultBackupsDir(cloud: string): string {
   return join(stateRoot(), '.backups', cloud);
 }

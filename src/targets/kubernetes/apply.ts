@@ -58,16 +58,8 @@ type Live = {
   status?: Record<string, unknown>;
 };
 
-export async function applyCloud(
-  model: CloudModel,
-  rendered: RenderedGroup[],
-  api: KubeApi,
-  o: ApplyOptions,
-): Promise<ApplyResult> {
-  let groups = rendered;
-  const t0 = Date.now();
-  const ns = model.ctx.namespace;
-  const res: ApplyResult = {
+function emptyResult(): ApplyResult {
+  return {
     done: [],
     failed: new Map(),
     blocked: new Map(),
@@ -80,73 +72,23 @@ export async function applyCloud(
     skipped: [],
     readyAt: new Map(),
   };
-  // Before anything changes: every kind must be served. Kinds of optional add-ons (the
-  // Prometheus Operator's CRDs) that the cluster lacks are skipped with one line; this also
-  // surfaces a wrong server or missing rights before the first write.
-  const unserved = await unservedKinds(api, groups);
-  const required = [
-    ...(model.file.spec.monitoring?.required
-      ? [{ group: 'monitoring.coreos.com', field: 'spec.monitoring.required', what: 'the Prometheus Operator' }]
-      : []),
-    ...(model.file.spec.backup?.required
-      ? [{ group: 'velero.io', field: 'spec.backup.required', what: 'Velero' }]
-      : []),
-  ];
-  for (const r of required) {
-    const missing = [...unserved].filter((k) => k.split('/')[0] === r.group);
-    if (missing.length) {
-      throw new OskError(
-        `the cloud file requires ${r.what} (${r.field}: true), but the cluster does not serve ${missing.join(', ')}; nothing was changed`,
-        { hint: `install ${r.what}'s CRDs first, or set ${r.field}: false to deploy without those objects` },
-      );
-    }
-  }
-  if (unserved.size) {
-    const kinds = [...unserved].sort();
-    groups = groups.map((g) => ({
-      ...g,
-      objects: g.objects.filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`)),
-    }));
-    res.skipped = kinds;
-    const dropped = rendered.flatMap((g) => g.objects).filter((x) => unserved.has(`${x.apiVersion} ${x.kind}`));
-    o.reporter.note(
-      skipMessage(
-        objectsNeedingCrds(
-          dropped.map((x) => x.toJSON() as { apiVersion?: string; kind?: string; metadata?: { name?: string } }),
-        ),
-      ) ??
-        `skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install their CRDs, or turn the feature off in the cloud file)`,
-    );
-  }
+}
+
+export async function applyCloud(
+  model: CloudModel,
+  rendered: RenderedGroup[],
+  api: KubeApi,
+  o: ApplyOptions,
+): Promise<ApplyResult> {
+  const t0 = Date.now();
+  const ns = model.ctx.namespace;
+  const res = emptyResult();
+  const served = await servedGroups(model, rendered, api, o);
+  const groups = served.groups;
+  res.skipped = served.skipped;
   const all = groups.flatMap((g) => g.objects);
 
-  const applyOne = async (obj: KubeObject): Promise<void> => {
-    const ref = refOf(obj);
-    const label = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
-    const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
-    if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) {
-      // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
-      const collection = await api.path(ref.apiVersion, ref.kind, ref.namespace);
-      const r = await api.request('POST', collection, {
-        body: obj.toJSON(),
-        ok: [409],
-        query: { fieldManager: FIELD_MANAGER },
-        what: `create ${label}`,
-      });
-      (r.status === 409 ? res.keptSecrets : res.created).push(label);
-      return;
-    }
-    const before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
-    const after = await api.request<Live>('PATCH', path, {
-      body: obj.toJSON(),
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' },
-      what: `apply ${label}`,
-    });
-    if (before.status === 404) res.created.push(label);
-    else if (before.body.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
-    else res.changed.push(label);
-  };
+  const applyOne = (obj: KubeObject) => applyObject(api, res, obj);
 
   // The inventory first (old ∪ new), so an interrupted apply still knows what it may have made.
   const previous = await readInventory(api, ns);
@@ -170,11 +112,7 @@ export async function applyCloud(
   }
 
   const byComponent = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g]));
-  const ids = model.waves.flat().filter((id) => byComponent.has(id));
-  const deps = new Map<string, string[]>(ids.map((id) => [id, []]));
-  for (const e of model.edges)
-    if (e.kind === 'needs' && deps.has(e.from) && deps.has(e.to) && !deps.get(e.from)!.includes(e.to))
-      deps.get(e.from)!.push(e.to);
+  const { ids, deps } = componentGraph(model, (id) => byComponent.has(id));
 
   const poller = new WorkloadPoller(api, ns, model.ctx.name);
   const runOne = async (id: string) => {
@@ -221,6 +159,100 @@ export async function applyCloud(
     else await writeInventory(api, ns, model.ctx.name, [...current, ...previous.filter(isClaim)]);
   }
   return res;
+}
+
+/**
+ * Before anything changes: every kind must be served. Kinds of optional add-ons (the
+ * Prometheus Operator's CRDs) that the cluster lacks are skipped with one line; this also
+ * surfaces a wrong server or missing rights before the first write. Returns the groups without
+ * the objects of skipped kinds, and those kinds.
+ */
+async function servedGroups(
+  model: CloudModel,
+  rendered: RenderedGroup[],
+  api: KubeApi,
+  o: ApplyOptions,
+): Promise<{ groups: RenderedGroup[]; skipped: string[] }> {
+  let groups = rendered;
+  let skipped: string[] = [];
+  const unserved = await unservedKinds(api, rendered);
+  const required = [
+    ...(model.file.spec.monitoring?.required
+      ? [{ group: 'monitoring.coreos.com', field: 'spec.monitoring.required', what: 'the Prometheus Operator' }]
+      : []),
+    ...(model.file.spec.backup?.required
+      ? [{ group: 'velero.io', field: 'spec.backup.required', what: 'Velero' }]
+      : []),
+  ];
+  for (const r of required) {
+    const missing = [...unserved].filter((k) => k.split('/')[0] === r.group);
+    if (missing.length) {
+      throw new OskError(
+        `the cloud file requires ${r.what} (${r.field}: true), but the cluster does not serve ${missing.join(', ')}; nothing was changed`,
+        { hint: `install ${r.what}'s CRDs first, or set ${r.field}: false to deploy without those objects` },
+      );
+    }
+  }
+  if (unserved.size) {
+    const kinds = [...unserved].sort();
+    groups = rendered.map((g) => ({
+      ...g,
+      objects: g.objects.filter((x) => !unserved.has(`${x.apiVersion} ${x.kind}`)),
+    }));
+    skipped = kinds;
+    const dropped = rendered.flatMap((g) => g.objects).filter((x) => unserved.has(`${x.apiVersion} ${x.kind}`));
+    o.reporter.note(
+      skipMessage(
+        objectsNeedingCrds(
+          dropped.map((x) => x.toJSON() as { apiVersion?: string; kind?: string; metadata?: { name?: string } }),
+        ),
+      ) ??
+        `skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install their CRDs, or turn the feature off in the cloud file)`,
+    );
+  }
+  return { groups, skipped };
+}
+
+/** Server-side apply of one object, recorded in `res` as created, changed or unchanged. */
+async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Promise<void> {
+  const ref = refOf(obj);
+  const label = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+  if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) {
+    // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
+    const collection = await api.path(ref.apiVersion, ref.kind, ref.namespace);
+    const r = await api.request('POST', collection, {
+      body: obj.toJSON(),
+      ok: [409],
+      query: { fieldManager: FIELD_MANAGER },
+      what: `create ${label}`,
+    });
+    (r.status === 409 ? res.keptSecrets : res.created).push(label);
+    return;
+  }
+  const before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
+  const after = await api.request<Live>('PATCH', path, {
+    body: obj.toJSON(),
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' },
+    what: `apply ${label}`,
+  });
+  if (before.status === 404) res.created.push(label);
+  else if (before.body.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
+  else res.changed.push(label);
+}
+
+/** The components to apply, in wave order, each with the components it needs. */
+function componentGraph(
+  model: CloudModel,
+  has: (id: string) => boolean,
+): { ids: string[]; deps: Map<string, string[]> } {
+  const ids = model.waves.flat().filter((id) => has(id));
+  const deps = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const e of model.edges)
+    if (e.kind === 'needs' && deps.has(e.from) && deps.has(e.to) && !deps.get(e.from)!.includes(e.to))
+      deps.get(e.from)!.push(e.to);
+  return { ids, deps };
 }
 
 /**

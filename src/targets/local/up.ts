@@ -93,6 +93,15 @@ async function listenerOf(port: number): Promise<string> {
   return m ? `${m[1]} (pid ${m[2]})` : 'another program';
 }
 
+/** What converge's runners share: where the cloud lives, its options, and the outcome of each component. */
+interface HostRun {
+  paths: StatePaths;
+  opts: ConvergeOptions;
+  reporter: Reporter;
+  outcomes: Map<string, string>;
+  mariadbSocket: string;
+}
+
 export async function converge(
   model: CloudModel,
   paths: StatePaths,
@@ -106,6 +115,7 @@ export async function converge(
   const outcomes = new Map<string, string>();
   const comps = new Map(hostComponents(model).map((c) => [c.id, c]));
   const builtinCtx: BuiltinContext = { mariadbSocket, secret: opts.secret, openstack: opts.openstack };
+  const run: HostRun = { paths, opts, reporter, outcomes, mariadbSocket };
 
   for (const c of model.components.values()) {
     if (c.host?.kind === 'skip') outcomes.set(c.id, `skipped: ${c.host.why}`);
@@ -117,8 +127,8 @@ export async function converge(
     const hash = files.hashes.get(id)!;
     const log = join(paths.log, `${id}.log`);
     try {
-      if (h.kind === 'process') await runProcess(c, h, hash, log);
-      else if (h.kind === 'step') await runStep(c, h, hash, log);
+      if (h.kind === 'process') await runProcess(run, c, h, hash, log);
+      else if (h.kind === 'step') await runStep(run, c, h, hash, log);
       else {
         reporter.begin(id, 'running');
         const detail = await runBuiltin(h.action, builtinCtx);
@@ -130,91 +140,6 @@ export async function converge(
       reporter.fail(id, msg);
       throw e;
     }
-  };
-
-  const runProcess = async (c: ComponentDef, h: Extract<HostDef, { kind: 'process' }>, hash: string, log: string) => {
-    const before = (await supervisorStatus(paths))?.processes.find((p) => p.id === c.id);
-    const ours = before && (before.state === 'running' || before.state === 'backoff');
-    reporter.begin(c.id, ours && before.hash === hash ? 'checking' : 'starting');
-    if (!ours) {
-      for (const port of h.ports ?? []) {
-        if ((await tcpProbe(port)).ok) {
-          throw new OskError(
-            `port ${port} on 127.0.0.1 is already in use by ${await listenerOf(port)}, so ${c.id} cannot listen there`,
-            { hint: 'stop that program (or the cloud that owns it: osk down --cloud NAME), then run osk up again' },
-          );
-        }
-      }
-      for (const p of h.prepare ?? []) {
-        if (existsSync(p.unlessExists)) continue;
-        reporter.waiting(c.id, `preparing: ${p.command[0]}`);
-        await appendFile(log, `osk: ${new Date().toISOString()} preparing: ${p.command.join(' ')}\n`);
-        const r = await runCommand(p.command, { timeoutMs: 300_000, env: { ...process.env, ...(h.env ?? {}) } });
-        await appendFile(log, r.out);
-        if (r.code !== 0) throw new OskError(`${p.command[0]} failed (exit ${r.code}):\n${await tailOf(log)}`);
-      }
-    }
-    const { action, status } = await ensureProcess(paths, { id: c.id, command: h.command, env: h.env ?? {}, hash });
-    const deadline = Date.now() + opts.timeoutSeconds * 1000;
-    let delay = 250;
-    let last = '';
-    for (;;) {
-      const st = (await supervisorStatus(paths))?.processes.find((p) => p.id === c.id);
-      if (st && st.restarts - status.restarts >= 3) {
-        throw new OskError(
-          `${c.id} keeps exiting (${st.restarts} restarts; last ${st.lastExit?.signal ?? `exit code ${st.lastExit?.code}`}). Last lines of ${log}:\n${await tailOf(log)}`,
-        );
-      }
-      const since = st?.since ? (Date.now() - Date.parse(st.since)) / 1000 : undefined;
-      const r = await probe(h.ready, {
-        mariadbSocket,
-        runningSeconds: () => (st?.state === 'running' ? since : undefined),
-      });
-      if (r.ok) break;
-      last = r.detail;
-      reporter.waiting(c.id, st?.state === 'backoff' ? `exited, restarting (${st.restarts})` : r.detail);
-      if (Date.now() > deadline) {
-        throw new OskError(
-          `${c.id} is not ready after ${opts.timeoutSeconds} s: ${last}. Last lines of ${log}:\n${await tailOf(log)}`,
-          { hint: `see the whole log with: osk logs ${c.id}` },
-        );
-      }
-      await new Promise((res) => setTimeout(res, delay));
-      delay = Math.min(2000, delay * 1.5);
-    }
-    const outcome = action === 'unchanged' ? 'unchanged' : action === 'restarted' ? 'restarted' : 'ready';
-    outcomes.set(c.id, outcome);
-    reporter.done(c.id, outcome);
-  };
-
-  const runStep = async (c: ComponentDef, h: Extract<HostDef, { kind: 'step' }>, hash: string, log: string) => {
-    const marker = join(paths.steps, `${c.id}.done`);
-    const prev = existsSync(marker) ? (await readFile(marker, 'utf8')).trim() : '';
-    if (prev === hash) {
-      outcomes.set(c.id, 'unchanged');
-      reporter.done(c.id, 'unchanged');
-      return;
-    }
-    reporter.begin(c.id, 'running');
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: paths.root, ...(h.env ?? {}) };
-    for (const [k, name] of Object.entries(h.secretEnv ?? {})) env[k] = opts.secret(name);
-    await appendFile(log, `osk: ${new Date().toISOString()} running: ${h.command.join(' ')}\n`, { mode: 0o600 });
-    const r = await runCommand(h.command, { env, timeoutMs: opts.timeoutSeconds * 1000 });
-    await appendFile(log, r.out);
-    const what = h.command[0] === 'sh' ? c.id : h.command.slice(0, 3).join(' ');
-    if (r.timedOut) {
-      throw new OskError(
-        `${what} did not finish within ${opts.timeoutSeconds} s and was stopped. Last lines of ${log}:\n${await tailOf(log)}`,
-        {
-          hint: 'a slow or busy machine can need longer (schema migrations above all): osk up --timeout 1200; it starts again from this step',
-        },
-      );
-    }
-    if (r.code !== 0)
-      throw new OskError(`${what} failed (exit ${r.code}). Last lines of ${log}:\n${await tailOf(log)}`);
-    await writeFile(marker, `${hash}\n`, { mode: 0o600 });
-    outcomes.set(c.id, 'completed');
-    reporter.done(c.id, 'completed');
   };
 
   const result = await runGraph(hostOrder(model), hostDeps(model), runOne);
@@ -230,4 +155,112 @@ export function describeFailure(r: RunResult): string {
   for (const [by, ids] of byBlocker) lines.push(`  not started because ${by} failed: ${ids.join(', ')}`);
   lines.push(`  up and ready: ${r.done.length ? r.done.join(', ') : 'nothing'}`);
   return lines.join('\n');
+}
+
+/** Before a process of ours first starts: its ports are free, its prepare commands have run. */
+async function prepareProcess(
+  run: HostRun,
+  c: ComponentDef,
+  h: Extract<HostDef, { kind: 'process' }>,
+  log: string,
+): Promise<void> {
+  for (const port of h.ports ?? []) {
+    if ((await tcpProbe(port)).ok) {
+      throw new OskError(
+        `port ${port} on 127.0.0.1 is already in use by ${await listenerOf(port)}, so ${c.id} cannot listen there`,
+        { hint: 'stop that program (or the cloud that owns it: osk down --cloud NAME), then run osk up again' },
+      );
+    }
+  }
+  for (const p of h.prepare ?? []) {
+    if (existsSync(p.unlessExists)) continue;
+    run.reporter.waiting(c.id, `preparing: ${p.command[0]}`);
+    await appendFile(log, `osk: ${new Date().toISOString()} preparing: ${p.command.join(' ')}\n`);
+    const r = await runCommand(p.command, { timeoutMs: 300_000, env: { ...process.env, ...(h.env ?? {}) } });
+    await appendFile(log, r.out);
+    if (r.code !== 0) throw new OskError(`${p.command[0]} failed (exit ${r.code}):\n${await tailOf(log)}`);
+  }
+}
+
+/** Start (or keep) a supervised process and wait until its readiness probe passes. */
+async function runProcess(
+  run: HostRun,
+  c: ComponentDef,
+  h: Extract<HostDef, { kind: 'process' }>,
+  hash: string,
+  log: string,
+): Promise<void> {
+  const { paths, opts, reporter, outcomes, mariadbSocket } = run;
+  const before = (await supervisorStatus(paths))?.processes.find((p) => p.id === c.id);
+  const ours = before && (before.state === 'running' || before.state === 'backoff');
+  reporter.begin(c.id, ours && before.hash === hash ? 'checking' : 'starting');
+  if (!ours) await prepareProcess(run, c, h, log);
+  const { action, status } = await ensureProcess(paths, { id: c.id, command: h.command, env: h.env ?? {}, hash });
+  const deadline = Date.now() + opts.timeoutSeconds * 1000;
+  let delay = 250;
+  let last = '';
+  for (;;) {
+    const st = (await supervisorStatus(paths))?.processes.find((p) => p.id === c.id);
+    if (st && st.restarts - status.restarts >= 3) {
+      throw new OskError(
+        `${c.id} keeps exiting (${st.restarts} restarts; last ${st.lastExit?.signal ?? `exit code ${st.lastExit?.code}`}). Last lines of ${log}:\n${await tailOf(log)}`,
+      );
+    }
+    const since = st?.since ? (Date.now() - Date.parse(st.since)) / 1000 : undefined;
+    const r = await probe(h.ready, {
+      mariadbSocket,
+      runningSeconds: () => (st?.state === 'running' ? since : undefined),
+    });
+    if (r.ok) break;
+    last = r.detail;
+    reporter.waiting(c.id, st?.state === 'backoff' ? `exited, restarting (${st.restarts})` : r.detail);
+    if (Date.now() > deadline) {
+      throw new OskError(
+        `${c.id} is not ready after ${opts.timeoutSeconds} s: ${last}. Last lines of ${log}:\n${await tailOf(log)}`,
+        { hint: `see the whole log with: osk logs ${c.id}` },
+      );
+    }
+    await new Promise((res) => setTimeout(res, delay));
+    delay = Math.min(2000, delay * 1.5);
+  }
+  const outcome = action === 'unchanged' ? 'unchanged' : action === 'restarted' ? 'restarted' : 'ready';
+  outcomes.set(c.id, outcome);
+  reporter.done(c.id, outcome);
+}
+
+/** Run a one-off step unless it already ran with this hash (its marker file says so). */
+async function runStep(
+  run: HostRun,
+  c: ComponentDef,
+  h: Extract<HostDef, { kind: 'step' }>,
+  hash: string,
+  log: string,
+): Promise<void> {
+  const { paths, opts, reporter, outcomes } = run;
+  const marker = join(paths.steps, `${c.id}.done`);
+  const prev = existsSync(marker) ? (await readFile(marker, 'utf8')).trim() : '';
+  if (prev === hash) {
+    outcomes.set(c.id, 'unchanged');
+    reporter.done(c.id, 'unchanged');
+    return;
+  }
+  reporter.begin(c.id, 'running');
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: paths.root, ...(h.env ?? {}) };
+  for (const [k, name] of Object.entries(h.secretEnv ?? {})) env[k] = opts.secret(name);
+  await appendFile(log, `osk: ${new Date().toISOString()} running: ${h.command.join(' ')}\n`, { mode: 0o600 });
+  const r = await runCommand(h.command, { env, timeoutMs: opts.timeoutSeconds * 1000 });
+  await appendFile(log, r.out);
+  const what = h.command[0] === 'sh' ? c.id : h.command.slice(0, 3).join(' ');
+  if (r.timedOut) {
+    throw new OskError(
+      `${what} did not finish within ${opts.timeoutSeconds} s and was stopped. Last lines of ${log}:\n${await tailOf(log)}`,
+      {
+        hint: 'a slow or busy machine can need longer (schema migrations above all): osk up --timeout 1200; it starts again from this step',
+      },
+    );
+  }
+  if (r.code !== 0) throw new OskError(`${what} failed (exit ${r.code}). Last lines of ${log}:\n${await tailOf(log)}`);
+  await writeFile(marker, `${hash}\n`, { mode: 0o600 });
+  outcomes.set(c.id, 'completed');
+  reporter.done(c.id, 'completed');
 }

@@ -2,8 +2,8 @@
  * `osk restore --from …` on Kubernetes: the procedure as data, in dependency order. Each step
  * says why it is there, what it does as actions (carried out by restore-run.ts through the API
  * server) and the same as the commands an operator would type (kubectl, velero, osk), which
- * `--dry-run` prints. Nothing here talks to a cluster; the Jobs a step creates are rendered (and
- * schema-validated) here.
+ * `--dry-run` prints. Nothing here talks to a cluster; the Jobs a step creates are rendered in
+ * restore-jobs.ts, the commands of each action (schema-validated Job manifests) in restore-actions.ts.
  *
  * `from`:
  * - `latest`, or a set stamp or its prefix (`20250131T02`): sets on the backup claim, the newest
@@ -19,52 +19,16 @@
  * off-cluster (it is not in the cluster's backups unless Velero has the Secrets); with only the
  * cluster's Secrets left, `osk apply --import-secrets` rebuilds the store from them.
  */
-import { Job } from 'kubernetes-models/batch/v1';
-import type { IContainer, IEnvVar, IPodSpec, IVolume } from 'kubernetes-models/v1';
-import { stringify } from 'yaml';
-import { BACKUP_ROOT, backupEnabled } from './scripts.js';
-import { ovnNbConnection, ovnSbConnection } from '../../../catalog/ovn.js';
+import type { Job } from 'kubernetes-models/batch/v1';
+import { backupEnabled } from './scripts.js';
 import { ExitCode, OskError } from '../../../errors.js';
 import type { CloudModel } from '../../../plan/model.js';
 import type { RenderedGroup } from '../objects.js';
-import {
-  BACKUP_MARIADB_ORDINAL,
-  backupLabels,
-  claimMount,
-  claimVolume,
-  container,
-  mariadbClaim,
-  offsiteEnv,
-  ovnBackedUp,
-  podBasics,
-  scriptsMount,
-  scriptsVolume,
-  tmpMount,
-  tmpVolume,
-} from './render.js';
+import { type RestoreAction, commandsOf } from './restore-actions.js';
+import { fetchJob, mariadbRestoreJob, neutronSyncJob, ovnRestoreJob, verifyJob } from './restore-jobs.js';
+import { BACKUP_MARIADB_ORDINAL, mariadbClaim, ovnBackedUp } from './render.js';
 
-/**
- * One thing a restore step does, as data: `restore-run.ts` carries it out through the API
- * server, `commandsOf` prints what an operator would type for it (kubectl, velero, osk).
- */
-export type RestoreAction =
-  | { do: 'velero-backup'; name: string; namespace: string }
-  | { do: 'velero-restore'; name: string; backup: string; namespace: string }
-  | { do: 'job'; job: Job; timeoutSeconds: number }
-  | { do: 'suspend-cronjobs'; names: string[]; suspend: boolean }
-  | {
-      do: 'scale';
-      kind: 'Deployment' | 'StatefulSet';
-      names: string[];
-      replicas: number;
-      podSelector: string;
-      timeoutSeconds: number;
-    }
-  | { do: 'delete-claims'; names: string[] }
-  | { do: 'rollout'; statefulSet: string; timeoutSeconds: number }
-  | { do: 'apply' }
-  | { do: 'status' }
-  | { do: 'job-from-cronjob'; cronJob: string; name: string; timeoutSeconds: number };
+export { type RestoreAction, commandsOf } from './restore-actions.js';
 
 export interface RestoreStep {
   title: string;
@@ -76,7 +40,7 @@ export interface RestoreStep {
   leaves?: string;
 }
 
-type RestoreSource =
+export type RestoreSource =
   | { where: 'claim'; selector: string }
   | { where: 'offsite'; selector: string }
   | { where: 'velero'; backup: string; selector: 'latest' };
@@ -117,111 +81,7 @@ export function parseRestoreSource(model: CloudModel, from: string): RestoreSour
   return { where: 'claim', selector: f };
 }
 
-function heredoc(cmd: string, obj: Job): string {
-  obj.validate();
-  return `${cmd} <<'EOF'\n${stringify(obj.toJSON(), { lineWidth: 0 }).trimEnd()}\nEOF`;
-}
-
-function restoreJob(model: CloudModel, name: string, c: IContainer, volumes: IVolume[]): Job {
-  const { ctx } = model;
-  const labels = backupLabels(ctx, 'restore');
-  return new Job({
-    metadata: { name, namespace: ctx.namespace, labels },
-    spec: {
-      backoffLimit: 0,
-      activeDeadlineSeconds: 6 * 3600,
-      template: { metadata: { labels }, spec: { ...podBasics(model), containers: [c], volumes } },
-    },
-  });
-}
-
-/** What an operator would type for one action; the runner does the same through the API. */
-export function commandsOf(a: RestoreAction, ns: string, cloudFile: string): string[] {
-  switch (a.do) {
-    case 'velero-backup':
-      return [`velero backup create ${a.name} --include-namespaces ${a.namespace} --snapshot-volumes --wait`];
-    case 'velero-restore':
-      return [
-        `velero restore create ${a.name} --from-backup ${a.backup} --include-namespaces ${a.namespace} --restore-volumes=true --wait`,
-        `velero restore describe ${a.name} --details`,
-      ];
-    case 'job': {
-      const name = a.job.metadata!.name!;
-      return [
-        `kubectl -n ${ns} delete job ${name} --ignore-not-found --wait`,
-        heredoc('kubectl apply -f -', a.job),
-        `kubectl -n ${ns} wait --for=condition=complete job/${name} --timeout=${a.timeoutSeconds}s`,
-        `kubectl -n ${ns} logs job/${name}`,
-      ];
-    }
-    case 'suspend-cronjobs':
-      return [
-        `kubectl -n ${ns} patch cronjob ${a.names.join(' ')} --type merge -p '{"spec":{"suspend":${a.suspend}}}'`,
-      ];
-    case 'scale':
-      return [
-        `kubectl -n ${ns} scale ${a.kind.toLowerCase()} ${a.names.join(' ')} --replicas=${a.replicas}`,
-        ...(a.replicas === 0
-          ? [`kubectl -n ${ns} wait --for=delete pod -l '${a.podSelector}' --timeout=${a.timeoutSeconds}s`]
-          : []),
-      ];
-    case 'delete-claims':
-      return [`kubectl -n ${ns} delete pvc ${a.names.join(' ')} --wait`];
-    case 'rollout':
-      return [`kubectl -n ${ns} rollout status statefulset/${a.statefulSet} --timeout=${a.timeoutSeconds}s`];
-    case 'apply':
-      return [`osk apply -f ${cloudFile}`];
-    case 'status':
-      return [`osk status -f ${cloudFile}`];
-    case 'job-from-cronjob':
-      return [
-        `kubectl -n ${ns} create job --from=cronjob/${a.cronJob} ${a.name}`,
-        `kubectl -n ${ns} wait --for=condition=complete job/${a.name} --timeout=${a.timeoutSeconds}s`,
-      ];
-  }
-}
-
-/**
- * The neutron-ovn-db-sync-util run, as a Job with neutron-server's own pod (image, configs,
- * credential overlays, service account), so it reads exactly the configuration neutron runs with.
- */
-function neutronSyncJob(model: CloudModel, groups: readonly RenderedGroup[]): Job | undefined {
-  const dep = groups.find((g) => g.component === 'neutron-server')?.objects.find((o) => o.kind === 'Deployment') as
-    | { toJSON(): { spec: { template: { spec: IPodSpec } } } }
-    | undefined;
-  if (!dep) return undefined;
-  const pod = structuredClone(dep.toJSON().spec.template.spec) as IPodSpec;
-  const main = pod.containers[0]!;
-  const conf = [
-    '--config-file',
-    '/etc/neutron/neutron.conf',
-    '--config-dir',
-    '/etc/neutron/neutron.conf.d',
-    '--config-file',
-    '/etc/neutron/ml2_conf.ini',
-  ];
-  const sync: IContainer = {
-    ...main,
-    name: 'ovn-db-sync',
-    command: ['neutron-ovn-db-sync-util', ...conf, '--ovn-neutron_sync_mode', 'repair'],
-  };
-  delete sync.args;
-  delete sync.readinessProbe;
-  delete sync.livenessProbe;
-  delete sync.startupProbe;
-  delete sync.ports;
-  const labels = backupLabels(model.ctx, 'restore');
-  return new Job({
-    metadata: { name: 'osk-restore-neutron-ovn-sync', namespace: model.ctx.namespace, labels },
-    spec: {
-      backoffLimit: 0,
-      activeDeadlineSeconds: 3600,
-      template: { metadata: { labels }, spec: { ...pod, restartPolicy: 'Never', containers: [sync] } },
-    },
-  });
-}
-
-interface RestorePlanOptions {
+export interface RestorePlanOptions {
   cloudFile?: string;
   /** Names the safety copy (default: now). */
   now?: Date;
@@ -235,33 +95,32 @@ function stamp(d: Date): string {
     .toLowerCase();
 }
 
-export function kubernetesRestorePlan(
-  rendered: { model: CloudModel; groups: readonly RenderedGroup[] },
-  from: string,
-  opts: RestorePlanOptions = {},
-): RestoreStep[] {
-  const { model, groups } = rendered;
-  const { ctx } = model;
-  if (!backupEnabled(ctx))
-    throw new OskError('spec.backup.enabled is false: this cloud has no backups to restore from', {
-      exitCode: ExitCode.invalidInput,
-    });
-  const src = parseRestoreSource(model, from);
-  const ns = ctx.namespace;
-  const file = opts.cloudFile ?? '<cloud.yaml>';
-  const ovn = ovnBackedUp(model);
-  const kinds = ovn ? 'mariadb ovn' : 'mariadb';
-  const selector = src.selector;
-  const mariadb = model.components.get('mariadb')!;
-  const galeraSize = mariadb.settings.replicas;
-  const sel = `app.kubernetes.io/instance=${ctx.name}`;
-  const deployments = [...model.components.values()].filter((c) => c.workload === 'Deployment').map((c) => c.id);
-  const cronJobs = ['backup-mariadb', ...(ovn ? ['backup-ovn'] : [])];
-  const env = (e: Record<string, string>): IEnvVar[] => Object.entries(e).map(([name, value]) => ({ name, value }));
-  const steps: Omit<RestoreStep, 'commands'>[] = [];
-  const job = (j: Job, timeoutSeconds: number): RestoreAction => ({ do: 'job', job: j, timeoutSeconds });
-  const now = stamp(opts.now ?? new Date());
+/** What the steps of one plan are built from. */
+interface PlanFacts {
+  model: CloudModel;
+  src: RestoreSource;
+  ns: string;
+  /** Whether OVN is backed up (and so restored). */
+  ovn: boolean;
+  /** The kinds of sets restored: "mariadb" or "mariadb ovn". */
+  kinds: string;
+  selector: string;
+  galeraSize: number;
+  /** Label selector of the cloud's pods. */
+  sel: string;
+  cronJobs: string[];
+  /** Stamp of this restore, naming the safety copy and the check backup. */
+  now: string;
+}
 
+type Step = Omit<RestoreStep, 'commands'>;
+const job = (j: Job, timeoutSeconds: number): RestoreAction => ({ do: 'job', job: j, timeoutSeconds });
+
+/** Before anything is stopped: a copy of the current state, then the sets brought back and checked. */
+function prepareSteps(f: PlanFacts): Step[] {
+  const { model, src, ns, kinds, selector, now } = f;
+  const { ctx } = model;
+  const steps: Step[] = [];
   steps.push({
     title: 'Keep a copy of the current state',
     why: 'A restore overwrites the databases; a Velero backup of the namespace as it is now lets you go back if the chosen set turns out to be the wrong one. Also make sure the secret store file (the authoritative copy of every credential) is at hand.',
@@ -279,49 +138,23 @@ export function kubernetesRestorePlan(
     steps.push({
       title: `Download the ${selector} sets from the offsite copy`,
       why: 'The sets come back onto the backup claim exactly as they were uploaded, and each is checked against its SHA256SUMS before it counts.',
-      actions: [
-        job(
-          restoreJob(
-            model,
-            'osk-restore-fetch',
-            container({
-              model,
-              name: 'fetch',
-              image: 'aws-cli',
-              script: 'offsite-fetch.sh',
-              env: [...env({ KINDS: kinds, SELECTOR: selector, BACKUP_ROOT }), ...offsiteEnv(ctx)],
-              mounts: [scriptsMount, claimMount, tmpMount],
-            }),
-            [scriptsVolume, claimVolume, tmpVolume],
-          ),
-          2 * 3600,
-        ),
-      ],
+      actions: [job(fetchJob(model, kinds, selector), 2 * 3600)],
       leaves: 'the offsite sets are on the backup claim; the cloud itself is unchanged',
     });
   }
   steps.push({
     title: `Verify the ${selector} backup sets`,
     why: 'Checks the chosen MariaDB and OVN sets against their SHA256SUMS and shows which sets will be used, before anything is stopped.',
-    actions: [
-      job(
-        restoreJob(
-          model,
-          'osk-restore-verify',
-          container({
-            model,
-            name: 'verify',
-            image: 'mariadb',
-            script: 'verify-sets.sh',
-            env: env({ KINDS: kinds, SELECTOR: selector, BACKUP_ROOT }),
-            mounts: [scriptsMount, claimMount, tmpMount],
-          }),
-          [scriptsVolume, claimVolume, tmpVolume],
-        ),
-        1800,
-      ),
-    ],
+    actions: [job(verifyJob(model, kinds, selector), 1800)],
   });
+  return steps;
+}
+
+/** Stop everything that writes, then MariaDB, and drop the data of the Galera nodes that must not rejoin. */
+function stopSteps(f: PlanFacts): Step[] {
+  const { model, sel, cronJobs, galeraSize } = f;
+  const deployments = [...model.components.values()].filter((c) => c.workload === 'Deployment').map((c) => c.id);
+  const steps: Step[] = [];
   steps.push({
     title: 'Stop the backups and every API, scheduler, conductor and agent Deployment',
     why: 'Nothing may write to MariaDB or OVN while they are replaced, and a backup must not run against a half-restored database.',
@@ -362,40 +195,17 @@ export function kubernetesRestorePlan(
       leaves: `the backup CronJobs are suspended, every Deployment and MariaDB are scaled to 0, and the claims ${others.join(', ')} are deleted`,
     });
   }
+  return steps;
+}
+
+/** The data put back, MariaDB started on it, then OVN. */
+function restoreDataSteps(f: PlanFacts): Step[] {
+  const { model, ovn, selector, sel, galeraSize } = f;
+  const steps: Step[] = [];
   steps.push({
     title: `Restore MariaDB into ${mariadbClaim()}`,
     why: `Unpacks the set, runs mariadb-backup --prepare (applies the redo log: a consistent database) and --copy-back into the emptied data directory of mariadb-${BACKUP_MARIADB_ORDINAL}, and removes its Galera state so it bootstraps a new cluster from this data.`,
-    actions: [
-      job(
-        restoreJob(
-          model,
-          'osk-restore-mariadb',
-          container(
-            {
-              model,
-              name: 'mariadb-restore',
-              image: 'mariadb',
-              script: 'mariadb-restore.sh',
-              env: env({
-                SELECTOR: selector,
-                BACKUP_ROOT,
-                DATADIR: '/var/lib/mysql',
-                WORK: `${BACKUP_ROOT}/.restore-mariadb`,
-              }),
-              mounts: [scriptsMount, claimMount, tmpMount, { name: 'mariadb-data', mountPath: '/var/lib/mysql' }],
-            },
-            { cpu: '500m', memory: '1Gi', memoryLimit: '4Gi' },
-          ),
-          [
-            scriptsVolume,
-            claimVolume,
-            tmpVolume,
-            { name: 'mariadb-data', persistentVolumeClaim: { claimName: mariadbClaim() } },
-          ],
-        ),
-        3 * 3600,
-      ),
-    ],
+    actions: [job(mariadbRestoreJob(model, selector), 3 * 3600)],
     leaves: `the restored data is in ${mariadbClaim()}; MariaDB and every Deployment are still scaled to 0 and the backups suspended`,
   });
   steps.push({
@@ -418,32 +228,17 @@ export function kubernetesRestorePlan(
     steps.push({
       title: 'Restore the OVN Northbound and Southbound databases',
       why: 'ovsdb-client restore replaces each database in one transaction on the running RAFT cluster (the leader replicates it); ovn-northd is stopped so it does not write meanwhile. The OVN version must be the one that took the backup (same schema).',
-      actions: [
-        job(
-          restoreJob(
-            model,
-            'osk-restore-ovn',
-            container({
-              model,
-              name: 'ovn-restore',
-              image: 'ovn',
-              script: 'ovn-restore.sh',
-              env: env({
-                SELECTOR: selector,
-                BACKUP_ROOT,
-                OVN_NB_REMOTES: ovnNbConnection(ctx),
-                OVN_SB_REMOTES: ovnSbConnection(ctx),
-              }),
-              mounts: [scriptsMount, claimMount, tmpMount],
-            }),
-            [scriptsVolume, claimVolume, tmpVolume],
-          ),
-          3600,
-        ),
-      ],
+      actions: [job(ovnRestoreJob(model, selector), 3600)],
       leaves: 'MariaDB and OVN hold the restored data; every Deployment is still scaled to 0 and the backups suspended',
     });
   }
+  return steps;
+}
+
+/** Everything started again, Neutron and OVN reconciled, the result checked. */
+function finishSteps(f: PlanFacts, groups: readonly RenderedGroup[]): Step[] {
+  const { model, ovn, cronJobs, now } = f;
+  const steps: Step[] = [];
   steps.push({
     title: 'Start everything in the plan order, then resume the backups',
     why: 'osk apply brings every component back at its replicas, one wave after the other, each gated on the readiness of what it needs; the backup CronJobs are resumed once the cloud is ready.',
@@ -471,6 +266,47 @@ export function kubernetesRestorePlan(
       },
     ],
   });
+  return steps;
+}
+
+export function kubernetesRestorePlan(
+  rendered: { model: CloudModel; groups: readonly RenderedGroup[] },
+  from: string,
+  opts: RestorePlanOptions = {},
+): RestoreStep[] {
+  const { model, groups } = rendered;
+  const { ctx } = model;
+  if (!backupEnabled(ctx))
+    throw new OskError('spec.backup.enabled is false: this cloud has no backups to restore from', {
+      exitCode: ExitCode.invalidInput,
+    });
+  const src = parseRestoreSource(model, from);
+  const ns = ctx.namespace;
+  const file = opts.cloudFile ?? '<cloud.yaml>';
+  const ovn = ovnBackedUp(model);
+  const kinds = ovn ? 'mariadb ovn' : 'mariadb';
+  const selector = src.selector;
+  const galeraSize = model.components.get('mariadb')!.settings.replicas;
+  const sel = `app.kubernetes.io/instance=${ctx.name}`;
+  const cronJobs = ['backup-mariadb', ...(ovn ? ['backup-ovn'] : [])];
+  const facts: PlanFacts = {
+    model,
+    src,
+    ns,
+    ovn,
+    kinds,
+    selector,
+    galeraSize,
+    sel,
+    cronJobs,
+    now: stamp(opts.now ?? new Date()),
+  };
+  const steps = [
+    ...prepareSteps(facts),
+    ...stopSteps(facts),
+    ...restoreDataSteps(facts),
+    ...finishSteps(facts, groups),
+  ];
   return steps.map((s) => ({ ...s, commands: s.actions.flatMap((a) => commandsOf(a, ns, file)) }));
 }
 
