@@ -7,6 +7,7 @@ import type { CatalogContext } from './context.js';
 import {
   adminEnv,
   apiProcesses,
+  bootstrapCommand,
   dbInitJob,
   dbSyncJob,
   hostConfigArgs,
@@ -185,7 +186,7 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       }
     : {};
 
-  // The Job's script is a constant (volume-types.sh); the names travel in its environment.
+  // The Job runs `osk bootstrap volume-types`; the names travel in its environment as data.
   const qosProperties = (b: CinderBackend): [string, number][] =>
     Object.entries({
       read_iops_sec: b.qos?.readIopsSec,
@@ -277,14 +278,13 @@ export function cinder(ctx: CatalogContext): ServiceDef {
       service: 'cinder',
       part: 'volume-types',
       workload: 'Job',
-      image: 'openstack-client',
-      command: ['sh', '/opt/osk/bin/volume-types.sh'],
+      image: 'osk',
+      command: bootstrapCommand('volume-types'),
       env: [
         ...adminEnv(ctx),
         { name: 'VOLUME_TYPES', value: volumeTypes },
         ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : []),
       ],
-      configs: ['osk-scripts'],
       refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
       // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
       storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),

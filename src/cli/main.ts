@@ -16,6 +16,7 @@ import { planJson, planText } from './plan-output.js';
 import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
+import { registerBootstrapCommand } from './bootstrap-command.js';
 import { addVerbHelp } from './help.js';
 import {
   checkCommandPaths,
@@ -27,6 +28,7 @@ import {
 } from './paths.js';
 import { writeRenderDir } from './render-dir.js';
 import { machine, outputOption } from './output.js';
+import { VERSION } from '../version.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -41,7 +43,8 @@ const processIo: Io = {
   stdin: async () => decodeCloudText(await readCloudStream(process.stdin, '<stdin>'), '<stdin>'),
 };
 
-export const VERSION = '0.1.0';
+/** Also read by the backup manifest (src/backup). */
+export { VERSION };
 
 async function readCloud(file: string, io: Io): Promise<CloudFile> {
   if (file === '-') return parseCloudFile(await io.stdin(), '<stdin>');
@@ -256,6 +259,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
   registerLocalCommands(program, io, readCloud);
   registerDay2Commands(program, io, readCloud);
   registerKubeCommands(program, io, readCloud);
+  registerBootstrapCommand(program, io);
 
   program
     .command('schema')
