@@ -23,6 +23,14 @@ const IDENTITY = '/internal/identity/v3';
 const VOLUME = `/internal/volume/v3/${PROJECT_ID}`;
 const notFound = () => json(404, { error: { code: 404, message: 'Could not find it.' } });
 
+let n = 0;
+const id = (kind: string) => `${kind}-${++n}`;
+/** The object under `key` of a request's JSON body (what the client sent, trusted as is). */
+const body = <T = Record<string, string>>(r: Recorded, key: string) => (r.json as Record<string, T>)[key]!;
+/** Keystone's list filters: every query parameter must equal the field. */
+const filtered = <T extends object>(items: T[], r: Recorded) =>
+  items.filter((i) => [...r.query].every(([k, v]) => String((i as Record<string, unknown>)[k]) === v));
+
 export function serveBootstrapApis(cloud: FakeCloud, region: string): BootstrapState {
   const s: BootstrapState = {
     projects: [],
@@ -35,12 +43,6 @@ export function serveBootstrapApis(cloud: FakeCloud, region: string): BootstrapS
     types: [],
     qos: [],
   };
-  let n = 0;
-  const id = (kind: string) => `${kind}-${++n}`;
-  const body = (r: Recorded, key: string) => (r.json as Record<string, Record<string, any>>)[key]!;
-  /** Keystone's list filters: every query parameter must equal the field. */
-  const filtered = <T extends object>(items: T[], r: Recorded) =>
-    items.filter((i) => [...r.query].every(([k, v]) => String((i as Record<string, unknown>)[k]) === v));
   const ep = (url: string) => [
     { id: `${url}-int`, interface: 'internal', region, region_id: region, url: `${cloud.base}${url}` },
     { id: `${url}-pub`, interface: 'public', region, region_id: region, url: `${cloud.base}${url}` },
@@ -50,25 +52,31 @@ export function serveBootstrapApis(cloud: FakeCloud, region: string): BootstrapS
     { id: 'svc-cinder', type: 'volumev3', name: 'cinderv3', endpoints: ep(VOLUME) },
   ];
 
-  const collection = <T extends { id: string }>(path: string, key: string, items: T[], make: (b: any) => T) => {
+  serveIdentity(cloud, s);
+  serveVolume(cloud, s);
+  return s;
+}
+
+function serveIdentity(cloud: FakeCloud, s: BootstrapState): void {
+  const collection = <T extends { id: string }>(path: string, key: string, items: T[]) => {
     cloud.on('GET', `${IDENTITY}/${path}`, (r) => json(200, { [`${key}s`]: filtered(items, r) }));
     cloud.on('POST', `${IDENTITY}/${path}`, (r) => {
-      const item = make(body(r, key));
+      const item = { ...(body<unknown>(r, key) as object), id: id(key) } as T;
       items.push(item);
       return json(201, { [key]: item });
     });
     cloud.on('PATCH', new RegExp(`^${IDENTITY}/${path}/([^/]+)$`), (r) => {
       const item = items.find((i) => i.id === decodeURIComponent(r.path.split('/').at(-1)!));
       if (!item) return notFound();
-      Object.assign(item, body(r, key));
+      Object.assign(item, body<unknown>(r, key));
       return json(200, { [key]: item });
     });
   };
-  collection('projects', 'project', s.projects, (b) => ({ ...b, id: id('project') }));
-  collection('users', 'user', s.users, (b) => ({ ...b, id: id('user') }));
-  collection('roles', 'role', s.roles, (b) => ({ ...b, id: id('role') }));
-  collection('services', 'service', s.services, (b) => ({ ...b, id: id('service') }));
-  collection('endpoints', 'endpoint', s.endpoints, (b) => ({ ...b, id: id('endpoint') }));
+  collection('projects', 'project', s.projects);
+  collection('users', 'user', s.users);
+  collection('roles', 'role', s.roles);
+  collection('services', 'service', s.services);
+  collection('endpoints', 'endpoint', s.endpoints);
   cloud.on('PUT', new RegExp(`^${IDENTITY}/projects/([^/]+)/users/([^/]+)/roles/([^/]+)$`), (r) => {
     const [, p, u, role] = /projects\/([^/]+)\/users\/([^/]+)\/roles\/([^/]+)$/.exec(r.path)!;
     s.grants.add(`${p}/${u}/${role}`);
@@ -79,21 +87,23 @@ export function serveBootstrapApis(cloud: FakeCloud, region: string): BootstrapS
     return region ? json(200, { region }) : notFound();
   });
   cloud.on('POST', `${IDENTITY}/regions`, (r) => {
-    const region = { id: body(r, 'region').id as string };
+    const region = { id: body(r, 'region').id! };
     s.regions.push(region);
     return json(201, { region });
   });
+}
 
+function serveVolume(cloud: FakeCloud, s: BootstrapState): void {
   cloud.on('GET', `${VOLUME}/types`, () => json(200, { volume_types: s.types }));
   cloud.on('POST', `${VOLUME}/types`, (r) => {
-    const b = body(r, 'volume_type');
+    const b = body<{ name: string; extra_specs?: Record<string, string> }>(r, 'volume_type');
     const t = { id: id('type'), name: b.name, extra_specs: { ...b.extra_specs }, qos_specs_id: null };
     s.types.push(t);
     return json(200, { volume_type: t });
   });
   cloud.on('GET', `${VOLUME}/qos-specs`, () => json(200, { qos_specs: s.qos }));
   cloud.on('POST', `${VOLUME}/qos-specs`, (r) => {
-    const { name, consumer, ...specs } = body(r, 'qos_specs');
+    const { name, consumer, ...specs } = body(r, 'qos_specs') as { name: string; consumer: string };
     const q = { id: id('qos'), name, consumer, specs };
     s.qos.push(q);
     return json(200, { qos_specs: q });
@@ -111,5 +121,4 @@ export function serveBootstrapApis(cloud: FakeCloud, region: string): BootstrapS
     t.qos_specs_id = q!;
     return { status: 202 };
   });
-  return s;
 }
