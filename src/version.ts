@@ -1,2 +1,5 @@
-/** osk's version (package.json's; a test keeps the two equal). In its own module so any layer can name it. */
+/**
+ * osk's version (package.json's; a test keeps the two equal): `osk --version`, the backup manifest,
+ * and the tag of the osk image its Kubernetes Jobs run (catalog/images.ts).
+ */
 export const VERSION = '0.1.0';

@@ -187,9 +187,11 @@ export async function ensureVolumeTypes(
     if (t.qos && Object.keys(t.qos).length) {
       const name = `${t.name}-qos`;
       const specs = Object.fromEntries(Object.entries(t.qos).map(([k, v]) => [k, String(v)]));
-      const q =
-        (await os.blockStorage.qos.find(name)) ??
-        (await os.blockStorage.qos.create({ name, consumer: 'front-end', specs }));
+      const found = await os.blockStorage.qos.find(name);
+      const q = found ?? (await os.blockStorage.qos.create({ name, consumer: 'front-end', specs }));
+      // A limit changed in the cloud file is set on the existing spec.
+      if (found && Object.entries(specs).some(([k, v]) => found.specs?.[k] !== v))
+        await os.blockStorage.qos.setKeys(q.id, specs);
       if (vt.qos_specs_id !== q.id) await os.blockStorage.qos.associate(q.id, vt.id);
     }
     out.push(t.name);

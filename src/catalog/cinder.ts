@@ -8,6 +8,7 @@ import type { CatalogContext } from './context.js';
 import {
   adminEnv,
   apiProcesses,
+  bootstrapCommand,
   dbInitJob,
   dbSyncJob,
   hostConfigArgs,
@@ -301,7 +302,7 @@ function daemons(p: CinderParts): ComponentDef[] {
 /** The Job that creates one volume type per backend, with its QoS. */
 function volumeTypesJob(ctx: CatalogContext, backends: CinderBackend[]): ComponentDef {
   const m = ctx.machine;
-  // The Job's script is a constant (volume-types.sh); the names travel in its environment.
+  // The Job runs `osk bootstrap volume-types`; the names travel in its environment as data.
   const qosProperties = (b: CinderBackend): [string, number][] =>
     Object.entries({
       read_iops_sec: b.qos?.readIopsSec,
@@ -328,14 +329,13 @@ function volumeTypesJob(ctx: CatalogContext, backends: CinderBackend[]): Compone
     service: 'cinder',
     part: 'volume-types',
     workload: 'Job',
-    image: 'openstack-client',
-    command: ['sh', '/opt/osk/bin/volume-types.sh'],
+    image: 'osk',
+    command: bootstrapCommand('volume-types'),
     env: [
       ...adminEnv(ctx),
       { name: 'VOLUME_TYPES', value: volumeTypes },
       ...(volumeQos ? [{ name: 'VOLUME_QOS', value: volumeQos }] : []),
     ],
-    configs: ['osk-scripts'],
     refs: ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776),
     // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
     storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),

@@ -1,7 +1,8 @@
 /**
  * The parts every OpenStack service repeats: its database Job, schema Job, Keystone user and
- * catalog registration Jobs, and the uwsgi file of its API. Each returns catalog declarations;
- * the shell they run is in scripts.ts.
+ * catalog registration Jobs, and the uwsgi file of its API. Each returns catalog declarations.
+ * The database, user and registration Jobs run `osk bootstrap <task>` from the osk image: the
+ * code the all-in-one runs (src/bootstrap/tasks.ts lists the environment each task reads).
  */
 import type { Ref } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
@@ -11,6 +12,15 @@ import type { ComponentDef, ConfigFileDef } from './types.js';
 import type { SecretDef } from '../config/secrets.js';
 
 const JOB_SIZING = { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 };
+
+/** What `osk bootstrap <task>` does (src/bootstrap/tasks.ts): the Jobs of both targets' one implementation. */
+export const BOOTSTRAP_TASKS = ['db-init', 'ks-user', 'ks-register', 'volume-types'] as const;
+export type BootstrapTask = (typeof BOOTSTRAP_TASKS)[number];
+
+/** The command of a bootstrap Job: one task of `osk bootstrap`, its inputs in the Job's env. */
+export function bootstrapCommand(task: BootstrapTask): string[] {
+  return ['osk', 'bootstrap', task];
+}
 
 export function password(
   name: string,
@@ -70,7 +80,7 @@ interface DbUserOptions {
   user?: string;
   /** Store name of its password (default `<service>-db-password`). */
   passwordSecret?: string;
-  /** Extra grants, one "privileges ON object" each (db-init.sh's DB_GRANTS). */
+  /** Extra grants, one "privileges ON object" each (db-init's DB_GRANTS). */
   grants?: readonly string[];
   maxConnections?: number;
 }
@@ -90,8 +100,8 @@ export function dbInitJob(
     service,
     part: 'db-init',
     workload: 'Job',
-    image: 'mariadb',
-    command: ['sh', '/opt/osk/bin/db-init.sh'],
+    image: 'osk',
+    command: bootstrapCommand('db-init'),
     env: [
       { name: 'DB_HOST', value: host, refs: [ctx.needs('mariadb', 3306, `host ${host}`)] },
       { name: 'DB_NAMES', value: databases.join(' ') },
@@ -101,7 +111,6 @@ export function dbInitJob(
       { name: 'DB_PASSWORD', secret: passwordSecret },
       { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
     ],
-    configs: ['osk-scripts'],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
@@ -169,14 +178,13 @@ export function ksUserJob(ctx: CatalogContext, service: string): ComponentDef {
     service,
     part: 'ks-user',
     workload: 'Job',
-    image: 'openstack-client',
-    command: ['sh', '/opt/osk/bin/ks-user.sh'],
+    image: 'osk',
+    command: bootstrapCommand('ks-user'),
     env: [
       ...adminEnv(ctx),
       { name: 'SERVICE_USER', value: service },
       { name: 'SERVICE_PASSWORD', secret: `keystone-${service}-password` },
     ],
-    configs: ['osk-scripts'],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,
@@ -201,17 +209,16 @@ export function ksRegisterJob(
     service,
     part: 'ks-register',
     workload: 'Job',
-    image: 'openstack-client',
-    command: ['sh', '/opt/osk/bin/ks-register.sh'],
+    image: 'osk',
+    command: bootstrapCommand('ks-register'),
     env: [
       ...adminEnv(ctx),
       { name: 'SERVICE_TYPE', value: type },
       { name: 'SERVICE_NAME', value: name },
+      // The admin endpoint is the internal URL (bootstrap.ts ensureEndpoint).
       { name: 'ENDPOINT_INTERNAL', value: internalUrl },
-      { name: 'ENDPOINT_ADMIN', value: internalUrl },
       { name: 'ENDPOINT_PUBLIC', value: publicEndpoint(ctx, publicHost, internalUrl) },
     ],
-    configs: ['osk-scripts'],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
     backoffLimit: 6,

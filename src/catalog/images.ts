@@ -6,6 +6,7 @@
  */
 import type { ImageKey } from '../spec/image-keys.js';
 import type { CloudSpec } from '../spec/schema.js';
+import { VERSION } from '../version.js';
 
 type Release = CloudSpec['release'];
 
@@ -51,6 +52,11 @@ function pinnedImages(release: Release): Record<ImageKey, string> {
     // any S3-compatible endpoint (--endpoint-url). MariaDB's backups use the mariadb image's
     // mariadb-backup and mbstream, OVN's the ovn image's ovsdb-client.
     'aws-cli': 'docker.io/amazon/aws-cli:2.31.9',
+    // osk itself, for the bootstrap Jobs (`osk bootstrap <task>`: databases, service users,
+    // catalog entries, volume types), so they run the all-in-one's code. Not published yet: a
+    // local reference with osk's version, which issue 14 builds (Debian, Node 22, osk, the
+    // mariadb client); until then point images.overrides.osk or images.registry at a build.
+    osk: `localhost/osk:${VERSION}`,
   };
 }
 
@@ -68,9 +74,9 @@ export function imageFor(key: ImageKey, spec: CloudSpec): string {
   const pinned = pinnedImages(spec.release)[key];
   const mirror = spec.images?.registry;
   if (!mirror) return pinned;
-  // Replace the registry host (first path element when it looks like a host).
+  // Replace the registry host (first path element when it looks like a host, as Docker reads it).
   const [first, ...rest] = pinned.split('/');
-  return /[.:]/.test(first!)
+  return /[.:]/.test(first!) || first === 'localhost'
     ? `${mirror.replace(/\/$/, '')}/${rest.join('/')}`
     : `${mirror.replace(/\/$/, '')}/${pinned}`;
 }

@@ -16,14 +16,12 @@ import { nova } from './nova.js';
 import { ovn } from './ovn.js';
 import { placement } from './placement.js';
 import { rabbitmq } from './rabbitmq.js';
-import { oskScripts } from './scripts.js';
 import type { ServiceDef } from './types.js';
 
 type Entry = { name: string; build: (ctx: CatalogContext) => ServiceDef; enabled: (ctx: CatalogContext) => boolean };
 
 const always = () => true;
 const CATALOG: Entry[] = [
-  { name: 'osk', build: oskScripts, enabled: always },
   { name: 'mariadb', build: mariadb, enabled: always },
   { name: 'rabbitmq', build: rabbitmq, enabled: always },
   { name: 'memcached', build: memcached, enabled: always },

@@ -7,9 +7,13 @@
  *   every script file of a ConfigMap (`*.sh`, `#!…`, the Python settings);
  * - inside containers the marker is only in env values and in argv elements that are data;
  * - each field arrives in the env variable its script reads (so the test is not vacuous);
- * - the cinder volume-types, openvswitch and ovn-controller scripts, as rendered, run under
- *   /bin/sh against stub commands that record their argv: each hostile value arrives as exactly
- *   one argument, and nothing else runs (no `id`, no `touch`, no file created).
+ * - the openvswitch and ovn-controller scripts, as rendered, run under /bin/sh against stub
+ *   commands that record their argv: each hostile value arrives as exactly one argument, and
+ *   nothing else runs (no `id`, no `touch`, no file created);
+ * - the bootstrap Jobs, as rendered (`osk bootstrap <task>`, run as `node bin/osk.js bootstrap
+ *   <task>` with the Job's env): the hostile volume type, backend, region and public domain reach
+ *   the fake OpenStack as exactly those strings, the hostile MariaDB host reaches the mariadb
+ *   client (a stub) as one argument, and nothing else runs.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -26,6 +30,9 @@ import { render } from '../targets/kubernetes/render.js';
 import { parseCloudFile } from '../spec/load.js';
 import type { CloudFile } from '../spec/schema.js';
 import { allObjects } from '../targets/kubernetes/objects.js';
+import { FakeCloud } from '../openstack/testing/fake-cloud.js';
+import { serveBootstrapApis } from '../openstack/testing/fake-bootstrap.js';
+import { renderedJob, runJob } from '../../test/support/bootstrap-job.js';
 import type { HostFacts } from '../targets/local/host-facts.js';
 import { statePaths } from '../state/paths.js';
 import { localModel } from '../targets/local/up.js';
@@ -363,29 +370,60 @@ function assertNothingElseRan(ran: string): void {
   assert.ok(!existsSync(ran), 'id or touch ran: a hostile value ran as code');
 }
 
-test('cinder volume-types.sh, as rendered: the hostile type arrives as one argument, nothing else runs', async () => {
+test('cinder volume-types, as rendered: osk bootstrap sends the hostile type and backend as data, nothing else runs', async () => {
   const objects = objectsOf(hostileLvmCloud());
-  const job = container(objects, 'Job', 'cinder-volume-types');
-  assert.deepEqual(job.command, ['sh', '/opt/osk/bin/volume-types.sh']);
-  const scripts = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'osk-scripts-config');
-  const file = join(dir, 'volume-types.sh');
-  await writeFile(file, scripts.data['volume-types.sh']);
-  const s = await stubs('cinder', ['openstack']);
-  await runScript([file], job, s.bin);
+  const job = renderedJob(objects, 'cinder-volume-types');
+  assert.deepEqual(containers(job)[0]!.c.command, ['osk', 'bootstrap', 'volume-types']);
+  const cloud = await FakeCloud.start();
+  try {
+    const state = serveBootstrapApis(cloud, V.region);
+    const r = await runJob(objects, job, { OS_AUTH_URL: cloud.authUrl });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(PWNED), `${PWNED} was created: a hostile value ran as code`);
+    assert.deepEqual(
+      state.types.map((t) => [t.name, t.extra_specs]),
+      [[V.volumeType, { volume_backend_name: V.backendName }]],
+    );
+    assert.deepEqual(
+      state.qos.map((q) => [q.name, q.specs]),
+      [[`${V.volumeType}-qos`, { read_iops_sec: '500', total_bytes_sec: '1000000' }]],
+    );
+  } finally {
+    await cloud.stop();
+  }
+});
+
+test('ks-register, as rendered: the hostile region and public domain reach Keystone as those strings', async () => {
+  const objects = objectsOf(hostileLvmCloud());
+  const job = renderedJob(objects, 'nova-ks-register');
+  const cloud = await FakeCloud.start();
+  try {
+    const state = serveBootstrapApis(cloud, V.region);
+    const r = await runJob(objects, job, { OS_AUTH_URL: cloud.authUrl });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(PWNED), `${PWNED} was created: a hostile value ran as code`);
+    assert.deepEqual(state.regions, [{ id: V.region }]);
+    assert.deepEqual(new Set(state.endpoints.map((e) => e.region_id)), new Set([V.region]));
+    const pub = state.endpoints.find((e) => e.interface === 'public')!;
+    assert.equal(pub.url, envOf(containers(job)[0]!.c, 'ENDPOINT_PUBLIC'));
+    assert.ok(pub.url.includes(V.domain));
+  } finally {
+    await cloud.stop();
+  }
+});
+
+test('db-init, as rendered: the hostile MariaDB host is one argument of the mariadb client, nothing else runs', async () => {
+  const objects = objectsOf(hostileLvmCloud());
+  const job = renderedJob(objects, 'nova-db-init');
+  const host = envOf(containers(job)[0]!.c, 'DB_HOST');
+  assert.ok(host.includes(V.namespace));
+  const s = await stubs('db-init', ['mariadb']);
+  const r = await runJob(objects, job, { PATH: `${s.bin}:${process.env.PATH}` });
+  assert.equal(r.code, 0, r.stderr);
   assertNothingElseRan(s.ran);
-  const qos = `${V.volumeType}-qos`;
-  assert.deepEqual(await s.calls(), [
-    ['openstack', 'volume', 'type', 'show', V.volumeType],
-    ['openstack', 'volume', 'type', 'create', '--property', `volume_backend_name=${V.backendName}`, V.volumeType],
-    ['openstack', 'volume', 'qos', 'show', qos],
-    ['openstack', 'volume', 'qos', 'create', '--consumer', 'front-end', qos],
-    ['openstack', 'volume', 'qos', 'set', '--property', 'read_iops_sec=500', qos],
-    ['openstack', 'volume', 'qos', 'associate', qos, V.volumeType],
-    ['openstack', 'volume', 'qos', 'show', qos],
-    ['openstack', 'volume', 'qos', 'create', '--consumer', 'front-end', qos],
-    ['openstack', 'volume', 'qos', 'set', '--property', 'total_bytes_sec=1000000', qos],
-    ['openstack', 'volume', 'qos', 'associate', qos, V.volumeType],
-  ]);
+  const client = ['mariadb', '-h', host, '-u', 'root', '--batch', '--skip-column-names'];
+  // The wait (SELECT 1), then the SQL; both on standard input, not in the argv.
+  assert.deepEqual(await s.calls(), [client, client]);
 });
 
 test('openvswitch, as rendered: bridge and interface arrive as one argument each, nothing else runs', async () => {

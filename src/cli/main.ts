@@ -21,6 +21,7 @@ import { planJson, planText } from './plan-output.js';
 import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
+import { registerBootstrapCommand } from './bootstrap-command.js';
 import { addVerbHelp } from './help.js';
 import {
   checkCommandPaths,
@@ -243,6 +244,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
   registerLocalCommands(program, io, readCloud);
   registerDay2Commands(program, io, readCloud);
   registerKubeCommands(program, io, readCloud);
+  registerBootstrapCommand(program, io);
 
   program
     .command('schema')

@@ -19,5 +19,6 @@ export const IMAGE_KEYS = [
   'openstack-exporter',
   'blackbox-exporter',
   'aws-cli',
+  'osk',
 ] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];

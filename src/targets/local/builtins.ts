@@ -1,12 +1,14 @@
 /**
  * Work osk does itself on the host instead of a Job: databases and users through the local
  * MariaDB socket, the OVN chassis of a hypervisor without ovn-controller, and Keystone/Cinder
- * registrations through osk's OpenStack client (the same bootstrap code a Kubernetes-hosted
- * cloud can run).
+ * registrations through osk's OpenStack client. Databases and registrations are src/bootstrap's,
+ * the same code the Kubernetes Jobs run as `osk bootstrap <task>`.
  */
+import { ensureDatabaseUser } from '../../bootstrap/database.js';
 import type { HostBuiltin } from '../../catalog/types.js';
 import { OskError } from '../../errors.js';
-import { mariadbExec, runCommand } from './probes.js';
+import { mariadbExec } from './probes.js';
+import { runCommand } from '../../run-command.js';
 
 export interface BuiltinContext {
   mariadbSocket: string;
@@ -19,36 +21,15 @@ export interface BuiltinContext {
   };
 }
 
-/** SQL identifiers and passwords here come from the catalog and the store (base62), never from users. */
-function ident(name: string): string {
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`catalog bug: bad SQL identifier ${name}`);
-  return name;
-}
-
-export function dbInitSql(databases: string[], user: string, password: string): string {
-  if (!/^[A-Za-z0-9]+$/.test(password)) throw new Error('the store password is not base62');
-  const u = `'${ident(user)}'@'127.0.0.1'`;
-  return [
-    ...databases.map(
-      (d) => `CREATE DATABASE IF NOT EXISTS \`${ident(d)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;`,
-    ),
-    `CREATE USER IF NOT EXISTS ${u} IDENTIFIED BY '${password}';`,
-    // Keeps the password in step with the store (a restored store, a reset database).
-    `ALTER USER ${u} IDENTIFIED BY '${password}';`,
-    ...databases.map((d) => `GRANT ALL PRIVILEGES ON \`${ident(d)}\`.* TO ${u};`),
-    '',
-  ].join('\n');
-}
-
 export async function runBuiltin(action: HostBuiltin, ctx: BuiltinContext): Promise<string> {
   if ('dbInit' in action) {
     const { databases, user, passwordSecret } = action.dbInit;
-    const r = await mariadbExec(ctx.mariadbSocket, dbInitSql(databases, user, ctx.secret(passwordSecret)));
-    if (r.code !== 0)
-      throw new OskError(
-        `creating database${databases.length > 1 ? 's' : ''} ${databases.join(', ')} for user ${user} failed: ${r.out.trim()}`,
-      );
-    return `database${databases.length > 1 ? 's' : ''} ${databases.join(', ')}, user ${user}`;
+    return ensureDatabaseUser((sql) => mariadbExec(ctx.mariadbSocket, sql), {
+      databases,
+      user,
+      password: ctx.secret(passwordSecret),
+      from: '127.0.0.1',
+    });
   }
   if ('ovnFakeChassis' in action) return ovnFakeChassis(action.ovnFakeChassis.hostname, action.ovnFakeChassis.sbSocket);
   if ('keystoneUser' in action)

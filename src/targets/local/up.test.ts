@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import { placeholderSecrets } from '../../catalog/context.js';
 import { ExitCode, OskError } from '../../errors.js';
 import { parseCloudFile } from '../../spec/load.js';
-import { dbInitSql } from './builtins.js';
 import { DEFAULT_CLOUD_YAML } from './cloud.js';
 import { bundleFiles, hostComponents } from './files.js';
 import { checkDistro, readOsRelease, type HostFacts } from './host-facts.js';
@@ -112,15 +111,6 @@ test('the packages are the union of what the components declare', () => {
   ])
     assert.ok(pkgs.includes(p), p);
   assert.ok(!pkgs.includes('libvirt-daemon-system'), 'the fake hypervisor needs no libvirt');
-});
-
-test('db-init SQL creates the databases and keeps the user password in step with the store', () => {
-  const sql = dbInitSql(['nova_api', 'nova'], 'nova', 'Abc123');
-  assert.match(sql, /CREATE DATABASE IF NOT EXISTS `nova_api`/);
-  assert.match(sql, /ALTER USER 'nova'@'127\.0\.0\.1' IDENTIFIED BY 'Abc123';/);
-  assert.match(sql, /GRANT ALL PRIVILEGES ON `nova`\.\* TO 'nova'@'127\.0\.0\.1';/);
-  assert.throws(() => dbInitSql(['x'], 'u', "bad'quote"));
-  assert.throws(() => dbInitSql(['x; DROP'], 'u', 'ok'));
 });
 
 test('os-release is read for the distribution check', () => {

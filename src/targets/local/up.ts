@@ -19,7 +19,8 @@ import { hostComponents, writeHostFiles } from './files.js';
 import type { HostFacts } from './host-facts.js';
 import { runGraph, type RunResult } from '../../plan/graph-run.js';
 import type { StatePaths } from '../../state/paths.js';
-import { probe, runCommand, tcpProbe } from './probes.js';
+import { probe, tcpProbe } from './probes.js';
+import { runCommand } from '../../run-command.js';
 import { hostTopology } from './topology.js';
 
 /** The model of the all-in-one cloud: Zed configs, loopback, the fake drivers. */

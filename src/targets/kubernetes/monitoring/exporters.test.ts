@@ -3,8 +3,8 @@
  * - a real one-node Galera cluster (Debian's mariadbd + galera-4, bootstrapped with
  *   --wsrep-new-cluster), which is what the `ha` example's 3-node cluster looks like after two
  *   nodes are lost;
- * - osk's rendered Job mysqld-exporter-db-init: its db-init.sh (ConfigMap osk-scripts-config) run
- *   with `sh` and the Job's env (Secrets resolved), twice, making the metrics user;
+ * - osk's rendered Job mysqld-exporter-db-init: its command (`osk bootstrap db-init`, as
+ *   `node bin/osk.js`) run with the Job's env (Secrets resolved), twice, making the metrics user;
  * - the real mysqld_exporter (Debian's prometheus-mysqld-exporter 0.14) with the rendered my.cnf
  *   (plus host/port: 0.14 has no /probe multi-target, so it scrapes one server) and the
  *   rendered collector flags;
@@ -32,6 +32,7 @@ import { parseCloudFile } from '../../../spec/load.js';
 import { allObjects } from '../objects.js';
 import { alertDefinitions } from './alerts.js';
 import { dashboards } from './dashboards.js';
+import { runJob } from '../../../../test/support/bootstrap-job.js';
 import { freePort } from '../../../../test/support/net.js';
 
 const GALERA_LIB = '/usr/lib/galera/libgalera_smm.so';
@@ -207,7 +208,7 @@ async function galeraNode(): Promise<typeof db> {
       ? true
       : undefined,
   );
-  // db-init.sh logs in as root over TCP with MARIADB_ROOT_PASSWORD, as the Job does.
+  // db-init logs in as root over TCP with MARIADB_ROOT_PASSWORD, as the Job does.
   execFileSync('mariadb', [
     '--no-defaults',
     `--socket=${sock}`,
@@ -224,20 +225,14 @@ async function galeraNode(): Promise<typeof db> {
   return { port, sock, proc };
 }
 
-/** The rendered db-init.sh with the rendered Job env, pointed at the local server. */
-function dbInit() {
-  const script = join(work, 'db-init.sh');
-  writeFileSync(script, find('ConfigMap', 'osk-scripts-config').data!['db-init.sh']!);
+/** The rendered Job's command and env, pointed at the local server. */
+async function dbInit() {
   // MYSQL_TCP_PORT: the mariadb client's port when none is given (the Job uses 3306).
-  const env = {
-    PATH: process.env.PATH!,
-    HOME: work,
-    ...jobEnv(),
+  const r = await runJob(objects, find('Job', /^mysqld-exporter-db-init(-|$)/), {
     DB_HOST: '127.0.0.1',
     MYSQL_TCP_PORT: String(db.port),
-  };
-  const r = spawnSync('sh', [script], { env, encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  });
+  return { status: r.code, out: `${r.stdout}${r.stderr}` };
 }
 
 /** The rendered my.cnf with the server's address in [client] (0.14 reads it from there). */
@@ -303,13 +298,13 @@ describe('MariaDB/Galera alerts against a real Galera node, mysqld_exporter and 
     assert.equal(status('wsrep_cluster_size'), '1');
   });
 
-  test('the rendered db-init.sh makes the metrics user with monitoring grants only, and a rerun converges', () => {
+  test('the rendered db-init Job makes the metrics user with monitoring grants only, and a rerun converges', async () => {
     const env = jobEnv();
     assert.equal(env.DB_USER, 'mysqld_exporter');
     for (const run of [1, 2]) {
-      const r = dbInit();
+      const r = await dbInit();
       assert.equal(r.status, 0, `run ${run}: ${r.out}`);
-      assert.match(r.out, /ready for user mysqld_exporter/);
+      assert.match(r.out, /^user mysqld_exporter$/m);
     }
     // One GRANT line per object: the privileges on it, nothing else.
     const grants = new Map<string, string>();

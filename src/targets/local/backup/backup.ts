@@ -20,7 +20,7 @@ import { VERSION } from '../../../version.js';
 import { ExitCode, OskError } from '../../../errors.js';
 import { readSavedCloudFile } from '../../../state/cloud-file.js';
 import { defaultBackupsDir, type StatePaths, statePaths } from '../../../state/paths.js';
-import { runCommand } from '../probes.js';
+import { runCommand } from '../../../run-command.js';
 import {
   backupOvnCounts,
   dumpTableStats,

@@ -12,7 +12,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { hostMariadbSocket } from '../../../catalog/mariadb.js';
 import { OskError } from '../../../errors.js';
 import type { StatePaths } from '../../../state/paths.js';
-import { runCommand } from '../probes.js';
+import { runCommand } from '../../../run-command.js';
 import type { OvnTableCount, TableEntry } from './manifest.js';
 import { loadDump, startScratchServer, tableStats } from './mariadb.js';
 

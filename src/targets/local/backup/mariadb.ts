@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { OskError } from '../../../errors.js';
-import { mariadbExec, runCommand } from '../probes.js';
+import { mariadbExec } from '../probes.js';
+import { runCommand } from '../../../run-command.js';
 import type { TableEntry } from './manifest.js';
 
 const SYSTEM = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCommand } from './probes.js';
+import { runCommand } from './run-command.js';
 
 test('a command that runs out of time is reported as such, and its whole process group is gone (the program under sh -c too)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'osk-run-'));
