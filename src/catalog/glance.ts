@@ -12,14 +12,75 @@ import {
   SIZES,
   uwsgiIni,
 } from './common.js';
+import type { IniDoc } from '../config/ini.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
+type Ceph = NonNullable<NonNullable<CatalogContext['spec']['storage']>['ceph']>;
+type Cache = NonNullable<NonNullable<NonNullable<CatalogContext['spec']['storage']>['glance']>['cache']>;
+
 export function glance(ctx: CatalogContext): ServiceDef {
-  const user = ctx.spec.services?.glance;
   const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
   const cache = ctx.spec.storage?.glance?.cache;
   const internal = `http://${ctx.topology.host('glance-api')}:9292`;
   const data = ctx.dataDir('glance');
+  const conf = glanceConf(ctx, ceph, cache, data);
+
+  const etc = ctx.configDir('glance', '/etc/glance');
+  const hostArgs = hostConfigArgs(ctx, 'glance', '/etc/glance', 'glance-api.conf');
+  const api = glanceApi(ctx, { ceph, cache, data, hostArgs });
+  return {
+    name: 'glance',
+    catalog: { type: 'image', component: 'glance-api', register: 'glance-ks-register' },
+    secrets: serviceSecrets('glance'),
+    configs: [
+      {
+        name: 'glance',
+        dir: etc,
+        files: [
+          { name: 'glance-api.conf', ini: conf, validate: 'glance-api.conf' },
+          uwsgiIni(
+            'glance-api-uwsgi.ini',
+            9292,
+            { script: '/var/lib/openstack/bin/glance-wsgi-api' },
+            apiProcesses(ctx),
+          ),
+        ],
+      },
+    ],
+    components: [
+      dbInitJob(ctx, 'glance', ['glance']),
+      dbSyncJob(
+        ctx,
+        'glance',
+        'glance',
+        [
+          'glance-manage',
+          '--config-file',
+          '/etc/glance/glance-api.conf',
+          '--config-dir',
+          '/etc/glance/glance-api.conf.d',
+          'db_sync',
+        ],
+        'glance',
+        [],
+        { command: ['glance-manage', ...hostArgs, 'db_sync'], packages: ['glance-api'] },
+      ),
+      ksUserJob(ctx, 'glance'),
+      ksRegisterJob(ctx, 'glance', 'image', 'glance', internal, 'image'),
+      api,
+    ],
+  };
+}
+
+/** "512M" → bytes, for options that take a byte count. */
+function toBytes(size: string): number {
+  const m = /^(\d+)([KMGT]?)$/.exec(size);
+  if (!m) throw new Error(`bad size ${size}`);
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];
+  return Number(m[1]) * mult;
+}
+
+function glanceConf(ctx: CatalogContext, ceph: Ceph | undefined, cache: Cache | undefined, data: string): IniDoc {
   const conf = ctx.ini('glance-api.conf');
   conf.section('DEFAULT', {
     use_stderr: true,
@@ -57,10 +118,16 @@ export function glance(ctx: CatalogContext): ServiceDef {
   else conf.section('file', { filesystem_store_datadir: `${data}/images` });
   conf.section('oslo_concurrency', { lock_path: `${data}/tmp` });
   conf.section('oslo_middleware', { enable_proxy_headers_parsing: true });
+  return conf;
+}
 
-  const etc = ctx.configDir('glance', '/etc/glance');
-  const hostArgs = hostConfigArgs(ctx, 'glance', '/etc/glance', 'glance-api.conf');
-  const api: ComponentDef = {
+function glanceApi(
+  ctx: CatalogContext,
+  o: { ceph: Ceph | undefined; cache: Cache | undefined; data: string; hostArgs: string[] },
+): ComponentDef {
+  const { ceph, cache, data, hostArgs } = o;
+  const user = ctx.spec.services?.glance;
+  return {
     id: 'glance-api',
     service: 'glance',
     part: 'api',
@@ -118,54 +185,4 @@ export function glance(ctx: CatalogContext): ServiceDef {
       ready: { http: { port: 9292, path: '/healthcheck' } },
     },
   };
-  return {
-    name: 'glance',
-    catalog: { type: 'image', component: 'glance-api', register: 'glance-ks-register' },
-    secrets: serviceSecrets('glance'),
-    configs: [
-      {
-        name: 'glance',
-        dir: etc,
-        files: [
-          { name: 'glance-api.conf', ini: conf, validate: 'glance-api.conf' },
-          uwsgiIni(
-            'glance-api-uwsgi.ini',
-            9292,
-            { script: '/var/lib/openstack/bin/glance-wsgi-api' },
-            apiProcesses(ctx),
-          ),
-        ],
-      },
-    ],
-    components: [
-      dbInitJob(ctx, 'glance', ['glance']),
-      dbSyncJob(
-        ctx,
-        'glance',
-        'glance',
-        [
-          'glance-manage',
-          '--config-file',
-          '/etc/glance/glance-api.conf',
-          '--config-dir',
-          '/etc/glance/glance-api.conf.d',
-          'db_sync',
-        ],
-        'glance',
-        [],
-        { command: ['glance-manage', ...hostArgs, 'db_sync'], packages: ['glance-api'] },
-      ),
-      ksUserJob(ctx, 'glance'),
-      ksRegisterJob(ctx, 'glance', 'image', 'glance', internal, 'image'),
-      api,
-    ],
-  };
-}
-
-/** "512M" → bytes, for options that take a byte count. */
-function toBytes(size: string): number {
-  const m = /^(\d+)([KMGT]?)$/.exec(size);
-  if (!m) throw new Error(`bad size ${size}`);
-  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];
-  return Number(m[1]) * mult;
 }

@@ -2,7 +2,7 @@
 import type { Ref } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
 import { SIZES } from './common.js';
-import type { ServiceDef } from './types.js';
+import type { ComponentDef, ServiceDef } from './types.js';
 
 /**
  * Django settings of the dashboard: a constant file. What differs per cloud (hosts, memcached
@@ -47,7 +47,6 @@ TIME_ZONE = 'UTC'
 `;
 
 export function horizon(ctx: CatalogContext): ServiceDef {
-  const user = ctx.spec.services?.horizon;
   const memcached = ctx.memcachedServers();
   const keystoneUrl = `${ctx.keystoneInternalUrl()}/v3`;
   const domain = ctx.spec.endpoints?.publicDomain;
@@ -61,24 +60,8 @@ export function horizon(ctx: CatalogContext): ServiceDef {
     session_timeout: ctx.spec.services?.keystone?.token?.expiration ?? 3600,
     secure_cookies: ctx.spec.endpoints?.tls?.enabled === true,
   };
-  // The panels call these services through the catalog; the dashboard is useful once they answer.
-  const panels: Ref[] = [
-    ...(ctx.enabled('nova') ? ctx.catalogRefs('compute', 'nova-api', 'nova-ks-register', 'needs', 8774) : []),
-    ...(ctx.enabled('neutron')
-      ? ctx.catalogRefs('network', 'neutron-server', 'neutron-ks-register', 'needs', 9696)
-      : []),
-    ...(ctx.enabled('cinder') ? ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776) : []),
-    ...(ctx.enabled('glance') ? ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'needs', 9292) : []),
-  ];
+  const panels = panelRefs(ctx);
   const expose = horizonExpose(ctx);
-  const start = [
-    'set -e',
-    'dash=$(python3 -c "import openstack_dashboard, os; print(os.path.dirname(openstack_dashboard.__file__))")',
-    'ln -sf /etc/openstack-dashboard/local_settings.py "$dash/local/local_settings.py"',
-    'django-admin collectstatic --noinput --clear -v 0',
-    'django-admin compress --force -v 0',
-    'exec uwsgi --http-socket 0.0.0.0:8080 --master --processes 2 --threads 2 --die-on-term --module openstack_dashboard.wsgi:application --static-map /static=/var/lib/horizon/static --add-header "Connection: close"',
-  ].join('\n');
   return {
     name: 'horizon',
     secrets: [
@@ -103,58 +86,87 @@ export function horizon(ctx: CatalogContext): ServiceDef {
         ],
       },
     ],
-    components: [
-      {
-        id: 'horizon',
-        service: 'horizon',
-        part: 'dashboard',
-        workload: 'Deployment',
-        image: 'horizon',
-        command: ['sh', '-c', start],
-        env: [
-          { name: 'DJANGO_SETTINGS_MODULE', value: 'openstack_dashboard.settings' },
-          { name: 'OSK_DASHBOARD', value: JSON.stringify(dashboard) },
-        ],
-        ports: [{ name: 'http', port: 8080 }],
-        service_: {
-          ports: [{ name: 'http', port: 8080 }],
-          ...(expose === 'nodePort' ? { nodePort: user?.nodePort ?? true } : {}),
-        },
-        ...(expose === 'ingress' ? { publicHost: 'dashboard', publicPort: 8080 } : {}),
-        ...(expose === 'nodePort' ? { externalPorts: [8080] } : {}),
-        readiness: {
-          http: { path: '/auth/login/', port: 8080 },
-          initialDelaySeconds: 15,
-          periodSeconds: 15,
-          timeoutSeconds: 10,
-        },
-        liveness: {
-          http: { path: '/auth/login/', port: 8080 },
-          initialDelaySeconds: 120,
-          periodSeconds: 30,
-          timeoutSeconds: 10,
-          failureThreshold: 5,
-        },
-        configs: ['horizon'],
-        secretFiles: [{ k8sSecret: 'horizon-secret-key', mountPath: '/etc/openstack-dashboard/secret-key' }],
-        emptyDirs: [{ name: 'static', mountPath: '/var/lib/horizon/static' }],
-        runAsUser: 42424,
-        nodeRole: 'controlPlane',
-        settings: ctx.settings(user?.web, 'controlPlane', SIZES.api),
-        ...(ctx.machine
-          ? {
-              host: {
-                kind: 'skip' as const,
-                why: 'the dashboard is not run on the all-in-one target yet; use the openstack CLI or osk env',
-              },
-            }
-          : {}),
-      },
-    ],
+    components: [dashboardComponent(ctx, dashboard, expose)],
   };
 }
 
 /** Ingress when the cloud has a public domain, unless the file says otherwise. */
 function horizonExpose(ctx: CatalogContext): 'ingress' | 'nodePort' | 'none' {
   return ctx.spec.services?.horizon?.expose ?? (ctx.spec.endpoints?.publicDomain ? 'ingress' : 'none');
+}
+
+/** The dashboard's container: static files collected and compressed, then uWSGI. */
+const START = [
+  'set -e',
+  'dash=$(python3 -c "import openstack_dashboard, os; print(os.path.dirname(openstack_dashboard.__file__))")',
+  'ln -sf /etc/openstack-dashboard/local_settings.py "$dash/local/local_settings.py"',
+  'django-admin collectstatic --noinput --clear -v 0',
+  'django-admin compress --force -v 0',
+  'exec uwsgi --http-socket 0.0.0.0:8080 --master --processes 2 --threads 2 --die-on-term --module openstack_dashboard.wsgi:application --static-map /static=/var/lib/horizon/static --add-header "Connection: close"',
+].join('\n');
+
+/** The panels call these services through the catalog; the dashboard is useful once they answer. */
+function panelRefs(ctx: CatalogContext): Ref[] {
+  return [
+    ...(ctx.enabled('nova') ? ctx.catalogRefs('compute', 'nova-api', 'nova-ks-register', 'needs', 8774) : []),
+    ...(ctx.enabled('neutron')
+      ? ctx.catalogRefs('network', 'neutron-server', 'neutron-ks-register', 'needs', 9696)
+      : []),
+    ...(ctx.enabled('cinder') ? ctx.catalogRefs('volumev3', 'cinder-api', 'cinder-ks-register', 'needs', 8776) : []),
+    ...(ctx.enabled('glance') ? ctx.catalogRefs('image', 'glance-api', 'glance-ks-register', 'needs', 9292) : []),
+  ];
+}
+
+function dashboardComponent(
+  ctx: CatalogContext,
+  dashboard: object,
+  expose: ReturnType<typeof horizonExpose>,
+): ComponentDef {
+  const user = ctx.spec.services?.horizon;
+  return {
+    id: 'horizon',
+    service: 'horizon',
+    part: 'dashboard',
+    workload: 'Deployment',
+    image: 'horizon',
+    command: ['sh', '-c', START],
+    env: [
+      { name: 'DJANGO_SETTINGS_MODULE', value: 'openstack_dashboard.settings' },
+      { name: 'OSK_DASHBOARD', value: JSON.stringify(dashboard) },
+    ],
+    ports: [{ name: 'http', port: 8080 }],
+    service_: {
+      ports: [{ name: 'http', port: 8080 }],
+      ...(expose === 'nodePort' ? { nodePort: user?.nodePort ?? true } : {}),
+    },
+    ...(expose === 'ingress' ? { publicHost: 'dashboard', publicPort: 8080 } : {}),
+    ...(expose === 'nodePort' ? { externalPorts: [8080] } : {}),
+    readiness: {
+      http: { path: '/auth/login/', port: 8080 },
+      initialDelaySeconds: 15,
+      periodSeconds: 15,
+      timeoutSeconds: 10,
+    },
+    liveness: {
+      http: { path: '/auth/login/', port: 8080 },
+      initialDelaySeconds: 120,
+      periodSeconds: 30,
+      timeoutSeconds: 10,
+      failureThreshold: 5,
+    },
+    configs: ['horizon'],
+    secretFiles: [{ k8sSecret: 'horizon-secret-key', mountPath: '/etc/openstack-dashboard/secret-key' }],
+    emptyDirs: [{ name: 'static', mountPath: '/var/lib/horizon/static' }],
+    runAsUser: 42424,
+    nodeRole: 'controlPlane',
+    settings: ctx.settings(user?.web, 'controlPlane', SIZES.api),
+    ...(ctx.machine
+      ? {
+          host: {
+            kind: 'skip' as const,
+            why: 'the dashboard is not run on the all-in-one target yet; use the openstack CLI or osk env',
+          },
+        }
+      : {}),
+  };
 }
