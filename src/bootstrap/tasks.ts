@@ -49,7 +49,7 @@ function rows(env: Env, name: string, n: number): string[][] {
 }
 
 /** The cloud administrator, as the openstack CLI reads it from OS_* variables. */
-export function adminClientFromEnv(env: Env): OpenStackClient {
+function adminClientFromEnv(env: Env): OpenStackClient {
   const iface = env.OS_INTERFACE ?? 'public';
   if (!['public', 'internal', 'admin'].includes(iface))
     throw new OskError(`OS_INTERFACE must be public, internal or admin, not "${iface}"`, {

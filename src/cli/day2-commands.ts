@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
-import { backupCloud, restoreCloud, verifyBackup, type Log } from '../targets/local/backup/backup.js';
+import { backupCloud } from '../targets/local/backup/backup.js';
+import { restoreCloud } from '../targets/local/backup/restore.js';
+import { verifyBackup } from '../targets/local/backup/verify.js';
+import type { Log } from '../targets/local/backup/host-tools.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import {
   healthTable,

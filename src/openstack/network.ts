@@ -5,7 +5,8 @@
  */
 import { isConflict } from './errors.js';
 import { exactlyOne, ignoreMissing, seg } from './resource.js';
-import type { Query, Session } from './session.js';
+import type { Query } from './pages.js';
+import type { Session } from './session.js';
 
 interface Network {
   id: string;

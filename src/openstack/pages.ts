@@ -1,7 +1,7 @@
 /** Lists across pages: the query types of the session and how it follows a collection's pages. */
 import { OskError } from '../errors.js';
 
-export type QueryValue = string | number | boolean | undefined | null | readonly (string | number | boolean)[];
+type QueryValue = string | number | boolean | undefined | null | readonly (string | number | boolean)[];
 export type Query = Record<string, QueryValue>;
 
 export interface ListOptions {
@@ -75,7 +75,7 @@ export async function listPages<T>(
 }
 
 /** The query of the next page from a list answer, or undefined on the last page. */
-export function nextLinkQuery(body: Record<string, unknown> | undefined, key: string): Query | undefined {
+function nextLinkQuery(body: Record<string, unknown> | undefined, key: string): Query | undefined {
   if (!body) return undefined;
   let href: string | undefined;
   const links = body[`${key}_links`] ?? body.links;

@@ -19,9 +19,6 @@ import { type Exchange, type RequestEvent, exchange, requestIdOf } from './excha
 import { HttpTransport, type HttpResponse, type RequestBody, type ResponseHeaders, type TlsOptions } from './http.js';
 import { type ListOptions, type Query, listPages } from './pages.js';
 
-export type { RequestEvent } from './exchange.js';
-export { type ListOptions, type Query, type QueryValue, nextLinkQuery } from './pages.js';
-
 export type ServiceType = 'identity' | 'compute' | 'network' | 'block-storage' | 'image' | 'placement';
 
 /**
@@ -29,7 +26,7 @@ export type ServiceType = 'identity' | 'compute' | 'network' | 'block-storage' |
  * the resource modules are written for these versions (e.g. compute server groups use `policy`,
  * 2.64+; keypairs need `public_key`, 2.92+; hypervisors have no usage counters, 2.88+).
  */
-export const DEFAULT_MICROVERSIONS: Readonly<Partial<Record<ServiceType, string>>> = {
+const DEFAULT_MICROVERSIONS: Readonly<Partial<Record<ServiceType, string>>> = {
   compute: '2.93',
   'block-storage': '3.70',
   placement: '1.39',

@@ -15,7 +15,7 @@ import {
 export type Problem = { path: (string | number)[]; message: string; hint?: string };
 
 /** osk's own label prefixes: a user label there would change what osk selects and prunes by. */
-export const OWN_LABEL_PREFIXES = ['app.kubernetes.io/', 'osk.dev/'];
+const OWN_LABEL_PREFIXES = ['app.kubernetes.io/', 'osk.dev/'];
 export function ownLabelRefusal(key: string): { sentence: string; hint: string } | undefined {
   const own = OWN_LABEL_PREFIXES.find((p) => key.startsWith(p));
   return own
@@ -37,7 +37,7 @@ const resourceList = z.strictObject({
   cpu: quantity({ positive: true }).optional(),
   memory: quantity({ positive: true }).optional(),
 });
-export const resourcesSchema = z
+const resourcesSchema = z
   .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
   .describe(
     'CPU and memory for each container; defaults come from the profile and the component. A limit must not be below its request',
@@ -102,7 +102,7 @@ export function service<T extends z.core.$ZodLooseShape>(components: T) {
   });
 }
 
-export type Resources = z.output<typeof resourcesSchema>;
+type Resources = z.output<typeof resourcesSchema>;
 
 /** Every resources block: a limit below its request is refused by the API server. */
 export function resourceProblems(node: unknown, path: (string | number)[]): Problem[] {

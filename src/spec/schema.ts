@@ -28,8 +28,6 @@ import { type Problem, type componentSchema, dnsLabel, ownLabelRefusal, resource
 import { horizonProblems, keyRotationProblems, servicesSchema } from './schema-services.js';
 import { cephProblems, cinderBackendProblems, storageSchema } from './schema-storage.js';
 
-export { OWN_LABEL_PREFIXES, componentSchema, resourcesSchema, type Resources } from './schema-parts.js';
-
 export const API_VERSION = 'osk.dev/v1alpha1';
 export const KIND = 'Cloud';
 
@@ -98,8 +96,6 @@ export const cloudFileSchema = z.strictObject({
   spec: cloudSpecSchema.default(() => cloudSpecSchema.parse({})),
 });
 
-/** The cloud file as written (before defaults). */
-export type CloudFileInput = z.input<typeof cloudFileSchema>;
 /** The cloud file after validation and the schema's own defaults (profile defaults come later). */
 export type CloudFile = z.output<typeof cloudFileSchema>;
 export type CloudSpec = CloudFile['spec'];

@@ -17,7 +17,7 @@ import type { RenderedGroup } from './objects.js';
 const ADD_ONS: readonly KubernetesAddOn[] = [keyRotationAddOn, monitoringAddOn, backupAddOn];
 
 /** CloudModel → every group, numbered: "000-namespace", "001-secrets", … */
-export function renderKubernetes(model: CloudModel, secretValue: (name: string) => string): RenderedGroup[] {
+function renderKubernetes(model: CloudModel, secretValue: (name: string) => string): RenderedGroup[] {
   const groups = coreGroups(model, secretValue);
   for (const a of ADD_ONS) {
     const objects = a.objects(model);
@@ -42,7 +42,7 @@ export function render(
 }
 
 /** Every object against the Kubernetes OpenAPI schema; a failure here is an osk bug. */
-export function validateObjects(groups: RenderedGroup[]): void {
+function validateObjects(groups: RenderedGroup[]): void {
   const problems: string[] = [];
   for (const g of groups) {
     for (const o of g.objects) {

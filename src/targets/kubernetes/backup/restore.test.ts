@@ -13,13 +13,8 @@ import { SecretStore } from '../../../state/secret-store.js';
 import { OskError } from '../../../errors.js';
 import { render } from '../render.js';
 import { parseCloudFile } from '../../../spec/load.js';
-import {
-  commandsOf,
-  formatRestorePlan,
-  kubernetesRestorePlan,
-  parseRestoreSource,
-  type RestoreStep,
-} from './restore.js';
+import { commandsOf } from './restore-actions.js';
+import { formatRestorePlan, kubernetesRestorePlan, parseRestoreSource, type RestoreStep } from './restore.js';
 
 const MINIMAL = readFileSync('examples/minimal.yaml', 'utf8');
 const HA = readFileSync('examples/ha.yaml', 'utf8');

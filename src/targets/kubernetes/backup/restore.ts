@@ -28,8 +28,6 @@ import { type RestoreAction, commandsOf } from './restore-actions.js';
 import { fetchJob, mariadbRestoreJob, neutronSyncJob, ovnRestoreJob, verifyJob } from './restore-jobs.js';
 import { BACKUP_MARIADB_ORDINAL, mariadbClaim, ovnBackedUp } from './render.js';
 
-export { type RestoreAction, commandsOf } from './restore-actions.js';
-
 export interface RestoreStep {
   title: string;
   why: string;

@@ -45,11 +45,7 @@ import {
 } from './manifest.js';
 import { dumpDatabases, listDatabases, nonTransactional } from './mariadb.js';
 
-export { type Log, ovnCounts } from './host-tools.js';
-export { restoreCloud, type RestoreResult } from './restore.js';
-export { type CheckedBackup, checkBackup, type VerifyResult, verifyBackup } from './verify.js';
-
-export const DB_METHOD = 'mariadb-dump --single-transaction (logical, one consistent InnoDB snapshot of all databases)';
+const DB_METHOD = 'mariadb-dump --single-transaction (logical, one consistent InnoDB snapshot of all databases)';
 
 export interface BackupResult {
   dir: string;

@@ -85,7 +85,7 @@ export async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** Row counts of every table of a standalone OVSDB file (its schema is the file's first record). */
-export async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
+async function ovnCounts(dbFile: string): Promise<OvnTableCount[]> {
   const head = (await readFile(dbFile, 'utf8')).split('\n', 2)[1] ?? '';
   const schema = JSON.parse(head) as { name: OvnTableCount['db']; tables: Record<string, unknown> };
   const tables = Object.keys(schema.tables).sort();

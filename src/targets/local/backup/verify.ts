@@ -15,10 +15,6 @@ import {
   verifyFiles,
 } from './manifest.js';
 
-export interface CheckedBackup {
-  manifest: Manifest;
-}
-
 /** Refuse a backup unless the manifest and every file check out. Reads only. */
 export async function checkBackup(dir: string): Promise<Manifest> {
   if (!existsSync(dir)) throw new OskError(`${dir} does not exist`, { exitCode: ExitCode.invalidInput });

@@ -8,7 +8,7 @@ export interface Series {
   values: string;
 }
 
-export interface AlertExample {
+interface AlertExample {
   series: Series[];
 }
 
