@@ -111,6 +111,23 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
+  validateCommand(program, io);
+  planCommand(program, io);
+  renderCommand(program, io);
+  registerLocalCommands(program, io, readCloud);
+  registerDay2Commands(program, io, readCloud);
+  registerKubeCommands(program, io, readCloud);
+  schemaCommand(program, io);
+
+  rejectRepeatedOptions(program);
+  addVerbHelp(program);
+  program.hook('preAction', async (_program, action) => {
+    ctx.paths = await checkCommandPaths(action as Command);
+  });
+  return program;
+}
+
+function validateCommand(program: Command, io: Io): void {
   program
     .command('validate')
     .description('check a cloud file: every problem with file:line:column, field and fix')
@@ -151,7 +168,9 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
           ),
         );
     });
+}
 
+function planCommand(program: Command, io: Io): void {
   program
     .command('plan')
     .description('show the dependency graph: waves, and what each component waits for and why')
@@ -171,7 +190,10 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
           : machine(planJson(model), opts.output),
       );
     });
+}
 
+/** render's -o: yaml or json. */
+function renderFormatOption() {
   const renderFormat = new Option('-o, --output <format>', 'output format: yaml (multi-document) or json (a List)')
     .choices(['yaml', 'json'] as const)
     .default('yaml' as const);
@@ -188,14 +210,17 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
       throw e;
     }
   }) as typeof renderFormat.parseArg;
+  return renderFormat;
+}
 
+function renderCommand(program: Command, io: Io): void {
   program
     .command('render')
     .description(
       'write the Kubernetes objects: multi-document YAML (or a JSON List) on stdout, for kubectl apply -f -, or one file per component with --output-dir DIR',
     )
     .addOption(fileOption())
-    .addOption(renderFormat)
+    .addOption(renderFormatOption())
     .option(
       '--output-dir <dir>',
       'write NNN-<component>.yaml (or .json) files in apply order into this new, empty or osk-rendered directory; only files osk wrote there are ever replaced',
@@ -242,24 +267,15 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
           `left out ${omitted} Secrets (credentials); add --show-secrets to include them, or let osk apply create them in the cluster\n`,
         );
     });
+}
 
-  registerLocalCommands(program, io, readCloud);
-  registerDay2Commands(program, io, readCloud);
-  registerKubeCommands(program, io, readCloud);
-
+function schemaCommand(program: Command, io: Io): void {
   program
     .command('schema')
     .description('print the JSON Schema of the cloud file (for editors: # yaml-language-server: $schema=…)')
     .action(() => {
       io.stdout(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
     });
-
-  rejectRepeatedOptions(program);
-  addVerbHelp(program);
-  program.hook('preAction', async (_program, action) => {
-    ctx.paths = await checkCommandPaths(action as Command);
-  });
-  return program;
 }
 
 export function jsonSchema(): Record<string, unknown> {
