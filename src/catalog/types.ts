@@ -10,7 +10,7 @@ import type { ImageKey } from '../spec/image-keys.js';
 type Workload = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';
 export type NodeRole = 'controlPlane' | 'compute' | 'gpu';
 
-interface PortDef {
+export interface PortDef {
   name: string;
   port: number;
   protocol?: 'TCP' | 'UDP';
@@ -76,7 +76,7 @@ interface EnvDef {
   refs?: Ref[];
 }
 
-interface VolumeClaimDef {
+export interface VolumeClaimDef {
   name: string;
   mountPath: string;
   size: string;

@@ -9,7 +9,7 @@ import { SecretStore } from '../state/secret-store.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { render } from '../targets/kubernetes/render.js';
 import type { CloudFile } from '../spec/schema.js';
-import { applyCloud } from '../targets/kubernetes/apply.js';
+import { applyCloud, type ApplyResult } from '../targets/kubernetes/apply.js';
 import { reconcileCredentials } from '../targets/kubernetes/credentials.js';
 import { KubeApi } from '../targets/kubernetes/kube-api.js';
 import {
@@ -20,7 +20,8 @@ import {
   kubeStatus,
   kubeStatusTable,
 } from '../targets/kubernetes/operate.js';
-import type { Io } from './io.js';
+import { ask } from './input.js';
+import type { Io, ReadCloud } from './io.js';
 import { machine, outputOption } from './output.js';
 import { expectSecretStore } from './paths.js';
 import { createReporter } from './progress.js';
@@ -56,11 +57,13 @@ export async function prepare(file: CloudFile, o: KubeTarget & { secretsFile?: s
   return { store, api };
 }
 
-export function registerKubeCommands(
-  program: Command,
-  io: Io,
-  readCloud: (file: string, io: Io) => Promise<CloudFile>,
-): void {
+export function registerKubeCommands(program: Command, io: Io, readCloud: ReadCloud): void {
+  applyCommand(program, io, readCloud);
+  diffCommand(program, io, readCloud);
+  destroyCommand(program, io, readCloud);
+}
+
+function applyCommand(program: Command, io: Io, readCloud: ReadCloud): void {
   kubeOptions(
     program
       .command('apply')
@@ -105,15 +108,7 @@ export function registerKubeCommands(
         pruneVolumes: Boolean(opts.pruneVolumes),
       });
       reporter.close();
-      const summary = `${r.created.length} created, ${r.changed.length} changed, ${r.unchanged.length} unchanged, ${r.keptSecrets.length} credentials kept, ${r.pruned.length} pruned${r.keptClaims.length ? `, ${r.keptClaims.length} claims kept (--prune-volumes deletes them)` : ''}${r.skipped.length ? `, ${r.skipped.length} kinds skipped (not served)` : ''}`;
-      if (r.failed.size) {
-        const lines = [...r.failed].map(([id, e]) => `  ${id}: ${e.message}`);
-        const blocked = [...r.blocked].map(([id, by]) => `  ${id}: not started, waits for ${by}`);
-        throw new OskError(
-          `apply stopped short of a ready cloud (${summary}):\n${[...lines, ...blocked].join('\n')}\n  ready: ${r.done.join(', ') || 'nothing'}`,
-          { hint: 'fix the cause and run osk apply again: it converges from where it stopped' },
-        );
-      }
+      const summary = applySummary(r);
       io.stdout(
         `cloud ${file.metadata.name} applied to ${api.server} (context ${api.contextName}) in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary}\n`,
       );
@@ -121,7 +116,23 @@ export function registerKubeCommands(
       reporter.close();
     }
   });
+}
 
+/** The counts of an apply; when a component failed, the error that lists what failed, waits and is ready. */
+function applySummary(r: ApplyResult): string {
+  const summary = `${r.created.length} created, ${r.changed.length} changed, ${r.unchanged.length} unchanged, ${r.keptSecrets.length} credentials kept, ${r.pruned.length} pruned${r.keptClaims.length ? `, ${r.keptClaims.length} claims kept (--prune-volumes deletes them)` : ''}${r.skipped.length ? `, ${r.skipped.length} kinds skipped (not served)` : ''}`;
+  if (r.failed.size) {
+    const lines = [...r.failed].map(([id, e]) => `  ${id}: ${e.message}`);
+    const blocked = [...r.blocked].map(([id, by]) => `  ${id}: not started, waits for ${by}`);
+    throw new OskError(
+      `apply stopped short of a ready cloud (${summary}):\n${[...lines, ...blocked].join('\n')}\n  ready: ${r.done.join(', ') || 'nothing'}`,
+      { hint: 'fix the cause and run osk apply again: it converges from where it stopped' },
+    );
+  }
+  return summary;
+}
+
+function diffCommand(program: Command, io: Io, readCloud: ReadCloud): void {
   kubeOptions(
     program
       .command('diff')
@@ -144,7 +155,9 @@ export function registerKubeCommands(
     io.stdout(opts.output === 'text' ? diffText(d) : machine(d, opts.output));
     if (diffChanges(d).length) throw new ExitStatus(ExitCode.failed);
   });
+}
 
+function destroyCommand(program: Command, io: Io, readCloud: ReadCloud): void {
   kubeOptions(
     program
       .command('destroy')
@@ -162,10 +175,9 @@ export function registerKubeCommands(
         throw new OskError(`destroy deletes cloud ${file.metadata.name} from ${api.server}; add --yes to confirm`, {
           exitCode: ExitCode.invalidInput,
         });
-      process.stderr.write(
+      const answer = await ask(
         `delete cloud ${file.metadata.name} (namespace ${model.ctx.namespace}) from ${api.server}${opts.purge ? ' WITH ALL ITS DATA' : ''}? type the cloud name: `,
       );
-      const answer = await new Promise<string>((res) => process.stdin.once('data', (d) => res(String(d))));
       if (answer.trim() !== file.metadata.name)
         throw new OskError('not confirmed; nothing was deleted', { exitCode: ExitCode.invalidInput });
     }

@@ -8,7 +8,6 @@ import { Option, type Command } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { parseCloudFile } from '../spec/load.js';
-import type { CloudFile } from '../spec/schema.js';
 import { envLines } from '../targets/local/access.js';
 import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
 import { down } from '../targets/local/down.js';
@@ -19,15 +18,21 @@ import { hostWaves } from '../targets/local/up.js';
 import { kubeStatusCommand } from './kube-commands.js';
 import { outputOption } from './output.js';
 import { createReporter } from './progress.js';
-import type { Io } from './io.js';
+import { ask } from './input.js';
+import type { Io, ReadCloud } from './io.js';
 
-export function registerLocalCommands(
-  program: Command,
-  io: Io,
-  readCloud: (file: string, io: Io) => Promise<CloudFile>,
-): void {
-  const cloudOption = () => new Option('--cloud <name>', 'the all-in-one cloud (default: the only one on this host)');
+export function registerLocalCommands(program: Command, io: Io, readCloud: ReadCloud): void {
+  upCommand(program, io, readCloud);
+  downCommand(program, io);
+  statusCommand(program, io, readCloud);
+  logsCommand(program);
+  envCommand(program, io);
+  rotateKeysCommand(program, io);
+}
 
+const cloudOption = () => new Option('--cloud <name>', 'the all-in-one cloud (default: the only one on this host)');
+
+function upCommand(program: Command, io: Io, readCloud: ReadCloud): void {
   program
     .command('up')
     .summary('run the cloud on this host, with fake compute and volume drivers (no real guests or volumes)')
@@ -86,7 +91,9 @@ export function registerLocalCommands(
         reporter.close();
       }
     });
+}
 
+function downCommand(program: Command, io: Io): void {
   program
     .command('down')
     .description('stop every program of the all-in-one cloud (by PID, dependants first); --purge also deletes its data')
@@ -113,7 +120,9 @@ export function registerLocalCommands(
         `cloud ${name}: stopped ${r.stopped.length} programs${r.purged ? `; removed ${paths.root}` : '; data kept (osk up starts it again)'}\n`,
       );
     });
+}
 
+function statusCommand(program: Command, io: Io, readCloud: ReadCloud): void {
   program
     .command('status')
     .description(
@@ -141,7 +150,9 @@ export function registerLocalCommands(
       else io.stdout(statusTable(s));
       if (!s.healthy) throw new ExitStatus(ExitCode.failed);
     });
+}
 
+function logsCommand(program: Command): void {
   program
     .command('logs')
     .description('show the log of one component (e.g. nova-api, mariadb, keystone-db-sync)')
@@ -168,7 +179,9 @@ export function registerLocalCommands(
         p.on('close', () => resolve());
       });
     });
+}
 
+function envCommand(program: Command, io: Io): void {
   program
     .command('env')
     .description('print shell lines that point the openstack CLI at the cloud: eval "$(osk env)"')
@@ -178,7 +191,9 @@ export function registerLocalCommands(
       const name = await resolveCloudName(opts.cloud);
       io.stdout(envLines(statePaths(name), name, Boolean(opts.demo)));
     });
+}
 
+function rotateKeysCommand(program: Command, io: Io): void {
   program
     .command('rotate-keys')
     .description(
@@ -191,11 +206,4 @@ export function registerLocalCommands(
       for (const x of r.rotated)
         io.stdout(`rotated ${x.set}: ${x.keys} keys in ${x.dir} (secret store updated first)\n`);
     });
-}
-
-function ask(question: string): Promise<string> {
-  process.stderr.write(question);
-  return new Promise((resolve) => {
-    process.stdin.once('data', (d) => resolve(String(d)));
-  });
 }

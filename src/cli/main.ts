@@ -19,9 +19,9 @@ import { allObjects, type KubeObject } from '../targets/kubernetes/objects.js';
 import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
 import { planJson, planText } from './plan-output.js';
 import { registerKubeCommands } from './kube-commands.js';
+import { registerBootstrapCommand } from './bootstrap-command.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
-import { registerBootstrapCommand } from './bootstrap-command.js';
 import { addVerbHelp } from './help.js';
 import {
   checkCommandPaths,
@@ -49,7 +49,10 @@ const fileOption = () =>
  * What a failed validate/plan prints on stdout with -o json|yaml: the problems, for machines (the
  * human message still goes to stderr). Undefined for failures that are not bad input.
  */
-function problemsDocument(e: unknown, file: string): { valid: false; problems: Record<string, unknown>[] } | undefined {
+export function problemsDocument(
+  e: unknown,
+  file: string,
+): { valid: false; problems: Record<string, unknown>[] } | undefined {
   if (e instanceof SpecError) return { valid: false, problems: e.problems.map((p) => ({ ...p })) };
   if (e instanceof OskError && e.exitCode === ExitCode.invalidInput) {
     return {
@@ -96,7 +99,7 @@ function rejectRepeatedOptions(cmd: Command): void {
 }
 
 /** Paths of the running command, for errors that surface later (see `fileSystemError`). */
-interface CliContext {
+export interface CliContext {
   paths: PathUse[];
 }
 
@@ -109,6 +112,24 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
+  validateCommand(program, io);
+  planCommand(program, io);
+  renderCommand(program, io);
+  registerLocalCommands(program, io, readCloud);
+  registerDay2Commands(program, io, readCloud);
+  registerKubeCommands(program, io, readCloud);
+  registerBootstrapCommand(program, io);
+  schemaCommand(program, io);
+
+  rejectRepeatedOptions(program);
+  addVerbHelp(program);
+  program.hook('preAction', async (_program, action) => {
+    ctx.paths = await checkCommandPaths(action as Command);
+  });
+  return program;
+}
+
+function validateCommand(program: Command, io: Io): void {
   program
     .command('validate')
     .description('check a cloud file: every problem with file:line:column, field and fix')
@@ -149,7 +170,9 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
           ),
         );
     });
+}
 
+function planCommand(program: Command, io: Io): void {
   program
     .command('plan')
     .description('show the dependency graph: waves, and what each component waits for and why')
@@ -169,7 +192,10 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
           : machine(planJson(model), opts.output),
       );
     });
+}
 
+/** render's -o: yaml or json. */
+function renderFormatOption() {
   const renderFormat = new Option('-o, --output <format>', 'output format: yaml (multi-document) or json (a List)')
     .choices(['yaml', 'json'] as const)
     .default('yaml' as const);
@@ -186,14 +212,17 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
       throw e;
     }
   }) as typeof renderFormat.parseArg;
+  return renderFormat;
+}
 
+function renderCommand(program: Command, io: Io): void {
   program
     .command('render')
     .description(
       'write the Kubernetes objects: multi-document YAML (or a JSON List) on stdout, for kubectl apply -f -, or one file per component with --output-dir DIR',
     )
     .addOption(fileOption())
-    .addOption(renderFormat)
+    .addOption(renderFormatOption())
     .option(
       '--output-dir <dir>',
       'write NNN-<component>.yaml (or .json) files in apply order into this new, empty or osk-rendered directory; only files osk wrote there are ever replaced',
@@ -240,28 +269,18 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
           `left out ${omitted} Secrets (credentials); add --show-secrets to include them, or let osk apply create them in the cluster\n`,
         );
     });
+}
 
-  registerLocalCommands(program, io, readCloud);
-  registerDay2Commands(program, io, readCloud);
-  registerKubeCommands(program, io, readCloud);
-  registerBootstrapCommand(program, io);
-
+function schemaCommand(program: Command, io: Io): void {
   program
     .command('schema')
     .description('print the JSON Schema of the cloud file (for editors: # yaml-language-server: $schema=…)')
     .action(() => {
       io.stdout(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
     });
-
-  rejectRepeatedOptions(program);
-  addVerbHelp(program);
-  program.hook('preAction', async (_program, action) => {
-    ctx.paths = await checkCommandPaths(action as Command);
-  });
-  return program;
 }
 
-function jsonSchema(): Record<string, unknown> {
+export function jsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(cloudFileSchema, {
     io: 'input',
     unrepresentable: 'any',

@@ -33,18 +33,28 @@ export function wrapText(text: string, width: number, indent = '    '): string {
 
 const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-export function createReporter(
-  out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number },
-  opts: {
-    plain?: boolean /** How long a component waits before its reason is printed in full (terminal). */;
-    stuckAfterMs?: number;
-  } = {},
-): Reporter {
+type Out = NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number };
+
+/** A component in flight: since when, what it waits for, and when (and what) was last printed of it. */
+interface Active {
+  since: number;
+  detail: string;
+  lastPrinted: number;
+  printedDetail?: string;
+}
+
+/** Where a reporter writes: finished lines and, on a terminal, the status line below them. */
+interface Screen {
+  print(line: string): void;
+  /** Redraw the status line (the spinner turns). */
+  redraw(): void;
+  clear(): void;
+  stamp(): string;
+  width(): number;
+}
+
+function screen(out: Out, tty: boolean, active: Map<string, Active>): Screen {
   const t0 = Date.now();
-  const tty = Boolean(out.isTTY) && !opts.plain && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
-  const active = new Map<string, { since: number; detail: string; lastPrinted: number; printedDetail?: string }>();
-  const stuckAfter = opts.stuckAfterMs ?? 15_000;
-  const width = () => Math.max(40, ((out as { columns?: number }).columns ?? 100) - 1);
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   let frame = 0;
   let statusShown = false;
@@ -62,36 +72,60 @@ export function createReporter(
     out.write(`\r\x1b[2K${line}`);
     statusShown = true;
   };
-  const print = (line: string) => {
-    clearStatus();
-    out.write(`${tty ? '' : `${stamp()} `}${line}\n`);
-    drawStatus();
-  };
-  const timer = setInterval(
-    () => {
-      if (tty) {
-        const now = Date.now();
-        for (const [id, a] of active) {
-          const changed = a.detail !== a.printedDetail && now - a.lastPrinted >= stuckAfter;
-          if (now - a.since >= stuckAfter && (changed || now - a.lastPrinted >= 4 * stuckAfter)) {
-            a.lastPrinted = now;
-            a.printedDetail = a.detail;
-            print(wrapText(`… ${id} still waiting (${Math.floor((now - a.since) / 1000)} s): ${a.detail}`, width()));
-          }
-        }
-        clearStatus();
-        drawStatus();
-        return;
-      }
-      for (const [id, a] of active) {
-        if (Date.now() - a.lastPrinted >= stuckAfter) {
-          a.lastPrinted = Date.now();
-          out.write(`${stamp()} … ${id} still waiting (${Math.floor((Date.now() - a.since) / 1000)} s): ${a.detail}\n`);
-        }
-      }
+  return {
+    print(line) {
+      clearStatus();
+      out.write(`${tty ? '' : `${stamp()} `}${line}\n`);
+      drawStatus();
     },
-    tty ? 120 : 1000,
-  );
+    redraw() {
+      clearStatus();
+      drawStatus();
+    },
+    clear: clearStatus,
+    stamp,
+    width: () => Math.max(40, ((out as { columns?: number }).columns ?? 100) - 1),
+  };
+}
+
+/**
+ * Each tick: the components that have waited `stuckAfter` get their reason printed — on a terminal
+ * when it changed or a minute passed, wrapped; otherwise a timestamped line every `stuckAfter`.
+ */
+function remindStuck(s: Screen, out: Out, tty: boolean, active: Map<string, Active>, stuckAfter: number): void {
+  if (tty) {
+    const now = Date.now();
+    for (const [id, a] of active) {
+      const changed = a.detail !== a.printedDetail && now - a.lastPrinted >= stuckAfter;
+      if (now - a.since >= stuckAfter && (changed || now - a.lastPrinted >= 4 * stuckAfter)) {
+        a.lastPrinted = now;
+        a.printedDetail = a.detail;
+        s.print(wrapText(`… ${id} still waiting (${Math.floor((now - a.since) / 1000)} s): ${a.detail}`, s.width()));
+      }
+    }
+    s.redraw();
+    return;
+  }
+  for (const [id, a] of active) {
+    if (Date.now() - a.lastPrinted >= stuckAfter) {
+      a.lastPrinted = Date.now();
+      out.write(`${s.stamp()} … ${id} still waiting (${Math.floor((Date.now() - a.since) / 1000)} s): ${a.detail}\n`);
+    }
+  }
+}
+
+export function createReporter(
+  out: Out,
+  opts: {
+    plain?: boolean /** How long a component waits before its reason is printed in full (terminal). */;
+    stuckAfterMs?: number;
+  } = {},
+): Reporter {
+  const tty = Boolean(out.isTTY) && !opts.plain && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
+  const active = new Map<string, Active>();
+  const stuckAfter = opts.stuckAfterMs ?? 15_000;
+  const s = screen(out, tty, active);
+  const timer = setInterval(() => remindStuck(s, out, tty, active, stuckAfter), tty ? 120 : 1000);
   timer.unref();
   const secs = (id: string) => {
     const a = active.get(id);
@@ -101,7 +135,7 @@ export function createReporter(
   return {
     begin(id, what) {
       active.set(id, { since: Date.now(), detail: what, lastPrinted: Date.now() });
-      if (!tty) print(`${id}: ${what}`);
+      if (!tty) s.print(`${id}: ${what}`);
     },
     waiting(id, detail) {
       const a = active.get(id);
@@ -110,22 +144,22 @@ export function createReporter(
     done(id, outcome, detail) {
       const line = `${mark[outcome]} ${id} ${outcome}${secs(id)}${detail ? ` (${detail})` : ''}`;
       active.delete(id);
-      print(line);
+      s.print(line);
     },
     fail(id, message) {
       const line = `✘ ${id} failed${secs(id)}: ${message}`;
       active.delete(id);
-      print(tty ? wrapText(line, width()) : line);
+      s.print(tty ? wrapText(line, s.width()) : line);
     },
     note(line) {
-      print(tty ? wrapText(line, width()) : line);
+      s.print(tty ? wrapText(line, s.width()) : line);
     },
     inFlight() {
       return [...active.keys()];
     },
     close() {
       clearInterval(timer);
-      clearStatus();
+      s.clear();
     },
   };
 }

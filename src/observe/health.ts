@@ -148,6 +148,11 @@ export interface Verdict {
 const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
 const pctText = (r: number) => `${(Math.round(r * 100_000) / 1000).toString()}%`;
 
+type ApiThreshold = keyof HealthLimits['source'];
+
+/** A threshold as the user set it, and where from: `500ms (cloud file)`. */
+const limitText = (limits: HealthLimits, k: ApiThreshold) => `${limits.raw[k]} (${limits.source[k]})`;
+
 /**
  * The verdict of each threshold. `write`: the Cinder volume create/delete probes ran (otherwise
  * cinderOpLatency is not measured).
@@ -157,124 +162,90 @@ export function verdicts(
   limits: HealthLimits,
   opts: { write: boolean; target: 'osk' | 'openstack' },
 ): Verdict[] {
-  const out: Verdict[] = [];
   const by = (api: string) => stats.filter((s) => s.api === api);
-  const from = (k: keyof HealthLimits['source']) => `${limits.raw[k]} (${limits.source[k]})`;
-
   const nova = by('nova');
-  const novaP99 = nova.length ? maxOf(nova.map((s) => s.p99Ms)) : null;
-  if (!nova.length)
-    out.push({
-      threshold: 'novaApiP99',
-      limit: from('novaApiP99'),
-      measured: '',
-      state: 'not-measured',
-      detail: 'no nova probe ran',
-    });
-  else if (novaP99 === null)
-    out.push({
-      threshold: 'novaApiP99',
-      limit: from('novaApiP99'),
-      measured: 'n/a',
-      state: 'breach',
-      detail: 'no nova call succeeded',
-    });
-  else
-    out.push({
-      threshold: 'novaApiP99',
-      limit: from('novaApiP99'),
-      measured: ms(novaP99),
-      state: novaP99 <= limits.novaApiP99 * 1000 ? 'ok' : 'breach',
-      detail: 'p99 of nova API calls',
-    });
-
-  const port = by('neutron-port');
-  if (!port.length)
-    out.push({
-      threshold: 'neutronPortFailureRate',
-      limit: from('neutronPortFailureRate'),
-      measured: '',
-      state: 'not-measured',
-      detail: 'no port probe ran',
-    });
-  else {
-    const n = port.reduce((a, s) => a + s.probes, 0);
-    const f = port.reduce((a, s) => a + s.failed, 0);
-    const rate = n ? f / n : 0;
-    out.push({
-      threshold: 'neutronPortFailureRate',
-      limit: from('neutronPortFailureRate'),
-      measured: pctText(rate),
-      state: rate <= limits.neutronPortFailureRate ? 'ok' : 'breach',
-      detail: `${f} of ${n} port create/delete calls failed`,
-    });
-  }
-
   const vol = by('cinder-volume');
-  if (!opts.write || !vol.length)
-    out.push({
-      threshold: 'cinderOpLatency',
-      limit: from('cinderOpLatency'),
-      measured: '',
-      state: 'not-measured',
-      detail: 'needs --write (creates and deletes volumes)',
-    });
-  else {
-    const p99 = maxOf(vol.map((s) => s.p99Ms));
-    if (p99 === null)
-      out.push({
-        threshold: 'cinderOpLatency',
-        limit: from('cinderOpLatency'),
-        measured: 'n/a',
-        state: 'breach',
-        detail: 'no volume operation succeeded',
-      });
-    else
-      out.push({
-        threshold: 'cinderOpLatency',
-        limit: from('cinderOpLatency'),
-        measured: ms(p99),
-        state: p99 <= limits.cinderOpLatency * 1000 ? 'ok' : 'breach',
-        detail: 'p99 of volume create (until available) and delete (until gone)',
-      });
-  }
+  return [
+    nova.length
+      ? p99Verdict('novaApiP99', nova, limits, 'no nova call succeeded', 'p99 of nova API calls')
+      : notMeasured('novaApiP99', limits, 'no nova probe ran'),
+    portVerdict(by('neutron-port'), limits),
+    opts.write && vol.length
+      ? p99Verdict(
+          'cinderOpLatency',
+          vol,
+          limits,
+          'no volume operation succeeded',
+          'p99 of volume create (until available) and delete (until gone)',
+        )
+      : notMeasured('cinderOpLatency', limits, 'needs --write (creates and deletes volumes)'),
+    successVerdict(stats, limits),
+    ...KUBERNETES_ONLY.map(
+      (k): Verdict => ({
+        threshold: k,
+        limit: '',
+        measured: '',
+        state: 'not-measured',
+        detail:
+          opts.target === 'osk'
+            ? 'Kubernetes only: not measured on an all-in-one cloud'
+            : 'Kubernetes only: not measured by API probes',
+      }),
+    ),
+  ];
+}
 
+function notMeasured(threshold: ApiThreshold, limits: HealthLimits, detail: string): Verdict {
+  return { threshold, limit: limitText(limits, threshold), measured: '', state: 'not-measured', detail };
+}
+
+/** A latency threshold against the worst p99 of the probes that ran; none succeeding is a breach. */
+function p99Verdict(
+  threshold: 'novaApiP99' | 'cinderOpLatency',
+  stats: readonly ApiStats[],
+  limits: HealthLimits,
+  noneSucceeded: string,
+  detail: string,
+): Verdict {
+  const limit = limitText(limits, threshold);
+  const p99 = maxOf(stats.map((s) => s.p99Ms));
+  if (p99 === null) return { threshold, limit, measured: 'n/a', state: 'breach', detail: noneSucceeded };
+  return { threshold, limit, measured: ms(p99), state: p99 <= limits[threshold] * 1000 ? 'ok' : 'breach', detail };
+}
+
+function portVerdict(port: readonly ApiStats[], limits: HealthLimits): Verdict {
+  if (!port.length) return notMeasured('neutronPortFailureRate', limits, 'no port probe ran');
+  const n = port.reduce((a, s) => a + s.probes, 0);
+  const f = port.reduce((a, s) => a + s.failed, 0);
+  const rate = n ? f / n : 0;
+  return {
+    threshold: 'neutronPortFailureRate',
+    limit: limitText(limits, 'neutronPortFailureRate'),
+    measured: pctText(rate),
+    state: rate <= limits.neutronPortFailureRate ? 'ok' : 'breach',
+    detail: `${f} of ${n} port create/delete calls failed`,
+  };
+}
+
+function successVerdict(stats: readonly ApiStats[], limits: HealthLimits): Verdict {
   const n = stats.reduce((a, s) => a + s.probes, 0);
   const ok = stats.reduce((a, s) => a + s.ok, 0);
   const rate = n ? ok / n : 0;
   const failing = stats.filter((s) => s.failed > 0).map((s) => s.api);
-  out.push({
+  return {
     threshold: 'apiSuccessRate',
-    limit: from('apiSuccessRate'),
+    limit: limitText(limits, 'apiSuccessRate'),
     measured: n ? pctText(rate) : '',
     state: !n ? 'not-measured' : rate >= limits.apiSuccessRate ? 'ok' : 'breach',
     detail: `${ok} of ${n} calls succeeded${failing.length ? `; failing: ${[...new Set(failing)].join(', ')}` : ''}`,
-  });
-
-  for (const k of KUBERNETES_ONLY) {
-    out.push({
-      threshold: k,
-      limit: '',
-      measured: '',
-      state: 'not-measured',
-      detail:
-        opts.target === 'osk'
-          ? 'Kubernetes only: not measured on an all-in-one cloud'
-          : 'Kubernetes only: not measured by API probes',
-    });
-  }
-  return out;
+  };
 }
 
 /** The API thresholds when no API was probed (a Kubernetes target without --os-cloud). */
 export function notProbed(limits: HealthLimits): Verdict[] {
-  return (['novaApiP99', 'neutronPortFailureRate', 'cinderOpLatency', 'apiSuccessRate'] as const).map((k) => ({
-    threshold: k,
-    limit: `${limits.raw[k]} (${limits.source[k]})`,
-    measured: '',
-    state: 'not-measured' as const,
-    detail: 'APIs not probed: add --os-cloud NAME (a clouds.yaml entry of this cloud)',
-  }));
+  return (['novaApiP99', 'neutronPortFailureRate', 'cinderOpLatency', 'apiSuccessRate'] as const).map((k) =>
+    notMeasured(k, limits, 'APIs not probed: add --os-cloud NAME (a clouds.yaml entry of this cloud)'),
+  );
 }
 
 function maxOf(vs: (number | null)[]): number | null {

@@ -37,7 +37,7 @@ interface ApplyOptions {
   pruneVolumes: boolean;
 }
 
-interface ApplyResult extends RunResult {
+export interface ApplyResult extends RunResult {
   created: string[];
   changed: string[];
   unchanged: string[];

@@ -5,12 +5,21 @@
  */
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
-import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import {
+  ConfigMap,
+  type IPersistentVolumeClaimSpec,
+  type IPodTemplateSpec,
+  Namespace,
+  PersistentVolumeClaim,
+  Secret,
+  Service,
+  ServiceAccount,
+} from 'kubernetes-models/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1';
-import type { ComponentDef, ConfigBundleDef } from '../../catalog/types.js';
+import type { ComponentDef, ConfigBundleDef, PortDef, VolumeClaimDef } from '../../catalog/types.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
 import { networkPolicies } from './network-policy.js';
@@ -129,180 +138,39 @@ function secretPartsOf(b: ConfigBundleDef): Record<string, string> {
   return data;
 }
 
+/** The names and labels every object of one component carries. */
+interface Placement {
+  ns: string;
+  labels: Record<string, string>;
+  selector: Record<string, string>;
+}
+
 function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs): KubeObject[] {
   const { ctx } = model;
-  const ns = ctx.namespace;
-  const labels = labelsFor(ctx, c);
-  const selector = selectorFor(ctx, c);
+  const at: Placement = { ns: ctx.namespace, labels: labelsFor(ctx, c), selector: selectorFor(ctx, c) };
   const out: KubeObject[] = [];
   const { template } = podTemplate(c, inp);
-  const replicas = c.settings.replicas;
 
   if (c.volumeClaim && c.workload === 'Deployment') {
     out.push(
       new PersistentVolumeClaim({
-        metadata: { name: `${c.id}-${c.volumeClaim.name}`, namespace: ns, labels },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: c.volumeClaim.size } },
-          ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}),
-        },
+        metadata: { name: `${c.id}-${c.volumeClaim.name}`, namespace: at.ns, labels: at.labels },
+        spec: claimSpec(c.volumeClaim),
       }),
     );
   }
-  switch (c.workload) {
-    case 'Deployment':
-      out.push(
-        new Deployment({
-          metadata: { name: c.id, namespace: ns, labels },
-          spec: {
-            replicas,
-            revisionHistoryLimit: 5,
-            selector: { matchLabels: selector },
-            // A ReadWriteOnce claim cannot be mounted by the new pod while the old one holds it.
-            strategy: c.volumeClaim
-              ? { type: 'Recreate' }
-              : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-            template,
-          },
-        }),
-      );
-      break;
-    case 'StatefulSet':
-      out.push(
-        new StatefulSet({
-          metadata: { name: c.id, namespace: ns, labels },
-          spec: {
-            replicas,
-            serviceName: `${c.id}-headless`,
-            // RabbitMQ nodes must start together to find each other; Galera and RAFT members
-            // join the first pod, which therefore starts first.
-            podManagementPolicy: c.service === 'rabbitmq' ? 'Parallel' : 'OrderedReady',
-            selector: { matchLabels: selector },
-            updateStrategy: { type: 'RollingUpdate' },
-            persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-            template,
-            ...(c.volumeClaim
-              ? {
-                  volumeClaimTemplates: [
-                    {
-                      metadata: { name: c.volumeClaim.name, labels },
-                      spec: {
-                        accessModes: ['ReadWriteOnce'],
-                        resources: { requests: { storage: c.volumeClaim.size } },
-                        ...(c.volumeClaim.storageClass ? { storageClassName: c.volumeClaim.storageClass } : {}),
-                      },
-                    },
-                  ],
-                }
-              : {}),
-          },
-        }),
-      );
-      break;
-    case 'DaemonSet':
-      out.push(
-        new DaemonSet({
-          metadata: { name: c.id, namespace: ns, labels },
-          spec: {
-            selector: { matchLabels: selector },
-            updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
-            template,
-          },
-        }),
-      );
-      break;
-    case 'Job': {
-      const name = jobName(c, template);
-      out.push(
-        new Job({
-          metadata: { name, namespace: ns, labels },
-          spec: { backoffLimit: c.backoffLimit ?? 6, completions: 1, parallelism: 1, template },
-        }),
-      );
-      break;
-    }
-  }
-
-  if (c.service_) {
-    const ports = c.service_.ports.map((p) => ({
-      name: p.name,
-      port: p.port,
-      targetPort: p.port,
-      protocol: p.protocol ?? 'TCP',
-    }));
-    const nodePort = c.service_.nodePort;
-    out.push(
-      new Service({
-        metadata: { name: c.id, namespace: ns, labels },
-        spec: {
-          type: nodePort ? 'NodePort' : 'ClusterIP',
-          selector,
-          ports: typeof nodePort === 'number' ? ports.map((p) => ({ ...p, nodePort })) : ports,
-        },
-      }),
-    );
-    if (c.workload === 'StatefulSet' || c.service_.headless) {
-      out.push(
-        new Service({
-          metadata: { name: `${c.id}-headless`, namespace: ns, labels },
-          // Peers must resolve each other before they are ready (cluster formation).
-          spec: {
-            clusterIP: 'None',
-            publishNotReadyAddresses: true,
-            selector,
-            ports: (c.ports ?? c.service_.ports).map((p) => ({
-              name: p.name,
-              port: p.port,
-              targetPort: p.port,
-              protocol: p.protocol ?? 'TCP',
-            })),
-          },
-        }),
-      );
-    }
-  }
-  if (ctx.ha && replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
+  out.push(workloadObject(c, template, at));
+  if (c.service_) out.push(...serviceObjects(c, c.service_, at));
+  if (ctx.ha && c.settings.replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
     out.push(
       new PodDisruptionBudget({
-        metadata: { name: c.id, namespace: ns, labels },
-        spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+        metadata: { name: c.id, namespace: at.ns, labels: at.labels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: at.selector } },
       }),
     );
   }
-  const domain = ctx.spec.endpoints?.publicDomain;
-  if (domain && c.publicHost && c.publicPort) {
-    const host = `${c.publicHost}.${domain}`;
-    const tls = ctx.spec.endpoints?.tls;
-    out.push(
-      new Ingress({
-        metadata: {
-          name: c.id,
-          namespace: ns,
-          labels,
-          ...(tls?.enabled && tls.issuer ? { annotations: { 'cert-manager.io/cluster-issuer': tls.issuer } } : {}),
-        },
-        spec: {
-          ...(ctx.spec.endpoints?.ingressClassName ? { ingressClassName: ctx.spec.endpoints.ingressClassName } : {}),
-          ...(tls?.enabled ? { tls: [{ hosts: [host], secretName: tls.secretName ?? `${c.id}-tls` }] } : {}),
-          rules: [
-            {
-              host,
-              http: {
-                paths: [
-                  {
-                    path: '/',
-                    pathType: 'Prefix',
-                    backend: { service: { name: c.id, port: { number: c.publicPort } } },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      }),
-    );
-  }
+  const ingress = ingressOf(model, c, at);
+  if (ingress) out.push(ingress);
   for (const sc of c.storageClasses ?? []) {
     out.push(
       new StorageClass({
@@ -318,4 +186,133 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
   return out;
 }
 
-/** All objects of all groups, in apply order. */
+function claimSpec(vc: VolumeClaimDef): IPersistentVolumeClaimSpec {
+  return {
+    accessModes: ['ReadWriteOnce'],
+    resources: { requests: { storage: vc.size } },
+    ...(vc.storageClass ? { storageClassName: vc.storageClass } : {}),
+  };
+}
+
+/** The Deployment, StatefulSet, DaemonSet or Job that runs the component's pods. */
+function workloadObject(c: ComponentDef, template: IPodTemplateSpec, at: Placement): KubeObject {
+  const { ns, labels, selector } = at;
+  const replicas = c.settings.replicas;
+  switch (c.workload) {
+    case 'Deployment':
+      return new Deployment({
+        metadata: { name: c.id, namespace: ns, labels },
+        spec: {
+          replicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: selector },
+          // A ReadWriteOnce claim cannot be mounted by the new pod while the old one holds it.
+          strategy: c.volumeClaim
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template,
+        },
+      });
+    case 'StatefulSet':
+      return new StatefulSet({
+        metadata: { name: c.id, namespace: ns, labels },
+        spec: {
+          replicas,
+          serviceName: `${c.id}-headless`,
+          // RabbitMQ nodes must start together to find each other; Galera and RAFT members
+          // join the first pod, which therefore starts first.
+          podManagementPolicy: c.service === 'rabbitmq' ? 'Parallel' : 'OrderedReady',
+          selector: { matchLabels: selector },
+          updateStrategy: { type: 'RollingUpdate' },
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+          template,
+          ...(c.volumeClaim
+            ? {
+                volumeClaimTemplates: [
+                  { metadata: { name: c.volumeClaim.name, labels }, spec: claimSpec(c.volumeClaim) },
+                ],
+              }
+            : {}),
+        },
+      });
+    case 'DaemonSet':
+      return new DaemonSet({
+        metadata: { name: c.id, namespace: ns, labels },
+        spec: {
+          selector: { matchLabels: selector },
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+          template,
+        },
+      });
+    case 'Job':
+      return new Job({
+        metadata: { name: jobName(c, template), namespace: ns, labels },
+        spec: { backoffLimit: c.backoffLimit ?? 6, completions: 1, parallelism: 1, template },
+      });
+  }
+}
+
+const servicePorts = (ports: PortDef[]) =>
+  ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol ?? 'TCP' }));
+
+/** The component's Service, and the headless one its peers find each other by. */
+function serviceObjects(c: ComponentDef, svc: NonNullable<ComponentDef['service_']>, at: Placement): KubeObject[] {
+  const { ns, labels, selector } = at;
+  const ports = servicePorts(svc.ports);
+  const nodePort = svc.nodePort;
+  const out: KubeObject[] = [
+    new Service({
+      metadata: { name: c.id, namespace: ns, labels },
+      spec: {
+        type: nodePort ? 'NodePort' : 'ClusterIP',
+        selector,
+        ports: typeof nodePort === 'number' ? ports.map((p) => ({ ...p, nodePort })) : ports,
+      },
+    }),
+  ];
+  if (c.workload === 'StatefulSet' || svc.headless) {
+    out.push(
+      new Service({
+        metadata: { name: `${c.id}-headless`, namespace: ns, labels },
+        // Peers must resolve each other before they are ready (cluster formation).
+        spec: {
+          clusterIP: 'None',
+          publishNotReadyAddresses: true,
+          selector,
+          ports: servicePorts(c.ports ?? svc.ports),
+        },
+      }),
+    );
+  }
+  return out;
+}
+
+/** The Ingress of a component with a public host, when the cloud has a public domain. */
+function ingressOf({ ctx }: CloudModel, c: ComponentDef, at: Placement): Ingress | undefined {
+  const domain = ctx.spec.endpoints?.publicDomain;
+  if (!domain || !c.publicHost || !c.publicPort) return undefined;
+  const host = `${c.publicHost}.${domain}`;
+  const tls = ctx.spec.endpoints?.tls;
+  return new Ingress({
+    metadata: {
+      name: c.id,
+      namespace: at.ns,
+      labels: at.labels,
+      ...(tls?.enabled && tls.issuer ? { annotations: { 'cert-manager.io/cluster-issuer': tls.issuer } } : {}),
+    },
+    spec: {
+      ...(ctx.spec.endpoints?.ingressClassName ? { ingressClassName: ctx.spec.endpoints.ingressClassName } : {}),
+      ...(tls?.enabled ? { tls: [{ hosts: [host], secretName: tls.secretName ?? `${c.id}-tls` }] } : {}),
+      rules: [
+        {
+          host,
+          http: {
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: c.id, port: { number: c.publicPort } } } },
+            ],
+          },
+        },
+      ],
+    },
+  });
+}

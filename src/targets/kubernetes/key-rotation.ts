@@ -16,7 +16,7 @@
  */
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { ServiceAccount } from 'kubernetes-models/v1';
+import { type IPodSpec, ServiceAccount } from 'kubernetes-models/v1';
 import { cronOf } from '../../config/key-rotation.js';
 import type { CloudModel } from '../../plan/model.js';
 import type { CronJob } from 'kubernetes-models/batch/v1';
@@ -69,10 +69,10 @@ call("PUT", obj)
 print("rotated %s/%s: %d keys (staged key is now primary)" % (ns, secret, len(rotated)))
 `;
 
-/** The objects of the rotation, or none when it is switched off or tokens are not fernet. */
 /** Keystone's fernet key rotation: a CronJob with access to the key Secret only. */
 export const keyRotationAddOn: KubernetesAddOn = { group: 'keystone-key-rotation', objects: keyRotationObjects };
 
+/** The objects of the rotation, or none when it is switched off or tokens are not fernet. */
 export function keyRotationObjects(
   model: CloudModel,
 ): (ServiceAccount | Role | RoleBinding | CronJob | NetworkPolicy)[] {
@@ -80,13 +80,7 @@ export function keyRotationObjects(
   const ks = ctx.spec.services?.keystone;
   if (!model.components.has('keystone-api') || ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws')
     return [];
-  const rotated = [...model.secrets.values()].filter((d) => d.rotates);
-  const secretNames = [...new Set(rotated.map((d) => d.k8sSecret))];
-  if (secretNames.length !== 1)
-    throw new Error(
-      `catalog bug: the key rotation expects one rotated Secret, found ${secretNames.join(', ') || 'none'}`,
-    );
-  const secret = secretNames[0]!;
+  const secret = rotatedSecret(model);
   const every = ks?.keyRotation?.every ?? '24h';
   const schedule = cronOf(every);
   if (!schedule) throw new Error(`${every} has no cron schedule (crossFieldProblems should have refused it)`);
@@ -99,7 +93,6 @@ export function keyRotationObjects(
   };
   const labels = { ...baseLabels(ctx), ...selector };
   const meta = { name: KEY_ROTATION_NAME, namespace: ns, labels };
-  const keystone = model.components.get('keystone-api')!;
   return [
     new ServiceAccount({ metadata: meta, automountServiceAccountToken: false }),
     // Only the key Secret, only read and replace: no list, no create, no other Secret.
@@ -135,48 +128,61 @@ export function keyRotationObjects(
       schedule,
       backoffLimit: 3,
       activeDeadlineSeconds: 600,
-      template: {
-        metadata: { labels },
-        spec: {
-          serviceAccountName: KEY_ROTATION_NAME,
-          automountServiceAccountToken: true,
-          enableServiceLinks: false,
-          restartPolicy: 'Never',
-          securityContext: {
-            runAsUser: 42424,
-            runAsGroup: 42424,
-            runAsNonRoot: true,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          ...(Object.keys(keystone.settings.nodeSelector).length
-            ? { nodeSelector: keystone.settings.nodeSelector }
-            : {}),
-          ...(keystone.settings.tolerations.length ? { tolerations: keystone.settings.tolerations } : {}),
-          ...(ctx.spec.images?.pullSecrets?.length
-            ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) }
-            : {}),
-          containers: [
-            {
-              name: 'rotate',
-              image: ctx.imageRef('keystone'),
-              imagePullPolicy: ctx.spec.images?.pullPolicy ?? 'IfNotPresent',
-              command: ['python3', '-c', ROTATE_SCRIPT],
-              env: [
-                { name: 'SECRET_NAME', value: secret },
-                { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                { name: 'MAX_ACTIVE_KEYS', value: String(ks?.token?.maxActiveKeys ?? 3) },
-              ],
-              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-                runAsNonRoot: true,
-              },
-            },
-          ],
-        },
-      },
+      template: { metadata: { labels }, spec: rotationPodSpec(model, secret) },
     }),
   ];
+}
+
+/** The one Secret whose keys rotate (the catalog marks its entries). */
+function rotatedSecret(model: CloudModel): string {
+  const rotated = [...model.secrets.values()].filter((d) => d.rotates);
+  const secretNames = [...new Set(rotated.map((d) => d.k8sSecret))];
+  if (secretNames.length !== 1)
+    throw new Error(
+      `catalog bug: the key rotation expects one rotated Secret, found ${secretNames.join(', ') || 'none'}`,
+    );
+  return secretNames[0]!;
+}
+
+/** The rotation's pod: the keystone image running the script, placed like keystone, as an unprivileged user. */
+function rotationPodSpec({ ctx, components }: CloudModel, secret: string): IPodSpec {
+  const ks = ctx.spec.services?.keystone;
+  const keystone = components.get('keystone-api')!;
+  return {
+    serviceAccountName: KEY_ROTATION_NAME,
+    automountServiceAccountToken: true,
+    enableServiceLinks: false,
+    restartPolicy: 'Never',
+    securityContext: {
+      runAsUser: 42424,
+      runAsGroup: 42424,
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    ...(Object.keys(keystone.settings.nodeSelector).length ? { nodeSelector: keystone.settings.nodeSelector } : {}),
+    ...(keystone.settings.tolerations.length ? { tolerations: keystone.settings.tolerations } : {}),
+    ...(ctx.spec.images?.pullSecrets?.length
+      ? { imagePullSecrets: ctx.spec.images.pullSecrets.map((n) => ({ name: n })) }
+      : {}),
+    containers: [
+      {
+        name: 'rotate',
+        image: ctx.imageRef('keystone'),
+        imagePullPolicy: ctx.spec.images?.pullPolicy ?? 'IfNotPresent',
+        command: ['python3', '-c', ROTATE_SCRIPT],
+        env: [
+          { name: 'SECRET_NAME', value: secret },
+          { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          { name: 'MAX_ACTIVE_KEYS', value: String(ks?.token?.maxActiveKeys ?? 3) },
+        ],
+        resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+          runAsNonRoot: true,
+        },
+      },
+    ],
+  };
 }

@@ -8,12 +8,15 @@ import type {
   INetworkPolicyIngressRule,
   INetworkPolicyEgressRule,
   INetworkPolicyPeer,
+  INetworkPolicyPort,
 } from 'kubernetes-models/networking.k8s.io/v1';
 import type { ComponentDef } from '../../catalog/types.js';
 import type { CloudModel, Edge } from '../../plan/model.js';
 import { baseLabels, selectorFor } from './labels.js';
 
 const ANYWHERE: INetworkPolicyPeer[] = [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }];
+
+type Traffic = Edge & { port: number };
 
 export function networkPolicies(model: CloudModel): NetworkPolicy[] {
   const { ctx, components } = model;
@@ -40,57 +43,11 @@ export function networkPolicies(model: CloudModel): NetworkPolicy[] {
       },
     }),
   ];
-  const traffic = model.edges.filter((e): e is Edge & { port: number } => e.port !== undefined);
+  const traffic = model.edges.filter((e): e is Traffic => e.port !== undefined);
   for (const c of components.values()) {
     if (c.hostNetwork) continue; // NetworkPolicies do not apply to host-network pods
-    const ingress: INetworkPolicyIngressRule[] = [];
-    const egress: INetworkPolicyEgressRule[] = [];
-    // Incoming, grouped by port: from pods of each source, or from anywhere for host-network
-    // sources (node IPs are not selectable by labels).
-    const inbound = traffic.filter((e) => e.to === c.id);
-    for (const port of [...new Set(inbound.map((e) => e.port))].sort((a, b) => a - b)) {
-      const sources = [...new Set(inbound.filter((e) => e.port === port).map((e) => e.from))].sort();
-      const hostSources = sources.filter((s) => components.get(s)?.hostNetwork);
-      const from: INetworkPolicyPeer[] = hostSources.length
-        ? ANYWHERE
-        : sources.map((s) => ({ podSelector: { matchLabels: selectorFor(ctx, components.get(s)!) } }));
-      ingress.push({ from, ports: [{ protocol: 'TCP', port }] });
-    }
-    // Peers of a clustered StatefulSet talk to each other on all their ports.
-    if (c.workload === 'StatefulSet' && c.settings.replicas > 1 && c.ports?.length) {
-      ingress.push({
-        from: [{ podSelector: { matchLabels: selectorFor(ctx, c) } }],
-        ports: c.ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
-      });
-      egress.push({
-        to: [{ podSelector: { matchLabels: selectorFor(ctx, c) } }],
-        ports: c.ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
-      });
-    }
-    if (c.publicHost && c.publicPort)
-      ingress.push({ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: c.publicPort }] });
-    for (const port of c.externalPorts ?? []) {
-      if (!inbound.some((e) => e.port === port && components.get(e.from)?.hostNetwork))
-        ingress.push({ from: ANYWHERE, ports: [{ protocol: 'TCP', port }] });
-    }
-    const outbound = traffic.filter((e) => e.from === c.id);
-    for (const target of [...new Set(outbound.map((e) => e.to))].sort()) {
-      const t = components.get(target)!;
-      const ports = [...new Set(outbound.filter((e) => e.to === target).map((e) => e.port))].sort((a, b) => a - b);
-      egress.push({
-        to: t.hostNetwork ? ANYWHERE : [{ podSelector: { matchLabels: selectorFor(ctx, t) } }],
-        ports: ports.map((port) => ({ protocol: 'TCP', port })),
-      });
-    }
-    if (usesCeph(model, c))
-      egress.push({
-        to: ANYWHERE,
-        ports: [
-          { protocol: 'TCP', port: 3300 },
-          { protocol: 'TCP', port: 6789 },
-          { protocol: 'TCP', port: 6800, endPort: 7568 },
-        ],
-      });
+    const ingress = ingressRules(model, c, traffic);
+    const egress = egressRules(model, c, traffic);
     if (ingress.length === 0 && egress.length === 0) continue;
     out.push(
       new NetworkPolicy({
@@ -105,6 +62,69 @@ export function networkPolicies(model: CloudModel): NetworkPolicy[] {
     );
   }
   return out;
+}
+
+/** Peers of a clustered StatefulSet talk to each other on all their ports (both directions). */
+function clusterPeers(
+  model: CloudModel,
+  c: ComponentDef,
+): { peers: INetworkPolicyPeer[]; ports: INetworkPolicyPort[] } | undefined {
+  if (c.workload !== 'StatefulSet' || c.settings.replicas <= 1 || !c.ports?.length) return undefined;
+  return {
+    peers: [{ podSelector: { matchLabels: selectorFor(model.ctx, c) } }],
+    ports: c.ports.map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
+  };
+}
+
+function ingressRules(model: CloudModel, c: ComponentDef, traffic: Traffic[]): INetworkPolicyIngressRule[] {
+  const { ctx, components } = model;
+  const ingress: INetworkPolicyIngressRule[] = [];
+  // Incoming, grouped by port: from pods of each source, or from anywhere for host-network
+  // sources (node IPs are not selectable by labels).
+  const inbound = traffic.filter((e) => e.to === c.id);
+  for (const port of [...new Set(inbound.map((e) => e.port))].sort((a, b) => a - b)) {
+    const sources = [...new Set(inbound.filter((e) => e.port === port).map((e) => e.from))].sort();
+    const hostSources = sources.filter((s) => components.get(s)?.hostNetwork);
+    const from: INetworkPolicyPeer[] = hostSources.length
+      ? ANYWHERE
+      : sources.map((s) => ({ podSelector: { matchLabels: selectorFor(ctx, components.get(s)!) } }));
+    ingress.push({ from, ports: [{ protocol: 'TCP', port }] });
+  }
+  const cluster = clusterPeers(model, c);
+  if (cluster) ingress.push({ from: cluster.peers, ports: cluster.ports });
+  if (c.publicHost && c.publicPort)
+    ingress.push({ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: c.publicPort }] });
+  for (const port of c.externalPorts ?? []) {
+    if (!inbound.some((e) => e.port === port && components.get(e.from)?.hostNetwork))
+      ingress.push({ from: ANYWHERE, ports: [{ protocol: 'TCP', port }] });
+  }
+  return ingress;
+}
+
+function egressRules(model: CloudModel, c: ComponentDef, traffic: Traffic[]): INetworkPolicyEgressRule[] {
+  const { ctx, components } = model;
+  const egress: INetworkPolicyEgressRule[] = [];
+  const cluster = clusterPeers(model, c);
+  if (cluster) egress.push({ to: cluster.peers, ports: cluster.ports });
+  const outbound = traffic.filter((e) => e.from === c.id);
+  for (const target of [...new Set(outbound.map((e) => e.to))].sort()) {
+    const t = components.get(target)!;
+    const ports = [...new Set(outbound.filter((e) => e.to === target).map((e) => e.port))].sort((a, b) => a - b);
+    egress.push({
+      to: t.hostNetwork ? ANYWHERE : [{ podSelector: { matchLabels: selectorFor(ctx, t) } }],
+      ports: ports.map((port) => ({ protocol: 'TCP', port })),
+    });
+  }
+  if (usesCeph(model, c))
+    egress.push({
+      to: ANYWHERE,
+      ports: [
+        { protocol: 'TCP', port: 3300 },
+        { protocol: 'TCP', port: 6789 },
+        { protocol: 'TCP', port: 6800, endPort: 7568 },
+      ],
+    });
+  return egress;
 }
 
 function usesCeph(model: CloudModel, c: ComponentDef): boolean {

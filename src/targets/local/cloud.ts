@@ -69,7 +69,7 @@ export async function resolveCloudName(name: string | undefined): Promise<string
   });
 }
 
-interface LocalContext {
+export interface LocalContext {
   file: CloudFile;
   paths: StatePaths;
   model: CloudModel;
@@ -86,14 +86,14 @@ export async function openLocalCloud(name: string): Promise<LocalContext> {
   return { file, paths, model, store };
 }
 
-interface UpOptions {
+export interface UpOptions {
   file: CloudFile;
   install: boolean;
   timeoutSeconds: number;
   reporter: Reporter;
 }
 
-interface UpSummary {
+export interface UpSummary {
   cloud: string;
   paths: StatePaths;
   seconds: number;
@@ -130,25 +130,7 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
       },
     );
   }
-  const facts = readHostFacts();
-  checkDistro(facts);
-
-  // The set of credentials does not depend on their values: a placeholder pass says which exist.
-  const store = await SecretStore.open(paths.secrets, file.metadata.name);
-  const probeModel = localModel(file, paths, facts, placeholderSecrets);
-  const created = store.ensure([...probeModel.secrets.values(), ...BOOTSTRAP_SECRETS]);
-  await store.save();
-  if (created.length)
-    reporter.note(`generated ${created.length} credentials into ${store.path} (kept for the life of the cloud)`);
-
-  reporter.begin('packages', 'checking Debian packages');
-  const packages = requiredPackages(probeModel);
-  const versions = await ensurePackages(packages, {
-    install: o.install,
-    root: facts.root,
-    log: (l) => reporter.waiting('packages', l),
-  });
-  reporter.done('packages', 'ready', `${packages.length} packages`);
+  const { facts, store, versions } = await prepareHost(o, paths);
 
   // Kept so that status, logs and down know the cloud without the file.
   await writeSavedCloudFile(paths.root, file);
@@ -189,23 +171,7 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
       });
     }
     await writeAccessFiles(paths, creds);
-    const backends = volumeBackends(model);
-    if (backends.length) {
-      reporter.begin('volume-backends', `Cinder scheduler knows backend ${backends.join(', ')}`);
-      const pools = await withClient(creds, (c) =>
-        waitForVolumeBackends(c, backends, {
-          timeoutMs: 180_000,
-          onWait: (m) => reporter.waiting('volume-backends', `waiting for ${m.join(', ')} in the scheduler's pools`),
-          logHint: `${join(paths.log, 'cinder-volume.log')} and cinder-scheduler.log`,
-        }),
-      );
-      reporter.done('volume-backends', 'ready', pools.join(', '));
-    }
-    reporter.begin('bootstrap', 'demo project, flavors, test image, network');
-    const bootstrap = await withClient(creds, (c) =>
-      ensureStarterKit(c, { region: file.spec.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' }),
-    );
-    reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
+    const bootstrap = await finishCloud(model, paths, creds, reporter);
     return {
       cloud: file.metadata.name,
       paths,
@@ -216,6 +182,62 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   } finally {
     await os.close();
   }
+}
+
+/**
+ * The host and the credentials before anything runs: the facts of the host, the
+ * secret store with every credential the cloud needs, and the Debian packages (installed with
+ * o.install) with their versions.
+ */
+async function prepareHost(o: UpOptions, paths: StatePaths) {
+  const { file, reporter } = o;
+  const facts = readHostFacts();
+  checkDistro(facts);
+
+  // The set of credentials does not depend on their values: a placeholder pass says which exist.
+  const store = await SecretStore.open(paths.secrets, file.metadata.name);
+  const probeModel = localModel(file, paths, facts, placeholderSecrets);
+  const created = store.ensure([...probeModel.secrets.values(), ...BOOTSTRAP_SECRETS]);
+  await store.save();
+  if (created.length)
+    reporter.note(`generated ${created.length} credentials into ${store.path} (kept for the life of the cloud)`);
+
+  reporter.begin('packages', 'checking Debian packages');
+  const packages = requiredPackages(probeModel);
+  const versions = await ensurePackages(packages, {
+    install: o.install,
+    root: facts.root,
+    log: (l) => reporter.waiting('packages', l),
+  });
+  reporter.done('packages', 'ready', `${packages.length} packages`);
+  return { facts, store, versions };
+}
+
+/** After the programs are up: wait for Cinder's backends, then the starter kit; returns what it created. */
+async function finishCloud(
+  model: CloudModel,
+  paths: StatePaths,
+  creds: Credentials,
+  reporter: Reporter,
+): Promise<string[]> {
+  const backends = volumeBackends(model);
+  if (backends.length) {
+    reporter.begin('volume-backends', `Cinder scheduler knows backend ${backends.join(', ')}`);
+    const pools = await withClient(creds, (c) =>
+      waitForVolumeBackends(c, backends, {
+        timeoutMs: 180_000,
+        onWait: (m) => reporter.waiting('volume-backends', `waiting for ${m.join(', ')} in the scheduler's pools`),
+        logHint: `${join(paths.log, 'cinder-volume.log')} and cinder-scheduler.log`,
+      }),
+    );
+    reporter.done('volume-backends', 'ready', pools.join(', '));
+  }
+  reporter.begin('bootstrap', 'demo project, flavors, test image, network');
+  const bootstrap = await withClient(creds, (c) =>
+    ensureStarterKit(c, { region: creds.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' }),
+  );
+  reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
+  return bootstrap;
 }
 
 /** The Cinder backends the volume types point at (from the cinder-volume-types builtin). */

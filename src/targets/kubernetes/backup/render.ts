@@ -293,7 +293,7 @@ export function backupObjects(model: CloudModel): KubeObject[] {
   const labels = baseLabels(ctx);
   const claim = backupClaimSpec(ctx);
   const verifyHere = ctx.spec.backup?.offsite ? '0' : '1';
-  const common = (kind: string): IEnvVar[] => [
+  const common: CommonEnv = (kind) => [
     { name: 'BACKUP_ROOT', value: BACKUP_ROOT },
     // The scripts do arithmetic with it: only a whole number may reach them.
     { name: 'COPIES', value: String(wholeCopies(b.copies)) },
@@ -319,60 +319,69 @@ export function backupObjects(model: CloudModel): KubeObject[] {
         ...(claim.storageClass ? { storageClassName: claim.storageClass } : {}),
       },
     }),
-    cronJob(
-      model,
-      'mariadb',
-      container(
-        {
-          model,
-          name: 'mariadb-backup',
-          image: 'mariadb',
-          script: 'mariadb-backup.sh',
-          env: [
-            { name: 'MARIADB_HOST', value: ctx.topology.podHost('mariadb', BACKUP_MARIADB_ORDINAL) },
-            { name: 'MARIADB_PORT', value: '3306' },
-            mariadbPasswordEnv(model),
-            { name: 'DATADIR', value: '/var/lib/mysql' },
-            ...common('mariadb'),
-          ],
-          mounts: [
-            scriptsMount,
-            claimMount,
-            tmpMount,
-            { name: 'mariadb-data', mountPath: '/var/lib/mysql', readOnly: true },
-          ],
-        },
-        { cpu: '250m', memory: '512Mi', memoryLimit: '2Gi' },
-      ),
-      [
-        scriptsVolume,
-        claimVolume,
-        tmpVolume,
-        { name: 'mariadb-data', persistentVolumeClaim: { claimName: mariadbClaim(), readOnly: true } },
-      ],
-    ),
+    mariadbBackupJob(model, common),
   ];
-  if (ovnBackedUp(model)) {
-    out.push(
-      cronJob(
-        model,
-        'ovn',
-        container({
-          model,
-          name: 'ovn-backup',
-          image: 'ovn',
-          script: 'ovn-backup.sh',
-          env: [
-            { name: 'OVN_NB_REMOTES', value: ovnNbConnection(ctx) },
-            { name: 'OVN_SB_REMOTES', value: ovnSbConnection(ctx) },
-            ...common('ovn'),
-          ],
-          mounts: [scriptsMount, claimMount, tmpMount],
-        }),
-        [scriptsVolume, claimVolume, tmpVolume],
-      ),
-    );
-  }
+  if (ovnBackedUp(model)) out.push(ovnBackupJob(model, common));
   out.push(...networkPolicies(model), veleroSchedule(ctx));
   return out;
+}
+
+/** The environment every backup container gets, with its KIND. */
+type CommonEnv = (kind: string) => IEnvVar[];
+
+/** The CronJob that dumps MariaDB from one member's data (read-only) into the backup claim. */
+function mariadbBackupJob(model: CloudModel, common: CommonEnv): CronJob {
+  return cronJob(
+    model,
+    'mariadb',
+    container(
+      {
+        model,
+        name: 'mariadb-backup',
+        image: 'mariadb',
+        script: 'mariadb-backup.sh',
+        env: [
+          { name: 'MARIADB_HOST', value: model.ctx.topology.podHost('mariadb', BACKUP_MARIADB_ORDINAL) },
+          { name: 'MARIADB_PORT', value: '3306' },
+          mariadbPasswordEnv(model),
+          { name: 'DATADIR', value: '/var/lib/mysql' },
+          ...common('mariadb'),
+        ],
+        mounts: [
+          scriptsMount,
+          claimMount,
+          tmpMount,
+          { name: 'mariadb-data', mountPath: '/var/lib/mysql', readOnly: true },
+        ],
+      },
+      { cpu: '250m', memory: '512Mi', memoryLimit: '2Gi' },
+    ),
+    [
+      scriptsVolume,
+      claimVolume,
+      tmpVolume,
+      { name: 'mariadb-data', persistentVolumeClaim: { claimName: mariadbClaim(), readOnly: true } },
+    ],
+  );
+}
+
+/** The CronJob that backs up the OVN northbound and southbound databases. */
+function ovnBackupJob(model: CloudModel, common: CommonEnv): CronJob {
+  return cronJob(
+    model,
+    'ovn',
+    container({
+      model,
+      name: 'ovn-backup',
+      image: 'ovn',
+      script: 'ovn-backup.sh',
+      env: [
+        { name: 'OVN_NB_REMOTES', value: ovnNbConnection(model.ctx) },
+        { name: 'OVN_SB_REMOTES', value: ovnSbConnection(model.ctx) },
+        ...common('ovn'),
+      ],
+      mounts: [scriptsMount, claimMount, tmpMount],
+    }),
+    [scriptsVolume, claimVolume, tmpVolume],
+  );
 }
