@@ -174,3 +174,23 @@ test('a monitor or user that would change ceph.conf is refused with exit 2 namin
   refused((c) => (c.monitors = ['10.0.0.1:6789\nmon_host = 10.6.6.6']), /spec\.storage\.ceph\.monitors\[0\]/);
   refused((c) => (c.pools.volumes = 'volumes\nrbd_pool = other'), /cinder\.conf \[ceph\] rbd_pool/);
 });
+
+test('only the components that open RBD images may reach the Ceph monitors and OSDs', () => {
+  const reachesCeph = (o: Obj) =>
+    (o.spec?.egress ?? []).some((r: any) => r.ports?.some((p: any) => p.port === 6789 || p.port === 3300));
+  const allowed = objectsOf(HA)
+    .filter((o) => o.kind === 'NetworkPolicy' && reachesCeph(o))
+    .map((o) => o.metadata.name)
+    .sort();
+  // The APIs, schedulers and conductors never open a disk. nova-compute and libvirt's QEMU do,
+  // from the host network, where no NetworkPolicy applies (they get none).
+  assert.deepEqual(allowed, ['cinder-backup', 'cinder-volume', 'glance-api']);
+  const policies = new Set(
+    objectsOf(HA)
+      .filter((o) => o.kind === 'NetworkPolicy')
+      .map((o) => o.metadata.name),
+  );
+  for (const hostNet of ['nova-compute', 'libvirt']) assert.ok(!policies.has(hostNet), hostNet);
+  const plain = objectsOf(HA.replace(/backend: ceph/, 'backend: lvm'));
+  assert.equal(plain.filter((o) => o.kind === 'NetworkPolicy' && reachesCeph(o)).length, 0);
+});

@@ -81,6 +81,11 @@ export function cephClient(ctx: CatalogContext): ServiceDef {
   };
 }
 
+/** For a component that reaches RBD with the settings another one hands it (libvirt's QEMU, from nova-compute). */
+export function cephTraffic(ctx: CatalogContext): Pick<ComponentDef, 'cephClient'> {
+  return cephClientEnabled(ctx) ? { cephClient: true } : {};
+}
+
 /**
  * What a component that opens RBD images adds: the ceph.conf bundle next to its own configs,
  * and the keyringSecret. Nothing when the backend is not Ceph or on one host.
@@ -88,10 +93,11 @@ export function cephClient(ctx: CatalogContext): ServiceDef {
 export function cephMounts(
   ctx: CatalogContext,
   configs: string[],
-): Pick<ComponentDef, 'configs' | 'secretFiles'> | Record<string, never> {
+): Pick<ComponentDef, 'configs' | 'secretFiles' | 'cephClient'> | Record<string, never> {
   const ceph = cephSettings(ctx);
   if (!ceph || !cephClientEnabled(ctx)) return {};
   return {
+    cephClient: true,
     configs: [...configs, CEPH_BUNDLE],
     secretFiles: [{ k8sSecret: ceph.keyringSecret, mountPath: CEPH_KEY_DIR, volume: 'ceph-client-key' }],
   };

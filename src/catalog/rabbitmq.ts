@@ -138,6 +138,8 @@ function server(ctx: CatalogContext, settings: ResolvedSettings, etc: string): C
     service: 'rabbitmq',
     part: 'server',
     workload: 'StatefulSet',
+    // The nodes find each other only when all are up: they start together, not one by one.
+    startTogether: true,
     image: 'rabbitmq',
     // The cookie must be a private file owned by rabbitmq; Secret volumes are read-only and
     // root-owned, so copy it into the data dir before starting.

@@ -127,6 +127,13 @@ export interface ComponentDef {
   };
   /** StorageClasses this component provides to clusters consuming it (Cinder CSI), cluster-scoped. */
   storageClasses?: { name: string; volumeType: string }[];
+  /**
+   * A StatefulSet whose members must start together (RabbitMQ nodes find each other only when
+   * all are up). Unset: members start in order, each joining the first (Galera, OVN RAFT).
+   */
+  startTogether?: boolean;
+  /** Reaches the Ceph cluster (RBD): its NetworkPolicy lets it out to the monitors and OSDs. */
+  cephClient?: boolean;
   /** Public API: Ingress host `<publicHost>.<publicDomain>` to this port. */
   publicHost?: string;
   publicPort?: number;

@@ -219,9 +219,7 @@ function workloadObject(c: ComponentDef, template: IPodTemplateSpec, at: Placeme
         spec: {
           replicas,
           serviceName: `${c.id}-headless`,
-          // RabbitMQ nodes must start together to find each other; Galera and RAFT members
-          // join the first pod, which therefore starts first.
-          podManagementPolicy: c.service === 'rabbitmq' ? 'Parallel' : 'OrderedReady',
+          podManagementPolicy: c.startTogether ? 'Parallel' : 'OrderedReady',
           selector: { matchLabels: selector },
           updateStrategy: { type: 'RollingUpdate' },
           persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },

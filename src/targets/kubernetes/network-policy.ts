@@ -115,7 +115,7 @@ function egressRules(model: CloudModel, c: ComponentDef, traffic: Traffic[]): IN
       ports: ports.map((port) => ({ protocol: 'TCP', port })),
     });
   }
-  if (usesCeph(model, c))
+  if (c.cephClient)
     egress.push({
       to: ANYWHERE,
       ports: [
@@ -125,12 +125,4 @@ function egressRules(model: CloudModel, c: ComponentDef, traffic: Traffic[]): IN
       ],
     });
   return egress;
-}
-
-function usesCeph(model: CloudModel, c: ComponentDef): boolean {
-  return (
-    model.ctx.spec.storage?.backend === 'ceph' &&
-    ['glance', 'cinder', 'nova'].includes(c.service) &&
-    c.workload !== 'Job'
-  );
 }
