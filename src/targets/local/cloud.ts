@@ -240,9 +240,10 @@ async function finishCloud(
   return bootstrap;
 }
 
-/** The Cinder backends the volume types point at (from the cinder-volume-types builtin). */
+/** The volume backends the volumeTypes builtins point at: a type is usable once the scheduler knows its backend. */
 function volumeBackends(model: CloudModel): string[] {
-  const action = model.components.get('cinder-volume-types')?.host;
-  if (action?.kind !== 'builtin' || !('volumeTypes' in action.action)) return [];
-  return [...new Set(action.action.volumeTypes.map((t) => t.backend))];
+  const backends = [...model.components.values()].flatMap((c) =>
+    c.host?.kind === 'builtin' && 'volumeTypes' in c.host.action ? c.host.action.volumeTypes.map((t) => t.backend) : [],
+  );
+  return [...new Set(backends)];
 }
