@@ -73,9 +73,7 @@ print("rotated %s/%s: %d keys (staged key is now primary)" % (ns, secret, len(ro
 export const keyRotationAddOn: KubernetesAddOn = { group: 'keystone-key-rotation', objects: keyRotationObjects };
 
 /** The objects of the rotation, or none when it is switched off or tokens are not fernet. */
-export function keyRotationObjects(
-  model: CloudModel,
-): (ServiceAccount | Role | RoleBinding | CronJob | NetworkPolicy)[] {
+function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | RoleBinding | CronJob | NetworkPolicy)[] {
   const { ctx } = model;
   const ks = ctx.spec.services?.keystone;
   if (!model.components.has('keystone-api') || ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws')

@@ -283,7 +283,7 @@ function wholeCopies(copies: unknown): number {
 /** The backup claim, CronJobs, their NetworkPolicies and the Velero Schedule (spec.backup). */
 export const backupAddOn: KubernetesAddOn = { group: 'backup', objects: backupObjects };
 
-export function backupObjects(model: CloudModel): KubeObject[] {
+function backupObjects(model: CloudModel): KubeObject[] {
   const { ctx } = model;
   if (!backupEnabled(ctx)) return [];
   const mariadb = model.components.get('mariadb');

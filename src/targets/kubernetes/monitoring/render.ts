@@ -125,7 +125,7 @@ function scrapeSources(model: CloudModel): ScrapeSource[] {
 /** Alerts, scrape configs and dashboards (spec.monitoring). */
 export const monitoringAddOn: KubernetesAddOn = { group: 'monitoring', objects: monitoringObjects };
 
-export function monitoringObjects(model: CloudModel): KubeObject[] {
+function monitoringObjects(model: CloudModel): KubeObject[] {
   if (!monitoringEnabled(model)) return [];
   const { ctx } = model;
   const ns = ctx.namespace;
