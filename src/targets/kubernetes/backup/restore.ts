@@ -14,7 +14,7 @@
  *   keys; the claims with their snapshots, among them the backup claim) come back from that
  *   Velero backup first, then the newest sets on the restored claim are restored.
  *
- * The osk secret store file (defaultStorePath, ~/.local/state/osk/<cloud>/secrets.yaml) is the
+ * The osk secret store file (state/paths.ts secretStorePath, ~/.local/state/osk/<cloud>/secrets.yaml) is the
  * authoritative copy of every credential: the cluster's Secrets are created from it. Back it up
  * off-cluster (it is not in the cluster's backups unless Velero has the Secrets); with only the
  * cluster's Secrets left, `osk apply --import-secrets` rebuilds the store from them.
