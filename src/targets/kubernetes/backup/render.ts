@@ -1,7 +1,7 @@
 /**
  * The backup objects of a cloud on Kubernetes (spec.backup), rendered with it as one group:
  *
- * - the claim `osk-backups` (ReadWriteOnce) that holds the backup sets (src/catalog/backup.ts);
+ * - the claim `osk-backups` (ReadWriteOnce) that holds the backup sets (the scripts in scripts.ts);
  * - CronJob `backup-mariadb`: mariadb-backup of the Galera node mariadb-0 (it must be Synced),
  *   streamed, gzip'd, SHA256SUMS next to it, the oldest sets beyond spec.backup.copies removed;
  * - CronJob `backup-ovn`: `ovsdb-client backup` of the NB and SB RAFT clusters (the client finds
