@@ -43,7 +43,8 @@ export interface Binaries {
   buildSeconds?: number;
 }
 
-function cacheRoot(): string {
+/** Where built tools are kept, outside any work tree: $OSK_CACHE_DIR, else ~/.cache/osk. */
+export function cacheRoot(): string {
   return process.env.OSK_CACHE_DIR || join(homedir(), '.cache', 'osk');
 }
 
@@ -122,7 +123,7 @@ function pinHash(goVersion: string): string {
   return h.digest('hex').slice(0, 12);
 }
 
-function goVersion(go = goCommand()): string {
+export function goVersion(go = goCommand()): string {
   const r = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${go} env GOVERSION failed: ${r.stderr}`);
   return r.stdout.trim();
