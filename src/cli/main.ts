@@ -42,9 +42,20 @@ function rejectRepeatedOptions(cmd: Command): void {
   }
 }
 
-/** Paths of the running command, for errors that surface later (see `fileSystemError`). */
 export interface CliContext {
+  /** Paths of the running command, for errors that surface later (see `fileSystemError`). */
   paths: PathUse[];
+  /**
+   * When set, a verb's work is not done in this process: handOff runs the whole command again
+   * elsewhere and returns its exit code. bin/osk.js sets it when an older Node started osk, which
+   * so answers help, usage errors and --version itself and runs the verbs on Node 22.
+   */
+  handOff?: () => number;
+}
+
+/** The verb ran in another process (`CliContext.handOff`), which exited with this code. */
+class HandedOff {
+  constructor(readonly exitCode: number) {}
 }
 
 export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
@@ -66,6 +77,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
   rejectRepeatedOptions(program);
   addVerbHelp(program);
   program.hook('preAction', async (_program, action) => {
+    if (ctx.handOff) throw new HandedOff(ctx.handOff());
     ctx.paths = await checkCommandPaths(action as Command);
   });
   return program;
@@ -89,9 +101,9 @@ function stopQuietlyWhenStdoutCloses(): void {
 }
 
 /** Run the CLI; returns the exit code. */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], io: Io = processIo, handOff?: () => number): Promise<number> {
   if (io === processIo) stopQuietlyWhenStdoutCloses();
-  const ctx: CliContext = { paths: [] };
+  const ctx: CliContext = { paths: [], ...(handOff ? { handOff } : {}) };
   const program = buildCli(io, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -101,7 +113,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       // help and --version exit 0; usage mistakes are bad input.
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;
     }
-    if (e instanceof ExitStatus) return e.exitCode;
+    if (e instanceof ExitStatus || e instanceof HandedOff) return e.exitCode;
     // A wrong path that got past the early checks (one below a given directory, or a race).
     const err = (await fileSystemError(e, ctx.paths.length ? ctx.paths : [stateDirUse()])) ?? e;
     if (err instanceof OskError) {
