@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 // Entry point. osk runs on Node.js 22: the project installs it as the npm `node` package, so a
-// machine whose own node is older (Debian 12 ships 20, which is end of life) still works. When
-// started by an older node, re-run this same script with the package's own node binary.
+// machine whose own node is older (Debian 12 ships 20, which is end of life) still works. Started
+// by an older node, osk answers --version, help and usage errors itself (they only print text)
+// and runs a verb's work by re-running this same script with the package's own node binary.
+//
+// Kept fast (issue 13): `osk --version` reads only dist/version.js, and the CLI loads what a verb
+// does only when that verb runs (src/cli/main.ts).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 22) {
+const args = process.argv.slice(2);
+const oldNode = Number(process.versions.node.split('.')[0]) < 22;
+const built = (path) => new URL(`../dist/${path}`, import.meta.url);
+
+/** Run this script again, with the same arguments, on the Node 22 of the npm `node` package; its exit code. */
+function onNode22() {
   const require = createRequire(import.meta.url);
   let bundled;
   try {
@@ -20,23 +28,38 @@ if (major < 22) {
     process.stderr.write(
       `osk needs Node.js >= 22 (this is ${process.version}). Run \`npm ci\` in the osk checkout; it installs Node 22 as a dependency.\n`,
     );
-    process.exit(1);
+    return 1;
   }
-  const r = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const r = spawnSync(bundled, [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
+  return r.status ?? 1;
 }
 
-const dist = new URL('../dist/cli/main.js', import.meta.url);
-if (!existsSync(dist)) {
+/** `osk --version` on its own, without loading the CLI. Any other spelling goes through it and prints the same. */
+async function printVersion() {
+  const { VERSION } = await import(built('version.js').href);
+  // As the CLI does: a reader that closed the pipe early is no failure (see src/cli/main.ts).
+  process.stdout.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`osk: cannot write to standard output: ${e.message}\n`);
+    process.exit(1);
+  });
+  process.stdout.write(`${VERSION}\n`);
+}
+
+if (args.length === 1 && args[0] === '--version' && existsSync(built('version.js'))) {
+  await printVersion();
+} else if (oldNode && (args[0] === 'supervise' || !existsSync(built('cli/main.js')))) {
+  // The supervisor is all work; and unbuilt, Node 22 says what is missing.
+  process.exit(onNode22());
+} else if (!existsSync(built('cli/main.js'))) {
   process.stderr.write('osk is not built: run `npm ci` (or `npm run build`) in the osk checkout.\n');
   process.exit(1);
-}
-if (process.argv[2] === 'supervise') {
+} else if (args[0] === 'supervise') {
   // The per-cloud supervisor daemon loads only what it needs (not the CLI, schemas and models):
   // it lives as long as the cloud, so its memory counts.
-  const { supervisorMain } = await import(new URL('../dist/targets/local/supervisor-main.js', import.meta.url).href);
-  await supervisorMain(process.argv.slice(3));
+  const { supervisorMain } = await import(built('targets/local/supervisor-main.js').href);
+  await supervisorMain(args.slice(1));
 } else {
-  const { main } = await import(dist.href);
-  process.exitCode = await main(process.argv.slice(2));
+  const { main } = await import(built('cli/main.js').href);
+  process.exitCode = await main(args, undefined, oldNode ? onNode22 : undefined);
 }

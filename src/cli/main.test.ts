@@ -467,3 +467,48 @@ test('-o is the same everywhere: text, json and yaml on every verb with output (
   assert.ok(Object.keys(formats).length >= 8, Object.keys(formats).join(', '));
   for (const [verb, f] of Object.entries(formats)) assert.deepEqual(f, ['text', 'json', 'yaml'], verb);
 });
+
+test('started by an older Node, osk answers help and usage errors itself and hands each verb to Node 22', async () => {
+  let handedOff = 0;
+  const handOff = () => {
+    handedOff++;
+    return 7;
+  };
+  const quiet: Io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '' };
+  assert.equal(await main(['render', '--help'], quiet, handOff), 0);
+  assert.equal(await main(['--version'], quiet, handOff), 0);
+  assert.equal(await main(['render'], quiet, handOff), 2, 'a usage error: -f is missing');
+  assert.equal(await main(['nosuch'], quiet, handOff), 2);
+  assert.equal(handedOff, 0);
+  assert.equal(await main(['render', '-f', 'examples/minimal.yaml'], quiet, handOff), 7, "the verb's exit code");
+  assert.equal(await main(['backup', 'verify', '--from', '/nonexistent'], quiet, handOff), 7);
+  assert.equal(handedOff, 2);
+});
+
+test("help, usage errors and --version load commander and the verbs' declarations, none of their work", async () => {
+  // Every module the CLI loads, by a loader hook that names it on stderr (issue 13: fast help).
+  const dir = await mkdtemp(join(tmpdir(), 'osk-loads-'));
+  await writeFile(
+    join(dir, 'hooks.mjs'),
+    "import { writeSync } from 'node:fs';\nexport async function load(url, context, next) {\n  writeSync(2, `loaded ${url}\\n`);\n  return next(url, context);\n}\n",
+  );
+  await writeFile(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${join(dir, 'hooks.mjs')}`)});\n`,
+  );
+  const work =
+    /\/node_modules\/(?!commander\/|@commander-js\/)|-actions\.js$|\/dist\/(targets|spec|plan|observe|openstack|bootstrap)\//;
+  for (const args of [['--help'], ['help', 'restore'], ['apply', '--help'], ['render'], ['--version']]) {
+    const r = await osk(args, { env: { NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}` } });
+    const loaded = r.err.split('\n').filter((l) => l.startsWith('loaded file:'));
+    assert.ok(
+      loaded.some((l) => l.endsWith('/dist/version.js')),
+      `the hook sees what osk ${args.join(' ')} loads:\n${r.err}`,
+    );
+    assert.deepEqual(
+      loaded.filter((l) => work.test(l)),
+      [],
+      `osk ${args.join(' ')}`,
+    );
+  }
+});
