@@ -7,6 +7,7 @@ import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import {
   adminEnv,
+  apiProbes,
   apiProcesses,
   bootstrapCommand,
   dbInitJob,
@@ -189,14 +190,7 @@ function cinderApi({ ctx, user, data, hostArgs, schema, base }: CinderParts): Co
     service_: { ports: [{ name: 'http', port: 8776 }] },
     publicHost: 'volume',
     publicPort: 8776,
-    readiness: { http: { path: '/', port: 8776 }, periodSeconds: 10, timeoutSeconds: 5 },
-    liveness: {
-      http: { path: '/', port: 8776 },
-      initialDelaySeconds: 30,
-      periodSeconds: 20,
-      timeoutSeconds: 10,
-      failureThreshold: 5,
-    },
+    ...apiProbes('/', 8776),
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
     after: [schema],
     settings: ctx.settings(user?.api, 'controlPlane', SIZES.api),

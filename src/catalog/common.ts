@@ -340,3 +340,20 @@ export const SIZES = {
   worker: { cpu: '100m', memory: '192Mi', memoryLimit: '768Mi' },
   agent: { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 },
 } as const;
+
+/**
+ * The probes of an HTTP API behind uWSGI: ready when it answers, restarted only after it has
+ * not answered for 100 s (five misses 20 s apart, after 30 s to start).
+ */
+export function apiProbes(path: string, port: number): Pick<ComponentDef, 'readiness' | 'liveness'> {
+  return {
+    readiness: { http: { path, port }, periodSeconds: 10, timeoutSeconds: 5 },
+    liveness: {
+      http: { path, port },
+      initialDelaySeconds: 30,
+      periodSeconds: 20,
+      timeoutSeconds: 10,
+      failureThreshold: 5,
+    },
+  };
+}

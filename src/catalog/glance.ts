@@ -2,6 +2,7 @@
 import { CEPH_CONF, cephMounts } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import {
+  apiProbes,
   apiProcesses,
   dbInitJob,
   dbSyncJob,
@@ -138,14 +139,7 @@ function glanceApi(
     service_: { ports: [{ name: 'http', port: 9292 }] },
     publicHost: 'image',
     publicPort: 9292,
-    readiness: { http: { path: '/healthcheck', port: 9292 }, periodSeconds: 10, timeoutSeconds: 5 },
-    liveness: {
-      http: { path: '/healthcheck', port: 9292 },
-      initialDelaySeconds: 30,
-      periodSeconds: 20,
-      timeoutSeconds: 10,
-      failureThreshold: 5,
-    },
+    ...apiProbes('/healthcheck', 9292),
     configs: ['glance'],
     ...cephMounts(ctx, ['glance']),
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/glance/tmp' }],

@@ -2,7 +2,17 @@
 import type { IniDoc } from '../config/ini.js';
 import { everySeconds } from '../config/key-rotation.js';
 import type { CatalogContext } from './context.js';
-import { apiProcesses, dbInitJob, dbSyncJob, hostConfigArgs, hostUwsgi, password, SIZES, uwsgiIni } from './common.js';
+import {
+  apiProbes,
+  apiProcesses,
+  dbInitJob,
+  dbSyncJob,
+  hostConfigArgs,
+  hostUwsgi,
+  password,
+  SIZES,
+  uwsgiIni,
+} from './common.js';
 import type { SecretDef } from '../config/secrets.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -173,14 +183,7 @@ function keystoneApi(ctx: CatalogContext, etc: string, { secretFiles, keyFiles }
     service_: { ports: [{ name: 'http', port: 5000 }] },
     publicHost: 'identity',
     publicPort: 5000,
-    readiness: { http: { path: '/v3', port: 5000 }, periodSeconds: 10, timeoutSeconds: 5 },
-    liveness: {
-      http: { path: '/v3', port: 5000 },
-      initialDelaySeconds: 30,
-      periodSeconds: 20,
-      timeoutSeconds: 10,
-      failureThreshold: 5,
-    },
+    ...apiProbes('/v3', 5000),
     configs: ['keystone'],
     secretFiles,
     after: [{ target: 'keystone-db-sync', why: 'the API serves from the schema keystone-db-sync brings to head' }],

@@ -6,6 +6,7 @@
 import { type IniDoc, releaseAtLeast } from '../config/ini.js';
 import type { CatalogContext } from './context.js';
 import {
+  apiProbes,
   apiProcesses,
   dbInitJob,
   dbSyncJob,
@@ -180,14 +181,7 @@ function neutronServer({ ctx, user, wsgi, args, hostArgs, schema, base }: Neutro
     service_: { ports: [{ name: 'http', port: 9696 }] },
     publicHost: 'network',
     publicPort: 9696,
-    readiness: { http: { path: '/', port: 9696 }, periodSeconds: 10, timeoutSeconds: 5 },
-    liveness: {
-      http: { path: '/', port: 9696 },
-      initialDelaySeconds: 30,
-      periodSeconds: 20,
-      timeoutSeconds: 10,
-      failureThreshold: 5,
-    },
+    ...apiProbes('/', 9696),
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/neutron/tmp' }],
     after: [schema],
     settings: ctx.settings(user?.server, 'controlPlane', SIZES.api),

@@ -6,6 +6,7 @@
 import { cephMounts, cephTraffic } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import {
+  apiProbes,
   apiProcesses,
   dbInitJob,
   dbSyncJob,
@@ -129,14 +130,7 @@ function novaApi({ ctx, hostArgs, schema, settings }: NovaParts): ComponentDef {
     service_: { ports: [{ name: 'http', port: 8774 }] },
     publicHost: 'compute',
     publicPort: 8774,
-    readiness: { http: { path: '/', port: 8774 }, periodSeconds: 10, timeoutSeconds: 5 },
-    liveness: {
-      http: { path: '/', port: 8774 },
-      initialDelaySeconds: 30,
-      periodSeconds: 20,
-      timeoutSeconds: 10,
-      failureThreshold: 5,
-    },
+    ...apiProbes('/', 8774),
     configs: ['nova'],
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/nova/tmp' }],
     after: [schema],

@@ -1,6 +1,7 @@
 /** Placement: the resource-provider API Nova schedules against. */
 import type { CatalogContext } from './context.js';
 import {
+  apiProbes,
   apiProcesses,
   dbInitJob,
   dbSyncJob,
@@ -102,14 +103,7 @@ function placementApi(ctx: CatalogContext, etc: string): ComponentDef {
     service_: { ports: [{ name: 'http', port: 8778 }] },
     publicHost: 'placement',
     publicPort: 8778,
-    readiness: { http: { path: '/', port: 8778 }, periodSeconds: 10, timeoutSeconds: 5 },
-    liveness: {
-      http: { path: '/', port: 8778 },
-      initialDelaySeconds: 30,
-      periodSeconds: 20,
-      timeoutSeconds: 10,
-      failureThreshold: 5,
-    },
+    ...apiProbes('/', 8778),
     configs: ['placement'],
     after: [{ target: 'placement-db-sync', why: 'the API serves from the schema placement-db-sync brings to head' }],
     runAsUser: 42424,
