@@ -1,3 +1,12 @@
+/**
+ * Carries out a Kubernetes restore plan (restore.ts) through the API server, step by step, each
+ * action waited for (Jobs complete, pods gone, StatefulSet ready, Velero phase Completed). On the
+ * first failure it stops and says which step, what state the cloud is left in, and the command
+ * that continues from there (`--start-at N`): every step can be run again.
+ *
+ * Everything goes through osk's own API client (no kubectl or velero binary needed): a Velero
+ * backup or restore is the Backup/Restore object the velero CLI would create.
+ */
 import { ExitCode, OskError } from '../../../errors.js';
 import { BACKUP_CLAIM } from './render.js';
 import { type ActionContext, runAction } from './restore-act.js';

@@ -21,16 +21,8 @@ import { ExitCode, OskError } from '../../../errors.js';
 import { readSavedCloudFile } from '../../../state/cloud-file.js';
 import { defaultBackupsDir, type StatePaths, statePaths } from '../../../state/paths.js';
 import { runCommand } from '../../../run-command.js';
-import {
-  backupOvnCounts,
-  dumpTableStats,
-  filesUnder,
-  gzipCommand,
-  type Log,
-  must,
-  packageVersions,
-  sock,
-} from './host-tools.js';
+import { backupOvnCounts, dumpTableStats, filesUnder, type Log, must, packageVersions, sock } from './host-tools.js';
+import { gzipCommand } from './gzip.js';
 import {
   FORMAT,
   type FileEntry,

@@ -1,14 +1,10 @@
 /**
  * What backup, verify and restore of an all-in-one cloud do on the host: reach the cloud's
- * sockets, run programs that must succeed, stream through gzip, count rows of MariaDB dumps and
- * OVSDB files.
+ * sockets, run programs that must succeed, count rows of MariaDB dumps and OVSDB files.
  */
-import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { gunzipTo } from './gzip.js';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
 import { hostMariadbSocket } from '../../../catalog/mariadb.js';
 import { OskError } from '../../../errors.js';
 import type { StatePaths } from '../../../state/paths.js';
@@ -29,26 +25,6 @@ export async function must(command: string[], what: string, timeoutMs = 600_000)
   if (r.code !== 0)
     throw new OskError(`${what} failed (exit ${r.code}): ${r.out.trim().split('\n').slice(-3).join(' ')}`);
   return r.out;
-}
-
-export async function gzipCommand(command: string[], out: string, what: string): Promise<void> {
-  const p = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number>((resolve) => {
-    p.on('error', (e) => {
-      err += e.message;
-      resolve(127);
-    });
-    p.on('close', (c) => resolve(c ?? 1));
-  });
-  await pipeline(p.stdout, createGzip({ level: 6 }), createWriteStream(out, { mode: 0o600 }));
-  const code = await exited;
-  if (code !== 0) throw new OskError(`${what} failed (exit ${code}): ${err.trim()}`);
-}
-
-export async function gunzipTo(gz: string, out: string): Promise<void> {
-  await pipeline(createReadStream(gz), createGunzip(), createWriteStream(out, { mode: 0o600 }));
 }
 
 const PACKAGES = [

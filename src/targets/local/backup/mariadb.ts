@@ -5,15 +5,16 @@
  * (its own socket, no TCP) for restore drills that never touch the cloud's own server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { OskError } from '../../../errors.js';
 import { mariadbExec } from '../probes.js';
 import { runCommand } from '../../../run-command.js';
+import { gzipCommand } from './gzip.js';
 import type { TableEntry } from './manifest.js';
 
 const SYSTEM = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
@@ -61,20 +62,7 @@ export async function dumpDatabases(socket: string, dbs: readonly string[], out:
     '--databases',
     ...dbs,
   ];
-  const p = spawn('mariadb-dump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number>((resolve) => {
-    p.on('error', (e) => {
-      err += e.message;
-      resolve(127);
-    });
-    p.on('close', (code) => resolve(code ?? 1));
-  });
-  await pipeline(p.stdout, createGzip({ level: 6 }), createWriteStream(out, { mode: 0o600 }));
-  const code = await exited;
-  if (code !== 0)
-    throw new OskError(`mariadb-dump failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`);
+  await gzipCommand(['mariadb-dump', ...args], out, 'mariadb-dump');
 }
 
 /** Feed a gzip-compressed SQL dump to the server on `socket`. */
