@@ -3,22 +3,22 @@
  * the credentials, and each component's objects. Pure: the secret values come in as a
  * function; nothing here reads or writes anything.
  */
-import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { Job } from 'kubernetes-models/batch/v1';
-import {
-  ConfigMap,
-  type IPersistentVolumeClaimSpec,
-  type IPodTemplateSpec,
-  Namespace,
-  PersistentVolumeClaim,
-  Secret,
-  Service,
-  ServiceAccount,
-} from 'kubernetes-models/v1';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1';
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import type { IPersistentVolumeClaimSpec, IPodTemplateSpec } from 'kubernetes-models/v1';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import type { ComponentDef, ConfigBundleDef, PortDef, VolumeClaimDef } from '../../catalog/types.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';

@@ -2,7 +2,8 @@
  * The one shape of osk's scheduled Jobs (backups, key rotation): UTC schedule, never two runs at
  * once, a missed run still starts within an hour, the last three successes and failures kept.
  */
-import { CronJob, type ICronJob } from 'kubernetes-models/batch/v1';
+import type { ICronJob } from 'kubernetes-models/batch/v1';
+import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1';
 
 interface ScheduledJob {

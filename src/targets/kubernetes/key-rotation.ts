@@ -14,9 +14,11 @@
  * rotated keys back into the secret store (targets/kubernetes/credentials.ts), so the store stays
  * a backup of what runs.
  */
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { type IPodSpec, ServiceAccount } from 'kubernetes-models/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { IPodSpec } from 'kubernetes-models/v1';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { cronOf } from '../../config/key-rotation.js';
 import type { CloudModel } from '../../plan/model.js';
 import type { CronJob } from 'kubernetes-models/batch/v1';

@@ -3,7 +3,7 @@
  * component may receive exactly the connections other components make to it (and send exactly
  * the ones it makes), on the ports the references name. DNS is allowed to all.
  */
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type {
   INetworkPolicyIngressRule,
   INetworkPolicyEgressRule,

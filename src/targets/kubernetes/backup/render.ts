@@ -20,8 +20,10 @@ import { ExitCode, OskError } from '../../../errors.js';
 import type { CronJob } from 'kubernetes-models/batch/v1';
 import { scheduledJob } from '../cron-job.js';
 import type { IContainer, IEnvVar, IPodTemplateSpec, IVolume, IVolumeMount } from 'kubernetes-models/v1';
-import { ConfigMap, PersistentVolumeClaim, ServiceAccount } from 'kubernetes-models/v1';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1';
 import {
   BACKUP_BUNDLE,

@@ -1,5 +1,5 @@
 /** The Jobs of a restore (rendered here, run by restore-run.ts), each in the backups' own pod shape. */
-import { Job } from 'kubernetes-models/batch/v1';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import type { IContainer, IEnvVar, IPodSpec, IVolume } from 'kubernetes-models/v1';
 import { BACKUP_ROOT } from './scripts.js';
 import { ovnNbConnection, ovnSbConnection } from '../../../catalog/ovn.js';

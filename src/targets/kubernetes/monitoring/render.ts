@@ -6,8 +6,8 @@
  */
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
-import { ConfigMap } from 'kubernetes-models/v1';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { API_PROBE_MODULE, EXPORTER_PORTS, probedApis } from '../../../catalog/monitoring.js';
 import type { CloudModel } from '../../../plan/model.js';
 import type { KubernetesAddOn } from '../add-on.js';
