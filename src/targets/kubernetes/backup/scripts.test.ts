@@ -488,4 +488,19 @@ test('offsite: upload the newest set to an S3 API, check it landed, download it 
   });
   assert.notEqual(again.status, 0);
   assert.match(again.err, /does not match its manifest/);
+  // A selector that is not a stamp never reaches grep as a pattern: refused before any download.
+  for (const selector of ['.*', '2025|x', '[0-9]']) {
+    const root = join(dir, 'refused');
+    const bad = run('offsite-fetch.sh', {
+      ...creds,
+      KINDS: 'mariadb',
+      SELECTOR: selector,
+      OFFSITE_URL: 's3://osk/prod/demo',
+      S3_ENDPOINT: endpoint,
+      BACKUP_ROOT: root,
+    });
+    assert.notEqual(bad.status, 0, selector);
+    assert.match(bad.err, /a backup selector is 'latest' or a set stamp/, selector);
+    assert.ok(!existsSync(root), `${selector}: nothing was written`);
+  }
 });

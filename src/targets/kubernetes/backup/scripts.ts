@@ -95,9 +95,14 @@ osk_sets() {
   ls -1 "$BACKUP_ROOT/$1" 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z$' | LC_ALL=C sort
 }
 
+# osk_selector SELECTOR: refuse what is neither "latest" nor a set stamp (prefix) before it is used as a pattern.
+osk_selector() {
+  case $1 in latest) ;; ''|*[!0-9TZ]*) osk_die "a backup selector is 'latest' or a set stamp (prefix) such as 20250131T02, not '$1'" ;; esac
+}
+
 # osk_select KIND SELECTOR: the newest complete set named SELECTOR or starting with it ("latest": newest).
 osk_select() {
-  case $2 in latest) ;; ''|*[!0-9TZ]*) osk_die "a backup selector is 'latest' or a set stamp (prefix) such as 20250131T02, not '$2'" ;; esac
+  osk_selector "$2"
   if [ "$2" = latest ]; then _sel=$(osk_sets "$1" | tail -n 1)
   else _sel=$(osk_sets "$1" | grep -E "^$2" | tail -n 1); fi
   [ -n "$_sel" ] || osk_die "no complete $1 backup set matches '$2' in $BACKUP_ROOT/$1 (have: $(osk_sets "$1" | tr '\\n' ' '))"
@@ -241,6 +246,7 @@ const FETCH_OFFSITE = `#!/bin/sh
 set -eu
 . "\${OSK_BACKUP_LIB:-${BACKUP_SCRIPTS_DIR}/lib.sh}"
 : "\${KINDS:?}" "\${SELECTOR:?}" "\${OFFSITE_URL:?}" "\${BACKUP_ROOT:?}"
+osk_selector "$SELECTOR"
 export AWS_DEFAULT_REGION="\${AWS_DEFAULT_REGION:-us-east-1}"
 s3() { if [ -n "\${S3_ENDPOINT:-}" ]; then aws --endpoint-url "$S3_ENDPOINT" s3 "$@"; else aws s3 "$@"; fi; }
 for kind in $KINDS; do
