@@ -334,12 +334,7 @@ function volumeTypesJob(ctx: CatalogContext, backends: CinderBackend[]): Compone
     // One StorageClass per backend, for clusters that consume these volume types through Cinder CSI.
     storageClasses: backends.map((b) => ({ name: b.storageClass, volumeType: b.volumeType })),
     nodeRole: 'controlPlane',
-    settings: ctx.settings(undefined, 'controlPlane', {
-      cpu: '100m',
-      memory: '128Mi',
-      memoryLimit: '512Mi',
-      haReplicas: 1,
-    }),
+    settings: ctx.settings(undefined, 'controlPlane', SIZES.job),
     backoffLimit: 6,
     host: {
       kind: 'builtin',

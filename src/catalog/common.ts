@@ -339,6 +339,8 @@ export const SIZES = {
   api: { cpu: '250m', memory: '256Mi', memoryLimit: '1Gi' },
   worker: { cpu: '100m', memory: '192Mi', memoryLimit: '768Mi' },
   agent: { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 },
+  /** A one-shot Job of the control plane (cell setup, keystone bootstrap, volume types). */
+  job: { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi', haReplicas: 1 },
 } as const;
 
 /**

@@ -132,12 +132,7 @@ function bootstrap(ctx: CatalogContext, { secretFiles, keyFiles }: KeyMounts): C
     secretFiles,
     after: [{ target: 'keystone-db-sync', why: 'bootstrap writes into the schema that keystone-db-sync creates' }],
     nodeRole: 'controlPlane',
-    settings: ctx.settings(undefined, 'controlPlane', {
-      cpu: '100m',
-      memory: '128Mi',
-      memoryLimit: '512Mi',
-      haReplicas: 1,
-    }),
+    settings: ctx.settings(undefined, 'controlPlane', SIZES.job),
     backoffLimit: 6,
     host: {
       kind: 'step',

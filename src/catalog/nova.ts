@@ -343,12 +343,7 @@ function cellSetup({ ctx, args, hostArgs, novaPackages }: NovaParts): ComponentD
     readsSections: ['DEFAULT', 'database', 'api_database'],
     after: [{ target: 'nova-compute', why: 'host discovery maps the compute services that nova-compute registered' }],
     nodeRole: 'controlPlane',
-    settings: ctx.settings(undefined, 'controlPlane', {
-      cpu: '100m',
-      memory: '128Mi',
-      memoryLimit: '512Mi',
-      haReplicas: 1,
-    }),
+    settings: ctx.settings(undefined, 'controlPlane', SIZES.job),
     backoffLimit: 6,
     host: {
       kind: 'step',
