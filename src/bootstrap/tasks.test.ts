@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { jobEnv, renderedJob, runJob } from '../../test/support/bootstrap-job.js';
+import { jobEnv, renderedJob, rootOverTcp, runJob } from '../../test/support/bootstrap-job.js';
 import { freePort } from '../../test/support/net.js';
 import { SecretStore } from '../state/secret-store.js';
 import { serveBootstrapApis } from '../openstack/testing/fake-bootstrap.js';
@@ -210,20 +210,7 @@ describe('db-init against a real MariaDB', {
       assert.ok(i < 120, 'mariadbd answers on its socket within 60 s');
       await sleep(500);
     }
-    // The Job logs in as root over TCP with MARIADB_ROOT_PASSWORD, as the mariadb image's root.
-    execFileSync('mariadb', [
-      '--no-defaults',
-      `--socket=${sock}`,
-      '-uroot',
-      '-e',
-      [
-        "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
-        "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
-        `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '${rootPassword}'`,
-        // The server names 127.0.0.1 localhost (reverse lookup): that account must match too.
-        `ALTER USER 'root'@'localhost' IDENTIFIED BY '${rootPassword}'`,
-      ].join('; '),
-    ]);
+    rootOverTcp(sock, rootPassword);
   });
   after(async () => {
     if (server && server.exitCode === null) {

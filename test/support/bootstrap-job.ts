@@ -5,7 +5,7 @@
  * the local servers with `overrides`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -73,4 +73,25 @@ export function runJob(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Gives a scratch server's root the password a db-init Job logs in with over TCP
+ * (MARIADB_ROOT_PASSWORD, as the mariadb image's root), through its socket.
+ */
+export function rootOverTcp(sock: string, rootPassword: string): void {
+  execFileSync('mariadb', [
+    '--no-defaults',
+    `--socket=${sock}`,
+    '-uroot',
+    '-e',
+    [
+      // mariadb-install-db may or may not have made root@127.0.0.1: make sure, then set both.
+      "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
+      "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
+      `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '${rootPassword}'`,
+      // The server names 127.0.0.1 localhost (reverse lookup): that account must match too.
+      `ALTER USER 'root'@'localhost' IDENTIFIED BY '${rootPassword}'`,
+    ].join('; '),
+  ]);
 }

@@ -32,7 +32,7 @@ import { parseCloudFile } from '../../../spec/load.js';
 import { allObjects } from '../objects.js';
 import { alertDefinitions } from './alerts.js';
 import { dashboards } from './dashboards.js';
-import { runJob } from '../../../../test/support/bootstrap-job.js';
+import { rootOverTcp, runJob } from '../../../../test/support/bootstrap-job.js';
 import { freePort } from '../../../../test/support/net.js';
 
 const GALERA_LIB = '/usr/lib/galera/libgalera_smm.so';
@@ -208,20 +208,7 @@ async function galeraNode(): Promise<typeof db> {
       ? true
       : undefined,
   );
-  // db-init logs in as root over TCP with MARIADB_ROOT_PASSWORD, as the Job does.
-  execFileSync('mariadb', [
-    '--no-defaults',
-    `--socket=${sock}`,
-    '-uroot',
-    '-e',
-    [
-      // mariadb-install-db may or may not have made root@127.0.0.1: make sure, then set both.
-      "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
-      "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
-      `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '${rootPassword}'`,
-      `ALTER USER 'root'@'localhost' IDENTIFIED BY '${rootPassword}'`,
-    ].join('; '),
-  ]);
+  rootOverTcp(sock, rootPassword);
   return { port, sock, proc };
 }
 
