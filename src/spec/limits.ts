@@ -22,7 +22,8 @@ export const LIMITS = {
 
 const MIB = (LIMITS.fileBytes / (1024 * 1024)).toString();
 
-function inputError(message: string, hint?: string): OskError {
+/** A problem of the input as a whole (exit 2), with what to do. */
+export function inputError(message: string, hint?: string): OskError {
   return new OskError(message, { exitCode: ExitCode.invalidInput, ...(hint ? { hint } : {}) });
 }
 

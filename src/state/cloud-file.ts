@@ -5,14 +5,11 @@
  */
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { ExitCode, OskError } from '../errors.js';
+import { OskError } from '../errors.js';
 import { decodeCloudText, LIMITS, parseCloudFile, tooBig } from '../spec/load.js';
+import { inputError } from '../spec/limits.js';
 import type { CloudFile } from '../spec/schema.js';
 import { savedCloudFile } from './paths.js';
-
-function inputError(message: string, hint?: string): OskError {
-  return new OskError(message, { exitCode: ExitCode.invalidInput, ...(hint ? { hint } : {}) });
-}
 
 export async function loadCloudFile(file: string): Promise<CloudFile> {
   return parseCloudFile(decodeCloudText(await readCloudBytes(file), file), file);
