@@ -18,7 +18,7 @@
  *   without endpoints.publicDomain there is no Ingress whose histogram could stand in; with
  *   these, "the API answers, and how fast" has data on every cloud.
  */
-import { stringify } from 'yaml';
+import { toPlainYaml } from '../plain-yaml.js';
 import type { Ref } from '../config/ini.js';
 import { dbInitJob, password } from './common.js';
 import type { CatalogContext } from './context.js';
@@ -217,7 +217,7 @@ function blackboxExporter(ctx: CatalogContext): Exporter | undefined {
 /** openstack-exporter's clouds.yaml: the cloud administrator, internal endpoints. */
 function exporterCloudsYaml(ctx: CatalogContext): string {
   const authUrl = `${ctx.keystoneInternalUrl()}/v3`;
-  return stringify({
+  return toPlainYaml({
     clouds: {
       [EXPORTER_CLOUD]: {
         region_name: ctx.region,

@@ -2,7 +2,7 @@
  * What the Kubernetes verbs do (kube-commands.ts declares them): apply, diff, destroy, and
  * `osk status` with -f. They target the current kubeconfig context like kubectl does.
  */
-import { stringify } from 'yaml';
+import { toPlainYaml } from '../plain-yaml.js';
 import { secretStorePath } from '../state/paths.js';
 import { SecretStore } from '../state/secret-store.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
@@ -165,7 +165,7 @@ export async function kubeStatusCommand(
   const { model, groups } = render(file, store);
   const states = await kubeStatus(model, groups, loadApi(opts));
   if (opts.output === 'json') io.stdout(`${JSON.stringify(states, null, 2)}\n`);
-  else if (opts.output === 'yaml') io.stdout(stringify(states));
+  else if (opts.output === 'yaml') io.stdout(toPlainYaml(states));
   else io.stdout(kubeStatusTable(states));
   if (states.some((s) => !s.ready)) throw new ExitStatus(ExitCode.failed);
 }

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { toPlainYaml } from '../plain-yaml.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { parseCloudFile } from '../spec/load.js';
 import { envLines } from '../targets/local/access.js';
@@ -111,7 +111,7 @@ export async function status(opts: StatusOptions, io: Io): Promise<void> {
   const { model, paths } = await openLocalCloud(await resolveCloudName(opts.cloud));
   const s = await localStatus(model, paths);
   if (opts.output === 'json') io.stdout(`${JSON.stringify(s, null, 2)}\n`);
-  else if (opts.output === 'yaml') io.stdout(stringify(s));
+  else if (opts.output === 'yaml') io.stdout(toPlainYaml(s));
   else io.stdout(statusTable(s));
   if (!s.healthy) throw new ExitStatus(ExitCode.failed);
 }

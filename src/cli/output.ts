@@ -1,6 +1,6 @@
 /** What `-o json` and `-o yaml` print (options.ts): the same document in both. */
-import { stringify } from 'yaml';
+import { toPlainYaml } from '../plain-yaml.js';
 
 export function machine(doc: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : stringify(doc, { lineWidth: 0 });
+  return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toPlainYaml(doc);
 }

@@ -4,7 +4,7 @@
  * state directory (state/paths.ts).
  */
 import { open, readFile, writeFile } from 'node:fs/promises';
-import { stringify } from 'yaml';
+import { toPlainYaml } from '../plain-yaml.js';
 import { OskError } from '../errors.js';
 import { decodeCloudText, LIMITS, parseCloudFile, tooBig } from '../spec/load.js';
 import { inputError } from '../spec/limits.js';
@@ -88,5 +88,5 @@ export async function readSavedCloudFile(dir: string, shownAs = savedCloudFile(d
 
 /** Keep the cloud file in the cloud's state directory (0600), so status, logs and down know the cloud without it. */
 export async function writeSavedCloudFile(dir: string, file: CloudFile): Promise<void> {
-  await writeFile(savedCloudFile(dir), stringify(file), { mode: 0o600 });
+  await writeFile(savedCloudFile(dir), toPlainYaml(file), { mode: 0o600 });
 }

@@ -6,7 +6,8 @@
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
+import { toPlainYaml } from '../plain-yaml.js';
 import { generate, type SecretDef } from '../config/secrets.js';
 import { ExitCode, OskError } from '../errors.js';
 
@@ -121,7 +122,7 @@ export class SecretStore {
     const tmp = `${this.path}.${process.pid}.tmp`;
     await writeFile(
       tmp,
-      `# osk secret store: credentials of cloud ${this.cloud}. Keep it safe; back it up.\n${stringify(doc)}`,
+      `# osk secret store: credentials of cloud ${this.cloud}. Keep it safe; back it up.\n${toPlainYaml(doc)}`,
       { mode: 0o600 },
     );
     await rename(tmp, this.path);

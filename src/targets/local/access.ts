@@ -4,7 +4,7 @@
  * Both files hold passwords: mode 0600 inside the 0700 state dir.
  */
 import { writeFile } from 'node:fs/promises';
-import { stringify } from 'yaml';
+import { toPlainYaml } from '../../plain-yaml.js';
 import { OpenStackClient } from '../../openstack/index.js';
 import type { StatePaths } from '../../state/paths.js';
 import { LOOPBACK } from './topology.js';
@@ -32,7 +32,7 @@ function cloudsYaml(c: Credentials): string {
     interface: 'public',
     identity_api_version: 3,
   });
-  return `# written by osk up for cloud ${c.cloud}; use with: eval "$(osk env)"\n${stringify({ clouds: { [c.cloud]: entry('admin', 'admin', c.adminPassword), [`${c.cloud}-demo`]: entry('demo', 'demo', c.demoPassword) } })}`;
+  return `# written by osk up for cloud ${c.cloud}; use with: eval "$(osk env)"\n${toPlainYaml({ clouds: { [c.cloud]: entry('admin', 'admin', c.adminPassword), [`${c.cloud}-demo`]: entry('demo', 'demo', c.demoPassword) } })}`;
 }
 
 function openrc(c: Credentials): string {

@@ -1,6 +1,6 @@
 /** The actions of a restore step, and what an operator would type for each (`--dry-run`). */
 import type { Job } from 'kubernetes-models/batch/v1';
-import { stringify } from 'yaml';
+import { toPlainYaml } from '../../../plain-yaml.js';
 
 /**
  * One thing a restore step does, as data: `restore-run.ts` carries it out through the API
@@ -27,7 +27,7 @@ export type RestoreAction =
 
 function heredoc(cmd: string, obj: Job): string {
   obj.validate();
-  return `${cmd} <<'EOF'\n${stringify(obj.toJSON(), { lineWidth: 0 }).trimEnd()}\nEOF`;
+  return `${cmd} <<'EOF'\n${toPlainYaml(obj.toJSON()).trimEnd()}\nEOF`;
 }
 
 /** What an operator would type for one action; the runner does the same through the API. */
