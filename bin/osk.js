@@ -4,12 +4,18 @@
 // by an older node, osk answers --version, help and usage errors itself (they only print text)
 // and runs a verb's work by re-running this same script with the package's own node binary.
 //
-// Kept fast (issue 13): `osk --version` reads only dist/version.js, and the CLI loads what a verb
-// does only when that verb runs (src/cli/main.ts).
+// Kept fast (issue 13): `osk --version` reads only dist/version.js, the CLI loads what a verb
+// does only when that verb runs (src/cli/main.ts), and dist/ is a bundle (scripts/build.ts).
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// Node (22.1 and later) keeps the compiled code of the modules osk loads, so a command starts
+// without compiling the bundle again: beside osk's other caches, in the user's cache directory.
+module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'osk', 'node-compile-cache'));
 
 const args = process.argv.slice(2);
 const oldNode = Number(process.versions.node.split('.')[0]) < 22;

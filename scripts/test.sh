@@ -21,6 +21,6 @@ biome ci --colors=off --error-on-warnings .
 depcruise src --output-type err
 tsc -p tsconfig.json --noEmit
 # The end-to-end tests run the osk command itself (bin/osk.js → dist/).
-tsc -p tsconfig.build.json
+npm run -s build
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

@@ -335,7 +335,7 @@ function osk(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
 }
 
 test('(c) the CLI on generated inputs: exit 0 or 2, and no stack trace', {
-  skip: existsSync('dist/cli/main.js') ? false : 'dist/ is not built (npx tsc -p tsconfig.build.json)',
+  skip: existsSync('dist/cli/main.js') ? false : 'dist/ is not built (npm run build)',
 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'osk-fuzz-'));
   try {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OskError } from '../../errors.js';
 import type { StatePaths } from '../../state/paths.js';
@@ -56,13 +56,25 @@ export async function supervisorStatus(paths: StatePaths): Promise<SupervisorSta
   }
 }
 
+/**
+ * bin/osk.js of this osk, found upwards from this module: src/targets/local/ when run from the
+ * sources, dist/chunks/ in the bundled build (scripts/build.ts).
+ */
+function oskBin(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const bin = join(dir, 'bin', 'osk.js');
+    if (existsSync(bin)) return bin;
+    if (dirname(dir) === dir) throw new OskError(`cannot find bin/osk.js above ${fileURLToPath(import.meta.url)}`);
+  }
+}
+
 /** The running supervisor, or a new one started detached (it outlives this command). */
 export async function ensureSupervisor(paths: StatePaths): Promise<SupervisorStatus> {
   const existing = await supervisorStatus(paths);
   if (existing) return existing;
   await mkdir(paths.log, { recursive: true, mode: 0o700 });
   await mkdir(paths.pids, { recursive: true, mode: 0o700 });
-  const bin = fileURLToPath(new URL('../../../bin/osk.js', import.meta.url));
+  const bin = oskBin();
   const log = openSync(join(paths.log, 'supervisor.log'), 'a', 0o600);
   try {
     const child = spawn(process.execPath, [bin, 'supervise', '--state-dir', paths.root], {
