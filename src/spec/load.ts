@@ -50,7 +50,9 @@ export function parseCloudFile(text: string, file = '<input>'): CloudFile {
   const data = expand(doc, problems, file, at);
   const index = walked.index;
   const suggestions = { left: LIMITS.problems };
-  const result = cloudFileSchema.safeParse(data, { reportInput: true });
+  // jitless: zod would compile a fast parser for each object schema first, which pays off over
+  // many parses; osk parses one file per run.
+  const result = cloudFileSchema.safeParse(data, { reportInput: true, jitless: true });
   if (!result.success) {
     // Loops, not push(...list): a list of 50,000 problems would overflow the argument stack.
     for (const issue of result.error.issues)
