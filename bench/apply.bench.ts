@@ -88,6 +88,21 @@ for (const nodes of values.nodes!.split(',').map(Number)) {
       pruneVolumes: false,
     });
     const first = (Date.now() - a0) / 1000;
+    // Where the time between steps goes: from the last of a component's dependencies becoming
+    // ready to the component starting (the engine's own delay), and from its start to ready.
+    const needs = (id: string) =>
+      model.edges.filter((e) => e.from === id && e.kind === 'needs' && r.readyAt.has(e.to)).map((e) => e.to);
+    const gaps = [...r.startedAt].flatMap(([id, start]) => {
+      const deps = needs(id);
+      return deps.length ? [start - Math.max(...deps.map((d) => r.readyAt.get(d)!))] : [];
+    });
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const gapMedian = sorted(gaps)[Math.floor(gaps.length / 2)] ?? 0;
+    const gapMax = Math.max(0, ...gaps);
+    const overheads = sorted(
+      [...r.readyAt].filter(([id]) => kindOf.get(id)).map(([id, t]) => t - r.startedAt.get(id)! - cost(id)),
+    );
+    const overheadMedian = overheads[Math.floor(overheads.length / 2)] ?? 0;
     const firstReq = api.requests - before;
     if (r.failed.size) throw new Error(`apply failed: ${[...r.failed.keys()].join(', ')}`);
 
@@ -113,6 +128,12 @@ for (const nodes of values.nodes!.split(',').map(Number)) {
     );
     console.log(
       `  first apply:  converged in ${first.toFixed(1).padStart(6)} s; critical-path bound ${bound.toFixed(1)} s → ratio ${(first / bound).toFixed(2)}×; ${(firstReq / objects).toFixed(2)} API requests per object`,
+    );
+    console.log(
+      `  from the last dependency ready to the dependant's start: median ${gapMedian} ms, max ${gapMax} ms (${gaps.length} components)`,
+    );
+    console.log(
+      `  from a component's start to ready, beyond its pod delays (apply, controllers, noticing): median ${overheadMedian} ms, max ${overheads.at(-1) ?? 0} ms`,
     );
     console.log(
       `  second apply: ${second.toFixed(1).padStart(6)} s, ${r2.created.length + r2.changed.length} objects changed, ${(secondReq / objects).toFixed(2)} API requests per object`,

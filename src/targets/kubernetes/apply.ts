@@ -11,10 +11,9 @@ import { runGraph, type RunResult } from '../../plan/graph-run.js';
 import type { CloudModel } from '../../plan/model.js';
 import { OskError } from '../../errors.js';
 import { objectsNeedingCrds, skipMessage } from './monitoring/crds.js';
-import { sleep, type KubeApi } from './kube-api.js';
+import type { KubeApi } from './kube-api.js';
 import {
   FIELD_MANAGER,
-  isClaim,
   keptClaimsMessage,
   planPrune,
   readInventory,
@@ -24,7 +23,8 @@ import {
   writeInventory,
   type ObjectRef,
 } from './inventory.js';
-import { explainPods, lastLogLines, listNodes, warningEvents, workloadReadiness, type Nodes } from './readiness.js';
+import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
+import { WorkloadWatch } from './workload-watch.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
 
@@ -48,6 +48,8 @@ export interface ApplyResult extends RunResult {
   keptClaims: string[];
   /** "apiVersion Kind" of objects left out because the cluster does not serve the kind. */
   skipped: string[];
+  /** Milliseconds from the start when each component began to be applied (bench:apply's gaps). */
+  startedAt: Map<string, number>;
   /** Milliseconds from the start when each component became ready (the observed order). */
   readyAt: Map<string, number>;
 }
@@ -70,6 +72,7 @@ function emptyResult(): ApplyResult {
     pruned: [],
     keptClaims: [],
     skipped: [],
+    startedAt: new Map(),
     readyAt: new Map(),
   };
 }
@@ -114,13 +117,15 @@ export async function applyCloud(
   const byComponent = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g]));
   const { ids, deps } = componentGraph(model, (id) => byComponent.has(id));
 
-  const poller = new WorkloadPoller(api, ns, model.ctx.name);
+  const watch = new WorkloadWatch(api, ns, model.ctx.name);
   const runOne = async (id: string) => {
     const g = byComponent.get(id)!;
     o.reporter.begin(id, 'applying');
+    res.startedAt.set(id, Date.now() - t0);
     try {
-      await Promise.all(g.objects.map(applyOne));
-      await waitReady(api, poller, id, ns, g.objects, model.ctx.name, o);
+      const generations = await Promise.all(g.objects.map(applyOne));
+      const applied = new Map(g.objects.map((obj, i) => [`${obj.kind}/${obj.metadata?.name}`, generations[i]]));
+      await waitReady(api, watch, id, ns, g.objects, applied, model.ctx.name, o);
       res.readyAt.set(id, Date.now() - t0);
       o.reporter.done(id, 'ready');
     } catch (e) {
@@ -128,7 +133,7 @@ export async function applyCloud(
       throw e;
     }
   };
-  const r = await runGraph(ids, deps, runOne);
+  const r = await runGraph(ids, deps, runOne).finally(() => watch.close());
   res.done = r.done;
   res.failed = r.failed;
   res.blocked = r.blocked;
@@ -155,8 +160,8 @@ export async function applyCloud(
         o.pruneVolumes,
         o.reporter,
       ));
-    // Claims the inventory kept stay tracked: --no-prune must not make osk forget data it keeps.
-    else await writeInventory(api, ns, model.ctx.name, [...current, ...previous.filter(isClaim)]);
+    // Without pruning, the inventory stays what was written first (previous ∪ current): what left
+    // the cloud file is still known, and the next apply that prunes removes it.
   }
   return res;
 }
@@ -213,8 +218,11 @@ async function servedGroups(
   return { groups, skipped };
 }
 
-/** Server-side apply of one object, recorded in `res` as created, changed or unchanged. */
-async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Promise<void> {
+/**
+ * Server-side apply of one object, recorded in `res` as created, changed or unchanged; the
+ * generation the apiserver gave it (none for a credential, which is only ever created).
+ */
+async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Promise<number | undefined> {
   const ref = refOf(obj);
   const label = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
   const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
@@ -228,7 +236,7 @@ async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Pro
       what: `create ${label}`,
     });
     (r.status === 409 ? res.keptSecrets : res.created).push(label);
-    return;
+    return undefined;
   }
   const before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
   const after = await api.request<Live>('PATCH', path, {
@@ -240,6 +248,7 @@ async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Pro
   if (before.status === 404) res.created.push(label);
   else if (before.body.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
   else res.changed.push(label);
+  return after.body.metadata?.generation;
 }
 
 /** The components to apply, in wave order, each with the components it needs. */
@@ -255,70 +264,14 @@ function componentGraph(
   return { ids, deps };
 }
 
-/**
- * Workload state for every waiter from one LIST per kind and namespace per tick, instead of a GET
- * per waiting object: cheaper for the apiserver, and the tick can be short (400 ms), so a ready
- * component is noticed quickly.
- */
-class WorkloadPoller {
-  private readonly waiters = new Set<string>();
-  private snapshot = new Map<string, Live>();
-  /** The nodes, listed in the same round when a DaemonSet is waited for (its readiness needs them). */
-  private nodes: Nodes | undefined;
-  /** When the LISTs behind the snapshot were sent: a waiter only trusts a snapshot newer than its question. */
-  private snapshotAt = 0;
-  private tick: Promise<void> | undefined;
-
-  constructor(
-    private readonly api: KubeApi,
-    private readonly ns: string,
-    private readonly cloud: string,
-  ) {}
-
-  /** The live object (kind/name) as listed after `since` (ms epoch), and the nodes when a DaemonSet is asked for. */
-  async get(kind: string, name: string, since: number): Promise<{ live: Live | undefined; nodes: Nodes | undefined }> {
-    const key = `${kind}/${name}`;
-    this.waiters.add(key);
-    while (this.snapshotAt < since) {
-      // One LIST round at a time, shared by every waiter that asks meanwhile.
-      this.tick ??= this.refresh().finally(() => (this.tick = undefined));
-      await this.tick;
-    }
-    return { live: this.snapshot.get(key), nodes: this.nodes };
-  }
-
-  done(kind: string, name: string): void {
-    this.waiters.delete(`${kind}/${name}`);
-  }
-
-  private async refresh(): Promise<void> {
-    const at = Date.now();
-    const kinds = [...new Set([...this.waiters].map((k) => k.split('/')[0]!))];
-    const next = new Map<string, Live>();
-    let nodes: Nodes | undefined;
-    await Promise.all([
-      ...(kinds.includes('DaemonSet') ? [listNodes(this.api).then((n) => (nodes = n))] : []),
-      ...kinds.map(async (kind) => {
-        const path = await this.api.path(kind === 'Job' ? 'batch/v1' : 'apps/v1', kind, this.ns);
-        const r = await this.api.request<{ items: (Live & { metadata: { name: string } })[] }>('GET', path, {
-          query: { labelSelector: `app.kubernetes.io/instance=${this.cloud}` },
-          what: `list ${kind} in ${this.ns}`,
-        });
-        for (const o of r.body.items) next.set(`${kind}/${o.metadata.name}`, o);
-      }),
-    ]);
-    this.snapshot = next;
-    this.nodes = nodes;
-    this.snapshotAt = at;
-  }
-}
-
 async function waitReady(
   api: KubeApi,
-  poller: WorkloadPoller,
+  watch: WorkloadWatch,
   id: string,
   ns: string,
   objects: KubeObject[],
+  /** kind/name → the generation this apply gave it: the watch may still hold an older one. */
+  applied: Map<string, number | undefined>,
   cloud: string,
   o: ApplyOptions,
 ): Promise<void> {
@@ -329,34 +282,37 @@ async function waitReady(
   let why = '';
   for (const w of workloads) {
     const ref = refOf(w);
-    try {
-      for (;;) {
-        const { live, nodes } = await poller.get(ref.kind, ref.name, Date.now());
-        const r = live ? workloadReadiness(ref.kind, live, nodes) : { ready: false, summary: 'not listed yet' };
-        if (r.ready) break;
-        if ('failed' in r && r.failed) {
-          const logs = await lastLogLines(api, ns, selector).catch(() => undefined);
-          const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
-          throw new OskError(
-            `Job ${ref.name} failed: ${r.summary}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
-          );
-        }
-        if (Date.now() - lastExplain > 5000 || Date.now() > deadline) {
-          lastExplain = Date.now();
-          const pods = await explainPods(api, ns, selector, nodes).catch(() => undefined);
-          why = `${ref.kind} ${ref.name}: ${r.summary}${r.reason ? `: ${r.reason}` : ''}${pods && !(ref.kind === 'DaemonSet' && pods === 'no pods yet') ? `; ${pods}` : ''}`;
-          o.reporter.waiting(id, why);
-        }
-        if (Date.now() > deadline) {
-          const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
-          throw new OskError(
-            `${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
-          );
-        }
-        await sleep(400);
+    for (;;) {
+      const seen = watch.seen;
+      const { live, nodes } = await watch.get(ref.kind, ref.name);
+      const generation = applied.get(`${ref.kind}/${ref.name}`) ?? 0;
+      const r =
+        live && (live.metadata?.generation ?? 0) >= generation
+          ? workloadReadiness(ref.kind, live, nodes)
+          : { ready: false, summary: 'not seen yet as applied' };
+      if (r.ready) break;
+      if ('failed' in r && r.failed) {
+        const logs = await lastLogLines(api, ns, selector).catch(() => undefined);
+        const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
+        throw new OskError(
+          `Job ${ref.name} failed: ${r.summary}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
+        );
       }
-    } finally {
-      poller.done(ref.kind, ref.name);
+      if (Date.now() - lastExplain > 5000 || Date.now() > deadline) {
+        lastExplain = Date.now();
+        const pods = await explainPods(api, ns, selector, nodes).catch(() => undefined);
+        why = `${ref.kind} ${ref.name}: ${r.summary}${r.reason ? `: ${r.reason}` : ''}${pods && !(ref.kind === 'DaemonSet' && pods === 'no pods yet') ? `; ${pods}` : ''}`;
+        o.reporter.waiting(id, why);
+      }
+      if (Date.now() > deadline) {
+        const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
+        throw new OskError(
+          `${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
+        );
+      }
+      // The next change of any watched workload, or a look again within 2 s (explanations and
+      // the deadline are checked on every pass).
+      await watch.changed(seen, 2000);
     }
   }
 }

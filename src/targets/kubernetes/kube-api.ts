@@ -186,24 +186,12 @@ export class KubeApi {
     o: RequestOpts,
   ): Promise<{ status: number; body: unknown; retryAfterMs?: number }> {
     this.requests++;
-    const url = new URL(this.server.replace(/\/+$/, '') + path);
-    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const data = o.body === undefined ? undefined : JSON.stringify(o.body);
-    const opts: RequestOptions = {
-      method,
-      hostname: url.hostname,
-      port: url.port,
-      path: url.pathname + url.search,
-      headers: {
-        Accept: 'application/json',
-        'User-Agent': 'osk',
-        ...(data
-          ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) }
-          : {}),
-      },
-      timeout: o.timeoutMs ?? 60_000,
-    };
-    await this.kc.applyToHTTPSOptions(opts);
+    const { url, opts } = await this.exchange(method, path, o.query, o.timeoutMs ?? 60_000, {
+      ...(data
+        ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) }
+        : {}),
+    });
     return new Promise((resolve, reject) => {
       const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(opts, (res) => {
         const chunks: Buffer[] = [];
@@ -228,6 +216,80 @@ export class KubeApi {
       req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
       if (data) req.write(data);
+      req.end();
+    });
+  }
+
+  /** The URL and request options of one exchange, with the kubeconfig's TLS and credentials. */
+  private async exchange(
+    method: string,
+    path: string,
+    query: Record<string, string | undefined> | undefined,
+    timeoutMs: number,
+    headers: Record<string, string | number>,
+  ): Promise<{ url: URL; opts: RequestOptions }> {
+    const url = new URL(this.server.replace(/\/+$/, '') + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const opts: RequestOptions = {
+      method,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      headers: { Accept: 'application/json', 'User-Agent': 'osk', ...headers },
+      timeout: timeoutMs,
+    };
+    await this.kc.applyToHTTPSOptions(opts);
+    return { url, opts };
+  }
+
+  /**
+   * A watch (GET with watch=true): each event as the server sends it, one JSON object per line,
+   * to `onEvent`. Resolves when the server ends the stream (after the query's timeoutSeconds) or
+   * `signal` aborts it; rejects when the connection fails or the server refuses (KubeApiError).
+   * No retries: the caller re-lists and watches again.
+   */
+  async watch(
+    path: string,
+    query: Record<string, string>,
+    onEvent: (event: { type: string; object: unknown }) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.requests++;
+    const seconds = Number(query.timeoutSeconds ?? 300);
+    const { url, opts } = await this.exchange('GET', path, { ...query, watch: 'true' }, (seconds + 30) * 1000, {});
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)({ ...opts, signal }, (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c as Buffer));
+          res.on('end', () => {
+            let body: ApiStatus | string = Buffer.concat(chunks).toString('utf8');
+            try {
+              body = JSON.parse(body) as ApiStatus;
+            } catch {
+              // keep the text
+            }
+            reject(this.error('GET', path, res.statusCode ?? 0, body, `watch ${path}`));
+          });
+          return;
+        }
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (line.trim()) onEvent(JSON.parse(line) as { type: string; object: unknown });
+          }
+        });
+        res.on('end', () => resolve());
+        // A connection cut without an end (the apiserver died): the stream is over all the same.
+        res.on('close', () => resolve());
+        res.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('watch timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
       req.end();
     });
   }

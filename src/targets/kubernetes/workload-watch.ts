@@ -1,0 +1,199 @@
+/**
+ * The workloads of one cloud (its Deployments, StatefulSets, DaemonSets and Jobs) and the
+ * cluster's nodes, kept current by one LIST and then a WATCH per kind, for `osk apply` to wait on.
+ *
+ * Why a watch (issue 13): polling every 400 ms put half a tick plus a LIST round between a
+ * dependency becoming ready and its dependants starting, on every step of the critical path, and
+ * at 1000 nodes each round listed every node again. With a watch a waiter hears of the change
+ * when the controller writes it, and the apiserver sends only what changed.
+ */
+import { KubeApiError, sleep, type KubeApi } from './kube-api.js';
+import type { NodeLike } from './placement.js';
+import type { Nodes } from './readiness.js';
+
+export type Live = {
+  metadata?: { name?: string; resourceVersion?: string; generation?: number };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+};
+
+type ListBody = { metadata?: { resourceVersion?: string }; items: Live[] };
+
+/** One kind, listed then followed. */
+class Followed {
+  readonly items = new Map<string, Live>();
+  resourceVersion = '';
+  /** Settles when the first LIST answered (rejects when it failed for good, e.g. RBAC). */
+  readonly listed: Promise<void>;
+  private settleListed!: (e?: unknown) => void;
+
+  constructor() {
+    this.listed = new Promise<void>((resolve, reject) => {
+      this.settleListed = (e) => (e === undefined ? resolve() : reject(e));
+    });
+    // A kind nobody awaits yet must not turn its failure into an unhandled rejection.
+    this.listed.catch(() => undefined);
+  }
+
+  replace(body: ListBody): void {
+    this.items.clear();
+    for (const o of body.items) if (o.metadata?.name) this.items.set(o.metadata.name, o);
+    this.resourceVersion = body.metadata?.resourceVersion ?? '';
+    this.settleListed();
+  }
+
+  fail(e: unknown): void {
+    this.settleListed(e);
+  }
+}
+
+const API_GROUP: Record<string, string> = {
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  Job: 'batch/v1',
+};
+
+export class WorkloadWatch {
+  private readonly kinds = new Map<string, Followed>();
+  private nodes: Followed | undefined;
+  /** Why nodes cannot be followed (RBAC), when they cannot. */
+  private nodesUnknown: string | undefined;
+  private nodeList: NodeLike[] | undefined;
+  /** Bumped on every change a waiter may care about. */
+  private version = 0;
+  private wakers: (() => void)[] = [];
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly ns: string,
+    private readonly cloud: string,
+  ) {}
+
+  /** A count of the changes seen so far: pass it to `changed` to wait for the next one. */
+  get seen(): number {
+    return this.version;
+  }
+
+  /** The live object as of the latest event, and the nodes when a DaemonSet is asked for. */
+  async get(kind: string, name: string): Promise<{ live: Live | undefined; nodes: Nodes | undefined }> {
+    const followed = this.follow(kind);
+    await followed.listed;
+    let nodes: Nodes | undefined;
+    if (kind === 'DaemonSet') nodes = await this.currentNodes();
+    return { live: followed.items.get(name), nodes };
+  }
+
+  /** Resolves once anything changed after `seen`, or after `ms` at the latest. */
+  changed(seen: number, ms: number): Promise<void> {
+    if (this.version > seen) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakers.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Ends every watch. */
+  close(): void {
+    this.abort.abort();
+  }
+
+  private notify(): void {
+    this.version++;
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const w of wakers) w();
+  }
+
+  private follow(kind: string): Followed {
+    let followed = this.kinds.get(kind);
+    if (!followed) {
+      followed = new Followed();
+      this.kinds.set(kind, followed);
+      void this.run(followed, kind, { labelSelector: `app.kubernetes.io/instance=${this.cloud}` }, () => true);
+    }
+    return followed;
+  }
+
+  private async currentNodes(): Promise<Nodes> {
+    if (!this.nodes) {
+      this.nodes = new Followed();
+      // Node heartbeats modify nodes all the time; only nodes coming and going wake waiters
+      // (a label or taint change is seen at the next wake-up or within the waiters' timeout).
+      void this.run(this.nodes, 'Node', {}, (type) => type !== 'MODIFIED');
+    }
+    try {
+      await this.nodes.listed;
+    } catch (e) {
+      if (e instanceof KubeApiError && (e.status === 403 || e.status === 401)) {
+        this.nodesUnknown = 'osk may not list nodes to count them';
+      } else throw e;
+    }
+    if (this.nodesUnknown) return { unknown: this.nodesUnknown };
+    this.nodeList ??= [...this.nodes.items.values()] as NodeLike[];
+    return { list: this.nodeList };
+  }
+
+  private async path(kind: string): Promise<string> {
+    return kind === 'Node' ? '/api/v1/nodes' : this.api.path(API_GROUP[kind]!, kind, this.ns);
+  }
+
+  /** LIST, then WATCH from its resourceVersion; again from a fresh LIST when the watch ends badly. */
+  private async run(
+    f: Followed,
+    kind: string,
+    query: Record<string, string>,
+    wakes: (type: string) => boolean,
+  ): Promise<void> {
+    const signal = this.abort.signal;
+    let everListed = false;
+    while (!signal.aborted) {
+      try {
+        const path = await this.path(kind);
+        if (!f.resourceVersion) {
+          const r = await this.api.request<ListBody>('GET', path, { query, what: `list ${kind}` });
+          f.replace(r.body);
+          everListed = true;
+          if (kind === 'Node') this.nodeList = undefined;
+          this.notify();
+        }
+        await this.api.watch(
+          path,
+          { ...query, resourceVersion: f.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: '300' },
+          (event) => {
+            const o = event.object as Live;
+            if (event.type === 'ERROR') {
+              // Most often 410 Gone: the resourceVersion is too old. List again.
+              f.resourceVersion = '';
+              return;
+            }
+            f.resourceVersion = o.metadata?.resourceVersion ?? f.resourceVersion;
+            if (event.type === 'BOOKMARK' || !o.metadata?.name) return;
+            if (event.type === 'DELETED') f.items.delete(o.metadata.name);
+            else f.items.set(o.metadata.name, o);
+            if (kind === 'Node') this.nodeList = undefined;
+            if (wakes(event.type)) this.notify();
+          },
+          signal,
+        );
+      } catch (e) {
+        if (signal.aborted) return;
+        if (!everListed) {
+          // The first LIST failed after the client's own retries: its waiters get the error, and
+          // the next question about this kind lists again (nodes: unless RBAC forbids them).
+          f.fail(e);
+          if (kind !== 'Node') this.kinds.delete(kind);
+          else if (!(e instanceof KubeApiError && (e.status === 403 || e.status === 401))) this.nodes = undefined;
+          return;
+        }
+        // A dropped watch or a restarting apiserver: list afresh after a pause.
+        f.resourceVersion = '';
+        await sleep(1000);
+      }
+    }
+  }
+}
