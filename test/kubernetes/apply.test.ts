@@ -192,7 +192,9 @@ describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () 
     assert.match(again.stdout, / 0 created, 0 changed/);
   });
 
-  test('a component removed from the file is pruned, exactly', { timeout: 300_000 }, async () => {
+  test('a component removed from the file is pruned, exactly; with --no-prune it stays, and is still pruned later', {
+    timeout: 300_000,
+  }, async () => {
     const before = await names('/apis/apps/v1/namespaces/kt/deployments');
     const f = file(
       'cloud.yaml',
@@ -200,6 +202,9 @@ describe('osk apply on a real Kubernetes API', { skip, concurrency: false }, () 
         '  services:\n    keystone:\n      token:\n        expiration: 7200\n    horizon:\n      enabled: false\n',
       ),
     );
+    const kept = await osk(['apply', '-f', f, '--no-prune']);
+    assert.equal(kept.code, 0, kept.stderr.slice(-3000));
+    assert.ok((await names('/apis/apps/v1/namespaces/kt/deployments')).includes('horizon'), 'kept by --no-prune');
     const r = await osk(['apply', '-f', f]);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const afterNames = await names('/apis/apps/v1/namespaces/kt/deployments');
