@@ -37,7 +37,7 @@ spec:
       - { name: slow, volumeType: hdd }
 `;
 const objects = allObjects(render(parseCloudFile(CLOUD, 'boot.yaml'), SecretStore.memory('boot')).groups).map(
-  (o) => o.toJSON() as any,
+  (o) => o as any,
 );
 const job = (component: string) => renderedJob(objects, component);
 

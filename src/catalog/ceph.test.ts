@@ -16,7 +16,7 @@ type Obj = { kind: string; metadata: { name: string }; data?: Record<string, str
 
 function objectsOf(yaml: string): Obj[] {
   const file = parseCloudFile(yaml, 'cloud.yaml');
-  return allObjects(render(file, SecretStore.memory(file.metadata.name)).groups).map((o) => o.toJSON() as Obj);
+  return allObjects(render(file, SecretStore.memory(file.metadata.name)).groups).map((o) => o as Obj);
 }
 
 const HA = readFileSync('examples/ha.yaml', 'utf8');

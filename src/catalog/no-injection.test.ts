@@ -133,7 +133,7 @@ type Json = any;
 type Hit = { path: string; value: string };
 
 function objectsOf(file: CloudFile): Json[] {
-  return allObjects(render(file, SecretStore.memory('hostile')).groups).map((o) => o.toJSON());
+  return allObjects(render(file, SecretStore.memory('hostile')).groups).map((o) => o);
 }
 
 /** Every string of a JSON value that holds the marker, with its path. */

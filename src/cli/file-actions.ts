@@ -110,7 +110,7 @@ export async function renderCloud(opts: RenderOptions, io: Io): Promise<void> {
   const omitted = allObjects(groups).filter((o) => !keep(o)).length;
   const text = (objs: KubeObject[]) =>
     opts.output === 'json'
-      ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map((o) => o.toJSON()) }, null, 2)}\n`
+      ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map((o) => o) }, null, 2)}\n`
       : toMultiDocYaml(objs);
   if (opts.outputDir) {
     const files = groups

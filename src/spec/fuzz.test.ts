@@ -24,6 +24,7 @@ import { toMultiDocYaml } from '../targets/kubernetes/yaml.js';
 import { decodeCloudText, parseCloudFile } from './load.js';
 import { quantityValue } from './rules.js';
 import type { CloudFile } from './schema.js';
+import { schemaProblems } from '../targets/kubernetes/testing/schema.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1);
@@ -291,7 +292,8 @@ test('(b) adversarial strings in every string field: refused, or rendered with n
       accepted++;
       const { groups } = render(file, SecretStore.memory(file.metadata.name));
       assert.ok(toMultiDocYaml(allObjects(groups)).length < 4 * 1024 * 1024, 'the rendered YAML stays small');
-      const objects = allObjects(groups).map((o) => o.toJSON() as Record<string, any>);
+      assert.deepEqual(schemaProblems(allObjects(groups)), [], 'every rendered object passes its schema');
+      const objects = allObjects(groups).map((o) => o as Record<string, any>);
       for (const o of objects) {
         const pod = o.spec?.template?.spec ?? o.spec?.jobTemplate?.spec?.template?.spec;
         for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
@@ -381,7 +383,7 @@ test('(b) every string field with shell and INI metacharacters: refused, or neve
       if (!file) continue;
       accepted++;
       const { groups } = render(file, SecretStore.memory(file.metadata.name));
-      for (const t of scriptTexts(allObjects(groups).map((o) => o.toJSON() as Record<string, any>))) {
+      for (const t of scriptTexts(allObjects(groups).map((o) => o as Record<string, any>))) {
         assert.ok(
           onlyQuoted(t.text, changed[0]!),
           `accepted value ${JSON.stringify(changed[0])} at ${PATHS[p]!.path.join('.')} appears unquoted in ${t.where}`,

@@ -90,11 +90,11 @@ describe('keystone key rotation on a real Kubernetes API', { skip, concurrency: 
     const { groups } = rendered();
     const secrets = groups
       .find((g) => g.name.endsWith('-secrets'))!
-      .objects.map((o) => o.toJSON() as unknown as Obj)
+      .objects.map((o) => o as unknown as Obj)
       .filter((o) => o.metadata.name.startsWith('keystone-'));
     const rotation = groups
       .find((g) => g.name.endsWith('-keystone-key-rotation'))!
-      .objects.map((o) => o.toJSON() as unknown as Obj);
+      .objects.map((o) => o as unknown as Obj);
     for (const o of [...secrets, ...rotation]) {
       const r = await api.request('POST', pathOf(o), { body: o, query: { fieldValidation: 'Strict' }, ok: [400, 422] });
       assert.equal(r.status, 201, `${o.kind}/${o.metadata.name}: ${JSON.stringify(r.body)}`);

@@ -209,7 +209,7 @@ async function servedGroups(
     o.reporter.note(
       skipMessage(
         objectsNeedingCrds(
-          dropped.map((x) => x.toJSON() as { apiVersion?: string; kind?: string; metadata?: { name?: string } }),
+          dropped.map((x) => x as { apiVersion?: string; kind?: string; metadata?: { name?: string } }),
         ),
       ) ??
         `skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install their CRDs, or turn the feature off in the cloud file)`,
@@ -230,7 +230,7 @@ async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Pro
     // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
     const collection = await api.path(ref.apiVersion, ref.kind, ref.namespace);
     const r = await api.request('POST', collection, {
-      body: obj.toJSON(),
+      body: obj,
       ok: [409],
       query: { fieldManager: FIELD_MANAGER },
       what: `create ${label}`,
@@ -240,7 +240,7 @@ async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Pro
   }
   const before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
   const after = await api.request<Live>('PATCH', path, {
-    body: obj.toJSON(),
+    body: obj,
     contentType: 'application/apply-patch+yaml',
     query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' },
     what: `apply ${label}`,

@@ -3,27 +3,29 @@
  * the credentials, and each component's objects. Pure: the secret values come in as a
  * function; nothing here reads or writes anything.
  */
-import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
-import { Job } from 'kubernetes-models/batch/v1/Job';
 import type { IPersistentVolumeClaimSpec, IPodTemplateSpec } from 'kubernetes-models/v1';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Namespace } from 'kubernetes-models/v1/Namespace';
-import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
-import { Secret } from 'kubernetes-models/v1/Secret';
-import { Service } from 'kubernetes-models/v1/Service';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
-import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
-import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import type { ComponentDef, ConfigBundleDef, PortDef, VolumeClaimDef } from '../../catalog/types.js';
 import type { CloudModel } from '../../plan/model.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
 import { networkPolicies } from './network-policy.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
+import {
+  ConfigMap,
+  DaemonSet,
+  Deployment,
+  Ingress,
+  Job,
+  Namespace,
+  PersistentVolumeClaim,
+  PodDisruptionBudget,
+  Role,
+  RoleBinding,
+  Secret,
+  Service,
+  ServiceAccount,
+  StatefulSet,
+  StorageClass,
+} from './k8s.js';
 import {
   configMapName,
   configSecretName,
@@ -44,7 +46,7 @@ export function coreGroups(model: CloudModel, secretValue: (name: string) => str
 
   // 1. The namespace and what every pod relies on.
   const namespaceObjects: KubeObject[] = [
-    new Namespace({
+    Namespace({
       metadata: {
         name: ns,
         labels: {
@@ -58,12 +60,12 @@ export function coreGroups(model: CloudModel, secretValue: (name: string) => str
   ];
   const services = [...new Set([...model.components.values()].map((c) => serviceAccountName(c)))].sort();
   for (const sa of services)
-    namespaceObjects.push(new ServiceAccount({ metadata: meta(sa), automountServiceAccountToken: false }));
+    namespaceObjects.push(ServiceAccount({ metadata: meta(sa), automountServiceAccountToken: false }));
   for (const c of model.components.values()) {
     if (!c.rbac?.length) continue;
     namespaceObjects.push(
-      new Role({ metadata: meta(c.id), rules: c.rbac }),
-      new RoleBinding({
+      Role({ metadata: meta(c.id), rules: c.rbac }),
+      RoleBinding({
         metadata: meta(c.id),
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: c.id },
         subjects: [{ kind: 'ServiceAccount', name: serviceAccountName(c), namespace: ns }],
@@ -84,7 +86,7 @@ export function coreGroups(model: CloudModel, secretValue: (name: string) => str
   }
   for (const [name, entries] of [...byK8s].sort(([a], [b]) => a.localeCompare(b))) {
     secretObjects.push(
-      new Secret({
+      Secret({
         metadata: { ...meta(name), annotations: { [CREDENTIAL_ANNOTATION]: 'true' } },
         type: 'Opaque',
         stringData: Object.fromEntries(entries.sort((a, b) => a.key.localeCompare(b.key)).map((e) => [e.key, e.value])),
@@ -94,7 +96,7 @@ export function coreGroups(model: CloudModel, secretValue: (name: string) => str
   for (const b of [...model.bundles.values()].sort((a, z) => a.name.localeCompare(z.name))) {
     const data = secretPartsOf(b);
     if (Object.keys(data).length)
-      secretObjects.push(new Secret({ metadata: meta(configSecretName(b.name)), type: 'Opaque', stringData: data }));
+      secretObjects.push(Secret({ metadata: meta(configSecretName(b.name)), type: 'Opaque', stringData: data }));
   }
   groups.push({ name: 'secrets', objects: secretObjects });
 
@@ -108,7 +110,7 @@ export function coreGroups(model: CloudModel, secretValue: (name: string) => str
         if (placedBundles.has(b)) continue;
         placedBundles.add(b);
         const data = publicPartsOf(model.bundles.get(b)!);
-        if (Object.keys(data).length) objects.push(new ConfigMap({ metadata: meta(configMapName(b)), data }));
+        if (Object.keys(data).length) objects.push(ConfigMap({ metadata: meta(configMapName(b)), data }));
       }
       objects.push(...componentObjects(model, c, inp));
       const np = policies.get(c.id);
@@ -153,7 +155,7 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
 
   if (c.volumeClaim && c.workload === 'Deployment') {
     out.push(
-      new PersistentVolumeClaim({
+      PersistentVolumeClaim({
         metadata: { name: `${c.id}-${c.volumeClaim.name}`, namespace: at.ns, labels: at.labels },
         spec: claimSpec(c.volumeClaim),
       }),
@@ -163,7 +165,7 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
   if (c.service_) out.push(...serviceObjects(c, c.service_, at));
   if (ctx.ha && c.settings.replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
     out.push(
-      new PodDisruptionBudget({
+      PodDisruptionBudget({
         metadata: { name: c.id, namespace: at.ns, labels: at.labels },
         spec: { maxUnavailable: 1, selector: { matchLabels: at.selector } },
       }),
@@ -173,7 +175,7 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
   if (ingress) out.push(ingress);
   for (const sc of c.storageClasses ?? []) {
     out.push(
-      new StorageClass({
+      StorageClass({
         metadata: { name: sc.name, labels: baseLabels(ctx) },
         provisioner: 'cinder.csi.openstack.org',
         parameters: { type: sc.volumeType },
@@ -200,7 +202,7 @@ function workloadObject(c: ComponentDef, template: IPodTemplateSpec, at: Placeme
   const replicas = c.settings.replicas;
   switch (c.workload) {
     case 'Deployment':
-      return new Deployment({
+      return Deployment({
         metadata: { name: c.id, namespace: ns, labels },
         spec: {
           replicas,
@@ -214,7 +216,7 @@ function workloadObject(c: ComponentDef, template: IPodTemplateSpec, at: Placeme
         },
       });
     case 'StatefulSet':
-      return new StatefulSet({
+      return StatefulSet({
         metadata: { name: c.id, namespace: ns, labels },
         spec: {
           replicas,
@@ -234,7 +236,7 @@ function workloadObject(c: ComponentDef, template: IPodTemplateSpec, at: Placeme
         },
       });
     case 'DaemonSet':
-      return new DaemonSet({
+      return DaemonSet({
         metadata: { name: c.id, namespace: ns, labels },
         spec: {
           selector: { matchLabels: selector },
@@ -243,7 +245,7 @@ function workloadObject(c: ComponentDef, template: IPodTemplateSpec, at: Placeme
         },
       });
     case 'Job':
-      return new Job({
+      return Job({
         metadata: { name: jobName(c, template), namespace: ns, labels },
         spec: { backoffLimit: c.backoffLimit ?? 6, completions: 1, parallelism: 1, template },
       });
@@ -259,7 +261,7 @@ function serviceObjects(c: ComponentDef, svc: NonNullable<ComponentDef['service_
   const ports = servicePorts(svc.ports);
   const nodePort = svc.nodePort;
   const out: KubeObject[] = [
-    new Service({
+    Service({
       metadata: { name: c.id, namespace: ns, labels },
       spec: {
         type: nodePort ? 'NodePort' : 'ClusterIP',
@@ -270,7 +272,7 @@ function serviceObjects(c: ComponentDef, svc: NonNullable<ComponentDef['service_
   ];
   if (c.workload === 'StatefulSet' || svc.headless) {
     out.push(
-      new Service({
+      Service({
         metadata: { name: `${c.id}-headless`, namespace: ns, labels },
         // Peers must resolve each other before they are ready (cluster formation).
         spec: {
@@ -291,7 +293,7 @@ function ingressOf({ ctx }: CloudModel, c: ComponentDef, at: Placement): Ingress
   if (!domain || !c.publicHost || !c.publicPort) return undefined;
   const host = `${c.publicHost}.${domain}`;
   const tls = ctx.spec.endpoints?.tls;
-  return new Ingress({
+  return Ingress({
     metadata: {
       name: c.id,
       namespace: at.ns,

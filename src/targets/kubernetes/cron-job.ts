@@ -3,8 +3,8 @@
  * once, a missed run still starts within an hour, the last three successes and failures kept.
  */
 import type { ICronJob } from 'kubernetes-models/batch/v1';
-import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1';
+import { CronJob } from './k8s.js';
 
 interface ScheduledJob {
   metadata: NonNullable<ICronJob['metadata']>;
@@ -18,7 +18,7 @@ interface ScheduledJob {
 }
 
 export function scheduledJob(s: ScheduledJob): CronJob {
-  return new CronJob({
+  return CronJob({
     metadata: s.metadata,
     spec: {
       schedule: s.schedule,

@@ -86,7 +86,7 @@ function templateClaimMatcher(rendered: KubeObject[]): (r: ObjectRef) => boolean
   const patterns: { ns: string | undefined; prefix: string }[] = [];
   for (const o of rendered) {
     if (o.kind !== 'StatefulSet') continue;
-    const spec = (o.toJSON() as { spec?: { volumeClaimTemplates?: { metadata?: { name?: string } }[] } }).spec;
+    const spec = (o as { spec?: { volumeClaimTemplates?: { metadata?: { name?: string } }[] } }).spec;
     for (const t of spec?.volumeClaimTemplates ?? [])
       if (t.metadata?.name)
         patterns.push({ ns: o.metadata?.namespace, prefix: `${t.metadata.name}-${o.metadata?.name}-` });

@@ -14,17 +14,13 @@
  * rotated keys back into the secret store (targets/kubernetes/credentials.ts), so the store stays
  * a backup of what runs.
  */
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
-import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IPodSpec } from 'kubernetes-models/v1';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { cronOf } from '../../config/key-rotation.js';
 import type { CloudModel } from '../../plan/model.js';
-import type { CronJob } from 'kubernetes-models/batch/v1';
 import { scheduledJob } from './cron-job.js';
 import type { KubernetesAddOn } from './add-on.js';
 import { baseLabels } from './labels.js';
+import { NetworkPolicy, Role, RoleBinding, ServiceAccount, type CronJob } from './k8s.js';
 
 export const KEY_ROTATION_NAME = 'keystone-key-rotation';
 
@@ -94,19 +90,19 @@ function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | RoleBin
   const labels = { ...baseLabels(ctx), ...selector };
   const meta = { name: KEY_ROTATION_NAME, namespace: ns, labels };
   return [
-    new ServiceAccount({ metadata: meta, automountServiceAccountToken: false }),
+    ServiceAccount({ metadata: meta, automountServiceAccountToken: false }),
     // Only the key Secret, only read and replace: no list, no create, no other Secret.
-    new Role({
+    Role({
       metadata: meta,
       rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] }],
     }),
-    new RoleBinding({
+    RoleBinding({
       metadata: meta,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: KEY_ROTATION_NAME },
       subjects: [{ kind: 'ServiceAccount', name: KEY_ROTATION_NAME, namespace: ns }],
     }),
     // The namespace denies all traffic by default; this pod talks to the API server only.
-    new NetworkPolicy({
+    NetworkPolicy({
       metadata: meta,
       spec: {
         podSelector: { matchLabels: selector },

@@ -16,7 +16,7 @@ test('metadata.labels are on every rendered object and pod template, and osk kee
   const { groups } = render(file, SecretStore.memory(file.metadata.name));
   const objects = allObjects(groups).map(
     (o) =>
-      o.toJSON() as {
+      o as {
         kind: string;
         metadata: { name: string; labels?: Record<string, string> };
         spec?: {

@@ -3,7 +3,6 @@
  * component may receive exactly the connections other components make to it (and send exactly
  * the ones it makes), on the ports the references name. DNS is allowed to all.
  */
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type {
   INetworkPolicyIngressRule,
   INetworkPolicyEgressRule,
@@ -13,6 +12,7 @@ import type {
 import type { ComponentDef } from '../../catalog/types.js';
 import type { CloudModel, Edge } from '../../plan/model.js';
 import { baseLabels, selectorFor } from './labels.js';
+import { NetworkPolicy } from './k8s.js';
 
 const ANYWHERE: INetworkPolicyPeer[] = [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }];
 
@@ -22,11 +22,11 @@ export function networkPolicies(model: CloudModel): NetworkPolicy[] {
   const { ctx, components } = model;
   const ns = ctx.namespace;
   const out: NetworkPolicy[] = [
-    new NetworkPolicy({
+    NetworkPolicy({
       metadata: { name: 'default-deny', namespace: ns, labels: baseLabels(ctx) },
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     }),
-    new NetworkPolicy({
+    NetworkPolicy({
       metadata: { name: 'allow-dns', namespace: ns, labels: baseLabels(ctx) },
       spec: {
         podSelector: {},
@@ -50,7 +50,7 @@ export function networkPolicies(model: CloudModel): NetworkPolicy[] {
     const egress = egressRules(model, c, traffic);
     if (ingress.length === 0 && egress.length === 0) continue;
     out.push(
-      new NetworkPolicy({
+      NetworkPolicy({
         metadata: { name: c.id, namespace: ns, labels: baseLabels(ctx) },
         spec: {
           podSelector: { matchLabels: selectorFor(ctx, c) },

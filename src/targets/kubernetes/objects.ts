@@ -1,5 +1,5 @@
 /** The shapes the Kubernetes target renders into and every add-on returns. */
-/** Any object kubernetes-models builds: it validates itself and serialises to plain JSON. */
+/** A Kubernetes object as plain data (built by k8s.ts): what JSON.parse could have made. */
 export interface KubeObject {
   apiVersion: string;
   kind: string;
@@ -9,8 +9,6 @@ export interface KubeObject {
     annotations?: Record<string, string>;
     labels?: Record<string, string>;
   };
-  validate(): void;
-  toJSON(): unknown;
 }
 
 export interface RenderedGroup {

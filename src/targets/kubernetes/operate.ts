@@ -185,7 +185,7 @@ export async function kubeDiff(
     }
     if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) continue; // never overwritten
     const after = await api.request('PATCH', path, {
-      body: obj.toJSON(),
+      body: obj,
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager: FIELD_MANAGER, force: 'true', dryRun: 'All' },
     });

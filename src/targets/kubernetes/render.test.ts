@@ -35,7 +35,7 @@ const CLOUDS: Record<string, string> = {
 function rendered(name: string, store = SecretStore.memory(parseCloudFile(CLOUDS[name]!).metadata.name)) {
   const file = parseCloudFile(CLOUDS[name]!, name);
   const { groups, model } = render(file, store);
-  return { groups, model, store, objects: allObjects(groups).map((o) => o.toJSON() as Obj) };
+  return { groups, model, store, objects: allObjects(groups).map((o) => o as Obj) };
 }
 
 /** Secrets a cloud file names that its user creates (osk renders none of them). */
@@ -180,7 +180,7 @@ test('a config change renames the Jobs that read it and rolls the pods that moun
   const base = CLOUDS.minimal!;
   const changed = base.replace('expiration: 3600', 'expiration: 7200');
   const store = SecretStore.memory('demo');
-  const objs = (t: string) => allObjects(render(parseCloudFile(t), store).groups).map((o) => o.toJSON() as Obj);
+  const objs = (t: string) => allObjects(render(parseCloudFile(t), store).groups).map((o) => o as Obj);
   const [a, b] = [objs(base), objs(changed)];
   const jobs = (x: Obj[]) => x.filter((o) => o.kind === 'Job').map((o) => o.metadata.name);
   assert.ok(jobs(a).some((n) => n.startsWith('keystone-db-sync-')));

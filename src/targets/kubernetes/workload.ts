@@ -1,7 +1,7 @@
 /**
  * One component → its pod template and workload object (Deployment, StatefulSet, DaemonSet or
- * Job). Everything here is typed by kubernetes-models and validated against the Kubernetes
- * OpenAPI schema when the render assembles it.
+ * Job). Everything here is typed by kubernetes-models' interfaces; the tests validate the rendered
+ * objects against the Kubernetes OpenAPI schema (testing/schema.ts).
  */
 import { createHash } from 'node:crypto';
 import type {

@@ -3,5 +3,5 @@ import { toPlainYaml } from '../../plain-yaml.js';
 import type { KubeObject } from './objects.js';
 
 export function toMultiDocYaml(objects: KubeObject[]): string {
-  return objects.map((o) => `---\n${toPlainYaml(o.toJSON())}`).join('');
+  return objects.map((o) => `---\n${toPlainYaml(o)}`).join('');
 }

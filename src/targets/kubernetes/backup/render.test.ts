@@ -16,6 +16,7 @@ import { parseCloudFile } from '../../../spec/load.js';
 import { allObjects } from '../objects.js';
 import { cronPeriodMinutes } from '../../../spec/cron.js';
 import { veleroTtl } from './velero.js';
+import { validateKube } from '../testing/schema.js';
 
 type Obj = {
   apiVersion: string;
@@ -50,8 +51,8 @@ function rendered(text: string) {
     model,
     store,
     group,
-    objects: allObjects(groups).map((o) => o.toJSON() as Obj),
-    backup: (group?.objects ?? []).map((o) => o.toJSON() as Obj),
+    objects: allObjects(groups).map((o) => o as Obj),
+    backup: (group?.objects ?? []).map((o) => o as Obj),
   };
 }
 
@@ -67,14 +68,14 @@ test('every backup object passes its schema (kubernetes-models, and the Schedule
   for (const text of [MINIMAL, HA, OFFSITE, BARE]) {
     const { group } = rendered(text);
     assert.ok(group && group.objects.length >= 6);
-    for (const o of group.objects) o.validate();
+    for (const o of group.objects) validateKube(o);
   }
   // The validation is real: a broken CronJob is refused.
   const { group } = rendered(MINIMAL);
   const cj = group!.objects.find((o) => o.kind === 'CronJob')! as any;
   const saved = cj.spec.concurrencyPolicy;
   cj.spec.concurrencyPolicy = 'Sometimes';
-  assert.throws(() => cj.validate());
+  assert.throws(() => validateKube(cj));
   cj.spec.concurrencyPolicy = saved;
 });
 

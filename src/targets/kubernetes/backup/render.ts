@@ -17,13 +17,8 @@
  * and both can run at the same time. Nothing when spec.backup.enabled is false.
  */
 import { ExitCode, OskError } from '../../../errors.js';
-import type { CronJob } from 'kubernetes-models/batch/v1';
 import { scheduledJob } from '../cron-job.js';
 import type { IContainer, IEnvVar, IPodTemplateSpec, IVolume, IVolumeMount } from 'kubernetes-models/v1';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1';
 import {
   BACKUP_BUNDLE,
@@ -43,6 +38,7 @@ import type { KubernetesAddOn } from '../add-on.js';
 import type { KubeObject } from '../objects.js';
 import { configMapName } from '../workload.js';
 import { veleroSchedule } from './velero.js';
+import { ConfigMap, NetworkPolicy, PersistentVolumeClaim, ServiceAccount, type CronJob } from '../k8s.js';
 
 export const BACKUP_CLAIM = 'osk-backups';
 const BACKUP_SERVICE_ACCOUNT = 'osk-backup';
@@ -244,7 +240,7 @@ function networkPolicies(model: CloudModel): NetworkPolicy[] {
   if (ovnBackedUp(model)) targets.push({ id: 'ovn-nb', port: 6641 }, { id: 'ovn-sb', port: 6642 });
   const offsite = ctx.spec.backup?.offsite;
   const out = [
-    new NetworkPolicy({
+    NetworkPolicy({
       metadata: { name: 'osk-backup', namespace: ns, labels },
       spec: {
         podSelector: { matchLabels: pods },
@@ -261,7 +257,7 @@ function networkPolicies(model: CloudModel): NetworkPolicy[] {
   ];
   for (const t of targets) {
     out.push(
-      new NetworkPolicy({
+      NetworkPolicy({
         metadata: { name: `osk-backup-to-${t.id}`, namespace: ns, labels },
         spec: {
           podSelector: { matchLabels: selectorFor(ctx, model.components.get(t.id)!) },
@@ -305,15 +301,15 @@ function backupObjects(model: CloudModel): KubeObject[] {
   ];
 
   const out: KubeObject[] = [
-    new ServiceAccount({
+    ServiceAccount({
       metadata: { name: BACKUP_SERVICE_ACCOUNT, namespace: ns, labels },
       automountServiceAccountToken: false,
     }),
-    new ConfigMap({
+    ConfigMap({
       metadata: { name: configMapName(BACKUP_BUNDLE), namespace: ns, labels },
       data: backupScripts(),
     }),
-    new PersistentVolumeClaim({
+    PersistentVolumeClaim({
       metadata: { name: BACKUP_CLAIM, namespace: ns, labels: { ...labels, 'app.kubernetes.io/name': 'backup' } },
       spec: {
         accessModes: ['ReadWriteOnce'],

@@ -58,13 +58,7 @@ export async function runAction(
       notes.push(`Velero restore ${a.name} completed`);
       return;
     case 'job':
-      await runJob(
-        api,
-        a.job.toJSON() as unknown as Obj & { metadata: { namespace: string } },
-        a.timeoutSeconds,
-        wait,
-        notes,
-      );
+      await runJob(api, a.job as unknown as Obj & { metadata: { namespace: string } }, a.timeoutSeconds, wait, notes);
       return;
     case 'job-from-cronjob':
       await runJob(api, await jobFromCronJob(api, ns, a), a.timeoutSeconds, wait, notes);

@@ -1,6 +1,6 @@
 /** The actions of a restore step, and what an operator would type for each (`--dry-run`). */
-import type { Job } from 'kubernetes-models/batch/v1';
 import { toPlainYaml } from '../../../plain-yaml.js';
+import type { Job } from '../k8s.js';
 
 /**
  * One thing a restore step does, as data: `restore-run.ts` carries it out through the API
@@ -26,8 +26,7 @@ export type RestoreAction =
   | { do: 'job-from-cronjob'; cronJob: string; name: string; timeoutSeconds: number };
 
 function heredoc(cmd: string, obj: Job): string {
-  obj.validate();
-  return `${cmd} <<'EOF'\n${toPlainYaml(obj.toJSON()).trimEnd()}\nEOF`;
+  return `${cmd} <<'EOF'\n${toPlainYaml(obj).trimEnd()}\nEOF`;
 }
 
 /** What an operator would type for one action; the runner does the same through the API. */

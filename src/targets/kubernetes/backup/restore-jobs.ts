@@ -1,10 +1,10 @@
 /** The Jobs of a restore (rendered here, run by restore-run.ts), each in the backups' own pod shape. */
-import { Job } from 'kubernetes-models/batch/v1/Job';
 import type { IContainer, IEnvVar, IPodSpec, IVolume } from 'kubernetes-models/v1';
 import { BACKUP_ROOT } from './scripts.js';
 import { ovnNbConnection, ovnSbConnection } from '../../../catalog/ovn.js';
 import type { CloudModel } from '../../../plan/model.js';
 import type { RenderedGroup } from '../objects.js';
+import { Job } from '../k8s.js';
 import {
   backupLabels,
   claimMount,
@@ -24,7 +24,7 @@ const env = (e: Record<string, string>): IEnvVar[] => Object.entries(e).map(([na
 function restoreJob(model: CloudModel, name: string, c: IContainer, volumes: IVolume[]): Job {
   const { ctx } = model;
   const labels = backupLabels(ctx, 'restore');
-  return new Job({
+  return Job({
     metadata: { name, namespace: ctx.namespace, labels },
     spec: {
       backoffLimit: 0,
@@ -128,10 +128,10 @@ export function ovnRestoreJob(model: CloudModel, selector: string): Job {
  */
 export function neutronSyncJob(model: CloudModel, groups: readonly RenderedGroup[]): Job | undefined {
   const dep = groups.find((g) => g.component === 'neutron-server')?.objects.find((o) => o.kind === 'Deployment') as
-    | { toJSON(): { spec: { template: { spec: IPodSpec } } } }
+    | { spec: { template: { spec: IPodSpec } } }
     | undefined;
   if (!dep) return undefined;
-  const pod = structuredClone(dep.toJSON().spec.template.spec) as IPodSpec;
+  const pod = structuredClone(dep.spec.template.spec) as IPodSpec;
   const main = pod.containers[0]!;
   const conf = [
     '--config-file',
@@ -152,7 +152,7 @@ export function neutronSyncJob(model: CloudModel, groups: readonly RenderedGroup
   delete sync.startupProbe;
   delete sync.ports;
   const labels = backupLabels(model.ctx, 'restore');
-  return new Job({
+  return Job({
     metadata: { name: 'osk-restore-neutron-ovn-sync', namespace: model.ctx.namespace, labels },
     spec: {
       backoffLimit: 0,

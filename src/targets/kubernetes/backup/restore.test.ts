@@ -98,10 +98,7 @@ test('ha: stop writers, restore MariaDB into mariadb-0, OVN, then osk apply and 
   // The Neutron/OVN repair runs in neutron-server's own pod: same image, configs and overlays.
   const sync = js.find((j) => j.metadata.name === 'osk-restore-neutron-ovn-sync')!;
   const server = (
-    r.groups
-      .find((g) => g.component === 'neutron-server')!
-      .objects.find((o) => o.kind === 'Deployment')!
-      .toJSON() as any
+    r.groups.find((g) => g.component === 'neutron-server')!.objects.find((o) => o.kind === 'Deployment')! as any
   ).spec.template.spec;
   assert.equal(sync.spec.template.spec.containers[0].image, server.containers[0].image);
   assert.deepEqual(sync.spec.template.spec.containers[0].volumeMounts, server.containers[0].volumeMounts);

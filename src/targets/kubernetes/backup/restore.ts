@@ -19,7 +19,6 @@
  * off-cluster (it is not in the cluster's backups unless Velero has the Secrets); with only the
  * cluster's Secrets left, `osk apply --import-secrets` rebuilds the store from them.
  */
-import type { Job } from 'kubernetes-models/batch/v1';
 import { backupEnabled } from './scripts.js';
 import { ExitCode, OskError } from '../../../errors.js';
 import type { CloudModel } from '../../../plan/model.js';
@@ -27,6 +26,7 @@ import type { RenderedGroup } from '../objects.js';
 import { type RestoreAction, commandsOf } from './restore-actions.js';
 import { fetchJob, mariadbRestoreJob, neutronSyncJob, ovnRestoreJob, verifyJob } from './restore-jobs.js';
 import { BACKUP_MARIADB_ORDINAL, mariadbClaim, ovnBackedUp } from './render.js';
+import type { Job } from '../k8s.js';
 
 export interface RestoreStep {
   title: string;

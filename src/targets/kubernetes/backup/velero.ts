@@ -67,12 +67,13 @@ class VeleroSchedule implements KubeObject {
     if (problems.length) throw new Error(`Schedule ${this.metadata.name}: ${problems.join('; ')}`);
   }
 
-  toJSON(): unknown {
+  /** As plain data, like every object osk renders. */
+  toJSON(): KubeObject & { spec: VeleroScheduleSpec } {
     return { apiVersion: this.apiVersion, kind: this.kind, metadata: this.metadata, spec: this.spec };
   }
 }
 
-export function veleroSchedule(ctx: CatalogContext): VeleroSchedule {
+export function veleroSchedule(ctx: CatalogContext): KubeObject & { spec: VeleroScheduleSpec } {
   const b = backupSettings(ctx);
   const s = new VeleroSchedule(
     { name: `osk-${ctx.name}`, namespace: VELERO_NAMESPACE, labels: baseLabels(ctx) },
@@ -93,7 +94,7 @@ export function veleroSchedule(ctx: CatalogContext): VeleroSchedule {
     },
   );
   s.validate();
-  return s;
+  return s.toJSON();
 }
 
 /** TTL of each Velero backup: copies × the longest gap between two runs of the schedule. */

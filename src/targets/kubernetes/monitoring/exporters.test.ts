@@ -61,7 +61,7 @@ type Obj = {
 };
 const cloud = parseCloudFile(readFileSync('examples/ha.yaml', 'utf8'), 'ha');
 const { model, groups } = render(cloud, SecretStore.memory(cloud.metadata.name));
-const objects = allObjects(groups).map((o) => o.toJSON() as Obj);
+const objects = allObjects(groups).map((o) => o as Obj);
 const ns = model.ctx.namespace;
 const alerts = alertDefinitions(model);
 const byName = new Map(alerts.map((a) => [a.alert, a]));

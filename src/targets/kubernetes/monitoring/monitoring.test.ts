@@ -48,7 +48,7 @@ type Obj = {
 function rendered(name: string, text = CLOUDS[name]!) {
   const file = parseCloudFile(text, name);
   const { groups, model } = render(file, SecretStore.memory(file.metadata.name));
-  return { model, groups, objects: allObjects(groups).map((o) => o.toJSON() as Obj) };
+  return { model, groups, objects: allObjects(groups).map((o) => o as Obj) };
 }
 
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });

@@ -4,10 +4,6 @@
  * source that admits the scrapes (the namespace denies by default), and the Grafana dashboards
  * as ConfigMaps. Nothing when spec.monitoring.enabled is false.
  */
-import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
-import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { API_PROBE_MODULE, EXPORTER_PORTS, probedApis } from '../../../catalog/monitoring.js';
 import type { CloudModel } from '../../../plan/model.js';
 import type { KubernetesAddOn } from '../add-on.js';
@@ -15,6 +11,7 @@ import { baseLabels, selectorFor } from '../labels.js';
 import type { KubeObject } from '../objects.js';
 import { alertDefinitions, type AlertDef } from './alerts.js';
 import { dashboards } from './dashboards.js';
+import { ConfigMap, NetworkPolicy, PodMonitor, PrometheusRule } from '../k8s.js';
 
 export const DASHBOARD_LABEL = 'grafana_dashboard';
 
@@ -132,7 +129,7 @@ function monitoringObjects(model: CloudModel): KubeObject[] {
   const labels = baseLabels(ctx);
   const alerts = alertDefinitions(model);
   const out: KubeObject[] = [
-    new PrometheusRule({
+    PrometheusRule({
       metadata: { name: `osk-${ctx.name}-alerts`, namespace: ns, labels: { ...labels, role: 'alert-rules' } },
       spec: { groups: ruleGroups(alerts, ctx.name) },
     }),
@@ -140,7 +137,7 @@ function monitoringObjects(model: CloudModel): KubeObject[] {
   for (const s of scrapeSources(model)) {
     const c = model.components.get(s.component)!;
     out.push(
-      new PodMonitor({
+      PodMonitor({
         metadata: { name: s.component, namespace: ns, labels },
         spec: {
           selector: { matchLabels: selectorFor(ctx, c) },
@@ -156,7 +153,7 @@ function monitoringObjects(model: CloudModel): KubeObject[] {
       }),
       // Prometheus runs in another namespace (which one is the cluster's business): admit scrapes
       // of the metrics port from any namespace, nothing else.
-      new NetworkPolicy({
+      NetworkPolicy({
         metadata: { name: `${s.component}-metrics-scrape`, namespace: ns, labels },
         spec: {
           podSelector: { matchLabels: selectorFor(ctx, c) },
@@ -168,7 +165,7 @@ function monitoringObjects(model: CloudModel): KubeObject[] {
   }
   for (const d of dashboards(ctx.name, ns, alerts)) {
     out.push(
-      new ConfigMap({
+      ConfigMap({
         metadata: { name: `osk-dashboard-${d.name}`, namespace: ns, labels: { ...labels, [DASHBOARD_LABEL]: '1' } },
         data: { [`osk-${ctx.name}-${d.name}.json`]: `${JSON.stringify(d.json, null, 2)}\n` },
       }),
