@@ -219,6 +219,19 @@ describe('osk on Kubernetes keeps data and schedules what it reports ready', {
     timeout: 900_000,
   }, async () => {
     const f = file('ha.yaml', readFileSync(join(ROOT, 'examples', 'ha.yaml'), 'utf8'));
+    // Its Ceph client key is the user's (spec.storage.ceph.keyringSecret): without it, apply
+    // refuses before it changes anything, and says which Secret and who mounts it.
+    const refused = await osk(['apply', '-f', f]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /needs Secret openstack\/ceph-client-keyring \(mounted by [a-z-]+(, [a-z-]+)*\), which does not exist; nothing was changed/,
+    );
+    assert.equal((await api.request('GET', '/api/v1/namespaces/openstack', { ok: [404] })).status, 404);
+    await api.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'openstack' } } });
+    await api.request('POST', '/api/v1/namespaces/openstack/secrets', {
+      body: { metadata: { name: 'ceph-client-keyring' }, stringData: { key: 'AQBtestkeyonlyforkwok==' } },
+    });
     const r = await osk(['apply', '-f', f]);
     assert.equal(r.code, 0, r.stderr.slice(-4000));
     const nodes = (

@@ -25,6 +25,7 @@ import {
 } from './inventory.js';
 import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
 import { WorkloadWatch } from './workload-watch.js';
+import { checkExternalSecrets } from './external-secrets.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
 
@@ -89,6 +90,7 @@ export async function applyCloud(
   const served = await servedGroups(model, rendered, api, o);
   const groups = served.groups;
   res.skipped = served.skipped;
+  await checkExternalSecrets(api, model, groups);
   const all = groups.flatMap((g) => g.objects);
 
   const applyOne = (obj: KubeObject) => applyObject(api, res, obj);
