@@ -1,7 +1,8 @@
 /**
  * npm run bench:render — the CLI as a user runs it, against helm in the same run:
- *  - `osk render -f examples/ha.yaml --show-secrets`, `osk validate -f examples/ha.yaml` and
- *    `osk --version` (start-up alone), each BENCH_RUNS times (default 5) as a child process;
+ *  - `osk render -f examples/ha.yaml --show-secrets`, `osk validate -f examples/ha.yaml`,
+ *    `osk --version` (start-up alone) and `osk --help`, each BENCH_RUNS times (default 5) as a
+ *    child process (issue 13: --version and --help under 100 ms wall);
  *  - `helm template` of 13 openstack-helm charts in their HA set-up (render.sh ha of the reference
  *    in $OSK_HELM_BENCH_DIR, else <repo>/../shared/bench/openstack-helm, else
  *    /work/shared/bench/openstack-helm), the same number of times;
@@ -78,6 +79,7 @@ function oskRows(stateDir: string): Row[] {
     { tool: `osk render (${CLOUD_FILE})`, objects: countObjects(r.stdout), m: r },
     { tool: `osk validate (${CLOUD_FILE})`, m: measure(osk('validate', '-f', file), runs, env) },
     { tool: 'osk --version (start-up)', m: measure(osk('--version'), runs, env) },
+    { tool: 'osk --help', m: measure(osk('--help'), runs, env) },
   ];
 }
 
