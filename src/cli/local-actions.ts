@@ -17,13 +17,14 @@ import { createReporter } from './progress.js';
 import { ask } from './input.js';
 import type { Io } from './io.js';
 import { readCloud } from './read-cloud.js';
+import { localTargetProblems } from '../targets/local/target-rules.js';
 
 type Output = 'text' | 'json' | 'yaml';
 
 export async function up(opts: { filename?: string; yes?: true; timeout: string }, io: Io): Promise<void> {
   const file = opts.filename
-    ? await readCloud(opts.filename, io)
-    : parseCloudFile(DEFAULT_CLOUD_YAML, '<built-in minimal cloud>');
+    ? await readCloud(opts.filename, io, localTargetProblems)
+    : parseCloudFile(DEFAULT_CLOUD_YAML, '<built-in minimal cloud>', localTargetProblems);
   const timeout = Number(opts.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0)
     throw new OskError(`--timeout must be a number of seconds, not "${opts.timeout}"`, {

@@ -13,6 +13,10 @@ import { describe, problemsOfIssue } from './issues.js';
 import { LIMITS, tooBig } from './limits.js';
 import { API_VERSION, KIND, cloudFileSchema, crossFieldProblems, type CloudFile } from './schema.js';
 import { flowNestingTooDeep, lineColOfText, nodeAt, walk, type NodeIndex } from './yaml-walk.js';
+import type { Problem } from './schema-parts.js';
+
+/** A target's own refusals of a valid cloud file (see parseCloudFile). */
+export type TargetRules = (file: CloudFile) => Problem[];
 
 export { decodeCloudText } from './decode.js';
 export { LIMITS, tooBig } from './limits.js';
@@ -24,7 +28,12 @@ const fail = (problems: SpecProblem[]): never => {
 };
 
 /** Parse and validate cloud file text; throws SpecError listing the problems found. */
-export function parseCloudFile(text: string, file = '<input>'): CloudFile {
+/**
+ * The cloud file as text → the validated CloudFile, or a SpecError with every problem (file,
+ * line, column, field). `targetRules`: what the target that will run the file cannot do (the
+ * all-in-one has no Ceph), reported like any other problem, with the field's position.
+ */
+export function parseCloudFile(text: string, file = '<input>', targetRules?: TargetRules): CloudFile {
   if (text.length > LIMITS.fileBytes || Buffer.byteLength(text, 'utf8') > LIMITS.fileBytes) throw tooBig(file);
   const lineCounter = new LineCounter();
   const at: At = (offset) => {
@@ -61,7 +70,7 @@ export function parseCloudFile(text: string, file = '<input>'): CloudFile {
   const unique = onePerField(problems);
   problems.length = 0;
   for (const p of unique) problems.push(p);
-  addCrossFieldProblems((result.success ? result.data : data) as CloudFile, problems, index, file, at);
+  addCrossFieldProblems((result.success ? result.data : data) as CloudFile, problems, index, file, at, targetRules);
   if (problems.length > 0) fail(problems);
   return (result as { data: CloudFile }).data;
 }
@@ -151,10 +160,17 @@ function expand(doc: Document, problems: SpecProblem[], file: string, at: At): o
  * Cross-field rules also run on a file with structural problems (on what can be read), so one
  * pass reports everything; a rule whose field already has a problem stays quiet.
  */
-function addCrossFieldProblems(cloud: CloudFile, problems: SpecProblem[], index: NodeIndex, file: string, at: At) {
-  let cross: ReturnType<typeof crossFieldProblems> = [];
+function addCrossFieldProblems(
+  cloud: CloudFile,
+  problems: SpecProblem[],
+  index: NodeIndex,
+  file: string,
+  at: At,
+  targetRules: TargetRules | undefined,
+) {
+  let cross: Problem[] = [];
   try {
-    cross = crossFieldProblems(cloud);
+    cross = [...crossFieldProblems(cloud), ...(targetRules?.(cloud) ?? [])];
   } catch {
     cross = [];
   }

@@ -6,13 +6,13 @@
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { toPlainYaml } from '../plain-yaml.js';
 import { OskError } from '../errors.js';
-import { decodeCloudText, LIMITS, parseCloudFile, tooBig } from '../spec/load.js';
+import { decodeCloudText, LIMITS, parseCloudFile, tooBig, type TargetRules } from '../spec/load.js';
 import { inputError } from '../spec/limits.js';
 import type { CloudFile } from '../spec/schema.js';
 import { savedCloudFile } from './paths.js';
 
-export async function loadCloudFile(file: string): Promise<CloudFile> {
-  return parseCloudFile(decodeCloudText(await readCloudBytes(file), file), file);
+export async function loadCloudFile(file: string, targetRules?: TargetRules): Promise<CloudFile> {
+  return parseCloudFile(decodeCloudText(await readCloudBytes(file), file), file, targetRules);
 }
 
 /**
