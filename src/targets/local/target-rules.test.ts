@@ -22,7 +22,10 @@ test('osk up refuses Ceph and LVM at load time, at the field, and accepts local 
       /ceph\.yaml:8:14: spec\.storage\.backend: osk up cannot use the ceph storage backend/.test(e.message) &&
       /hint: remove spec\.storage\.backend/.test(e.message),
   );
-  assert.throws(() => parseCloudFile(cloud('    backend: lvm\n'), 'lvm.yaml', localTargetProblems), /the lvm storage backend/);
+  assert.throws(
+    () => parseCloudFile(cloud('    backend: lvm\n'), 'lvm.yaml', localTargetProblems),
+    /the lvm storage backend/,
+  );
   assert.doesNotThrow(() => parseCloudFile(cloud('    backend: local\n'), 'local.yaml', localTargetProblems));
 });
 
