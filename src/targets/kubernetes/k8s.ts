@@ -4,7 +4,7 @@
  * typed by kubernetes-models' interfaces. Only the types come from kubernetes-models: its classes
  * load a compiled schema validator per kind and a WebAssembly regex engine, which cost every
  * `osk render` more CPU than the render itself (issue 13). The schema check of every rendered
- * object runs in the tests instead (src/targets/kubernetes/schema.test.ts), where an osk bug
+ * object runs in the tests instead (testing/schema.ts and its users), where an osk bug
  * belongs; a cluster checks what it is sent again (osk apply asks for strict field validation).
  */
 import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
