@@ -18,6 +18,7 @@ import { applyCloud } from '../src/targets/kubernetes/apply.js';
 import { KubeApi } from '../src/targets/kubernetes/kube-api.js';
 import { startCluster } from '../test/cluster/control-plane.js';
 import { cloudYaml, provisionVolumes } from '../test/kubernetes/support.js';
+import { median } from './child-time.js';
 
 const { values } = parseArgs({
   options: {
@@ -96,13 +97,12 @@ for (const nodes of values.nodes!.split(',').map(Number)) {
       const deps = needs(id);
       return deps.length ? [start - Math.max(...deps.map((d) => r.readyAt.get(d)!))] : [];
     });
-    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-    const gapMedian = sorted(gaps)[Math.floor(gaps.length / 2)] ?? 0;
+    const gapMedian = gaps.length ? median(gaps) : 0;
     const gapMax = Math.max(0, ...gaps);
-    const overheads = sorted(
-      [...r.readyAt].filter(([id]) => kindOf.get(id)).map(([id, t]) => t - r.startedAt.get(id)! - cost(id)),
-    );
-    const overheadMedian = overheads[Math.floor(overheads.length / 2)] ?? 0;
+    const overheads = [...r.readyAt]
+      .filter(([id]) => kindOf.get(id))
+      .map(([id, t]) => t - r.startedAt.get(id)! - cost(id));
+    const overheadMedian = overheads.length ? median(overheads) : 0;
     const firstReq = api.requests - before;
     if (r.failed.size) throw new Error(`apply failed: ${[...r.failed.keys()].join(', ')}`);
 
@@ -133,7 +133,7 @@ for (const nodes of values.nodes!.split(',').map(Number)) {
       `  from the last dependency ready to the dependant's start: median ${gapMedian} ms, max ${gapMax} ms (${gaps.length} components)`,
     );
     console.log(
-      `  from a component's start to ready, beyond its pod delays (apply, controllers, noticing): median ${overheadMedian} ms, max ${overheads.at(-1) ?? 0} ms`,
+      `  from a component's start to ready, beyond its pod delays (apply, controllers, noticing): median ${overheadMedian} ms, max ${Math.max(0, ...overheads)} ms`,
     );
     console.log(
       `  second apply: ${second.toFixed(1).padStart(6)} s, ${r2.created.length + r2.changed.length} objects changed, ${(secondReq / objects).toFixed(2)} API requests per object`,

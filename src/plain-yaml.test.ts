@@ -7,15 +7,11 @@
  * The seed is fixed so a failure reproduces; FUZZ_SEED and FUZZ_RUNS explore further.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { toPlainYaml } from './plain-yaml.js';
-import { parseCloudFile } from './spec/load.js';
-import { SecretStore } from './state/secret-store.js';
-import { render } from './targets/kubernetes/render.js';
-import { allObjects } from './targets/kubernetes/objects.js';
+import { renderedExamples } from './targets/kubernetes/testing/examples.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1);
@@ -172,12 +168,7 @@ test('strings Go would read as numbers are quoted, and only those', () => {
 });
 
 test('every object osk renders of the examples is written as yaml writes it', () => {
-  for (const name of readdirSync('examples').filter((f) => f.endsWith('.yaml'))) {
-    const cloud = parseCloudFile(readFileSync(`examples/${name}`, 'utf8'), name);
-    const { groups } = render(cloud, SecretStore.memory(cloud.metadata.name));
-    for (const obj of allObjects(groups)) {
-      const json = obj;
-      assert.equal(toPlainYaml(json), reference(json), `${name}: ${obj.kind} ${obj.metadata?.name}`);
-    }
-  }
+  for (const { name, objects } of renderedExamples())
+    for (const obj of objects)
+      assert.equal(toPlainYaml(obj), reference(obj), `${name}: ${obj.kind} ${obj.metadata?.name}`);
 });

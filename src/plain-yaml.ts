@@ -47,6 +47,11 @@ const PLAIN_FORBIDDEN = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|
 const NEEDS_ESCAPES = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
 /** Lines that a YAML 1.1 reader takes as a directive or document boundary. */
 const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
+/**
+ * Multi-line strings a literal block cannot hold: whitespace after the last line break, or
+ * nothing but whitespace (its spaces would be read as indentation).
+ */
+const NOT_A_BLOCK = /\n[\t ]+$|^[\t\n ]*$/;
 /** Only these characters: a plain scalar at once, unless it spells another type (checked after). */
 const SIMPLE = /^[A-Za-z0-9_/][A-Za-z0-9_./=+-]*$/;
 
@@ -141,11 +146,7 @@ function literalBlock(value: string, indent: string): string {
 function scalarString(value: string, indent: string): string {
   if (SIMPLE.test(value)) return spellsAnotherType(value) ? doubleQuoted(value) : value;
   if (NEEDS_ESCAPES.test(value)) return doubleQuoted(value);
-  if (value.includes('\n')) {
-    // A block cannot end in whitespace after its last line break, nor hold only whitespace (its
-    // spaces would be read as indentation).
-    return /\n[\t ]+$|^[\t\n ]*$/.test(value) ? doubleQuoted(value) : literalBlock(value, indent);
-  }
+  if (value.includes('\n')) return NOT_A_BLOCK.test(value) ? doubleQuoted(value) : literalBlock(value, indent);
   if (PLAIN_FORBIDDEN.test(value) || spellsAnotherType(value)) return quoted(value);
   return value;
 }
@@ -225,7 +226,7 @@ function rootString(value: string): string {
   const marker = DOCUMENT_MARKER.test(value);
   if (!marker && value.includes('\n') && /^\n*[ ]/.test(value)) return doubleQuoted(value);
   if (!marker || NEEDS_ESCAPES.test(value)) return scalarString(value, '');
-  if (value.includes('\n')) return /\n[\t ]+$|^[\t\n ]*$/.test(value) ? doubleQuoted(value) : literalBlock(value, '  ');
+  if (value.includes('\n')) return NOT_A_BLOCK.test(value) ? doubleQuoted(value) : literalBlock(value, '  ');
   return PLAIN_FORBIDDEN.test(value) || spellsAnotherType(value) ? quoted(value) : literalBlock(value, '  ');
 }
 

@@ -68,16 +68,8 @@ export async function restore(opts: RestoreOptions, io: Io): Promise<void> {
   await restoreAllInOne(opts, io);
 }
 
-interface KubeRestoreOptions extends KubeTarget {
-  filename: string;
-  from: string;
-  dryRun?: true;
-  startAt?: string;
-  secretsFile?: string;
-  timeout: string;
-  yes?: true;
-  output: Output;
-}
+/** `osk restore -f`: the file is given, the all-in-one's cloud name is not used. */
+type KubeRestoreOptions = Omit<RestoreOptions, 'cloud' | 'filename'> & { filename: string };
 
 /** `osk restore -f`: the restore procedure of a cloud on Kubernetes, printed (--dry-run) or run. */
 async function restoreOnKubernetes(file: CloudFile, opts: KubeRestoreOptions, io: Io): Promise<void> {

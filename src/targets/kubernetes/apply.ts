@@ -24,7 +24,7 @@ import {
   type ObjectRef,
 } from './inventory.js';
 import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
-import { WorkloadWatch } from './workload-watch.js';
+import { WorkloadWatch, type Live } from './workload-watch.js';
 import { checkExternalSecrets } from './external-secrets.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
@@ -54,12 +54,6 @@ export interface ApplyResult extends RunResult {
   /** Milliseconds from the start when each component became ready (the observed order). */
   readyAt: Map<string, number>;
 }
-
-type Live = {
-  metadata?: { resourceVersion?: string; generation?: number };
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-};
 
 function emptyResult(): ApplyResult {
   return {
@@ -126,7 +120,7 @@ export async function applyCloud(
     res.startedAt.set(id, Date.now() - t0);
     try {
       const generations = await Promise.all(g.objects.map(applyOne));
-      const applied = new Map(g.objects.map((obj, i) => [`${obj.kind}/${obj.metadata?.name}`, generations[i]]));
+      const applied = new Map(g.objects.map((obj, i) => [refKey(refOf(obj)), generations[i]]));
       await waitReady(api, watch, id, ns, g.objects, applied, model.ctx.name, o);
       res.readyAt.set(id, Date.now() - t0);
       o.reporter.done(id, 'ready');
@@ -209,11 +203,7 @@ async function servedGroups(
     skipped = kinds;
     const dropped = rendered.flatMap((g) => g.objects).filter((x) => unserved.has(`${x.apiVersion} ${x.kind}`));
     o.reporter.note(
-      skipMessage(
-        objectsNeedingCrds(
-          dropped.map((x) => x as { apiVersion?: string; kind?: string; metadata?: { name?: string } }),
-        ),
-      ) ??
+      skipMessage(objectsNeedingCrds(dropped)) ??
         `skipped the objects of ${kinds.length} kinds this cluster does not serve: ${kinds.join(', ')} (install their CRDs, or turn the feature off in the cloud file)`,
     );
   }
@@ -226,7 +216,7 @@ async function servedGroups(
  */
 async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Promise<number | undefined> {
   const ref = refOf(obj);
-  const label = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  const label = refLabel(ref);
   const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
   if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) {
     // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
@@ -272,7 +262,7 @@ async function waitReady(
   id: string,
   ns: string,
   objects: KubeObject[],
-  /** kind/name → the generation this apply gave it: the watch may still hold an older one. */
+  /** refKey → the generation this apply gave the object: the watch may still hold an older one. */
   applied: Map<string, number | undefined>,
   cloud: string,
   o: ApplyOptions,
@@ -287,7 +277,7 @@ async function waitReady(
     for (;;) {
       const seen = watch.seen;
       const { live, nodes } = await watch.get(ref.kind, ref.name);
-      const generation = applied.get(`${ref.kind}/${ref.name}`) ?? 0;
+      const generation = applied.get(refKey(ref)) ?? 0;
       const r =
         live && (live.metadata?.generation ?? 0) >= generation
           ? workloadReadiness(ref.kind, live, nodes)

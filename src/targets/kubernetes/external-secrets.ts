@@ -31,14 +31,10 @@ export async function checkExternalSecrets(
   const ns = model.ctx.namespace;
   const missing: string[] = [];
   for (const [name, users] of externalSecrets(model, groups)) {
-    const r = await api.request(
-      'GET',
-      `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`,
-      {
-        ok: [404],
-        what: `get Secret ${ns}/${name}`,
-      },
-    );
+    const r = await api.request('GET', await api.path('v1', 'Secret', ns, name), {
+      ok: [404],
+      what: `get Secret ${ns}/${name}`,
+    });
     if (r.status === 404) missing.push(`Secret ${ns}/${name} (mounted by ${users.join(', ')})`);
   }
   if (missing.length)

@@ -61,6 +61,15 @@ interface RequestOpts {
 const TRANSIENT = new Set([429, 500, 502, 503, 504]);
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
+/** A response body: JSON when it parses, else the text (a proxy's error page), undefined when empty. */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}
+
 export class KubeApi {
   /** Requests sent (retries included), for the benchmark's requests-per-object figure. */
   requests = 0;
@@ -198,13 +207,7 @@ export class KubeApi {
         res.on('data', (c) => chunks.push(c as Buffer));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON (a proxy's error page): keep the text
-          }
+          const body = parseBody(Buffer.concat(chunks).toString('utf8'));
           const ra = Number(res.headers['retry-after']);
           resolve({
             status: res.statusCode ?? 0,
@@ -263,12 +266,7 @@ export class KubeApi {
           const chunks: Buffer[] = [];
           res.on('data', (c) => chunks.push(c as Buffer));
           res.on('end', () => {
-            let body: ApiStatus | string = Buffer.concat(chunks).toString('utf8');
-            try {
-              body = JSON.parse(body) as ApiStatus;
-            } catch {
-              // keep the text
-            }
+            const body = parseBody(Buffer.concat(chunks).toString('utf8')) as ApiStatus | string | undefined;
             reject(this.error('GET', path, res.statusCode ?? 0, body, `watch ${path}`));
           });
           return;

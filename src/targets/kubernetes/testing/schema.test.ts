@@ -5,26 +5,19 @@
  * backup/render.test.ts those of the backup variants.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseCloudFile } from '../../../spec/load.js';
-import { SecretStore } from '../../../state/secret-store.js';
-import { allObjects } from '../objects.js';
-import { render } from '../render.js';
+import { renderedExamples } from './examples.js';
 import { schemaProblems, validateKube } from './schema.js';
 
 test('every object of every example passes its schema', () => {
-  for (const name of readdirSync('examples').filter((f) => f.endsWith('.yaml'))) {
-    const cloud = parseCloudFile(readFileSync(`examples/${name}`, 'utf8'), name);
-    const objects = allObjects(render(cloud, SecretStore.memory(cloud.metadata.name)).groups);
+  for (const { name, objects } of renderedExamples()) {
     assert.ok(objects.length > 100, name);
     assert.deepEqual(schemaProblems(objects), [], name);
   }
 });
 
 test('the check is real: a broken object is refused, and a kind without a schema is an error', () => {
-  const cloud = parseCloudFile(readFileSync('examples/minimal.yaml', 'utf8'), 'minimal.yaml');
-  const objects = allObjects(render(cloud, SecretStore.memory(cloud.metadata.name)).groups);
+  const { objects } = renderedExamples().find((e) => e.name === 'minimal.yaml')!;
   const deployment = structuredClone(objects.find((o) => o.kind === 'Deployment')!) as unknown as {
     spec: { replicas: unknown };
   };
