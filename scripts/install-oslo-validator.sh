@@ -47,7 +47,7 @@ forbid_service_starts install-oslo-validator.sh
 
 export DEBIAN_FRONTEND=noninteractive
 export DEBCONF_NONINTERACTIVE_SEEN=true
-APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+APT_OPTS=("${APT_WAIT[@]}" -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
 log "installing: ${missing[*]:-(packages present, validator command missing: reinstalling python3-oslo.config)}"
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -55,7 +55,7 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   APT_OPTS+=(--reinstall)
 fi
 
-apt-get update -q </dev/null
+apt-get update -q "${APT_WAIT[@]}" </dev/null
 # Show the full set (with dependencies) that is about to be installed.
 apt-get install -s "${APT_OPTS[@]}" "${missing[@]}" </dev/null \
   | awk '/^Inst /{print $2}' | sort | tr '\n' ' ' | fold -s -w 120 | sed 's/^/  + /' >&2 || true

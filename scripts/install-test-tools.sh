@@ -29,7 +29,12 @@ source "$(dirname "$0")/lib/apt.sh"
 # (src/backup/kubernetes/scripts.test.ts). galera-4 + prometheus-mysqld-exporter: the Galera
 # alerts against a real one-node cluster and the real exporter (src/targets/kubernetes/monitoring/exporters.test.ts).
 # awscli: the offsite upload against a local S3 API (moto, from PyPI below).
-PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli)
+# containerd, runc, containernetworking-plugins, iptables, conntrack, socat, umoci,
+# busybox-static: the real node of the test cluster (test/cluster/real-node.ts): the container
+# runtime and CNI plugins the kubelet drives, kube-proxy's iptables and conntrack, the forwarder
+# that lets pods reach the API server, and the OCI layouts of the node's own small images.
+PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
+  containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 
@@ -62,7 +67,7 @@ forbid_service_starts install-test-tools.sh
 
 export DEBIAN_FRONTEND=noninteractive
 export DEBCONF_NONINTERACTIVE_SEEN=true
-APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+APT_OPTS=("${APT_WAIT[@]}" -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   # Package present but promtool missing (removed by hand): reinstall it.
@@ -71,7 +76,7 @@ if [[ ${#missing[@]} -eq 0 ]]; then
 fi
 log "installing: ${missing[*]}"
 
-apt-get update -q </dev/null
+apt-get update -q "${APT_WAIT[@]}" </dev/null
 apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null
 
 # Keep the packaged servers from starting at the next boot on a systemd host (the tests start

@@ -5,6 +5,9 @@
 #                             exits: Debian's policy-rc.d switch (exit 101). An existing policy
 #                             that forbids starts is kept; one that allows them is put aside and
 #                             restored on exit.
+#   APT_WAIT                  apt-get options that wait (up to 15 min) for the dpkg lock held by
+#                             another apt run (an install beside this one, unattended-upgrades)
+#                             instead of failing at once
 
 missing_packages() {
   local pkg status
@@ -39,3 +42,5 @@ _restore_policy() {
   if [[ $policy_created -eq 1 ]]; then rm -f "$POLICY"; fi
   if [[ -n "$policy_backup" && -e "$policy_backup" ]]; then mv -f "$policy_backup" "$POLICY"; fi
 }
+
+APT_WAIT=(-o DPkg::Lock::Timeout=900)

@@ -93,13 +93,17 @@ export async function ensurePackages(
     await writeFile(policy, '#!/bin/sh\n# written by osk up while it installs packages\nexit 101\n', { mode: 0o755 });
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const update = await run('apt-get', ['update', '-q'], env);
+    // Wait for the dpkg lock of another apt run (unattended-upgrades, an install beside osk)
+    // instead of failing at once; apt says it is waiting.
+    const wait = ['-o', 'DPkg::Lock::Timeout=900'];
+    const update = await run('apt-get', ['update', '-q', ...wait], env);
     if (update.code !== 0)
       throw new OskError(`apt-get update failed (exit ${update.code}):\n${tail(update.out)}`, {
         hint: 'check the apt sources and the network, then run osk up --yes again',
       });
     const args = [
       'install',
+      ...wait,
       '-y',
       '-q',
       '--no-install-recommends',
