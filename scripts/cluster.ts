@@ -1,7 +1,7 @@
 // A local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 // kwok) for trying osk and for integration tests; see test/cluster/control-plane.ts.
 //
-//   npm run cluster:up -- [--nodes N] [--dir D] [--gpu-nodes N] [--pod-ready-delay 2s] [--job-complete-delay 1s]
+//   npm run cluster:up -- [--nodes N] [--real-node] [--dir D] [--gpu-nodes N] [--pod-ready-delay 2s] [--job-complete-delay 1s]
 //   npm run cluster:down -- [--dir D] [--keep] [--grace 10s]
 //   node --import tsx scripts/cluster.ts status [--dir D]
 //
@@ -22,11 +22,13 @@ import {
 import { DEFAULT_STORAGE_CLASS } from '../test/cluster/storage.js';
 
 const USAGE = `usage:
-  cluster.ts up     [--nodes N] [--dir DIR] [--gpu-nodes N] [--pod-ready-delay DURATION] [--job-complete-delay DURATION]
+  cluster.ts up     [--nodes N] [--real-node] [--dir DIR] [--gpu-nodes N] [--pod-ready-delay DURATION] [--job-complete-delay DURATION]
   cluster.ts down   [--dir DIR] [--keep] [--grace DURATION]
   cluster.ts status [--dir DIR]
 DIR defaults to \${OSK_STATE_DIR:-$HOME/.local/state/osk}/cluster; the kubeconfig is DIR/kubeconfig.
-N defaults to 5 (3 control plane + 2 compute, one of them with GPUs).
+N defaults to 5 (3 control plane + 2 compute, one of them with GPUs), fake (kwok) nodes.
+--real-node adds a real node (kubelet, kube-proxy, containerd; root) labelled for both roles, and
+CoreDNS; with --nodes 0 it is the only node.
 DURATION: 500 (ms), 500ms, 2s, 1m. Delays default to $OSK_POD_READY_DELAY_MS / $OSK_JOB_COMPLETE_DELAY_MS or 0.`;
 
 function shellQuote(s: string): string {
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
     args: rest,
     options: {
       nodes: { type: 'string' },
+      'real-node': { type: 'boolean' },
       dir: { type: 'string' },
       'gpu-nodes': { type: 'string' },
       'pod-ready-delay': { type: 'string' },
@@ -66,6 +69,7 @@ async function main(): Promise<number> {
       const cluster = await startCluster({
         nodes: int('nodes', values.nodes) ?? 5,
         dir,
+        ...(values['real-node'] ? { realNode: true } : {}),
         ...(gpuNodes === undefined ? {} : { gpuNodes }),
         ...(values['pod-ready-delay'] ? { podReadyDelayMs: parseDurationMs(values['pod-ready-delay']) } : {}),
         ...(values['job-complete-delay'] ? { jobCompleteDelayMs: parseDurationMs(values['job-complete-delay']) } : {}),
@@ -73,7 +77,12 @@ async function main(): Promise<number> {
       cluster.client.close();
       const s = cluster.state;
       process.stderr.write(
-        `nodes: ${s.nodes.map((n) => `${n.name} (${n.role}${n.gpu ? ', gpu' : ''})`).join(', ')}\n` +
+        `nodes: ${[
+          ...s.nodes.map((n) => `${n.name} (${n.role}${n.gpu ? ', gpu' : ''})`),
+          ...(s.realNode
+            ? [`${s.realNode.name} (real: both roles, ${s.realNode.net.nodeIP}, pods ${s.realNode.net.podCIDR})`]
+            : []),
+        ].join(', ')}\n` +
           `storage: default StorageClass ${DEFAULT_STORAGE_CLASS} (kube-controller-manager's host-path provisioner, volumes in /tmp/hostpath_pv)\n` +
           `processes: ${s.processes.map((p) => `${p.name}=${p.pid}`).join(' ')} (logs in ${s.dir}/logs)\n` +
           `stop with: npm run cluster:down${values.dir ? ` -- --dir ${shellQuote(s.dir)}` : ''}\n`,
@@ -92,6 +101,7 @@ async function main(): Promise<number> {
         log: (l) => process.stderr.write(`${l}\n`),
       });
       if (r.volumesProblem) process.stderr.write(`warning: ${r.volumesProblem}\n`);
+      for (const p of r.hostProblems ?? []) process.stderr.write(`warning: not undone on the host: ${p}\n`);
       process.stderr.write(
         `stopped: ${r.terminated.join(', ') || '-'}` +
           (r.killed.length ? `; killed: ${r.killed.join(', ')}` : '') +

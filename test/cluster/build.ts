@@ -23,8 +23,44 @@ import { defaultProgressMode, formatElapsed, startProgress } from './progress.js
 
 const GO_MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'go');
 
-/** Applets of kubecp that get a symlink of their name (argv[0] dispatch). */
-const APPLETS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
+/**
+ * One `go build` of main packages of the module in ./go, cached in cacheRoot()/<prefix>-<hash>/bin:
+ * the control plane (kubecp + kwok, every cluster) and the node (kubenode, only a cluster with a
+ * real node). Both share Go's build cache, so the packages they have in common compile once.
+ */
+interface GoBuild {
+  prefix: string;
+  /** the packages `go build` is given (relative to the module, or import paths) */
+  packages: string[];
+  /** the import paths `go build -v` prints for those main packages (its last lines before the link) */
+  mains: string[];
+  /** the binaries it links, for the progress lines */
+  binaries: string[];
+  /** directories (relative to the module) whose .go files are hashed besides go.mod and go.sum */
+  sourceDirs: string[];
+  /** symlink name -> binary (argv[0] dispatch of the multi-call binaries) */
+  applets: Record<string, string>;
+}
+
+const CONTROL_PLANE: GoBuild = {
+  prefix: 'k8s',
+  packages: ['.', 'sigs.k8s.io/kwok/cmd/kwok'],
+  mains: ['.', 'osk.local/kubecp', 'sigs.k8s.io/kwok/cmd/kwok'],
+  binaries: ['kubecp', 'kwok'],
+  sourceDirs: ['.'],
+  applets: Object.fromEntries(
+    ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'].map((a) => [a, 'kubecp']),
+  ),
+};
+
+const NODE: GoBuild = {
+  prefix: 'node',
+  packages: ['./kubenode'],
+  mains: ['./kubenode', 'osk.local/kubecp/kubenode'],
+  binaries: ['kubenode'],
+  sourceDirs: ['kubenode'],
+  applets: { kubelet: 'kubenode', 'kube-proxy': 'kubenode' },
+};
 
 export interface Versions {
   kubernetes: string;
@@ -41,6 +77,15 @@ export interface Binaries {
   /** true when this call compiled them, false when they came from the cache */
   built: boolean;
   buildSeconds?: number;
+}
+
+/** kubelet and kube-proxy (symlinks to kubenode) of the pinned Kubernetes. */
+export interface NodeBinaries {
+  binDir: string;
+  kubelet: string;
+  kubeProxy: string;
+  versions: Versions;
+  built: boolean;
 }
 
 /** Where built tools are kept, outside any work tree: $OSK_CACHE_DIR, else ~/.cache/osk. */
@@ -92,34 +137,31 @@ function ldflags(v: Versions): string {
   return ['-s', '-w', ...x].join(' ');
 }
 
-function buildArgs(v: Versions, outDir: string): string[] {
+function buildArgs(b: GoBuild, v: Versions, outDir: string): string[] {
   // One `go build` for both main packages, so the packages they share are compiled once.
   // -buildvcs=false: the module sits inside the project's git tree; stamping it would only make
   // the build depend on git being usable there.
-  return [
-    'build',
-    '-trimpath',
-    '-buildvcs=false',
-    `-ldflags=${ldflags(v)}`,
-    '-o',
-    `${outDir}/`,
-    '.',
-    'sigs.k8s.io/kwok/cmd/kwok',
-  ];
+  return ['build', '-trimpath', '-buildvcs=false', `-ldflags=${ldflags(v)}`, '-o', `${outDir}/`, ...b.packages];
 }
 
-function pinHash(goVersion: string): string {
+function pinHash(b: GoBuild, goVersion: string): string {
   const h = createHash('sha256');
-  const files = readdirSync(GO_MODULE_DIR)
-    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
-    .sort();
+  const files = [
+    'go.mod',
+    'go.sum',
+    ...b.sourceDirs.flatMap((d) =>
+      readdirSync(join(GO_MODULE_DIR, d))
+        .filter((f) => f.endsWith('.go'))
+        .map((f) => join(d, f)),
+    ),
+  ].sort();
   for (const f of files) {
     h.update(`${f}\0`);
     h.update(readFileSync(join(GO_MODULE_DIR, f)));
     h.update('\0');
   }
   const v = pinnedVersions(goVersion);
-  h.update(`${goVersion}\0${buildArgs(v, 'OUT').join(' ')}\0`);
+  h.update(`${goVersion}\0${buildArgs(b, v, 'OUT').join(' ')}\0`);
   return h.digest('hex').slice(0, 12);
 }
 
@@ -140,19 +182,48 @@ interface EnsureOptions {
   progress?: 'live' | 'lines';
 }
 
-/** Returns the cached binaries, building them first when the pin has no build yet. */
+/** Returns the control plane's cached binaries, building them first when the pin has no build yet. */
 export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries> {
+  const built = await ensureGoBuild(CONTROL_PLANE, opts);
+  return {
+    binDir: built.binDir,
+    kubecp: join(built.binDir, 'kubecp'),
+    kwok: join(built.binDir, 'kwok'),
+    versions: built.versions,
+    built: built.built,
+    ...(built.buildSeconds === undefined ? {} : { buildSeconds: built.buildSeconds }),
+  };
+}
+
+/** Returns the cached kubelet and kube-proxy of the pinned Kubernetes, building them first if needed. */
+export async function ensureNodeBinaries(opts: EnsureOptions = {}): Promise<NodeBinaries> {
+  const built = await ensureGoBuild(NODE, opts);
+  return {
+    binDir: built.binDir,
+    kubelet: join(built.binDir, 'kubelet'),
+    kubeProxy: join(built.binDir, 'kube-proxy'),
+    versions: built.versions,
+    built: built.built,
+  };
+}
+
+interface Built {
+  binDir: string;
+  versions: Versions;
+  built: boolean;
+  buildSeconds?: number;
+}
+
+async function ensureGoBuild(b: GoBuild, opts: EnsureOptions): Promise<Built> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   opts = { ...opts, progress: opts.progress ?? (opts.log ? 'lines' : defaultProgressMode()) };
   const go = goCommand();
   const gv = goVersion(go);
   const versions = pinnedVersions(gv);
-  const root = join(cacheRoot(), `k8s-${pinHash(gv)}`);
+  const root = join(cacheRoot(), `${b.prefix}-${pinHash(b, gv)}`);
   const binDir = join(root, 'bin');
-  const result = (built: boolean, buildSeconds?: number): Binaries => ({
+  const result = (built: boolean, buildSeconds?: number): Built => ({
     binDir,
-    kubecp: join(binDir, 'kubecp'),
-    kwok: join(binDir, 'kwok'),
     versions,
     built,
     ...(buildSeconds === undefined ? {} : { buildSeconds }),
@@ -167,18 +238,21 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
     const tmp = `${root}.tmp-${process.pid}`;
     removeAbandonedBuilds(root);
     mkdirSync(join(tmp, 'bin'), { recursive: true });
-    const args = buildArgs(versions, join(tmp, 'bin'));
+    const args = buildArgs(b, versions, join(tmp, 'bin'));
     log(
-      `building Kubernetes ${versions.kubernetes}, etcd ${versions.etcd}, kwok ${versions.kwok} with ${gv} ` +
-        `into ${binDir} (a cold build takes a long while; later runs reuse it)`,
+      b === CONTROL_PLANE
+        ? `building Kubernetes ${versions.kubernetes}, etcd ${versions.etcd}, kwok ${versions.kwok} with ${gv} ` +
+            `into ${binDir} (a cold build takes a long while; later runs reuse it)`
+        : `building kubelet and kube-proxy ${versions.kubernetes} with ${gv} into ${binDir} ` +
+            '(a cold build takes a long while; later runs reuse it)',
     );
     const started = Date.now();
     // Three steps, so each can say how far it got: the download, the package count, the build.
     await downloadModules(go, log, opts);
-    const total = await countPackages(go, log, opts);
-    await compile(go, args, total, log, opts);
+    const total = await countPackages(go, b, log, opts);
+    await compile(go, b, args, total, log, opts);
     const seconds = Math.round((Date.now() - started) / 1000);
-    for (const a of APPLETS) symlinkSync('kubecp', join(tmp, 'bin', a));
+    for (const [applet, binary] of Object.entries(b.applets)) symlinkSync(binary, join(tmp, 'bin', applet));
     writeFileSync(
       join(tmp, 'complete'),
       `${JSON.stringify(
@@ -193,6 +267,63 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<Binaries
     return result(true, seconds);
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * CoreDNS, the real node's cluster DNS: `go install` of its own module at this version, so its
+ * dependencies stay out of the Kubernetes module's graph (they would move shared pins). Static
+ * (CGO_ENABLED=0): it runs in an image that holds nothing else.
+ */
+export const COREDNS = { module: 'github.com/coredns/coredns', version: 'v1.15.0' } as const;
+
+/** Returns the path of the cached coredns binary, building it first when this pin has none. */
+export async function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  opts = { ...opts, progress: opts.progress ?? (opts.log ? 'lines' : defaultProgressMode()) };
+  const go = goCommand();
+  const gv = goVersion(go);
+  const root = join(
+    cacheRoot(),
+    `coredns-${COREDNS.version}-${createHash('sha256').update(gv).digest('hex').slice(0, 8)}`,
+  );
+  const binary = join(root, 'bin', 'coredns');
+  if (existsSync(join(root, 'complete'))) return binary;
+  mkdirSync(cacheRoot(), { recursive: true });
+  await acquireLock(`${root}.lock`, log, opts);
+  try {
+    if (existsSync(join(root, 'complete'))) return binary;
+    const tmp = `${root}.tmp-${process.pid}`;
+    removeAbandonedBuilds(root);
+    mkdirSync(join(tmp, 'bin'), { recursive: true });
+    log(`building CoreDNS ${COREDNS.version} with ${gv} into ${dirname(binary)} (a few minutes the first time)`);
+    const started = Date.now();
+    const p = startProgress('go install CoreDNS', { log, ...modeOf(opts) });
+    let packages = 0;
+    const args = ['install', '-v', '-trimpath', '-ldflags=-s -w', `${COREDNS.module}@${COREDNS.version}`];
+    try {
+      await runGo(
+        go,
+        args,
+        (line) => {
+          if (!IMPORT_PATH.test(line)) return void p.note(`  go: ${line}`);
+          packages++;
+          p.update(`${packages} packages (${line})`);
+        },
+        { ...process.env, GOBIN: join(tmp, 'bin'), CGO_ENABLED: '0' },
+      );
+    } catch (e) {
+      p.done(`building CoreDNS failed after ${packages} packages`);
+      throw e;
+    }
+    const seconds = Math.round((Date.now() - started) / 1000);
+    p.done(`built CoreDNS in ${seconds}s`);
+    writeFileSync(join(tmp, 'complete'), `${JSON.stringify({ ...COREDNS, go: gv, buildSeconds: seconds }, null, 2)}\n`);
+    rmSync(root, { recursive: true, force: true });
+    renameSync(tmp, root);
+    return binary;
+  } finally {
+    rmSync(`${root}.lock`, { recursive: true, force: true });
   }
 }
 
@@ -236,11 +367,11 @@ async function downloadModules(go: string, log: (l: string) => void, opts: Ensur
 }
 
 /** How many packages the build takes in (standard library included): the denominator of compile(). */
-async function countPackages(go: string, log: (l: string) => void, opts: EnsureOptions): Promise<number> {
+async function countPackages(go: string, b: GoBuild, log: (l: string) => void, opts: EnsureOptions): Promise<number> {
   const p = startProgress('listing the packages to build', { log, ...modeOf(opts) });
   let n = 0;
   try {
-    await runGo(go, ['list', '-deps', '.', 'sigs.k8s.io/kwok/cmd/kwok'], (line, stream) => {
+    await runGo(go, ['list', '-deps', ...b.packages], (line, stream) => {
       if (stream === 'stdout') n++;
       else p.note(`  go: ${line}`);
     });
@@ -253,6 +384,7 @@ async function countPackages(go: string, log: (l: string) => void, opts: EnsureO
 /** `go build -v`: it names each package as it compiles it; the link at the end says nothing. */
 async function compile(
   go: string,
+  b: GoBuild,
   args: string[],
   total: number,
   log: (l: string) => void,
@@ -260,7 +392,8 @@ async function compile(
 ): Promise<void> {
   const p = startProgress('compiling', { log, ...modeOf(opts) });
   let compiled = 0;
-  const mains = new Set(['.', 'osk.local/kubecp', 'sigs.k8s.io/kwok/cmd/kwok']);
+  const mains = new Set(b.mains);
+  const linked = b.binaries.join(' and ');
   let mainsDone = 0;
   try {
     await runGo(go, [args[0] ?? 'build', '-v', ...args.slice(1)], (line) => {
@@ -268,8 +401,8 @@ async function compile(
       compiled++;
       if (mains.has(line)) mainsDone++;
       p.update(
-        mainsDone >= 2
-          ? `${compiled}/${total} packages; linking kubecp and kwok`
+        mainsDone >= b.binaries.length
+          ? `${compiled}/${total} packages; linking ${linked}`
           : `${compiled}/${total} packages (${line})`,
       );
     });
@@ -278,7 +411,7 @@ async function compile(
     throw e;
   }
   p.done(
-    `compiled ${compiled} of ${total} packages (the others were in Go's build cache or need no compiling) and linked kubecp and kwok`,
+    `compiled ${compiled} of ${total} packages (the others were in Go's build cache or need no compiling) and linked ${linked}`,
   );
 }
 
@@ -299,9 +432,18 @@ function modeOf(opts: EnsureOptions): { mode: 'live' | 'lines' } {
  * with the last output when go fails. nice: the machine may be shared and the build must not
  * starve everything else.
  */
-function runGo(go: string, args: string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {
+function runGo(
+  go: string,
+  args: string[],
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('nice', ['-n', '19', go, ...args], { cwd: GO_MODULE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nice', ['-n', '19', go, ...args], {
+      cwd: GO_MODULE_DIR,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tail = '';
     const partial = { stdout: '', stderr: '' };
     const emit = (line: string, stream: 'stdout' | 'stderr'): void => {

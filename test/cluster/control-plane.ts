@@ -1,6 +1,7 @@
 // A real Kubernetes control plane on 127.0.0.1 for osk's tests: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler and the kwok controller (which plays kubelet for fake
-// Nodes: pods become Running/Ready, Job pods Succeeded). No container runtime is involved.
+// Nodes: pods become Running/Ready, Job pods Succeeded). With realNode, one real node beside them
+// runs pods in containers (real-node.ts).
 //
 //   const c = await startCluster({ nodes: 5, dir });   // -> { kubeconfig, client, stop(), ... }
 //   ...
@@ -9,7 +10,7 @@
 // The processes are detached (they outlive the caller, as `npm run cluster:up` needs); their PIDs,
 // ports and logs are kept in `dir` (state.json, pids/, logs/), so stopCluster(dir) can end exactly
 // those processes from another process later.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -28,8 +29,20 @@ import { createServer, type Server } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBinaries, type Binaries, type Versions } from './build.js';
+import { ensureBinaries, ensureCoreDNS, ensureNodeBinaries, type Binaries, type Versions } from './build.js';
 import { KubeClient, waitFor, type KubeObject } from './kube.js';
+import { joinCgroup, mountsUnder } from './node-host.js';
+import { ensureNodeImages } from './node-images.js';
+import {
+  cleanUpRealNode,
+  prepareRealNode,
+  REAL_NODE_NAME,
+  type RealNodeState,
+  realNodeApiserverFlags,
+  realNodeUnsupported,
+  restoreHost,
+  startRealNode,
+} from './real-node.js';
 import {
   createDefaultStorageClass,
   DEFAULT_STORAGE_CLASS,
@@ -55,8 +68,13 @@ export function defaultClusterDir(): string {
 }
 
 interface StartOptions {
-  /** number of fake Nodes: the first min(3, nodes) are control plane, the rest compute */
+  /** number of fake Nodes: the first min(3, nodes) are control plane, the rest compute (0 allowed with realNode) */
   nodes: number;
+  /**
+   * Add one real node (kubelet, kube-proxy, containerd; real-node.ts) labelled for both roles,
+   * with CoreDNS. Needs root and the packages of scripts/install-test-tools.sh.
+   */
+  realNode?: boolean;
   /** state directory (pki, logs, pids, etcd data, kubeconfig); created if missing */
   dir: string;
   /** how many compute nodes also get a GPU (default: max(1, floor(compute / 4)) when there are compute nodes) */
@@ -92,7 +110,7 @@ interface NodeSpec {
 interface ProcessRecord {
   name: string;
   pid: number;
-  /** the executable path it was started as: checked against /proc/PID/cmdline before a signal */
+  /** the executable path it runs as: checked against /proc/PID/cmdline before a signal */
   argv0: string;
   log: string;
 }
@@ -112,6 +130,8 @@ interface ClusterState {
   startedAt: string;
   /** provisioned volume directories seen by a `down --keep`, so a later `down` can remove them */
   volumeDirs?: string[];
+  /** the real node, when there is one: what it changed on the host, to undo */
+  realNode?: RealNodeState;
 }
 
 export interface Cluster {
@@ -145,6 +165,8 @@ export interface StopResult {
   volumesRemoved: string[];
   /** why the provisioned volumes could not be found (the apiserver did not answer), if so */
   volumesProblem?: string;
+  /** what the real node changed on the host and could not be undone (empty: all undone) */
+  hostProblems?: string[];
 }
 
 /** Entries this harness creates in a state directory; nothing else there is ever removed. */
@@ -158,14 +180,17 @@ const OWN_ENTRIES = [
   'kubeconfigs',
   'etcd-data',
   'kwok-stages.yaml',
+  'node',
 ];
 
 const stderrLog = (l: string): void => {
   process.stderr.write(`${l}\n`);
 };
 
-function planNodes(nodes: number, gpuNodes?: number): NodeSpec[] {
-  if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`nodes must be a positive integer, not ${nodes}`);
+function planNodes(nodes: number, gpuNodes?: number, realNode = false): NodeSpec[] {
+  if (!Number.isInteger(nodes) || nodes < (realNode ? 0 : 1)) {
+    throw new Error(`nodes must be a ${realNode ? 'non-negative' : 'positive'} integer, not ${nodes}`);
+  }
   const cp = Math.min(3, nodes);
   const compute = nodes - cp;
   const gpus = Math.min(compute, gpuNodes ?? (compute > 0 ? Math.max(1, Math.floor(compute / 4)) : 0));
@@ -223,7 +248,11 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   const log = opts.log ?? stderrLog;
   const dir = resolve(opts.dir);
   const timeoutMs = opts.timeoutMs ?? 180_000;
-  const nodes = planNodes(opts.nodes, opts.gpuNodes);
+  const nodes = planNodes(opts.nodes, opts.gpuNodes, opts.realNode);
+  if (opts.realNode) {
+    const why = realNodeUnsupported((cmd) => commandExists(cmd));
+    if (why) throw new Error(why);
+  }
 
   const existing = readState(dir);
   if (existing) {
@@ -233,6 +262,9 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       const describe = (ns: NodeSpec[]): string => ns.map((n) => `${n.name}${n.gpu ? '+gpu' : ''}`).join(',');
       if (describe(existing.nodes) !== describe(nodes)) {
         differs.push(`nodes ${describe(existing.nodes)} (asked: ${describe(nodes)})`);
+      }
+      if (!!existing.realNode !== !!opts.realNode) {
+        differs.push(`${existing.realNode ? 'a' : 'no'} real node (asked: ${opts.realNode ? 'one' : 'none'})`);
       }
       const delays: [string, number, number | undefined][] = [
         ['pod-ready delay', existing.podReadyDelayMs, opts.podReadyDelayMs ?? envMs('OSK_POD_READY_DELAY_MS')],
@@ -270,6 +302,10 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       );
     }
     log(`the cluster recorded in ${dir} is not running any more; starting a new one there`);
+    if (existing.realNode) {
+      const left = await cleanUpRealNode(existing.realNode);
+      if (left.length > 0) throw new Error(`could not undo the old real node's host changes: ${left.join('; ')}`);
+    }
     removeVolumeDirs(existing.volumeDirs ?? []); // its etcd data, which knew them, goes too
     removeOwnEntries(dir);
   }
@@ -283,10 +319,15 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     tPhase = now;
   };
 
-  const bins = await ensureBinaries({
-    ...(opts.log ? { log } : {}),
-    ...(opts.progress ? { progress: opts.progress } : {}),
-  });
+  const buildOpts = { ...(opts.log ? { log } : {}), ...(opts.progress ? { progress: opts.progress } : {}) };
+  const bins = await ensureBinaries(buildOpts);
+  const nodeParts = opts.realNode
+    ? await (async () => {
+        const nodeBins = await ensureNodeBinaries(buildOpts);
+        const images = ensureNodeImages(await ensureCoreDNS(buildOpts), log);
+        return { nodeBins, images };
+      })()
+    : undefined;
   phase('build');
 
   mkdirSync(dir, { recursive: true });
@@ -325,6 +366,11 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   const client = KubeClient.fromKubeconfig(kubeconfig);
   const disarm = opts.stopOnExit ? killOnExit(state) : () => undefined;
   try {
+    if (nodeParts) {
+      // Before the apiserver: its advertise address is the node network's host end.
+      state.realNode = prepareRealNode(dir);
+      saveState(state);
+    }
     const etcdURL = `http://127.0.0.1:${ports.etcdClient}`;
     const peerURL = `http://127.0.0.1:${ports.etcdPeer}`;
     start(state, bins, 'etcd', [
@@ -351,7 +397,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       `--etcd-servers=${etcdURL}`,
       '--bind-address=127.0.0.1',
       `--secure-port=${ports.apiserver}`,
-      ...advertiseFlags(),
+      ...(state.realNode ? realNodeApiserverFlags(state.realNode) : advertiseFlags()),
       `--tls-cert-file=${p('apiserver.crt')}`,
       `--tls-private-key-file=${p('apiserver.key')}`,
       `--client-ca-file=${p('ca.crt')}`,
@@ -438,12 +484,31 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       return items.filter(isNodeReady).length >= nodes.length;
     });
     phase('components+nodes');
+    if (state.realNode && nodeParts) {
+      const node = state.realNode;
+      await startRealNode({
+        node,
+        apiserverPort: ports.apiserver,
+        pki,
+        client,
+        images: nodeParts.images,
+        kubelet: nodeParts.nodeBins.kubelet,
+        kubeProxy: nodeParts.nodeBins.kubeProxy,
+        labels: `${CONTROL_PLANE_LABEL}=enabled,${COMPUTE_LABEL}=enabled`,
+        start: (name, argv, argv0, leaf) => startArgv(state, name, argv, argv0, leaf),
+        waitAlive: (what, check) => waitAlive(state, what, timeoutMs, check),
+        log,
+      });
+      phase('real node');
+    }
     timings.total = (Date.now() - t0) / 1000;
     log(
       `cluster up in ${timings.total.toFixed(1)}s (${Object.entries(timings)
         .filter(([k]) => k !== 'total')
         .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
-        .join(', ')}): Kubernetes ${bins.versions.kubernetes}, ${nodes.length} nodes, ${server}`,
+        .join(', ')}): Kubernetes ${bins.versions.kubernetes}, ${nodes.length} nodes${
+        state.realNode ? ` and the real node ${REAL_NODE_NAME}` : ''
+      }, ${server}`,
     );
     return handle(state, false, timings, client, disarm);
   } catch (e) {
@@ -451,7 +516,8 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     client.close();
     const tails = state.processes.map((pr) => `--- ${pr.log} (last lines)\n${tail(pr.log, 15)}`).join('\n');
     log(`cluster start failed: ${String(e)}; stopping what was started (logs kept in ${join(dir, 'logs')})`);
-    await stopProcesses(state, { graceMs: 5000, log });
+    const stopped = await stopProcesses(state, { graceMs: 5000, log });
+    for (const p of stopped.hostProblems ?? []) log(`warning: ${p}`);
     throw new Error(`${String(e instanceof Error ? e.message : e)}\n${tails}`);
   }
 }
@@ -499,6 +565,41 @@ function start(state: ClusterState, bins: Binaries, name: string, args: string[]
     child.on('error', () => undefined); // reported through the readiness checks and the log
     child.unref();
     state.processes.push({ name, pid: child.pid, argv0, log: logPath });
+    writeFileSync(join(state.dir, 'pids', `${name}.pid`), `${child.pid}\n`);
+    saveState(state);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Starts argv as a recorded process whose /proc/PID/cmdline[0] will be argv0 (argv may go through
+ * nsenter, which execs it in the same PID), in cgroup /<realNode.cgroup>/<leaf> when leaf is given.
+ */
+async function startArgv(
+  state: ClusterState,
+  name: string,
+  argv: string[],
+  argv0: string,
+  leaf?: string,
+): Promise<void> {
+  const [cmd, ...args] = argv;
+  const logPath = join(state.dir, 'logs', `${name}.log`);
+  const fd = openSync(logPath, 'a');
+  try {
+    writeFileSync(fd, `# ${new Date().toISOString()} ${argv.join(' ')}\n`);
+    const child = spawn(cmd as string, args, { cwd: state.dir, detached: true, stdio: ['ignore', fd, fd] });
+    if (!child.pid) throw new Error(`could not start ${cmd}`);
+    child.on('error', () => undefined); // reported through the readiness checks and the log
+    child.unref();
+    const record = { name, pid: child.pid, argv0, log: logPath };
+    // Until nsenter has exec'd, the PID still shows nsenter.
+    await waitFor(`${name} to exec`, async () => isOurProcess(record) || undefined, {
+      timeoutMs: 5000,
+      intervalMs: 10,
+    });
+    if (leaf && state.realNode) joinCgroup(child.pid, state.realNode.cgroup, leaf);
+    state.processes.push(record);
     writeFileSync(join(state.dir, 'pids', `${name}.pid`), `${child.pid}\n`);
     saveState(state);
   } finally {
@@ -579,15 +680,28 @@ async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<St
   const log = opts.log ?? (() => undefined);
   const graceMs = opts.graceMs ?? 10_000;
   const result: StopResult = { terminated: [], killed: [], notRunning: [], volumesRemoved: [] };
-  // Clients first, then the apiserver, then etcd.
+  // The real node's agents first; then its runtime, shims and pods (through their cgroup) and
+  // the host put back; then the control plane's clients, the apiserver, etcd.
   const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
   const procs = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  const nodeAgents = ['kubelet', 'kube-proxy'];
   const groups = [
-    procs.filter((p) => !['kube-apiserver', 'etcd'].includes(p.name)),
+    procs.filter((p) => nodeAgents.includes(p.name)),
+    procs.filter((p) => ![...nodeAgents, 'containerd', 'kube-apiserver', 'etcd'].includes(p.name)),
     procs.filter((p) => p.name === 'kube-apiserver'),
     procs.filter((p) => p.name === 'etcd'),
   ];
-  for (const group of groups) {
+  for (const [i, group] of groups.entries()) {
+    if (i === 1 && state.realNode) {
+      const containerd = procs.filter((p) => p.name === 'containerd');
+      const wasRunning = containerd.filter(isOurProcess);
+      result.hostProblems = await cleanUpRealNode(state.realNode);
+      for (const p of containerd) {
+        const what = `${p.name} (pid ${p.pid})`;
+        if (!wasRunning.includes(p)) result.notRunning.push(what);
+        else (isOurProcess(p) ? result.killed : result.terminated).push(what);
+      }
+    }
     const live = group.filter((p) => {
       if (isOurProcess(p)) return true;
       result.notRunning.push(`${p.name} (pid ${p.pid})`);
@@ -618,6 +732,7 @@ async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<St
 function killOnExit(state: ClusterState): () => void {
   const killAll = (): void => {
     for (const p of state.processes) if (isOurProcess(p)) signal(p, 'SIGKILL');
+    if (state.realNode) restoreHost(state.realNode);
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     killAll();
@@ -653,6 +768,7 @@ export async function clusterHealth(state: ClusterState): Promise<ClusterHealth>
   const processes = state.processes.map((p) => ({ ...p, running: isOurProcess(p) }));
   const problems = processes.filter((p) => !p.running).map((p) => `${p.name} (pid ${p.pid}) is not running`);
   const expected = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+  if (state.realNode) expected.push('apiserver-forwarder', 'containerd', 'kubelet', 'kube-proxy');
   for (const name of expected) if (!processes.some((p) => p.name === name)) problems.push(`${name} was never started`);
   if (problems.length === 0) {
     let client: KubeClient | undefined;
@@ -682,6 +798,9 @@ function saveState(state: ClusterState): void {
 }
 
 function removeOwnEntries(dir: string): void {
+  // Never delete through a mount point (a pod's hostPath volume, a kubelet tmpfs).
+  const mounted = mountsUnder(dir);
+  if (mounted.length > 0) throw new Error(`not removing ${dir}: still mounted there: ${mounted.join(', ')}`);
   for (const e of OWN_ENTRIES) rmSync(join(dir, e), { recursive: true, force: true });
   try {
     if (readdirSync(dir).length === 0) rmdirSync(dir);
@@ -796,6 +915,11 @@ function insecureGet(url: string): Promise<{ status: number; body: string }> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', rej);
   });
+}
+
+function commandExists(cmd: string): boolean {
+  if (cmd.startsWith('/')) return existsSync(cmd);
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
 }
 
 function runToEnd(cmd: string, args: string[]): Promise<void> {

@@ -9,6 +9,8 @@ package main
 //	controller-manager.crt/.key       client: CN=system:kube-controller-manager
 //	scheduler.crt/.key                client: CN=system:kube-scheduler
 //	kwok.crt/.key                     client: CN=kwok-controller, O=system:masters
+//	kubelet.crt/.key                  client: CN=system:node:real-node-1, O=system:nodes (the real node, test/cluster/real-node.ts)
+//	kube-proxy.crt/.key               client: CN=system:kube-proxy
 //	front-proxy-ca.crt/.key, front-proxy-client.crt/.key   aggregation layer (requestheader)
 //	sa.key sa.pub                     service-account token signing key pair
 
@@ -61,6 +63,8 @@ func writePKI(dir string) error {
 		{name: "controller-manager", cn: "system:kube-controller-manager"},
 		{name: "scheduler", cn: "system:kube-scheduler"},
 		{name: "kwok", cn: "kwok-controller", orgs: []string{"system:masters"}},
+		{name: "kubelet", cn: "system:node:real-node-1", orgs: []string{"system:nodes"}},
+		{name: "kube-proxy", cn: "system:kube-proxy"},
 	} {
 		if err := ensureLeaf(dir, l, ca, caKey); err != nil {
 			return err
