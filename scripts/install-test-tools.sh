@@ -9,6 +9,8 @@
 #   installed with --no-install-recommends), so it is listed by name.
 #   prometheus-blackbox-exporter: the API-probe module osk renders is run against test servers
 #   (src/targets/kubernetes/monitoring/blackbox.test.ts) and against the all-in-one cloud's real APIs (the e2e).
+#   debootstrap, umoci, skopeo: `osk images build` builds a real image from Debian's packages
+#   into an OCI archive (src/images/build.test.ts).
 #
 # Debian ships promtool only inside the `prometheus` package, which also carries the
 # Prometheus server and a service for it; prometheus-mysqld-exporter carries a service too.
@@ -29,7 +31,8 @@ source "$(dirname "$0")/lib/apt.sh"
 # (src/backup/kubernetes/scripts.test.ts). galera-4 + prometheus-mysqld-exporter: the Galera
 # alerts against a real one-node cluster and the real exporter (src/targets/kubernetes/monitoring/exporters.test.ts).
 # awscli: the offsite upload against a local S3 API (moto, from PyPI below).
-PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli)
+# debootstrap, umoci, skopeo: the image build (src/images/build.test.ts).
+PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli debootstrap umoci skopeo)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 
