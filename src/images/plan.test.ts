@@ -71,7 +71,8 @@ test('the paths the catalog names exist in the image definitions: LOCI paths and
   }
   const keystone = plan.images.find((i) => i.key === 'keystone')!;
   assert.equal(keystone.links[`${LOCI_BIN}/keystone-wsgi-public`], '/usr/bin/keystone-wsgi-public');
-  assert.equal(keystone.links[`${LOCI_BIN}/uwsgi`], '/usr/bin/uwsgi_python3');
+  assert.equal(keystone.links[`${LOCI_BIN}/uwsgi`], '/usr/bin/uwsgi-core');
+  assert.equal(keystone.env.UWSGI_PLUGIN, 'python3', "Debian's uwsgi loads Python as a plugin");
   const exporter = plan.images.find((i) => i.key === 'mysqld-exporter')!;
   assert.equal(exporter.links['/bin/mysqld_exporter'], '/usr/bin/prometheus-mysqld-exporter');
 });

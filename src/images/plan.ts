@@ -208,7 +208,7 @@ export function imagePlan(file: CloudFile): ImagePlan {
       ...(recipe.account ? { account: recipe.account } : {}),
       links,
       commands,
-      env: { PATH: recipe.loci ? `${LOCI_BIN}:${DEBIAN_PATH}` : DEBIAN_PATH },
+      env: { PATH: recipe.loci ? `${LOCI_BIN}:${DEBIAN_PATH}` : DEBIAN_PATH, ...recipe.env },
       ...(recipe.unavailable ? { unavailable: recipe.unavailable } : {}),
     });
   }

@@ -32,6 +32,8 @@ export interface ImageRecipe {
   packages?: string[];
   /** The Debian file behind a command path or name the catalog uses, where they differ. */
   commands?: Record<string, string>;
+  /** Environment of the image besides PATH. */
+  env?: Record<string, string>;
   /** Why this image cannot be built from Debian yet (it is listed, and refused by name). */
   unavailable?: string;
 }
@@ -44,14 +46,16 @@ export interface ImageRecipe {
 const OPENSTACK_BASE = ['python3-pymysql', 'python3-memcache', 'uwsgi-core', 'uwsgi-plugin-python3'];
 
 /**
- * Debian's uwsgi-core has no Python built in: uwsgi_python3 is uwsgi-core that loads the python3
- * plugin by its own name. The catalog's uwsgi files start `uwsgi --ini` without a plugin line
- * (LOCI's uwsgi is built with Python), so the LOCI path of uwsgi points there.
+ * Debian's uwsgi-core has no Python built in, and the catalog's uwsgi files start `uwsgi --ini`
+ * without a plugin line (LOCI's uwsgi is built with Python). uWSGI reads UWSGI_<OPTION>
+ * variables as options: UWSGI_PLUGIN=python3 loads the plugin for every uwsgi the pods start.
+ * (Debian's uwsgi_python3 loads it only when started by that name, not through a link named
+ * uwsgi: "no app loaded".) The LOCI uwsgi is the plain core, so nothing else loads a plugin.
  */
-const UWSGI = { uwsgi: '/usr/bin/uwsgi_python3' };
+const UWSGI = { commands: { uwsgi: '/usr/bin/uwsgi-core' }, env: { UWSGI_PLUGIN: 'python3' } };
 
 function openstack(account: string, packages: string[] = []): ImageRecipe {
-  return { loci: true, account, packages: [...OPENSTACK_BASE, ...packages], commands: UWSGI };
+  return { loci: true, account, packages: [...OPENSTACK_BASE, ...packages], ...UWSGI };
 }
 
 export const RECIPES: Record<ImageKey, ImageRecipe> = {
