@@ -11,7 +11,19 @@ import { VERSION } from '../version.js';
 import { type Base, ensureBase } from './base.js';
 import { type CacheDirs, cacheDirs, contentId, lockCache } from './cache.js';
 import { checkHost, hostMirrors, type Tool } from './host.js';
-import { configure, hasTag, imageSize, importContainerd, manifestDigest, repack, unpack, writeArchive } from './oci.js';
+import {
+  collectGarbage,
+  configure,
+  hasTag,
+  imageSize,
+  importContainerd,
+  manifestDigest,
+  removeTag,
+  repack,
+  tags,
+  unpack,
+  writeArchive,
+} from './oci.js';
 import type { ImagePlan, ImageSpec } from './plan.js';
 import { aptInstall, checkCommands, cleanApt, ensureAccount, makeLinks, resolveInstall, withChroot } from './rootfs.js';
 
@@ -144,6 +156,21 @@ async function deliver(dirs: CacheDirs, image: BuiltImage, opts: BuildOptions): 
   }
 }
 
+/**
+ * Drops what a newer build replaced: other base tags, and other tags of the images built now.
+ * An older image of a key not built now keeps its layers (its manifest still holds them).
+ */
+async function pruneReplaced(dirs: CacheDirs, base: Base, built: BuiltImage[]): Promise<number> {
+  const keep = new Set([base.tag, ...built.map((b) => b.tag)]);
+  const keys = new Set(built.map((b) => b.key));
+  const old = (await tags(dirs.layout)).filter(
+    (t) => !keep.has(t) && (t.startsWith('base-') || keys.has(t.replace(/-[0-9a-f]{16}$/, ''))),
+  );
+  for (const t of old) await removeTag(dirs.layout, t);
+  if (old.length) await collectGarbage(dirs.layout);
+  return old.length;
+}
+
 export async function buildImages(plan: ImagePlan, images: ImageSpec[], opts: BuildOptions): Promise<BuildResult> {
   const tools: Tool[] = ['debootstrap', 'umoci', 'skopeo', 'chroot', 'mount'];
   if (opts.containerdSocket) tools.push('ctr');
@@ -157,6 +184,8 @@ export async function buildImages(plan: ImagePlan, images: ImageSpec[], opts: Bu
     const baseSeconds = (Date.now() - started) / 1000;
     const built: BuiltImage[] = [];
     for (const spec of images) built.push(await buildOne(dirs, base, spec, opts));
+    const pruned = await pruneReplaced(dirs, base, built);
+    if (pruned) opts.reporter.note(`removed ${pruned} replaced image${pruned === 1 ? '' : 's'} from the cache`);
     return {
       suite: plan.suite,
       base: { tag: base.tag, built: base.built, packages: base.versions.length, seconds: baseSeconds },
