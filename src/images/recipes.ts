@@ -94,17 +94,16 @@ export const RECIPES: Record<ImageKey, ImageRecipe> = {
     packages: ['prometheus-mysqld-exporter'],
     commands: { '/bin/mysqld_exporter': '/usr/bin/prometheus-mysqld-exporter' },
   },
-  'memcached-exporter': {
-    account: 'nobody',
-    packages: ['prometheus-memcached-exporter'],
-    commands: { '/bin/memcached_exporter': '/usr/bin/prometheus-memcached-exporter' },
-  },
+  'memcached-exporter': { unavailable: 'Debian 13 has no prometheus-memcached-exporter package' },
   'blackbox-exporter': {
     account: 'nobody',
     packages: ['prometheus-blackbox-exporter'],
     commands: { '/bin/blackbox_exporter': '/usr/bin/prometheus-blackbox-exporter' },
   },
-  'openstack-exporter': { unavailable: 'Debian has no package of openstack-exporter' },
+  'openstack-exporter': {
+    unavailable:
+      "Debian's prometheus-openstack-exporter is another program (other metrics and flags) than the openstack-exporter the catalog runs",
+  },
   'aws-cli': { packages: ['awscli'] },
   osk: {
     unavailable: 'the osk image (Node 22, osk and the mariadb client) is not built by osk images build yet',
