@@ -1,6 +1,8 @@
 // Which module may import which (checked by `npm test`: depcruise src). Arrows point one way:
 //   cli → observe → targets/* → plan → catalog → spec, config
 // with state/ (files of a cloud's state), bootstrap/ and openstack/ (the REST client) beside them,
+// and images/ (osk images: what the Kubernetes target's pods run, built from Debian packages)
+// beside the targets, reading the Kubernetes render,
 // and errors.ts, version.ts, reporter.ts importable from anywhere. Tests may import across layers.
 const notTest = '\\.test\\.ts$';
 const layer = (name, from, to, comment) => ({
@@ -31,6 +33,15 @@ module.exports = {
     layer('kubernetes-target-alone', '^src/targets/kubernetes/', '^src/targets/local/'),
     layer('local-target-alone', '^src/targets/local/', '^src/targets/kubernetes/'),
     layer('only-cli-imports-cli', '^src/(?!cli/)', '^src/cli/'),
+    layer('images-beside-targets', '^src/images/', '^src/(cli|observe|bootstrap|openstack|targets/local)/'),
+    layer('only-cli-imports-images', '^src/(?!cli/|images/)', '^src/images/'),
+    {
+      name: 'images-plan-is-pure',
+      comment: "which images a cloud needs and what goes into each is computed; the build's I/O is elsewhere",
+      severity: 'error',
+      from: { path: '^src/images/(plan|recipes)\\.ts$' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|child_process|os|net|http|https|dgram)$' },
+    },
   ],
   options: {
     tsPreCompilationDeps: true,

@@ -60,6 +60,15 @@ function pinnedImages(release: Release): Record<ImageKey, string> {
   };
 }
 
+/**
+ * The reference `osk images build` gives the image of a key it builds from Debian's packages
+ * (src/images/): under localhost/osk/, tagged with the release and the Debian suite it comes
+ * from. The osk image keeps its one reference.
+ */
+export function builtImage(key: ImageKey, release: Release, suite: string): string {
+  return key === 'osk' ? pinnedImages(release).osk : `localhost/osk/${key}:${release}-${suite}`;
+}
+
 /** Every image reference any release pins (tests check rendered images against this). */
 export function allPinnedImages(): Set<string> {
   const out = new Set<string>();

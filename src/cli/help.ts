@@ -244,6 +244,43 @@ const HELP: Record<string, VerbHelp> = {
       { ...badInput, meaning: `${badInput.meaning}; also not confirmed` },
     ],
   },
+  images: {
+    examples: [
+      ['osk images list -f cloud.yaml', "the images the cloud's pods run and the reference each built image gets"],
+      ['sudo osk images build -f cloud.yaml --output-dir images/', 'build them from Debian packages into OCI archives'],
+    ],
+    exit: [{ code: 0, meaning: 'done' }, badInput],
+  },
+  'images list': {
+    examples: [
+      ['osk images list -f cloud.yaml', 'each image: its reference, Debian packages, uid, commands and links'],
+      ['osk images list -f cloud.yaml -o json', 'the same for machines'],
+    ],
+    exit: [{ code: 0, meaning: 'listed' }, badInput],
+  },
+  'images build': {
+    examples: [
+      [
+        'sudo osk images build -f cloud.yaml --output-dir images/',
+        'every image that can be built, as images/<image>.tar (OCI archives); a rebuild with nothing changed takes seconds',
+      ],
+      [
+        'sudo osk images build -f cloud.yaml --only keystone,memcached --import-containerd /run/containerd/containerd.sock',
+        'two images, imported into containerd for the kubelet',
+      ],
+    ],
+    exit: [
+      { code: 0, meaning: 'built (or found in the cache) and written out' },
+      {
+        code: 1,
+        meaning: 'a step of the build failed (debootstrap, apt-get, umoci, skopeo, ctr): the message has its output',
+      },
+      {
+        ...badInput,
+        meaning: `${badInput.meaning}; also: not root, a tool missing (the message names its Debian package), an image that cannot be built`,
+      },
+    ],
+  },
 };
 
 function commandPath(cmd: Command): string {

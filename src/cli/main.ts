@@ -16,6 +16,7 @@ import { registerKubeCommands } from './kube-commands.js';
 import { registerBootstrapCommand } from './bootstrap-command.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
+import { registerImagesCommands } from './images-commands.js';
 import { addVerbHelp } from './help.js';
 import { checkCommandPaths, fileSystemError, stateDirUse, type PathUse } from './paths.js';
 
@@ -71,6 +72,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
   registerLocalCommands(program, io);
   registerDay2Commands(program, io);
   registerKubeCommands(program, io);
+  registerImagesCommands(program, io);
   registerBootstrapCommand(program, io);
   registerSchemaCommand(program, io);
 

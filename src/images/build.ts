@@ -1,0 +1,198 @@
+/**
+ * osk images build: each image the plan asks for, as one layer of Debian packages on the shared
+ * base, in the cache's OCI layout; then written out as OCI archives and/or imported into
+ * containerd. An image whose id (base, recipe, resolved package versions) is already in the
+ * layout is not built again: a rebuild with nothing changed only asks apt what it would install.
+ */
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Reporter } from '../reporter.js';
+import { VERSION } from '../version.js';
+import { type Base, ensureBase } from './base.js';
+import { type CacheDirs, cacheDirs, contentId, lockCache } from './cache.js';
+import { checkHost, hostMirrors, type Tool } from './host.js';
+import {
+  collectGarbage,
+  configure,
+  hasTag,
+  imageSize,
+  importContainerd,
+  manifestDigest,
+  removeTag,
+  repack,
+  tags,
+  unpack,
+  writeArchive,
+} from './oci.js';
+import type { ImagePlan, ImageSpec } from './plan.js';
+import { aptInstall, checkCommands, cleanApt, ensureAccount, makeLinks, resolveInstall, withChroot } from './rootfs.js';
+
+/** Changes whenever what this file does to an image changes, so that old images are not reused. */
+const IMAGE_RECIPE = 1;
+
+export interface BuildOptions {
+  outputDir?: string;
+  containerdSocket?: string;
+  reporter: Reporter;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuiltImage {
+  key: string;
+  reference: string;
+  /** Tag in the cache's layout: <key>-<id>. */
+  tag: string;
+  digest: string;
+  cached: boolean;
+  seconds: number;
+  /** Compressed layers, base first, in bytes. */
+  layers: number[];
+  packages: number;
+  archive?: string;
+  imported?: boolean;
+}
+
+export interface BuildResult {
+  suite: string;
+  base: { tag: string; built: boolean; packages: number; seconds: number };
+  images: BuiltImage[];
+  cache: string;
+}
+
+/** What the image's id is made of: everything that changes its content. */
+function imageId(base: Base, spec: ImageSpec, versions: string[]): string {
+  const { users: _users, reference: _reference, ...recipe } = spec;
+  return contentId({ recipe: IMAGE_RECIPE, base: base.id, spec: recipe, versions });
+}
+
+/** The image's own layer: its packages, account and links on an unpacked copy of the base. */
+async function buildLayer(dirs: CacheDirs, base: Base, spec: ImageSpec, tag: string, reporter: Reporter) {
+  const step = spec.key;
+  const onLine = (l: string) => reporter.waiting(step, l);
+  const bundle = join(dirs.work, spec.key);
+  await rm(bundle, { recursive: true, force: true });
+  await mkdir(dirs.work, { recursive: true });
+  try {
+    reporter.waiting(step, `unpacking ${base.tag}`);
+    await unpack(dirs.layout, base.tag, bundle, { onLine });
+    const rootfs = join(bundle, 'rootfs');
+    // The base root's indexes, so the install downloads packages only (cleaned before the repack).
+    await cp(join(base.root, 'var/lib/apt/lists'), join(rootfs, 'var/lib/apt/lists'), { recursive: true });
+    await withChroot(rootfs, async () => {
+      await aptInstall(rootfs, spec.packages, { onLine });
+      if (spec.account && spec.uid !== undefined) await ensureAccount(rootfs, spec.account, spec.uid);
+      await makeLinks(rootfs, spec.links);
+      await checkCommands(rootfs, spec.commands, spec.env.PATH!);
+      await cleanApt(rootfs);
+    });
+    reporter.waiting(step, 'writing the layer');
+    await repack(dirs.layout, tag, bundle, { onLine });
+    await configure(dirs.layout, tag, {
+      ...(spec.account && spec.uid !== undefined ? { user: `${spec.uid}:${spec.uid}` } : {}),
+      env: spec.env,
+      labels: {
+        'org.opencontainers.image.title': spec.reference,
+        'org.opencontainers.image.description': `osk ${spec.key} image from Debian packages: ${spec.packages.join(' ')}`,
+        'dev.osk.image.id': tag,
+        'dev.osk.version': VERSION,
+      },
+    });
+  } finally {
+    await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+async function buildOne(dirs: CacheDirs, base: Base, spec: ImageSpec, opts: BuildOptions): Promise<BuiltImage> {
+  const { reporter } = opts;
+  const started = Date.now();
+  reporter.begin(spec.key, `resolving ${spec.packages.length} packages`);
+  try {
+    const versions = await withChroot(base.root, () => resolveInstall(base.root, spec.packages));
+    const tag = `${spec.key}-${imageId(base, spec, versions)}`;
+    const cached = await hasTag(dirs.layout, tag);
+    if (!cached) {
+      reporter.waiting(spec.key, `installing ${versions.length} packages`);
+      await buildLayer(dirs, base, spec, tag, reporter);
+    }
+    const out: BuiltImage = {
+      key: spec.key,
+      reference: spec.reference,
+      tag,
+      digest: (await manifestDigest(dirs.layout, tag)) ?? '',
+      cached,
+      seconds: 0,
+      layers: (await imageSize(dirs.layout, tag)).layers,
+      packages: versions.length,
+    };
+    await deliver(dirs, out, opts);
+    out.seconds = (Date.now() - started) / 1000;
+    const mb = (out.layers.reduce((a, b) => a + b, 0) / 1e6).toFixed(0);
+    reporter.done(spec.key, cached ? 'unchanged' : 'completed', `${spec.reference}, ${mb} MB, ${tag}`);
+    return out;
+  } catch (e) {
+    reporter.fail(spec.key, (e as Error).message.split('\n')[0]!);
+    throw e;
+  }
+}
+
+/** The archive and the containerd import of one image. */
+async function deliver(dirs: CacheDirs, image: BuiltImage, opts: BuildOptions): Promise<void> {
+  if (opts.outputDir) {
+    const file = join(opts.outputDir, `${image.key}.tar`);
+    opts.reporter.waiting(image.key, `writing ${file}`);
+    await rm(file, { force: true });
+    await writeArchive(dirs.layout, image.tag, file, image.reference);
+    image.archive = file;
+  }
+  if (opts.containerdSocket) {
+    const scratch = join(dirs.work, `${image.key}.docker.tar`);
+    opts.reporter.waiting(image.key, `importing into containerd at ${opts.containerdSocket}`);
+    try {
+      await importContainerd(dirs.layout, image.tag, image.reference, opts.containerdSocket, scratch);
+      image.imported = true;
+    } finally {
+      await rm(scratch, { force: true });
+    }
+  }
+}
+
+/**
+ * Drops what a newer build replaced: other base tags, and other tags of the images built now.
+ * An older image of a key not built now keeps its layers (its manifest still holds them).
+ */
+async function pruneReplaced(dirs: CacheDirs, base: Base, built: BuiltImage[]): Promise<number> {
+  const keep = new Set([base.tag, ...built.map((b) => b.tag)]);
+  const keys = new Set(built.map((b) => b.key));
+  const old = (await tags(dirs.layout)).filter(
+    (t) => !keep.has(t) && (t.startsWith('base-') || keys.has(t.replace(/-[0-9a-f]{16}$/, ''))),
+  );
+  for (const t of old) await removeTag(dirs.layout, t);
+  if (old.length) await collectGarbage(dirs.layout);
+  return old.length;
+}
+
+export async function buildImages(plan: ImagePlan, images: ImageSpec[], opts: BuildOptions): Promise<BuildResult> {
+  const tools: Tool[] = ['debootstrap', 'umoci', 'skopeo', 'chroot', 'mount'];
+  if (opts.containerdSocket) tools.push('ctr');
+  await checkHost(tools);
+  const dirs = cacheDirs(opts.env);
+  const unlock = await lockCache(dirs);
+  try {
+    if (opts.outputDir) await mkdir(opts.outputDir, { recursive: true });
+    const started = Date.now();
+    const base = await ensureBase(dirs, plan.suite, await hostMirrors(), opts.reporter);
+    const baseSeconds = (Date.now() - started) / 1000;
+    const built: BuiltImage[] = [];
+    for (const spec of images) built.push(await buildOne(dirs, base, spec, opts));
+    const pruned = await pruneReplaced(dirs, base, built);
+    if (pruned) opts.reporter.note(`removed ${pruned} replaced image${pruned === 1 ? '' : 's'} from the cache`);
+    return {
+      suite: plan.suite,
+      base: { tag: base.tag, built: base.built, packages: base.versions.length, seconds: baseSeconds },
+      images: built,
+      cache: dirs.root,
+    };
+  } finally {
+    await unlock();
+  }
+}

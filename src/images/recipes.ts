@@ -1,0 +1,111 @@
+/**
+ * How each image osk builds from Debian's packages differs from Debian's defaults, so that it
+ * fits what the catalog's pod specs say: the account of the uid the pods run as, the Debian
+ * packages the host target does not name (components it skips), the Debian file behind a
+ * command name the catalog uses. Everything else comes from the catalog itself (plan.ts): which
+ * packages a component runs from (its `host` field), the uid (`runAsUser`), the commands.
+ */
+import type { ImageKey } from '../spec/image-keys.js';
+import type { CloudSpec } from '../spec/schema.js';
+
+type Release = CloudSpec['release'];
+
+/** The Debian release whose packages are an OpenStack release (its OpenStack version). */
+export const DEBIAN_SUITES: Partial<Record<Release, { suite: string; debian: string }>> = {
+  // Debian 13 ships keystone 27, nova 31, neutron 26, glance 30, cinder 26, placement 13: 2025.1.
+  '2025.1': { suite: 'trixie', debian: '13' },
+};
+
+export interface ImageRecipe {
+  /**
+   * LOCI layout: the catalog's uwsgi files and commands name /var/lib/openstack/bin/<cmd>
+   * (LOCI's virtualenv); the image gets that directory with links to Debian's /usr/bin files.
+   */
+  loci?: boolean;
+  /**
+   * The account Debian's packages create for the service. It is created first with the uid of
+   * the catalog's pods (runAsUser) so the maintainer scripts adopt it and every file they own
+   * belongs to the uid the pods run as.
+   */
+  account?: string;
+  /** Packages of components the host target skips or does not run (it names none for them). */
+  packages?: string[];
+  /** The Debian file behind a command path or name the catalog uses, where they differ. */
+  commands?: Record<string, string>;
+  /** Environment of the image besides PATH. */
+  env?: Record<string, string>;
+  /** Why this image cannot be built from Debian yet (it is listed, and refused by name). */
+  unavailable?: string;
+}
+
+/**
+ * In every OpenStack image: libraries the services import without depending on their packages
+ * (as on a host), and uwsgi with its Python plugin, which LOCI's images carry and the catalog's
+ * APIs start (the host runs some APIs from their packages' own servers, so it names no uwsgi).
+ */
+const OPENSTACK_BASE = ['python3-pymysql', 'python3-memcache', 'uwsgi-core', 'uwsgi-plugin-python3'];
+
+/**
+ * Debian's uwsgi-core has no Python built in, and the catalog's uwsgi files start `uwsgi --ini`
+ * without a plugin line (LOCI's uwsgi is built with Python). uWSGI reads UWSGI_<OPTION>
+ * variables as options: UWSGI_PLUGIN=python3 loads the plugin for every uwsgi the pods start.
+ * (Debian's uwsgi_python3 loads it only when started by that name, not through a link named
+ * uwsgi: "no app loaded".) The LOCI uwsgi is the plain core, so nothing else loads a plugin.
+ */
+const UWSGI = { commands: { uwsgi: '/usr/bin/uwsgi-core' }, env: { UWSGI_PLUGIN: 'python3' } };
+
+function openstack(account: string, packages: string[] = []): ImageRecipe {
+  return { loci: true, account, packages: [...OPENSTACK_BASE, ...packages], ...UWSGI };
+}
+
+export const RECIPES: Record<ImageKey, ImageRecipe> = {
+  keystone: openstack('keystone'),
+  glance: openstack('glance'),
+  placement: openstack('placement'),
+  // nova-novncproxy and the metadata API are skipped on a host; novnc is the web client that
+  // nova-novncproxy serves from /usr/share/novnc; python3-libvirt is how nova-compute reaches the
+  // libvirt pod's daemon.
+  nova: openstack('nova', ['nova-novncproxy', 'novnc', 'python3-libvirt']),
+  // The metadata agent runs beside ovn-controller on compute nodes (skipped on a host).
+  neutron: openstack('neutron', ['neutron-ovn-metadata-agent']),
+  // cinder-backup is skipped on a host.
+  cinder: openstack('cinder', ['cinder-backup']),
+  // Horizon is skipped on a host. Debian runs it as www-data; the pods as 42424, named horizon.
+  horizon: openstack('horizon', ['openstack-dashboard']),
+  'openstack-client': { loci: true, packages: ['python3-openstackclient'] },
+  mariadb: {
+    account: 'mysql',
+    unavailable:
+      "the catalog starts MariaDB through the official image's docker-entrypoint.sh (data directory, root password from the environment), which no Debian package has",
+  },
+  rabbitmq: {
+    account: 'rabbitmq',
+    unavailable:
+      "the catalog starts RabbitMQ through the official image's docker-entrypoint.sh, which no Debian package has",
+  },
+  memcached: { account: 'memcache' },
+  // The host runs ovn-central and the fake chassis; pods also run ovn-controller.
+  ovn: { packages: ['ovn-central', 'ovn-host'] },
+  openvswitch: { packages: ['openvswitch-switch'] },
+  libvirt: { packages: ['libvirt-daemon-system', 'libvirt-daemon-driver-qemu', 'qemu-system-x86'] },
+  // The exporters' images have their binaries at /bin/<name>; Debian names them prometheus-<name>.
+  'mysqld-exporter': {
+    account: 'nobody',
+    packages: ['prometheus-mysqld-exporter'],
+    commands: { '/bin/mysqld_exporter': '/usr/bin/prometheus-mysqld-exporter' },
+  },
+  'memcached-exporter': { unavailable: 'Debian 13 has no prometheus-memcached-exporter package' },
+  'blackbox-exporter': {
+    account: 'nobody',
+    packages: ['prometheus-blackbox-exporter'],
+    commands: { '/bin/blackbox_exporter': '/usr/bin/prometheus-blackbox-exporter' },
+  },
+  'openstack-exporter': {
+    unavailable:
+      "Debian's prometheus-openstack-exporter is another program (other metrics and flags) than the openstack-exporter the catalog runs",
+  },
+  'aws-cli': { packages: ['awscli'] },
+  osk: {
+    unavailable: 'the osk image (Node 22, osk and the mariadb client) is not built by osk images build yet',
+  },
+};
