@@ -16,10 +16,12 @@ export interface SecretDef {
   createdBy?: string;
   description: string;
   /**
-   * Rotated by the cloud itself on a schedule (Keystone's fernet keys): on Kubernetes the
-   * cluster's Secret is the live truth after creation and apply takes it back into the store.
+   * Rotated by the cloud itself on a schedule, and how: Keystone's token keys (`fernet`,
+   * config/key-rotation.ts) or its credential encryption keys (`credential`, with a migration
+   * of the stored credentials, config/credential-rotation.ts). On Kubernetes the cluster's
+   * Secret is the live truth after creation and apply takes it back into the store.
    */
-  rotates?: boolean;
+  rotates?: 'fernet' | 'credential';
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
