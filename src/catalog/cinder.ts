@@ -21,7 +21,7 @@ import {
   uwsgiIni,
 } from './common.js';
 import { catalogSection } from './nova-conf.js';
-import { CEPH_CONF, cephMounts } from './ceph.js';
+import { CEPH_CONF, cephMounts, rbdSecretUuid } from './ceph.js';
 import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -129,6 +129,8 @@ function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, s
       volume_driver: 'cinder.volume.drivers.rbd.RBDDriver',
       rbd_pool: ceph.pools.volumes,
       rbd_user: ceph.user,
+      // Handed to nova-compute with each attachment: the libvirt secret holding the key.
+      ...rbdSecretUuid(ctx),
       rbd_ceph_conf: CEPH_CONF,
       rbd_flatten_volume_from_snapshot: false,
       report_discard_supported: true,
