@@ -203,12 +203,18 @@ test('Nova attaches Ceph volumes: one libvirt secret UUID, kept in the store, na
   assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   const conf = (name: string, key: string) =>
     objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data![key]!;
-  assert.equal(iniValue(conf('nova-compute-config', 'nova.conf'), 'libvirt', 'rbd_secret_uuid'), uuid);
+  // A value of the store: in the configs' Secret part (<file>.d/secrets.conf), never a ConfigMap.
+  const secretPart = (bundle: string, file: string) =>
+    (objects.find((o) => o.kind === 'Secret' && o.metadata.name === `${bundle}-config-secrets`) as any).stringData[
+      `${file}.secrets.conf`
+    ] as string;
+  assert.equal(iniValue(secretPart('nova-compute', 'nova.conf'), 'libvirt', 'rbd_secret_uuid'), uuid);
   assert.equal(iniValue(conf('nova-compute-config', 'nova.conf'), 'libvirt', 'rbd_user'), 'openstack');
-  const cinderConf = conf('cinder-config', 'cinder.conf');
-  const backends = iniValue(cinderConf, 'DEFAULT', 'enabled_backends')!.split(',');
+  assert.equal(iniValue(conf('nova-compute-config', 'nova.conf'), 'libvirt', 'rbd_secret_uuid'), undefined);
+  const backends = iniValue(conf('cinder-config', 'cinder.conf'), 'DEFAULT', 'enabled_backends')!.split(',');
   assert.ok(backends.length > 0);
-  for (const b of backends) assert.equal(iniValue(cinderConf, b, 'rbd_secret_uuid'), uuid, `cinder.conf [${b}]`);
+  for (const b of backends)
+    assert.equal(iniValue(secretPart('cinder', 'cinder.conf'), b, 'rbd_secret_uuid'), uuid, `cinder.conf [${b}]`);
   // The UUID is a credential Secret of its own, created once; the libvirt pod reads it from there.
   const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'nova-libvirt-ceph-secret');
   assert.ok(secret, 'the UUID Secret is rendered');
@@ -225,8 +231,8 @@ test('Nova attaches Ceph volumes: one libvirt secret UUID, kept in the store, na
   assert.match(c.readinessProbe.exec.command.join(' '), /osk-ceph-secret-set/);
   // Stable: a second render with the same store names the same secret.
   const again = allObjects(render(file, store).groups).map((o) => o as Obj);
-  const nova = again.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'nova-compute-config')!;
-  assert.equal(iniValue(nova.data!['nova.conf']!, 'libvirt', 'rbd_secret_uuid'), uuid);
+  const nova = again.find((o) => o.kind === 'Secret' && o.metadata.name === 'nova-compute-config-secrets') as any;
+  assert.equal(iniValue(nova.stringData['nova.conf.secrets.conf'], 'libvirt', 'rbd_secret_uuid'), uuid);
 });
 
 test('without Ceph there is no libvirt secret, and libvirtd starts as before', () => {

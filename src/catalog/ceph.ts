@@ -123,9 +123,17 @@ function libvirtSecretWanted(ctx: CatalogContext): boolean {
   return cephClientEnabled(ctx) && ctx.enabled('nova');
 }
 
-/** rbd_secret_uuid for nova.conf's [libvirt] and cinder.conf's RBD backends, when Nova attaches Ceph volumes. */
-export function rbdSecretUuid(ctx: CatalogContext): { rbd_secret_uuid: string } | Record<string, never> {
-  return libvirtSecretWanted(ctx) ? { rbd_secret_uuid: ctx.secret(LIBVIRT_SECRET_DEF.name) } : {};
+/**
+ * rbd_secret_uuid for nova.conf's [libvirt] and cinder.conf's RBD backends, when Nova attaches
+ * Ceph volumes. Not a credential, but a value of the secret store: like all of them it goes to
+ * the configs' Secret part, never to a ConfigMap.
+ */
+export function rbdSecretUuid(
+  ctx: CatalogContext,
+): { rbd_secret_uuid: { value: string; secret: true } } | Record<string, never> {
+  return libvirtSecretWanted(ctx)
+    ? { rbd_secret_uuid: { value: ctx.secret(LIBVIRT_SECRET_DEF.name), secret: true } }
+    : {};
 }
 
 /**

@@ -2,7 +2,7 @@
  * Cinder: API, scheduler, volume and backup, one backend section per configured backend, and a
  * Job that creates the matching volume types with their QoS.
  */
-import type { IniDoc } from '../config/ini.js';
+import type { IniDoc, IniEntry } from '../config/ini.js';
 import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import {
@@ -111,7 +111,7 @@ function defaultSection(ctx: CatalogContext, conf: IniDoc, backends: CinderBacke
 }
 
 /** The volume driver of one backend: the test driver on a host without device-mapper, else RBD or LVM. */
-function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, string | boolean> {
+function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, string | boolean | IniEntry> {
   const storage = ctx.spec.storage;
   const ceph = storage?.backend === 'ceph' ? storage.ceph : undefined;
   if (ctx.machine?.volumeDriver === 'fake') {
