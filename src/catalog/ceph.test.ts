@@ -194,3 +194,56 @@ test('only the components that open RBD images may reach the Ceph monitors and O
   const plain = objectsOf(HA.replace(/backend: ceph/, 'backend: lvm'));
   assert.equal(plain.filter((o) => o.kind === 'NetworkPolicy' && reachesCeph(o)).length, 0);
 });
+
+test('Nova attaches Ceph volumes: one libvirt secret UUID, kept in the store, named by nova.conf and every RBD backend, defined by the libvirt pods with the key', () => {
+  const file = parseCloudFile(CUSTOM, 'cloud.yaml');
+  const store = SecretStore.memory(file.metadata.name);
+  const objects = allObjects(render(file, store).groups).map((o) => o as Obj);
+  const uuid = store.get('nova-libvirt-ceph-secret-uuid');
+  assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  const conf = (name: string, key: string) =>
+    objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data![key]!;
+  // A value of the store: in the configs' Secret part (<file>.d/secrets.conf), never a ConfigMap.
+  const secretPart = (bundle: string, file: string) =>
+    (objects.find((o) => o.kind === 'Secret' && o.metadata.name === `${bundle}-config-secrets`) as any).stringData[
+      `${file}.secrets.conf`
+    ] as string;
+  assert.equal(iniValue(secretPart('nova-compute', 'nova.conf'), 'libvirt', 'rbd_secret_uuid'), uuid);
+  assert.equal(iniValue(conf('nova-compute-config', 'nova.conf'), 'libvirt', 'rbd_user'), 'openstack');
+  assert.equal(iniValue(conf('nova-compute-config', 'nova.conf'), 'libvirt', 'rbd_secret_uuid'), undefined);
+  const backends = iniValue(conf('cinder-config', 'cinder.conf'), 'DEFAULT', 'enabled_backends')!.split(',');
+  assert.ok(backends.length > 0);
+  for (const b of backends)
+    assert.equal(iniValue(secretPart('cinder', 'cinder.conf'), b, 'rbd_secret_uuid'), uuid, `cinder.conf [${b}]`);
+  // The UUID is a credential Secret of its own, created once; the libvirt pod reads it from there.
+  const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'nova-libvirt-ceph-secret');
+  assert.ok(secret, 'the UUID Secret is rendered');
+  const pod = workload(objects, 'DaemonSet', 'libvirt');
+  const c = pod.containers[0];
+  const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom.secretKeyRef]));
+  assert.deepEqual(env.SECRET_UUID, { name: 'nova-libvirt-ceph-secret', key: 'uuid' });
+  assert.equal(env.CEPH_USER, 'openstack');
+  // The key file the script hands virsh is the keyringSecret's "key".
+  const dir = env.CEPH_KEY_FILE.slice(0, env.CEPH_KEY_FILE.lastIndexOf('/'));
+  assert.equal(env.CEPH_KEY_FILE.slice(dir.length + 1), 'key');
+  const mount = c.volumeMounts.find((m: any) => m.mountPath === dir);
+  assert.equal(pod.volumes.find((v: any) => v.name === mount.name).secret.secretName, 'rook-openstack-key');
+  assert.match(c.readinessProbe.exec.command.join(' '), /osk-ceph-secret-set/);
+  // Stable: a second render with the same store names the same secret.
+  const again = allObjects(render(file, store).groups).map((o) => o as Obj);
+  const nova = again.find((o) => o.kind === 'Secret' && o.metadata.name === 'nova-compute-config-secrets') as any;
+  assert.equal(iniValue(nova.stringData['nova.conf.secrets.conf'], 'libvirt', 'rbd_secret_uuid'), uuid);
+});
+
+test('without Ceph there is no libvirt secret, and libvirtd starts as before', () => {
+  const lvm = objectsOf(CUSTOM.replace(/ {2}storage:[\s\S]*$/, '  profile: minimal\n'));
+  assert.ok(!lvm.some((o) => o.metadata.name === 'nova-libvirt-ceph-secret'));
+  const cinder = lvm.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cinder-config')!;
+  assert.doesNotMatch(cinder.data!['cinder.conf']!, /rbd_secret_uuid/);
+  const libvirt = workload(lvm, 'DaemonSet', 'libvirt');
+  assert.deepEqual(libvirt.containers[0].command, [
+    'sh',
+    '-c',
+    'rm -f /run/libvirt/libvirtd.pid; exec libvirtd --listen',
+  ]);
+});

@@ -4,13 +4,15 @@
  * ConfigMap `ceph-config`, and the key itself from the Secret named by `keyringSecret` (key
  * "key": the bare cephx key, as the schema says), mounted at CEPH_KEY_DIR. Every component that
  * opens RBD images mounts both: cinder-volume (rbd_ceph_conf), cinder-backup (backup_ceph_conf),
- * glance-api (rbd_store_ceph_conf) and nova-compute ([libvirt] images_rbd_ceph_conf).
+ * glance-api (rbd_store_ceph_conf) and nova-compute ([libvirt] images_rbd_ceph_conf); the
+ * libvirt pods mount the key only, to define the libvirt secret QEMU uses for attached volumes.
  *
  * The key is read with Ceph's `keyfile` option (a file holding only the base64 key) in the
  * user's own `[client.<user>]` section: a keyring file would need the key written into text,
  * which only a script could do from a Secret. The user is the one of rbd_user, rbd_store_user
  * and backup_ceph_user (spec.storage.ceph.user).
  */
+import type { SecretDef } from '../config/secrets.js';
 import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import { confLines } from './text-files.js';
@@ -70,7 +72,7 @@ export function cephClient(ctx: CatalogContext): ServiceDef {
   return {
     name: 'ceph',
     components: [],
-    secrets: [],
+    secrets: libvirtSecretWanted(ctx) ? [LIBVIRT_SECRET_DEF] : [],
     configs: [
       {
         name: CEPH_BUNDLE,
@@ -100,5 +102,103 @@ export function cephMounts(
     cephClient: true,
     configs: [...configs, CEPH_BUNDLE],
     secretFiles: [{ k8sSecret: ceph.keyringSecret, mountPath: CEPH_KEY_DIR, volume: 'ceph-client-key' }],
+  };
+}
+
+/**
+ * The libvirt secret that holds the Ceph key for QEMU, which opens the instances' RBD volumes
+ * itself: nova.conf ([libvirt] rbd_secret_uuid) and cinder.conf (each RBD backend's
+ * rbd_secret_uuid, handed to Nova with every attachment) name it by this UUID. Generated once
+ * and kept in the secret store like a credential, so it never changes under running guests.
+ */
+const LIBVIRT_SECRET_DEF: SecretDef = {
+  name: 'nova-libvirt-ceph-secret-uuid',
+  kind: 'uuid',
+  k8sSecret: 'nova-libvirt-ceph-secret',
+  key: 'uuid',
+  description: 'UUID of the libvirt secret holding the Ceph key (rbd_secret_uuid of nova.conf and cinder.conf)',
+};
+
+function libvirtSecretWanted(ctx: CatalogContext): boolean {
+  return cephClientEnabled(ctx) && ctx.enabled('nova');
+}
+
+/**
+ * rbd_secret_uuid for nova.conf's [libvirt] and cinder.conf's RBD backends, when Nova attaches
+ * Ceph volumes. Not a credential, but a value of the secret store: like all of them it goes to
+ * the configs' Secret part, never to a ConfigMap.
+ */
+export function rbdSecretUuid(
+  ctx: CatalogContext,
+): { rbd_secret_uuid: { value: string; secret: true } } | Record<string, never> {
+  return libvirtSecretWanted(ctx)
+    ? { rbd_secret_uuid: { value: ctx.secret(LIBVIRT_SECRET_DEF.name), secret: true } }
+    : {};
+}
+
+/**
+ * libvirtd, and once it answers, the Ceph secret defined in it: the UUID and the Ceph user from
+ * the environment, checked here as well (a value that is not a UUID or a Ceph user name would
+ * otherwise become XML), the key from the mounted keyringSecret with `virsh --file`, so it is
+ * never on a command line. The secret is ephemeral (only in libvirtd's memory, never on the
+ * node's disk) and private (libvirt never hands its value out); libvirtd dies with the
+ * container, and the next container defines it again. The file /tmp/osk-ceph-secret-set tells
+ * the readiness probe that the key is in.
+ */
+export const LIBVIRT_CEPH_SCRIPT = `osk_refuse() { printf 'osk: refusing %s %s: %s\\n' "$1" "$2" "$3" >&2; exit 2; }
+case $SECRET_UUID in
+  *[!0-9a-f-]*) osk_refuse SECRET_UUID "$SECRET_UUID" 'not a lower-case UUID' ;;
+  ????????-????-????-????-????????????) ;;
+  *) osk_refuse SECRET_UUID "$SECRET_UUID" 'not a lower-case UUID' ;;
+esac
+case $CEPH_USER in
+  ''|*[!A-Za-z0-9_.-]*) osk_refuse CEPH_USER "$CEPH_USER" 'not a Ceph user name' ;;
+esac
+rm -f /run/libvirt/libvirtd.pid /tmp/osk-ceph-secret-set
+libvirtd --listen &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
+osk_fail() { printf 'osk: %s\\n' "$1" >&2; kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 1; }
+i=0
+until virsh -c qemu:///system version >/dev/null 2>&1; do
+  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }
+  i=$((i + 1))
+  [ "$i" -lt 120 ] || osk_fail 'libvirtd did not answer within 120 s'
+  sleep 1
+done
+xml=$(mktemp) || osk_fail 'no temporary file for the secret definition'
+printf '<secret ephemeral="yes" private="yes"><uuid>%s</uuid><usage type="ceph"><name>client.%s secret</name></usage></secret>\\n' "$SECRET_UUID" "$CEPH_USER" > "$xml"
+virsh -c qemu:///system secret-define --file "$xml" || osk_fail 'virsh secret-define failed'
+rm -f "$xml"
+virsh -c qemu:///system secret-set-value --secret "$SECRET_UUID" --file "$CEPH_KEY_FILE" || osk_fail "virsh secret-set-value from $CEPH_KEY_FILE failed"
+: > /tmp/osk-ceph-secret-set
+wait "$pid"
+status=$?
+# A signal ends the first wait early; the second returns libvirtd's own exit status.
+kill -0 "$pid" 2>/dev/null && { wait "$pid"; status=$?; }
+exit "$status"`;
+
+/**
+ * What the libvirt pods add when Nova attaches Ceph volumes: the script above as their command,
+ * its environment, the keyringSecret, and a readiness that waits for the key. Nothing otherwise.
+ */
+export function libvirtCephSecret(
+  ctx: CatalogContext,
+): Pick<ComponentDef, 'command' | 'env' | 'secretFiles' | 'readiness'> | undefined {
+  const ceph = cephSettings(ctx);
+  if (!ceph || !libvirtSecretWanted(ctx)) return undefined;
+  return {
+    command: ['sh', '-c', LIBVIRT_CEPH_SCRIPT],
+    env: [
+      { name: 'SECRET_UUID', secret: LIBVIRT_SECRET_DEF.name },
+      { name: 'CEPH_USER', value: ceph.user },
+      { name: 'CEPH_KEY_FILE', value: `${CEPH_KEY_DIR}/key` },
+    ],
+    secretFiles: [{ k8sSecret: ceph.keyringSecret, mountPath: CEPH_KEY_DIR, volume: 'ceph-client-key' }],
+    readiness: {
+      exec: { command: ['sh', '-c', 'virsh -c qemu:///system version >/dev/null && test -e /tmp/osk-ceph-secret-set'] },
+      periodSeconds: 15,
+      timeoutSeconds: 10,
+    },
   };
 }

@@ -2,7 +2,7 @@
  * Cinder: API, scheduler, volume and backup, one backend section per configured backend, and a
  * Job that creates the matching volume types with their QoS.
  */
-import type { IniDoc } from '../config/ini.js';
+import type { IniDoc, IniEntry } from '../config/ini.js';
 import { ExitCode, OskError } from '../errors.js';
 import type { CatalogContext } from './context.js';
 import {
@@ -21,7 +21,7 @@ import {
   uwsgiIni,
 } from './common.js';
 import { catalogSection } from './nova-conf.js';
-import { CEPH_CONF, cephMounts } from './ceph.js';
+import { CEPH_CONF, cephMounts, rbdSecretUuid } from './ceph.js';
 import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -111,7 +111,7 @@ function defaultSection(ctx: CatalogContext, conf: IniDoc, backends: CinderBacke
 }
 
 /** The volume driver of one backend: the test driver on a host without device-mapper, else RBD or LVM. */
-function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, string | boolean> {
+function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, string | boolean | IniEntry> {
   const storage = ctx.spec.storage;
   const ceph = storage?.backend === 'ceph' ? storage.ceph : undefined;
   if (ctx.machine?.volumeDriver === 'fake') {
@@ -129,6 +129,8 @@ function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, s
       volume_driver: 'cinder.volume.drivers.rbd.RBDDriver',
       rbd_pool: ceph.pools.volumes,
       rbd_user: ceph.user,
+      // Handed to nova-compute with each attachment: the libvirt secret holding the key.
+      ...rbdSecretUuid(ctx),
       rbd_ceph_conf: CEPH_CONF,
       rbd_flatten_volume_from_snapshot: false,
       report_discard_supported: true,

@@ -1,5 +1,6 @@
 /** Keystone: identity API, its schema, fernet/credential keys from the store, and bootstrap. */
 import type { IniDoc } from '../config/ini.js';
+import { CREDENTIAL_KEYS } from '../config/credential-rotation.js';
 import { everySeconds } from '../config/key-rotation.js';
 import type { CatalogContext } from './context.js';
 import {
@@ -62,10 +63,10 @@ function keystoneConf(ctx: CatalogContext, token: Token, etc: string): IniDoc {
   return conf;
 }
 
-// Key repositories: fernet keys 0 (staged) … n-1 (primary); credential keys 0 and 1.
-// Credential keys are not rotated: they encrypt stored credentials, and a safe rotation needs
-// `keystone-manage credential_migrate` (with database access) between the rotation and the
-// drop of the old primary; see docs/security.md.
+// Key repositories: fernet keys 0 (staged) … n-1 (primary); credential keys 0 … 2, Keystone's
+// fixed size of that repository (staged, old primary kept until the stored credentials are
+// re-encrypted, primary). Both rotate on their own schedules; credential keys only with a
+// migration of the stored credentials in between (config/credential-rotation.ts).
 function keySecrets(token: Token): { fernet: SecretDef[]; credential: SecretDef[] } {
   const fernet: SecretDef[] = Array.from({ length: token.maxActiveKeys }, (_, i) => ({
     name: `keystone-fernet-key-${i}`,
@@ -74,14 +75,16 @@ function keySecrets(token: Token): { fernet: SecretDef[]; credential: SecretDef[
     key: String(i),
     description: `Keystone fernet key ${i}`,
     // Rotated on the schedule of keyRotation (one host: the supervisor; Kubernetes: a CronJob).
-    rotates: true,
+    rotates: 'fernet' as const,
   }));
-  const credential: SecretDef[] = [0, 1].map((i) => ({
+  const credential: SecretDef[] = Array.from({ length: CREDENTIAL_KEYS }, (_, i) => ({
     name: `keystone-credential-key-${i}`,
     kind: 'fernet-key' as const,
     k8sSecret: 'keystone-credential-keys',
     key: String(i),
     description: `Keystone credential encryption key ${i}`,
+    // Rotated on the schedule of credentialKeyRotation, with credential_migrate.
+    rotates: 'credential' as const,
   }));
   return { fernet, credential };
 }

@@ -482,3 +482,54 @@ test('ovn-controller, as rendered: remote and bridge mappings are OVSDB strings 
   });
   assert.equal(start[0], 'ovn-controller');
 });
+
+test('libvirt with Ceph, as rendered: the libvirt secret gets the UUID and the Ceph user as data, the key by file; nothing else runs', async () => {
+  const objects = objectsOf(hostileCephCloud());
+  const libvirt = container(objects, 'DaemonSet', 'libvirt');
+  const script = shellScript(libvirt.command)!;
+  assert.ok(!script.includes(TOKEN));
+  const s = await stubs('libvirt', ['libvirtd', 'virsh']);
+  // virsh secret-define reads its XML from a file the script removes: keep a copy.
+  const xmlCopy = join(dir, 'libvirt', 'secret.xml');
+  await writeFile(
+    join(s.bin, 'virsh'),
+    `#!/bin/sh\n{ printf 'CALL virsh\\n'; for a in "$@"; do printf 'ARG %s\\n' "$a"; done; } >> '${join(dir, 'libvirt', 'calls.log')}'\n[ "$3" = secret-define ] && cp "$5" '${xmlCopy}'\nexit 0\n`,
+  );
+  const uuid = randomUUID();
+  const tmp = join(dir, 'libvirt', 'tmp');
+  await run('mkdir', ['-p', tmp]);
+  await runScript(['-c', script], libvirt, s.bin, { SECRET_UUID: uuid, TMPDIR: tmp });
+  assertNothingElseRan(s.ran);
+  const user = envOf(libvirt, 'CEPH_USER');
+  const keyFile = envOf(libvirt, 'CEPH_KEY_FILE');
+  const calls = await s.calls();
+  // libvirtd runs in the background, beside the script's first virsh calls: in either order.
+  assert.deepEqual(
+    calls.filter((c) => c[0] === 'libvirtd'),
+    [['libvirtd', '--listen']],
+  );
+  const virsh = calls.filter((c) => c[0] === 'virsh');
+  assert.deepEqual(virsh.slice(-2), [
+    ['virsh', '-c', 'qemu:///system', 'secret-define', '--file', virsh.at(-2)![5]!],
+    ['virsh', '-c', 'qemu:///system', 'secret-set-value', '--secret', uuid, '--file', keyFile],
+  ]);
+  assert.equal(
+    await readFile(xmlCopy, 'utf8'),
+    `<secret ephemeral="yes" private="yes"><uuid>${uuid}</uuid><usage type="ceph"><name>client.${user} secret</name></usage></secret>\n`,
+  );
+  // Values that slipped past the catalog never become XML: the script refuses them (exit 2).
+  for (const [name, value] of [
+    ['CEPH_USER', V.pool],
+    ['CEPH_USER', 'x</name><uuid>y'],
+    ['SECRET_UUID', `${uuid.slice(0, -1)}<`],
+    ['SECRET_UUID', 'not-a-uuid'],
+  ] as const) {
+    const r = await stubs(`libvirt-${name}-${value.length}`, ['libvirtd', 'virsh']);
+    await assert.rejects(
+      runScript(['-c', script], libvirt, r.bin, { SECRET_UUID: uuid, TMPDIR: tmp, [name]: value }),
+      (e: { code?: number; stderr?: string }) => e.code === 2 && e.stderr!.includes(`osk: refusing ${name}`),
+    );
+    assert.deepEqual(await r.calls(), [], `${name}: nothing ran`);
+    assertNothingElseRan(r.ran);
+  }
+});

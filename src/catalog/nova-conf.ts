@@ -1,6 +1,6 @@
 /** nova.conf of the control plane and of the compute nodes, and Keystone catalog lookups. */
 import type { IniDoc } from '../config/ini.js';
-import { CEPH_CONF } from './ceph.js';
+import { CEPH_CONF, rbdSecretUuid } from './ceph.js';
 import { apiProcesses } from './common.js';
 import type { CatalogContext } from './context.js';
 
@@ -113,7 +113,13 @@ function workerSections(ctx: CatalogContext, conf: IniDoc): void {
     virt_type: 'kvm',
     connection_uri: 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',
     ...(ceph
-      ? { images_type: 'rbd', images_rbd_pool: ceph.pools.vms, images_rbd_ceph_conf: CEPH_CONF, rbd_user: ceph.user }
+      ? {
+          images_type: 'rbd',
+          images_rbd_pool: ceph.pools.vms,
+          images_rbd_ceph_conf: CEPH_CONF,
+          rbd_user: ceph.user,
+          ...rbdSecretUuid(ctx),
+        }
       : {}),
   });
 }

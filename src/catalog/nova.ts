@@ -3,7 +3,7 @@
  * DaemonSets on compute nodes (a second pair on GPU nodes when they are declared); jobs for the
  * schema and cells (cell0 and cell1) and for host discovery.
  */
-import { cephMounts, cephTraffic } from './ceph.js';
+import { cephMounts, cephTraffic, libvirtCephSecret } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import {
   apiProbes,
@@ -250,8 +250,10 @@ function libvirt(
       { name: 'cgroup', path: '/sys/fs/cgroup', mountPath: '/sys/fs/cgroup', type: 'Directory' },
     ],
     ...node,
-    // QEMU opens the instances' RBD disks itself, with the key nova-compute hands libvirt.
+    // QEMU opens the instances' RBD disks itself, with the key of the libvirt secret that
+    // nova.conf and cinder.conf name (rbd_secret_uuid): defined here when libvirtd starts.
     ...cephTraffic(ctx),
+    ...libvirtCephSecret(ctx),
     settings: ctx.settings(user?.libvirt, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
     ...skipOnHost(
       m?.hypervisor === 'fake' ? 'the fake hypervisor needs no libvirtd' : 'libvirtd on the host is not run by osk yet',

@@ -226,10 +226,18 @@ const HELP: Record<string, VerbHelp> = {
         "rotate the all-in-one cloud's fernet keys now: the staged key becomes primary; live tokens stay valid",
       ],
       ['osk rotate-keys --cloud lab', 'the cloud named lab'],
+      [
+        'osk rotate-keys --credentials',
+        'rotate the credential encryption keys and re-encrypt the stored credentials (Keystone and MariaDB must be up)',
+      ],
     ],
     exit: [
       { code: 0, meaning: 'rotated' },
-      { code: 1, meaning: 'the rotation failed (e.g. osk up holds the key lock)' },
+      {
+        code: 1,
+        meaning:
+          'the rotation failed (e.g. osk up holds the key lock, keystone-manage failed); the saved keys still decrypt everything',
+      },
       { ...badInput, meaning: 'no such cloud, or a path in its state is wrong' },
     ],
   },

@@ -9,6 +9,7 @@ import { envLines } from '../targets/local/access.js';
 import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
 import { down as downLocal } from '../targets/local/down.js';
 import { statePaths } from '../state/paths.js';
+import { rotateLocalCredentialKeys } from '../targets/local/credential-rotation.js';
 import { rotateLocalKeys } from '../targets/local/key-rotation.js';
 import { localStatus, statusTable } from '../targets/local/status.js';
 import { hostWaves } from '../targets/local/up.js';
@@ -142,8 +143,15 @@ export async function env(opts: { cloud?: string; demo?: true }, io: Io): Promis
   io.stdout(envLines(statePaths(name), name, Boolean(opts.demo)));
 }
 
-export async function rotateKeys(opts: { cloud?: string }, io: Io): Promise<void> {
+export async function rotateKeys(opts: { cloud?: string; credentials?: true }, io: Io): Promise<void> {
   const name = await resolveCloudName(opts.cloud);
+  if (opts.credentials) {
+    const c = await rotateLocalCredentialKeys(statePaths(name), 'osk rotate-keys --credentials');
+    io.stdout(
+      `rotated ${c.set}: ${c.keys} keys in ${c.dir} (secret store updated first); stored credentials re-encrypted with the new primary\n`,
+    );
+    return;
+  }
   const r = await rotateLocalKeys(statePaths(name), 'osk rotate-keys');
   for (const x of r.rotated) io.stdout(`rotated ${x.set}: ${x.keys} keys in ${x.dir} (secret store updated first)\n`);
 }

@@ -82,5 +82,9 @@ function rotateKeysCommand(program: Command, io: Io): void {
       "rotate the all-in-one cloud's Keystone fernet keys now (staged key becomes primary; live tokens stay valid; no restart)",
     )
     .addOption(cloudOption())
+    .option(
+      '--credentials',
+      'rotate the credential encryption keys instead, and re-encrypt every stored credential with the new primary (keystone-manage credential_rotate, credential_migrate)',
+    )
     .action(async (opts) => (await actions()).rotateKeys(opts, io));
 }

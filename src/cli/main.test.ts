@@ -518,3 +518,38 @@ test("help, usage errors and --version load commander and the verbs' declaration
     );
   }
 });
+
+test('a usage error with -o json or yaml: the text on stderr, the problems document on stdout, exit 2', async () => {
+  const unknown = await run(['status', '-o', 'json', '--bogus']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown option '--bogus'/);
+  assert.deepEqual(JSON.parse(unknown.out), {
+    valid: false,
+    problems: [
+      {
+        file: '<command line>',
+        line: 0,
+        col: 0,
+        path: '',
+        message: "unknown option '--bogus'",
+        hint: 'osk help <verb> lists its options and arguments',
+      },
+    ],
+  });
+  const missing = await run(['validate', '--output=yaml']);
+  assert.equal(missing.code, 2);
+  const doc = parse(missing.out) as { valid: boolean; problems: { message: string }[] };
+  assert.equal(doc.valid, false);
+  assert.match(doc.problems[0]!.message, /required option '-f, --filename <file>' not specified/);
+  assert.equal(JSON.parse((await run(['plan', '-ojson', '-f'])).out).problems.length, 1);
+  // Without a machine format, or with one commander refused, stdout stays empty.
+  for (const args of [
+    ['status', '--bogus'],
+    ['status', '-o', 'xml'],
+    ['nosuch', '--', '-o', 'json'],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.out, '', args.join(' '));
+  }
+});

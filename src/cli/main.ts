@@ -8,6 +8,7 @@
  * clients) when it runs. Help, usage errors and --version so answer without loading any of that.
  */
 import { Command, CommanderError, InvalidArgumentError } from '@commander-js/extra-typings';
+import { reportUsageError } from './usage-error.js';
 import { VERSION } from '../version.js';
 import { processIo, type Io } from './io.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
@@ -113,7 +114,9 @@ export async function main(argv: string[], io: Io = processIo, handOff?: () => n
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and --version exit 0; usage mistakes are bad input.
-      return e.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;
+      if (e.exitCode === 0) return ExitCode.ok;
+      await reportUsageError(argv, e.message, io);
+      return ExitCode.invalidInput;
     }
     if (e instanceof ExitStatus || e instanceof HandedOff) return e.exitCode;
     // A wrong path that got past the early checks (one below a given directory, or a race).

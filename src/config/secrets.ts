@@ -1,14 +1,15 @@
 /**
  * What a credential is and how one is made: generated once from a secure random source, as
- * base62 or URL-safe base64, so a value never needs quoting or escaping in URLs, INI files or
- * shells. The store that keeps them is state/secret-store.ts.
+ * base62, URL-safe base64 or a UUID, so a value never needs quoting or escaping in URLs, INI
+ * files or shells. The store that keeps them is state/secret-store.ts.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 export interface SecretDef {
   /** Key in the secret store, e.g. "nova-db-password". */
   name: string;
-  kind: 'password' | 'fernet-key' | 'token';
+  /** `uuid`: an identifier other programs must agree on (libvirt's Ceph secret), stable like a credential. */
+  kind: 'password' | 'fernet-key' | 'token' | 'uuid';
   /** The Kubernetes Secret and key it is rendered into. */
   k8sSecret: string;
   key: string;
@@ -16,10 +17,12 @@ export interface SecretDef {
   createdBy?: string;
   description: string;
   /**
-   * Rotated by the cloud itself on a schedule (Keystone's fernet keys): on Kubernetes the
-   * cluster's Secret is the live truth after creation and apply takes it back into the store.
+   * Rotated by the cloud itself on a schedule, and how: Keystone's token keys (`fernet`,
+   * config/key-rotation.ts) or its credential encryption keys (`credential`, with a migration
+   * of the stored credentials, config/credential-rotation.ts). On Kubernetes the cluster's
+   * Secret is the live truth after creation and apply takes it back into the store.
    */
-  rotates?: boolean;
+  rotates?: 'fernet' | 'credential';
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -49,5 +52,7 @@ export function generate(kind: SecretDef['kind']): string {
       return fernetKey();
     case 'token':
       return randomToken(48);
+    case 'uuid':
+      return randomUUID();
   }
 }

@@ -1,6 +1,6 @@
 /** spec.services: the OpenStack services and their components. */
 import { z } from 'zod';
-import { cronOf, rotationProblem } from '../config/key-rotation.js';
+import { cronOf, everySeconds, rotationProblem } from '../config/key-rotation.js';
 import { type Problem, componentSchema, service } from './schema-parts.js';
 
 const keystoneSchema = service({
@@ -36,6 +36,24 @@ const keystoneSchema = service({
     .optional()
     .describe(
       'Fernet key rotation without restarts (staged key → primary, old primary kept to validate, maxActiveKeys in all); default every 24h',
+    ),
+  credentialKeyRotation: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Rotate the credential encryption keys on a schedule (false: only `osk rotate-keys --credentials` rotates on one host)',
+        ),
+      every: z
+        .string()
+        .regex(/^[1-9][0-9]{0,3}[mhd]$/, 'an interval such as 12h or 7d')
+        .default('7d')
+        .describe('Time between rotations, at least 1h: hours dividing a day, or days (a cron schedule on Kubernetes)'),
+    })
+    .optional()
+    .describe(
+      "Rotation of the keys that encrypt credentials in Keystone's database: keystone-manage credential_rotate, then credential_migrate re-encrypts every stored credential; default every 7d",
     ),
 });
 
@@ -94,7 +112,7 @@ export function horizonProblems(services: ServicesSpec | undefined, publicDomain
   return out;
 }
 
-/** Fernet keys rotated so often that a valid token's key is gone, or on no cron schedule. */
+/** Keys rotated so often that a valid token's key (or a credential's) could be gone, or on no cron schedule. */
 export function keyRotationProblems(services: ServicesSpec | undefined): Problem[] {
   const out: Problem[] = [];
   const ks = services?.keystone;
@@ -114,5 +132,32 @@ export function keyRotationProblems(services: ServicesSpec | undefined): Problem
         hint: 'use minutes that divide an hour (15m, 30m), hours that divide a day (6h, 12h, 24h) or 1d … 28d',
       });
   }
+  const cred = ks?.credentialKeyRotation;
+  if (cred?.enabled !== false) out.push(...credentialRotationProblems(cred?.every ?? '7d'));
   return out;
+}
+
+/**
+ * A credential key interval must leave every Keystone time to see a rotation (a Secret volume is
+ * refreshed within about a minute) before the next one drops the key it may still encrypt with.
+ */
+function credentialRotationProblems(every: string): Problem[] {
+  const path = ['spec', 'services', 'keystone', 'credentialKeyRotation', 'every'];
+  if (everySeconds(every) < 3600)
+    return [
+      {
+        path,
+        message: `${every} is shorter than 1h: a Keystone that has not yet seen one rotation could still encrypt with the key the next one drops`,
+        hint: 'rotate credential keys every 1h or less often (the default is 7d)',
+      },
+    ];
+  if (!cronOf(every))
+    return [
+      {
+        path,
+        message: `${every} has no cron schedule (the Kubernetes CronJob needs one)`,
+        hint: 'use hours that divide a day (1h, 6h, 12h, 24h) or 1d … 28d',
+      },
+    ];
+  return [];
 }

@@ -1,8 +1,9 @@
 /**
  * The secret store: every credential of a cloud, generated once (config/secrets.ts) and kept in
  * a 0600 file (directory 0700) so that re-rendering never changes anything by accident. Only an
- * explicit key rotation replaces values: Keystone's fernet keys, by `osk rotate-keys` or its
- * schedule (`config/key-rotation.ts`), written here first so the store stays the truth.
+ * explicit key rotation replaces values: Keystone's fernet and credential keys, by
+ * `osk rotate-keys [--credentials]` or their schedules (`config/key-rotation.ts`,
+ * `config/credential-rotation.ts`), written here first so the store stays the truth.
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

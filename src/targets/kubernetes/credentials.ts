@@ -5,10 +5,11 @@
  * names (never the values); `--import-secrets` takes the cluster's values into the store instead,
  * which is how a lost or moved store is rebuilt from a running cloud.
  *
- * Keys the cloud rotates itself (SecretDef.rotates: Keystone's fernet keys, rotated by the
- * keystone-key-rotation CronJob) are owned by the cluster once their Secret exists: a difference
- * is the expected result of a rotation, so they are always taken into the store (never refused,
- * never written back), and the store stays a backup of the keys that run.
+ * Keys the cloud rotates itself (SecretDef.rotates: Keystone's fernet and credential keys,
+ * rotated by the keystone-key-rotation and keystone-credential-rotation CronJobs) are owned by
+ * the cluster once their Secret exists: a difference is the expected result of a rotation, so
+ * they are always taken into the store (never refused, never written back), and the store stays
+ * a backup of the keys that run.
  */
 import type { SecretStore } from '../../state/secret-store.js';
 import { ExitCode, OskError } from '../../errors.js';

@@ -131,7 +131,7 @@ function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | RoleBin
 
 /** The one Secret whose keys rotate (the catalog marks its entries). */
 function rotatedSecret(model: CloudModel): string {
-  const rotated = [...model.secrets.values()].filter((d) => d.rotates);
+  const rotated = [...model.secrets.values()].filter((d) => d.rotates === 'fernet');
   const secretNames = [...new Set(rotated.map((d) => d.k8sSecret))];
   if (secretNames.length !== 1)
     throw new Error(

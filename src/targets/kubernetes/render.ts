@@ -9,12 +9,13 @@ import type { CloudFile } from '../../spec/schema.js';
 import type { KubernetesAddOn } from './add-on.js';
 import { backupAddOn } from './backup/render.js';
 import { coreGroups } from './components.js';
+import { credentialRotationAddOn } from './credential-rotation.js';
 import { keyRotationAddOn } from './key-rotation.js';
 import { monitoringAddOn } from './monitoring/render.js';
 import type { RenderedGroup } from './objects.js';
 
 /** In apply order. Monitoring and backups last: their CRDs may be missing from the cluster. */
-const ADD_ONS: readonly KubernetesAddOn[] = [keyRotationAddOn, monitoringAddOn, backupAddOn];
+const ADD_ONS: readonly KubernetesAddOn[] = [keyRotationAddOn, credentialRotationAddOn, monitoringAddOn, backupAddOn];
 
 /** CloudModel → every group, numbered: "000-namespace", "001-secrets", … */
 function renderKubernetes(model: CloudModel, secretValue: (name: string) => string): RenderedGroup[] {

@@ -140,9 +140,15 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
   const ks = file.spec.services?.keystone;
   const rotation =
     ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws' ? undefined : (ks?.keyRotation?.every ?? '24h');
+  const credentialsEvery =
+    ks?.credentialKeyRotation?.enabled === false ? undefined : (ks?.credentialKeyRotation?.every ?? '7d');
   await writeKeyRotationConfig(
     paths,
-    keyRotationConfig(model, file.metadata.name, rotation, ks?.token?.maxActiveKeys ?? 3),
+    keyRotationConfig(model, file.metadata.name, {
+      ...(rotation ? { every: rotation } : {}),
+      maxActiveKeys: ks?.token?.maxActiveKeys ?? 3,
+      ...(credentialsEvery ? { credentialsEvery } : {}),
+    }),
   );
   const creds: Credentials = {
     cloud: file.metadata.name,

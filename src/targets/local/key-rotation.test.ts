@@ -45,7 +45,7 @@ describe('key rotation on one host', () => {
         k8sSecret: 'keystone-fernet-keys',
         key: String(i),
         description: '',
-        rotates: true,
+        rotates: 'fernet' as const,
       })),
       { name: 'other', kind: 'password' as const, k8sSecret: 'x', key: 'p', description: '' },
     ]);
@@ -129,5 +129,46 @@ describe('key rotation on one host', () => {
     stop();
     assert.match(lines[0] ?? '', /rotated keystone keys: keystone-fernet-keys \(3 keys\)/);
     assert.deepEqual((await storeKeys()).slice(1), [keys[2], keys[0]]);
+  });
+
+  test('a rotation that starts its clock: without a record it records now and waits an interval; a failure waits retryAfterMs', async () => {
+    const config = (await readKeyRotationConfig(paths))!;
+    await writeKeyRotationConfig(paths, { ...config, everySeconds: undefined });
+    const stamp = join(paths.pids, 'test-rotated-at');
+    let calls = 0;
+    let fail = false;
+    const lines: string[] = [];
+    const rotation = {
+      stamp,
+      everySeconds: () => 3600,
+      rotate: async () => {
+        calls++;
+        if (fail) throw new Error('database is down');
+        return 'rotated';
+      },
+      retryAfterMs: 60_000,
+      startsClock: true,
+    };
+    const tick = async () => {
+      const stop = startRotationTimer(paths, (l) => lines.push(l), 60_000, [rotation]);
+      await new Promise((r) => setTimeout(r, 300));
+      stop();
+    };
+    await tick();
+    assert.equal(calls, 0, 'no record: the clock starts now');
+    assert.ok(Math.abs(Date.parse(readFileSync(stamp, 'utf8').trim()) - Date.now()) < 5000);
+    writeFileSync(stamp, `${new Date(Date.now() - 3_601_000).toISOString()}\n`);
+    fail = true;
+    // One timer, ticking every 100 ms: the failure is logged once, then waits retryAfterMs.
+    const stop = startRotationTimer(paths, (l) => lines.push(l), 100, [rotation]);
+    await new Promise((r) => setTimeout(r, 600));
+    stop();
+    assert.equal(calls, 1);
+    assert.match(lines.join('\n'), /key rotation not done: database is down/);
+    fail = false;
+    await tick();
+    assert.equal(calls, 2, 'a new timer (a restarted supervisor) tries again');
+    assert.deepEqual(lines.at(-1), 'rotated');
+    await writeKeyRotationConfig(paths, config);
   });
 });

@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hostConfigArgs } from '../../catalog/common.js';
 import { rotateKeySet, everySeconds } from '../../config/key-rotation.js';
 import { SecretStore } from '../../state/secret-store.js';
 import { OskError } from '../../errors.js';
@@ -30,25 +31,58 @@ interface KeyRepository {
   names: string[];
 }
 
-interface KeyRotationConfig {
+/** The credential key repository: rotated with keystone-manage (credential-rotation.ts). */
+export interface CredentialKeyRepository extends KeyRepository {
+  /** Seconds between rotations; absent: only `osk rotate-keys --credentials` rotates. */
+  everySeconds?: number;
+  /** keystone-manage with the arguments that make it read the cloud's keystone.conf. */
+  keystoneManage: string[];
+}
+
+export interface KeyRotationConfig {
   cloud: string;
   /** Seconds between rotations; absent: only `osk rotate-keys` rotates. */
   everySeconds?: number;
   maxActiveKeys: number;
+  /** The fernet (token) key repositories. */
   repositories: KeyRepository[];
+  credentials?: CredentialKeyRepository;
 }
 
 const configFile = (paths: StatePaths) => join(paths.root, 'key-rotation.json');
 const lastFile = (paths: StatePaths) => join(paths.pids, 'keys-rotated-at');
+export const credentialsLastFile = (paths: StatePaths) => join(paths.pids, 'credential-keys-rotated-at');
 const lockFile = (paths: StatePaths) => join(paths.pids, 'keys.lock');
 
 /** What the model says is rotated: secrets marked `rotates`, grouped by set, and the directory their host files live in. */
 export function keyRotationConfig(
   model: CloudModel,
   cloud: string,
-  every: string | undefined,
-  maxActiveKeys: number,
+  schedule: { every?: string; maxActiveKeys: number; credentialsEvery?: string },
 ): KeyRotationConfig {
+  const fernet = keyRepositories(model, 'fernet');
+  const [credential] = keyRepositories(model, 'credential');
+  return {
+    cloud,
+    ...(schedule.every ? { everySeconds: everySeconds(schedule.every) } : {}),
+    maxActiveKeys: schedule.maxActiveKeys,
+    repositories: fernet,
+    ...(credential
+      ? {
+          credentials: {
+            ...credential,
+            ...(schedule.credentialsEvery ? { everySeconds: everySeconds(schedule.credentialsEvery) } : {}),
+            keystoneManage: [
+              'keystone-manage',
+              ...hostConfigArgs(model.ctx, 'keystone', '/etc/keystone', 'keystone.conf'),
+            ],
+          },
+        }
+      : {}),
+  };
+}
+
+function keyRepositories(model: CloudModel, kind: 'fernet' | 'credential'): KeyRepository[] {
   const dirOf = new Map<string, string>();
   for (const c of model.components.values()) {
     const h = c.host;
@@ -57,7 +91,7 @@ export function keyRotationConfig(
   }
   const sets = new Map<string, { key: number; name: string }[]>();
   for (const d of model.secrets.values()) {
-    if (!d.rotates) continue;
+    if (d.rotates !== kind) continue;
     sets.set(d.k8sSecret, [...(sets.get(d.k8sSecret) ?? []), { key: Number(d.key), name: d.name }]);
   }
   const repositories: KeyRepository[] = [];
@@ -67,7 +101,7 @@ export function keyRotationConfig(
     if (!dir) throw new Error(`catalog bug: the rotated keys of ${set} have no host file`);
     repositories.push({ set, dir, names: entries.map((e) => e.name) });
   }
-  return { cloud, ...(every ? { everySeconds: everySeconds(every) } : {}), maxActiveKeys, repositories };
+  return repositories;
 }
 
 export async function writeKeyRotationConfig(paths: StatePaths, config: KeyRotationConfig): Promise<void> {
@@ -177,12 +211,48 @@ export async function rotateLocalKeys(paths: StatePaths, who: string, waitMs = 3
   });
 }
 
-/** When the last rotation happened (or the cloud's keys were made: the store's age). */
-async function lastRotation(paths: StatePaths): Promise<number | undefined> {
-  const t = await readFile(lastFile(paths), 'utf8').catch(() => undefined);
+/**
+ * When the last rotation happened. Without a record: when the cloud's keys were made (the
+ * store's age), or, for a rotation that starts its clock, now (recorded).
+ */
+async function lastRotation(paths: StatePaths, r: ScheduledRotation): Promise<number | undefined> {
+  const t = await readFile(r.stamp, 'utf8').catch(() => undefined);
   if (t && !Number.isNaN(Date.parse(t.trim()))) return Date.parse(t.trim());
+  if (r.startsClock) {
+    await writeFile(r.stamp, `${new Date().toISOString()}\n`, { mode: 0o600 });
+    return Date.now();
+  }
   if (!existsSync(paths.secrets)) return undefined;
   return (await stat(paths.secrets)).mtimeMs;
+}
+
+/** One kind of scheduled rotation for the supervisor's timer. */
+export interface ScheduledRotation {
+  /** The file holding the time of the last rotation (survives restarts of supervisor and host). */
+  stamp: string;
+  /** Seconds between rotations by the cloud's settings, or undefined: not scheduled. */
+  everySeconds(config: KeyRotationConfig): number | undefined;
+  /** Rotate now; the line to log. */
+  rotate(): Promise<string>;
+  /** After a failure, the next try waits this long (the next tick otherwise). */
+  retryAfterMs?: number;
+  /**
+   * Without a record of the last rotation, the first comes one interval after the timer first
+   * sees the schedule (the store's age, the fallback, changes with every other rotation).
+   */
+  startsClock?: boolean;
+}
+
+/** Keystone's fernet keys, by keyRotation.every. */
+export function fernetRotation(paths: StatePaths): ScheduledRotation {
+  return {
+    stamp: lastFile(paths),
+    everySeconds: (c) => (c.repositories.length ? c.everySeconds : undefined),
+    rotate: async () => {
+      const r = await rotateLocalKeys(paths, 'the supervisor (scheduled key rotation)', 0);
+      return `${r.at} rotated keystone keys: ${r.rotated.map((x) => `${x.set} (${x.keys} keys)`).join(', ')}`;
+    },
+  };
 }
 
 /**
@@ -190,21 +260,35 @@ async function lastRotation(paths: StatePaths): Promise<number | undefined> {
  * rotation. Checking against a time kept in the state dir (not a timer of the interval's length)
  * makes the schedule survive supervisor restarts and host reboots.
  */
-export function startRotationTimer(paths: StatePaths, log: (line: string) => void, checkEveryMs = 60_000): () => void {
+export function startRotationTimer(
+  paths: StatePaths,
+  log: (line: string) => void,
+  checkEveryMs = 60_000,
+  rotations: ScheduledRotation[] = [fernetRotation(paths)],
+): () => void {
   let busy = false;
+  const retryAt = new Map<ScheduledRotation, number>();
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
-      const config = await readKeyRotationConfig(paths);
-      if (!config?.everySeconds || config.repositories.length === 0) return;
-      const last = await lastRotation(paths);
-      if (last !== undefined && Date.now() - last < config.everySeconds * 1000) return;
-      const r = await rotateLocalKeys(paths, 'the supervisor (scheduled key rotation)', 0);
-      log(`${r.at} rotated keystone keys: ${r.rotated.map((x) => `${x.set} (${x.keys} keys)`).join(', ')}`);
-    } catch (e) {
-      // Held by osk up, or a problem to report: the next tick tries again.
-      log(`${new Date().toISOString()} key rotation not done: ${(e as Error).message}`);
+      const config = await readKeyRotationConfig(paths).catch((e: Error) => {
+        log(`${new Date().toISOString()} key rotation not done: ${e.message}`);
+        return undefined;
+      });
+      for (const r of rotations) {
+        const every = config && r.everySeconds(config);
+        if (!every || Date.now() < (retryAt.get(r) ?? 0)) continue;
+        const last = await lastRotation(paths, r);
+        if (last !== undefined && Date.now() - last < every * 1000) continue;
+        try {
+          log(await r.rotate());
+        } catch (e) {
+          // Held by osk up, or a problem to report: a later tick tries again.
+          retryAt.set(r, Date.now() + (r.retryAfterMs ?? 0));
+          log(`${new Date().toISOString()} key rotation not done: ${(e as Error).message}`);
+        }
+      }
     } finally {
       busy = false;
     }

@@ -14,7 +14,8 @@ import { appendFile, chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { StatePaths } from '../../state/paths.js';
-import { startRotationTimer } from './key-rotation.js';
+import { credentialRotation } from './credential-rotation.js';
+import { fernetRotation, startRotationTimer } from './key-rotation.js';
 import {
   isAlive,
   readPidFile,
@@ -355,8 +356,12 @@ export async function runSupervisor(paths: StatePaths): Promise<void> {
   process.stdout.write(
     `${new Date().toISOString()} supervisor ${process.pid} listening on ${paths.supervisorSocket}; adopted ${adopted.length ? adopted.join(', ') : 'nothing'}\n`,
   );
-  // Keystone's fernet keys rotate on the cloud's schedule while the supervisor runs (key-rotation.ts).
-  startRotationTimer(paths, (line) => process.stdout.write(`${line}\n`));
+  // Keystone's fernet and credential keys rotate on the cloud's schedules while the supervisor
+  // runs (key-rotation.ts, credential-rotation.ts).
+  startRotationTimer(paths, (line) => process.stdout.write(`${line}\n`), 60_000, [
+    fernetRotation(paths),
+    credentialRotation(paths),
+  ]);
   // SIGTERM to the supervisor leaves the cloud running (only `osk down` stops it).
   process.on('SIGTERM', () => sup.close());
   process.on('SIGINT', () => sup.close());
