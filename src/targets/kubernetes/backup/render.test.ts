@@ -269,7 +269,9 @@ test('spec.backup.enabled: false renders none of it', () => {
     objects
       .filter(
         (o) =>
-          (o.kind === 'CronJob' && o.metadata.name !== 'keystone-key-rotation') ||
+          // The key rotations are CronJobs too, not backups.
+          (o.kind === 'CronJob' &&
+            !['keystone-key-rotation', 'keystone-credential-rotation'].includes(o.metadata.name)) ||
           o.kind === 'Schedule' ||
           (/backup/.test(o.metadata.name) && o.kind !== 'Deployment' && !o.metadata.name.startsWith('cinder')),
       )
