@@ -200,14 +200,15 @@ describe('keystone key rotation on a real Kubernetes API', { skip, concurrency: 
       'nothing left to take',
     );
 
-    // A credential the cloud does not rotate, changed behind osk's back: still refused.
-    await api.request('PATCH', `/api/v1/namespaces/${NS}/secrets/keystone-credential-keys`, {
-      body: { data: { '0': Buffer.from('changed').toString('base64') } },
+    // A credential the cloud does not rotate (the admin password), changed behind osk's back:
+    // still refused. (The credential keys rotate too, like the fernet keys.)
+    await api.request('PATCH', `/api/v1/namespaces/${NS}/secrets/keystone-admin`, {
+      body: { data: { password: Buffer.from('changed').toString('base64') } },
       contentType: 'application/merge-patch+json',
     });
     await assert.rejects(
       () => reconcileCredentials(model, store, api, { import: false }),
-      /differ from the secret store[\s\S]*keystone-credential-key-0 \(Secret keystone-credential-keys, key 0\)/,
+      /differ from the secret store[\s\S]*keystone-admin-password \(Secret keystone-admin, key password\)/,
     );
   });
 });
