@@ -322,6 +322,13 @@ after(async () => {
 });
 
 /**
+ * Shell that appends one call (its name, then each argument, a line each) to log in a single
+ * write: a stub in the background (libvirtd) and one in the foreground may record at once.
+ */
+const RECORD = (name: string, log: string) =>
+  `r='CALL ${name}'; for a in "$@"; do r="$r\nARG $a"; done; printf '%s\\n' "$r" >> '${log}'`;
+
+/**
  * A directory of stub commands that append their name and each argument (one per line) to
  * calls.log; `id` and `touch` (what the hostile values would run) also note themselves in
  * ran.log. `failing` stubs exit 1 when their argv has a "show" argument (nothing exists yet).
@@ -338,7 +345,7 @@ async function stubs(
   for (const cmd of commands) {
     await writeFile(
       join(bin, cmd),
-      `#!/bin/sh\n{ printf 'CALL %s\\n' "${cmd}"; for a in "$@"; do printf 'ARG %s\\n' "$a"; done; } >> '${log}'\nfor a in "$@"; do [ "$a" = show ] && exit 1; done\nexit 0\n`,
+      `#!/bin/sh\n${RECORD(cmd, log)}\nfor a in "$@"; do [ "$a" = show ] && exit 1; done\nexit 0\n`,
     );
     await chmod(join(bin, cmd), 0o755);
   }
@@ -434,13 +441,92 @@ test('openvswitch, as rendered: bridge and interface arrive as one argument each
   await runScript(['-c', script], ovs, s.bin);
   assertNothingElseRan(s.ran);
   const physnet2Bridge = `br-${V.physnet}`.slice(0, 15);
+  const bridge = (name: string, iface: string) => [
+    'ovs-vsctl',
+    '--may-exist',
+    'add-br',
+    name,
+    '--',
+    'set',
+    'Bridge',
+    name,
+    'datapath_type=system',
+    '--',
+    '--may-exist',
+    'add-port',
+    name,
+    iface,
+  ];
   assert.deepEqual(await s.calls(), [
     ['ovs-ctl', 'start', '--system-id=random', '--no-monitor'],
-    ['ovs-vsctl', '--may-exist', 'add-br', 'br-int', '--', 'set', 'Bridge', 'br-int', 'fail_mode=secure'],
-    ['ovs-vsctl', '--may-exist', 'add-br', V.bridge, '--', '--may-exist', 'add-port', V.bridge, V.iface],
-    ['ovs-vsctl', '--may-exist', 'add-br', physnet2Bridge, '--', '--may-exist', 'add-port', physnet2Bridge, 'eth2'],
+    [
+      'ovs-vsctl',
+      '--may-exist',
+      'add-br',
+      'br-int',
+      '--',
+      'set',
+      'Bridge',
+      'br-int',
+      'fail_mode=secure',
+      'datapath_type=system',
+    ],
+    bridge(V.bridge, V.iface),
+    bridge(physnet2Bridge, 'eth2'),
     ['tail', '-F', '/var/log/openvswitch/ovs-vswitchd.log'],
   ]);
+});
+
+test('openvswitch with the userspace datapath: ovs-vswitchd started without the kernel module, every bridge netdev', async () => {
+  const file = hostileLvmCloud();
+  file.spec.network!.datapath = 'netdev';
+  const ds = objectsOf(file).find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'openvswitch');
+  assert.ok(
+    !ds.spec.template.spec.volumes.some((v: Json) => v.hostPath?.path === '/lib/modules'),
+    'no kernel modules are mounted',
+  );
+  const ovs = containers(ds)[0]!.c;
+  const s = await stubs('ovs-netdev', ['ovs-ctl', 'ovs-vswitchd', 'ovs-vsctl', 'tail']);
+  await runScript(['-c', shellScript(ovs.command)!], ovs, s.bin);
+  assertNothingElseRan(s.ran);
+  const calls = await s.calls();
+  assert.deepEqual(calls.slice(0, 3), [
+    ['ovs-ctl', 'start', '--system-id=random', '--no-monitor', '--no-ovs-vswitchd'],
+    ['ovs-vswitchd', '--pidfile', '--detach', '--log-file'],
+    [
+      'ovs-vsctl',
+      '--may-exist',
+      'add-br',
+      'br-int',
+      '--',
+      'set',
+      'Bridge',
+      'br-int',
+      'fail_mode=secure',
+      'datapath_type=netdev',
+    ],
+  ]);
+  const bridges = calls.filter((c) => c[0] === 'ovs-vsctl' && c[3] !== 'br-int');
+  assert.equal(bridges.length, 2);
+  for (const b of bridges) assert.ok(b.includes('datapath_type=netdev'), JSON.stringify(b));
+  // ovn-controller gives OVN the same datapath type for the bridges it manages.
+  const ctl = container(objectsOf(file), 'DaemonSet', 'ovn-controller');
+  const c = await stubs('ovn-netdev', ['ovs-vsctl', 'ovn-controller']);
+  await runScript(['-c', shellScript(ctl.command)!], ctl, c.bin, { NODE_IP: '192.0.2.10' });
+  assert.ok((await c.calls())[0]!.includes('external-ids:ovn-bridge-datapath-type=netdev'));
+});
+
+test('openvswitch and ovn-controller refuse a datapath other than system or netdev', async () => {
+  const objects = objectsOf(hostileLvmCloud());
+  for (const name of ['openvswitch', 'ovn-controller']) {
+    const c = container(objects, 'DaemonSet', name);
+    const s = await stubs(`dp-${name}`, ['ovs-ctl', 'ovs-vswitchd', 'ovs-vsctl', 'ovn-controller', 'tail']);
+    await assert.rejects(
+      runScript(['-c', shellScript(c.command)!], c, s.bin, { NODE_IP: '192.0.2.10', OVS_DATAPATH: 'dpdk;x' }),
+      (e: { code?: number; stderr?: string }) => e.code === 2 && /refusing OVS_DATAPATH/.test(e.stderr ?? ''),
+    );
+    assert.deepEqual(await s.calls(), [], `${name} ran nothing`);
+  }
 });
 
 test('openvswitch refuses an interface that ovs-vsctl would read as an option', async () => {
@@ -478,6 +564,7 @@ test('ovn-controller, as rendered: remote and bridge mappings are OVSDB strings 
     'ovn-encap-type': 'geneve',
     'ovn-encap-ip': '192.0.2.10',
     'ovn-bridge-mappings': `physnet1:${V.bridge},${V.physnet}:${`br-${V.physnet}`.slice(0, 15)}`,
+    'ovn-bridge-datapath-type': 'system',
     'ovn-cms-options': 'enable-chassis-as-gw',
   });
   assert.equal(start[0], 'ovn-controller');
@@ -493,7 +580,7 @@ test('libvirt with Ceph, as rendered: the libvirt secret gets the UUID and the C
   const xmlCopy = join(dir, 'libvirt', 'secret.xml');
   await writeFile(
     join(s.bin, 'virsh'),
-    `#!/bin/sh\n{ printf 'CALL virsh\\n'; for a in "$@"; do printf 'ARG %s\\n' "$a"; done; } >> '${join(dir, 'libvirt', 'calls.log')}'\n[ "$3" = secret-define ] && cp "$5" '${xmlCopy}'\nexit 0\n`,
+    `#!/bin/sh\n${RECORD('virsh', join(dir, 'libvirt', 'calls.log'))}\n[ "$3" = secret-define ] && cp "$5" '${xmlCopy}'\nexit 0\n`,
   );
   const uuid = randomUUID();
   const tmp = join(dir, 'libvirt', 'tmp');
