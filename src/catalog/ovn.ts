@@ -11,17 +11,27 @@ import type { ComponentDef, ServiceDef } from './types.js';
  * Open vSwitch on a compute node (privileged, host network): start it, the integration bridge,
  * and one bridge per provider network with the host interface as its port.
  * OVS_BRIDGE_PORTS: two lines per provider network: the bridge, then the host interface.
+ * OVS_DATAPATH: system (the kernel module) or netdev (userspace: ovs-ctl would load the kernel
+ * module before it starts ovs-vswitchd, so the script starts ovs-vswitchd itself; every bridge
+ * gets the datapath type).
  */
 const OPENVSWITCH_SCRIPT = `set -eu
 ${SCRIPT_PRELUDE}
 PATH="$PATH:/usr/share/openvswitch/scripts"
-ovs-ctl start --system-id=random --no-monitor
-ovs-vsctl --may-exist add-br br-int -- set Bridge br-int fail_mode=secure
+datapath="\${OVS_DATAPATH:-system}"
+case "$datapath" in
+  system) ovs-ctl start --system-id=random --no-monitor ;;
+  netdev)
+    ovs-ctl start --system-id=random --no-monitor --no-ovs-vswitchd
+    ovs-vswitchd --pidfile --detach --log-file ;;
+  *) echo "refusing OVS_DATAPATH $datapath: system or netdev" >&2; exit 2 ;;
+esac
+ovs-vsctl --may-exist add-br br-int -- set Bridge br-int fail_mode=secure "datapath_type=$datapath"
 while IFS= read -r bridge && IFS= read -r iface; do
   [ -n "$bridge$iface" ] || continue
   osk_arg bridge "$bridge"
   osk_arg interface "$iface"
-  ovs-vsctl --may-exist add-br "$bridge" -- --may-exist add-port "$bridge" "$iface"
+  ovs-vsctl --may-exist add-br "$bridge" -- set Bridge "$bridge" "datapath_type=$datapath" -- --may-exist add-port "$bridge" "$iface"
 done <<EOF
 \${OVS_BRIDGE_PORTS:-}
 EOF
@@ -29,7 +39,7 @@ exec tail -F /var/log/openvswitch/ovs-vswitchd.log`;
 
 /**
  * ovn-controller: the chassis joins the SB database with its Geneve tunnel endpoint on the node
- * IP. OVN_SB_REMOTE: the SB connection; OVN_BRIDGE_MAPPINGS: two lines per provider network,
+ * IP, with the bridges' datapath type (OVS_DATAPATH). OVN_SB_REMOTE: the SB connection; OVN_BRIDGE_MAPPINGS: two lines per provider network,
  * the physnet, then its bridge. Values are written as OVSDB quoted strings (ovsdb_string), so no
  * value can end its own and add another column or key.
  */
@@ -44,6 +54,10 @@ done <<EOF
 \${OVN_BRIDGE_MAPPINGS:-}
 EOF
 set -- "external-ids:ovn-remote=$(ovsdb_string "$OVN_SB_REMOTE")" external-ids:ovn-encap-type=geneve "external-ids:ovn-encap-ip=$(ovsdb_string "$NODE_IP")"
+case "\${OVS_DATAPATH:-system}" in
+  system|netdev) set -- "$@" "external-ids:ovn-bridge-datapath-type=\${OVS_DATAPATH:-system}" ;;
+  *) echo "refusing OVS_DATAPATH $OVS_DATAPATH: system or netdev" >&2; exit 2 ;;
+esac
 if [ -n "$mappings" ]; then set -- "$@" "external-ids:ovn-bridge-mappings=$(ovsdb_string "$mappings")"; fi
 ovs-vsctl set open . "$@" external-ids:ovn-cms-options=enable-chassis-as-gw
 exec ovn-controller --pidfile=/var/run/ovn/ovn-controller.pid unix:/run/openvswitch/db.sock -vconsole:info -vfile:off`;
@@ -242,6 +256,11 @@ function northd(ctx: CatalogContext): ComponentDef {
   };
 }
 
+/** The Open vSwitch datapath of the compute nodes (spec.network.datapath). */
+function datapath(ctx: CatalogContext): 'system' | 'netdev' {
+  return ctx.spec.network?.datapath ?? 'system';
+}
+
 /** Where a node DaemonSet of one role runs: its id suffix, and GPU nodes kept out of plain compute. */
 function placement(ctx: CatalogContext, role: 'compute' | 'gpu') {
   const suffix = role === 'gpu' ? '-gpu' : '';
@@ -262,7 +281,10 @@ function openvswitch(
     workload: 'DaemonSet',
     image: 'openvswitch',
     command: ['sh', '-c', OPENVSWITCH_SCRIPT],
-    ...(bridgePorts ? { env: [{ name: 'OVS_BRIDGE_PORTS', value: bridgePorts }] } : {}),
+    env: [
+      { name: 'OVS_DATAPATH', value: datapath(ctx) },
+      ...(bridgePorts ? [{ name: 'OVS_BRIDGE_PORTS', value: bridgePorts }] : []),
+    ],
     readiness: { exec: { command: ['ovs-vsctl', '--timeout=5', 'show'] }, periodSeconds: 15, timeoutSeconds: 10 },
     liveness: {
       exec: { command: ['ovs-appctl', '-t', 'ovs-vswitchd', 'version'] },
@@ -285,7 +307,10 @@ function openvswitch(
         mountPath: '/etc/openvswitch',
         type: 'DirectoryOrCreate',
       },
-      { name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' },
+      // The kernel datapath's module; the userspace one loads none (and its nodes may have no /lib/modules).
+      ...(datapath(ctx) === 'system'
+        ? [{ name: 'lib-modules', path: '/lib/modules', mountPath: '/lib/modules', type: 'Directory' as const }]
+        : []),
     ],
     nodeRole: role,
     ...(avoid ? { avoidNodeLabels: avoid } : {}),
@@ -346,6 +371,7 @@ function ovnController(
     env: [
       { name: 'NODE_IP', fieldPath: 'status.hostIP' },
       { name: 'OVN_SB_REMOTE', value: sb },
+      { name: 'OVS_DATAPATH', value: datapath(ctx) },
       ...(bridgeMappings ? [{ name: 'OVN_BRIDGE_MAPPINGS', value: bridgeMappings }] : []),
     ],
     readiness: {

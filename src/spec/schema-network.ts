@@ -22,6 +22,12 @@ export const networkSchema = z.strictObject({
     .describe(
       'ovn: OVN runs in the cloud; kube-ovn: reuse the cluster CNI OVN; calico-ovn: Calico pods, OVN for instances',
     ),
+  datapath: z
+    .enum(['system', 'netdev'])
+    .default('system')
+    .describe(
+      "Open vSwitch datapath on the compute nodes: system (the kernel's openvswitch module, fastest) or netdev (userspace, for nodes without that module: containers, some VMs; slower)",
+    ),
   mtu: z
     .number()
     .int()
