@@ -19,7 +19,9 @@ import { parseCloudFile } from '../../../spec/load.js';
 import { allObjects } from '../objects.js';
 import { alertDefinitions, type AlertDef } from './alerts.js';
 import { objectsNeedingCrds, skipMessage } from './crds.js';
+import { dashboards } from './dashboards.js';
 import { DASHBOARD_LABEL } from './render.js';
+import { sdkDashboards } from '../testing/sdk-dashboards.js';
 
 const CLOUDS: Record<string, string> = {
   minimal: readFileSync('examples/minimal.yaml', 'utf8'),
@@ -148,6 +150,17 @@ for (const name of Object.keys(CLOUDS)) {
       assert.ok(['critical', 'warning'].includes(r.labels.severity), r.alert);
       assert.ok(r.annotations.runbook.length > 30 && !r.annotations.runbook.includes('\n'), `${r.alert} runbook`);
       assert.ok(r.annotations.summary.length > 10, `${r.alert} summary`);
+    }
+  });
+
+  test(`${name}: the dashboards are the JSON Grafana's foundation SDK builds, key order included`, () => {
+    const { model } = rendered(name);
+    const alerts = alertDefinitions(model);
+    const plain = dashboards(model.ctx.name, 'ns', alerts);
+    const sdk = sdkDashboards(model.ctx.name, 'ns', alerts);
+    assert.equal(plain.length, sdk.length);
+    for (const [i, d] of plain.entries()) {
+      assert.equal(JSON.stringify(d.json, null, 2), JSON.stringify(sdk[i]!.json, null, 2), `dashboard ${d.name}`);
     }
   });
 
