@@ -154,3 +154,18 @@ test('content ids do not depend on key order and change with any value', () => {
   assert.notEqual(contentId({ a: 1, b: [1, 2] }), contentId({ a: 1, b: [2, 1] }));
   assert.match(contentId('x'), /^[0-9a-f]{16}$/);
 });
+
+test('a cloud with images.source debian runs the images the plan builds, under the same keys', () => {
+  const file = example('minimal.yaml');
+  const debian: CloudFile = {
+    ...file,
+    spec: { ...file.spec, images: { source: 'debian', pullPolicy: 'IfNotPresent', pullSecrets: [] } },
+  };
+  const published = imagePlan(file);
+  const built = imagePlan(debian);
+  assert.deepEqual(
+    built.images.map((i) => [i.key, i.users]),
+    published.images.map((i) => [i.key, i.users]),
+  );
+  for (const i of built.images) assert.equal(imageFor(i.key, debian.spec), i.reference);
+});

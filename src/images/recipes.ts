@@ -6,15 +6,6 @@
  * packages a component runs from (its `host` field), the uid (`runAsUser`), the commands.
  */
 import type { ImageKey } from '../spec/image-keys.js';
-import type { CloudSpec } from '../spec/schema.js';
-
-type Release = CloudSpec['release'];
-
-/** The Debian release whose packages are an OpenStack release (its OpenStack version). */
-export const DEBIAN_SUITES: Partial<Record<Release, { suite: string; debian: string }>> = {
-  // Debian 13 ships keystone 27, nova 31, neutron 26, glance 30, cinder 26, placement 13: 2025.1.
-  '2025.1': { suite: 'trixie', debian: '13' },
-};
 
 export interface ImageRecipe {
   /**
