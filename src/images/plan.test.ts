@@ -100,12 +100,13 @@ test('--only: unknown and unbuildable images are bad input; without it, every bu
   const plan = imagePlan(example('minimal.yaml'));
   const all = selectImages(plan, undefined);
   assert.ok(all.length > 5 && all.every((i) => !i.unavailable));
-  assert.ok(!all.some((i) => i.key === 'mariadb'));
+  assert.ok(!all.some((i) => i.key === 'memcached-exporter'));
+  assert.ok(all.some((i) => i.key === 'mariadb') && all.some((i) => i.key === 'rabbitmq'));
   assert.deepEqual(
     selectImages(plan, ['memcached', 'keystone']).map((i) => i.key),
     ['memcached', 'keystone'],
   );
-  for (const bad of [['nope'], ['mariadb'], ['aws-cli']]) {
+  for (const bad of [['nope'], ['memcached-exporter'], ['aws-cli']]) {
     assert.throws(
       () => selectImages(plan, bad),
       (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && e.message.includes(bad[0]!),
