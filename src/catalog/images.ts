@@ -5,10 +5,9 @@
  * (on PATH), config under /etc/<service>. Infrastructure uses upstream images.
  */
 import type { ImageKey } from '../spec/image-keys.js';
+import { DEBIAN_SUITES, RELEASES, type Release } from '../spec/releases.js';
 import type { CloudSpec } from '../spec/schema.js';
 import { VERSION } from '../version.js';
-
-type Release = CloudSpec['release'];
 
 const codename: Record<Release, string> = {
   '2024.2': 'ubuntu_jammy',
@@ -72,15 +71,28 @@ export function builtImage(key: ImageKey, release: Release, suite: string): stri
 /** Every image reference any release pins (tests check rendered images against this). */
 export function allPinnedImages(): Set<string> {
   const out = new Set<string>();
-  for (const r of ['2024.2', '2025.1', '2025.2'] as const) for (const v of Object.values(pinnedImages(r))) out.add(v);
+  for (const r of RELEASES) for (const v of Object.values(pinnedImages(r))) out.add(v);
   return out;
 }
 
-/** Resolve one key with the spec's registry mirror and overrides. */
+/**
+ * The image of a key before the registry mirror: the pinned one, or with images.source debian
+ * the one `osk images build` gives it. The loader refuses source debian for a release Debian
+ * ships no packages of (spec/schema.ts), so a missing suite here is a bug.
+ */
+function sourceImage(key: ImageKey, spec: CloudSpec): string {
+  if (spec.images?.source !== 'debian') return pinnedImages(spec.release)[key];
+  const debian = DEBIAN_SUITES[spec.release];
+  if (!debian)
+    throw new Error(`bug: images.source debian with release ${spec.release}, which Debian has no packages of`);
+  return builtImage(key, spec.release, debian.suite);
+}
+
+/** Resolve one key with the spec's image source, registry mirror and overrides. */
 export function imageFor(key: ImageKey, spec: CloudSpec): string {
   const override = spec.images?.overrides?.[key];
   if (override) return override;
-  const pinned = pinnedImages(spec.release)[key];
+  const pinned = sourceImage(key, spec);
   const mirror = spec.images?.registry;
   if (!mirror) return pinned;
   // Replace the registry host (first path element when it looks like a host, as Docker reads it).

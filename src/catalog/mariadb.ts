@@ -1,6 +1,7 @@
 /** MariaDB: one node, or a Galera cluster (odd size) as a StatefulSet with stable pod names. */
 import type { CatalogContext } from './context.js';
 import { password } from './common.js';
+import { MARIADB_DATA, MARIADB_PROBE, MARIADB_SOCKET, MARIADB_START } from './mariadb-scripts.js';
 import { rowsEnv } from './script-input.js';
 import { confLines } from './text-files.js';
 import type { ComponentDef, ResolvedSettings, ServiceDef } from './types.js';
@@ -9,31 +10,6 @@ import type { ComponentDef, ResolvedSettings, ServiceDef } from './types.js';
 export function hostMariadbSocket(runDir: string): string {
   return `${runDir}/mysqld.sock`;
 }
-
-/**
- * Galera start: join when a peer is up; otherwise pod 0 bootstraps a new cluster if its state
- * is safe to bootstrap (fresh data dir, or grastate says so). Anything else waits and says why,
- * instead of guessing and losing writes. GALERA_NODES: the cluster size; GALERA_PEERS: the host
- * names of its members, one per line.
- */
-const GALERA_START = `#!/bin/sh
-set -eu
-ord=\${HOSTNAME##*-}
-if [ "$GALERA_NODES" = 1 ]; then exec docker-entrypoint.sh mariadbd; fi
-while IFS= read -r peer; do
-  case $peer in ''|"$HOSTNAME".*) continue ;; esac
-  if (echo > "/dev/tcp/$peer/4567") 2>/dev/null; then echo "joining cluster via $peer"; exec docker-entrypoint.sh mariadbd; fi
-done <<EOF
-$GALERA_PEERS
-EOF
-state=/var/lib/mysql/grastate.dat
-if [ "$ord" = 0 ] && { [ ! -f "$state" ] || grep -q '^safe_to_bootstrap: 1' "$state"; }; then
-  echo "no peer answers; bootstrapping a new cluster from $HOSTNAME"
-  exec docker-entrypoint.sh mariadbd --wsrep-new-cluster
-fi
-echo "no peer answers and $HOSTNAME is not safe to bootstrap; waiting for the most advanced node"
-exec docker-entrypoint.sh mariadbd
-`;
 
 /** osk.cnf: the server's tuning (spec.infra.mariadb or the profile's), and Galera when n > 1. */
 function myCnf(ctx: CatalogContext, peers: string[]): string {
@@ -49,6 +25,9 @@ function myCnf(ctx: CatalogContext, peers: string[]): string {
   };
   return confLines('osk.cnf', [
     '[mysqld]',
+    // In a pod this file is the only option file (start.sh: --defaults-file), so it names the
+    // data directory and socket itself; on a host, osk up passes both on the command line.
+    ...(ctx.machine ? [] : [`datadir = ${MARIADB_DATA}`, `socket = ${MARIADB_SOCKET}`]),
     `bind-address = ${ctx.topology.bindAddress}`,
     'port = 3306',
     'skip-name-resolve',
@@ -125,7 +104,8 @@ function server(ctx: CatalogContext, settings: ResolvedSettings, peers: string[]
     part: 'server',
     workload: 'StatefulSet',
     image: 'mariadb',
-    command: ['sh', '/etc/mysql/conf.d/start.sh'],
+    // bash: start.sh probes the Galera peers through /dev/tcp (see mariadb-scripts.ts).
+    command: ['bash', `${etc}/start.sh`],
     env: [
       { name: 'MARIADB_ROOT_PASSWORD', secret: 'mariadb-root-password' },
       { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
@@ -145,14 +125,12 @@ function server(ctx: CatalogContext, settings: ResolvedSettings, peers: string[]
     ],
     service_: { ports: [{ name: 'mysql', port: 3306 }], headless: true },
     readiness: {
-      exec: {
-        command: ['healthcheck.sh', '--connect', '--innodb_initialized', ...(galera ? ['--galera_online'] : [])],
-      },
+      exec: { command: ['sh', `${etc}/probe.sh`, ...(galera ? ['galera'] : [])] },
       periodSeconds: 10,
       timeoutSeconds: 5,
     },
     liveness: {
-      exec: { command: ['healthcheck.sh', '--connect', '--innodb_initialized'] },
+      exec: { command: ['sh', `${etc}/probe.sh`] },
       initialDelaySeconds: 120,
       periodSeconds: 20,
       timeoutSeconds: 10,
@@ -161,7 +139,7 @@ function server(ctx: CatalogContext, settings: ResolvedSettings, peers: string[]
     configs: ['mariadb'],
     volumeClaim: {
       name: 'data',
-      mountPath: '/var/lib/mysql',
+      mountPath: MARIADB_DATA,
       size: user?.storage?.size ?? (ctx.ha ? '20Gi' : '5Gi'),
       ...ctx.storageClass(user?.storage?.storageClass),
     },
@@ -190,7 +168,8 @@ export function mariadb(ctx: CatalogContext): ServiceDef {
         dir: etc,
         files: [
           { name: 'osk.cnf', text: myCnf(ctx, peers) },
-          { name: 'start.sh', text: GALERA_START, kubernetesOnly: true },
+          { name: 'start.sh', text: MARIADB_START, kubernetesOnly: true },
+          { name: 'probe.sh', text: MARIADB_PROBE, kubernetesOnly: true },
         ],
       },
     ],

@@ -142,13 +142,18 @@ function server(ctx: CatalogContext, settings: ResolvedSettings, etc: string): C
     startTogether: true,
     image: 'rabbitmq',
     // The cookie must be a private file owned by rabbitmq; Secret volumes are read-only and
-    // root-owned, so copy it into the data dir before starting.
+    // root-owned, so copy it into the data dir before starting. rabbitmq-server by name: the
+    // official image has it on PATH (/opt/rabbitmq/sbin), Debian's package in /usr/sbin (a
+    // wrapper that runs the server as is for the rabbitmq account, the pods' uid). The official
+    // image's docker-entrypoint.sh only switches from root to that account, which the pods are.
     command: [
       'sh',
       '-c',
-      'install -m 0400 /etc/rabbitmq/cookie/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie && exec docker-entrypoint.sh rabbitmq-server',
+      'install -m 0400 /etc/rabbitmq/cookie/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie && exec rabbitmq-server',
     ],
     env: [
+      // Where the Erlang cookie is read (the official image sets it; Debian's account has it as home).
+      { name: 'HOME', value: '/var/lib/rabbitmq' },
       { name: 'RABBITMQ_USE_LONGNAME', value: 'true' },
       { name: 'RABBITMQ_CONFIG_FILES', value: '/etc/rabbitmq/rabbitmq.conf' },
       { name: 'RABBITMQ_ENABLED_PLUGINS_FILE', value: '/etc/rabbitmq/enabled_plugins' },

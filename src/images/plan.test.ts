@@ -100,12 +100,13 @@ test('--only: unknown and unbuildable images are bad input; without it, every bu
   const plan = imagePlan(example('minimal.yaml'));
   const all = selectImages(plan, undefined);
   assert.ok(all.length > 5 && all.every((i) => !i.unavailable));
-  assert.ok(!all.some((i) => i.key === 'mariadb'));
+  assert.ok(!all.some((i) => i.key === 'memcached-exporter'));
+  assert.ok(all.some((i) => i.key === 'mariadb') && all.some((i) => i.key === 'rabbitmq'));
   assert.deepEqual(
     selectImages(plan, ['memcached', 'keystone']).map((i) => i.key),
     ['memcached', 'keystone'],
   );
-  for (const bad of [['nope'], ['mariadb'], ['aws-cli']]) {
+  for (const bad of [['nope'], ['memcached-exporter'], ['aws-cli']]) {
     assert.throws(
       () => selectImages(plan, bad),
       (e: unknown) => e instanceof OskError && e.exitCode === ExitCode.invalidInput && e.message.includes(bad[0]!),
@@ -153,4 +154,19 @@ test('content ids do not depend on key order and change with any value', () => {
   assert.equal(contentId({ a: 1, b: [1, 2] }), contentId({ b: [1, 2], a: 1 }));
   assert.notEqual(contentId({ a: 1, b: [1, 2] }), contentId({ a: 1, b: [2, 1] }));
   assert.match(contentId('x'), /^[0-9a-f]{16}$/);
+});
+
+test('a cloud with images.source debian runs the images the plan builds, under the same keys', () => {
+  const file = example('minimal.yaml');
+  const debian: CloudFile = {
+    ...file,
+    spec: { ...file.spec, images: { source: 'debian', pullPolicy: 'IfNotPresent', pullSecrets: [] } },
+  };
+  const published = imagePlan(file);
+  const built = imagePlan(debian);
+  assert.deepEqual(
+    built.images.map((i) => [i.key, i.users]),
+    published.images.map((i) => [i.key, i.users]),
+  );
+  for (const i of built.images) assert.equal(imageFor(i.key, debian.spec), i.reference);
 });

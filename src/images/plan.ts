@@ -9,12 +9,13 @@ import { kubernetesTopology, type Topology } from '../catalog/context.js';
 import { ExitCode, OskError } from '../errors.js';
 import { buildModel, type CloudModel } from '../plan/model.js';
 import { IMAGE_KEYS, type ImageKey } from '../spec/image-keys.js';
+import { DEBIAN_SUITES, debianReleases } from '../spec/releases.js';
 import type { CloudFile } from '../spec/schema.js';
 import { SecretStore } from '../state/secret-store.js';
 import { allObjects, type KubeObject } from '../targets/kubernetes/objects.js';
 import { COMPONENT_LABEL } from '../targets/kubernetes/labels.js';
 import { render } from '../targets/kubernetes/render.js';
-import { DEBIAN_SUITES, RECIPES } from './recipes.js';
+import { RECIPES } from './recipes.js';
 
 /** Where LOCI keeps its virtualenv's programs, which the catalog's files and commands name. */
 export const LOCI_BIN = '/var/lib/openstack/bin';
@@ -172,10 +173,9 @@ function lociLinks(commands: Iterable<string>, debianFile: Record<string, string
 export function suiteOf(file: CloudFile): { suite: string; debian: string } {
   const s = DEBIAN_SUITES[file.spec.release];
   if (!s) {
-    const known = Object.entries(DEBIAN_SUITES).map(([r, d]) => `${r} (Debian ${d.debian} ${d.suite})`);
     throw new OskError(`osk builds no images of release ${file.spec.release}: Debian ships no packages of it`, {
       exitCode: ExitCode.invalidInput,
-      hint: `images are built for ${known.join(', ')}; set spec.release to one of these`,
+      hint: `images are built for ${debianReleases()}; set spec.release to one of these`,
     });
   }
   return s;

@@ -6,15 +6,6 @@
  * packages a component runs from (its `host` field), the uid (`runAsUser`), the commands.
  */
 import type { ImageKey } from '../spec/image-keys.js';
-import type { CloudSpec } from '../spec/schema.js';
-
-type Release = CloudSpec['release'];
-
-/** The Debian release whose packages are an OpenStack release (its OpenStack version). */
-export const DEBIAN_SUITES: Partial<Record<Release, { suite: string; debian: string }>> = {
-  // Debian 13 ships keystone 27, nova 31, neutron 26, glance 30, cinder 26, placement 13: 2025.1.
-  '2025.1': { suite: 'trixie', debian: '13' },
-};
 
 export interface ImageRecipe {
   /**
@@ -73,15 +64,17 @@ export const RECIPES: Record<ImageKey, ImageRecipe> = {
   // Horizon is skipped on a host. Debian runs it as www-data; the pods as 42424, named horizon.
   horizon: openstack('horizon', ['openstack-dashboard']),
   'openstack-client': { loci: true, packages: ['python3-openstackclient'] },
-  mariadb: {
-    account: 'mysql',
-    unavailable:
-      "the catalog starts MariaDB through the official image's docker-entrypoint.sh (data directory, root password from the environment), which no Debian package has",
-  },
+  // start.sh and probe.sh use the client (mariadb, mariadb-admin); Galera needs its provider
+  // (/usr/lib/galera/libgalera_smm.so) and, for the mariabackup SST, mariadb-backup and socat,
+  // which the backup CronJobs run too (mariadb-backup, mbstream).
+  mariadb: { account: 'mysql', packages: ['mariadb-client', 'galera-4', 'mariadb-backup', 'socat'] },
+  // Debian's /usr/sbin/rabbitmq-* are wrappers: rabbitmq-server's sends the server's output to
+  // /var/log/rabbitmq/startup_log (a pod's log would be empty) and does not exec (signals stop
+  // the wrapper, not the server). The scripts the wrappers call come first on PATH instead (a
+  // link would not do: they find rabbitmq-env beside $0), as the host target runs them.
   rabbitmq: {
     account: 'rabbitmq',
-    unavailable:
-      "the catalog starts RabbitMQ through the official image's docker-entrypoint.sh, which no Debian package has",
+    env: { PATH: '/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
   },
   memcached: { account: 'memcache' },
   // The host runs ovn-central and the fake chassis; pods also run ovn-controller.

@@ -244,6 +244,18 @@ const RULES: { name: string; yaml: string; path: string; message: RegExp }[] = [
     message: /image reference/,
   },
   {
+    name: 'images built from Debian for a release Debian has no packages of',
+    yaml: 'spec:\n  release: "2024.2"\n  images:\n    source: debian\n',
+    path: 'spec.images.source',
+    message: /release 2024\.2 has no images built from Debian/,
+  },
+  {
+    name: 'images built from Debian for 2025.2',
+    yaml: 'spec:\n  release: "2025.2"\n  images: { source: debian }\n',
+    path: 'spec.images.source',
+    message: /release 2025\.2 has no images built from Debian/,
+  },
+  {
     name: 'registry with scheme',
     yaml: 'spec:\n  images:\n    registry: "https://mirror.example.com"\n',
     path: 'spec.images.registry',

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { IMAGE_KEYS } from './image-keys.js';
+import { DEBIAN_SUITES, debianReleases, RELEASES } from './releases.js';
 import { imageRef, k8sName, labelKey, labelValue, namespaceRefusal, pattern, registryRef, rule } from './rules.js';
 import { infraSchema, quorumProblems } from './schema-infra.js';
 import {
@@ -39,10 +40,7 @@ export const cloudSpecSchema = z.strictObject({
     .describe(
       'minimal: one replica of everything; ha: 3 API replicas, 3-node Galera and RabbitMQ with quorum queues, anti-affinity, PodDisruptionBudgets',
     ),
-  release: z
-    .enum(['2024.2', '2025.1', '2025.2'])
-    .default('2025.1')
-    .describe('OpenStack release; picks the pinned image tags'),
+  release: z.enum(RELEASES).default('2025.1').describe('OpenStack release; picks the pinned image tags'),
   region: pattern(
     /^[A-Za-z0-9][-A-Za-z0-9_.]{0,63}$/,
     'a region name such as RegionOne (letters, digits, "-", "_" and ".", at most 64 characters)',
@@ -50,9 +48,17 @@ export const cloudSpecSchema = z.strictObject({
   ).default('RegionOne'),
   images: z
     .strictObject({
+      source: z
+        .enum(['published', 'debian'])
+        .default('published')
+        .describe(
+          'published: the pinned upstream images (LOCI, Docker Hub, quay.io); debian: the images `osk images build` builds from Debian packages (localhost/osk/<key>:<release>-<suite>; release 2025.1 only)',
+        ),
       registry: registryRef
         .optional()
-        .describe('Mirror registry that replaces the registry part of every pinned image'),
+        .describe(
+          'Mirror registry that replaces the registry part of every image (localhost for source: debian, where you pushed the built images)',
+        ),
       pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
       pullSecrets: z
         .array(k8sName)
@@ -101,6 +107,18 @@ export type CloudFile = z.output<typeof cloudFileSchema>;
 export type CloudSpec = CloudFile['spec'];
 export type ComponentSettings = z.output<typeof componentSchema>;
 
+/** source: debian needs a release Debian ships packages of. */
+function imageSourceProblems(s: CloudSpec): Problem[] {
+  if (s.images?.source !== 'debian' || DEBIAN_SUITES[s.release]) return [];
+  return [
+    {
+      path: ['spec', 'images', 'source'],
+      message: `release ${s.release} has no images built from Debian: Debian ships no packages of it`,
+      hint: `images are built for ${debianReleases()}: set spec.release to one of these, or use source: published`,
+    },
+  ];
+}
+
 /**
  * Rules that span fields. They run on the parsed file; each names the field to fix.
  * (zod keeps these out of the JSON Schema: editors check structure, `osk validate` checks these.)
@@ -108,6 +126,7 @@ export type ComponentSettings = z.output<typeof componentSchema>;
 export function crossFieldProblems(file: CloudFile): Problem[] {
   const s = file.spec;
   return [
+    ...imageSourceProblems(s),
     ...quorumProblems(s.infra),
     ...cephProblems(s.storage),
     ...horizonProblems(s.services, s.endpoints?.publicDomain),
