@@ -27,6 +27,11 @@ export interface ImageRecipe {
   env?: Record<string, string>;
   /** Why this image cannot be built from Debian yet (it is listed, and refused by name). */
   unavailable?: string;
+  /**
+   * The image carries the osk that builds it: its Node.js binary as /usr/local/bin/node, its
+   * bin/osk.js, dist/ and package.json in /usr/local/lib/osk, and `osk` on PATH.
+   */
+  ownRuntime?: boolean;
 }
 
 /**
@@ -98,7 +103,7 @@ export const RECIPES: Record<ImageKey, ImageRecipe> = {
       "Debian's prometheus-openstack-exporter is another program (other metrics and flags) than the openstack-exporter the catalog runs",
   },
   'aws-cli': { packages: ['awscli'] },
-  osk: {
-    unavailable: 'the osk image (Node 22, osk and the mariadb client) is not built by osk images build yet',
-  },
+  // The bootstrap Jobs run `osk bootstrap <task>`: this osk itself (its Node 22 and its bundle,
+  // copied from where it is installed) and the mariadb client its database task drives.
+  osk: { packages: ['mariadb-client', 'ca-certificates'], ownRuntime: true },
 };

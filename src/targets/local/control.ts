@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { OskError } from '../../errors.js';
+import { oskInstallDir } from '../../own-install.js';
 import type { StatePaths } from '../../state/paths.js';
 import { isAlive, readPidFile } from './process-tree.js';
 import type { ProcessSpec, ProcessStatus, StopResult, SupervisorStatus } from './supervisor.js';
@@ -56,16 +56,9 @@ export async function supervisorStatus(paths: StatePaths): Promise<SupervisorSta
   }
 }
 
-/**
- * bin/osk.js of this osk, found upwards from this module: src/targets/local/ when run from the
- * sources, dist/chunks/ in the bundled build (scripts/build.ts).
- */
+/** bin/osk.js of this osk. */
 function oskBin(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const bin = join(dir, 'bin', 'osk.js');
-    if (existsSync(bin)) return bin;
-    if (dirname(dir) === dir) throw new OskError(`cannot find bin/osk.js above ${fileURLToPath(import.meta.url)}`);
-  }
+  return join(oskInstallDir(), 'bin', 'osk.js');
 }
 
 /** The running supervisor, or a new one started detached (it outlives this command). */
