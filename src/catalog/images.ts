@@ -52,9 +52,9 @@ function pinnedImages(release: Release): Record<ImageKey, string> {
     // mariadb-backup and mbstream, OVN's the ovn image's ovsdb-client.
     'aws-cli': 'docker.io/amazon/aws-cli:2.31.9',
     // osk itself, for the bootstrap Jobs (`osk bootstrap <task>`: databases, service users,
-    // catalog entries, volume types), so they run the all-in-one's code. Not published yet: a
-    // local reference with osk's version, which issue 14 builds (Debian, Node 22, osk, the
-    // mariadb client); until then point images.overrides.osk or images.registry at a build.
+    // catalog entries, volume types), so they run the all-in-one's code. Not published: a local
+    // reference with osk's version, which `osk images build` makes (Debian 13, this osk's Node and
+    // bundle, the mariadb client); images.registry points at a registry it was pushed to.
     osk: `localhost/osk:${VERSION}`,
   };
 }

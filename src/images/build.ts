@@ -25,10 +25,20 @@ import {
   writeArchive,
 } from './oci.js';
 import type { ImagePlan, ImageSpec } from './plan.js';
-import { aptInstall, checkCommands, cleanApt, ensureAccount, makeLinks, resolveInstall, withChroot } from './rootfs.js';
+import { installRuntime, type OskRuntime, oskRuntime } from './runtime.js';
+import {
+  aptInstall,
+  checkCommands,
+  cleanApt,
+  ensureAccount,
+  makeLinks,
+  openMountDirs,
+  resolveInstall,
+  withChroot,
+} from './rootfs.js';
 
 /** Changes whenever what this file does to an image changes, so that old images are not reused. */
-const IMAGE_RECIPE = 1;
+const IMAGE_RECIPE = 2;
 
 export interface BuildOptions {
   outputDir?: string;
@@ -60,13 +70,26 @@ export interface BuildResult {
 }
 
 /** What the image's id is made of: everything that changes its content. */
-function imageId(base: Base, spec: ImageSpec, versions: string[]): string {
+function imageId(base: Base, spec: ImageSpec, versions: string[], runtime?: OskRuntime): string {
   const { users: _users, reference: _reference, ...recipe } = spec;
-  return contentId({ recipe: IMAGE_RECIPE, base: base.id, spec: recipe, versions });
+  return contentId({
+    recipe: IMAGE_RECIPE,
+    base: base.id,
+    spec: recipe,
+    versions,
+    ...(runtime ? { osk: runtime.digest } : {}),
+  });
 }
 
 /** The image's own layer: its packages, account and links on an unpacked copy of the base. */
-async function buildLayer(dirs: CacheDirs, base: Base, spec: ImageSpec, tag: string, reporter: Reporter) {
+async function buildLayer(
+  dirs: CacheDirs,
+  base: Base,
+  spec: ImageSpec,
+  tag: string,
+  reporter: Reporter,
+  runtime?: OskRuntime,
+) {
   const step = spec.key;
   const onLine = (l: string) => reporter.waiting(step, l);
   const bundle = join(dirs.work, spec.key);
@@ -82,13 +105,19 @@ async function buildLayer(dirs: CacheDirs, base: Base, spec: ImageSpec, tag: str
       await aptInstall(rootfs, spec.packages, { onLine });
       if (spec.account && spec.uid !== undefined) await ensureAccount(rootfs, spec.account, spec.uid);
       await makeLinks(rootfs, spec.links);
+      await openMountDirs(rootfs, spec.mountDirs);
+      if (runtime) await installRuntime(rootfs, runtime);
       await checkCommands(rootfs, spec.commands, spec.env.PATH!);
       await cleanApt(rootfs);
     });
     reporter.waiting(step, 'writing the layer');
     await repack(dirs.layout, tag, bundle, { onLine });
+    // No USER: like the published (LOCI and official) images, the image starts as root unless the
+    // pod says otherwise. The catalog gives the long-running pods their uid (runAsUser, and fsGroup
+    // for their Secret files); the Jobs that give none (db-sync, bootstrap) run as root as they do
+    // on the published images. A default of the service's uid broke them: seen on a real node,
+    // keystone-manage db_sync could not read its secrets.conf (mode 0440, no fsGroup).
     await configure(dirs.layout, tag, {
-      ...(spec.account && spec.uid !== undefined ? { user: `${spec.uid}:${spec.uid}` } : {}),
       env: spec.env,
       labels: {
         'org.opencontainers.image.title': spec.reference,
@@ -108,11 +137,12 @@ async function buildOne(dirs: CacheDirs, base: Base, spec: ImageSpec, opts: Buil
   reporter.begin(spec.key, `resolving ${spec.packages.length} packages`);
   try {
     const versions = await withChroot(base.root, () => resolveInstall(base.root, spec.packages));
-    const tag = `${spec.key}-${imageId(base, spec, versions)}`;
+    const runtime = spec.ownRuntime ? await oskRuntime() : undefined;
+    const tag = `${spec.key}-${imageId(base, spec, versions, runtime)}`;
     const cached = await hasTag(dirs.layout, tag);
     if (!cached) {
       reporter.waiting(spec.key, `installing ${versions.length} packages`);
-      await buildLayer(dirs, base, spec, tag, reporter);
+      await buildLayer(dirs, base, spec, tag, reporter, runtime);
     }
     const out: BuiltImage = {
       key: spec.key,

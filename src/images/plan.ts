@@ -39,6 +39,15 @@ export interface ImageSpec {
   env: Record<string, string>;
   /** Set when the image cannot be built from Debian yet: why. */
   unavailable?: string;
+  /**
+   * Directories above the pods' mounts. Debian's packages make some of them the service's only
+   * (/etc/keystone: 0750 keystone); a pod that runs as root without capabilities (the Jobs: no
+   * DAC override) could not reach its mounted files through them, so the build lets everyone
+   * through (o+x, as in the published images); what is in them keeps its own mode.
+   */
+  mountDirs: string[];
+  /** The image carries this osk (recipes.ts ownRuntime). */
+  ownRuntime?: boolean;
 }
 
 export interface ImagePlan {
@@ -53,11 +62,14 @@ interface PodUse {
   users: Set<string>;
   commands: Set<string>;
   uids: Set<number>;
+  /** Directories above where the pods mount their config, Secrets and data. */
+  mountDirs: Set<string>;
 }
 
 interface Container {
   image?: string;
   command?: string[];
+  volumeMounts?: { mountPath: string }[];
   securityContext?: { runAsUser?: number };
   readinessProbe?: { exec?: { command?: string[] } };
   livenessProbe?: { exec?: { command?: string[] } };
@@ -90,6 +102,12 @@ function keysByReference(model: CloudModel): Map<string, ImageKey[]> {
 }
 
 /** Every container of every rendered pod, by the image key it runs. */
+/** The directories above a path, root excluded: /etc/keystone/keystone.conf.d/x → /etc, /etc/keystone, … */
+function ancestors(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
 function podUses(file: CloudFile, model: CloudModel): Map<ImageKey, PodUse> {
   const objects = allObjects(render(file, SecretStore.memory(file.metadata.name)).groups);
   const byRef = keysByReference(model);
@@ -99,7 +117,7 @@ function podUses(file: CloudFile, model: CloudModel): Map<ImageKey, PodUse> {
     if (!pod) continue;
     for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
       for (const key of byRef.get(c.image ?? '') ?? []) {
-        const use = uses.get(key) ?? { users: new Set(), commands: new Set(), uids: new Set() };
+        const use = uses.get(key) ?? { users: new Set(), commands: new Set(), uids: new Set(), mountDirs: new Set() };
         uses.set(key, use);
         // A component's name, not a Job's (which carries the hash of its pod template).
         use.users.add(`${o.kind}/${o.metadata?.labels?.[COMPONENT_LABEL] ?? o.metadata?.name ?? '?'}`);
@@ -109,6 +127,7 @@ function podUses(file: CloudFile, model: CloudModel): Map<ImageKey, PodUse> {
           if (cmd?.[0]) use.commands.add(cmd[0]);
         const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
         if (uid !== undefined && uid !== 0) use.uids.add(uid);
+        for (const m of c.volumeMounts ?? []) for (const d of ancestors(m.mountPath)) use.mountDirs.add(d);
       }
     }
   }
@@ -208,8 +227,10 @@ export function imagePlan(file: CloudFile): ImagePlan {
       ...(recipe.account ? { account: recipe.account } : {}),
       links,
       commands,
+      mountDirs: [...use.mountDirs].sort(),
       env: { PATH: recipe.loci ? `${LOCI_BIN}:${DEBIAN_PATH}` : DEBIAN_PATH, ...recipe.env },
       ...(recipe.unavailable ? { unavailable: recipe.unavailable } : {}),
+      ...(recipe.ownRuntime ? { ownRuntime: true } : {}),
     });
   }
   return { release: file.spec.release, suite, debian, images };

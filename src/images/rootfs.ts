@@ -147,6 +147,14 @@ export async function makeLinks(root: string, links: Record<string, string>): Pr
   if (args.length) await inRoot(root, ['sh', '-c', LINKS, 'sh', ...args], { what: 'the links of the image' });
 }
 
+const TRAVERSABLE = `for d; do [ -d "$d" ] && [ ! -L "$d" ] && chmod o+x "$d"; done; exit 0
+`;
+
+/** Lets everyone through the directories above the pods' mounts (plan.ts mountDirs says why). */
+export async function openMountDirs(root: string, dirs: readonly string[]): Promise<void> {
+  if (dirs.length) await inRoot(root, ['sh', '-c', TRAVERSABLE, 'sh', ...dirs], { what: "the mounts' directories" });
+}
+
 /** Prints each command that is missing: a name not on PATH, or a path that is not an executable. */
 const MISSING = `for c; do case $c in /*) [ -x "$c" ] ;; *) command -v "$c" >/dev/null 2>&1 ;; esac || echo "$c"; done
 `;
