@@ -97,7 +97,7 @@ export async function apply(opts: ApplyOptions, io: Io): Promise<void> {
 
 /** The counts of an apply; when a component failed, the error that lists what failed, waits and is ready. */
 function applySummary(r: ApplyResult): string {
-  const summary = `${r.created.length} created, ${r.changed.length} changed, ${r.unchanged.length} unchanged, ${r.keptSecrets.length} credentials kept, ${r.pruned.length} pruned${r.keptClaims.length ? `, ${r.keptClaims.length} claims kept (--prune-volumes deletes them)` : ''}${r.skipped.length ? `, ${r.skipped.length} kinds skipped (not served)` : ''}`;
+  const summary = `${r.created.length} created, ${r.changed.length} changed, ${r.unchanged.length} unchanged, ${r.keptSecrets.length} credentials kept, ${r.rerun.length ? `${r.rerun.length} failed Jobs run again, ` : ''}${r.pruned.length} pruned${r.keptClaims.length ? `, ${r.keptClaims.length} claims kept (--prune-volumes deletes them)` : ''}${r.skipped.length ? `, ${r.skipped.length} kinds skipped (not served)` : ''}`;
   if (r.failed.size) {
     const lines = [...r.failed].map(([id, e]) => `  ${id}: ${e.message}`);
     const blocked = [...r.blocked].map(([id, by]) => `  ${id}: not started, waits for ${by}`);

@@ -425,6 +425,22 @@ current-context: x
       assert.equal(r.blocked.get(id), 'keystone-db-sync', id);
     for (const id of ['mariadb', 'rabbitmq', 'nova-db-sync', 'neutron-db-sync', 'ovn-northd'])
       assert.ok(r.done.includes(id), `${id} should be ready`);
+
+    // The same apply again: the failed Job (same spec, so same name) is run again, not left
+    // failed for good; here it fails again, as its pod is still told to.
+    const jobName = (job as unknown as { metadata: { name: string } }).metadata.name;
+    const jobPath = `/apis/batch/v1/namespaces/kf/jobs/${jobName}`;
+    const uid = async () => (await api.request<{ metadata: { uid: string } }>('GET', jobPath)).body.metadata.uid;
+    const first = await uid();
+    const again = await applyCloud(model, groups, api, {
+      reporter: createReporter({ write: () => true, isTTY: false }, { plain: true }),
+      timeoutSeconds: 120,
+      prune: false,
+      pruneVolumes: false,
+    });
+    assert.deepEqual(again.rerun, [`Job kf/${jobName}`]);
+    assert.notEqual(await uid(), first, 'a new Job object ran');
+    assert.deepEqual([...again.failed.keys()], ['keystone-db-sync']);
     await osk(['destroy', '-f', file('kf.yaml', text), '--yes', '--purge']);
   });
 

@@ -44,6 +44,8 @@ export interface ApplyResult extends RunResult {
   unchanged: string[];
   /** Credential Secrets that existed and were left as they are. */
   keptSecrets: string[];
+  /** Jobs that had failed, deleted and created again so that they run again. */
+  rerun: string[];
   pruned: string[];
   /** Claims no longer rendered that stay (data): deleted only with pruneVolumes. */
   keptClaims: string[];
@@ -64,6 +66,7 @@ function emptyResult(): ApplyResult {
     changed: [],
     unchanged: [],
     keptSecrets: [],
+    rerun: [],
     pruned: [],
     keptClaims: [],
     skipped: [],
@@ -210,6 +213,13 @@ async function servedGroups(
   return { groups, skipped };
 }
 
+/** True when a Job has finished as failed (the condition the Job controller sets). */
+function jobFailed(job: Live): boolean {
+  const conds = ((job as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ??
+    []) as { type: string; status: string }[];
+  return conds.some((c) => c.type === 'Failed' && c.status === 'True');
+}
+
 /**
  * Server-side apply of one object, recorded in `res` as created, changed or unchanged; the
  * generation the apiserver gave it (none for a credential, which is only ever created).
@@ -230,15 +240,28 @@ async function applyObject(api: KubeApi, res: ApplyResult, obj: KubeObject): Pro
     (r.status === 409 ? res.keptSecrets : res.created).push(label);
     return undefined;
   }
-  const before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
+  let before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
+  if (ref.kind === 'Job' && before.status === 200 && jobFailed(before.body)) {
+    // A Job is named by the hash of its spec, so a failed one would otherwise stay failed for
+    // good, whatever was fixed outside it (an image, a database, a Secret): this apply runs it
+    // again. Background: the Job goes now, its pods follow.
+    await api.request('DELETE', path, {
+      ok: [404],
+      query: { propagationPolicy: 'Background' },
+      what: `delete the failed ${label} to run it again`,
+    });
+    res.rerun.push(label);
+    before = { ...before, status: 404 };
+  }
   const after = await api.request<Live>('PATCH', path, {
     body: obj,
     contentType: 'application/apply-patch+yaml',
     query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' },
     what: `apply ${label}`,
   });
-  if (before.status === 404) res.created.push(label);
-  else if (before.body.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
+  if (before.status === 404) {
+    if (!res.rerun.includes(label)) res.created.push(label);
+  } else if (before.body.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
   else res.changed.push(label);
   return after.body.metadata?.generation;
 }
