@@ -422,7 +422,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       return r.status === 200;
     });
     // The default StorageClass: claims without a class (examples/minimal.yaml) bind.
-    await createDefaultStorageClass(client);
+    await createDefaultStorageClass(client, !state.realNode);
     phase('apiserver');
 
     const kc = (c: string): string => join(dir, 'kubeconfigs', `${c}.kubeconfig`);

@@ -11,7 +11,7 @@
 //     not resolve: logs/exec), an advertise address pods can reach (the veth's host end, where a
 //     socat forwards to the apiserver on 127.0.0.1)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_DNS_IP, coreDNSObjects } from './coredns.js';
 import { type KubeClient, type KubeObject, waitFor } from './kube.js';
@@ -160,11 +160,51 @@ export async function startRealNode(ctx: NodeStartContext): Promise<void> {
     const conds = (r.body.status?.conditions ?? []) as { type: string; status: string }[];
     return r.status === 200 && conds.some((c) => c.type === 'Ready' && c.status === 'True');
   });
+  await createLocalVolumes(client, node);
   for (const { path, obj } of coreDNSObjects(ctx.images.coredns.ref, node.name)) await client.create(path, obj);
   await ctx.waitAlive('CoreDNS ready', async () => {
     const r = await client.request<KubeObject>('GET', '/apis/apps/v1/namespaces/kube-system/deployments/coredns');
     return r.status === 200 && Number(r.body.status?.readyReplicas ?? 0) >= 1;
   });
+}
+
+/** The default StorageClass of a cluster with a real node (static volumes, see createLocalVolumes). */
+export const REAL_NODE_STORAGE_CLASS = 'real-node-local';
+const LOCAL_VOLUMES = 24;
+
+/**
+ * The default StorageClass of a cluster with a real node: pre-made volumes in DIR/node/volumes,
+ * each a directory anyone may write. kube-controller-manager's host-path provisioner makes its
+ * directories root's with mode 0750, and the kubelet applies no fsGroup to a hostPath volume, so
+ * a pod running as a service's uid (MariaDB as 999) could not write its own data there. A real
+ * cluster's storage honours fsGroup; these directories stand in for it.
+ */
+async function createLocalVolumes(client: KubeClient, node: RealNodeState): Promise<void> {
+  await client.create('/apis/storage.k8s.io/v1/storageclasses', {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: REAL_NODE_STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: 'kubernetes.io/no-provisioner',
+    reclaimPolicy: 'Retain',
+    volumeBindingMode: 'Immediate',
+  });
+  for (let i = 0; i < LOCAL_VOLUMES; i++) {
+    const path = join(node.dir, 'volumes', `pv-${i}`);
+    mkdirSync(path, { recursive: true });
+    chmodSync(path, 0o777);
+    await client.create('/api/v1/persistentvolumes', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `${REAL_NODE_STORAGE_CLASS}-${i}` },
+      spec: {
+        capacity: { storage: '20Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: REAL_NODE_STORAGE_CLASS,
+        persistentVolumeReclaimPolicy: 'Retain',
+        hostPath: { path, type: 'Directory' },
+      },
+    });
+  }
 }
 
 /** After the kubelet and kube-proxy stopped: every process of the node (containerd, shims, pods) ended, then the host put back. */

@@ -15,13 +15,13 @@ export const HOSTPATH_PROVISIONER_FLAG = '--enable-hostpath-provisioner=true';
 /** What the built-in provisioner creates: /tmp/hostpath_pv/<uuid>; nothing else is ever removed. */
 const PROVISIONED_DIR = /^\/tmp\/hostpath_pv\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function defaultStorageClass(): KubeObject {
+function defaultStorageClass(isDefault: boolean): KubeObject {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
     metadata: {
       name: DEFAULT_STORAGE_CLASS,
-      annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+      annotations: { 'storageclass.kubernetes.io/is-default-class': String(isDefault) },
     },
     provisioner: HOSTPATH_PROVISIONER,
     reclaimPolicy: 'Delete',
@@ -31,8 +31,9 @@ function defaultStorageClass(): KubeObject {
   };
 }
 
-export async function createDefaultStorageClass(client: KubeClient): Promise<void> {
-  const r = await client.request('POST', '/apis/storage.k8s.io/v1/storageclasses', defaultStorageClass());
+/** The hostpath class; the default one unless the real node's class is (real-node.ts). */
+export async function createDefaultStorageClass(client: KubeClient, isDefault = true): Promise<void> {
+  const r = await client.request('POST', '/apis/storage.k8s.io/v1/storageclasses', defaultStorageClass(isDefault));
   if (r.status !== 201 && r.status !== 409) {
     throw new Error(`creating StorageClass ${DEFAULT_STORAGE_CLASS}: HTTP ${r.status}: ${JSON.stringify(r.body)}`);
   }
