@@ -145,7 +145,7 @@ export function rbdSecretUuid(
  * container, and the next container defines it again. The file /tmp/osk-ceph-secret-set tells
  * the readiness probe that the key is in.
  */
-export const LIBVIRT_CEPH_SCRIPT = `osk_refuse() { printf 'osk: refusing %s %s: %s\\n' "$1" "$2" "$3" >&2; exit 2; }
+const LIBVIRT_CEPH_SCRIPT = `osk_refuse() { printf 'osk: refusing %s %s: %s\\n' "$1" "$2" "$3" >&2; exit 2; }
 case $SECRET_UUID in
   *[!0-9a-f-]*) osk_refuse SECRET_UUID "$SECRET_UUID" 'not a lower-case UUID' ;;
   ????????-????-????-????-????????????) ;;

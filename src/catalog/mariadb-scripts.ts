@@ -8,7 +8,7 @@
  */
 
 /** Where the ConfigMap mounts the scripts and osk.cnf. */
-export const MARIADB_ETC = '/etc/mysql/conf.d';
+const MARIADB_ETC = '/etc/mysql/conf.d';
 export const MARIADB_DATA = '/var/lib/mysql';
 /** The server's socket: in the data directory, the one place the pods' uid may write in both images. */
 export const MARIADB_SOCKET = `${MARIADB_DATA}/mysqld.sock`;

@@ -9,7 +9,7 @@
 import type { Io } from './io.js';
 
 /** The format `-o`/`--output` asks for on this command line, if it is one for machines. */
-export function machineFormat(argv: readonly string[]): 'json' | 'yaml' | undefined {
+function machineFormat(argv: readonly string[]): 'json' | 'yaml' | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;

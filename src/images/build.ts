@@ -47,7 +47,7 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface BuiltImage {
+interface BuiltImage {
   key: string;
   reference: string;
   /** Tag in the cache's layout: <key>-<id>. */
