@@ -11,32 +11,19 @@
  * does not rotate again: a rotation younger than MIN_AGE_SECONDS (half the interval) is only
  * migrated, so every Keystone has seen a rotation long before the next one drops a key.
  */
+import { SECRET_API_PY } from './secret-access.js';
+
 export const CREDENTIAL_ROTATE_SCRIPT = `
 import base64, json, os, ssl, subprocess, sys, tempfile, urllib.request, urllib.error
 from datetime import datetime, timezone
 
-secret, ns = os.environ["SECRET_NAME"], os.environ["NAMESPACE"]
+${SECRET_API_PY}
 min_age = int(os.environ["MIN_AGE_SECONDS"])
 manage = sys.argv[1:]
 if not manage:
     sys.exit("usage: rotate keystone-manage [config arguments]")
-sa = os.environ.get("SA_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
-host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"]
-if ":" in host: host = "[" + host + "]"
-url = "https://%s:%s/api/v1/namespaces/%s/secrets/%s" % (host, port, ns, secret)
-token = open(os.path.join(sa, "token")).read().strip()
-tls = ssl.create_default_context(cafile=os.path.join(sa, "ca.crt"))
 STAMP = "osk.dev/keys-rotated-at"
 KEYS = 3  # Keystone's fixed size of a credential key repository
-
-def call(method, body=None):
-    req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, context=tls, timeout=30) as r:
-            return json.load(r)
-    except urllib.error.HTTPError as e:
-        sys.exit("%s Secret %s/%s: HTTP %d %s" % (method, ns, secret, e.code, e.read().decode(errors="replace")[:500]))
 
 def saved_keys(obj):
     data = obj.get("data") or {}

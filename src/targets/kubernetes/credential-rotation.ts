@@ -18,8 +18,9 @@ import type { CloudModel } from '../../plan/model.js';
 import type { KubernetesAddOn } from './add-on.js';
 import { CREDENTIAL_ROTATE_SCRIPT } from './credential-rotation-script.js';
 import { scheduledJob } from './cron-job.js';
-import { NetworkPolicy, Role, RoleBinding, ServiceAccount, type CronJob } from './k8s.js';
+import { type CronJob, NetworkPolicy, type Role, type RoleBinding, type ServiceAccount } from './k8s.js';
 import { baseLabels, selectorFor } from './labels.js';
+import { oneSecretAccess } from './secret-access.js';
 import { podTemplate } from './workload.js';
 
 export const CREDENTIAL_ROTATION_NAME = 'keystone-credential-rotation';
@@ -64,17 +65,7 @@ function credentialRotationObjects(model: CloudModel): RotationObject[] {
     },
   }).template;
   return [
-    ServiceAccount({ metadata: meta, automountServiceAccountToken: false }),
-    // Only the credential key Secret, only read and replace: no list, no create, no other Secret.
-    Role({
-      metadata: meta,
-      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] }],
-    }),
-    RoleBinding({
-      metadata: meta,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CREDENTIAL_ROTATION_NAME },
-      subjects: [{ kind: 'ServiceAccount', name: CREDENTIAL_ROTATION_NAME, namespace: ctx.namespace }],
-    }),
+    ...oneSecretAccess(meta, secret),
     ...networkPolicies(model, sync, selector, meta),
     scheduledJob({
       metadata: meta,

@@ -20,7 +20,8 @@ import type { CloudModel } from '../../plan/model.js';
 import { scheduledJob } from './cron-job.js';
 import type { KubernetesAddOn } from './add-on.js';
 import { baseLabels } from './labels.js';
-import { NetworkPolicy, Role, RoleBinding, ServiceAccount, type CronJob } from './k8s.js';
+import { type CronJob, NetworkPolicy, type Role, type RoleBinding, type ServiceAccount } from './k8s.js';
+import { oneSecretAccess, SECRET_API_PY } from './secret-access.js';
 
 export const KEY_ROTATION_NAME = 'keystone-key-rotation';
 
@@ -32,22 +33,8 @@ export const ROTATE_SCRIPT = `
 import base64, json, os, ssl, sys, urllib.request, urllib.error
 from datetime import datetime, timezone
 
-secret, ns, max_keys = os.environ["SECRET_NAME"], os.environ["NAMESPACE"], int(os.environ["MAX_ACTIVE_KEYS"])
-sa = os.environ.get("SA_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
-host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"]
-if ":" in host: host = "[" + host + "]"
-url = "https://%s:%s/api/v1/namespaces/%s/secrets/%s" % (host, port, ns, secret)
-token = open(os.path.join(sa, "token")).read().strip()
-tls = ssl.create_default_context(cafile=os.path.join(sa, "ca.crt"))
-
-def call(method, body=None):
-    req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, context=tls, timeout=30) as r:
-            return json.load(r)
-    except urllib.error.HTTPError as e:
-        sys.exit("%s Secret %s/%s: HTTP %d %s" % (method, ns, secret, e.code, e.read().decode(errors="replace")[:500]))
+${SECRET_API_PY}
+max_keys = int(os.environ["MAX_ACTIVE_KEYS"])
 
 if max_keys < 3:
     sys.exit("MAX_ACTIVE_KEYS must be at least 3, found %d" % max_keys)
@@ -90,17 +77,7 @@ function keyRotationObjects(model: CloudModel): (ServiceAccount | Role | RoleBin
   const labels = { ...baseLabels(ctx), ...selector };
   const meta = { name: KEY_ROTATION_NAME, namespace: ns, labels };
   return [
-    ServiceAccount({ metadata: meta, automountServiceAccountToken: false }),
-    // Only the key Secret, only read and replace: no list, no create, no other Secret.
-    Role({
-      metadata: meta,
-      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] }],
-    }),
-    RoleBinding({
-      metadata: meta,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: KEY_ROTATION_NAME },
-      subjects: [{ kind: 'ServiceAccount', name: KEY_ROTATION_NAME, namespace: ns }],
-    }),
+    ...oneSecretAccess(meta, secret),
     // The namespace denies all traffic by default; this pod talks to the API server only.
     NetworkPolicy({
       metadata: meta,

@@ -21,7 +21,8 @@ interface DashboardDef {
 
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
-const FAMILIES: { name: string; title: string; groups: string[] }[] = [
+/** The dashboards: which alert groups each shows. */
+export const FAMILIES: { name: string; title: string; groups: string[] }[] = [
   { name: 'thresholds', title: 'SLOs and resource thresholds', groups: ['thresholds'] },
   {
     name: 'control-plane',

@@ -9,6 +9,7 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { AlertDef } from '../monitoring/alerts.js';
+import { FAMILIES } from '../monitoring/dashboards.js';
 
 interface DashboardDef {
   /** File stem and uid suffix, e.g. "thresholds". */
@@ -18,16 +19,6 @@ interface DashboardDef {
 }
 
 const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
-
-const FAMILIES: { name: string; title: string; groups: string[] }[] = [
-  { name: 'thresholds', title: 'SLOs and resource thresholds', groups: ['thresholds'] },
-  {
-    name: 'control-plane',
-    title: 'Control plane: MariaDB, RabbitMQ, OpenStack services, OVN',
-    groups: ['mariadb', 'rabbitmq', 'openstack', 'ovn'],
-  },
-  { name: 'kubernetes', title: 'Jobs, volumes, certificates and scrape targets', groups: ['kubernetes'] },
-];
 
 function panel(a: AlertDef, id: number): timeseries.PanelBuilder {
   const p = a.panel ?? { title: a.alert, expr: a.expr };
