@@ -19,6 +19,7 @@ import {
   startCluster,
   stopCluster,
 } from '../test/cluster/control-plane.js';
+import { REAL_NODE_STORAGE_CLASS } from '../test/cluster/real-node.js';
 import { DEFAULT_STORAGE_CLASS } from '../test/cluster/storage.js';
 
 const USAGE = `usage:
@@ -83,7 +84,9 @@ async function main(): Promise<number> {
             ? [`${s.realNode.name} (real: both roles, ${s.realNode.net.nodeIP}, pods ${s.realNode.net.podCIDR})`]
             : []),
         ].join(', ')}\n` +
-          `storage: default StorageClass ${DEFAULT_STORAGE_CLASS} (kube-controller-manager's host-path provisioner, volumes in /tmp/hostpath_pv)\n` +
+          (s.realNode
+            ? `storage: default StorageClass ${REAL_NODE_STORAGE_CLASS} (pre-made volumes in ${s.realNode.dir}/volumes); ${DEFAULT_STORAGE_CLASS} beside it\n`
+            : `storage: default StorageClass ${DEFAULT_STORAGE_CLASS} (kube-controller-manager's host-path provisioner, volumes in /tmp/hostpath_pv)\n`) +
           `processes: ${s.processes.map((p) => `${p.name}=${p.pid}`).join(' ')} (logs in ${s.dir}/logs)\n` +
           `stop with: npm run cluster:down${values.dir ? ` -- --dir ${shellQuote(s.dir)}` : ''}\n`,
       );
