@@ -5,21 +5,12 @@
  */
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { APT_INSTALL_OPTIONS } from '../apt-options.js';
 import { OskError } from '../errors.js';
 import { run, type RunOptions } from './run.js';
 
 const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
-/** Non-interactive, and keep what a maintainer script would ask about the package's own default. */
-const APT_INSTALL = [
-  '-y',
-  '-q',
-  '--no-install-recommends',
-  '-o',
-  'Dpkg::Options::=--force-confdef',
-  '-o',
-  'Dpkg::Options::=--force-confold',
-];
 
 type Lines = Pick<RunOptions, 'onLine'>;
 
@@ -78,7 +69,7 @@ export async function aptUpdate(root: string, opts: Lines): Promise<void> {
 
 /** Brings the root up to date with its suite's updates (a no-op when nothing changed). */
 export async function aptUpgrade(root: string, opts: Lines): Promise<void> {
-  await inRoot(root, ['apt-get', 'dist-upgrade', ...APT_INSTALL], { ...opts, what: 'apt-get dist-upgrade' });
+  await inRoot(root, ['apt-get', 'dist-upgrade', ...APT_INSTALL_OPTIONS], { ...opts, what: 'apt-get dist-upgrade' });
 }
 
 /** Every package the root has, as name=version lines, sorted. */
@@ -94,14 +85,14 @@ export async function installedVersions(root: string): Promise<string[]> {
  * without installing anything: the versions the image's cache key is made of.
  */
 export async function resolveInstall(root: string, packages: readonly string[]): Promise<string[]> {
-  const { stdout } = await inRoot(root, ['apt-get', '-s', ...APT_INSTALL, 'install', ...packages], {
+  const { stdout } = await inRoot(root, ['apt-get', '-s', ...APT_INSTALL_OPTIONS, 'install', ...packages], {
     what: `resolving ${packages.join(' ')}`,
   });
   return [...stdout.matchAll(/^Inst (\S+) (?:\[\S+\] )?\((\S+)/gm)].map((m) => `${m[1]}=${m[2]}`).sort();
 }
 
 export async function aptInstall(root: string, packages: readonly string[], opts: Lines): Promise<void> {
-  await inRoot(root, ['apt-get', 'install', ...APT_INSTALL, ...packages], {
+  await inRoot(root, ['apt-get', 'install', ...APT_INSTALL_OPTIONS, ...packages], {
     ...opts,
     what: `apt-get install ${packages.join(' ')}`,
   });

@@ -10,7 +10,7 @@
 // The processes are detached (they outlive the caller, as `npm run cluster:up` needs); their PIDs,
 // ports and logs are kept in `dir` (state.json, pids/, logs/), so stopCluster(dir) can end exactly
 // those processes from another process later.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -250,7 +250,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   const timeoutMs = opts.timeoutMs ?? 180_000;
   const nodes = planNodes(opts.nodes, opts.gpuNodes, opts.realNode);
   if (opts.realNode) {
-    const why = realNodeUnsupported((cmd) => commandExists(cmd));
+    const why = realNodeUnsupported();
     if (why) throw new Error(why);
   }
 
@@ -556,20 +556,7 @@ export function isNodeReady(n: KubeObject): boolean {
 
 function start(state: ClusterState, bins: Binaries, name: string, args: string[]): void {
   const argv0 = name === 'kwok' ? bins.kwok : join(bins.binDir, name); // symlinks -> kubecp (argv[0] dispatch)
-  const logPath = join(state.dir, 'logs', `${name}.log`);
-  const fd = openSync(logPath, 'a');
-  try {
-    writeFileSync(fd, `# ${new Date().toISOString()} ${argv0} ${args.join(' ')}\n`);
-    const child = spawn(argv0, args, { cwd: state.dir, detached: true, stdio: ['ignore', fd, fd] });
-    if (!child.pid) throw new Error(`could not start ${argv0}`);
-    child.on('error', () => undefined); // reported through the readiness checks and the log
-    child.unref();
-    state.processes.push({ name, pid: child.pid, argv0, log: logPath });
-    writeFileSync(join(state.dir, 'pids', `${name}.pid`), `${child.pid}\n`);
-    saveState(state);
-  } finally {
-    closeSync(fd);
-  }
+  record(state, spawnLogged(state, name, [argv0, ...args], argv0));
 }
 
 /**
@@ -583,6 +570,15 @@ async function startArgv(
   argv0: string,
   leaf?: string,
 ): Promise<void> {
+  const p = spawnLogged(state, name, argv, argv0);
+  // Until nsenter has exec'd, the PID still shows nsenter.
+  await waitFor(`${name} to exec`, async () => isOurProcess(p) || undefined, { timeoutMs: 5000, intervalMs: 10 });
+  if (leaf && state.realNode) joinCgroup(p.pid, state.realNode.cgroup, leaf);
+  record(state, p);
+}
+
+/** Spawns argv detached, its output appended to logs/<name>.log. */
+function spawnLogged(state: ClusterState, name: string, argv: string[], argv0: string): ProcessRecord {
   const [cmd, ...args] = argv;
   const logPath = join(state.dir, 'logs', `${name}.log`);
   const fd = openSync(logPath, 'a');
@@ -592,19 +588,17 @@ async function startArgv(
     if (!child.pid) throw new Error(`could not start ${cmd}`);
     child.on('error', () => undefined); // reported through the readiness checks and the log
     child.unref();
-    const record = { name, pid: child.pid, argv0, log: logPath };
-    // Until nsenter has exec'd, the PID still shows nsenter.
-    await waitFor(`${name} to exec`, async () => isOurProcess(record) || undefined, {
-      timeoutMs: 5000,
-      intervalMs: 10,
-    });
-    if (leaf && state.realNode) joinCgroup(child.pid, state.realNode.cgroup, leaf);
-    state.processes.push(record);
-    writeFileSync(join(state.dir, 'pids', `${name}.pid`), `${child.pid}\n`);
-    saveState(state);
+    return { name, pid: child.pid, argv0, log: logPath };
   } finally {
     closeSync(fd);
   }
+}
+
+/** Records a started process in the state (and its pid file). */
+function record(state: ClusterState, p: ProcessRecord): void {
+  state.processes.push(p);
+  writeFileSync(join(state.dir, 'pids', `${p.name}.pid`), `${p.pid}\n`);
+  saveState(state);
 }
 
 /** Like waitFor, but fails at once (with the log's tail) when a recorded process has exited. */
@@ -915,11 +909,6 @@ function insecureGet(url: string): Promise<{ status: number; body: string }> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', rej);
   });
-}
-
-function commandExists(cmd: string): boolean {
-  if (cmd.startsWith('/')) return existsSync(cmd);
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
 }
 
 function runToEnd(cmd: string, args: string[]): Promise<void> {

@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from './exec.js';
 
 /** The sysctls the kubelet sets when protectKernelDefaults is false (pkg/kubelet/cm: setupKernelTunables). */
 export const KUBELET_SYSCTLS = [
@@ -252,11 +253,4 @@ export function unmountUnder(dir: string): string[] {
     }
   }
   return mountsUnder(dir).map((m) => `still mounted: ${m}`);
-}
-
-function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.trim()}`);
-  return r.stdout;
 }

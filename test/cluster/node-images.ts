@@ -12,6 +12,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot, COREDNS, goCommand } from './build.js';
+import { run } from './exec.js';
 
 export interface NodeImage {
   /** the reference pods use (imagePullPolicy IfNotPresent finds it in containerd) */
@@ -61,8 +62,10 @@ type Entry = { from: string; to: string } | { link: string; to: string };
 
 function image(name: string, tag: string, entries: Entry[], entrypoint: string[], log: (l: string) => void): NodeImage {
   const h = createHash('sha256').update(`${name}\0${tag}\0${entrypoint.join('\0')}\0`);
-  for (const e of entries) h.update('from' in e ? `${e.to}\0${readFileSync(e.from).length}\0` : `${e.to}->${e.link}\0`);
-  for (const e of entries) if ('from' in e) h.update(readFileSync(e.from));
+  for (const e of entries) {
+    if ('from' in e) h.update(`${e.to}\0`).update(readFileSync(e.from)).update('\0');
+    else h.update(`${e.to}->${e.link}\0`);
+  }
   const dir = join(cacheRoot(), 'node-images');
   const archive = join(dir, `${name}-${h.digest('hex').slice(0, 12)}.tar`);
   const ref = `${REPO}/${name}:${tag}`;
@@ -138,11 +141,4 @@ function busyboxStatic(): { path: string; version: string; applets: string[] } {
     .split('\n')
     .filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
   return { path, version: version.stdout.trim(), applets };
-}
-
-function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.trim()}`);
-  return r.stdout;
 }

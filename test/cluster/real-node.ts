@@ -10,10 +10,10 @@
 //   - kube-apiserver: --kubelet-preferred-address-types=InternalIP,Hostname (the node's name does
 //     not resolve: logs/exec), an advertise address pods can reach (the veth's host end, where a
 //     socat forwards to the apiserver on 127.0.0.1)
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_DNS_IP, coreDNSObjects } from './coredns.js';
+import { commandExists, outputOf, succeeds } from './exec.js';
 import { type KubeClient, type KubeObject, waitFor } from './kube.js';
 import {
   createCgroup,
@@ -58,9 +58,9 @@ const NEEDED: Record<string, string> = {
 };
 
 /** Why this host cannot run a real node, or undefined when it can. */
-export function realNodeUnsupported(which: (cmd: string) => boolean): string | undefined {
+export function realNodeUnsupported(): string | undefined {
   if (process.getuid?.() !== 0) return 'a real node needs root (containerd, cgroups, network namespaces)';
-  const missing = Object.entries(NEEDED).filter(([cmd]) => !which(cmd));
+  const missing = Object.entries(NEEDED).filter(([cmd]) => !commandExists(cmd));
   if (missing.length > 0) {
     const pkgs = [...new Set(missing.map(([, p]) => p))].join(' ');
     return `a real node needs ${missing.map(([c]) => c).join(', ')}: apt-get install ${pkgs} (or run scripts/install-test-tools.sh as root)`;
@@ -122,7 +122,7 @@ export async function startRealNode(ctx: NodeStartContext): Promise<void> {
     'containerd',
     'runtime',
   );
-  await ctx.waitAlive('containerd', async () => runs('ctr', ['--address', node.socket, 'version']));
+  await ctx.waitAlive('containerd', async () => succeeds('ctr', ['--address', node.socket, 'version']));
   importImages(node.socket, ctx.images);
 
   const server = `https://${net.hostIP}:${ctx.apiserverPort}`;
@@ -211,20 +211,20 @@ async function createLocalVolumes(client: KubeClient, node: RealNodeState): Prom
 export async function cleanUpRealNode(node: RealNodeState): Promise<string[]> {
   // Tasks ended through containerd let their shims exit cleanly (they remove their sockets in
   // /run/containerd/s); whatever is left is killed through its cgroup by restoreHost.
-  if (runs('ctr', ['--address', node.socket, 'version'])) {
+  if (succeeds('ctr', ['--address', node.socket, 'version'])) {
     const ctr = ['--address', node.socket, '-n', 'k8s.io', 'tasks'];
-    const ids = output('ctr', [...ctr, 'ls', '-q'])
+    const ids = outputOf('ctr', [...ctr, 'ls', '-q'])
       .split('\n')
       .filter(Boolean);
-    for (const id of ids) runs('ctr', [...ctr, 'kill', '-s', 'SIGKILL', id]);
+    for (const id of ids) succeeds('ctr', [...ctr, 'kill', '-s', 'SIGKILL', id]);
     await waitFor(
       "the node's tasks to stop",
-      async () => output('ctr', [...ctr, 'ls', '-q']).trim() === '' || undefined,
+      async () => outputOf('ctr', [...ctr, 'ls', '-q']).trim() === '' || undefined,
       {
         timeoutMs: 10_000,
       },
     ).catch(() => undefined);
-    for (const id of ids) runs('ctr', [...ctr, 'delete', id]);
+    for (const id of ids) succeeds('ctr', [...ctr, 'delete', id]);
   }
   return restoreHost(node);
 }
@@ -391,13 +391,4 @@ function writeNodeKubeconfig(path: string, server: string, pki: string, user: st
 /** A TOML basic string. */
 function q(s: string): string {
   return JSON.stringify(s);
-}
-
-function runs(cmd: string, args: string[]): boolean {
-  return spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 }).status === 0;
-}
-
-function output(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0 ? r.stdout : '';
 }

@@ -9,7 +9,7 @@
  * OSK_SKIP_CLUSTER_TESTS=1 skips it.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { type Cluster, startCluster } from '../cluster/control-plane.js';
+import { commandExists } from '../cluster/exec.js';
 import { realNodeUnsupported } from '../cluster/real-node.js';
 import { clusterSkipReason } from './support.js';
 
@@ -27,12 +28,8 @@ const NS = 'rn';
 function skipReason(): string | undefined {
   return (
     clusterSkipReason() ??
-    realNodeUnsupported(
-      (cmd) => spawnSync('sh', ['-c', 'command -v "$1" || test -x "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0,
-    ) ??
-    (spawnSync('sh', ['-c', 'command -v debootstrap'], { stdio: 'ignore' }).status === 0
-      ? undefined
-      : 'debootstrap is missing (scripts/install-test-tools.sh installs it)')
+    realNodeUnsupported() ??
+    (commandExists('debootstrap') ? undefined : 'debootstrap is missing (scripts/install-test-tools.sh installs it)')
   );
 }
 

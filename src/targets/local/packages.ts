@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { APT_INSTALL_OPTIONS } from '../../apt-options.js';
 import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 
@@ -101,18 +102,7 @@ export async function ensurePackages(
       throw new OskError(`apt-get update failed (exit ${update.code}):\n${tail(update.out)}`, {
         hint: 'check the apt sources and the network, then run osk up --yes again',
       });
-    const args = [
-      'install',
-      ...wait,
-      '-y',
-      '-q',
-      '--no-install-recommends',
-      '-o',
-      'Dpkg::Options::=--force-confdef',
-      '-o',
-      'Dpkg::Options::=--force-confold',
-      ...missing,
-    ];
+    const args = ['install', ...wait, ...APT_INSTALL_OPTIONS, ...missing];
     const install = await run('apt-get', args, env);
     if (install.code !== 0)
       throw new OskError(`apt-get install failed (exit ${install.code}):\n${tail(install.out)}`, {
