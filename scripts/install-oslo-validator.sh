@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install Debian's OpenStack (Zed, bookworm) Python libraries so that
 # `oslo-config-validator` / `oslo-config-generator` can load the real option
-# definitions of keystone, glance, placement, nova, neutron (incl. ML2/OVN)
-# and cinder. Used by test/support/oslo-validator.ts.
+# definitions of keystone, glance, placement, nova, neutron (incl. ML2/OVN),
+# cinder and octavia (with its OVN provider). Used by test/support/oslo-validator.ts.
 #
 # Only the python3-* library packages are installed, never the daemon packages
 # (nova-api, neutron-server, ...): the libraries carry the `oslo.config.opts`
@@ -24,6 +24,8 @@ PACKAGES=(
   python3-nova
   python3-neutron       # includes the ML2/OVN mechanism driver and its opts
   python3-cinder
+  python3-octavia
+  python3-ovn-octavia-provider  # the OVN provider's [ovn] and [neutron] options
 )
 
 log() { printf '[install-oslo-validator] %s\n' "$*" >&2; }

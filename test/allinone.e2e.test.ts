@@ -106,12 +106,38 @@ function flushMemcached(): Promise<void> {
   });
 }
 
+/**
+ * The OVN northbound Load_Balancer row of an Octavia load balancer (named by its id): its VIPs
+ * (VIP:port → members) and the VIP it was made for; undefined when there is none.
+ */
+async function nbLoadBalancer(lbId: string): Promise<{ vips: string[]; vip: string | undefined } | undefined> {
+  const sock = `unix:${join(cloudDir(), 'run', 'ovnnb_db.sock')}`;
+  const r = await run(
+    'ovn-nbctl',
+    [`--db=${sock}`, '--format=json', '--columns=vips,external_ids', 'find', 'Load_Balancer', `name=${lbId}`],
+    env(),
+  );
+  assert.equal(r.code, 0, show(r));
+  type OvsMap = ['map', [string, string][]];
+  const rows = (JSON.parse(r.stdout) as { data: [OvsMap, OvsMap][] }).data;
+  if (!rows.length) return undefined;
+  const [vips, ids] = rows[0]!;
+  return { vips: vips[1].map(([k, v]) => `${k}=${v}`), vip: new Map(ids[1]).get('neutron:vip') };
+}
+
 const client = () =>
   OpenStackClient.fromCloudsYaml({ cloud: CLOUD, env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') } });
 
 describe('all-in-one cloud: osk up → use → crash → up again → down/up → purge', { concurrency: false }, () => {
   let pidsBeforeDown: number[] = [];
-  const made: { serverId?: string; volumeId?: string; imageId?: string; networkId?: string; cliServer?: string } = {};
+  const made: {
+    serverId?: string;
+    volumeId?: string;
+    imageId?: string;
+    networkId?: string;
+    cliServer?: string;
+    lbId?: string;
+  } = {};
 
   before(async () => {
     assert.equal(process.getuid?.(), 0, 'the all-in-one test installs Debian packages and needs root');
@@ -260,6 +286,76 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.ok(agents.length >= 1 && agents.every((a) => a.Alive), 'the OVN chassis is alive');
   });
 
+  test('Octavia with the OVN provider: load balancers of the demo user reach ACTIVE and are OVN load balancers', {
+    timeout: 10 * 60_000,
+  }, async () => {
+    const demo = OpenStackClient.fromCloudsYaml({
+      cloud: `${CLOUD}-demo`,
+      env: { OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') },
+    });
+    try {
+      assert.deepEqual(
+        (await demo.loadBalancer.providers()).map((p) => p.name),
+        ['ovn'],
+      );
+      const subnet = (await demo.network.subnets.find('demo-net-subnet'))!;
+      const lb = await demo.loadBalancer.loadBalancers.create({ name: 'e2e-lb', vip_subnet_id: subnet.id });
+      assert.equal(lb.provider, 'ovn', 'the default provider is OVN');
+      const active = await demo.loadBalancer.loadBalancers.waitForActive(lb.id, { timeoutMs: 120_000 });
+      const listener = await demo.loadBalancer.listeners.create(lb.id, {
+        loadbalancer_id: lb.id,
+        protocol: 'TCP',
+        protocol_port: 80,
+      });
+      const pool = await demo.loadBalancer.pools.create(lb.id, {
+        listener_id: listener.id,
+        protocol: 'TCP',
+        lb_algorithm: 'SOURCE_IP_PORT',
+      });
+      await demo.loadBalancer.members(pool.id).create(lb.id, {
+        address: '10.0.0.200',
+        protocol_port: 8080,
+        subnet_id: subnet.id,
+      });
+      assert.deepEqual(await nbLoadBalancer(lb.id), {
+        vips: [`${active.vip_address}:80=10.0.0.200:8080`],
+        vip: active.vip_address,
+      });
+      // The VIP is a Neutron port of the demo project on its subnet.
+      const vip = await demo.network.ports.get(active.vip_port_id);
+      assert.equal(vip.fixed_ips?.[0]?.ip_address, active.vip_address);
+      assert.equal(await demo.loadBalancer.loadBalancers.delete(lb.id, { cascade: true }), true);
+      await demo.loadBalancer.loadBalancers.waitForDeleted(lb.id, { timeoutMs: 120_000 });
+      assert.equal(await nbLoadBalancer(lb.id), undefined, 'the OVN load balancer is gone with it');
+      assert.deepEqual(await demo.network.ports.list({ id: active.vip_port_id }), [], 'and so is its VIP port');
+    } finally {
+      await demo.close();
+    }
+    // The openstack CLI a user types (python3-octaviaclient is installed with Octavia).
+    const demoCli = { ...cliEnv(), OS_CLOUD: `${CLOUD}-demo` };
+    const r = await run(
+      'openstack',
+      [
+        'loadbalancer',
+        'create',
+        '--provider',
+        'ovn',
+        '--vip-subnet-id',
+        'demo-net-subnet',
+        '--wait',
+        '-f',
+        'json',
+        'cli-lb',
+      ],
+      demoCli,
+      300_000,
+    );
+    assert.equal(r.code, 0, show(r));
+    const cliLb = JSON.parse(r.stdout) as { id: string; provisioning_status: string };
+    assert.equal(cliLb.provisioning_status, 'ACTIVE');
+    made.lbId = cliLb.id;
+  });
+
   test('a crashed service is restarted by the supervisor and reported', { timeout: 5 * 60_000 }, async () => {
     const before = (await status()).components.find((c) => c.component === 'placement-api')!;
     assert.ok(before.pid);
@@ -393,6 +489,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       assert.equal((await os.blockStorage.volumes.get(made.volumeId!)).status, 'available');
       assert.equal((await os.image.images.get(made.imageId!)).status, 'active');
       assert.equal((await os.network.networks.get(made.networkId!)).name, 'e2e-net');
+      assert.equal((await os.loadBalancer.loadBalancers.get(made.lbId!)).provisioning_status, 'ACTIVE');
       assert.ok(await os.identity.users.find('demo', { domainId: 'default' }));
       // The demo user's password from clouds.yaml still works.
       const demo = OpenStackClient.fromCloudsYaml({
@@ -589,11 +686,13 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       'nova',
       'nova_api',
       'nova_cell0',
+      'octavia',
       'placement',
     ]);
     assert.ok(manifest.tables.find((t) => t.db === 'keystone' && t.table === 'project')!.rows >= 4);
     assert.ok(manifest.images.some((i) => i.file === made.imageId && i.bytes === 256 * 1024));
     assert.ok(manifest.ovn.find((t) => t.table === 'Logical_Switch')!.rows >= 2);
+    assert.ok(manifest.ovn.find((t) => t.table === 'Load_Balancer')!.rows >= 1);
     assert.ok(manifest.files.every((f) => f.sha256.length === 64));
 
     const v = await osk(['backup', 'verify', '--from', bk, '-o', 'json']);
@@ -661,9 +760,12 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       await os2.identity.users.delete(userId);
       await os2.identity.projects.delete(projectId);
       await os2.image.images.delete(made.imageId!);
+      await os2.loadBalancer.loadBalancers.delete(made.lbId!, { cascade: true });
+      await os2.loadBalancer.loadBalancers.waitForDeleted(made.lbId!, { timeoutMs: 120_000 });
     } finally {
       await os2.close();
     }
+    assert.equal(await nbLoadBalancer(made.lbId!), undefined, 'the OVN load balancer went with it');
     for (const f of readdirSync(join(cloudDir(), 'data', 'glance', 'images')))
       await rm(join(cloudDir(), 'data', 'glance', 'images', f));
     const drop = await run(
@@ -704,6 +806,10 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
         'the restored cloud lists the servers',
       );
       assert.equal((await os3.network.networks.get(made.networkId!)).name, 'e2e-net');
+      const lb = await os3.loadBalancer.loadBalancers.get(made.lbId!);
+      assert.equal(lb.name, 'cli-lb');
+      assert.equal(lb.provisioning_status, 'ACTIVE');
+      assert.deepEqual(await nbLoadBalancer(made.lbId!), { vips: [], vip: lb.vip_address }, 'OVN has it back');
     } finally {
       await os3.close();
     }

@@ -131,7 +131,7 @@ export async function ensureServiceUser(os: OpenStackClient, user: string, passw
 /** The service entry and its three endpoints in the region; a changed URL is updated in place. */
 export async function ensureEndpoint(
   os: OpenStackClient,
-  e: { type: string; name: string; internalUrl: string; publicUrl: string; region: string },
+  e: { type: string; name: string; internalUrl: string; publicUrl: string; region: string; roles?: string[] },
 ): Promise<string> {
   await once(
     os,
@@ -157,6 +157,11 @@ export async function ensureEndpoint(
       await os.identity.endpoints.update(found.id, { url: urls[iface] });
       changes.push(`${iface} updated`);
     }
+  }
+  for (const r of e.roles ?? []) {
+    if (await os.identity.roles.find(r)) continue;
+    await ensureRole(os, r);
+    changes.push(`role ${r} created`);
   }
   return `${e.type} ${e.name} in ${e.region}: ${changes.length ? changes.join(', ') : 'unchanged'}`;
 }
@@ -204,6 +209,8 @@ interface StarterKit {
   demoPassword: string;
   /** Tenant network CIDR. */
   cidr: string;
+  /** Roles of the demo user on project demo besides member (load-balancer_member with Octavia). */
+  demoRoles?: string[];
 }
 
 const STARTER_FLAVORS = [
@@ -252,7 +259,7 @@ export async function ensureStarterKit(os: OpenStackClient, kit: StarterKit): Pr
       name: 'demo',
       password: kit.demoPassword,
       project: 'demo',
-      roles: ['member'],
+      roles: ['member', ...(kit.demoRoles ?? [])],
       description: 'Demo user',
     }),
   );

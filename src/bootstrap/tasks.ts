@@ -8,7 +8,8 @@
  *   db-init       DB_HOST, DB_NAMES (space-separated), DB_USER, DB_PASSWORD, MARIADB_ROOT_PASSWORD,
  *                 DB_GRANTS (optional, one grant a line), DB_MAX_CONNECTIONS (optional)
  *   ks-user       SERVICE_USER, SERVICE_PASSWORD
- *   ks-register   SERVICE_TYPE, SERVICE_NAME, ENDPOINT_INTERNAL, ENDPOINT_PUBLIC (admin = internal)
+ *   ks-register   SERVICE_TYPE, SERVICE_NAME, ENDPOINT_INTERNAL, ENDPOINT_PUBLIC (admin = internal),
+ *                 SERVICE_ROLES (optional, space-separated: roles the service's policy names)
  *   volume-types  VOLUME_TYPES (two lines per type: its name, its backend), VOLUME_QOS (optional,
  *                 two lines per limit: the type's name, then key=value)
  * The three OpenStack tasks log in with the openstack CLI's variables (OS_AUTH_URL, OS_USERNAME,
@@ -132,6 +133,7 @@ export async function runBootstrapTask(task: BootstrapTask, env: Env, log: (line
           internalUrl: need(env, 'ENDPOINT_INTERNAL'),
           publicUrl: need(env, 'ENDPOINT_PUBLIC'),
           region: need(env, 'OS_REGION_NAME'),
+          roles: (env.SERVICE_ROLES ?? '').split(' ').filter(Boolean),
         }),
       );
     case 'volume-types':

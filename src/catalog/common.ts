@@ -195,7 +195,10 @@ export function ksUserJob(ctx: CatalogContext, service: string): ComponentDef {
   };
 }
 
-/** ks-register: the catalog entry (service + public/internal/admin endpoints in the region). */
+/**
+ * ks-register: the catalog entry (service + public/internal/admin endpoints in the region), and
+ * the roles the service's policy names, so that an administrator can grant them.
+ */
 export function ksRegisterJob(
   ctx: CatalogContext,
   service: string,
@@ -203,6 +206,7 @@ export function ksRegisterJob(
   name: string,
   internalUrl: string,
   publicHost: string,
+  roles: readonly string[] = [],
 ): ComponentDef {
   return {
     id: `${service}-ks-register`,
@@ -218,6 +222,7 @@ export function ksRegisterJob(
       // The admin endpoint is the internal URL (bootstrap.ts ensureEndpoint).
       { name: 'ENDPOINT_INTERNAL', value: internalUrl },
       { name: 'ENDPOINT_PUBLIC', value: publicEndpoint(ctx, publicHost, internalUrl) },
+      ...(roles.length ? [{ name: 'SERVICE_ROLES', value: roles.join(' ') }] : []),
     ],
     nodeRole: 'controlPlane',
     settings: ctx.settings(undefined, 'controlPlane', JOB_SIZING),
@@ -225,7 +230,13 @@ export function ksRegisterJob(
     host: {
       kind: 'builtin',
       action: {
-        keystoneEndpoint: { type, name, internalUrl, publicUrl: publicEndpoint(ctx, publicHost, internalUrl) },
+        keystoneEndpoint: {
+          type,
+          name,
+          internalUrl,
+          publicUrl: publicEndpoint(ctx, publicHost, internalUrl),
+          ...(roles.length ? { roles: [...roles] } : {}),
+        },
       },
     },
   };

@@ -115,8 +115,12 @@ export class CatalogContext {
     return imageFor(key, this.spec);
   }
 
-  enabled(service: 'keystone' | 'glance' | 'placement' | 'nova' | 'neutron' | 'cinder' | 'horizon'): boolean {
+  enabled(
+    service: 'keystone' | 'glance' | 'placement' | 'nova' | 'neutron' | 'cinder' | 'horizon' | 'octavia',
+  ): boolean {
     const s = this.spec.services?.[service] as { enabled?: boolean } | undefined;
+    // Octavia is the one opt-in service: it serves clouds that host Kubernetes clusters.
+    if (service === 'octavia') return s?.enabled === true && this.enabled('neutron');
     // Horizon is opt-out like the rest, but minimal clouds without a public domain still get it
     // (reachable by port-forward or NodePort).
     return s?.enabled !== false;

@@ -29,6 +29,7 @@ function pinnedImages(release: Release): Record<ImageKey, string> {
     neutron: loci('neutron', release),
     cinder: loci('cinder', release),
     horizon: loci('horizon', release),
+    octavia: loci('octavia', release),
     // openstack-helm's jobs use the openstack-client image from 2025.1 and the heat image before and
     // for 2025.2 (whose client tag is published with a _loci suffix); both carry the openstack CLI.
     'openstack-client': release === '2025.1' ? loci('openstack-client', release) : loci('heat', release),

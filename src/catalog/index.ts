@@ -13,6 +13,7 @@ import { memcached } from './memcached.js';
 import { monitoring, monitoringEnabled } from './monitoring.js';
 import { neutron } from './neutron.js';
 import { nova } from './nova.js';
+import { octavia } from './octavia.js';
 import { ovn } from './ovn.js';
 import { placement } from './placement.js';
 import { rabbitmq } from './rabbitmq.js';
@@ -34,6 +35,7 @@ const CATALOG: Entry[] = [
   { name: 'neutron', build: neutron, enabled: (c) => c.enabled('neutron') },
   { name: 'cinder', build: cinder, enabled: (c) => c.enabled('cinder') },
   { name: 'horizon', build: horizon, enabled: (c) => c.enabled('horizon') },
+  { name: 'octavia', build: octavia, enabled: (c) => c.enabled('octavia') },
   { name: 'monitoring', build: monitoring, enabled: monitoringEnabled },
 ];
 

@@ -39,7 +39,7 @@ export function probedApis(ctx: CatalogContext): { component: string; port: numb
 }
 
 /**
- * Version documents answer 200 (neutron, placement) or 300 Multiple Choices (keystone, nova,
+ * Version documents answer 200 (neutron, placement, octavia) or 300 Multiple Choices (keystone, nova,
  * cinder, glance) without a token; anything else, or no answer within 5 s, is a failed probe.
  */
 export const BLACKBOX_CONFIG = `modules:
@@ -73,13 +73,14 @@ const NOBODY = 65534;
 /** The OpenStack APIs openstack-exporter calls (component, port) when their service is enabled. */
 function apis(
   ctx: CatalogContext,
-): { service: 'nova' | 'neutron' | 'cinder' | 'glance' | 'placement'; component: string; port: number }[] {
+): { service: 'nova' | 'neutron' | 'cinder' | 'glance' | 'placement' | 'octavia'; component: string; port: number }[] {
   const all = [
     { service: 'nova' as const, component: 'nova-api', port: 8774 },
     { service: 'neutron' as const, component: 'neutron-server', port: 9696 },
     { service: 'cinder' as const, component: 'cinder-api', port: 8776 },
     { service: 'glance' as const, component: 'glance-api', port: 9292 },
     { service: 'placement' as const, component: 'placement-api', port: 8778 },
+    { service: 'octavia' as const, component: 'octavia-api', port: 9876 },
   ];
   return all.filter((a) => ctx.enabled(a.service));
 }

@@ -87,7 +87,7 @@ infra:
     ),
   },
   {
-    name: 'lvm, ha, several cinder backends, provider network, horizon off',
+    name: 'lvm, ha, several cinder backends, provider network, horizon off, octavia on',
     yaml: inline(
       'lvmha',
       `profile: ha
@@ -101,7 +101,8 @@ storage:
     - { name: fast, volumeType: ssd }
     - { name: slow, qos: { readIopsSec: 500 } }
 services:
-  horizon: { enabled: false }`,
+  horizon: { enabled: false }
+  octavia: { enabled: true }`,
     ),
   },
 ];

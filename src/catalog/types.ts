@@ -102,6 +102,15 @@ export interface ResolvedSettings {
   }[];
 }
 
+interface SidecarDef {
+  /** Container name. */
+  name: string;
+  command: string[];
+  /** Passes once the program serves what the main container needs at its start. */
+  startup: ProbeDef;
+  resources: ResolvedSettings['resources'];
+}
+
 /** An explicit ordering edge that no config value expresses (e.g. "schema before API"). */
 interface AfterDef {
   target: string;
@@ -140,6 +149,13 @@ export interface ComponentDef {
   readiness?: ProbeDef;
   liveness?: ProbeDef;
   startup?: ProbeDef;
+  /**
+   * Programs that must share the pod's files with the main one (a Unix socket): on Kubernetes
+   * native sidecars (init containers that keep running), each started and past its startup probe
+   * before the main container starts, with the same image, mounts and security context. A host
+   * runs such a program as a component of its own.
+   */
+  sidecars?: SidecarDef[];
   /** Config bundles this component mounts (by bundle name). */
   configs?: string[];
   /**
@@ -228,7 +244,7 @@ export type HostProbe =
 export type HostBuiltin =
   | { dbInit: { databases: string[]; user: string; passwordSecret: string } }
   | { keystoneUser: { user: string; passwordSecret: string } }
-  | { keystoneEndpoint: { type: string; name: string; internalUrl: string; publicUrl: string } }
+  | { keystoneEndpoint: { type: string; name: string; internalUrl: string; publicUrl: string; roles?: string[] } }
   | { volumeTypes: { name: string; backend: string; qos?: Record<string, number> }[] }
   /** A Chassis row for a hypervisor with no ovn-controller (the fake driver): ports can bind. */
   | { ovnFakeChassis: { hostname: string; sbSocket: string } };

@@ -68,6 +68,7 @@ export const RECIPES: Record<ImageKey, ImageRecipe> = {
   cinder: openstack('cinder', ['cinder-backup']),
   // Horizon is skipped on a host. Debian runs it as www-data; the pods as 42424, named horizon.
   horizon: openstack('horizon', ['openstack-dashboard']),
+  octavia: openstack('octavia'),
   'openstack-client': { loci: true, packages: ['python3-openstackclient'] },
   // start.sh and probe.sh use the client (mariadb, mariadb-admin); Galera needs its provider
   // (/usr/lib/galera/libgalera_smm.so) and, for the mariabackup SST, mariadb-backup and socat,

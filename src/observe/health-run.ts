@@ -77,6 +77,10 @@ export async function runProbes(os: OpenStackClient, o: ProbeOptions): Promise<A
   await probe('cinder', 'GET /volumes?limit=10', list('block-storage', '/volumes'));
   await probe('glance', 'GET /v2/images?limit=10', list('image', '/images'));
   await probe('placement', 'GET /resource_providers', list('placement', '/resource_providers', {}));
+  // Octavia is optional: probed when the catalog lists it (no token: the probes above failed).
+  const listed = (service: ServiceType) => s.endpoint(service).then(Boolean, () => false);
+  if (await listed('load-balancer'))
+    await probe('octavia', 'GET /v2/lbaas/loadbalancers?limit=10', list('load-balancer', '/v2/lbaas/loadbalancers'));
 
   stats.push(...(await probePorts(os, o)));
 

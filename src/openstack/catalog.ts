@@ -32,6 +32,7 @@ export const SERVICE_TYPE_ALIASES: Record<string, string[]> = {
   'block-storage': ['block-storage', 'volumev3', 'volume'],
   image: ['image'],
   placement: ['placement'],
+  'load-balancer': ['load-balancer'],
 };
 
 interface EndpointQuery {

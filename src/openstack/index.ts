@@ -15,6 +15,7 @@ import { loadCloud, sessionOptionsFromCloud, type CloudConfig, type LoadCloudOpt
 import { ComputeApi } from './compute.js';
 import { IdentityApi } from './identity.js';
 import { ImageApi } from './image.js';
+import { LoadBalancerApi } from './load-balancer.js';
 import { NetworkApi } from './network.js';
 import { PlacementApi } from './placement.js';
 import { Session, type SessionOptions } from './session.js';
@@ -27,6 +28,7 @@ export class OpenStackClient {
   readonly blockStorage: BlockStorageApi;
   readonly image: ImageApi;
   readonly placement: PlacementApi;
+  readonly loadBalancer: LoadBalancerApi;
   /** Set when made from clouds.yaml. */
   readonly cloud: CloudConfig | undefined;
 
@@ -39,6 +41,7 @@ export class OpenStackClient {
     this.blockStorage = new BlockStorageApi(this.session);
     this.image = new ImageApi(this.session);
     this.placement = new PlacementApi(this.session);
+    this.loadBalancer = new LoadBalancerApi(this.session);
   }
 
   /** A client for a cloud of clouds.yaml; `overrides` adds or replaces session options (timeouts, microversions…). */

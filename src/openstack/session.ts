@@ -19,7 +19,14 @@ import { type Exchange, type RequestEvent, exchange, requestIdOf } from './excha
 import { HttpTransport, type HttpResponse, type RequestBody, type ResponseHeaders, type TlsOptions } from './http.js';
 import { type ListOptions, type Query, listPages } from './pages.js';
 
-export type ServiceType = 'identity' | 'compute' | 'network' | 'block-storage' | 'image' | 'placement';
+export type ServiceType =
+  | 'identity'
+  | 'compute'
+  | 'network'
+  | 'block-storage'
+  | 'image'
+  | 'placement'
+  | 'load-balancer';
 
 /**
  * Microversions sent by default: the maxima of the Zed release osk deploys. The typed shapes in

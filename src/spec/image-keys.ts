@@ -7,6 +7,7 @@ export const IMAGE_KEYS = [
   'neutron',
   'cinder',
   'horizon',
+  'octavia',
   'openstack-client',
   'mariadb',
   'rabbitmq',

@@ -87,6 +87,22 @@ export const servicesSchema = z.strictObject({
       .describe('How users reach the dashboard; ingress needs endpoints.publicDomain'),
     nodePort: z.number().int().min(30000).max(32767).optional(),
   }).optional(),
+  octavia: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .optional()
+        .describe(
+          'Deploy Octavia (default false: unlike the other services it is opt-in). Load balancers come from the OVN provider: no amphora VMs, L4 (TCP/UDP/SCTP) only, the VIP an OVN load balancer on the routers and switches of its subnet',
+        ),
+      api: componentSchema
+        .optional()
+        .describe('The API; its pods also run the driver agent the OVN provider reports through'),
+    })
+    .optional()
+    .describe(
+      "Load balancers for the clusters of the cloud's users (Services of type LoadBalancer through the OpenStack cloud controller); needs Neutron",
+    ),
 });
 
 type ServicesSpec = z.output<typeof servicesSchema>;
@@ -110,6 +126,18 @@ export function horizonProblems(services: ServicesSpec | undefined, publicDomain
     });
   }
   return out;
+}
+
+/** Octavia's only provider is OVN's, which programs Neutron's OVN databases. */
+export function octaviaProblems(services: ServicesSpec | undefined): Problem[] {
+  if (services?.octavia?.enabled !== true || services.neutron?.enabled !== false) return [];
+  return [
+    {
+      path: ['spec', 'services', 'octavia', 'enabled'],
+      message: 'Octavia needs Neutron: its OVN provider makes load balancers on Neutron networks',
+      hint: 'enable neutron or leave octavia disabled',
+    },
+  ];
 }
 
 /** Keys rotated so often that a valid token's key (or a credential's) could be gone, or on no cron schedule. */

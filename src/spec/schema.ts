@@ -26,7 +26,7 @@ import {
 import { gpuProblems, nodesSchema } from './schema-nodes.js';
 import { backupSchema, monitoringSchema } from './schema-operations.js';
 import { type Problem, type componentSchema, dnsLabel, ownLabelRefusal, resourceProblems } from './schema-parts.js';
-import { horizonProblems, keyRotationProblems, servicesSchema } from './schema-services.js';
+import { horizonProblems, keyRotationProblems, octaviaProblems, servicesSchema } from './schema-services.js';
 import { cephProblems, cinderBackendProblems, storageSchema } from './schema-storage.js';
 
 export const API_VERSION = 'osk.dev/v1alpha1';
@@ -130,6 +130,7 @@ export function crossFieldProblems(file: CloudFile): Problem[] {
     ...quorumProblems(s.infra),
     ...cephProblems(s.storage),
     ...horizonProblems(s.services, s.endpoints?.publicDomain),
+    ...octaviaProblems(s.services),
     ...tlsProblems(s.endpoints),
     ...cinderBackendProblems(s.storage),
     ...keyRotationProblems(s.services),

@@ -83,7 +83,8 @@ type OsloKind =
   | 'neutron.conf'
   | 'ml2_conf.ini'
   | 'neutron_ovn_metadata_agent.ini'
-  | 'cinder.conf';
+  | 'cinder.conf'
+  | 'octavia.conf';
 
 const KINDS: readonly OsloKind[] = [
   'keystone.conf',
@@ -94,6 +95,7 @@ const KINDS: readonly OsloKind[] = [
   'ml2_conf.ini',
   'neutron_ovn_metadata_agent.ini',
   'cinder.conf',
+  'octavia.conf',
 ];
 
 function loadNamespaces(): Record<OsloKind, readonly string[]> {

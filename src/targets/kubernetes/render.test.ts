@@ -28,6 +28,8 @@ const CLOUDS: Record<string, string> = {
   bare: 'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: bare, namespace: cloud}\n',
   haLocal:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: hl}\nspec:\n  profile: ha\n  release: "2024.2"\n  endpoints: {publicDomain: x.example.org}\n',
+  octavia:
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: lb}\nspec:\n  services: {octavia: {enabled: true}}\n',
   noHorizonCinder:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: small}\nspec:\n  release: "2025.2"\n  services: {horizon: {enabled: false}, cinder: {enabled: false}}\n',
 };

@@ -159,10 +159,12 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
           ...(c.runAsUser !== undefined ? { runAsUser: c.runAsUser, runAsNonRoot: c.runAsUser !== 0 } : {}),
         },
   };
+  const sidecars = sidecarContainers(c, container);
   const spec: IPodSpec = {
     serviceAccountName: serviceAccountName(c),
     automountServiceAccountToken: (c.rbac?.length ?? 0) > 0,
     enableServiceLinks: false,
+    ...(sidecars.length ? { initContainers: sidecars } : {}),
     containers: [container],
     ...(Object.keys(c.settings.nodeSelector).length ? { nodeSelector: c.settings.nodeSelector } : {}),
     ...(c.settings.tolerations.length ? { tolerations: c.settings.tolerations } : {}),
@@ -186,6 +188,25 @@ export function podTemplate(c: ComponentDef, inp: RenderInputs): { template: IPo
     template: { metadata: { labels: { ...labelsFor(ctx, c), ...selectorFor(ctx, c) }, annotations }, spec },
     hash: cfg.hash,
   };
+}
+
+/**
+ * Native sidecars: the kubelet starts each and waits for its startup probe before the main
+ * container, and restarts it on its own; they run the main container's image with its mounts and
+ * security context, so they see its files.
+ */
+function sidecarContainers(c: ComponentDef, main: IContainer): IContainer[] {
+  return (c.sidecars ?? []).map((s) => ({
+    name: s.name,
+    image: main.image,
+    imagePullPolicy: main.imagePullPolicy,
+    command: s.command,
+    restartPolicy: 'Always',
+    resources: { requests: { ...s.resources.requests }, limits: { ...s.resources.limits } },
+    startupProbe: probe(s.startup),
+    ...(main.volumeMounts ? { volumeMounts: main.volumeMounts } : {}),
+    securityContext: main.securityContext,
+  }));
 }
 
 export function serviceAccountName(c: ComponentDef): string {

@@ -16,7 +16,13 @@ export interface BuiltinContext {
   /** Keystone/Cinder registrations (src/bootstrap), given the admin credentials. */
   openstack: {
     keystoneUser(user: string, password: string): Promise<string>;
-    keystoneEndpoint(e: { type: string; name: string; internalUrl: string; publicUrl: string }): Promise<string>;
+    keystoneEndpoint(e: {
+      type: string;
+      name: string;
+      internalUrl: string;
+      publicUrl: string;
+      roles?: string[];
+    }): Promise<string>;
     volumeTypes(types: { name: string; backend: string; qos?: Record<string, number> }[]): Promise<string>;
   };
 }

@@ -38,6 +38,8 @@ spec:
   services:
     horizon:
       enabled: false
+    octavia:
+      enabled: true
 `;
 
 /** Clouds with all-in-one state on this host (a cloud.yaml kept by osk up). */
@@ -239,8 +241,10 @@ async function finishCloud(
     reporter.done('volume-backends', 'ready', pools.join(', '));
   }
   reporter.begin('bootstrap', 'demo project, flavors, test image, network');
+  // With Octavia the demo user may make load balancers: its policy asks for load-balancer_member.
+  const demoRoles = model.components.has('octavia-api') ? ['load-balancer_member'] : [];
   const bootstrap = await withClient(creds, (c) =>
-    ensureStarterKit(c, { region: creds.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24' }),
+    ensureStarterKit(c, { region: creds.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24', demoRoles }),
   );
   reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
   return bootstrap;

@@ -17,6 +17,7 @@ const SERVICES: { name: string; component: string; service: string }[] = [
   { name: 'cinder', component: 'cinder-api', service: 'cinder' },
   { name: 'glance', component: 'glance-api', service: 'glance' },
   { name: 'placement', component: 'placement-api', service: 'placement' },
+  { name: 'loadbalancer', component: 'octavia-api', service: 'octavia' },
 ];
 
 /**
