@@ -338,6 +338,8 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       [
         'loadbalancer',
         'create',
+        '--name',
+        'cli-lb',
         '--provider',
         'ovn',
         '--vip-subnet-id',
@@ -345,7 +347,6 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
         '--wait',
         '-f',
         'json',
-        'cli-lb',
       ],
       demoCli,
       300_000,
@@ -529,7 +530,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.equal(h.healthy, true);
     assert.deepEqual(
       [...new Set(h.apis.map((a) => a.api))],
-      ['keystone', 'nova', 'neutron', 'cinder', 'glance', 'placement', 'neutron-port', 'cinder-volume'],
+      ['keystone', 'nova', 'neutron', 'cinder', 'glance', 'placement', 'octavia', 'neutron-port', 'cinder-volume'],
     );
     for (const a of h.apis) {
       assert.equal(a.successRate, 1, `${a.api} ${a.call}: ${JSON.stringify(a.errors)}`);
