@@ -2,7 +2,10 @@
  * Check generated oslo.config INI files against the REAL option definitions
  * shipped by Debian bookworm's OpenStack Zed packages (see
  * scripts/install-oslo-validator.sh), using `oslo-config-validator` from
- * python3-oslo.config 9.0.0.
+ * python3-oslo.config 9.0.0; or, with `release: '2025.1'` after
+ * prepareOsloRelease, against Debian trixie's 2025.1 packages: their
+ * oslo-config-generator runs in a root of its own (oslo-root.ts, chroot) and
+ * writes the opt-data this validator reads.
  *
  * Facts about oslo-config-validator 9.0.0 that shape this helper (checked on
  * bookworm, see also the comments at the call sites):
@@ -136,12 +139,14 @@ interface OsloValidateOptions {
   excludeGroups?: readonly string[];
   /** Report deprecated option names as warnings instead of errors. Default false. */
   allowDeprecated?: boolean;
+  /** The release whose option definitions apply (default zed; others need prepareOsloRelease). */
+  release?: OsloRelease;
 }
 
 // ---------------------------------------------------------------------------
 // Locating the tools
 
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 function findExecutable(name: string): string | undefined {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
@@ -160,13 +165,59 @@ function findExecutable(name: string): string | undefined {
 
 interface Tools {
   validator: string;
-  generator: string;
-  python: string;
+  /** argv prefixes: the host's programs, or the same programs in a release's root (chroot). */
+  generator: string[];
+  python: string[];
+  /** The root the generator runs in (its output file is written there), for a release's root. */
+  root?: string;
+  /** What the cached opt-data depends on besides the namespaces. */
+  stamp: string;
+}
+
+/**
+ * The releases whose option definitions the files can be checked against: Zed from the host's
+ * Debian 12 packages (scripts/install-oslo-validator.sh), 2025.1 from a Debian 13 root
+ * (oslo-root.ts; prepareOsloRelease builds it).
+ */
+export type OsloRelease = 'zed' | '2025.1';
+const releaseTools = new Map<OsloRelease, Tools>();
+
+/** Makes a release's definitions available (2025.1: builds or reuses its Debian 13 root; root only). */
+export async function prepareOsloRelease(release: OsloRelease): Promise<void> {
+  if (release === 'zed' || releaseTools.has(release)) return;
+  const host = hostTools();
+  if (!host) throw new Error('oslo-config-validator is not installed (run scripts/install-oslo-validator.sh)');
+  const { ensureOsloRoot } = await import('./oslo-root.js');
+  const { root, id } = await ensureOsloRoot('trixie');
+  releaseTools.set(release, {
+    validator: host.validator,
+    generator: ['chroot', root, 'oslo-config-generator'],
+    python: ['chroot', root, 'python3'],
+    root,
+    stamp: `root ${id}`,
+  });
+}
+
+function tools(release: OsloRelease = 'zed'): Tools | null {
+  if (release === 'zed') return hostTools();
+  const t = releaseTools.get(release);
+  if (!t) throw new Error(`call prepareOsloRelease('${release}') first`);
+  return t;
 }
 
 let toolsMemo: Tools | null | undefined;
 
-function tools(): Tools | null {
+function dpkgStamp(): string {
+  // Invalidate whenever dpkg installs/upgrades anything.
+  try {
+    const st = statSync('/var/lib/dpkg/status');
+    return `${st.mtimeMs}:${st.size}`;
+  } catch {
+    return 'no-dpkg'; // not Debian: rely on the tool paths only
+  }
+}
+
+function hostTools(): Tools | null {
   if (toolsMemo !== undefined) return toolsMemo;
   const validator = findExecutable('oslo-config-validator');
   const generator = findExecutable('oslo-config-generator');
@@ -179,13 +230,16 @@ function tools(): Tools | null {
     if (m?.[1] && !m[1].endsWith('/env')) python = m[1];
   }
   python ??= findExecutable('python3');
-  toolsMemo = validator && generator && python ? { validator, generator, python } : null;
+  toolsMemo =
+    validator && generator && python
+      ? { validator, generator: [generator], python: [python], stamp: `${generator} ${python} ${dpkgStamp()}` }
+      : null;
   return toolsMemo;
 }
 
 /** True when oslo-config-validator and oslo-config-generator are installed. */
 export function osloValidatorAvailable(): boolean {
-  return tools() !== null;
+  return hostTools() !== null;
 }
 
 // ---------------------------------------------------------------------------
@@ -206,7 +260,8 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function run(file: string, args: readonly string[], timeoutMs = 180_000): Promise<RunResult> {
+function run(argv: readonly string[], timeoutMs = 180_000): Promise<RunResult> {
+  const [file, ...args] = argv as [string, ...string[]];
   return new Promise((resolve, reject) => {
     execFile(
       file,
@@ -243,18 +298,10 @@ interface OptData {
   [key: string]: unknown;
 }
 
-function cacheDir(): string {
-  // Invalidate whenever dpkg installs/upgrades anything.
-  let dpkgStamp = 'no-dpkg';
-  try {
-    const st = statSync('/var/lib/dpkg/status');
-    dpkgStamp = `${st.mtimeMs}:${st.size}`;
-  } catch {
-    // not Debian: rely on the tool paths only
-  }
-  const t = tools();
+function cacheDir(release: OsloRelease): string {
+  const t = tools(release);
   const key = createHash('sha256')
-    .update(JSON.stringify({ CACHE_FORMAT, dpkgStamp, t, namespaces }))
+    .update(JSON.stringify({ CACHE_FORMAT, release, stamp: t?.stamp, namespaces }))
     .digest('hex')
     .slice(0, 16);
   return join(tmpdir(), 'osk-oslo-validator', key);
@@ -284,35 +331,40 @@ function isOptData(v: unknown): v is OptData {
   );
 }
 
-const optDataMemo = new Map<OsloKind, Promise<{ path: string; data: OptData }>>();
+const optDataMemo = new Map<string, Promise<{ path: string; data: OptData }>>();
 
-function optData(kind: OsloKind): Promise<{ path: string; data: OptData }> {
-  let p = optDataMemo.get(kind);
+function optData(kind: OsloKind, release: OsloRelease): Promise<{ path: string; data: OptData }> {
+  const key = `${release}/${kind}`;
+  let p = optDataMemo.get(key);
   if (!p) {
-    p = buildOptData(kind);
-    p.catch(() => optDataMemo.delete(kind));
-    optDataMemo.set(kind, p);
+    p = buildOptData(kind, release);
+    p.catch(() => optDataMemo.delete(key));
+    optDataMemo.set(key, p);
   }
   return p;
 }
 
-async function buildOptData(kind: OsloKind): Promise<{ path: string; data: OptData }> {
-  const t = tools();
+async function buildOptData(kind: OsloKind, release: OsloRelease): Promise<{ path: string; data: OptData }> {
+  const t = tools(release);
   if (!t) throw new Error('oslo-config-validator is not installed (scripts/install-oslo-validator.sh)');
-  const dir = cacheDir();
+  const dir = cacheDir(release);
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${kind}.json`);
   const cached = await readCachedJson(path, isOptData);
   if (cached) return { path, data: cached };
 
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const args = ['--format', 'json', '--output-file', tmp];
+  // In a release's root the generator writes inside it; the file is read from there.
+  const inside = t.root ? `/tmp/${basename(tmp)}` : tmp;
+  const written = t.root ? join(t.root, inside) : tmp;
+  const args = ['--format', 'json', '--output-file', inside];
   for (const ns of namespaces[kind]) args.push('--namespace', ns);
-  const r = await run(t.generator, args);
+  const r = await run([...t.generator, ...args]);
   if (r.code !== 0) {
-    await rm(tmp, { force: true });
+    await rm(written, { force: true });
     throw new Error(`oslo-config-generator failed for ${kind} (exit ${r.code}):\n${r.stderr}`);
   }
+  if (written !== tmp) await rename(written, tmp);
   const data: unknown = JSON.parse(await readFile(tmp, 'utf8'));
   if (!isOptData(data)) throw new Error(`oslo-config-generator wrote unexpected data for ${kind}`);
   // A namespace that does not exist or fails to import only gives a stevedore
@@ -336,6 +388,9 @@ function isAuthPlugins(v: unknown): v is AuthPlugins {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The key of AUTH_PLUGINS_PY's answer that lists keystoneauth's session and adapter options. */
+const KSA_GROUP = '@session+adapter';
+
 // Option names of every keystoneauth1 plugin (what `auth_type = X` registers
 // at runtime), with both the dashed name, the dest and deprecated names.
 const AUTH_PLUGINS_PY = `
@@ -355,31 +410,41 @@ for plugin in sorted(loading.get_available_plugin_names()):
                 names.add(n)
                 names.add(n.replace("-", "_"))
     out[plugin] = sorted(names)
+# What register_session_conf_options + register_adapter_conf_options(include_deprecated=False)
+# add to a group (and auth_type/auth_section), under a key no plugin has.
+names = set()
+for o in (loading.get_auth_common_conf_options() + loading.get_session_conf_options()
+          + loading.get_adapter_conf_options(include_deprecated=False)):
+    for n in [o.name, o.dest]:
+        if n:
+            names.add(n.replace("-", "_"))
+out[${JSON.stringify(KSA_GROUP)}] = sorted(names)
 print(json.dumps(out))
 `;
 
-let authPluginsMemo: Promise<AuthPlugins> | undefined;
+const authPluginsMemo = new Map<OsloRelease, Promise<AuthPlugins>>();
 
-function authPlugins(): Promise<AuthPlugins> {
-  authPluginsMemo ??= (async () => {
-    const t = tools();
+function authPlugins(release: OsloRelease): Promise<AuthPlugins> {
+  let p = authPluginsMemo.get(release);
+  if (p) return p;
+  p = (async () => {
+    const t = tools(release);
     if (!t) throw new Error('oslo-config-validator is not installed');
-    const dir = cacheDir();
+    const dir = cacheDir(release);
     await mkdir(dir, { recursive: true });
     const path = join(dir, 'keystoneauth-plugins.json');
     const cached = await readCachedJson(path, isAuthPlugins);
     if (cached) return cached;
-    const r = await run(t.python, ['-c', AUTH_PLUGINS_PY]);
+    const r = await run([...t.python, '-c', AUTH_PLUGINS_PY]);
     if (r.code !== 0) throw new Error(`listing keystoneauth plugins failed:\n${r.stderr}`);
     const plugins: unknown = JSON.parse(r.stdout);
     if (!isAuthPlugins(plugins)) throw new Error('unexpected keystoneauth plugin list');
     await writeAtomic(path, JSON.stringify(plugins));
     return plugins;
   })();
-  authPluginsMemo.catch(() => {
-    authPluginsMemo = undefined;
-  });
-  return authPluginsMemo;
+  p.catch(() => authPluginsMemo.delete(release));
+  authPluginsMemo.set(release, p);
+  return p;
 }
 
 // ---------------------------------------------------------------------------
@@ -452,11 +517,22 @@ const RUNTIME_OPTS: Partial<Record<OsloKind, Record<string, string[]>>> = {
   'cinder.conf': { service_user: ['auth_type', 'auth_section'] },
 };
 
+/**
+ * Groups that get keystoneauth's auth, session and adapter options at import time, which the
+ * generator's list_opts leave out: from Octavia 2023.2 on, octavia/common/config.py calls
+ * register_ks_options('neutron') and the OVN provider does the same ([neutron] inherits what it
+ * does not set from [service_auth]). Zed's Octavia registers none for [neutron].
+ */
+const KSA_GROUPS: Partial<Record<OsloRelease, Partial<Record<OsloKind, string[]>>>> = {
+  '2025.1': { 'octavia.conf': ['neutron', 'service_auth'] },
+};
+
 /** Adds the groups/options that the services register at runtime. */
 async function augment(
   kind: OsloKind,
   base: OptData,
   sections: Sections,
+  release: OsloRelease,
 ): Promise<{ data: OptData; changed: boolean }> {
   const options: OptData['options'] = { ...base.options };
   let changed = false;
@@ -473,10 +549,15 @@ async function augment(
   // Options a service registers at import time but leaves out of its
   // oslo.config.opts list.
   for (const [group, names] of Object.entries(RUNTIME_OPTS[kind] ?? {})) addOpts(group, names);
+  const ksaGroups = KSA_GROUPS[release]?.[kind] ?? [];
+  if (ksaGroups.length) {
+    const ksa = (await authPlugins(release))[KSA_GROUP] ?? [];
+    for (const group of ksaGroups) addOpts(group, ksa);
+  }
 
   // keystoneauth: `auth_type = X` in a group that has the auth_type option
   // (or keystone_authtoken) registers plugin X's options in that group.
-  const plugins = [...sections.values()].some((s) => s.has('auth_type')) ? await authPlugins() : {};
+  const plugins = [...sections.values()].some((s) => s.has('auth_type')) ? await authPlugins(release) : {};
   for (const [group, values] of sections) {
     const authType = values.get('auth_type');
     if (!authType) continue;
@@ -563,7 +644,8 @@ export async function validateOsloFiles(
   files: string[],
   opts: OsloValidateOptions = {},
 ): Promise<OsloValidationResult> {
-  const t = tools();
+  const release = opts.release ?? 'zed';
+  const t = tools(release);
   if (!t) throw new Error('oslo-config-validator is not installed (run scripts/install-oslo-validator.sh)');
   if (!KINDS.includes(kind)) throw new Error(`unknown config kind ${String(kind)}`);
   if (files.length === 0) throw new Error('validateOsloFiles: no files given');
@@ -578,8 +660,8 @@ export async function validateOsloFiles(
     perFile.set(f, own);
   }
 
-  const base = await optData(kind);
-  const { data, changed } = await augment(kind, base.data, sections);
+  const base = await optData(kind, release);
+  const { data, changed } = await augment(kind, base.data, sections, release);
   let workDir: string | undefined;
   let optDataPath = base.path;
   if (changed) {
@@ -595,7 +677,7 @@ export async function validateOsloFiles(
       files.map(async (file) => {
         const args = ['--opt-data', optDataPath, '--input-file', file];
         for (const g of exclude) args.push('--exclude-group', g);
-        return { file, result: await run(t.validator, args) };
+        return { file, result: await run([t.validator, ...args]) };
       }),
     );
 
