@@ -1,7 +1,7 @@
 /**
  * osk images build: each image the plan asks for, as one layer of Debian packages on the shared
- * base, in the cache's OCI layout; then written out as OCI archives and/or imported into
- * containerd. An image whose id (base, recipe, resolved package versions) is already in the
+ * base, in the cache's OCI layout; then written out as OCI archives, imported into containerd
+ * and/or pushed to a registry (push.ts). An image whose id (base, recipe, resolved package versions) is already in the
  * layout is not built again: a rebuild with nothing changed only asks apt what it would install.
  */
 import { cp, mkdir, rm } from 'node:fs/promises';
