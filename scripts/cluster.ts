@@ -87,6 +87,9 @@ async function main(): Promise<number> {
           (s.realNode
             ? `storage: default StorageClass ${REAL_NODE_STORAGE_CLASS} (pre-made volumes in ${s.realNode.dir}/volumes); ${DEFAULT_STORAGE_CLASS} beside it\n`
             : `storage: default StorageClass ${DEFAULT_STORAGE_CLASS} (kube-controller-manager's host-path provisioner, volumes in /tmp/hostpath_pv)\n`) +
+          (s.realNode
+            ? `registry: ${s.realNode.registry} (plain HTTP; the node pulls from it): osk images build -f cloud.yaml --push ${s.realNode.registry} --push-insecure, with spec.images.registry: ${s.realNode.registry}\n`
+            : '') +
           `processes: ${s.processes.map((p) => `${p.name}=${p.pid}`).join(' ')} (logs in ${s.dir}/logs)\n` +
           `stop with: npm run cluster:down${values.dir ? ` -- --dir ${shellQuote(s.dir)}` : ''}\n`,
       );

@@ -10,7 +10,8 @@
 #   prometheus-blackbox-exporter: the API-probe module osk renders is run against test servers
 #   (src/targets/kubernetes/monitoring/blackbox.test.ts) and against the all-in-one cloud's real APIs (the e2e).
 #   debootstrap, umoci, skopeo: `osk images build` builds a real image from Debian's packages
-#   into an OCI archive (src/images/build.test.ts).
+#   into an OCI archive (src/images/build.test.ts) and pushes it to a real registry
+#   (test/kubernetes/registry.e2e.test.ts; the registry itself is built from its Go module).
 #
 # Debian ships promtool only inside the `prometheus` package, which also carries the
 # Prometheus server and a service for it; prometheus-mysqld-exporter carries a service too.
@@ -35,7 +36,7 @@ source "$(dirname "$0")/lib/apt.sh"
 # busybox-static: the real node of the test cluster (test/cluster/real-node.ts): the container
 # runtime and CNI plugins the kubelet drives, kube-proxy's iptables and conntrack, the forwarder
 # that lets pods reach the API server, and the OCI layouts of the node's own small images.
-# debootstrap, umoci, skopeo: the image build (src/images/build.test.ts).
+# debootstrap, umoci, skopeo: the image build (src/images/build.test.ts) and its push.
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
   containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).

@@ -95,10 +95,18 @@ export function imageFor(key: ImageKey, spec: CloudSpec): string {
   if (override) return override;
   const pinned = sourceImage(key, spec);
   const mirror = spec.images?.registry;
-  if (!mirror) return pinned;
-  // Replace the registry host (first path element when it looks like a host, as Docker reads it).
-  const [first, ...rest] = pinned.split('/');
+  return mirror ? inRegistry(pinned, mirror) : pinned;
+}
+
+/**
+ * An image reference moved to a registry (host with an optional path): the registry host is
+ * replaced (the first path element when it looks like a host, as Docker reads it; `localhost`
+ * too), or put in front of a name without one. images.registry and `osk images build --push`
+ * both use it, so what is pushed is what the cloud names.
+ */
+export function inRegistry(reference: string, registry: string): string {
+  const [first, ...rest] = reference.split('/');
   return /[.:]/.test(first!) || first === 'localhost'
-    ? `${mirror.replace(/\/$/, '')}/${rest.join('/')}`
-    : `${mirror.replace(/\/$/, '')}/${pinned}`;
+    ? `${registry.replace(/\/$/, '')}/${rest.join('/')}`
+    : `${registry.replace(/\/$/, '')}/${reference}`;
 }

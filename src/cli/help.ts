@@ -276,16 +276,21 @@ const HELP: Record<string, VerbHelp> = {
         'sudo osk images build -f cloud.yaml --only keystone,memcached --import-containerd /run/containerd/containerd.sock',
         'two images, imported into containerd for the kubelet',
       ],
+      [
+        'sudo osk images build -f cloud.yaml --push registry.example.com/osk --authfile ~/.config/containers/auth.json',
+        "every image pushed where the cloud's spec.images.registry (registry.example.com/osk) makes its pods pull it",
+      ],
     ],
     exit: [
       { code: 0, meaning: 'built (or found in the cache) and written out' },
       {
         code: 1,
-        meaning: 'a step of the build failed (debootstrap, apt-get, umoci, skopeo, ctr): the message has its output',
+        meaning:
+          'a step of the build failed (debootstrap, apt-get, umoci, skopeo, ctr), or a push (registry unreachable, plain HTTP without --push-insecure, certificate, credentials): the message has its output',
       },
       {
         ...badInput,
-        meaning: `${badInput.meaning}; also: not root, a tool missing (the message names its Debian package), an image that cannot be built`,
+        meaning: `${badInput.meaning}; also: not root, a tool missing (the message names its Debian package), an image that cannot be built, --push to another registry than the cloud's images.registry`,
       },
     ],
   },

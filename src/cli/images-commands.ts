@@ -48,6 +48,18 @@ export function registerImagesCommands(program: Command, io: Io): void {
       '--import-containerd <socket>',
       "import each image into the containerd of this socket (namespace k8s.io, the kubelet's), e.g. /run/containerd/containerd.sock",
     )
+    .option(
+      '--push <registry>',
+      'push each image to this registry (host[:port][/path], e.g. registry.example.com/osk), under the reference the cloud names when its spec.images.registry is the same; refused (exit 2) when the cloud file says otherwise',
+    )
+    .option(
+      '--push-insecure',
+      'the --push registry speaks plain HTTP or has a certificate that cannot be verified (a test registry); TLS is verified otherwise',
+    )
+    .option(
+      '--authfile <file>',
+      "skopeo's auth file for --push (default: $REGISTRY_AUTH_FILE, else containers' auth.json; skopeo login writes it); credentials never go on the command line",
+    )
     .addOption(outputOption())
     .action(async (opts) => (await actions()).build(opts, io));
 }

@@ -1,11 +1,12 @@
 /**
  * osk images build: each image the plan asks for, as one layer of Debian packages on the shared
- * base, in the cache's OCI layout; then written out as OCI archives and/or imported into
- * containerd. An image whose id (base, recipe, resolved package versions) is already in the
+ * base, in the cache's OCI layout; then written out as OCI archives, imported into containerd
+ * and/or pushed to a registry (push.ts). An image whose id (base, recipe, resolved package versions) is already in the
  * layout is not built again: a rebuild with nothing changed only asks apt what it would install.
  */
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inRegistry } from '../catalog/images.js';
 import type { Reporter } from '../reporter.js';
 import { VERSION } from '../version.js';
 import { type Base, ensureBase } from './base.js';
@@ -25,6 +26,7 @@ import {
   writeArchive,
 } from './oci.js';
 import type { ImagePlan, ImageSpec } from './plan.js';
+import { checkRegistry, type PushOptions, pushImage } from './push.js';
 import { installRuntime, type OskRuntime, oskRuntime } from './runtime.js';
 import {
   aptInstall,
@@ -43,6 +45,8 @@ const IMAGE_RECIPE = 2;
 export interface BuildOptions {
   outputDir?: string;
   containerdSocket?: string;
+  /** --push: each image to the reference images.registry gives it (catalog/images.ts inRegistry) */
+  push?: PushOptions;
   reporter: Reporter;
   env?: NodeJS.ProcessEnv;
 }
@@ -60,6 +64,8 @@ interface BuiltImage {
   packages: number;
   archive?: string;
   imported?: boolean;
+  /** Where --push put it: the reference and the digest of the manifest the registry holds. */
+  pushed?: { reference: string; digest: string };
 }
 
 export interface BuildResult {
@@ -157,7 +163,8 @@ async function buildOne(dirs: CacheDirs, base: Base, spec: ImageSpec, opts: Buil
     await deliver(dirs, out, opts);
     out.seconds = (Date.now() - started) / 1000;
     const mb = (out.layers.reduce((a, b) => a + b, 0) / 1e6).toFixed(0);
-    reporter.done(spec.key, cached ? 'unchanged' : 'completed', `${spec.reference}, ${mb} MB, ${tag}`);
+    const where = out.pushed ? `pushed ${out.pushed.reference}@${out.pushed.digest}` : spec.reference;
+    reporter.done(spec.key, cached ? 'unchanged' : 'completed', `${where}, ${mb} MB, ${tag}`);
     return out;
   } catch (e) {
     reporter.fail(spec.key, (e as Error).message.split('\n')[0]!);
@@ -165,7 +172,7 @@ async function buildOne(dirs: CacheDirs, base: Base, spec: ImageSpec, opts: Buil
   }
 }
 
-/** The archive and the containerd import of one image. */
+/** The archive, the containerd import and the push of one image. */
 async function deliver(dirs: CacheDirs, image: BuiltImage, opts: BuildOptions): Promise<void> {
   if (opts.outputDir) {
     const file = join(opts.outputDir, `${image.key}.tar`);
@@ -183,6 +190,20 @@ async function deliver(dirs: CacheDirs, image: BuiltImage, opts: BuildOptions): 
     } finally {
       await rm(scratch, { force: true });
     }
+  }
+  if (opts.push) {
+    const reference = inRegistry(image.reference, opts.push.registry);
+    opts.reporter.waiting(image.key, `pushing to ${reference}`);
+    await mkdir(dirs.work, { recursive: true });
+    const digest = await pushImage(
+      dirs.layout,
+      image.tag,
+      reference,
+      opts.push,
+      join(dirs.work, `${image.key}.digest`),
+      (l) => opts.reporter.waiting(image.key, `pushing to ${reference}: ${l}`),
+    );
+    image.pushed = { reference, digest };
   }
 }
 
@@ -205,6 +226,9 @@ export async function buildImages(plan: ImagePlan, images: ImageSpec[], opts: Bu
   const tools: Tool[] = ['debootstrap', 'umoci', 'skopeo', 'chroot', 'mount'];
   if (opts.containerdSocket) tools.push('ctr');
   await checkHost(tools);
+  // A registry that cannot be reached fails now, not after the build.
+  const first = images[0];
+  if (opts.push && first) await checkRegistry(inRegistry(first.reference, opts.push.registry), opts.push);
   const dirs = cacheDirs(opts.env);
   const unlock = await lockCache(dirs);
   try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { builtImage, imageFor } from '../catalog/images.js';
+import { builtImage, imageFor, inRegistry } from '../catalog/images.js';
 import { ExitCode, OskError } from '../errors.js';
 import { IMAGE_KEYS } from '../spec/image-keys.js';
 import { parseCloudFile } from '../spec/load.js';
@@ -9,7 +9,8 @@ import type { CloudFile } from '../spec/schema.js';
 import { renderedExamples } from '../targets/kubernetes/testing/examples.js';
 import { contentId } from './cache.js';
 import { mirrorsOf, sourcesFor } from './host.js';
-import { imagePlan, LOCI_BIN, selectImages, suiteOf } from './plan.js';
+import { imagePlan, LOCI_BIN, pushReferences, selectImages, suiteOf } from './plan.js';
+import { diagnosePush } from './push.js';
 import { RECIPES } from './recipes.js';
 
 const example = (name: string): CloudFile => parseCloudFile(readFileSync(`examples/${name}`, 'utf8'), name);
@@ -169,4 +170,77 @@ test('a cloud with images.source debian runs the images the plan builds, under t
     published.images.map((i) => [i.key, i.users]),
   );
   for (const i of built.images) assert.equal(imageFor(i.key, debian.spec), i.reference);
+});
+
+test('--push REGISTRY writes where the cloud with images.registry REGISTRY pulls; any other cloud is refused (exit 2)', () => {
+  const file = example('minimal.yaml');
+  type Images = NonNullable<CloudFile['spec']['images']>;
+  const withImages = (images: Pick<Images, 'source' | 'registry' | 'overrides'>): CloudFile => ({
+    ...file,
+    spec: { ...file.spec, images: { pullPolicy: 'IfNotPresent', pullSecrets: [], ...images } },
+  });
+  for (const registry of ['10.250.1.1:5000', 'registry.example.com/osk', 'registry.example.com:443/a/b/']) {
+    const cloud = withImages({ source: 'debian', registry });
+    const images = selectImages(imagePlan(cloud), undefined);
+    const refs = pushReferences(cloud, images, registry, 'cloud.yaml');
+    assert.deepEqual(
+      refs,
+      images.map((i) => imageFor(i.key, cloud.spec)),
+      `${registry}: every pushed reference is the one the cloud renders`,
+    );
+    assert.ok(refs.every((r) => r.startsWith(registry.replace(/\/$/, '')) && !r.includes('localhost')));
+  }
+  assert.equal(inRegistry('localhost/osk:0.1.0', 'r.example.com/x'), 'r.example.com/x/osk:0.1.0');
+
+  const refusal = (cloud: CloudFile, registry: string): OskError => {
+    const images = selectImages(imagePlan(cloud), ['memcached', 'keystone']);
+    try {
+      pushReferences(cloud, images, registry, 'cloud.yaml');
+    } catch (e) {
+      assert.ok(e instanceof OskError);
+      assert.equal(e.exitCode, ExitCode.invalidInput);
+      return e;
+    }
+    assert.fail(`--push ${registry} was accepted`);
+  };
+  const other = refusal(withImages({ source: 'debian', registry: 'a.example.com' }), 'b.example.com');
+  assert.match(
+    other.message,
+    /memcached: the cloud runs a\.example\.com\/osk\/memcached:2025\.1-trixie, the push would write b\.example\.com\/osk\/memcached/,
+  );
+  assert.equal(other.hint, 'set spec.images.registry: b.example.com in cloud.yaml');
+  const published = refusal(withImages({ source: 'published', registry: 'b.example.com' }), 'b.example.com');
+  assert.equal(published.hint, 'set spec.images.source: debian in cloud.yaml');
+  const overridden = refusal(
+    withImages({ source: 'debian', registry: 'b.example.com', overrides: { keystone: 'mine.example.com/keystone:1' } }),
+    'b.example.com',
+  );
+  assert.match(overridden.message, /keystone: the cloud runs mine\.example\.com\/keystone:1/);
+  assert.doesNotMatch(overridden.message, /memcached/);
+  assert.match(overridden.hint ?? '', /images\.overrides names keystone/);
+});
+
+test("a failed push is told apart from skopeo's words: plain HTTP, certificate, unreachable, credentials", () => {
+  const o = { registry: 'r.example.com:5000/osk', insecure: false };
+  // skopeo 1.9's messages (Debian 12), as seen against the test registries.
+  const kinds = [
+    ['Get "https://r.example.com:5000/v2/": http: server gave HTTP response to HTTPS client', 'plain-http'],
+    [
+      'Get "https://r.example.com:5000/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority',
+      'certificate',
+    ],
+    [
+      'pinging container registry r.example.com:5000: Get "https://r.example.com:5000/v2/": dial tcp 10.0.0.9:5000: connect: connection refused',
+      'unreachable',
+    ],
+    ['dial tcp: lookup r.example.com on 10.0.0.1:53: no such host', 'unreachable'],
+    [
+      'checking whether a blob sha256:da42 exists in r.example.com:5000/osk/memcached: unauthorized: authentication required',
+      'credentials',
+    ],
+    ['Copying blob sha256:4010403f\nwriting manifest: something else broke', 'other'],
+  ] as const;
+  for (const [text, kind] of kinds) assert.equal(diagnosePush(text, o).kind, kind, text);
+  assert.match(diagnosePush(kinds[0][0], o).why, /^the registry r\.example\.com:5000 speaks plain HTTP/);
+  assert.match(diagnosePush(kinds[4][0], { ...o, authfile: '/a.json' }).hint ?? '', /in \/a\.json/);
 });

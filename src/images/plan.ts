@@ -4,7 +4,7 @@
  * read, and the Debian packages the same components run from on a host (their `host` field).
  * recipes.ts adds only what the catalog cannot say.
  */
-import { builtImage } from '../catalog/images.js';
+import { builtImage, imageFor, inRegistry } from '../catalog/images.js';
 import { kubernetesTopology, type Topology } from '../catalog/context.js';
 import { ExitCode, OskError } from '../errors.js';
 import { buildModel, type CloudModel } from '../plan/model.js';
@@ -253,4 +253,40 @@ export function selectImages(plan: ImagePlan, only: string[] | undefined): Image
       });
     return spec;
   });
+}
+
+/**
+ * --push REGISTRY next to the cloud file: each image goes to the reference images.registry
+ * REGISTRY gives it (inRegistry), and that must be what the cloud's pods name. When it is not
+ * (another images.registry, images.source published, an override), the push is refused before
+ * anything is built: otherwise the mismatch shows only on the cluster, as pods that cannot pull
+ * their image or, worse, run an older one still at the address the cloud names.
+ */
+export function pushReferences(file: CloudFile, images: ImageSpec[], registry: string, source: string): string[] {
+  const pushed = images.map((i) => inRegistry(i.reference, registry));
+  const wrong = images.flatMap((i, n) => {
+    const runs = imageFor(i.key, file.spec);
+    return runs === pushed[n] ? [] : [{ key: i.key, runs, pushed: pushed[n]! }];
+  });
+  if (!wrong.length) return pushed;
+  const fixes: string[] = [];
+  const { images: set } = file.spec;
+  if (set?.source !== 'debian') fixes.push('spec.images.source: debian');
+  if (set?.registry?.replace(/\/$/, '') !== registry.replace(/\/$/, ''))
+    fixes.push(`spec.images.registry: ${registry}`);
+  const overridden = wrong.filter((w) => set?.overrides?.[w.key]).map((w) => w.key);
+  throw new OskError(
+    `--push ${registry}: the cloud of ${source} would not run what is pushed:\n${wrong
+      .map((w) => `  ${w.key}: the cloud runs ${w.runs}, the push would write ${w.pushed}`)
+      .join('\n')}`,
+    {
+      exitCode: ExitCode.invalidInput,
+      hint: [
+        ...(fixes.length ? [`set ${fixes.join(' and ')} in ${source}`] : []),
+        ...(overridden.length
+          ? [`images.overrides names ${overridden.join(', ')}: drop the override or leave it out of --only`]
+          : []),
+      ].join('; '),
+    },
+  );
 }

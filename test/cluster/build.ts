@@ -271,23 +271,63 @@ async function ensureGoBuild(b: GoBuild, opts: EnsureOptions): Promise<Built> {
 }
 
 /**
- * CoreDNS, the real node's cluster DNS: `go install` of its own module at this version, so its
- * dependencies stay out of the Kubernetes module's graph (they would move shared pins). Static
- * (CGO_ENABLED=0): it runs in an image that holds nothing else.
+ * A program `go install`ed from its own module at a pinned version, so its dependencies stay out
+ * of the Kubernetes module's graph (they would move shared pins). Static (CGO_ENABLED=0): it runs
+ * in an image that holds nothing else, or on any host. Cached in cacheRoot()/<prefix>-<version>-<go hash>/bin.
  */
-export const COREDNS = { module: 'github.com/coredns/coredns', version: 'v1.15.0' } as const;
+interface GoInstall {
+  name: string;
+  prefix: string;
+  module: string;
+  /** the main package's import path (the module itself or a command under it) */
+  package: string;
+  version: string;
+  binary: string;
+}
+
+/** CoreDNS, the real node's cluster DNS. */
+export const COREDNS = {
+  name: 'CoreDNS',
+  prefix: 'coredns',
+  module: 'github.com/coredns/coredns',
+  package: 'github.com/coredns/coredns',
+  version: 'v1.15.0',
+  binary: 'coredns',
+} as const satisfies GoInstall;
+
+/**
+ * The registry of CNCF distribution (cmd/registry), the image registry the real node pulls from
+ * (registry.ts). v3.1.2: the newest version the module proxy serves (v3.0.0, v3.1.1, v3.1.2).
+ */
+export const REGISTRY = {
+  name: 'the distribution registry',
+  prefix: 'registry',
+  module: 'github.com/distribution/distribution/v3',
+  package: 'github.com/distribution/distribution/v3/cmd/registry',
+  version: 'v3.1.2',
+  binary: 'registry',
+} as const satisfies GoInstall;
 
 /** Returns the path of the cached coredns binary, building it first when this pin has none. */
-export async function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
+export function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
+  return ensureGoInstall(COREDNS, opts);
+}
+
+/** Returns the path of the cached registry binary, building it first when this pin has none. */
+export function ensureRegistry(opts: EnsureOptions = {}): Promise<string> {
+  return ensureGoInstall(REGISTRY, opts);
+}
+
+async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   opts = { ...opts, progress: opts.progress ?? (opts.log ? 'lines' : defaultProgressMode()) };
   const go = goCommand();
   const gv = goVersion(go);
   const root = join(
     cacheRoot(),
-    `coredns-${COREDNS.version}-${createHash('sha256').update(gv).digest('hex').slice(0, 8)}`,
+    `${tool.prefix}-${tool.version}-${createHash('sha256').update(gv).digest('hex').slice(0, 8)}`,
   );
-  const binary = join(root, 'bin', 'coredns');
+  const binary = join(root, 'bin', tool.binary);
   if (existsSync(join(root, 'complete'))) return binary;
   mkdirSync(cacheRoot(), { recursive: true });
   await acquireLock(`${root}.lock`, log, opts);
@@ -296,11 +336,11 @@ export async function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
     const tmp = `${root}.tmp-${process.pid}`;
     removeAbandonedBuilds(root);
     mkdirSync(join(tmp, 'bin'), { recursive: true });
-    log(`building CoreDNS ${COREDNS.version} with ${gv} into ${dirname(binary)} (a few minutes the first time)`);
+    log(`building ${tool.name} ${tool.version} with ${gv} into ${dirname(binary)} (a few minutes the first time)`);
     const started = Date.now();
-    const p = startProgress('go install CoreDNS', { log, ...modeOf(opts) });
+    const p = startProgress(`go install ${tool.name}`, { log, ...modeOf(opts) });
     let packages = 0;
-    const args = ['install', '-v', '-trimpath', '-ldflags=-s -w', `${COREDNS.module}@${COREDNS.version}`];
+    const args = ['install', '-v', '-trimpath', '-ldflags=-s -w', `${tool.package}@${tool.version}`];
     try {
       await runGo(
         go,
@@ -313,12 +353,12 @@ export async function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
         { ...process.env, GOBIN: join(tmp, 'bin'), CGO_ENABLED: '0' },
       );
     } catch (e) {
-      p.done(`building CoreDNS failed after ${packages} packages`);
+      p.done(`building ${tool.name} failed after ${packages} packages`);
       throw e;
     }
     const seconds = Math.round((Date.now() - started) / 1000);
-    p.done(`built CoreDNS in ${seconds}s`);
-    writeFileSync(join(tmp, 'complete'), `${JSON.stringify({ ...COREDNS, go: gv, buildSeconds: seconds }, null, 2)}\n`);
+    p.done(`built ${tool.name} in ${seconds}s`);
+    writeFileSync(join(tmp, 'complete'), `${JSON.stringify({ ...tool, go: gv, buildSeconds: seconds }, null, 2)}\n`);
     rmSync(root, { recursive: true, force: true });
     renameSync(tmp, root);
     return binary;

@@ -29,7 +29,14 @@ import { createServer, type Server } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBinaries, ensureCoreDNS, ensureNodeBinaries, type Binaries, type Versions } from './build.js';
+import {
+  ensureBinaries,
+  ensureCoreDNS,
+  ensureNodeBinaries,
+  ensureRegistry,
+  type Binaries,
+  type Versions,
+} from './build.js';
 import { KubeClient, waitFor, type KubeObject } from './kube.js';
 import { joinCgroup, mountsUnder } from './node-host.js';
 import { ensureNodeImages } from './node-images.js';
@@ -325,7 +332,8 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     ? await (async () => {
         const nodeBins = await ensureNodeBinaries(buildOpts);
         const images = ensureNodeImages(await ensureCoreDNS(buildOpts), log);
-        return { nodeBins, images };
+        const registry = await ensureRegistry(buildOpts);
+        return { nodeBins, images, registry };
       })()
     : undefined;
   phase('build');
@@ -494,6 +502,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         images: nodeParts.images,
         kubelet: nodeParts.nodeBins.kubelet,
         kubeProxy: nodeParts.nodeBins.kubeProxy,
+        registryBinary: nodeParts.registry,
         labels: `${CONTROL_PLANE_LABEL}=enabled,${COMPUTE_LABEL}=enabled`,
         start: (name, argv, argv0, leaf) => startArgv(state, name, argv, argv0, leaf),
         waitAlive: (what, check) => waitAlive(state, what, timeoutMs, check),
@@ -762,7 +771,7 @@ export async function clusterHealth(state: ClusterState): Promise<ClusterHealth>
   const processes = state.processes.map((p) => ({ ...p, running: isOurProcess(p) }));
   const problems = processes.filter((p) => !p.running).map((p) => `${p.name} (pid ${p.pid}) is not running`);
   const expected = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
-  if (state.realNode) expected.push('apiserver-forwarder', 'containerd', 'kubelet', 'kube-proxy');
+  if (state.realNode) expected.push('apiserver-forwarder', 'registry', 'containerd', 'kubelet', 'kube-proxy');
   for (const name of expected) if (!processes.some((p) => p.name === name)) problems.push(`${name} was never started`);
   if (problems.length === 0) {
     let client: KubeClient | undefined;

@@ -1,7 +1,9 @@
 // The real node runs real containers: a pod serves HTTP, a Job reaches it through its Service
 // by CoreDNS name, the apiserver reads a pod's log through the kubelet, a claim of the default
-// StorageClass holds a file the host sees, pods reach the API server's Service, and stopping the
-// cluster leaves the host as it was (network namespace, cgroups, mounts, sysctls).
+// StorageClass holds a file the host sees, pods reach the API server's Service, the cluster's
+// registry answers, and stopping the cluster leaves the host as it was (network namespace,
+// cgroups, mounts, sysctls, the registry's process and data). Pulls from the registry:
+// test/kubernetes/registry.e2e.test.ts.
 //
 // Needs root and the packages of scripts/install-test-tools.sh; the first run on a machine also
 // compiles the kubelet and CoreDNS (build.ts). OSK_SKIP_CLUSTER_TESTS=1 skips it.
@@ -11,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { goCommand } from './build.js';
-import { COMPUTE_LABEL, CONTROL_PLANE_LABEL, type Cluster, startCluster } from './control-plane.js';
+import { COMPUTE_LABEL, CONTROL_PLANE_LABEL, type Cluster, isOurProcess, startCluster } from './control-plane.js';
 import { type KubeObject, waitFor } from './kube.js';
 import { cgroupDirs, cgroupPids, mountsUnder, readSysctls } from './node-host.js';
 import { REAL_NODE_NAME, realNodeUnsupported } from './real-node.js';
+import { registryAnswers } from './registry.js';
 
 function skipReason(): string | undefined {
   if (process.env.OSK_SKIP_CLUSTER_TESTS) return 'OSK_SKIP_CLUSTER_TESTS is set';
@@ -63,6 +66,9 @@ test('real node: containers run, Services and DNS answer, logs and volumes work,
   const { client } = cluster;
   const node = cluster.state.realNode;
   assert.ok(node, 'the state records the real node');
+  const registry = cluster.state.processes.find((p) => p.name === 'registry');
+  assert.ok(registry && isOurProcess(registry), 'the registry runs as a recorded process');
+  assert.ok(await registryAnswers(node.registry), `the registry answers at ${node.registry}`);
 
   const n = await client.get(`/api/v1/nodes/${REAL_NODE_NAME}`);
   assert.equal(n.metadata.labels?.[CONTROL_PLANE_LABEL], 'enabled');
@@ -186,5 +192,7 @@ test('real node: containers run, Services and DNS answer, logs and volumes work,
   assert.deepEqual(cgroupDirs(node.cgroup), [], 'the node cgroup is removed from every hierarchy');
   assert.deepEqual(mountsUnder(dir), [], 'nothing is mounted under the cluster directory');
   assert.deepEqual(readSysctls(), sysctlsBefore, 'the sysctls the kubelet changes are back');
+  assert.equal(isOurProcess(registry), false, 'the registry is stopped');
+  assert.equal(await registryAnswers(node.registry), false, 'nothing answers at the registry address');
   assert.equal(existsSync(join(dir, 'node')), false, "the node's directory (containerd, kubelet, volumes) is removed");
 });

@@ -4,7 +4,8 @@
 //
 // What this machine needed, each one found by trying (see docs/test-cluster.md):
 //   - containerd: restrict_oom_score_adj (the VM lacks CAP_SYS_RESOURCE, so runc cannot lower
-//     a pod's oom_score_adj and every sandbox failed), a local sandbox image (nothing can be pulled)
+//     a pod's oom_score_adj and every sandbox failed), a local sandbox image (no public registry
+//     is reachable), a hosts.toml for the cluster's own plain-HTTP registry (registry.ts)
 //   - kubelet: failCgroupV1 false (cgroup v1 here), cgroupfs driver (no systemd), a node IP that is
 //     not loopback (the kubelet refuses one: the veth's address)
 //   - kube-apiserver: --kubelet-preferred-address-types=InternalIP,Hostname (the node's name does
@@ -27,6 +28,7 @@ import {
   unmountUnder,
 } from './node-host.js';
 import { importImages, type NodeImages } from './node-images.js';
+import { containerdHosts, REGISTRY_PORT, registryAnswers, registryArgv, registryConfig } from './registry.js';
 
 /** The node's name: the kubelet's client certificate (pki.go) is issued for system:node:<it>. */
 export const REAL_NODE_NAME = 'real-node-1';
@@ -41,6 +43,8 @@ export interface RealNodeState {
   /** the global sysctls the kubelet sets, as they were before it started */
   sysctls: Record<string, string>;
   socket: string;
+  /** the cluster's image registry (registry.ts), host:port on the node network's host end; plain HTTP */
+  registry: string;
 }
 
 /** Commands the node needs and the Debian package of each (scripts/install-test-tools.sh installs them). */
@@ -75,7 +79,15 @@ export function prepareRealNode(clusterDir: string): RealNodeState {
   const net = createNodeNetwork();
   const cgroup = net.netns;
   createCgroup(cgroup);
-  return { name: REAL_NODE_NAME, dir, net, cgroup, sysctls: readSysctls(), socket: join(dir, 'containerd.sock') };
+  return {
+    name: REAL_NODE_NAME,
+    dir,
+    net,
+    cgroup,
+    sysctls: readSysctls(),
+    socket: join(dir, 'containerd.sock'),
+    registry: `${net.hostIP}:${REGISTRY_PORT}`,
+  };
 }
 
 export function realNodeApiserverFlags(node: RealNodeState): string[] {
@@ -90,6 +102,8 @@ export interface NodeStartContext {
   images: NodeImages;
   kubelet: string;
   kubeProxy: string;
+  /** the registry binary (build.ts ensureRegistry) */
+  registryBinary: string;
   /** the node's labels (key=value,…): the roles osk's pods select */
   labels: string;
   /** starts a recorded process (argv[0] is what /proc/PID/cmdline shows once it runs), in cgroup /<cgroup>/<leaf> when given */
@@ -99,7 +113,7 @@ export interface NodeStartContext {
   log(line: string): void;
 }
 
-/** After the control plane answers: forwarder, containerd with the images, kubelet, kube-proxy, CoreDNS. */
+/** After the control plane answers: forwarder, registry, containerd with the images, kubelet, kube-proxy, CoreDNS. */
 export async function startRealNode(ctx: NodeStartContext): Promise<void> {
   const { node, client } = ctx;
   const { net } = node;
@@ -113,6 +127,14 @@ export async function startRealNode(ctx: NodeStartContext): Promise<void> {
     'socat',
   );
 
+  // On the host, at the node network's host end: the host pushes there, the node pulls from there.
+  mkdirSync(join(node.dir, 'registry', 'data'), { recursive: true });
+  const registryFile = join(node.dir, 'registry', 'config.yml');
+  writeFileSync(registryFile, registryConfig({ address: node.registry, dataDir: join(node.dir, 'registry', 'data') }));
+  await ctx.start('registry', registryArgv(ctx.registryBinary, registryFile), ctx.registryBinary);
+  await ctx.waitAlive(`the registry at ${node.registry}`, () => registryAnswers(node.registry));
+
+  containerdHosts(join(node.dir, 'containerd', 'hosts'), node.registry);
   writeFileSync(join(node.dir, 'containerd.toml'), containerdConfig(node, ctx.images.pause.ref));
   mkdirSync(join(node.dir, 'cni'), { recursive: true });
   writeFileSync(join(node.dir, 'cni', '10-osk.conflist'), cniConfig(node));
@@ -263,6 +285,8 @@ state = ${q(join(d, 'containerd', 'state'))}
   netns_mounts_under_state_dir = true
   enable_selinux = false
   stream_server_address = "127.0.0.1"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = ${q(join(d, 'containerd', 'hosts'))}
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = ${q(join(d, 'cni'))}
@@ -331,7 +355,7 @@ function kubeletConfig(node: RealNodeState, pki: string): string {
       resolvConf: join(node.dir, 'resolv.conf'),
       podLogsDir: join(node.dir, 'pod-logs'),
       serializeImagePulls: false,
-      // Images cannot be pulled again here: never collect them.
+      // The node's own images (pause, CoreDNS, busybox) are imported, not pulled: never collect them.
       imageGCHighThresholdPercent: 100,
       imageGCLowThresholdPercent: 99,
       evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%' },

@@ -9,20 +9,16 @@
  * OSK_SKIP_CLUSTER_TESTS=1 skips it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { type Cluster, startCluster } from '../cluster/control-plane.js';
 import { commandExists } from '../cluster/exec.js';
 import { realNodeUnsupported } from '../cluster/real-node.js';
-import { clusterSkipReason } from './support.js';
+import { clusterSkipReason, runOsk } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const OSK = join(ROOT, 'bin', 'osk.js');
 const NS = 'rn';
 
 function skipReason(): string | undefined {
@@ -60,12 +56,6 @@ spec:
     enabled: false
 `;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 test('a Keystone cloud from Debian-built images converges on a real node and issues a token', {
   skip: skipReason(),
   timeout: 90 * 60_000,
@@ -80,18 +70,7 @@ test('a Keystone cloud from Debian-built images converges on a real node and iss
   const node = cluster.state.realNode;
   assert.ok(node);
   const env = { ...process.env, KUBECONFIG: cluster.kubeconfig, OSK_STATE_DIR: join(dir, 'state'), CI: 'true' };
-  const osk = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      const p = spawn(process.execPath, [OSK, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => {
-        stderr += d;
-        for (const l of String(d).split('\n')) if (l.trim()) t.diagnostic(l);
-      });
-      p.on('close', (code, signal) => resolve({ code: code ?? (signal ? 137 : 1), stdout, stderr }));
-    });
+  const osk = (args: string[]) => runOsk(args, env, (l) => t.diagnostic(l));
   const cloudFile = join(dir, 'cloud.yaml');
   writeFileSync(cloudFile, CLOUD);
 

@@ -1,6 +1,33 @@
 /** Shared by the Kubernetes tests and bench:apply: what a kwok cluster lacks for a cloud. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { KubeApi } from '../../src/targets/kubernetes/kube-api.js';
 import { goCommand } from '../cluster/build.js';
+
+/** The osk command as users run it (bin/osk.js → dist/: `npm run build` first). */
+export const OSK = join(fileURLToPath(new URL('../..', import.meta.url)), 'bin', 'osk.js');
+
+export interface OskRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs osk with env, each stderr line handed to progress as it comes (a test's diagnostics). */
+export function runOsk(args: string[], env: NodeJS.ProcessEnv, progress: (line: string) => void): Promise<OskRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [OSK, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => {
+      stderr += d;
+      for (const l of String(d).split('\n')) if (l.trim()) progress(l);
+    });
+    p.on('close', (code, signal) => resolve({ code: code ?? (signal ? 137 : 1), stdout, stderr }));
+  });
+}
 
 /** Why the cluster tests cannot run here (no Go toolchain, or switched off), if so. */
 export function clusterSkipReason(): string | undefined {
