@@ -165,8 +165,11 @@ async function ensurePorts(
         }),
     );
     const tags = port.tags ?? [];
-    await tally.change(`tagged port ${node.name}`, !tags.includes(t), () =>
-      os.network.ports.setTags(port.id, [...tags, t]),
+    await tally.change(
+      `tagged port ${node.name}`,
+      !tags.includes(t),
+      () => os.network.ports.setTags(port.id, [...tags, t]),
+      port.id,
     );
     await tally.change(
       `set the security groups of port ${node.name}`,
@@ -248,8 +251,11 @@ async function ensureLoadBalancer(
         }),
     );
     const tags = fip.tags ?? [];
-    await tally.change('tagged the API floating IP', !tags.includes(t), () =>
-      os.network.floatingIps.setTags(fip.id, [...tags, t]),
+    await tally.change(
+      'tagged the API floating IP',
+      !tags.includes(t),
+      () => os.network.floatingIps.setTags(fip.id, [...tags, t]),
+      fip.id,
     );
     floatingIp = fip.floating_ip_address;
   }

@@ -33,6 +33,11 @@ interface Ctx {
   net: { id: string } | undefined;
   subnet: { id: string } | undefined;
   storePath: string;
+  /**
+   * Floating IPs bound to the network's ports when delete began: deleting a port (a load
+   * balancer's VIP goes with it) only unbinds its floating IP, which then stays allocated.
+   */
+  floating: Map<string, string>;
 }
 
 export async function deleteCluster(
@@ -45,6 +50,12 @@ export async function deleteCluster(
   const n = clusterNames(cluster);
   const net = await os.network.networks.find(n.network);
   const subnet = net ? await os.network.subnets.find(n.subnet, { network_id: net.id }) : undefined;
+  const portIds = new Set((net ? await os.network.ports.list({ network_id: net.id }) : []).map((p) => p.id));
+  const floating = new Map(
+    (portIds.size ? await os.network.floatingIps.list() : [])
+      .filter((f) => f.port_id && portIds.has(f.port_id))
+      .map((f) => [f.id, f.floating_ip_address]),
+  );
   const c: Ctx = {
     os,
     cluster,
@@ -54,6 +65,7 @@ export async function deleteCluster(
     net,
     subnet,
     storePath,
+    floating,
   };
   const removed: Record<string, string[]> = {};
   for (const s of DELETE_STEPS) {
@@ -104,15 +116,9 @@ async function loadBalancers({ os, n, tag, wait, subnet }: Ctx, out: string[]): 
   }
 }
 
-async function floatingIps({ os, tag, net }: Ctx, out: string[]): Promise<void> {
-  const ports = net ? await os.network.ports.list({ network_id: net.id }) : [];
-  const portIds = new Set(ports.map((p) => p.id));
-  const found = [
-    ...(await os.network.floatingIps.list({ tags: tag })),
-    ...(portIds.size ? (await os.network.floatingIps.list()).filter((f) => f.port_id && portIds.has(f.port_id)) : []),
-  ];
-  for (const f of new Map(found.map((x) => [x.id, x])).values())
-    if (await os.network.floatingIps.delete(f.id)) out.push(f.floating_ip_address);
+async function floatingIps({ os, tag, floating }: Ctx, out: string[]): Promise<void> {
+  for (const f of await os.network.floatingIps.list({ tags: tag })) floating.set(f.id, f.floating_ip_address);
+  for (const [id, address] of floating) if (await os.network.floatingIps.delete(id)) out.push(address);
 }
 
 async function ports({ os, tag, net }: Ctx, out: string[]): Promise<void> {

@@ -10,6 +10,8 @@ export class Tally {
   changed = 0;
   unchanged = 0;
   readonly log: string[] = [];
+  /** Ids made in this run: finishing them (a tag) is part of making them, not a change. */
+  private readonly fresh = new Set<string>();
   constructor(private readonly reporter: Reporter) {}
 
   /** The object `find` returns, or the one `create` makes. */
@@ -21,16 +23,19 @@ export class Tally {
     }
     this.reporter.waiting('cluster', `creating ${what}`);
     const made = await create();
+    const id = (made as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string') this.fresh.add(id);
     this.created++;
     this.log.push(`created ${what}`);
     return made;
   }
 
-  /** A change to an object that exists (a tag, a gateway, a DNS server list). */
-  async change(what: string, needed: boolean, act: () => Promise<unknown>): Promise<void> {
+  /** A change to an object (a tag, a gateway, a DNS server list); of object `id` when it names one. */
+  async change(what: string, needed: boolean, act: () => Promise<unknown>, id?: string): Promise<void> {
     if (!needed) return;
     this.reporter.waiting('cluster', what);
     await act();
+    if (id !== undefined && this.fresh.has(id)) return;
     this.changed++;
     this.log.push(what);
   }

@@ -28,7 +28,12 @@ async function tag(
   tally: Tally,
 ): Promise<void> {
   const tags = o.tags ?? [];
-  await tally.change(`tagged ${kind} ${o.id}`, !tags.includes(t), () => os.network[kind].setTags(o.id, [...tags, t]));
+  await tally.change(
+    `tagged ${kind} ${o.id}`,
+    !tags.includes(t),
+    () => os.network[kind].setTags(o.id, [...tags, t]),
+    o.id,
+  );
 }
 
 function cannotChange(what: string, now: string, wanted: string): OskError {
@@ -100,9 +105,9 @@ export async function ensureNetwork(
     (router.external_gateway_info?.network_id ?? null) !== (externalNetworkId ?? null),
     () => os.network.routers.setGateway(router.id, gateway),
   );
-  await tally.change(
-    `plugged ${n.subnet} into ${n.router}`,
-    !(await os.network.routers.hasInterfaceOnSubnet(router.id, subnet.id)),
+  await tally.ensure<unknown>(
+    `interface of ${n.router} on ${n.subnet}`,
+    async () => ((await os.network.routers.hasInterfaceOnSubnet(router.id, subnet.id)) ? true : undefined),
     () => os.network.routers.addInterface(router.id, { subnet_id: subnet.id }),
   );
 
@@ -150,17 +155,20 @@ async function ensureSecurityGroups(
   const ids = { nodes: found.nodes.id, controlPlane: found.controlPlane.id, workers: found.workers.id };
   for (const r of securityGroupRules(file)) {
     const remote = r.from === 'anywhere' ? undefined : ids[r.from];
-    const have = found[r.group].security_group_rules.some((e) => sameRule(r, remote, e));
-    await tally.change(`rule on ${n.securityGroups[r.group]}: ${r.why}`, !have, () =>
-      os.network.securityGroupRules.ensure({
-        security_group_id: ids[r.group],
-        direction: 'ingress',
-        ethertype: 'IPv4',
-        protocol: r.protocol,
-        ...(r.ports ? { port_range_min: r.ports[0], port_range_max: r.ports[1] } : {}),
-        ...(remote ? { remote_group_id: remote } : { remote_ip_prefix: '0.0.0.0/0' }),
-        description: r.why,
-      }),
+    const have = found[r.group].security_group_rules.find((e) => sameRule(r, remote, e));
+    await tally.ensure(
+      `rule on ${n.securityGroups[r.group]}: ${r.why}`,
+      async () => have,
+      () =>
+        os.network.securityGroupRules.ensure({
+          security_group_id: ids[r.group],
+          direction: 'ingress',
+          ethertype: 'IPv4',
+          protocol: r.protocol,
+          ...(r.ports ? { port_range_min: r.ports[0], port_range_max: r.ports[1] } : {}),
+          ...(remote ? { remote_group_id: remote } : { remote_ip_prefix: '0.0.0.0/0' }),
+          description: r.why,
+        }),
     );
   }
   return ids;
