@@ -31,7 +31,10 @@ module.exports = {
     layer('bootstrap-below-targets', '^src/bootstrap/', '^src/(targets|cli|observe|state)/'),
     layer('targets-below-cli', '^src/targets/', '^src/(cli|observe)/'),
     layer('kubernetes-target-alone', '^src/targets/kubernetes/', '^src/targets/local/'),
-    layer('local-target-alone', '^src/targets/local/', '^src/targets/kubernetes/'),
+    layer('local-target-alone', '^src/targets/local/', '^src/targets/(kubernetes|cluster)/'),
+    layer('kubernetes-target-alone-of-clusters', '^src/targets/kubernetes/', '^src/targets/cluster/'),
+    // osk cluster: the OpenStack side of users' Kubernetes clusters, through the client; its plan is plan/cluster*.ts.
+    layer('cluster-target-alone', '^src/targets/cluster/', '^src/targets/(kubernetes|local)/'),
     layer('only-cli-imports-cli', '^src/(?!cli/)', '^src/cli/'),
     layer('images-beside-targets', '^src/images/', '^src/(cli|observe|bootstrap|openstack|targets/local)/'),
     layer('only-cli-imports-images', '^src/(?!cli/|images/)', '^src/images/'),

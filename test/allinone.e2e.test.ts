@@ -357,6 +357,93 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     made.lbId = cliLb.id;
   });
 
+  test("osk cluster: a 1 + 2 node cluster with the API load balancer in osk's own cloud, created twice (no change), deleted with the cloud controller's load balancer, nothing left", {
+    timeout: 15 * 60_000,
+  }, async () => {
+    const file = join(state, 'cluster.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: osk.dev/v1alpha1',
+        'kind: KubernetesCluster',
+        'metadata: {name: e2e}',
+        'spec:',
+        '  image: osk-test-raw',
+        '  controlPlane: {flavor: m1.tiny, count: 1}',
+        '  workers: {flavor: m1.tiny, count: 2}',
+        '  network: {cidr: 10.6.0.0/24, mtu: 1400, dnsServers: [10.0.0.53]}',
+        '  apiLoadBalancer: {enabled: true, provider: ovn}',
+        '',
+      ].join('\n'),
+    );
+    const first = await osk(['cluster', 'create', '-f', file, '-o', 'json'], 15 * 60_000);
+    assert.equal(first.code, 0, show(first));
+    assert.ok((JSON.parse(first.stdout) as { created: number }).created > 0);
+    const os = client();
+    try {
+      const net = (await os.network.networks.find('osk-e2e-net'))!;
+      assert.equal(net.mtu, 1400, 'the network has the MTU of the file');
+      const servers = await os.compute.servers.list({ tags: 'osk-cluster=e2e' });
+      assert.deepEqual(servers.map((v) => [v.name, v.status]).sort(), [
+        ['osk-e2e-control-plane-0', 'ACTIVE'],
+        ['osk-e2e-worker-0', 'ACTIVE'],
+        ['osk-e2e-worker-1', 'ACTIVE'],
+      ]);
+      const group = (await os.compute.serverGroups.find('osk-e2e-nodes'))!;
+      assert.equal(group.policy, 'soft-anti-affinity');
+      assert.deepEqual([...group.members].sort(), servers.map((v) => v.id).sort());
+      const lb = (await os.loadBalancer.loadBalancers.find('osk-e2e-api'))!;
+      assert.equal(lb.provisioning_status, 'ACTIVE');
+      assert.equal(lb.provider, 'ovn');
+      const pool = (await os.loadBalancer.pools.list({ loadbalancer_id: lb.id }))[0]!;
+      const cpPort = (await os.network.ports.find('osk-e2e-control-plane-0', { network_id: net.id }))!;
+      assert.deepEqual(
+        (await os.loadBalancer.members(pool.id).list()).map((m) => `${m.address}:${m.protocol_port}`),
+        [`${cpPort.fixed_ips[0]!.ip_address}:6443`],
+      );
+
+      const again = await osk(['cluster', 'create', '-f', file, '-o', 'json'], 15 * 60_000);
+      assert.equal(again.code, 0, show(again));
+      const second = JSON.parse(again.stdout) as { created: number; changed: number };
+      assert.deepEqual([second.created, second.changed], [0, 0], 'a second create changes nothing');
+      const st = await osk(['cluster', 'status', '-f', file, '-o', 'json']);
+      assert.equal(st.code, 0, show(st));
+
+      // What the in-cluster cloud controller makes for a Service of type LoadBalancer.
+      const subnet = (await os.network.subnets.find('osk-e2e-subnet', { network_id: net.id }))!;
+      const occm = await os.loadBalancer.loadBalancers.create({
+        name: 'kube_service_e2e_default_web',
+        vip_subnet_id: subnet.id,
+      });
+      await os.loadBalancer.loadBalancers.waitForActive(occm.id, { timeoutMs: 120_000 });
+      const del = await osk(['cluster', 'delete', '-f', file, '--yes', '-o', 'json'], 15 * 60_000);
+      assert.equal(del.code, 0, show(del));
+      assert.ok(
+        (JSON.parse(del.stdout) as { removed: Record<string, string[]> }).removed['load-balancers']!.includes(
+          'kube_service_e2e_default_web',
+        ),
+      );
+
+      // Nothing of the cluster is left, of any type.
+      assert.equal(await os.network.networks.find('osk-e2e-net'), undefined);
+      assert.deepEqual(await os.network.subnets.list({ network_id: net.id }), []);
+      assert.deepEqual(await os.network.ports.list({ network_id: net.id }), []);
+      assert.equal(await os.network.routers.find('osk-e2e-router'), undefined);
+      for (const g of ['osk-e2e-nodes', 'osk-e2e-control-plane', 'osk-e2e-workers'])
+        assert.equal(await os.network.securityGroups.find(g), undefined, g);
+      assert.deepEqual(await os.network.floatingIps.list({ tags: 'osk-cluster=e2e' }), []);
+      assert.deepEqual(await os.compute.servers.list({ tags: 'osk-cluster=e2e' }), []);
+      assert.equal(await os.compute.serverGroups.find('osk-e2e-nodes'), undefined);
+      // Octavia shows a deleted load balancer as DELETED for a while, then 404.
+      assert.equal((await os.loadBalancer.loadBalancers.tryGet(lb.id))?.provisioning_status ?? 'DELETED', 'DELETED');
+      assert.equal((await os.loadBalancer.loadBalancers.tryGet(occm.id))?.provisioning_status ?? 'DELETED', 'DELETED');
+      assert.equal(await os.identity.applicationCredentials.find('osk-e2e'), undefined);
+      assert.equal(existsSync(join(state, '.clusters', 'e2e')), false, "osk's state of the cluster is gone");
+    } finally {
+      await os.close();
+    }
+  });
+
   test('a crashed service is restarted by the supervisor and reported', { timeout: 5 * 60_000 }, async () => {
     const before = (await status()).components.find((c) => c.component === 'placement-api')!;
     assert.ok(before.pid);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ExitCode, OskError, SpecError } from '../errors.js';
 import { buildModel } from '../plan/model.js';
 import { cloudFileSchema } from '../spec/schema.js';
+import { clusterFileSchema } from '../spec/schema-cluster.js';
 import { secretStorePath } from '../state/paths.js';
 import { SecretStore } from '../state/secret-store.js';
 import { allObjects, type KubeObject } from '../targets/kubernetes/objects.js';
@@ -136,15 +137,16 @@ export async function renderCloud(opts: RenderOptions, io: Io): Promise<void> {
     );
 }
 
-export function jsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(cloudFileSchema, {
+export function jsonSchema(kind: 'Cloud' | 'KubernetesCluster' = 'Cloud'): Record<string, unknown> {
+  const schema = z.toJSONSchema(kind === 'Cloud' ? cloudFileSchema : clusterFileSchema, {
     io: 'input',
     unrepresentable: 'any',
     target: 'draft-2020-12',
   }) as Record<string, unknown>;
-  return { $id: 'https://osk.dev/schemas/cloud-v1alpha1.json', title: 'osk Cloud (osk.dev/v1alpha1)', ...schema };
+  const id = kind === 'Cloud' ? 'cloud' : 'kubernetescluster';
+  return { $id: `https://osk.dev/schemas/${id}-v1alpha1.json`, title: `osk ${kind} (osk.dev/v1alpha1)`, ...schema };
 }
 
-export function printSchema(io: Io): void {
-  io.stdout(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
+export function printSchema(io: Io, kind: 'Cloud' | 'KubernetesCluster' = 'Cloud'): void {
+  io.stdout(`${JSON.stringify(jsonSchema(kind), null, 2)}\n`);
 }

@@ -84,6 +84,13 @@ function renderCommand(program: Command, io: Io): void {
 export function registerSchemaCommand(program: Command, io: Io): void {
   program
     .command('schema')
-    .description('print the JSON Schema of the cloud file (for editors: # yaml-language-server: $schema=…)')
-    .action(async () => (await actions()).printSchema(io));
+    .description(
+      'print the JSON Schema of the cloud file, or of a cluster file (for editors: # yaml-language-server: $schema=…)',
+    )
+    .addOption(
+      new Option('--kind <kind>', 'the kind of file')
+        .choices(['Cloud', 'KubernetesCluster'] as const)
+        .default('Cloud' as const),
+    )
+    .action(async (opts) => (await actions()).printSchema(io, opts.kind));
 }

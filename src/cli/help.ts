@@ -64,6 +64,7 @@ const HELP: Record<string, VerbHelp> = {
   schema: {
     examples: [
       ['osk schema > cloud.schema.json', 'the JSON Schema of the cloud file'],
+      ['osk schema --kind KubernetesCluster > cluster.schema.json', 'the JSON Schema of the cluster file'],
       ["osk schema | jq '.properties.spec.properties | keys'", 'the top-level sections of spec'],
     ],
     exit: [{ code: 0, meaning: 'printed' }],
@@ -251,6 +252,66 @@ const HELP: Record<string, VerbHelp> = {
       { code: 1, meaning: 'the cluster refused a deletion' },
       { ...badInput, meaning: `${badInput.meaning}; also not confirmed` },
     ],
+  },
+  cluster: {
+    examples: [
+      ['osk cluster create -f cluster.yaml', "a Kubernetes cluster's OpenStack side in osk's own cloud"],
+      ['osk cluster delete -f cluster.yaml --yes', 'everything of it, in dependency order'],
+    ],
+    exit: [{ code: 0, meaning: 'done' }, { code: 1, meaning: 'a call to the cloud failed' }, badInput],
+  },
+  'cluster create': {
+    examples: [
+      ['osk cluster create -f examples/cluster.yaml', "in osk's own cloud (what osk env points at)"],
+      [
+        'osk cluster create -f cluster.yaml --os-cloud mycloud -o json',
+        'in a cloud of clouds.yaml; the summary for machines',
+      ],
+      [
+        'osk cluster create -f cluster.yaml',
+        'again: changes nothing, or continues where an interrupted create stopped',
+      ],
+    ],
+    exit: [
+      { code: 0, meaning: 'every object is there and every server ACTIVE' },
+      { code: 1, meaning: 'a call failed or a server/load balancer went to ERROR (run create again to continue)' },
+      {
+        ...badInput,
+        meaning: `${badInput.meaning}; also what the cloud lacks (a flavor, image, provider, hosts for anti-affinity): nothing is created then`,
+      },
+    ],
+  },
+  'cluster delete': {
+    examples: [
+      [
+        'osk cluster delete -f cluster.yaml --yes',
+        "servers, load balancers on the cluster's subnet, floating IPs, ports, router, network, groups, credential",
+      ],
+      ['osk cluster delete -f cluster.yaml --yes -o json', 'what was removed, per step'],
+    ],
+    exit: [
+      { code: 0, meaning: 'nothing of the cluster is left (also when nothing was there)' },
+      { code: 1, meaning: 'a deletion failed (run delete again: it continues)' },
+      badInput,
+    ],
+  },
+  'cluster status': {
+    examples: [
+      ['osk cluster status -f cluster.yaml', 'per object: ok, missing, error, differs (from the file) or extra'],
+      ['osk cluster status -f cluster.yaml -o json', 'the same for machines'],
+    ],
+    exit: [
+      { code: 0, meaning: 'every object of the cluster is there and well' },
+      { code: 1, meaning: 'something is missing, in error or different from the file' },
+      badInput,
+    ],
+  },
+  'cluster list': {
+    examples: [
+      ['osk cluster list', "the clusters in osk's own cloud"],
+      ['osk cluster list --os-cloud mycloud -o json', 'in a cloud of clouds.yaml, for machines'],
+    ],
+    exit: [{ code: 0, meaning: 'listed' }, { code: 1, meaning: 'a call to the cloud failed' }, badInput],
   },
   images: {
     examples: [

@@ -18,6 +18,7 @@ import { registerBootstrapCommand } from './bootstrap-command.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerDay2Commands } from './day2-commands.js';
 import { registerImagesCommands } from './images-commands.js';
+import { registerClusterCommands } from './cluster-commands.js';
 import { addVerbHelp } from './help.js';
 import { checkCommandPaths, fileSystemError, stateDirUse, type PathUse } from './paths.js';
 
@@ -74,6 +75,7 @@ export function buildCli(io: Io, ctx: CliContext = { paths: [] }): Command {
   registerDay2Commands(program, io);
   registerKubeCommands(program, io);
   registerImagesCommands(program, io);
+  registerClusterCommands(program, io);
   registerBootstrapCommand(program, io);
   registerSchemaCommand(program, io);
 

@@ -138,6 +138,8 @@ async function expectDirectory(use: PathUse): Promise<void> {
 /** Verbs that keep state on this host, and so need the state directory (given their options). */
 function usesStateDir(verb: string, opts: Record<string, unknown>): boolean {
   if (['up', 'down', 'logs', 'env', 'backup'].includes(verb)) return true;
+  // A cluster's credentials are kept in the state directory.
+  if (['cluster create', 'cluster delete', 'cluster status'].includes(verb)) return true;
   if (verb === 'render' || verb === 'apply' || verb === 'diff' || verb === 'destroy')
     return opts.secretsFile === undefined;
   if (verb === 'status') return opts.filename === undefined;

@@ -22,6 +22,7 @@ interface LoadBalancer {
   vip_network_id: string;
   listeners: { id: string }[];
   pools: { id: string }[];
+  tags?: string[];
 }
 
 interface Listener {
@@ -82,11 +83,15 @@ interface LoadBalancerCreate {
   vip_address?: string;
   provider?: string;
   project_id?: string;
+  tags?: string[];
 }
 
 class LoadBalancers {
   constructor(private readonly s: Session) {}
-  list(query: { name?: string; project_id?: string; provider?: string } = {}): Promise<LoadBalancer[]> {
+  /** `tags`: comma-separated, all must match. */
+  list(
+    query: { name?: string; project_id?: string; provider?: string; vip_subnet_id?: string; tags?: string } = {},
+  ): Promise<LoadBalancer[]> {
     return this.s.list<LoadBalancer>('load-balancer', `${BASE}/loadbalancers`, 'loadbalancers', { query });
   }
   async get(id: string): Promise<LoadBalancer> {

@@ -1,6 +1,6 @@
 /**
  * Networking (Neutron v2.0): networks, subnets, ports, routers and their interfaces, security
- * groups and rules, agents. Neutron filters lists by any attribute (`?name=x`) exactly, and
+ * groups and rules, floating IPs, agents; tags on any of them. Neutron filters lists by any attribute (`?name=x`) exactly, and
  * pages with `limit`/`marker` and `<resource>_links`.
  */
 import { isConflict } from './errors.js';
@@ -60,6 +60,7 @@ interface Subnet {
   subnetpool_id?: string | null;
   project_id: string;
   description?: string;
+  tags?: string[];
 }
 interface SubnetCreate {
   network_id: string;
@@ -101,6 +102,7 @@ interface Port {
   'binding:profile'?: Record<string, unknown>;
   project_id: string;
   description?: string;
+  tags?: string[];
 }
 interface PortCreate {
   network_id: string;
@@ -135,6 +137,7 @@ interface Router {
   ha?: boolean;
   project_id: string;
   description?: string;
+  tags?: string[];
 }
 interface RouterCreate {
   name: string;
@@ -185,6 +188,27 @@ interface SecurityGroup {
   project_id: string;
   stateful?: boolean;
   security_group_rules: SecurityGroupRule[];
+  tags?: string[];
+}
+
+interface FloatingIp {
+  id: string;
+  floating_ip_address: string;
+  floating_network_id: string;
+  port_id: string | null;
+  fixed_ip_address: string | null;
+  router_id: string | null;
+  status: string;
+  project_id: string;
+  description?: string;
+  tags?: string[];
+}
+interface FloatingIpCreate {
+  floating_network_id: string;
+  port_id?: string;
+  fixed_ip_address?: string;
+  description?: string;
+  project_id?: string;
 }
 
 interface Agent {
@@ -211,6 +235,7 @@ export class NetworkApi {
   readonly routers: Routers;
   readonly securityGroups: SecurityGroups;
   readonly securityGroupRules: SecurityGroupRules;
+  readonly floatingIps: FloatingIps;
   readonly agents: Agents;
   constructor(s: Session) {
     this.networks = new Networks(s);
@@ -219,6 +244,7 @@ export class NetworkApi {
     this.routers = new Routers(s, this.ports);
     this.securityGroups = new SecurityGroups(s);
     this.securityGroupRules = new SecurityGroupRules(s);
+    this.floatingIps = new FloatingIps(s);
     this.agents = new Agents(s);
   }
 }
@@ -253,6 +279,13 @@ class Collection<T extends { id: string; name?: string }, C> {
   /** False when it did not exist. */
   delete(id: string): Promise<boolean> {
     return ignoreMissing(this.s.delete('network', this.path(id)));
+  }
+  /**
+   * Replace the object's tags (Neutron's standard-attr tags; list with `{ tags: 'a,b' }`, which
+   * matches objects having all of them). A PUT of the whole set, so repeating it is harmless.
+   */
+  async setTags(id: string, tags: string[]): Promise<string[]> {
+    return (await this.s.put<{ tags: string[] }>('network', `${this.path(id)}/tags`, { tags })).tags;
   }
 }
 
@@ -332,6 +365,12 @@ class SecurityGroupRules extends Collection<SecurityGroupRule, SecurityGroupRule
       if (id) return this.get(id);
       throw e;
     }
+  }
+}
+
+class FloatingIps extends Collection<FloatingIp, FloatingIpCreate> {
+  constructor(s: Session) {
+    super(s, 'floatingips', 'floatingip', 'floating IP');
   }
 }
 

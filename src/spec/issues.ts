@@ -15,6 +15,8 @@ type Position = { line: number; col: number };
 
 /** What every issue's translation needs: where it is, in the file and in the document. */
 interface IssueContext {
+  /** The document's schema (for the keys allowed at a path). */
+  root: z.core.$ZodType;
   file: string;
   index: NodeIndex;
   path: (string | number)[];
@@ -25,6 +27,7 @@ interface IssueContext {
 }
 
 export function problemsOfIssue(
+  root: z.core.$ZodType,
   issue: z.core.$ZodIssue,
   index: NodeIndex,
   file: string,
@@ -33,6 +36,7 @@ export function problemsOfIssue(
 ): SpecProblem[] {
   const path = issue.path as (string | number)[];
   const c: IssueContext = {
+    root,
     file,
     index,
     path,
@@ -78,7 +82,7 @@ function onNode(c: IssueContext, message: string, hint?: string): SpecProblem {
 }
 
 function unknownFields(issue: z.core.$ZodIssueUnrecognizedKeys, c: IssueContext): SpecProblem[] {
-  const known = knownKeys(c.path);
+  const known = knownKeys(c.root, c.path);
   return issue.keys.map((key) => {
     const suggestion = c.suggest(key, known);
     return {

@@ -1,12 +1,11 @@
-/** The keys the cloud file's schema accepts at a path, read off the zod schema itself (for did-you-mean). */
+/** The keys a document's schema accepts at a path, read off the zod schema itself (for did-you-mean). */
 import type { z } from 'zod';
-import { cloudFileSchema } from './schema.js';
 
 type AnySchema = z.core.$ZodType;
 
-/** The keys an object at `path` accepts, found by walking the schema (for did-you-mean). */
-export function knownKeys(path: (string | number)[]): string[] {
-  let s: AnySchema | undefined = cloudFileSchema;
+/** The keys an object at `path` of a document of `root` accepts, found by walking the schema. */
+export function knownKeys(root: AnySchema, path: (string | number)[]): string[] {
+  let s: AnySchema | undefined = root;
   for (const seg of path) {
     s = unwrap(s);
     if (!s) return [];

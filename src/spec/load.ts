@@ -1,6 +1,7 @@
 /**
- * Cloud file → validated CloudFile, or every problem of the file at once, each with its line and
- * column. `yaml` gives node positions (and catches syntax errors); one walk over the YAML nodes
+ * An osk file (a Cloud, a KubernetesCluster) → the validated document, or every problem of the
+ * file at once, each with its line and column. Each kind brings its schema and cross-field rules
+ * (`DocumentKind`); the machinery is shared. `yaml` gives node positions (and catches syntax errors); one walk over the YAML nodes
  * indexes them by path and enforces the input bounds (depth, aliases, string length, control
  * characters, duplicate keys: yaml-walk.ts); zod checks the structure; issue paths are mapped back
  * onto the nodes (issues.ts).
@@ -8,6 +9,7 @@
  * Every input is bounded (limits.ts), so no file can make osk spend unbounded time or memory.
  */
 import { isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
 import { SpecError, type SpecProblem } from '../errors.js';
 import { describe, problemsOfIssue } from './issues.js';
 import { LIMITS, tooBig } from './limits.js';
@@ -18,6 +20,24 @@ import type { Problem } from './schema-parts.js';
 /** A target's own refusals of a valid cloud file (see parseCloudFile). */
 export type TargetRules = (file: CloudFile) => Problem[];
 
+/** One kind of osk file: what its document is checked against. */
+export interface DocumentKind<T> {
+  /** `kind:` of the document, e.g. Cloud. */
+  kind: string;
+  schema: z.ZodType<T>;
+  /** Rules spanning fields, run on the parsed document (see schema.ts). */
+  crossField: (doc: T) => Problem[];
+  /** The file an empty document is pointed to. */
+  example: string;
+}
+
+export const CLOUD_KIND: DocumentKind<CloudFile> = {
+  kind: KIND,
+  schema: cloudFileSchema as z.ZodType<CloudFile>,
+  crossField: crossFieldProblems,
+  example: 'examples/minimal.yaml',
+};
+
 export { decodeCloudText } from './decode.js';
 export { LIMITS, tooBig } from './limits.js';
 
@@ -27,13 +47,25 @@ const fail = (problems: SpecProblem[]): never => {
   throw specError(problems);
 };
 
-/** Parse and validate cloud file text; throws SpecError listing the problems found. */
 /**
  * The cloud file as text → the validated CloudFile, or a SpecError with every problem (file,
  * line, column, field). `targetRules`: what the target that will run the file cannot do (the
  * all-in-one has no Ceph), reported like any other problem, with the field's position.
  */
 export function parseCloudFile(text: string, file = '<input>', targetRules?: TargetRules): CloudFile {
+  return parseOskDocument(CLOUD_KIND, text, file, targetRules);
+}
+
+/**
+ * Text → a validated document of `kind`, or a SpecError with every problem (file, line, column,
+ * field). `extraRules` are more refusals of a valid document, placed on their fields like the rest.
+ */
+export function parseOskDocument<T>(
+  kind: DocumentKind<T>,
+  text: string,
+  file = '<input>',
+  extraRules?: (doc: T) => Problem[],
+): T {
   if (text.length > LIMITS.fileBytes || Buffer.byteLength(text, 'utf8') > LIMITS.fileBytes) throw tooBig(file);
   const lineCounter = new LineCounter();
   const at: At = (offset) => {
@@ -41,7 +73,7 @@ export function parseCloudFile(text: string, file = '<input>', targetRules?: Tar
     const p = lineCounter.linePos(offset);
     return { line: p.line, col: p.col };
   };
-  const doc = parseYaml(text, file, lineCounter, at);
+  const doc = parseYaml(kind, text, file, lineCounter, at);
 
   // The walk: bounds, duplicate keys, and the index of every node by path.
   const walked = walk(doc);
@@ -56,27 +88,28 @@ export function parseCloudFile(text: string, file = '<input>', targetRules?: Tar
     });
   if (walked.fatal) fail(problems);
 
-  const data = expand(doc, problems, file, at);
+  const data = expand(kind, doc, problems, file, at);
   const index = walked.index;
   const suggestions = { left: LIMITS.problems };
   // jitless: zod would compile a fast parser for each object schema first, which pays off over
   // many parses; osk parses one file per run.
-  const result = cloudFileSchema.safeParse(data, { reportInput: true, jitless: true });
+  const result = kind.schema.safeParse(data, { reportInput: true, jitless: true });
   if (!result.success) {
     // Loops, not push(...list): a list of 50,000 problems would overflow the argument stack.
     for (const issue of result.error.issues)
-      for (const p of problemsOfIssue(issue, index, file, at, suggestions)) problems.push(p);
+      for (const p of problemsOfIssue(kind.schema, issue, index, file, at, suggestions)) problems.push(p);
   }
   const unique = onePerField(problems);
   problems.length = 0;
   for (const p of unique) problems.push(p);
-  addCrossFieldProblems((result.success ? result.data : data) as CloudFile, problems, index, file, at, targetRules);
+  const rules = (d: T) => [...kind.crossField(d), ...(extraRules?.(d) ?? [])];
+  addCrossFieldProblems((result.success ? result.data : data) as T, rules, problems, index, file, at);
   if (problems.length > 0) fail(problems);
-  return (result as { data: CloudFile }).data;
+  return (result as { data: T }).data;
 }
 
 /** The text → one YAML document, or the nesting, emptiness and syntax problems that stop the load. */
-function parseYaml(text: string, file: string, lineCounter: LineCounter, at: At): Document {
+function parseYaml<T>(kind: DocumentKind<T>, text: string, file: string, lineCounter: LineCounter, at: At): Document {
   const deep = flowNestingTooDeep(text);
   if (deep !== undefined) {
     fail([
@@ -100,8 +133,8 @@ function parseYaml(text: string, file: string, lineCounter: LineCounter, at: At)
           line: 1,
           col: 1,
           path: '',
-          message: 'the file is empty, expected a Cloud document',
-          hint: `start with "apiVersion: ${API_VERSION}" and "kind: ${KIND}" (see examples/minimal.yaml)`,
+          message: `the file is empty, expected a ${kind.kind} document`,
+          hint: `start with "apiVersion: ${API_VERSION}" and "kind: ${kind.kind}" (see ${kind.example})`,
         },
       ]);
     }
@@ -113,8 +146,8 @@ function parseYaml(text: string, file: string, lineCounter: LineCounter, at: At)
         file,
         ...at(e.pos[0]),
         path: '',
-        message: 'found a second YAML document ("---"), expected exactly one Cloud',
-        hint: 'keep one cloud per file',
+        message: `found a second YAML document ("---"), expected exactly one ${kind.kind}`,
+        hint: `keep one ${kind.kind} per file`,
       });
     } else {
       problems.push({ file, ...at(e.pos[0]), path: '', message: `YAML syntax error: ${firstLine(e.message)}` });
@@ -125,7 +158,7 @@ function parseYaml(text: string, file: string, lineCounter: LineCounter, at: At)
 }
 
 /** The document as plain data (aliases expanded, within their bound), which must be a mapping. */
-function expand(doc: Document, problems: SpecProblem[], file: string, at: At): object {
+function expand<T>(kind: DocumentKind<T>, doc: Document, problems: SpecProblem[], file: string, at: At): object {
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: LIMITS.aliases });
@@ -149,7 +182,7 @@ function expand(doc: Document, problems: SpecProblem[], file: string, at: At): o
         file,
         ...at(doc.contents?.range?.[0]),
         path: '',
-        message: `expected a mapping (apiVersion, kind, metadata, spec), found ${describe(data)}`,
+        message: `expected a mapping (apiVersion, kind: ${kind.kind}, metadata, spec), found ${describe(data)}`,
       },
     ]);
   }
@@ -160,17 +193,17 @@ function expand(doc: Document, problems: SpecProblem[], file: string, at: At): o
  * Cross-field rules also run on a file with structural problems (on what can be read), so one
  * pass reports everything; a rule whose field already has a problem stays quiet.
  */
-function addCrossFieldProblems(
-  cloud: CloudFile,
+function addCrossFieldProblems<T>(
+  doc: T,
+  rules: (doc: T) => Problem[],
   problems: SpecProblem[],
   index: NodeIndex,
   file: string,
   at: At,
-  targetRules: TargetRules | undefined,
 ) {
   let cross: Problem[] = [];
   try {
-    cross = [...crossFieldProblems(cloud), ...(targetRules?.(cloud) ?? [])];
+    cross = rules(doc);
   } catch {
     cross = [];
   }

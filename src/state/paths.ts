@@ -34,6 +34,15 @@ export function defaultBackupsDir(cloud: string): string {
   return join(stateRoot(), '.backups', cloud);
 }
 
+/**
+ * The secret store of a user Kubernetes cluster made by `osk cluster create`: its application
+ * credential, kubeadm's join secrets and CA (beside the clouds' state, like the backups, so it
+ * is never taken for a cloud).
+ */
+export function clusterSecretStorePath(cluster: string): string {
+  return join(stateRoot(), '.clusters', cluster, SECRET_STORE_FILE);
+}
+
 /** The cloud file kept in a cloud's state directory (or in a backup's copy of it). */
 export function savedCloudFile(dir: string): string {
   return join(dir, CLOUD_FILE);

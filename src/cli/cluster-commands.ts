@@ -1,0 +1,68 @@
+/**
+ * The cluster verbs: the OpenStack side of a user's Kubernetes cluster from a cluster file
+ * (kind: KubernetesCluster): cluster create, delete, status, list. What they do is in
+ * cluster-actions.ts, imported when one runs.
+ */
+import { Option, type Command } from '@commander-js/extra-typings';
+import type { Io } from './io.js';
+import { outputOption } from './options.js';
+
+const actions = () => import('./cluster-actions.js');
+
+const clusterFile = () =>
+  new Option(
+    '-f, --filename <file>',
+    'cluster file, kind: KubernetesCluster ("-" reads standard input)',
+  ).makeOptionMandatory();
+const osCloud = () =>
+  new Option(
+    '--os-cloud <name>',
+    "the cloud of clouds.yaml to use (default: the file's spec.cloud, else $OS_CLOUD, else osk's own all-in-one cloud as osk env gives it)",
+  );
+const timeout = () => new Option('--timeout <seconds>', 'how long one server or load balancer may take').default('600');
+
+export function registerClusterCommands(program: Command, io: Io): void {
+  const cluster = program
+    .command('cluster')
+    .description("the OpenStack side of users' Kubernetes clusters (create, delete, status, list)");
+
+  cluster
+    .command('create')
+    .description(
+      'create the cluster in the cloud: application credential, network (explicit MTU), subnet, router, security groups, server group, ports, API load balancer, servers with kubeadm cloud-init; again: changes nothing, or continues an interrupted create',
+    )
+    .addOption(clusterFile())
+    .addOption(osCloud())
+    .addOption(timeout())
+    .addOption(outputOption())
+    .action(async (opts) => (await actions()).create(opts, io));
+
+  cluster
+    .command('delete')
+    .description(
+      "delete everything of the cluster in dependency order: servers, load balancers on its subnet (the cloud controller's too), floating IPs, ports, router, network, security groups, server group, application credential, osk's state of it",
+    )
+    .addOption(clusterFile())
+    .addOption(osCloud())
+    .addOption(timeout())
+    .option('-y, --yes', 'do not ask')
+    .addOption(outputOption())
+    .action(async (opts) => (await actions()).remove(opts, io));
+
+  cluster
+    .command('status')
+    .description(
+      'per object of the cluster: there, missing, in error or different from the file; exit 1 unless all are there',
+    )
+    .addOption(clusterFile())
+    .addOption(osCloud())
+    .addOption(outputOption())
+    .action(async (opts) => (await actions()).status(opts, io));
+
+  cluster
+    .command('list')
+    .description("the clusters osk made in the cloud's project (networks tagged osk-cluster=<name>) and their servers")
+    .addOption(osCloud())
+    .addOption(outputOption())
+    .action(async (opts) => (await actions()).list(opts, io));
+}

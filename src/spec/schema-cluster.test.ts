@@ -1,0 +1,54 @@
+/** The cluster file: the example loads; mistakes are located (file:line:col) with the arithmetic or the fix. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { SpecError } from '../errors.js';
+import { parseClusterFile } from './load-cluster.js';
+import { cniMtu } from './schema-cluster.js';
+
+const HEAD =
+  'apiVersion: osk.dev/v1alpha1\nkind: KubernetesCluster\nmetadata: {name: demo}\nspec:\n  image: node-image\n';
+const problems = (text: string) => {
+  try {
+    parseClusterFile(text, 'c.yaml');
+  } catch (e) {
+    return (e as SpecError).problems.map((p) => `${p.line}:${p.col} ${p.path}: ${p.message}`);
+  }
+  return [];
+};
+
+test('examples/cluster.yaml loads, with the defaults filled in', () => {
+  const f = parseClusterFile(readFileSync(new URL('../../examples/cluster.yaml', import.meta.url), 'utf8'));
+  assert.equal(f.spec.serverGroupPolicy, 'soft-anti-affinity');
+  assert.deepEqual(f.spec.apiLoadBalancer, { enabled: true, provider: 'ovn' });
+  assert.deepEqual(cniMtu(f.spec), { encapsulation: 'vxlan', overhead: 50, mtu: 1392 });
+});
+
+test('a CNI MTU that does not fit is refused with the arithmetic, on the field that sets it', () => {
+  const base = `${HEAD}  controlPlane: {flavor: f}\n  workers: {flavor: f}\n`;
+  assert.deepEqual(problems(`${base}  network: {mtu: 1442}\n  cni: {mtu: 1400}\n`), [
+    '9:14 spec.cni.mtu: the CNI MTU 1400 does not fit: node network MTU 1442 − 50 bytes of vxlan = 1392',
+  ]);
+  assert.deepEqual(problems(`${base}  network: {mtu: 1442}\n  cni: {mtu: 1422, encapsulation: ipip}\n`), []);
+});
+
+test('located errors: unknown keys with did-you-mean, host bits, overlapping ranges, even control planes', () => {
+  assert.deepEqual(problems(`${HEAD}  controlPlane: {flavor: f, count: 2}\n  workers: {flavr: f}\n`), [
+    '7:12 spec.workers.flavor: required field is missing (expected a string)',
+    '7:13 spec.workers.flavr: unknown field "flavr"; did you mean "flavor"?',
+  ]);
+  assert.deepEqual(
+    problems(
+      `${HEAD}  controlPlane: {flavor: f, count: 2}\n  workers: {flavor: f}\n  network: {cidr: 10.6.0.0/24}\n  cni: {podCidr: 10.6.0.0/16}\n`,
+    ),
+    [
+      '6:36 spec.controlPlane.count: 2 control-plane nodes: etcd needs a majority, so an even count tolerates no more failures than one node fewer',
+      '9:18 spec.cni.podCidr: the pod network 10.6.0.0/16 overlaps the node subnet 10.6.0.0/24',
+    ],
+  );
+  assert.match(
+    problems(`${HEAD}  controlPlane: {flavor: f}\n  workers: {flavor: f}\n  network: {cidr: 10.6.0.1/24}\n`)[0]!,
+    /^8:19 spec.network.cidr: 10.6.0.1\/24 has host bits set/,
+  );
+  assert.match(problems(HEAD.replace('KubernetesCluster', 'Cloud'))[0]!, /kind: must be "KubernetesCluster"/);
+});

@@ -1,0 +1,265 @@
+/**
+ * osk cluster create/delete/status against the fake cloud's in-memory Nova, Neutron, Octavia,
+ * Glance, Cinder and Keystone (fake-cluster-cloud.ts): what create makes, that a second create
+ * makes no change, that an interrupted create continues, and that delete leaves nothing, also of
+ * what the in-cluster cloud controller made.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import type { OskError } from '../../errors.js';
+import { OpenStackClient } from '../../openstack/index.js';
+import { FakeCloud } from '../../openstack/testing/fake-cloud.js';
+import { serveClusterApis, type ClusterCloudState } from '../../openstack/testing/fake-cluster-cloud.js';
+import type { Reporter } from '../../reporter.js';
+import { parseClusterFile } from '../../spec/load-cluster.js';
+import { SecretStore } from '../../state/secret-store.js';
+import { createCluster } from './create.js';
+import { deleteCluster } from './delete.js';
+import { clusterStatus } from './inspect.js';
+
+const FILE = parseClusterFile(
+  `apiVersion: osk.dev/v1alpha1
+kind: KubernetesCluster
+metadata: {name: demo}
+spec:
+  image: node-image
+  controlPlane: {flavor: m1.small, count: 1}
+  workers: {flavor: m1.small, count: 2, labels: {example.com/pool: general}}
+  network: {cidr: 10.6.0.0/24, mtu: 1442, dnsServers: [10.0.0.53]}
+  storageClasses: [{name: standard, volumeType: standard, default: true}]
+`,
+  'cluster.yaml',
+);
+
+const quiet: Reporter = {
+  begin: () => undefined,
+  waiting: () => undefined,
+  done: () => undefined,
+  fail: () => undefined,
+  note: () => undefined,
+  inFlight: () => [],
+  close: () => undefined,
+};
+const opts = { timeoutMs: 5_000, reporter: quiet };
+
+let cloud: FakeCloud;
+let s: ClusterCloudState;
+let os: OpenStackClient;
+let dir: string;
+let storePath: string;
+const store = () => SecretStore.open(storePath, 'cluster/demo');
+const changes = () => cloud.requests.filter((r) => r.method !== 'GET' && !r.path.endsWith('/auth/tokens'));
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'osk-cluster-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await os?.close();
+  await cloud?.stop();
+  cloud = await FakeCloud.start();
+  s = serveClusterApis(cloud);
+  os = new OpenStackClient({
+    auth: {
+      type: 'password',
+      authUrl: cloud.authUrl,
+      username: 'admin',
+      password: 'p',
+      scope: { project: { name: 'admin' } },
+    },
+    retryDelayMs: 1,
+  });
+  storePath = join(dir, `${Math.random()}`, 'secrets.yaml');
+});
+after(async () => {
+  await os.close();
+  await cloud.stop();
+});
+
+test('create makes the network with its MTU, the router, groups, ports, load balancer and ACTIVE servers in one server group', async () => {
+  const r = await createCluster(os, FILE, await store(), opts);
+  assert.equal(r.changed, 0, r.actions.join('; '));
+  assert.deepEqual(
+    s.networks.map((x) => [x.name, x.mtu, x.tags]),
+    [['osk-demo-net', 1442, ['osk-cluster=demo']]],
+  );
+  assert.deepEqual(s.subnets[0]!.dns_nameservers, ['10.0.0.53']);
+  assert.ok(s.ports.some((p) => p.device_owner === 'network:router_interface' && p.device_id === s.routers[0]!.id));
+  assert.deepEqual(s.security_groups.map((g) => g.name).sort(), [
+    'osk-demo-control-plane',
+    'osk-demo-nodes',
+    'osk-demo-workers',
+  ]);
+  const rule = s.security_group_rules.find((x) => x.port_range_min === 30000 && x.protocol === 'tcp')!;
+  assert.equal(rule.remote_ip_prefix, '0.0.0.0/0', 'NodePorts open to clients: the OVN provider does not SNAT');
+  assert.deepEqual(
+    s.serverGroups.map((g) => [g.name, g.policy, (g.members as string[]).length]),
+    [['osk-demo-nodes', 'soft-anti-affinity', 3]],
+  );
+  assert.deepEqual(
+    s.servers.map((v) => [v.name, v.status]),
+    [
+      ['osk-demo-control-plane-0', 'ACTIVE'],
+      ['osk-demo-worker-0', 'ACTIVE'],
+      ['osk-demo-worker-1', 'ACTIVE'],
+    ],
+  );
+  const lb = s.loadbalancers[0]!;
+  assert.equal(lb.provider, 'ovn');
+  assert.equal(s.listeners[0]!.protocol_port, 6443);
+  const cp = s.ports.find((p) => p.name === 'osk-demo-control-plane-0')!;
+  assert.deepEqual(
+    s.members.map((m) => m.address),
+    [(cp.fixed_ips as { ip_address: string }[])[0]!.ip_address],
+  );
+  assert.equal(r.apiEndpoint, lb.vip_address);
+
+  // The first control-plane node runs kubeadm init against the VIP; workers join with the pinned CA.
+  const data = (v: (typeof s.servers)[number]) =>
+    parse(Buffer.from(String(v.user_data), 'base64').toString()) as {
+      write_files: { path: string; content: string }[];
+      runcmd: string[][];
+    };
+  const init = data(s.servers[0]!);
+  assert.deepEqual(init.runcmd[0], [
+    'kubeadm',
+    'init',
+    '--config',
+    '/etc/kubernetes/osk/kubeadm.yaml',
+    '--upload-certs',
+  ]);
+  const kubeadm = parseAllDocuments(init.write_files.find((f) => f.path.endsWith('kubeadm.yaml'))!.content).map((d) =>
+    d.toJS(),
+  );
+  assert.equal(kubeadm[1].controlPlaneEndpoint, `${lb.vip_address}:6443`);
+  const calico = parse(init.write_files.find((f) => f.path.endsWith('calico.yaml'))!.content);
+  assert.equal(calico.spec.calicoNetwork.mtu, 1392, '1442 − 50 for VXLAN');
+  const join = parse(data(s.servers[1]!).write_files[0]!.content);
+  assert.match(join.discovery.bootstrapToken.caCertHashes[0], /^sha256:[0-9a-f]{64}$/);
+  assert.equal(
+    join.nodeRegistration.kubeletExtraArgs.find((a: { name: string }) => a.name === 'node-labels').value,
+    'example.com/pool=general',
+  );
+  assert.ok(!data(s.servers[1]!).write_files.some((f) => f.path.endsWith('ca.key')), 'workers never get the CA key');
+
+  // The application credential's secret is kept in the cluster's store, 0600.
+  assert.equal((await store()).get('application-credential-secret'), `secret-of-${s.appCreds[0]!.id}`);
+  assert.equal((await stat(storePath)).mode & 0o077, 0);
+  const st = await clusterStatus(os, FILE, await store());
+  assert.equal(st.ready, true, JSON.stringify(st.objects.filter((o) => o.state !== 'ok')));
+});
+
+test('a second create changes nothing: no call but reads', async () => {
+  await createCluster(os, FILE, await store(), opts);
+  cloud.requests.length = 0;
+  const again = await createCluster(os, FILE, await store(), opts);
+  assert.deepEqual([again.created, again.changed], [0, 0]);
+  assert.deepEqual(
+    changes().map((r) => `${r.method} ${r.path}`),
+    [],
+  );
+});
+
+test('an interrupted create continues: what is missing is made, nothing else', async () => {
+  await createCluster(os, FILE, await store(), opts);
+  // As if create had stopped before the last worker and the members.
+  const last = s.servers.pop()!;
+  for (const g of s.serverGroups) g.members = (g.members as string[]).filter((m) => m !== last.id);
+  s.members.length = 0;
+  cloud.requests.length = 0;
+  const r = await createCluster(os, FILE, await store(), opts);
+  assert.equal(r.created, 2, r.actions.join('; '));
+  assert.deepEqual(
+    changes().map((x) => `${x.method} ${x.path.replace(/[0-9a-f-]{36}/g, 'ID')}`),
+    ['POST /compute/v2.1/servers', 'POST /load-balancer/v2/lbaas/pools/ID/members'],
+  );
+  assert.equal(s.servers.length, 3);
+});
+
+test('delete removes everything in dependency order, also the cloud controller’s load balancer and floating IP', async () => {
+  await createCluster(os, FILE, await store(), opts);
+  // What OCCM makes for a Service of type LoadBalancer: an Octavia LB on the subnet with a floating IP.
+  const extra = await os.loadBalancer.loadBalancers.create({
+    name: 'kube_service_demo_default_web',
+    vip_subnet_id: s.subnets[0]!.id,
+  });
+  await os.network.floatingIps.create({ floating_network_id: 'ext', port_id: extra.vip_port_id });
+  const stray = await os.network.ports.create({ network_id: s.networks[0]!.id, name: 'left-by-someone' });
+  cloud.requests.length = 0;
+  const r = await deleteCluster(os, 'demo', storePath, opts);
+  for (const k of [
+    'networks',
+    'subnets',
+    'ports',
+    'routers',
+    'security_groups',
+    'floatingips',
+    'servers',
+    'serverGroups',
+    'appCreds',
+    'loadbalancers',
+    'listeners',
+    'pools',
+  ] as const)
+    assert.deepEqual(s[k], [], `${k} left behind`);
+  assert.ok(r.removed['load-balancers']!.includes('kube_service_demo_default_web'));
+  assert.ok(r.removed.ports!.includes('left-by-someone') && stray.id);
+  await assert.rejects(stat(storePath), /ENOENT/);
+  const order = changes()
+    .filter((x) => x.method === 'DELETE' || x.path.endsWith('remove_router_interface'))
+    .map((x) => (x.path.endsWith('remove_router_interface') ? 'router-interface' : x.path.split('/').at(-2)));
+  assert.deepEqual(
+    [...new Set(order)],
+    [
+      'servers',
+      'loadbalancers',
+      'floatingips',
+      'ports',
+      'router-interface',
+      'routers',
+      'subnets',
+      'networks',
+      'security-groups',
+      'os-server-groups',
+      'application_credentials',
+    ],
+  );
+  // Nothing left: a second delete finds nothing and succeeds.
+  const again = await deleteCluster(os, 'demo', storePath, opts);
+  assert.deepEqual(Object.values(again.removed).flat(), []);
+});
+
+test('hard anti-affinity with more nodes than compute hosts is refused before anything is made', async () => {
+  const hard = parseClusterFile(
+    'apiVersion: osk.dev/v1alpha1\nkind: KubernetesCluster\nmetadata: {name: demo}\nspec:\n  image: node-image\n  serverGroupPolicy: anti-affinity\n  controlPlane: {flavor: m1.small}\n  workers: {flavor: m1.small, count: 2}\n',
+  );
+  await assert.rejects(createCluster(os, hard, await store(), opts), (e: OskError) => {
+    assert.equal(e.exitCode, 2);
+    assert.match(
+      e.message,
+      /spec.serverGroupPolicy: anti-affinity needs one compute host per node: 3 nodes .* 1 compute host up/,
+    );
+    return true;
+  });
+  assert.deepEqual(changes(), []);
+  s.computeHosts = 3;
+  await createCluster(os, hard, await store(), opts);
+  assert.equal(s.serverGroups[0]!.policy, 'anti-affinity');
+});
+
+test('a flavor or image the cloud does not have is named with its field', async () => {
+  const bad = parseClusterFile(
+    'apiVersion: osk.dev/v1alpha1\nkind: KubernetesCluster\nmetadata: {name: demo}\nspec:\n  image: nope\n  controlPlane: {flavor: m9.huge}\n  workers: {flavor: m1.small}\n',
+  );
+  await assert.rejects(
+    createCluster(os, bad, await store(), opts),
+    /spec.controlPlane.flavor: there is no flavor "m9.huge"[\s\S]*spec.image: there is no image "nope"/,
+  );
+  assert.deepEqual(changes(), []);
+});
