@@ -11,7 +11,7 @@ import { cniMtu, type ClusterFile } from '../spec/schema-cluster.js';
 import type { NodePlan } from './cluster.js';
 
 /** Calico's operator, pinned: the first control-plane node applies it. */
-export const CALICO_OPERATOR =
+const CALICO_OPERATOR =
   'https://raw.githubusercontent.com/projectcalico/calico/v3.29.1/manifests/tigera-operator.yaml';
 
 export interface JoinSecrets {

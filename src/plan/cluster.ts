@@ -148,7 +148,7 @@ export interface Step {
   id: StepId;
   what: string;
 }
-export type StepId =
+type StepId =
   | 'application-credential'
   | 'network'
   | 'subnet'

@@ -2,7 +2,7 @@
 import { parseOskDocument, type DocumentKind } from './load.js';
 import { CLUSTER_KIND, clusterFileSchema, clusterProblems, type ClusterFile } from './schema-cluster.js';
 
-export const CLUSTER_DOCUMENT: DocumentKind<ClusterFile> = {
+const CLUSTER_DOCUMENT: DocumentKind<ClusterFile> = {
   kind: CLUSTER_KIND,
   schema: clusterFileSchema,
   crossField: clusterProblems,

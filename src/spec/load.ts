@@ -31,7 +31,7 @@ export interface DocumentKind<T> {
   example: string;
 }
 
-export const CLOUD_KIND: DocumentKind<CloudFile> = {
+const CLOUD_KIND: DocumentKind<CloudFile> = {
   kind: KIND,
   schema: cloudFileSchema as z.ZodType<CloudFile>,
   crossField: crossFieldProblems,

@@ -22,12 +22,12 @@ const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const IPV4_RE = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 
 /** An IPv4 address as a 32-bit number. */
-export function ipv4Value(ip: string): number {
+function ipv4Value(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 }
 
 /** An IPv4 CIDR → its first address and size, or undefined when it is not one. */
-export function cidrRange(cidr: string): { first: number; size: number; prefix: number } | undefined {
+function cidrRange(cidr: string): { first: number; size: number; prefix: number } | undefined {
   const [ip, len] = cidr.split('/');
   if (!ip || !IPV4_RE.test(ip) || len === undefined || !/^\d{1,2}$/.test(len) || Number(len) > 32) return undefined;
   const prefix = Number(len);
@@ -91,7 +91,7 @@ const role = (count: { min: number; max: number; default: number }, what: string
 /** Encapsulations the CNI puts around pod traffic between nodes, and the bytes each adds to a packet. */
 export const CNI_OVERHEAD = { vxlan: 50, ipip: 20 } as const;
 
-export const clusterSpecSchema = z.strictObject({
+const clusterSpecSchema = z.strictObject({
   cloud: simpleName('a cloud of clouds.yaml', 128)
     .optional()
     .describe(

@@ -8,9 +8,9 @@ import type { ClusterFile } from '../../spec/schema-cluster.js';
 import type { SecretStore } from '../../state/secret-store.js';
 import { SECRET } from './secrets.js';
 
-export type ObjectState = 'ok' | 'missing' | 'error' | 'differs' | 'extra';
+type ObjectState = 'ok' | 'missing' | 'error' | 'differs' | 'extra';
 
-export interface StatusRow {
+interface StatusRow {
   kind: string;
   name: string;
   state: ObjectState;

@@ -66,7 +66,7 @@ async function makeCa(): Promise<{ cert: string; key: string }> {
 }
 
 /** kubeadm's pin of a CA: sha256 of its SubjectPublicKeyInfo. */
-export function caCertHash(certPem: string): string {
+function caCertHash(certPem: string): string {
   const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
