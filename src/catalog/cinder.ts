@@ -200,10 +200,7 @@ function cinderApi({ ctx, user, data, hostArgs, schema, base }: CinderParts): Co
     // (one process instead of two on a host). cinder-wsgi reads its config from sys.argv.
     host: {
       kind: 'process',
-      ...(() => {
-        const u = hostUwsgi(ctx, 8776, '/usr/bin/cinder-wsgi', {}, ['cinder-api']);
-        return { ...u, command: [...u.command, '--pyargv', hostArgs.join(' ')] };
-      })(),
+      ...hostUwsgi(ctx, 8776, '/usr/bin/cinder-wsgi', {}, ['cinder-api'], hostArgs),
       dirs: [`${data}/tmp`],
       ports: [8776],
       ready: { http: { port: 8776, path: '/' } },

@@ -310,6 +310,8 @@ export function hostConfigArgs(
 /**
  * A WSGI app under Debian's uwsgi on the host: the python3 plugin, loopback only, and
  * `Connection: close`, without which keep-alive clients get resets from uwsgi's http-socket.
+ * `argv`: the app's own arguments, for WSGI scripts that read their config files from sys.argv
+ * (uwsgi splits --pyargv at whitespace, so osk up refuses a state directory with whitespace).
  */
 export function hostUwsgi(
   ctx: CatalogContext,
@@ -317,6 +319,7 @@ export function hostUwsgi(
   wsgiFile: string,
   env: Record<string, string>,
   packages: string[],
+  argv: string[] = [],
 ): { command: string[]; env: Record<string, string>; packages: string[] } {
   return {
     command: [
@@ -340,6 +343,7 @@ export function hostUwsgi(
       '65535',
       '--add-header',
       'Connection: close',
+      ...(argv.length ? ['--pyargv', argv.join(' ')] : []),
     ],
     env,
     packages: ['uwsgi-core', 'uwsgi-plugin-python3', ...packages],

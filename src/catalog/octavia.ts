@@ -179,11 +179,14 @@ function octaviaApi(ctx: CatalogContext): ComponentDef {
     // CLI's loadbalancer commands, which users expect beside the API osk installs the CLI with.
     host: {
       kind: 'process',
-      ...(() => {
-        const packages = ['octavia-api', ...AGENT_PACKAGES, 'python3-octaviaclient'];
-        const u = hostUwsgi(ctx, PORT, '/usr/bin/octavia-wsgi', {}, packages);
-        return { ...u, command: [...u.command, '--pyargv', hostArgs.join(' ')] };
-      })(),
+      ...hostUwsgi(
+        ctx,
+        PORT,
+        '/usr/bin/octavia-wsgi',
+        {},
+        ['octavia-api', ...AGENT_PACKAGES, 'python3-octaviaclient'],
+        hostArgs,
+      ),
       ports: [PORT],
       ready: { http: { port: PORT, path: '/' } },
     },

@@ -11,8 +11,7 @@ import { cniMtu, type ClusterFile } from '../spec/schema-cluster.js';
 import type { NodePlan } from './cluster.js';
 
 /** Calico's operator, pinned: the first control-plane node applies it. */
-const CALICO_OPERATOR =
-  'https://raw.githubusercontent.com/projectcalico/calico/v3.29.1/manifests/tigera-operator.yaml';
+const CALICO_OPERATOR = 'https://raw.githubusercontent.com/projectcalico/calico/v3.29.1/manifests/tigera-operator.yaml';
 
 export interface JoinSecrets {
   /** kubeadm bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}. */

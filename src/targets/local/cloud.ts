@@ -114,6 +114,16 @@ async function withClient<T>(creds: Credentials, fn: (os: ReturnType<typeof admi
 
 export async function upLocal(o: UpOptions): Promise<UpSummary> {
   const paths = statePaths(o.file.metadata.name);
+  if (/\s/.test(paths.root))
+    // Cinder's and Octavia's WSGI scripts read their config files from sys.argv, which uwsgi
+    // makes by splitting --pyargv at whitespace: a path with a space would become two arguments.
+    throw new OskError(
+      `the state directory of the all-in-one cannot contain whitespace: ${JSON.stringify(paths.root)}`,
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: 'set OSK_STATE_DIR to a directory whose path has no spaces',
+      },
+    );
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
   // From reading the store to writing the key files: a key rotation must not run in between,
   // or this up would write back the keys it read before the rotation.
