@@ -99,10 +99,10 @@ const clusterSpecSchema = z.strictObject({
     ),
   kubernetesVersion: pattern(
     /^v1\.(2[89]|3[0-9])\.\d{1,3}$/,
-    'a Kubernetes version such as v1.31.4 (v1.28 or later)',
+    'a Kubernetes version such as v1.36.3 (v1.28 or later)',
     12,
   )
-    .default('v1.31.4')
+    .default('v1.36.3')
     .describe('The kubeadm, kubelet and control-plane version the nodes run (the image must carry it)'),
   image: openstackRef('a Glance image').describe(
     'Glance image of every node: a cloud image with cloud-init, containerd and kubeadm/kubelet of kubernetesVersion (as the CAPI image-builder makes)',
