@@ -1,10 +1,7 @@
 /** What the cluster verbs do (cluster-commands.ts declares them). */
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { loadCloud, OpenStackClient } from '../openstack/index.js';
-import { parseClusterFile } from '../spec/load-cluster.js';
-import { decodeCloudText } from '../spec/load.js';
 import type { ClusterFile } from '../spec/schema-cluster.js';
-import { readCloudBytes } from '../state/cloud-file.js';
 import { clusterSecretStorePath, statePaths } from '../state/paths.js';
 import { SecretStore } from '../state/secret-store.js';
 import { createCluster } from '../targets/cluster/create.js';
@@ -14,16 +11,10 @@ import { resolveCloudName } from '../targets/local/cloud.js';
 import { ask, wholeNumber } from './input.js';
 import type { Io } from './io.js';
 import { machine } from './output.js';
-import { expectReadableFile } from './paths.js';
 import { createReporter } from './progress.js';
+import { readClusterFile } from './read-cloud.js';
 
 type Output = 'text' | 'json' | 'yaml';
-
-async function readClusterFile(file: string, io: Io): Promise<ClusterFile> {
-  if (file === '-') return parseClusterFile(await io.stdin(), '<stdin>');
-  await expectReadableFile({ label: '-f', path: file });
-  return parseClusterFile(decodeCloudText(await readCloudBytes(file), file), file);
-}
 
 /** --os-cloud, else the file's spec.cloud, else $OS_CLOUD, else osk's own cloud (what osk env points at). */
 async function openCloud(osCloud: string | undefined, file: ClusterFile | undefined): Promise<OpenStackClient> {
