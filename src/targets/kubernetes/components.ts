@@ -162,7 +162,10 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
     );
   }
   out.push(workloadObject(c, template, at));
-  if (c.service_) out.push(...serviceObjects(c, c.service_, at));
+  // With endpoints.nodePorts a public API's Service is a NodePort on its fixed port.
+  const publicNodePort = c.publicHost ? ctx.publicNodePort(c.publicHost) : undefined;
+  if (c.service_)
+    out.push(...serviceObjects(c, publicNodePort ? { ...c.service_, nodePort: publicNodePort } : c.service_, at));
   if (ctx.ha && c.settings.replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
     out.push(
       PodDisruptionBudget({

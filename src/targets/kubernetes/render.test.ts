@@ -30,6 +30,8 @@ const CLOUDS: Record<string, string> = {
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: hl}\nspec:\n  profile: ha\n  release: "2024.2"\n  endpoints: {publicDomain: x.example.org}\n',
   octavia:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: lb}\nspec:\n  services: {octavia: {enabled: true}}\n',
+  nodePorts:
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: np}\nspec:\n  endpoints: {nodePorts: {address: 10.250.0.2}}\n',
   noHorizonCinder:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: small}\nspec:\n  release: "2025.2"\n  services: {horizon: {enabled: false}, cinder: {enabled: false}}\n',
 };
