@@ -147,6 +147,22 @@ test('create makes the network with its MTU, the router, groups, ports, load bal
     'example.com/pool=general',
   );
   assert.ok(!data(s.servers[1]!).write_files.some((f) => f.path.endsWith('ca.key')), 'workers never get the CA key');
+  // The add-ons the first control plane applies name what create made: credential, network, subnet.
+  const addons = parseAllDocuments(init.write_files.find((f) => f.path.endsWith('addons.yaml'))!.content).map((d) =>
+    d.toJS(),
+  );
+  const conf: string = addons.find((o) => o.kind === 'Secret').stringData['cloud.conf'];
+  assert.match(conf, new RegExp(`application-credential-id = "${s.appCreds[0]!.id}"`));
+  assert.match(conf, new RegExp(`subnet-id = "${s.subnets[0]!.id}"\n`));
+  assert.match(conf, new RegExp(`network-id = "${s.networks.find((n) => n.name === 'osk-demo-net')!.id}"`));
+  assert.deepEqual(
+    addons.filter((o) => o.kind === 'StorageClass').map((o) => [o.metadata.name, o.parameters.type]),
+    [['standard', 'standard']],
+  );
+  assert.ok(
+    !data(s.servers[1]!).write_files.some((f) => f.path.endsWith('addons.yaml')),
+    'only the first control plane',
+  );
 
   // The application credential's secret is kept in the cluster's store, 0600.
   assert.equal((await store()).get('application-credential-secret'), `secret-of-${s.appCreds[0]!.id}`);
