@@ -120,7 +120,7 @@ function controller(file: ClusterFile): IDeployment {
     sidecar('csi-provisioner', ADDON_IMAGES.provisioner, [
       '--timeout=3m',
       '--default-fstype=ext4',
-      '--feature-gates=Topology=true',
+      // Topology is GA (on) in v6: volumes are made in the zone of the pod's node.
       '--extra-create-metadata',
       '--leader-election=true',
     ]),
