@@ -61,6 +61,11 @@ export interface WorkloadResult {
 
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr.slice(-4000)}`;
 
+/** Creates osk's add-ons with strict field validation: the API server checks each object's every field. */
+export async function applyAddons(client: KubeClient, objects: readonly KubeObject[]): Promise<void> {
+  for (const obj of objects) await client.create(`${pathOf(obj)}?fieldValidation=Strict`, obj);
+}
+
 /** The objects' API paths (only the kinds osk's add-ons have). */
 function pathOf(o: KubeObject): string {
   const ns = o.metadata.namespace;
@@ -290,8 +295,7 @@ async function drive(o: WorkloadOptions, d: Drive): Promise<Omit<WorkloadResult,
   // The test control plane's own kwok node is no server of the cluster: the cloud controller's
   // lifecycle controller would delete it, and the load balancer would have it as a member.
   await client.delete('/api/v1/nodes/cp-1');
-  // osk's add-ons, created with strict field validation: the API server checks each object.
-  for (const obj of objects) await client.create(`${pathOf(obj)}?fieldValidation=Strict`, obj);
+  await applyAddons(client, objects);
   for (const s of d.servers) await client.create('/api/v1/nodes', kubeletNode(s.name, s.role as 'worker'));
   d.lap('add-ons applied, nodes registered');
 
