@@ -17,6 +17,7 @@ import { serveClusterApis, type ClusterCloudState } from '../../openstack/testin
 import type { Reporter } from '../../reporter.js';
 import { parseClusterFile } from '../../spec/load-cluster.js';
 import { SecretStore } from '../../state/secret-store.js';
+import { addonInputs, findClusterIds } from './addons.js';
 import { createCluster } from './create.js';
 import { deleteCluster } from './delete.js';
 import { clusterStatus } from './inspect.js';
@@ -278,4 +279,26 @@ test('a flavor or image the cloud does not have is named with its field', async 
     /spec.controlPlane.flavor: there is no flavor "m9.huge"[\s\S]*spec.image: there is no image "nope"/,
   );
   assert.deepEqual(changes(), []);
+});
+
+test('the add-ons name what create made; before create they are refused (exit 2), naming what is missing', async () => {
+  const early = await findClusterIds(os, FILE).catch((e: OskError) => e);
+  assert.equal((early as OskError).exitCode, 2);
+  assert.match((early as OskError).message, /cluster demo has no network osk-demo-net/);
+  await createCluster(os, FILE, await store(), opts);
+  const ids = await findClusterIds(os, FILE);
+  assert.deepEqual(ids, {
+    networkId: s.networks.find((n) => n.name === 'osk-demo-net')!.id,
+    subnetId: s.subnets[0]!.id,
+    externalNetworkId: undefined,
+  });
+  const inputs = await addonInputs(os, FILE, await store(), ids);
+  assert.deepEqual(inputs.applicationCredential, {
+    id: s.appCreds[0]!.id,
+    secret: `secret-of-${s.appCreds[0]!.id}`,
+  });
+  assert.equal(inputs.authUrl, cloud.authUrl);
+  assert.equal(inputs.loadBalancerService, true, 'the fake catalog has Octavia');
+  const empty = await SecretStore.open(join(dir, 'empty', 'secrets.yaml'), 'cluster/demo');
+  await assert.rejects(addonInputs(os, FILE, empty, ids), /no application credential in osk's state/);
 });
