@@ -25,7 +25,7 @@ interface Run {
   stderr: string;
 }
 
-export interface WorkloadOptions {
+interface WorkloadOptions {
   /** runs osk with the environment of the cloud (OSK_STATE_DIR, OS_CLIENT_CONFIG_FILE) */
   osk: (args: string[], timeoutMs?: number) => Promise<Run>;
   /** clouds.yaml of the cloud */
@@ -41,7 +41,7 @@ export interface WorkloadOptions {
   onLoadBalancer?: (lbId: string) => Promise<void>;
 }
 
-export interface WorkloadResult {
+interface WorkloadResult {
   seconds: Record<string, number>;
   servers: { name: string; role: string; id: string; address: string }[];
   nodes: { name: string; providerID: string; internalIP: string; zone: string; instanceType: string }[];
