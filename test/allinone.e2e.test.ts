@@ -457,10 +457,9 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       name: 'wl',
       dir: join(state, 'workload'),
       log: (l) => process.stderr.write(`workload: ${l}\n`),
-      onLoadBalancer: async (lbId) => {
-        const row = await nbLoadBalancer(lbId);
-        assert.ok(row && row.vips.length > 0, `an OVN NB Load_Balancer row with its VIPs for ${lbId}`);
-      },
+      // An OVN load balancer: the VIP's port 80 to the member at the Service's NodePort.
+      onLoadBalancer: async (lb) =>
+        assert.deepEqual(await nbLoadBalancer(lb.id), { vips: [`${lb.vip}:80=${lb.members[0]}`], vip: lb.vip }),
     });
     // Every node as Nova has it: the server's id, its port's address, zone and flavor.
     assert.deepEqual(

@@ -38,7 +38,7 @@ interface WorkloadOptions {
   dir: string;
   log: (line: string) => void;
   /** called while the Service's load balancer is ACTIVE (the e2e test looks at its OVN row) */
-  onLoadBalancer?: (lbId: string) => Promise<void>;
+  onLoadBalancer?: (lb: { id: string; vip: string; members: string[] }) => Promise<void>;
 }
 
 interface WorkloadResult {
@@ -238,17 +238,20 @@ export async function workloadWithRealControllers(o: WorkloadOptions): Promise<W
   const os = OpenStackClient.fromCloudsYaml({ cloud: o.cloud, env: { OS_CLIENT_CONFIG_FILE: o.cloudsYaml } });
   const cluster = await startCluster({ nodes: 1, dir: join(o.dir, 'k8s'), stopOnExit: true, log: o.log });
   const procs = new Processes(o.dir);
+  let deleted: Run | undefined;
   try {
     const result = await drive(o, { objects, servers, os, client: cluster.client, procs, cpo, provisioner, lap });
     await procs.stopAll();
     await cluster.stop();
-    const deleted = await o.osk(['cluster', 'delete', '-f', file, '--yes', '-o', 'json'], 15 * 60_000);
+    deleted = await o.osk(['cluster', 'delete', '-f', file, '--yes', '-o', 'json'], 15 * 60_000);
     assert.equal(deleted.code, 0, show(deleted));
     lap('osk cluster delete');
     return { seconds, servers, ...result, leftover: await leftovers(os, o.name) };
   } finally {
     await procs.stopAll();
     await cluster.stop().catch(() => undefined);
+    // After a failure too: the cloud may be shared (a development cloud), leave nothing of the cluster.
+    if (!deleted) await o.osk(['cluster', 'delete', '-f', file, '--yes'], 15 * 60_000);
     await os.close();
   }
 }
@@ -383,7 +386,7 @@ async function serviceLoadBalancer(o: WorkloadOptions, d: Drive): Promise<Worklo
     nodePort,
   };
   o.log(`load balancer: ${JSON.stringify(result)}`);
-  await o.onLoadBalancer?.(lb.id);
+  await o.onLoadBalancer?.(result);
 
   await client.delete('/api/v1/namespaces/default/services/web');
   // OCCM's finalizer keeps the Service until the load balancer is deleted.
@@ -412,11 +415,13 @@ async function claimVolume(o: WorkloadOptions, d: Drive, conf: string): Promise<
         ? `--cloud-config=${conf}`
         : a,
   );
-  d.procs.start('cinder-csi-plugin', d.cpo.cinderCsi, plugin);
+  // Both with the controller's ServiceAccount, as in its pod (the plugin reads the claim's
+  // annotations: --pvc-annotations).
+  const kc = await serviceAccountKubeconfig(client, CSI_CONTROLLER_SERVICE_ACCOUNT, join(o.dir, 'csi.kubeconfig'));
+  d.procs.start('cinder-csi-plugin', d.cpo.cinderCsi, [...plugin, `--kubeconfig=${kc}`]);
   const prov = renderedArgs(d.objects, 'Deployment', 'csi-cinder-controllerplugin', 'csi-provisioner').map((a) =>
     a.startsWith('--csi-address=') ? `--csi-address=${socket}` : a,
   );
-  const kc = await serviceAccountKubeconfig(client, CSI_CONTROLLER_SERVICE_ACCOUNT, join(o.dir, 'csi.kubeconfig'));
   d.procs.start('csi-provisioner', d.provisioner.binary, [
     ...prov,
     `--kubeconfig=${kc}`,
