@@ -445,7 +445,7 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     }
   });
 
-  test("osk cluster's add-ons with the real controllers: OCCM v1.36.0 initialises the nodes from Nova, a Service of type LoadBalancer is an ACTIVE OVN load balancer with the workers as members and goes with the Service, a claim is Bound to a Cinder volume (cinder-csi-plugin + csi-provisioner) and goes with it; delete leaves nothing", {
+  test("osk cluster's add-ons with the real controllers: OCCM v1.36.0 initialises the nodes from Nova, a Service of type LoadBalancer is an ACTIVE OVN load balancer with the workers as members and goes with the Service, a claim is Bound to a Cinder volume (cinder-csi-plugin + csi-provisioner), attached to the pod's server (csi-attacher) and goes with it; delete leaves nothing", {
     timeout: 60 * 60_000,
   }, async () => {
     const cloudsYaml = join(cloudDir(), 'clouds.yaml');
@@ -478,6 +478,10 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       [1, 'local', 'wl', 'data'],
       "a 1 GiB volume of the StorageClass's type, tagged with the cluster and the claim",
     );
+    // Attached to the worker's server while the pod was there (Nova gave a device), then detached.
+    assert.equal(r.attachment.serverId, worker.id);
+    assert.match(r.attachment.device, /^\/dev\//);
+    assert.equal(r.attachment.detached, true);
     assert.deepEqual(r.leftover, {
       servers: [],
       networks: [],

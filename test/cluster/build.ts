@@ -350,6 +350,16 @@ const CSI_PROVISIONER: GoModuleBuild = {
   stamps: { 'main.version': 'v6.4.0' },
 };
 
+/** The CSI external-attacher sidecar: VolumeAttachment → ControllerPublishVolume (attach to the node's server). */
+const CSI_ATTACHER: GoModuleBuild = {
+  name: 'csi external-attacher',
+  prefix: 'csi-attacher',
+  module: 'github.com/kubernetes-csi/external-attacher/v4',
+  version: 'v4.13.0',
+  commands: ['cmd/csi-attacher'],
+  stamps: { 'main.version': 'v4.13.0' },
+};
+
 /** Returns the path of the cached coredns binary, building it first when this pin has none. */
 export function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
   return ensureGoInstall(COREDNS, opts);
@@ -376,6 +386,12 @@ export async function ensureCloudProviderOpenStack(
 export async function ensureCsiProvisioner(opts: EnsureOptions = {}): Promise<{ binary: string; version: string }> {
   const bin = await ensureGoModuleBuild(CSI_PROVISIONER, opts);
   return { binary: join(bin, 'csi-provisioner'), version: CSI_PROVISIONER.version };
+}
+
+/** The csi-attacher sidecar, built first when this pin has none. */
+export async function ensureCsiAttacher(opts: EnsureOptions = {}): Promise<{ binary: string; version: string }> {
+  const bin = await ensureGoModuleBuild(CSI_ATTACHER, opts);
+  return { binary: join(bin, 'csi-attacher'), version: CSI_ATTACHER.version };
 }
 
 function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { OpenStackClient } from '../../src/openstack/index.js';
 import { OCCM_SERVICE_ACCOUNT } from '../../src/plan/cluster-addons.js';
 import { CINDER_CSI_DRIVER, CSI_CONTROLLER_SERVICE_ACCOUNT } from '../../src/plan/cluster-csi.js';
-import { ensureCloudProviderOpenStack, ensureCsiProvisioner } from './build.js';
+import { ensureCloudProviderOpenStack, ensureCsiAttacher, ensureCsiProvisioner } from './build.js';
 import { startCluster } from './control-plane.js';
 import { type KubeClient, type KubeObject, waitFor } from './kube.js';
 
@@ -55,6 +55,8 @@ interface WorkloadResult {
     nodePort: number;
   };
   volume: { id: string; size: number; type: string; cluster: string; pvc: string };
+  /** the volume attached to the worker's server (csi-attacher + the plugin), then detached */
+  attachment: { serverId: string; device: string; detached: boolean };
   /** what the cluster's cloud still has after `osk cluster delete` (all empty) */
   leftover: Record<string, string[]>;
 }
@@ -104,7 +106,12 @@ function kubeletNode(name: string, role: 'control-plane' | 'worker'): KubeObject
             }
           : {}),
       },
-      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      // The kubelet's own: kube-controller-manager attaches and detaches the node's volumes.
+      annotations: {
+        'kwok.x-k8s.io/node': 'fake',
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+      },
     },
     spec: {
       taints: [
@@ -205,6 +212,7 @@ export async function workloadWithRealControllers(o: WorkloadOptions): Promise<W
   mkdirSync(o.dir, { recursive: true });
   const cpo = await ensureCloudProviderOpenStack({ log: o.log });
   const provisioner = await ensureCsiProvisioner({ log: o.log });
+  const attacher = await ensureCsiAttacher({ log: o.log });
   lap('binaries');
 
   const file = join(o.dir, 'cluster.yaml');
@@ -240,7 +248,17 @@ export async function workloadWithRealControllers(o: WorkloadOptions): Promise<W
   const procs = new Processes(o.dir);
   let deleted: Run | undefined;
   try {
-    const result = await drive(o, { objects, servers, os, client: cluster.client, procs, cpo, provisioner, lap });
+    const result = await drive(o, {
+      objects,
+      servers,
+      os,
+      client: cluster.client,
+      procs,
+      cpo,
+      provisioner,
+      attacher,
+      lap,
+    });
     await procs.stopAll();
     await cluster.stop();
     deleted = await o.osk(['cluster', 'delete', '-f', file, '--yes', '-o', 'json'], 15 * 60_000);
@@ -283,6 +301,7 @@ interface Drive {
   procs: Processes;
   cpo: { occm: string; cinderCsi: string };
   provisioner: { binary: string };
+  attacher: { binary: string };
   lap: (what: string) => void;
 }
 
@@ -344,8 +363,8 @@ async function drive(o: WorkloadOptions, d: Drive): Promise<Omit<WorkloadResult,
   }));
 
   const loadBalancer = await serviceLoadBalancer(o, d);
-  const volume = await claimVolume(o, d, conf);
-  return { nodes: nodeInfo, loadBalancer, volume };
+  const storage = await claimVolume(o, d, conf);
+  return { nodes: nodeInfo, loadBalancer, ...storage };
 }
 
 /** A Service of type LoadBalancer: an Octavia load balancer (OVN), its ingress IP, and gone with the Service. */
@@ -405,7 +424,11 @@ async function serviceLoadBalancer(o: WorkloadOptions, d: Drive): Promise<Worklo
 }
 
 /** A claim of the cluster's StorageClass, Bound to a Cinder volume made by the real provisioner and plugin. */
-async function claimVolume(o: WorkloadOptions, d: Drive, conf: string): Promise<WorkloadResult['volume']> {
+async function claimVolume(
+  o: WorkloadOptions,
+  d: Drive,
+  conf: string,
+): Promise<Pick<WorkloadResult, 'volume' | 'attachment'>> {
   const { client, os } = d;
   const socket = join(o.dir, 'csi.sock');
   const plugin = renderedArgs(d.objects, 'Deployment', 'csi-cinder-controllerplugin', 'cinder-csi-plugin').map((a) =>
@@ -424,6 +447,14 @@ async function claimVolume(o: WorkloadOptions, d: Drive, conf: string): Promise<
   );
   d.procs.start('csi-provisioner', d.provisioner.binary, [
     ...prov,
+    `--kubeconfig=${kc}`,
+    '--leader-election-namespace=kube-system',
+  ]);
+  const att = renderedArgs(d.objects, 'Deployment', 'csi-cinder-controllerplugin', 'csi-attacher').map((a) =>
+    a.startsWith('--csi-address=') ? `--csi-address=${socket}` : a,
+  );
+  d.procs.start('csi-attacher', d.attacher.binary, [
+    ...att,
     `--kubeconfig=${kc}`,
     '--leader-election-namespace=kube-system',
   ]);
@@ -476,8 +507,7 @@ async function claimVolume(o: WorkloadOptions, d: Drive, conf: string): Promise<
     pvc: vol.metadata['csi.storage.k8s.io/pvc/name'] ?? '',
   };
   o.log(`volume: ${JSON.stringify(volume)}`);
-
-  await client.delete('/api/v1/namespaces/default/pods/db?gracePeriodSeconds=0');
+  const attachment = await attachDetach(d, pv.metadata.name, volumeId, worker.id);
   await client.delete('/api/v1/namespaces/default/persistentvolumeclaims/data');
   await d.procs.waitFor(
     'the Cinder volume to be deleted with the claim',
@@ -485,5 +515,49 @@ async function claimVolume(o: WorkloadOptions, d: Drive, conf: string): Promise<
     180_000,
   );
   d.lap('claim deleted, Cinder volume deleted');
-  return volume;
+  return { volume, attachment };
+}
+
+type Attachment = KubeObject & {
+  spec: { source: { persistentVolumeName?: string }; nodeName: string };
+  status?: { attached?: boolean; attachmentMetadata?: Record<string, string> };
+};
+
+/**
+ * The pod on the worker: kube-controller-manager's attach-detach controller makes the
+ * VolumeAttachment, csi-attacher has the plugin attach the volume to the worker's Nova server;
+ * the pod deleted, it is detached again.
+ */
+async function attachDetach(
+  d: Drive,
+  pvName: string,
+  volumeId: string,
+  serverId: string,
+): Promise<WorkloadResult['attachment']> {
+  const { client, os } = d;
+  const attachments = async () =>
+    (await client.list<Attachment>('/apis/storage.k8s.io/v1/volumeattachments')).filter(
+      (a) => a.spec.source.persistentVolumeName === pvName,
+    );
+  const va = await d.procs.waitFor(
+    "the volume attached to the worker's server",
+    async () => (await attachments()).find((a) => a.status?.attached),
+    180_000,
+  );
+  const vol = await os.blockStorage.volumes.get(volumeId);
+  assert.equal(vol.status, 'in-use');
+  assert.deepEqual(
+    vol.attachments.map((a) => a.server_id),
+    [serverId],
+  );
+  d.lap('volume attached to the server (csi-attacher + cinder-csi-plugin)');
+  await client.delete('/api/v1/namespaces/default/pods/db?gracePeriodSeconds=0');
+  await d.procs.waitFor(
+    'the volume detached',
+    async () =>
+      (await attachments()).length === 0 && (await os.blockStorage.volumes.get(volumeId)).status === 'available',
+    180_000,
+  );
+  d.lap('pod deleted, volume detached');
+  return { serverId, device: va.status?.attachmentMetadata?.DevicePath ?? '', detached: true };
 }
