@@ -133,3 +133,14 @@ test('one StorageClass per volume type, the default one annotated, no class with
   );
   assert.equal(clusterAddons(file(), inputs()).filter((o) => o.kind === 'StorageClass').length, 0);
 });
+
+test("OCCM runs as its image's non-root user and can read cloud.conf (group-readable through fsGroup)", () => {
+  const ds = clusterAddons(file(), inputs()).find((o) => o.metadata?.name === 'openstack-cloud-controller-manager');
+  assert.ok(ds && ds.kind === 'DaemonSet');
+  const pod = ds.spec?.template.spec;
+  assert.equal(pod?.securityContext?.runAsNonRoot, true);
+  assert.equal(pod?.securityContext?.fsGroup, pod?.securityContext?.runAsUser);
+  const mode = pod?.volumes?.find((v) => v.name === 'cloud-config')?.secret?.defaultMode ?? 0;
+  assert.equal(mode & 0o040, 0o040, 'group-readable');
+  assert.equal(mode & 0o004, 0, 'not world-readable');
+});

@@ -13,6 +13,7 @@ import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { OskError } from '../errors.js';
 import { toPlainYaml } from '../plain-yaml.js';
 import type { ClusterFile } from '../spec/schema-cluster.js';
 import {
@@ -50,7 +51,10 @@ type AddonObject = ISecret | IServiceAccount | IClusterRole | IClusterRoleBindin
  */
 function gcfgValue(v: string | number | boolean): string {
   const s = String(v);
-  if (/[\n\r\0]/.test(s)) throw new Error(`a cloud.conf value cannot hold a line break: ${JSON.stringify(s)}`);
+  if (/[\n\r\0]/.test(s))
+    throw new OskError(`a cloud.conf value cannot hold a line break: ${JSON.stringify(s)}`, {
+      hint: 'check auth_url and region_name of the cloud in clouds.yaml',
+    });
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
@@ -104,6 +108,8 @@ function cloudConfigSecret(file: ClusterFile, i: AddonInputs): ISecret {
 }
 
 const OCCM = 'openstack-cloud-controller-manager';
+/** The uid OCCM's image runs as (its manifests' runAsUser). */
+const OCCM_UID = 1001;
 export const OCCM_SERVICE_ACCOUNT = 'cloud-controller-manager';
 const rule = (apiGroups: string[], resources: string[], verbs: string[]) => ({ apiGroups, resources, verbs });
 
@@ -168,7 +174,8 @@ function occmDaemonSet(file: ClusterFile): IDaemonSet {
           serviceAccountName: OCCM_SERVICE_ACCOUNT,
           priorityClassName: 'system-cluster-critical',
           hostNetwork: true,
-          securityContext: { runAsUser: 1001, runAsNonRoot: true },
+          // Not root; the Secret's files are root's, so they are readable through the group (fsGroup).
+          securityContext: { runAsUser: OCCM_UID, runAsNonRoot: true, fsGroup: OCCM_UID },
           containers: [
             {
               name: OCCM,
@@ -186,7 +193,7 @@ function occmDaemonSet(file: ClusterFile): IDaemonSet {
               volumeMounts: [{ name: 'cloud-config', mountPath: CLOUD_CONFIG_DIR, readOnly: true }],
             },
           ],
-          volumes: [{ name: 'cloud-config', secret: { secretName: CLOUD_CONFIG_SECRET, defaultMode: 0o400 } }],
+          volumes: [{ name: 'cloud-config', secret: { secretName: CLOUD_CONFIG_SECRET, defaultMode: 0o440 } }],
         },
       },
     },
