@@ -4,6 +4,8 @@ import { loadCloud, OpenStackClient } from '../openstack/index.js';
 import type { ClusterFile } from '../spec/schema-cluster.js';
 import { clusterSecretStorePath, statePaths } from '../state/paths.js';
 import { SecretStore } from '../state/secret-store.js';
+import { addonsYaml, clusterAddons } from '../plan/cluster-addons.js';
+import { addonInputs, findClusterIds } from '../targets/cluster/addons.js';
 import { createCluster } from '../targets/cluster/create.js';
 import { deleteCluster } from '../targets/cluster/delete.js';
 import { clusterStatus, listClusters } from '../targets/cluster/inspect.js';
@@ -118,6 +120,26 @@ export async function status(opts: { filename: string; osCloud?: string; output:
       );
     }
     if (!s.ready) throw new ExitStatus(ExitCode.failed);
+  } finally {
+    await os.close();
+  }
+}
+
+export async function addons(
+  opts: { filename: string; osCloud?: string; output: 'yaml' | 'json' },
+  io: Io,
+): Promise<void> {
+  const file = await readClusterFile(opts.filename, io);
+  const os = await openCloud(opts.osCloud, file);
+  try {
+    const name = file.metadata.name;
+    const store = await SecretStore.open(clusterSecretStorePath(name), `cluster/${name}`);
+    const objects = clusterAddons(file, await addonInputs(os, file, store, await findClusterIds(os, file)));
+    io.stdout(
+      opts.output === 'yaml'
+        ? addonsYaml(objects)
+        : machine({ apiVersion: 'v1', kind: 'List', metadata: {}, items: objects }, 'json'),
+    );
   } finally {
     await os.close();
   }

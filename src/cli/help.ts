@@ -295,6 +295,20 @@ const HELP: Record<string, VerbHelp> = {
       badInput,
     ],
   },
+  'cluster addons': {
+    examples: [
+      [
+        'osk cluster addons -f cluster.yaml | kubectl apply -f -',
+        'the cloud controller, Cinder CSI and StorageClasses',
+      ],
+      ['osk cluster addons -f cluster.yaml -o json', 'the same objects as a v1 List'],
+    ],
+    exit: [
+      { code: 0, meaning: 'printed' },
+      { code: 1, meaning: 'a call to the cloud failed' },
+      { ...badInput, meaning: `${badInput.meaning}; also a cluster osk has not created (no network or credential)` },
+    ],
+  },
   'cluster status': {
     examples: [
       ['osk cluster status -f cluster.yaml', 'per object: ok, missing, error, differs (from the file) or extra'],

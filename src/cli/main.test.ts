@@ -464,7 +464,7 @@ test('--help of every verb has examples and its exit codes', async () => {
   assert.match((await run(['diff', '--help'])).out, / {4}1 {2}osk apply would change something/);
 });
 
-test('-o is the same everywhere: text, json and yaml on every verb with output (render: yaml or json)', () => {
+test('-o is the same everywhere: text, json and yaml on every verb with output (what renders objects: yaml or json)', () => {
   const io: Io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '' };
   const formats: Record<string, readonly string[] | undefined> = {};
   const walk = (cmd: Command, path: string[]) => {
@@ -479,8 +479,10 @@ test('-o is the same everywhere: text, json and yaml on every verb with output (
     }
   };
   walk(buildCli(io), []);
-  assert.deepEqual(formats.render, ['yaml', 'json']);
-  delete formats.render;
+  for (const renders of ['render', 'cluster addons']) {
+    assert.deepEqual(formats[renders], ['yaml', 'json'], renders);
+    delete formats[renders];
+  }
   assert.ok(Object.keys(formats).length >= 8, Object.keys(formats).join(', '));
   for (const [verb, f] of Object.entries(formats)) assert.deepEqual(f, ['text', 'json', 'yaml'], verb);
 });

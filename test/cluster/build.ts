@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -285,6 +286,24 @@ interface GoInstall {
   binary: string;
 }
 
+/**
+ * Programs built from their own module at a pinned version whose go.mod has replace lines:
+ * `go install pkg@version` refuses those ("contains replace directives"), so the module's archive
+ * is copied out of the module cache and built as the main module, where its replace lines apply
+ * (the pins its authors tested). Several commands of one module build in one `go build`, so the
+ * packages they share compile once. Static, cached like GoInstall.
+ */
+interface GoModuleBuild {
+  name: string;
+  prefix: string;
+  module: string;
+  version: string;
+  /** command directories inside the module, each a binary named after its last element */
+  commands: string[];
+  /** -X settings (the version a program reports) */
+  stamps: Record<string, string>;
+}
+
 /** CoreDNS, the real node's cluster DNS. */
 export const COREDNS = {
   name: 'CoreDNS',
@@ -308,6 +327,39 @@ export const REGISTRY = {
   binary: 'registry',
 } as const satisfies GoInstall;
 
+/**
+ * The OpenStack cloud controller manager and the Cinder CSI plugin, what a workload cluster on
+ * osk's cloud runs (test/workload). v1.36.0: the newest tag; the proxy serves exact versions only.
+ */
+const CLOUD_PROVIDER_OPENSTACK: GoModuleBuild = {
+  name: 'cloud-provider-openstack',
+  prefix: 'cloud-provider-openstack',
+  module: 'k8s.io/cloud-provider-openstack',
+  version: 'v1.36.0',
+  commands: ['cmd/openstack-cloud-controller-manager', 'cmd/cinder-csi-plugin'],
+  stamps: { 'k8s.io/cloud-provider-openstack/pkg/version.Version': 'v1.36.0' },
+};
+
+/** The CSI external-provisioner sidecar: PVC → CreateVolume of a CSI controller. */
+const CSI_PROVISIONER: GoModuleBuild = {
+  name: 'csi external-provisioner',
+  prefix: 'csi-provisioner',
+  module: 'github.com/kubernetes-csi/external-provisioner/v6',
+  version: 'v6.4.0',
+  commands: ['cmd/csi-provisioner'],
+  stamps: { 'main.version': 'v6.4.0' },
+};
+
+/** The CSI external-attacher sidecar: VolumeAttachment → ControllerPublishVolume (attach to the node's server). */
+const CSI_ATTACHER: GoModuleBuild = {
+  name: 'csi external-attacher',
+  prefix: 'csi-attacher',
+  module: 'github.com/kubernetes-csi/external-attacher/v4',
+  version: 'v4.13.0',
+  commands: ['cmd/csi-attacher'],
+  stamps: { 'main.version': 'v4.13.0' },
+};
+
 /** Returns the path of the cached coredns binary, building it first when this pin has none. */
 export function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
   return ensureGoInstall(COREDNS, opts);
@@ -318,7 +370,72 @@ export function ensureRegistry(opts: EnsureOptions = {}): Promise<string> {
   return ensureGoInstall(REGISTRY, opts);
 }
 
-async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {
+/** openstack-cloud-controller-manager and cinder-csi-plugin, built first when this pin has none. */
+export async function ensureCloudProviderOpenStack(
+  opts: EnsureOptions = {},
+): Promise<{ occm: string; cinderCsi: string; version: string }> {
+  const bin = await ensureGoModuleBuild(CLOUD_PROVIDER_OPENSTACK, opts);
+  return {
+    occm: join(bin, 'openstack-cloud-controller-manager'),
+    cinderCsi: join(bin, 'cinder-csi-plugin'),
+    version: CLOUD_PROVIDER_OPENSTACK.version,
+  };
+}
+
+/** The csi-provisioner sidecar, built first when this pin has none. */
+export async function ensureCsiProvisioner(opts: EnsureOptions = {}): Promise<{ binary: string; version: string }> {
+  const bin = await ensureGoModuleBuild(CSI_PROVISIONER, opts);
+  return { binary: join(bin, 'csi-provisioner'), version: CSI_PROVISIONER.version };
+}
+
+/** The csi-attacher sidecar, built first when this pin has none. */
+export async function ensureCsiAttacher(opts: EnsureOptions = {}): Promise<{ binary: string; version: string }> {
+  const bin = await ensureGoModuleBuild(CSI_ATTACHER, opts);
+  return { binary: join(bin, 'csi-attacher'), version: CSI_ATTACHER.version };
+}
+
+function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {
+  return ensureCachedTool(tool, opts, async (go, tmp, note) => {
+    const args = ['install', '-v', '-trimpath', '-ldflags=-s -w', `${tool.package}@${tool.version}`];
+    await runGo(go, args, note, { ...process.env, GOBIN: join(tmp, 'bin'), CGO_ENABLED: '0' });
+  }).then((bin) => join(bin, tool.binary));
+}
+
+function ensureGoModuleBuild(tool: GoModuleBuild, opts: EnsureOptions): Promise<string> {
+  return ensureCachedTool(tool, opts, async (go, tmp, note) => {
+    let dir = '';
+    await runGo(go, ['mod', 'download', '-json', `${tool.module}@${tool.version}`], (line, stream) => {
+      const m = /^\s*"Dir": "(.+)",?$/.exec(line);
+      if (m?.[1]) dir = m[1];
+      else if (stream === 'stderr') note(line);
+    });
+    if (!dir) throw new Error(`go mod download ${tool.module}@${tool.version} named no directory`);
+    // The module cache is read-only; go build writes nothing into the source, but a copy keeps the
+    // cache untouched whatever the module's build does, and it is removed with the build.
+    const src = join(tmp, 'src');
+    cpSync(dir, src, { recursive: true });
+    const x = Object.entries(tool.stamps).map(([k, v]) => `-X ${k}=${v}`);
+    const args = ['build', '-v', '-trimpath', '-buildvcs=false', `-ldflags=-s -w ${x.join(' ')}`];
+    await runGo(
+      go,
+      [...args, '-o', `${join(tmp, 'bin')}/`, ...tool.commands.map((c) => `./${c}`)],
+      note,
+      { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      src,
+    );
+    rmSync(src, { recursive: true, force: true });
+  });
+}
+
+/**
+ * The cache, lock and progress around one tool's build: cacheRoot()/<prefix>-<version>-<go hash>,
+ * built into a temporary directory renamed into place only when complete. Returns its bin directory.
+ */
+async function ensureCachedTool(
+  tool: { name: string; prefix: string; version: string },
+  opts: EnsureOptions,
+  build: (go: string, tmp: string, note: (line: string) => void) => Promise<void>,
+): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   opts = { ...opts, progress: opts.progress ?? (opts.log ? 'lines' : defaultProgressMode()) };
   const go = goCommand();
@@ -327,31 +444,25 @@ async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<st
     cacheRoot(),
     `${tool.prefix}-${tool.version}-${createHash('sha256').update(gv).digest('hex').slice(0, 8)}`,
   );
-  const binary = join(root, 'bin', tool.binary);
-  if (existsSync(join(root, 'complete'))) return binary;
+  const binDir = join(root, 'bin');
+  if (existsSync(join(root, 'complete'))) return binDir;
   mkdirSync(cacheRoot(), { recursive: true });
   await acquireLock(`${root}.lock`, log, opts);
   try {
-    if (existsSync(join(root, 'complete'))) return binary;
+    if (existsSync(join(root, 'complete'))) return binDir;
     const tmp = `${root}.tmp-${process.pid}`;
     removeAbandonedBuilds(root);
     mkdirSync(join(tmp, 'bin'), { recursive: true });
-    log(`building ${tool.name} ${tool.version} with ${gv} into ${dirname(binary)} (a few minutes the first time)`);
+    log(`building ${tool.name} ${tool.version} with ${gv} into ${binDir} (a few minutes the first time)`);
     const started = Date.now();
-    const p = startProgress(`go install ${tool.name}`, { log, ...modeOf(opts) });
+    const p = startProgress(`go build ${tool.name}`, { log, ...modeOf(opts) });
     let packages = 0;
-    const args = ['install', '-v', '-trimpath', '-ldflags=-s -w', `${tool.package}@${tool.version}`];
     try {
-      await runGo(
-        go,
-        args,
-        (line) => {
-          if (!IMPORT_PATH.test(line)) return void p.note(`  go: ${line}`);
-          packages++;
-          p.update(`${packages} packages (${line})`);
-        },
-        { ...process.env, GOBIN: join(tmp, 'bin'), CGO_ENABLED: '0' },
-      );
+      await build(go, tmp, (line) => {
+        if (!IMPORT_PATH.test(line)) return void p.note(`  go: ${line}`);
+        packages++;
+        p.update(`${packages} packages (${line})`);
+      });
     } catch (e) {
       p.done(`building ${tool.name} failed after ${packages} packages`);
       throw e;
@@ -361,7 +472,7 @@ async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<st
     writeFileSync(join(tmp, 'complete'), `${JSON.stringify({ ...tool, go: gv, buildSeconds: seconds }, null, 2)}\n`);
     rmSync(root, { recursive: true, force: true });
     renameSync(tmp, root);
-    return binary;
+    return binDir;
   } finally {
     rmSync(`${root}.lock`, { recursive: true, force: true });
   }
@@ -477,10 +588,11 @@ function runGo(
   args: string[],
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   env: NodeJS.ProcessEnv = process.env,
+  cwd = GO_MODULE_DIR,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('nice', ['-n', '19', go, ...args], {
-      cwd: GO_MODULE_DIR,
+      cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -501,7 +613,7 @@ function runGo(
     child.on('close', (code) => {
       for (const stream of ['stdout', 'stderr'] as const) if (partial[stream]) emit(partial[stream], stream);
       if (code === 0) resolve();
-      else reject(new Error(`${go} ${args.join(' ')} failed (exit ${code}) in ${GO_MODULE_DIR}:\n${tail}`));
+      else reject(new Error(`${go} ${args.join(' ')} failed (exit ${code}) in ${cwd}:\n${tail}`));
     });
   });
 }
