@@ -127,7 +127,11 @@ test('Keystone, Glance and Placement from Debian-built images converge on a real
     cliEnv,
   );
   assert.equal(created.code, 0, created.stderr);
-  assert.equal((JSON.parse(created.stdout) as { status: string }).status, 'active');
+  // The openstack CLI prints the image as created, before its upload ('queued'): Glance's own
+  // view after the upload is what counts.
+  const shown = runCommand('openstack', ['image', 'show', '-f', 'json', 'rn-image'], cliEnv);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal((JSON.parse(shown.stdout) as { status: string }).status, 'active');
   const saved = join(dir, 'saved.raw');
   const save = runCommand('openstack', ['image', 'save', '--file', saved, 'rn-image'], cliEnv);
   assert.equal(save.code, 0, save.stderr);

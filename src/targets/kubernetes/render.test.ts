@@ -72,6 +72,22 @@ for (const name of Object.keys(CLOUDS)) {
     }
   });
 
+  // An oslo WSGI app under uwsgi gets no --config-dir: oslo reads /etc/<project>/<project>.conf.d
+  // by itself, so the credentials must be there or the API starts without them (Glance did).
+  test(`${name}: the credentials of an API under uwsgi are in the config dir oslo finds by itself`, () => {
+    const { objects } = rendered(name);
+    let seen = 0;
+    for (const { owner, spec } of podSpecs(objects))
+      for (const c of spec.containers)
+        if (c.command?.[0] === 'uwsgi')
+          for (const m of (c.volumeMounts ?? []) as { mountPath: string }[])
+            if (m.mountPath.endsWith('/secrets.conf')) {
+              seen++;
+              assert.match(m.mountPath, /^\/etc\/([a-z]+)\/\1\.conf\.d\/secrets\.conf$/, owner);
+            }
+    if (name !== 'bare') assert.ok(seen > 0, 'some API runs under uwsgi');
+  });
+
   test(`${name}: everything a pod references is rendered`, () => {
     const { objects } = rendered(name);
     const have = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
