@@ -69,7 +69,8 @@ export interface GuestOptions {
   lockWaitMs?: number;
 }
 
-function guestCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+/** Where guest images are kept (and the hypervisor probe's result, beside the kernel it boots). */
+export function guestCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(oskCacheDir(env), 'guest');
 }
 
