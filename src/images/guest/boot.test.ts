@@ -51,17 +51,48 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls the console log until `pattern` shows, the deadline passes or QEMU is gone. */
-async function waitFor(log: string, pattern: RegExp, qemu: ChildProcess, deadline: number): Promise<RegExpExecArray> {
+/**
+ * Polls the console log until `pattern` shows, the deadline passes or QEMU is gone; a line the
+ * guest prints after the awaited one (`before`, its ready line by default) without it is a failure.
+ */
+async function waitFor(
+  log: string,
+  pattern: RegExp,
+  qemu: ChildProcess,
+  deadline: number,
+  before: RegExp | undefined = /osk-guest: ready .*\n/,
+): Promise<RegExpExecArray> {
   for (;;) {
     // The serial line ends lines with CR LF.
     const text = (await readFile(log, 'utf8').catch(() => '')).replaceAll('\r', '');
     const m = pattern.exec(text);
     if (m) return m;
-    if (qemu.exitCode !== null || Date.now() > deadline)
+    if (qemu.exitCode !== null || Date.now() > deadline || before?.test(text))
       assert.fail(`no ${pattern} on the console (qemu exit ${qemu.exitCode}); console:\n${text}`);
     await sleep(200);
   }
+}
+
+/**
+ * QEMU as Nova's libvirt driver starts an instance on x86: machine pc, the image as a virtio disk
+ * (snapshot=on: the cached image is never written), the config drive as an IDE CD-ROM, a virtio
+ * NIC; user-mode networking with `netdev` options; the serial port into console.log.
+ */
+function startGuest(dir: string, disk: string, netdev: string, cdrom?: string) {
+  const log = join(dir, 'console.log');
+  const started = Date.now();
+  const qemu = spawn(
+    'qemu-system-x86_64',
+    [
+      ...['-accel', 'tcg', '-machine', 'pc', '-m', '256', '-smp', '1', '-display', 'none', '-no-reboot'],
+      ...['-drive', `file=${disk},if=virtio,format=qcow2,snapshot=on`],
+      ...(cdrom ? ['-drive', `file=${cdrom},if=ide,media=cdrom,readonly=on`] : []),
+      ...['-netdev', `user,id=n0,${netdev}`, '-device', 'virtio-net-pci,netdev=n0'],
+      ...['-serial', `file:${log}`, '-monitor', 'none'],
+    ],
+    { stdio: 'ignore' },
+  );
+  return { qemu, log, started };
 }
 
 test('the guest image boots from its disk under TCG: DHCP, host name and keys from a config drive, SSH', async (t) => {
@@ -101,19 +132,8 @@ test('the guest image boots from its disk under TCG: DHCP, host name and keys fr
   execFileSync('genisoimage', ['-quiet', '-o', iso, '-V', 'config-2', '-r', '-J', join(dir, 'config-drive')]);
 
   const port = await freePort();
-  const log = join(dir, 'console.log');
-  const started = Date.now();
-  qemu = spawn(
-    'qemu-system-x86_64',
-    [
-      ...['-accel', 'tcg', '-machine', 'pc', '-m', '256', '-smp', '1', '-display', 'none', '-no-reboot'],
-      ...['-drive', `file=${warm.disk},if=virtio,format=qcow2,snapshot=on`],
-      ...['-drive', `file=${iso},if=ide,media=cdrom,readonly=on`],
-      ...['-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0'],
-      ...['-serial', `file:${log}`, '-monitor', 'none'],
-    ],
-    { stdio: 'ignore' },
-  );
+  const { qemu: q, log, started } = startGuest(dir, warm.disk, `hostfwd=tcp:127.0.0.1:${port}-:22`, iso);
+  qemu = q;
   const deadline = started + 300_000;
   const at = () => ((Date.now() - started) / 1000).toFixed(1);
   const dhcp = await waitFor(log, /osk-guest: dhcp eth0 address (\S+)\/(\d+) router (\S+)/, qemu, deadline);
@@ -134,7 +154,7 @@ test('the guest image boots from its disk under TCG: DHCP, host name and keys fr
   assert.equal(ready[1], name);
   assert.equal(ready[2], '10.0.2.15');
   const hostKey = (await waitFor(log, /-----BEGIN SSH HOST KEY KEYS-----\n(ssh-ed25519 \S+)/, qemu, deadline))[1]!;
-  await waitFor(log, /osk-guest: user-data: user data ran as 0\n/, qemu, deadline);
+  await waitFor(log, /osk-guest: user-data: user data ran as 0\n/, qemu, deadline, /osk-guest: user-data: exited/);
 
   // SSH with the key from the metadata, trusting only the host key the console showed.
   const knownHosts = join(dir, 'known_hosts');
@@ -157,4 +177,68 @@ test('the guest image boots from its disk under TCG: DHCP, host name and keys fr
   t.diagnostic(
     `boot under TCG from QEMU's start: DHCP lease at ${dhcpAt} s, metadata and host name at ${metadataAt} s, ready at ${readyAt} s (guest uptime ${ready[3]} s), SSH answered at ${sshAt} s`,
   );
+});
+
+/**
+ * A metadata service for one connection on stdin/stdout, as QEMU's guestfwd=…-cmd: runs it: the
+ * files of a directory under /openstack/latest/, 404 otherwise; each path asked is logged.
+ */
+const METADATA_SERVER = `import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+const dir = process.argv[2];
+let request = '';
+process.stdin.setEncoding('latin1').on('data', (d) => {
+  request += d;
+  if (!request.includes('\\r\\n\\r\\n')) return;
+  const path = /^GET (\\S+) /.exec(request)?.[1] ?? '';
+  appendFileSync(join(dir, 'requests.log'), path + '\\n');
+  const file = join(dir, 'served', path.replace(/^\\/openstack\\/latest\\//, ''));
+  const found = path.startsWith('/openstack/latest/') && !path.includes('..') && existsSync(file);
+  const body = found ? readFileSync(file) : Buffer.from('404 Not Found\\n');
+  process.stdout.write('HTTP/1.1 ' + (found ? '200 OK' : '404 Not Found') + '\\r\\nContent-Length: ' + body.length + '\\r\\nConnection: close\\r\\n\\r\\n');
+  process.stdout.write(body, () => process.exit(0));
+});
+`;
+
+test('without a config drive the guest reads the metadata service at 169.254.169.254', async (t) => {
+  const reason = await skipReason();
+  if (reason) return t.skip(reason);
+  const image = await ensureGuestImage();
+  const dir = await mkdtemp(join(tmpdir(), 'osk-guest-md-'));
+  let qemu: ChildProcess | undefined;
+  t.after(async () => {
+    if (qemu?.pid !== undefined && qemu.exitCode === null) process.kill(qemu.pid, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  const name = `osk-md-${randomBytes(3).toString('hex')}`;
+  await mkdir(join(dir, 'served'), { recursive: true });
+  const metadata = {
+    uuid: 'u',
+    name,
+    hostname: `${name}.novalocal`,
+    public_keys: { a: 'ssh-ed25519 AAAA a', b: 'ssh-ed25519 BBBB b' },
+  };
+  await writeFile(join(dir, 'served', 'meta_data.json'), JSON.stringify(metadata));
+  const server = join(dir, 'metadata-server.mjs');
+  await writeFile(server, METADATA_SERVER);
+  // guestfwd only serves addresses inside the user network: the network is 169.254.169.0/24 here,
+  // as the metadata address is on the link of a Neutron network with isolated metadata.
+  const netdev = `net=169.254.169.0/24,host=169.254.169.2,dhcpstart=169.254.169.16,guestfwd=tcp:169.254.169.254:80-cmd:${process.execPath} ${server} ${dir}`;
+  const booted = startGuest(dir, image.disk, netdev);
+  qemu = booted.qemu;
+  const { log, started } = booted;
+  const deadline = started + 300_000;
+  const dhcp = await waitFor(log, /osk-guest: dhcp eth0 address (\S+)\/(\d+) router (\S+)/, qemu, deadline);
+  assert.deepEqual(dhcp.slice(1), ['169.254.169.16', '24', '169.254.169.2']);
+  const md = await waitFor(log, /osk-guest: metadata from (\S+): hostname (\S+), (\d+) ssh keys/, qemu, deadline);
+  assert.deepEqual(md.slice(1), ['metadata-service', name, '2']);
+  await waitFor(
+    log,
+    new RegExp(`osk-guest: ready hostname=${name} address=169\\.254\\.169\\.16 ssh=22 metadata=metadata-service `),
+    qemu,
+    deadline,
+  );
+  const asked = (await readFile(join(dir, 'requests.log'), 'utf8')).split('\n').filter(Boolean);
+  assert.deepEqual(asked, ['/openstack/latest/meta_data.json', '/openstack/latest/user_data']);
+  t.diagnostic(`metadata service read, guest ready at ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });

@@ -42,6 +42,8 @@ export const GUEST_MODULES = [
   'sr_mod',
   'isofs',
   'vfat',
+  // vfat's default character set on this kernel (FAT_DEFAULT_IOCHARSET), or it mounts nothing.
+  'nls_ascii',
   'nls_utf8',
   'nls_cp437',
   'nls_iso8859_1',

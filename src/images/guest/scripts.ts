@@ -120,7 +120,8 @@ chmod 700 /run/osk/user-data.run
  * read-only file system with openstack/latest/meta_data.json: Nova's ISO 9660 labelled config-2
  * on a CD-ROM, or its vfat variant on a disk), else the metadata service at 169.254.169.254.
  * The host name and SSH keys come from there; the SSH host key is made here, each boot, and
- * printed between cloud-init's markers, which tools that read console logs know.
+ * printed between cloud-init's markers, which tools that read console logs know. wget runs under
+ * timeout: Debian 12's busybox wget crashes (SIGSEGV) when given its own -T.
  */
 const BOOT = `#!/bin/sh
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -175,8 +176,8 @@ if [ -z "$source" ] && [ -n "$address" ]; then
   url=http://169.254.169.254/openstack/latest
   tries=0
   while [ $tries -lt 10 ]; do
-    if wget -q -T 5 -O "$md/meta_data.json" "$url/meta_data.json" 2>/dev/null; then
-      wget -q -T 5 -O "$md/user_data" "$url/user_data" 2>/dev/null || rm -f "$md/user_data"
+    if timeout 10 wget -q -O "$md/meta_data.json" "$url/meta_data.json" 2>/dev/null; then
+      timeout 10 wget -q -O "$md/user_data" "$url/user_data" 2>/dev/null || rm -f "$md/user_data"
       source=metadata-service
       break
     fi
