@@ -67,7 +67,8 @@ export async function lockCache(dirs: CacheDirs): Promise<() => Promise<void>> {
 
 /**
  * A lock file `lock` in `dir` holding this process's pid. A lock whose process is gone is taken
- * over; one held by a live process is refused, naming `holder`, or waited for up to `waitMs`.
+ * over; one held by a live process (or by another call of this one) is refused, naming `holder`,
+ * or waited for up to `waitMs`.
  */
 export async function lockDir(dir: string, holder: string, waitMs = 0): Promise<() => Promise<void>> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -80,7 +81,10 @@ export async function lockDir(dir: string, holder: string, waitMs = 0): Promise<
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && pid !== process.pid && alive(pid)) {
+      // This process's own lock is another call in it when we may wait (two builds at once in one
+      // osk); without waiting, it is taken over as before.
+      const held = pid === process.pid ? waitMs > 0 : pid > 0 && alive(pid);
+      if (held) {
         if (Date.now() >= deadline)
           throw new OskError(`${holder} (pid ${pid}) is using the cache ${dir}`, {
             hint: 'wait for it to finish, or use another cache with OSK_CACHE_DIR',

@@ -129,6 +129,9 @@ export async function ensureGuestImage(opts: GuestOptions = {}): Promise<GuestIm
   opts.reporter?.begin(step, `Debian ${GUEST_SUITE}: ${GUEST_PACKAGES.join(', ')}`);
   const unlock = await lockDir(root, 'another guest image build', opts.lockWaitMs ?? 30 * 60_000);
   try {
+    // Holding the lock, no other build is running: a work directory left is a killed build's.
+    for (const f of await readdir(root))
+      if (f.startsWith('work-')) await rm(join(root, f), { recursive: true, force: true });
     const apt = await privateApt(join(root, 'apt'), opts.mirrors ?? (await hostMirrors()), GUEST_SUITE, GUEST_ARCH);
     await aptUpdate(apt, { onLine: say });
     const packages = await resolvePackages(apt, GUEST_PACKAGES, NOT_FOLLOWED);
