@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../../../test/support/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -35,18 +35,6 @@ async function skipReason(): Promise<string | undefined> {
   if (missing.length)
     return `needs ${missing.join(', ')} (bash scripts/install-test-tools.sh installs qemu-system-x86, qemu-utils, syslinux, mtools, dosfstools, genisoimage)`;
   return undefined;
-}
-
-/** A port nothing listens on now, on loopback (the kernel picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
