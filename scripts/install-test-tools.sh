@@ -42,9 +42,15 @@ source "$(dirname "$0")/lib/apt.sh"
 # openssh-client: the guest image is built (src/images/guest/) and booted under QEMU with a config
 # drive and SSH (boot.test.ts), and the hypervisor probe boots its kernel
 # (src/targets/local/hypervisor-probe.test.ts).
+# libvirt-daemon-system, libvirt-daemon-driver-qemu, libvirt-clients: a private libvirtd and
+# virtlogd (src/targets/local/libvirt.ts) boot the guest image as a libvirt domain
+# (libvirt.test.ts); libvirt-daemon-system creates the libvirt-qemu user the QEMU driver looks
+# up as root even when qemu.conf runs QEMU as root. Its services are never started by the
+# install (policy-rc.d below) and are disabled on a systemd host.
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
   containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo
-  python3-openstackclient qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools genisoimage openssh-client)
+  python3-openstackclient qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools genisoimage openssh-client
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 
@@ -92,7 +98,8 @@ apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null
 # Keep the packaged servers from starting at the next boot on a systemd host (the tests start
 # their own). One unit at a time: systemctl gives up on all of them when one is unknown.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-  for unit in prometheus.service prometheus-mysqld-exporter.service prometheus-blackbox-exporter.service; do
+  for unit in prometheus.service prometheus-mysqld-exporter.service prometheus-blackbox-exporter.service \
+    libvirtd.service virtlogd.service virtlockd.service libvirt-guests.service; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done
 fi
