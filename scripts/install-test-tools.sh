@@ -44,9 +44,10 @@ source "$(dirname "$0")/lib/apt.sh"
 # (src/targets/local/hypervisor-probe.test.ts).
 # libvirt-daemon-system, libvirt-daemon-driver-qemu, libvirt-clients: a private libvirtd and
 # virtlogd (src/targets/local/libvirt.ts) boot the guest image as a libvirt domain
-# (libvirt.test.ts); libvirt-daemon-system creates the libvirt-qemu user the QEMU driver looks
-# up as root even when qemu.conf runs QEMU as root. Its services are never started by the
-# install (policy-rc.d below) and are disabled on a systemd host.
+# (libvirt.test.ts). libvirt-daemon-system also makes the libvirt-qemu account (the QEMU
+# driver's built-in user) and the /etc, /var/lib, /var/log and /var/cache libvirt directories
+# the private daemons mount the cloud's own directories over. Its services are never started by
+# the install (policy-rc.d below) and are disabled on a systemd host.
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
   containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo
   python3-openstackclient qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools genisoimage openssh-client
