@@ -15,23 +15,16 @@ import { freePort } from '../../../test/support/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { commandExists } from '../../../test/cluster/exec.js';
+import { writeConfigDrive } from '../../../test/support/config-drive.js';
 import { missingTools } from '../host.js';
 import { ensureGuestImage } from './build.js';
 
 const BUILD_TOOLS = ['apt-get', 'apt-cache', 'dpkg-deb', 'mkfs.fat', 'mcopy', 'syslinux', 'qemu-img'] as const;
 const TEST_TOOLS = ['qemu-system-x86_64', 'genisoimage', 'ssh', 'ssh-keygen'];
 
-function onPath(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function skipReason(): Promise<string | undefined> {
-  const missing = [...(await missingTools(BUILD_TOOLS)), ...TEST_TOOLS.filter((t) => !onPath(t))];
+  const missing = [...(await missingTools(BUILD_TOOLS)), ...TEST_TOOLS.filter((t) => !commandExists(t))];
   if (missing.length)
     return `needs ${missing.join(', ')} (bash scripts/install-test-tools.sh installs qemu-system-x86, qemu-utils, syslinux, mtools, dosfstools, genisoimage)`;
   return undefined;
@@ -104,8 +97,6 @@ test('the guest image boots from its disk under TCG: DHCP, host name and keys fr
   const key = join(dir, 'id_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'osk-test', '-f', key]);
   const name = `osk-proof-${randomBytes(3).toString('hex')}`;
-  const drive = join(dir, 'config-drive', 'openstack', 'latest');
-  await mkdir(drive, { recursive: true });
   const metadata = {
     uuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
     name,
@@ -114,10 +105,7 @@ test('the guest image boots from its disk under TCG: DHCP, host name and keys fr
     launch_index: 0,
     availability_zone: 'nova',
   };
-  await writeFile(join(drive, 'meta_data.json'), JSON.stringify(metadata));
-  await writeFile(join(drive, 'user_data'), '#!/bin/sh\necho "user data ran as $(id -u)"\n');
-  const iso = join(dir, 'config.iso');
-  execFileSync('genisoimage', ['-quiet', '-o', iso, '-V', 'config-2', '-r', '-J', join(dir, 'config-drive')]);
+  const iso = await writeConfigDrive(dir, metadata, '#!/bin/sh\necho "user data ran as $(id -u)"\n');
 
   const port = await freePort();
   const { qemu: q, log, started } = startGuest(dir, warm.disk, `hostfwd=tcp:127.0.0.1:${port}-:22`, iso);

@@ -17,6 +17,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { commandExists } from '../../../test/cluster/exec.js';
+import { writeConfigDrive } from '../../../test/support/config-drive.js';
 import { ensureGuestImage } from '../../images/guest/build.js';
 import { missingTools } from '../../images/host.js';
 import { statePaths } from '../../state/paths.js';
@@ -35,19 +37,10 @@ import { Supervisor } from './supervisor.js';
 
 const TOOLS = ['libvirtd', 'virtlogd', 'virsh', 'virt-admin', 'unshare', 'qemu-system-x86_64', 'genisoimage'];
 
-function onPath(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function skipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'libvirt runs guests as root here (its privileged daemons): run as root';
   const build = await missingTools(['apt-get', 'apt-cache', 'dpkg-deb', 'mkfs.fat', 'mcopy', 'syslinux', 'qemu-img']);
-  const missing = [...build, ...TOOLS.filter((t) => !onPath(t))];
+  const missing = [...build, ...TOOLS.filter((t) => !commandExists(t))];
   if (missing.length)
     return `needs ${missing.join(', ')} (bash scripts/install-test-tools.sh installs libvirt-daemon-system, libvirt-clients, qemu-system-x86 and the guest image's tools)`;
   return undefined;
@@ -93,20 +86,14 @@ async function sha256(file: string): Promise<string> {
     .digest('hex');
 }
 
-/** A config drive as Nova makes it: openstack/latest/meta_data.json on an ISO labelled config-2. */
-async function configDrive(dir: string, name: string): Promise<string> {
-  const latest = join(dir, 'config-drive', 'openstack', 'latest');
-  await mkdir(latest, { recursive: true });
-  const metadata = {
+/** A config drive as Nova makes it (name and host name only). */
+function configDrive(dir: string, name: string): Promise<string> {
+  return writeConfigDrive(dir, {
     uuid: '3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a',
     name,
     hostname: `${name}.novalocal`,
     launch_index: 0,
-  };
-  await writeFile(join(latest, 'meta_data.json'), JSON.stringify(metadata));
-  const iso = join(dir, 'config.iso');
-  execFileSync('genisoimage', ['-quiet', '-o', iso, '-V', 'config-2', '-r', '-J', join(dir, 'config-drive')]);
-  return iso;
+  });
 }
 
 async function logTail(file: string): Promise<string> {

@@ -29,9 +29,6 @@ import type { StatePaths } from '../../state/paths.js';
 import { writeIfChanged } from './files.js';
 import type { ProcessSpec } from './supervisor.js';
 
-/** Debian 12's packages of libvirtd, virtlogd, the QEMU driver and virsh/virt-admin. */
-export const LIBVIRT_PACKAGES = ['libvirt-daemon-system', 'libvirt-daemon-driver-qemu', 'libvirt-clients'] as const;
-
 /** A directory libvirt's privileged daemons use, and the cloud's directory mounted over it. */
 interface Bind {
   host: string;
