@@ -171,7 +171,7 @@ export function goVersion(go = goCommand()): string {
   return r.stdout.trim();
 }
 
-interface EnsureOptions {
+export interface EnsureOptions {
   /** progress lines (default: stderr) */
   log?: (line: string) => void;
   /**
@@ -275,7 +275,7 @@ async function ensureGoBuild(b: GoBuild, opts: EnsureOptions): Promise<Built> {
  * of the Kubernetes module's graph (they would move shared pins). Static (CGO_ENABLED=0): it runs
  * in an image that holds nothing else, or on any host. Cached in cacheRoot()/<prefix>-<version>-<go hash>/bin.
  */
-interface GoInstall {
+export interface GoInstall {
   name: string;
   prefix: string;
   module: string;
@@ -318,7 +318,7 @@ export function ensureRegistry(opts: EnsureOptions = {}): Promise<string> {
   return ensureGoInstall(REGISTRY, opts);
 }
 
-async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {
+export async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   opts = { ...opts, progress: opts.progress ?? (opts.log ? 'lines' : defaultProgressMode()) };
   const go = goCommand();
