@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -283,6 +284,12 @@ export interface GoInstall {
   package: string;
   version: string;
   binary: string;
+  /**
+   * Build it as the main module (a copy of its module from the cache) with `go build`, instead of
+   * `go install module@version`, which asks the proxy for the module's version list to load
+   * deprecations, and the proxy refuses that list (403) for some modules (CAPO).
+   */
+  asMainModule?: boolean;
 }
 
 /** CoreDNS, the real node's cluster DNS. */
@@ -340,7 +347,11 @@ export async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Pro
     const started = Date.now();
     const p = startProgress(`go install ${tool.name}`, { log, ...modeOf(opts) });
     let packages = 0;
-    const args = ['install', '-v', '-trimpath', '-ldflags=-s -w', `${tool.package}@${tool.version}`];
+    const src = tool.asMainModule ? moduleCopy(go, tool, tmp) : undefined;
+    const pkg = src ? `.${tool.package.slice(tool.module.length)}` : `${tool.package}@${tool.version}`;
+    const args = src
+      ? ['build', '-v', '-trimpath', '-ldflags=-s -w', '-o', join(tmp, 'bin', tool.binary), pkg]
+      : ['install', '-v', '-trimpath', '-ldflags=-s -w', pkg];
     try {
       await runGo(
         go,
@@ -350,8 +361,16 @@ export async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Pro
           packages++;
           p.update(`${packages} packages (${line})`);
         },
-        { ...process.env, GOBIN: join(tmp, 'bin'), CGO_ENABLED: '0' },
+        // -mod=mod in the copy: go build may record go.sum lines the module's zip lacks.
+        {
+          ...process.env,
+          GOBIN: join(tmp, 'bin'),
+          CGO_ENABLED: '0',
+          ...(src ? { GOFLAGS: '-mod=mod -buildvcs=false' } : {}),
+        },
+        src,
       );
+      if (src) rmSync(src, { recursive: true, force: true });
     } catch (e) {
       p.done(`building ${tool.name} failed after ${packages} packages`);
       throw e;
@@ -365,6 +384,21 @@ export async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Pro
   } finally {
     rmSync(`${root}.lock`, { recursive: true, force: true });
   }
+}
+
+/** A writable copy of the tool's module (from the module cache, downloaded when absent), in dir/src. */
+function moduleCopy(go: string, tool: GoInstall, dir: string): string {
+  const r = spawnSync(go, ['mod', 'download', '-json', `${tool.module}@${tool.version}`], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GOFLAGS: '-mod=mod' },
+  });
+  if (r.status !== 0) throw new Error(`go mod download ${tool.module}@${tool.version} failed: ${r.stderr || r.stdout}`);
+  const src = join(dir, 'src');
+  cpSync((JSON.parse(r.stdout) as { Dir: string }).Dir, src, { recursive: true });
+  // The module cache is read-only; go build may add go.sum lines.
+  spawnSync('chmod', ['-R', 'u+w', src]);
+  return src;
 }
 
 /** "# get https://<proxy>/<module path>/@v/<version>.zip: 200 OK (0.1s)", as go mod download -x prints it */
@@ -477,10 +511,11 @@ function runGo(
   args: string[],
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   env: NodeJS.ProcessEnv = process.env,
+  cwd = GO_MODULE_DIR,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('nice', ['-n', '19', go, ...args], {
-      cwd: GO_MODULE_DIR,
+      cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -501,7 +536,7 @@ function runGo(
     child.on('close', (code) => {
       for (const stream of ['stdout', 'stderr'] as const) if (partial[stream]) emit(partial[stream], stream);
       if (code === 0) resolve();
-      else reject(new Error(`${go} ${args.join(' ')} failed (exit ${code}) in ${GO_MODULE_DIR}:\n${tail}`));
+      else reject(new Error(`${go} ${args.join(' ')} failed (exit ${code}) in ${cwd}:\n${tail}`));
     });
   });
 }

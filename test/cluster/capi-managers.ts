@@ -47,6 +47,8 @@ const MANAGERS = {
     package: CAPO,
     version: CAPO_VERSION,
     binary: 'cluster-api-provider-openstack',
+    // The proxy answers its version list with 403, which `go install module@version` needs.
+    asMainModule: true,
   },
 } as const satisfies Record<string, GoInstall>;
 

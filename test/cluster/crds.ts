@@ -96,8 +96,8 @@ const CRD_SOURCES = {
 
 export type CrdSet = keyof typeof CRD_SOURCES;
 
-/** The CRD documents of one set, from the Go module cache (downloaded when absent). */
-function crdDocuments(set: CrdSet): Record<string, unknown>[] {
+/** The YAML documents of files of a set's module, from the Go module cache (downloaded when absent). */
+export function moduleDocuments(set: CrdSet, files: readonly string[]): Record<string, unknown>[] {
   const src: CrdSource = CRD_SOURCES[set];
   const cwd = mkdtempSync(join(tmpdir(), 'osk-crds-'));
   try {
@@ -110,36 +110,41 @@ function crdDocuments(set: CrdSet): Record<string, unknown>[] {
     if (r.status !== 0) throw new Error(`go mod download ${src.module}@${src.version} failed: ${r.stderr || r.stdout}`);
     const info = JSON.parse(r.stdout) as { Dir: string; Sum: string };
     if (info.Sum !== src.sum) throw new Error(`${src.module}@${src.version} has hash ${info.Sum}, pinned ${src.sum}`);
-    return src.files.flatMap((f) =>
+    return files.flatMap((f) =>
       parseAllDocuments(readFileSync(join(info.Dir, f), 'utf8'))
         .map((d) => d.toJSON() as Record<string, unknown> | null)
-        .filter((d): d is Record<string, unknown> => Boolean(d))
-        .map((d) => {
-          const meta = d.metadata as { labels?: Record<string, string> };
-          if (src.labels) meta.labels = { ...meta.labels, ...src.labels };
-          return d;
-        }),
+        .filter((d): d is Record<string, unknown> => Boolean(d)),
     );
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
 }
 
+/** The CRD documents of one set, with the set's labels. */
+function crdDocuments(set: CrdSet): Record<string, unknown>[] {
+  const src: CrdSource = CRD_SOURCES[set];
+  return moduleDocuments(set, src.files).map((d) => {
+    const meta = d.metadata as { labels?: Record<string, string> };
+    if (src.labels) meta.labels = { ...meta.labels, ...src.labels };
+    return d;
+  });
+}
+
 /**
  * Create the CRDs of each set and wait until the API server serves them (Established).
- * `conversion`: where the API server sends a set's objects to convert them between the versions
- * its CRDs serve (the manager's webhook, as the project's kustomize patches say); without it the
- * CRDs keep strategy None, which only relabels the apiVersion.
+ * `conversion`: where the API server sends the objects of an API group to convert them between
+ * the versions its CRDs serve (the manager's webhook, as the project's kustomize patches say);
+ * without it the CRDs keep strategy None, which only relabels the apiVersion.
  */
 export async function installCrds(
   api: KubeApi,
   sets: CrdSet[],
-  conversion?: (set: CrdSet) => { url: string; caBundle: string },
+  conversion?: (group: string) => { url: string; caBundle: string } | undefined,
 ): Promise<string[]> {
   const names: string[] = [];
   for (const set of sets) {
     for (const crd of crdDocuments(set)) {
-      const to = conversion?.(set);
+      const to = conversion?.((crd.spec as { group: string }).group);
       if (to)
         (crd.spec as Record<string, unknown>).conversion = {
           strategy: 'Webhook',
