@@ -281,6 +281,27 @@ const HELP: Record<string, VerbHelp> = {
       },
     ],
   },
+  'cluster render': {
+    examples: [
+      ['osk cluster render -f cluster.yaml > capi.yaml', 'the Cluster API objects for CAPO, without the credential'],
+      [
+        'osk cluster render -f cluster.yaml --show-secrets | kubectl apply -f -',
+        'with the identity Secret, into the management cluster',
+      ],
+      [
+        'kubectl delete cluster <name>; osk cluster delete -f cluster.yaml --yes',
+        'then the server group and credential',
+      ],
+    ],
+    exit: [
+      { code: 0, meaning: 'rendered (the server group and application credential are in the cloud)' },
+      { code: 1, meaning: 'a call to the cloud failed' },
+      {
+        ...badInput,
+        meaning: `${badInput.meaning}; also what the cloud lacks, or neither an API load balancer nor an external network (CAPO needs one)`,
+      },
+    ],
+  },
   'cluster delete': {
     examples: [
       [
