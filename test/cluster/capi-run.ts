@@ -51,6 +51,8 @@ export interface ClusterApiManagers {
   logs: Record<Manager, string>;
   /** SIGTERM to each manager (by PID), SIGKILL after 10 s. */
   stop(): Promise<void>;
+  /** Throws, with its log's end, when a manager has exited (a manager can pass /readyz and die later). */
+  assertRunning(): void;
 }
 
 /** A self-signed certificate for IP 127.0.0.1: its own CA bundle. */
@@ -136,7 +138,7 @@ export async function startClusterApiManagers(
   const ports = await freePorts(MANAGERS.flatMap((m) => [`${m}-webhook`, `${m}-health`, `${m}-metrics`]));
   const port = (m: Manager, what: 'webhook' | 'health' | 'metrics'): number => ports[`${m}-${what}`]!;
   const owner = (group: string) => MANAGERS.find((m) => SERVES[m].groups.includes(group));
-  await installCrds(api, ['cluster-api', 'cluster-api-kubeadm', 'capo'], (group) => {
+  await installCrds(api, ['cluster-api', 'cluster-api-kubeadm', 'capo', 'orc'], (group) => {
     const m = owner(group);
     return m ? { url: `https://127.0.0.1:${port(m, 'webhook')}/convert`, caBundle } : undefined;
   });
@@ -183,7 +185,11 @@ export async function startClusterApiManagers(
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  return { pids, logs, stop };
+  const assertRunning = () => {
+    for (const m of MANAGERS)
+      if (!alive(pids[m])) throw new Error(`the ${m} manager exited:\n${readFileSync(logs[m], 'utf8').slice(-3000)}`);
+  };
+  return { pids, logs, stop, assertRunning };
 }
 
 type Obj = Record<string, unknown> & { metadata: { name: string }; status?: Record<string, unknown> };
@@ -208,11 +214,12 @@ export async function waitForApi<T>(
   api: KubeApi,
   path: string,
   done: (body: Obj & { items?: Obj[] }) => T | undefined,
-  opts: { timeoutMs: number; what: string; logs?: Record<string, string> },
+  opts: { timeoutMs: number; what: string; logs?: Record<string, string>; check?: () => void },
 ): Promise<T> {
   const t0 = Date.now();
   let last: unknown;
   for (;;) {
+    opts.check?.();
     const r = await api.request<Obj & { items?: Obj[] }>('GET', path, { ok: [404] });
     last = r.body;
     const v = r.status === 404 ? undefined : done(r.body);

@@ -116,67 +116,82 @@ export async function runCapiScenario(s: CapiScenario): Promise<CapiObserved> {
     });
     await applyObjects(api, NS, objects);
     const wait = <T>(path: string, done: (b: any) => T | undefined, what: string, minutes = 10) =>
-      waitForApi(api, path, done, { timeoutMs: minutes * 60_000, what, logs: managers.logs });
-
+      waitForApi(api, path, done, {
+        timeoutMs: minutes * 60_000,
+        what,
+        logs: managers.logs,
+        check: managers.assertRunning,
+      });
     const n = capiNames(s.name);
-    const osc = await wait(
-      `${INFRA}/namespaces/${NS}/openstackclusters/${n.cluster}`,
-      (o) => (o.status?.ready ? o : undefined),
-      'OpenStackCluster ready',
-    );
-    lap('OpenStackCluster ready (network, subnet, security groups, load balancer)');
-    const observed = await observeCluster(s, osc.status);
+    try {
+      const osc = await wait(
+        `${INFRA}/namespaces/${NS}/openstackclusters/${n.cluster}`,
+        (o) => (o.status?.ready ? o : undefined),
+        'OpenStackCluster ready',
+      );
+      lap('OpenStackCluster ready (network, subnet, security groups, load balancer)');
+      const observed = await observeCluster(s, osc.status);
 
-    const cpMachine = await wait(
-      `${INFRA}/namespaces/${NS}/openstackmachines`,
-      (l) =>
-        l.items.find(
-          (m: Item) =>
-            m.metadata.labels?.['cluster.x-k8s.io/control-plane'] !== undefined && m.status?.instanceState === 'ACTIVE',
-        ),
-      'control-plane OpenStackMachine ACTIVE',
-    );
-    lap('control-plane server ACTIVE');
-    const serverId = (cpMachine.spec.providerID as string).replace('openstack:///', '');
-    const server = await s.os.compute.servers.get(serverId);
-    const group = await s.os.compute.serverGroups.find(`osk-${s.name}-nodes`);
-    const machines = await wait(
-      `${CORE}/namespaces/${NS}/machines`,
-      (l) =>
-        l.items.length === 2 && l.items.some((m: Item) => m.status?.phase === 'Provisioned')
-          ? (l.items as Item[])
-          : undefined,
-      'the control-plane Machine Provisioned',
-    );
-    const workers = (await s.os.compute.servers.list({ tags: `osk-cluster=${s.name}` })).filter(
-      (v) => v.id !== serverId,
-    );
+      const cpMachine = await wait(
+        `${INFRA}/namespaces/${NS}/openstackmachines`,
+        (l) =>
+          l.items.find(
+            (m: Item) =>
+              m.metadata.labels?.['cluster.x-k8s.io/control-plane'] !== undefined && m.status?.ready === true,
+          ),
+        'control-plane OpenStackMachine ready (its server ACTIVE)',
+      );
+      lap('control-plane server ACTIVE');
+      const serverId = (cpMachine.spec.providerID as string).replace('openstack:///', '');
+      const server = await s.os.compute.servers.get(serverId);
+      const group = await s.os.compute.serverGroups.find(`osk-${s.name}-nodes`);
+      const machines = await wait(
+        `${CORE}/namespaces/${NS}/machines`,
+        (l) =>
+          l.items.length === 2 && l.items.some((m: Item) => m.status?.phase === 'Provisioned')
+            ? (l.items as Item[])
+            : undefined,
+        'the control-plane Machine Provisioned',
+      );
+      const workers = (await s.os.compute.servers.list({ tags: `osk-cluster=${s.name}` })).filter(
+        (v) => v.id !== serverId,
+      );
 
-    await api.request('DELETE', `${CORE}/namespaces/${NS}/clusters/${n.cluster}`);
-    await waitForApi(api, `${CORE}/namespaces/${NS}/clusters`, (l) => (l.items?.length === 0 ? true : undefined), {
-      timeoutMs: 10 * 60_000,
-      what: 'the Cluster deleted',
-      logs: managers.logs,
-    });
-    lap('Cluster deleted (CAPO removed the servers, load balancer, security groups, subnet, network)');
-    const left = await leftovers(s, observed, osc.status, serverId);
-    return {
-      left,
-      ...observed,
-      seconds,
-      controlPlaneServer: {
-        id: server.id,
-        status: server.status,
-        inGroup: (group?.members ?? []).includes(server.id),
-      },
-      workerServers: workers.length,
-      machinePhases: machines
-        .map(
-          (m) =>
-            `${m.metadata.labels?.['cluster.x-k8s.io/control-plane'] !== undefined ? 'control-plane' : 'worker'}:${m.status?.phase}`,
-        )
-        .sort(),
-    };
+      await api.request('DELETE', `${CORE}/namespaces/${NS}/clusters/${n.cluster}`);
+      await waitForApi(api, `${CORE}/namespaces/${NS}/clusters`, (l) => (l.items?.length === 0 ? true : undefined), {
+        timeoutMs: 10 * 60_000,
+        what: 'the Cluster deleted',
+        logs: managers.logs,
+        check: managers.assertRunning,
+      });
+      lap('Cluster deleted (CAPO removed the servers, load balancer, security groups, subnet, network)');
+      const left = await leftovers(s, observed, osc.status, serverId);
+      return {
+        left,
+        ...observed,
+        seconds,
+        controlPlaneServer: {
+          id: server.id,
+          status: server.status,
+          inGroup: (group?.members ?? []).includes(server.id),
+        },
+        workerServers: workers.length,
+        machinePhases: machines
+          .map(
+            (m) =>
+              `${m.metadata.labels?.['cluster.x-k8s.io/control-plane'] !== undefined ? 'control-plane' : 'worker'}:${m.status?.phase}`,
+          )
+          .sort(),
+      };
+    } catch (e) {
+      // Whatever failed, the managers get to remove what they made before they are stopped.
+      await api.request('DELETE', `${CORE}/namespaces/${NS}/clusters/${n.cluster}`, { ok: [404] });
+      await waitForApi(api, `${CORE}/namespaces/${NS}/clusters`, (l) => (l.items?.length === 0 ? true : undefined), {
+        timeoutMs: 5 * 60_000,
+        what: 'the Cluster deleted after a failure',
+      }).catch((d: Error) => s.log(`cleanup: ${d.message.slice(0, 500)}`));
+      throw e;
+    }
   } finally {
     await stopManagers();
     await cluster.stop();

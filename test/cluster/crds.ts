@@ -92,6 +92,15 @@ const CRD_SOURCES = {
     ].map((p) => `config/crd/bases/infrastructure.cluster.x-k8s.io_${p}.yaml`),
     labels: { 'cluster.x-k8s.io/v1beta1': 'v1beta1' },
   },
+  // openstack-resource-controller, the version CAPO v0.14.7 requires: CAPO's server controller
+  // watches ORC Images (for imageRef), so the manager does not start its caches without this CRD.
+  // ORC itself need not run: osk renders images by id.
+  orc: {
+    module: 'github.com/k-orc/openstack-resource-controller/v2',
+    version: 'v2.4.0',
+    sum: 'h1:5sRLIe24eIwICl/210LuH3BgeF3LAMq+MI0qyCaZ7MI=',
+    files: ['config/crd/bases/openstack.k-orc.cloud_images.yaml'],
+  },
 } as const satisfies Record<string, CrdSource>;
 
 export type CrdSet = keyof typeof CRD_SOURCES;
