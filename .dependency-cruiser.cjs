@@ -37,7 +37,10 @@ module.exports = {
     layer('cluster-target-alone', '^src/targets/cluster/', '^src/targets/(kubernetes|local)/'),
     layer('only-cli-imports-cli', '^src/(?!cli/)', '^src/cli/'),
     layer('images-beside-targets', '^src/images/', '^src/(cli|observe|bootstrap|openstack|targets/local)/'),
-    layer('only-cli-imports-images', '^src/(?!cli/|images/)', '^src/images/'),
+    // The guest image (images/guest/) is the host target's too: its hypervisor probe boots the
+    // guest's kernel, and its cloud will boot the guest.
+    layer('only-cli-imports-images', '^src/(?!cli/|images/|targets/local/)', '^src/images/'),
+    layer('local-target-imports-only-the-guest', '^src/targets/local/', '^src/images/(?!guest/)'),
     {
       name: 'images-plan-is-pure',
       comment: "which images a cloud needs and what goes into each is computed; the build's I/O is elsewhere",

@@ -10,11 +10,14 @@
  * dist/cli/main.js, dist/targets/local/supervisor-main.js. Type-checking is tsc's job
  * (npm run typecheck); esbuild only strips the types. dist/meta.json says which sources went
  * into which file.
+ *
+ * Then the V8 startup snapshot of validate, plan and render (scripts/snapshot.ts).
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildSnapshot } from './snapshot.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
@@ -46,3 +49,5 @@ const result = await build({
 });
 // Which sources each file of dist/ holds: src/cli/main.test.ts checks that help loads none of the work.
 writeFileSync(join(dist, 'meta.json'), JSON.stringify(result.metafile));
+
+await buildSnapshot(root, dist);

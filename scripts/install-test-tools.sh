@@ -37,8 +37,14 @@ source "$(dirname "$0")/lib/apt.sh"
 # runtime and CNI plugins the kubelet drives, kube-proxy's iptables and conntrack, the forwarder
 # that lets pods reach the API server, and the OCI layouts of the node's own small images.
 # debootstrap, umoci, skopeo: the image build (src/images/build.test.ts) and its push.
+# python3-openstackclient: the openstack CLI the real-node e2e points at the cloud with osk env -f.
+# qemu-system-x86, qemu-utils, syslinux, syslinux-common, mtools, dosfstools, genisoimage,
+# openssh-client: the guest image is built (src/images/guest/) and booted under QEMU with a config
+# drive and SSH (boot.test.ts), and the hypervisor probe boots its kernel
+# (src/targets/local/hypervisor-probe.test.ts).
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
-  containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo)
+  containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo
+  python3-openstackclient qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools genisoimage openssh-client)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 

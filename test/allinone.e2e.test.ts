@@ -28,6 +28,7 @@ import type { HealthReport } from '../src/observe/health.js';
 import { stopProcess } from '../src/targets/local/control.js';
 import { runCapiScenario } from './cluster/capi-scenario.js';
 import { statePaths } from '../src/state/paths.js';
+import { workloadWithRealControllers } from './cluster/workload.js';
 import type { CloudStatus } from '../src/targets/local/status.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -443,6 +444,53 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     } finally {
       await os.close();
     }
+  });
+
+  test("osk cluster's add-ons with the real controllers: OCCM v1.36.0 initialises the nodes from Nova, a Service of type LoadBalancer is an ACTIVE OVN load balancer with the workers as members and goes with the Service, a claim is Bound to a Cinder volume (cinder-csi-plugin + csi-provisioner), attached to the pod's server (csi-attacher) and goes with it; delete leaves nothing", {
+    timeout: 60 * 60_000,
+  }, async () => {
+    const cloudsYaml = join(cloudDir(), 'clouds.yaml');
+    const r = await workloadWithRealControllers({
+      osk: (args, timeoutMs) =>
+        run(process.execPath, [OSK, ...args], { ...env(), OS_CLIENT_CONFIG_FILE: cloudsYaml }, timeoutMs),
+      cloudsYaml,
+      cloud: `${CLOUD}-demo`,
+      name: 'wl',
+      dir: join(state, 'workload'),
+      log: (l) => process.stderr.write(`workload: ${l}\n`),
+      // An OVN load balancer: the VIP's port 80 to the member at the Service's NodePort.
+      onLoadBalancer: async (lb) =>
+        assert.deepEqual(await nbLoadBalancer(lb.id), { vips: [`${lb.vip}:80=${lb.members[0]}`], vip: lb.vip }),
+    });
+    // Every node as Nova has it: the server's id, its port's address, zone and flavor.
+    assert.deepEqual(
+      r.nodes.map((n) => [n.name, n.providerID, n.internalIP, n.zone, n.instanceType]).sort(),
+      r.servers.map((s) => [s.name, `openstack:///${s.id}`, s.address, 'nova', 'm1.tiny']).sort(),
+    );
+    // The OVN provider, its VIP as the Service's address; members: the worker (kubeadm keeps
+    // control planes out of load balancers) at the Service's NodePort.
+    const worker = r.servers.find((s) => s.role === 'worker')!;
+    assert.deepEqual(
+      [r.loadBalancer.provider, r.loadBalancer.provisioning, r.loadBalancer.ingress, r.loadBalancer.members],
+      ['ovn', 'ACTIVE', r.loadBalancer.vip, [`${worker.address}:${r.loadBalancer.nodePort}`]],
+    );
+    assert.deepEqual(
+      [r.volume.size, r.volume.type, r.volume.cluster, r.volume.pvc],
+      [1, 'local', 'wl', 'data'],
+      "a 1 GiB volume of the StorageClass's type, tagged with the cluster and the claim",
+    );
+    // Attached to the worker's server while the pod was there (Nova gave a device), then detached.
+    assert.equal(r.attachment.serverId, worker.id);
+    assert.match(r.attachment.device, /^\/dev\//);
+    assert.equal(r.attachment.detached, true);
+    assert.deepEqual(r.leftover, {
+      servers: [],
+      networks: [],
+      loadBalancers: [],
+      volumes: [],
+      applicationCredentials: [],
+    });
+    process.stderr.write(`workload: ${JSON.stringify(r.seconds)}\n`);
   });
 
   test('a crashed service is restarted by the supervisor and reported', { timeout: 5 * 60_000 }, async () => {

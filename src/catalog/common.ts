@@ -243,14 +243,12 @@ export function ksRegisterJob(
 }
 
 /**
- * The public endpoint: the Ingress host with the internal URL's path, or the internal URL itself
- * when the cloud has no public domain (publicUrl() then returns the whole internal URL, path
- * included, so appending the path again would double it).
+ * The public endpoint: the Ingress host or the NodePort with the internal URL's path, or the
+ * internal URL itself when the cloud publishes neither (publicUrl() then returns the whole
+ * internal URL, path included, so appending the path again would double it).
  */
 function publicEndpoint(ctx: CatalogContext, publicHost: string, internalUrl: string): string {
-  return ctx.spec.endpoints?.publicDomain
-    ? ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl)
-    : internalUrl;
+  return ctx.hasPublicEndpoints ? ctx.publicUrl(publicHost, internalUrl) + publicSuffix(internalUrl) : internalUrl;
 }
 
 /** The path part of an internal URL (e.g. "/v3/%(project_id)s"), kept on the public URL. */

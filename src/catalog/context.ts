@@ -17,6 +17,22 @@ import type { NodeRole, ResolvedSettings } from './types.js';
  * target each provide one. Only hosts, addresses and paths differ between targets: the oslo
  * files are otherwise the same.
  */
+
+/**
+ * The NodePort of each public API with endpoints.nodePorts: fixed, so that the catalog, the
+ * Services and a user's firewall agree across renders (the schema's description lists them).
+ */
+const PUBLIC_NODE_PORTS: Record<string, number> = {
+  identity: 30500,
+  compute: 30774,
+  placement: 30778,
+  image: 30292,
+  network: 30696,
+  volume: 30776,
+  'load-balancer': 30876,
+  novnc: 30680,
+};
+
 export interface Topology {
   /** Host name of a component's Service. */
   host(component: string): string;
@@ -307,12 +323,27 @@ export class CatalogContext {
     return { region_name: { value: this.region }, valid_interfaces: { value: 'internal' } };
   }
 
-  /** Public URL of a service: the Ingress host when a public domain is set, else the internal URL. */
+  /**
+   * Public URL of a service (no path): the Ingress host when a public domain is set, the NodePort
+   * on endpoints.nodePorts.address when that is set, else the internal URL (path included).
+   */
   publicUrl(host: string, internal: string): string {
-    const domain = this.spec.endpoints?.publicDomain;
-    if (!domain) return internal;
-    const scheme = this.spec.endpoints?.tls?.enabled ? 'https' : 'http';
-    return `${scheme}://${host}.${domain}`;
+    const e = this.spec.endpoints;
+    const nodePort = this.publicNodePort(host);
+    if (e?.nodePorts && nodePort) return `http://${e.nodePorts.address}:${nodePort}`;
+    if (!e?.publicDomain) return internal;
+    const scheme = e.tls?.enabled ? 'https' : 'http';
+    return `${scheme}://${host}.${e.publicDomain}`;
+  }
+
+  /** Whether publicUrl() gives a URL of its own (then without the internal URL's path). */
+  get hasPublicEndpoints(): boolean {
+    return Boolean(this.spec.endpoints?.publicDomain || this.spec.endpoints?.nodePorts);
+  }
+
+  /** The fixed NodePort of a public API with endpoints.nodePorts, by its public host name. */
+  publicNodePort(host: string): number | undefined {
+    return this.spec.endpoints?.nodePorts ? PUBLIC_NODE_PORTS[host] : undefined;
   }
 
   oslo_messaging_rabbit(): Record<string, IniEntry> {

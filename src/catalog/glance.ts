@@ -38,7 +38,9 @@ export function glance(ctx: CatalogContext): ServiceDef {
         name: 'glance',
         dir: etc,
         files: [
-          { name: 'glance-api.conf', ini: conf, validate: 'glance-api.conf' },
+          // Glance's WSGI app reads glance-api.conf and oslo's default dir for the project
+          // glance (glance.conf.d), never a --config-dir: the credentials go there.
+          { name: 'glance-api.conf', ini: conf, validate: 'glance-api.conf', configDir: 'glance.conf.d' },
           uwsgiIni(
             'glance-api-uwsgi.ini',
             9292,
@@ -59,7 +61,7 @@ export function glance(ctx: CatalogContext): ServiceDef {
           '--config-file',
           '/etc/glance/glance-api.conf',
           '--config-dir',
-          '/etc/glance/glance-api.conf.d',
+          '/etc/glance/glance.conf.d',
           'db_sync',
         ],
         'glance',

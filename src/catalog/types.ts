@@ -48,6 +48,13 @@ export type ConfigFileDef =
       ini: IniDoc;
       dialect?: 'oslo' | 'paste' /** namespace set for oslo-config-validator */;
       validate?: string;
+      /**
+       * The directory beside the file that oslo reads as its config dir, where the file's
+       * credentials go on Kubernetes: `<name>.d` unless the program is started without
+       * --config-dir and finds it by its project's name alone (`<project>.conf.d`), as a WSGI app
+       * under uwsgi does.
+       */
+      configDir?: string;
     }
   | {
       name: string;

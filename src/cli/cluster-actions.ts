@@ -3,13 +3,12 @@ import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { capiNames, clusterApiObjects } from '../plan/cluster-capi.js';
 import { toPlainYaml } from '../plain-yaml.js';
 import { loadCloud, OpenStackClient } from '../openstack/index.js';
-import { parseClusterFile } from '../spec/load-cluster.js';
-import { decodeCloudText } from '../spec/load.js';
 import type { ClusterFile } from '../spec/schema-cluster.js';
-import { readCloudBytes } from '../state/cloud-file.js';
 import { clusterSecretStorePath, statePaths } from '../state/paths.js';
 import { SecretStore } from '../state/secret-store.js';
 import { prepareClusterApi } from '../targets/cluster/capi.js';
+import { addonsYaml, clusterAddons } from '../plan/cluster-addons.js';
+import { addonInputs, findClusterIds } from '../targets/cluster/addons.js';
 import { createCluster } from '../targets/cluster/create.js';
 import { deleteCluster } from '../targets/cluster/delete.js';
 import { clusterStatus, listClusters } from '../targets/cluster/inspect.js';
@@ -17,16 +16,10 @@ import { resolveCloudName } from '../targets/local/cloud.js';
 import { ask, wholeNumber } from './input.js';
 import type { Io } from './io.js';
 import { machine } from './output.js';
-import { expectReadableFile } from './paths.js';
 import { createReporter } from './progress.js';
+import { readClusterFile } from './read-cloud.js';
 
 type Output = 'text' | 'json' | 'yaml';
-
-async function readClusterFile(file: string, io: Io): Promise<ClusterFile> {
-  if (file === '-') return parseClusterFile(await io.stdin(), '<stdin>');
-  await expectReadableFile({ label: '-f', path: file });
-  return parseClusterFile(decodeCloudText(await readCloudBytes(file), file), file);
-}
 
 /** --os-cloud, else the file's spec.cloud, else $OS_CLOUD, else osk's own cloud (what osk env points at). */
 async function openCloud(osCloud: string | undefined, file: ClusterFile | undefined): Promise<OpenStackClient> {
@@ -163,6 +156,26 @@ export async function status(opts: { filename: string; osCloud?: string; output:
       );
     }
     if (!s.ready) throw new ExitStatus(ExitCode.failed);
+  } finally {
+    await os.close();
+  }
+}
+
+export async function addons(
+  opts: { filename: string; osCloud?: string; output: 'yaml' | 'json' },
+  io: Io,
+): Promise<void> {
+  const file = await readClusterFile(opts.filename, io);
+  const os = await openCloud(opts.osCloud, file);
+  try {
+    const name = file.metadata.name;
+    const store = await SecretStore.open(clusterSecretStorePath(name), `cluster/${name}`);
+    const objects = clusterAddons(file, await addonInputs(os, file, store, await findClusterIds(os, file)));
+    io.stdout(
+      opts.output === 'yaml'
+        ? addonsYaml(objects)
+        : machine({ apiVersion: 'v1', kind: 'List', metadata: {}, items: objects }, 'json'),
+    );
   } finally {
     await os.close();
   }

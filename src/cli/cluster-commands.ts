@@ -24,7 +24,7 @@ const timeout = () => new Option('--timeout <seconds>', 'how long one server or 
 export function registerClusterCommands(program: Command, io: Io): void {
   const cluster = program
     .command('cluster')
-    .description("the OpenStack side of users' Kubernetes clusters (create, render, delete, status, list)");
+    .description("the OpenStack side of users' Kubernetes clusters (create, render, addons, delete, status, list)");
 
   cluster
     .command('create')
@@ -74,6 +74,20 @@ export function registerClusterCommands(program: Command, io: Io): void {
     .addOption(osCloud())
     .addOption(outputOption())
     .action(async (opts) => (await actions()).status(opts, io));
+
+  cluster
+    .command('addons')
+    .description(
+      "what runs inside the cluster so it works on OpenStack, as plain Kubernetes objects for kubectl apply: the cloud-config Secret (the cluster's application credential, [LoadBalancer] with the OVN provider, its network and subnet), the OpenStack cloud controller manager, the Cinder CSI driver and a StorageClass per volume type (the first control-plane node applies the same objects)",
+    )
+    .addOption(clusterFile())
+    .addOption(osCloud())
+    .addOption(
+      new Option('-o, --output <format>', 'yaml: one document per object; json: a v1 List')
+        .choices(['yaml', 'json'] as const)
+        .default('yaml' as const),
+    )
+    .action(async (opts) => (await actions()).addons(opts, io));
 
   cluster
     .command('list')

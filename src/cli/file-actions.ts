@@ -13,7 +13,7 @@ import type { Io } from './io.js';
 import { machine } from './output.js';
 import { expectSecretStore } from './paths.js';
 import { planJson, planText } from './plan-output.js';
-import { readCloud } from './read-cloud.js';
+import { readAnyFile, readCloud } from './read-cloud.js';
 import { writeRenderDir } from './render-dir.js';
 
 type Output = 'text' | 'json' | 'yaml';
@@ -49,15 +49,19 @@ async function reportingProblems<T>(output: string, filename: string, work: () =
 }
 
 export async function validate(opts: { filename: string; output: Output }, io: Io): Promise<void> {
-  const { file, model } = await reportingProblems(
-    opts.output,
-    opts.filename,
-    async () => {
-      const file = await readCloud(opts.filename, io);
-      return { file, model: buildModel(file) };
-    },
-    io,
-  );
+  const read = await reportingProblems(opts.output, opts.filename, () => readAnyFile(opts.filename, io), io);
+  if (read.kind === 'KubernetesCluster') {
+    const { metadata, spec } = read.file;
+    const nodes = `${spec.controlPlane.count} control-plane + ${spec.workers.count} worker nodes`;
+    io.stdout(
+      opts.output === 'text'
+        ? `${opts.filename}: valid (KubernetesCluster ${metadata.name}, ${nodes})\n`
+        : machine({ valid: true, kind: read.kind, cluster: metadata.name, nodes, problems: [] }, opts.output),
+    );
+    return;
+  }
+  const file = read.file;
+  const model = await reportingProblems(opts.output, opts.filename, async () => buildModel(file), io);
   if (opts.output === 'text')
     io.stdout(
       `${opts.filename}: valid (cloud ${file.metadata.name}, profile ${file.spec.profile}, ${model.components.size} components)\n`,

@@ -1,14 +1,18 @@
 /** What the all-in-one verbs do (local-commands.ts declares them): up, down, status, logs, env, rotate-keys. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { toPlainYaml } from '../plain-yaml.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { parseCloudFile } from '../spec/load.js';
 import { envLines } from '../targets/local/access.js';
 import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
 import { down as downLocal } from '../targets/local/down.js';
-import { statePaths } from '../state/paths.js';
+import { buildModel } from '../plan/model.js';
+import { kubeCloudsYamlPath, secretStorePath, statePaths } from '../state/paths.js';
+import { SecretStore } from '../state/secret-store.js';
+import { kubeCloudsYaml } from '../targets/kubernetes/access.js';
 import { rotateLocalCredentialKeys } from '../targets/local/credential-rotation.js';
 import { rotateLocalKeys } from '../targets/local/key-rotation.js';
 import { localStatus, statusTable } from '../targets/local/status.js';
@@ -17,6 +21,7 @@ import { kubeStatusCommand } from './kube-actions.js';
 import { createReporter } from './progress.js';
 import { ask } from './input.js';
 import type { Io } from './io.js';
+import { expectSecretStore } from './paths.js';
 import { readCloud } from './read-cloud.js';
 import { localTargetProblems } from '../targets/local/target-rules.js';
 
@@ -138,7 +143,11 @@ export async function logs(component: string, opts: { cloud?: string; follow?: t
   });
 }
 
-export async function env(opts: { cloud?: string; demo?: true }, io: Io): Promise<void> {
+export async function env(
+  opts: { cloud?: string; demo?: true; filename?: string; secretsFile?: string },
+  io: Io,
+): Promise<void> {
+  if (opts.filename) return kubeEnv({ ...opts, filename: opts.filename }, io);
   const name = await resolveCloudName(opts.cloud);
   io.stdout(envLines(statePaths(name), name, Boolean(opts.demo)));
 }
@@ -154,4 +163,25 @@ export async function rotateKeys(opts: { cloud?: string; credentials?: true }, i
   }
   const r = await rotateLocalKeys(statePaths(name), 'osk rotate-keys');
   for (const x of r.rotated) io.stdout(`rotated ${x.set}: ${x.keys} keys in ${x.dir} (secret store updated first)\n`);
+}
+
+/** `osk env -f`: a clouds.yaml for a cloud on Kubernetes, written 0600, and the lines that use it. */
+async function kubeEnv(opts: { demo?: true; cloud?: string; filename: string; secretsFile?: string }, io: Io) {
+  if (opts.demo || opts.cloud)
+    throw new OskError(
+      '--demo and --cloud are for an all-in-one cloud; with -f osk env gives the admin of the cloud on Kubernetes',
+      {
+        exitCode: ExitCode.invalidInput,
+      },
+    );
+  const file = await readCloud(opts.filename, io);
+  const storePath = opts.secretsFile ?? secretStorePath(file.metadata.name);
+  await expectSecretStore(storePath, opts.secretsFile);
+  const store = await SecretStore.open(storePath, file.metadata.name);
+  const text = kubeCloudsYaml(buildModel(file), store, storePath);
+  const path = kubeCloudsYamlPath(file.metadata.name);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, text, { mode: 0o600 });
+  await chmod(path, 0o600);
+  io.stdout(`export OS_CLIENT_CONFIG_FILE=${path}\nexport OS_CLOUD=${file.metadata.name}\n`);
 }

@@ -72,6 +72,11 @@ function envCommand(program: Command, io: Io): void {
     .description('print shell lines that point the openstack CLI at the cloud: eval "$(osk env)"')
     .addOption(cloudOption())
     .option('--demo', 'the demo user instead of admin')
+    .option(
+      '-f, --filename <file>',
+      'a cloud on Kubernetes instead: writes a clouds.yaml for its public endpoints (endpoints.nodePorts or publicDomain)',
+    )
+    .option('--secrets-file <file>', "with -f: the secret store osk apply used (default: the cloud's own)")
     .action(async (opts) => (await actions()).env(opts, io));
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,22 @@ test('validate: exit 0 for the examples, 2 with every problem and no stack trace
   assert.match(bad.err, /<stdin>:4:17: spec.profile: expected one of "minimal", "ha", found "big"/);
   assert.match(bad.err, /unknown field "regoin"; did you mean "region"\?/);
   assert.doesNotMatch(bad.err, /at .*\.ts:\d+/);
+});
+
+test('validate reads a KubernetesCluster by its kind, with its own schema and located problems', async () => {
+  const ok = await run(['validate', '-f', 'examples/cluster.yaml', '-o', 'json']);
+  assert.equal(ok.code, 0, ok.err);
+  assert.deepEqual(JSON.parse(ok.out), {
+    valid: true,
+    kind: 'KubernetesCluster',
+    cluster: 'demo',
+    nodes: '1 control-plane + 2 worker nodes',
+    problems: [],
+  });
+  const text = readFileSync('examples/cluster.yaml', 'utf8').replace('mtu: 1442', 'mtu: 1442\n    cidr2: x');
+  const bad = await run(['validate', '-f', '-'], text);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /<stdin>:\d+:5: spec\.network\.cidr2: unknown field "cidr2"/);
 });
 
 test('a missing file or flag is bad input (exit 2)', async () => {
@@ -447,7 +464,7 @@ test('--help of every verb has examples and its exit codes', async () => {
   assert.match((await run(['diff', '--help'])).out, / {4}1 {2}osk apply would change something/);
 });
 
-test('-o is the same everywhere: text, json and yaml on every verb with output (render: yaml or json)', () => {
+test('-o is the same everywhere: text, json and yaml on every verb with output (what renders objects: yaml or json)', () => {
   const io: Io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '' };
   const formats: Record<string, readonly string[] | undefined> = {};
   const walk = (cmd: Command, path: string[]) => {
@@ -462,8 +479,8 @@ test('-o is the same everywhere: text, json and yaml on every verb with output (
     }
   };
   walk(buildCli(io), []);
-  // The two renders print objects, which have no text form.
-  for (const render of ['render', 'cluster render']) {
+  // The renders print objects, which have no text form.
+  for (const render of ['render', 'cluster render', 'cluster addons']) {
     assert.deepEqual(formats[render], ['yaml', 'json'], render);
     delete formats[render];
   }

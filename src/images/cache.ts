@@ -20,9 +20,13 @@ export interface CacheDirs {
   work: string;
 }
 
+/** osk's cache: ${OSK_CACHE_DIR:-$XDG_CACHE_HOME/osk or ~/.cache/osk}, never inside a work tree. */
+export function oskCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OSK_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'osk');
+}
+
 export function cacheDirs(env: NodeJS.ProcessEnv = process.env): CacheDirs {
-  const base = env.OSK_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'osk');
-  const root = join(base, 'images');
+  const root = join(oskCacheDir(env), 'images');
   return { root, roots: join(root, 'roots'), layout: join(root, 'oci'), work: join(root, 'work') };
 }
 
@@ -58,21 +62,39 @@ function alive(pid: number): boolean {
  * by a build that is gone is taken over.
  */
 export async function lockCache(dirs: CacheDirs): Promise<() => Promise<void>> {
-  await mkdir(dirs.root, { recursive: true, mode: 0o755 });
-  const file = join(dirs.root, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
+  return lockDir(dirs.root, 'another osk images build');
+}
+
+/**
+ * A lock file `lock` in `dir` holding this process's pid. A lock whose process is gone is taken
+ * over; one held by a live process (or by another call of this one) is refused, naming `holder`,
+ * or waited for up to `waitMs`.
+ */
+export async function lockDir(dir: string, holder: string, waitMs = 0): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const file = join(dir, 'lock');
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
     try {
       await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
       return () => rm(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && pid !== process.pid && alive(pid))
-        throw new OskError(`another osk images build (pid ${pid}) is using the cache ${dirs.root}`, {
-          hint: 'wait for it to finish, or use another cache with OSK_CACHE_DIR',
-        });
-      await rm(file, { force: true });
+      // This process's own lock is another call in it when we may wait (two builds at once in one
+      // osk); without waiting, it is taken over as before.
+      const held = pid === process.pid ? waitMs > 0 : pid > 0 && alive(pid);
+      if (held) {
+        if (Date.now() >= deadline)
+          throw new OskError(`${holder} (pid ${pid}) is using the cache ${dir}`, {
+            hint: 'wait for it to finish, or use another cache with OSK_CACHE_DIR',
+          });
+        await new Promise((r) => setTimeout(r, 500));
+      } else if (attempt > 20) {
+        throw new OskError(`cannot lock the cache ${dir}`);
+      } else {
+        await rm(file, { force: true });
+      }
     }
   }
-  throw new OskError(`cannot lock the image cache ${dirs.root}`);
 }

@@ -16,6 +16,14 @@ const TOOLS = {
   chroot: 'coreutils',
   mount: 'mount',
   ctr: 'containerd',
+  // The guest image (guest/build.ts).
+  'apt-get': 'apt',
+  'apt-cache': 'apt',
+  'dpkg-deb': 'dpkg',
+  'mkfs.fat': 'dosfstools',
+  mcopy: 'mtools',
+  syslinux: 'syslinux',
+  'qemu-img': 'qemu-utils',
 } as const;
 export type Tool = keyof typeof TOOLS;
 
@@ -47,11 +55,16 @@ export async function checkHost(tools: readonly Tool[]): Promise<void> {
       exitCode: ExitCode.invalidInput,
       hint: 'run it again as root (sudo osk images build …)',
     });
+  await checkTools(tools, 'the image build');
+}
+
+/** Refuses to start without a tool, naming the Debian packages to install. */
+export async function checkTools(tools: readonly Tool[], what: string): Promise<void> {
   const missing = await missingTools(tools);
   if (missing.length) {
     const packages = [...new Set(missing.map((t) => TOOLS[t]))];
     throw new OskError(
-      `the image build needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed`,
+      `${what} needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed`,
       {
         exitCode: ExitCode.invalidInput,
         hint: `install ${packages.length === 1 ? 'the Debian package' : 'the Debian packages'}: apt-get install --no-install-recommends ${packages.join(' ')}`,

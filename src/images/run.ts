@@ -16,6 +16,7 @@ export interface RunOptions {
   /** Each line of output as it comes (progress). */
   onLine?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
   /** Text for the error when it fails, e.g. "apt-get install in the keystone image". */
   what?: string;
   /** Exit codes that are not failures. */
@@ -44,7 +45,12 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     });
   }
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const p = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     if (p.pid !== undefined) running.add(p.pid);
     let stdout = '';
     const tail: string[] = [];

@@ -16,7 +16,9 @@
 import { stringify } from 'yaml';
 import type { ClusterFile } from '../spec/schema-cluster.js';
 import { clusterTag, type GroupKey, type RulePlan, securityGroupRules } from './cluster.js';
-import { calicoInstallation, CALICO_OPERATOR, storageClasses } from './cluster-user-data.js';
+import { addonsYaml } from './cluster-addons.js';
+import { storageClassObjects } from './cluster-csi.js';
+import { calicoInstallation, CALICO_OPERATOR } from './cluster-user-data.js';
 
 export interface CapiObject {
   apiVersion: string;
@@ -194,9 +196,9 @@ function cniAndStorage(file: ClusterFile) {
     `${kubectl} wait --for=condition=established --timeout=300s crd/installations.operator.tigera.io`,
     `${kubectl} apply --server-side -f ${OSK_DIR}/calico.yaml`,
   ];
-  const classes = storageClasses(file);
-  if (classes) {
-    files.push({ path: `${OSK_DIR}/storageclasses.yaml`, content: classes, permissions: '0644' });
+  const classes = storageClassObjects(file);
+  if (classes.length > 0) {
+    files.push({ path: `${OSK_DIR}/storageclasses.yaml`, content: addonsYaml(classes), permissions: '0644' });
     commands.push(`${kubectl} apply --server-side -f ${OSK_DIR}/storageclasses.yaml`);
   }
   return { files, commands };

@@ -1,7 +1,8 @@
 /**
  * The cloud-init user data of a cluster's node: a kubeadm configuration (init on the first
- * control-plane node, join elsewhere), the cluster's CA on control-plane nodes, Calico's
- * Installation with the MTU the cluster file computes, the StorageClasses, and the commands that
+ * control-plane node, join elsewhere), the cluster's CA on control-plane nodes, the add-ons
+ * (cluster-addons.ts: cloud.conf Secret, cloud controller, Cinder CSI, StorageClasses), Calico's
+ * Installation with the MTU the cluster file computes, and the commands that
  * run kubeadm. Everything is data: built as objects and written by the yaml library, every
  * string quoted; the commands are argument lists (cloud-init runs a list without a shell), so no
  * value of the cluster file ever becomes code.
@@ -32,6 +33,8 @@ export interface NodeContext {
   sans: string[];
   /** The node's own address (its port's). */
   address: string;
+  /** The add-ons as multi-document YAML (addonsYaml): the first control-plane node applies them. */
+  addons: string;
 }
 
 const DIR = '/etc/kubernetes/osk';
@@ -123,24 +126,6 @@ export function calicoInstallation(file: ClusterFile): string {
   });
 }
 
-export function storageClasses(file: ClusterFile): string | undefined {
-  if (file.spec.storageClasses.length === 0) return undefined;
-  return docs(
-    ...file.spec.storageClasses.map((c) => ({
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'StorageClass',
-      metadata: {
-        name: c.name,
-        ...(c.default ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
-      },
-      provisioner: 'cinder.csi.openstack.org',
-      parameters: { type: c.volumeType },
-      allowVolumeExpansion: true,
-      volumeBindingMode: 'WaitForFirstConsumer',
-    })),
-  );
-}
-
 /** The `#cloud-config` document of one node. */
 export function nodeUserData(file: ClusterFile, node: NodePlan, ctx: NodeContext, s: JoinSecrets): string {
   const first = node.role === 'control-plane' && node.index === 0;
@@ -155,6 +140,10 @@ export function nodeUserData(file: ClusterFile, node: NodePlan, ctx: NodeContext
   const runcmd: string[][] = [];
   if (first) {
     runcmd.push(['kubeadm', 'init', '--config', `${DIR}/kubeadm.yaml`, '--upload-certs']);
+    // The add-ons before the CNI: the cloud controller runs on the host network and initialises
+    // the nodes, which stay tainted (cloud-provider external) until it does. 0600: the Secret.
+    files.push({ path: `${DIR}/addons.yaml`, content: ctx.addons, permissions: '0600' });
+    runcmd.push(['kubectl', ...ADMIN, 'apply', '-f', `${DIR}/addons.yaml`]);
     files.push({ path: `${DIR}/calico.yaml`, content: calicoInstallation(file), permissions: '0644' });
     runcmd.push(
       ['kubectl', ...ADMIN, 'create', '-f', CALICO_OPERATOR],
@@ -168,11 +157,6 @@ export function nodeUserData(file: ClusterFile, node: NodePlan, ctx: NodeContext
       ],
       ['kubectl', ...ADMIN, 'create', '-f', `${DIR}/calico.yaml`],
     );
-    const classes = storageClasses(file);
-    if (classes) {
-      files.push({ path: `${DIR}/storageclasses.yaml`, content: classes, permissions: '0644' });
-      runcmd.push(['kubectl', ...ADMIN, 'apply', '-f', `${DIR}/storageclasses.yaml`]);
-    }
   } else {
     runcmd.push(['kubeadm', 'join', '--config', `${DIR}/kubeadm.yaml`]);
   }

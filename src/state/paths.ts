@@ -25,6 +25,11 @@ export function secretStorePath(cloud: string): string {
   return join(stateRoot(), cloud, SECRET_STORE_FILE);
 }
 
+/** The clouds.yaml `osk env -f` writes for a cloud on Kubernetes (beside, never over, an all-in-one's). */
+export function kubeCloudsYamlPath(cloud: string): string {
+  return join(stateRoot(), cloud, 'kubernetes', 'clouds.yaml');
+}
+
 const SECRET_STORE_FILE = 'secrets.yaml';
 /** The all-in-one's copy of the cloud file it runs. */
 const CLOUD_FILE = 'cloud.yaml';

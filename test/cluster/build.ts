@@ -276,7 +276,7 @@ async function ensureGoBuild(b: GoBuild, opts: EnsureOptions): Promise<Built> {
  * of the Kubernetes module's graph (they would move shared pins). Static (CGO_ENABLED=0): it runs
  * in an image that holds nothing else, or on any host. Cached in cacheRoot()/<prefix>-<version>-<go hash>/bin.
  */
-export interface GoInstall {
+interface GoInstall {
   name: string;
   prefix: string;
   module: string;
@@ -284,12 +284,24 @@ export interface GoInstall {
   package: string;
   version: string;
   binary: string;
-  /**
-   * Build it as the main module (a copy of its module from the cache) with `go build`, instead of
-   * `go install module@version`, which asks the proxy for the module's version list to load
-   * deprecations, and the proxy refuses that list (403) for some modules (CAPO).
-   */
-  asMainModule?: boolean;
+}
+
+/**
+ * Programs built from their own module at a pinned version whose go.mod has replace lines:
+ * `go install pkg@version` refuses those ("contains replace directives"), so the module's archive
+ * is copied out of the module cache and built as the main module, where its replace lines apply
+ * (the pins its authors tested). Several commands of one module build in one `go build`, so the
+ * packages they share compile once. Static, cached like GoInstall.
+ */
+export interface GoModuleBuild {
+  name: string;
+  prefix: string;
+  module: string;
+  version: string;
+  /** command directories inside the module, each a binary named after the last element of its import path ('.': the module's) */
+  commands: readonly string[];
+  /** -X settings (the version a program reports) */
+  stamps: Record<string, string>;
 }
 
 /** CoreDNS, the real node's cluster DNS. */
@@ -315,6 +327,39 @@ export const REGISTRY = {
   binary: 'registry',
 } as const satisfies GoInstall;
 
+/**
+ * The OpenStack cloud controller manager and the Cinder CSI plugin, what a workload cluster on
+ * osk's cloud runs (test/workload). v1.36.0: the newest tag; the proxy serves exact versions only.
+ */
+const CLOUD_PROVIDER_OPENSTACK: GoModuleBuild = {
+  name: 'cloud-provider-openstack',
+  prefix: 'cloud-provider-openstack',
+  module: 'k8s.io/cloud-provider-openstack',
+  version: 'v1.36.0',
+  commands: ['cmd/openstack-cloud-controller-manager', 'cmd/cinder-csi-plugin'],
+  stamps: { 'k8s.io/cloud-provider-openstack/pkg/version.Version': 'v1.36.0' },
+};
+
+/** The CSI external-provisioner sidecar: PVC → CreateVolume of a CSI controller. */
+const CSI_PROVISIONER: GoModuleBuild = {
+  name: 'csi external-provisioner',
+  prefix: 'csi-provisioner',
+  module: 'github.com/kubernetes-csi/external-provisioner/v6',
+  version: 'v6.4.0',
+  commands: ['cmd/csi-provisioner'],
+  stamps: { 'main.version': 'v6.4.0' },
+};
+
+/** The CSI external-attacher sidecar: VolumeAttachment → ControllerPublishVolume (attach to the node's server). */
+const CSI_ATTACHER: GoModuleBuild = {
+  name: 'csi external-attacher',
+  prefix: 'csi-attacher',
+  module: 'github.com/kubernetes-csi/external-attacher/v4',
+  version: 'v4.13.0',
+  commands: ['cmd/csi-attacher'],
+  stamps: { 'main.version': 'v4.13.0' },
+};
+
 /** Returns the path of the cached coredns binary, building it first when this pin has none. */
 export function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
   return ensureGoInstall(COREDNS, opts);
@@ -325,7 +370,74 @@ export function ensureRegistry(opts: EnsureOptions = {}): Promise<string> {
   return ensureGoInstall(REGISTRY, opts);
 }
 
-export async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {
+/** openstack-cloud-controller-manager and cinder-csi-plugin, built first when this pin has none. */
+export async function ensureCloudProviderOpenStack(
+  opts: EnsureOptions = {},
+): Promise<{ occm: string; cinderCsi: string; version: string }> {
+  const bin = await ensureGoModuleBuild(CLOUD_PROVIDER_OPENSTACK, opts);
+  return {
+    occm: join(bin, 'openstack-cloud-controller-manager'),
+    cinderCsi: join(bin, 'cinder-csi-plugin'),
+    version: CLOUD_PROVIDER_OPENSTACK.version,
+  };
+}
+
+/** The csi-provisioner sidecar, built first when this pin has none. */
+export async function ensureCsiProvisioner(opts: EnsureOptions = {}): Promise<{ binary: string; version: string }> {
+  const bin = await ensureGoModuleBuild(CSI_PROVISIONER, opts);
+  return { binary: join(bin, 'csi-provisioner'), version: CSI_PROVISIONER.version };
+}
+
+/** The csi-attacher sidecar, built first when this pin has none. */
+export async function ensureCsiAttacher(opts: EnsureOptions = {}): Promise<{ binary: string; version: string }> {
+  const bin = await ensureGoModuleBuild(CSI_ATTACHER, opts);
+  return { binary: join(bin, 'csi-attacher'), version: CSI_ATTACHER.version };
+}
+
+function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> {
+  return ensureCachedTool(tool, opts, async (go, tmp, note) => {
+    const args = ['install', '-v', '-trimpath', '-ldflags=-s -w', `${tool.package}@${tool.version}`];
+    await runGo(go, args, note, { ...process.env, GOBIN: join(tmp, 'bin'), CGO_ENABLED: '0' });
+  }).then((bin) => join(bin, tool.binary));
+}
+
+export function ensureGoModuleBuild(tool: GoModuleBuild, opts: EnsureOptions): Promise<string> {
+  return ensureCachedTool(tool, opts, async (go, tmp, note) => {
+    let dir = '';
+    await runGo(go, ['mod', 'download', '-json', `${tool.module}@${tool.version}`], (line, stream) => {
+      const m = /^\s*"Dir": "(.+)",?$/.exec(line);
+      if (m?.[1]) dir = m[1];
+      else if (stream === 'stderr') note(line);
+    });
+    if (!dir) throw new Error(`go mod download ${tool.module}@${tool.version} named no directory`);
+    // The module cache is read-only: a writable copy keeps the cache untouched whatever the
+    // module's build does (with -mod=mod go build may add go.sum lines its zip lacks, as CAPO's
+    // does), and it is removed with the build.
+    const src = join(tmp, 'src');
+    cpSync(dir, src, { recursive: true });
+    spawnSync('chmod', ['-R', 'u+w', src]);
+    const x = Object.entries(tool.stamps).map(([k, v]) => `-X ${k}=${v}`);
+    const args = ['build', '-v', '-trimpath', '-buildvcs=false', `-ldflags=-s -w ${x.join(' ')}`];
+    await runGo(
+      go,
+      [...args, '-o', `${join(tmp, 'bin')}/`, ...tool.commands.map((c) => `./${c}`)],
+      note,
+      { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      src,
+    );
+    rmSync(src, { recursive: true, force: true });
+  });
+}
+
+/**
+ * The cache, lock and progress around one tool's build: cacheRoot()/<prefix>-<version>-<go hash>,
+ * built into a temporary directory renamed into place only when complete. Returns its bin directory.
+ */
+async function ensureCachedTool(
+  tool: { name: string; prefix: string; version: string },
+  opts: EnsureOptions,
+  build: (go: string, tmp: string, note: (line: string) => void) => Promise<void>,
+): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   opts = { ...opts, progress: opts.progress ?? (opts.log ? 'lines' : defaultProgressMode()) };
   const go = goCommand();
@@ -334,43 +446,25 @@ export async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Pro
     cacheRoot(),
     `${tool.prefix}-${tool.version}-${createHash('sha256').update(gv).digest('hex').slice(0, 8)}`,
   );
-  const binary = join(root, 'bin', tool.binary);
-  if (existsSync(join(root, 'complete'))) return binary;
+  const binDir = join(root, 'bin');
+  if (existsSync(join(root, 'complete'))) return binDir;
   mkdirSync(cacheRoot(), { recursive: true });
   await acquireLock(`${root}.lock`, log, opts);
   try {
-    if (existsSync(join(root, 'complete'))) return binary;
+    if (existsSync(join(root, 'complete'))) return binDir;
     const tmp = `${root}.tmp-${process.pid}`;
     removeAbandonedBuilds(root);
     mkdirSync(join(tmp, 'bin'), { recursive: true });
-    log(`building ${tool.name} ${tool.version} with ${gv} into ${dirname(binary)} (a few minutes the first time)`);
+    log(`building ${tool.name} ${tool.version} with ${gv} into ${binDir} (a few minutes the first time)`);
     const started = Date.now();
-    const p = startProgress(`go install ${tool.name}`, { log, ...modeOf(opts) });
+    const p = startProgress(`go build ${tool.name}`, { log, ...modeOf(opts) });
     let packages = 0;
-    const src = tool.asMainModule ? moduleCopy(go, tool, tmp) : undefined;
-    const pkg = src ? `.${tool.package.slice(tool.module.length)}` : `${tool.package}@${tool.version}`;
-    const args = src
-      ? ['build', '-v', '-trimpath', '-ldflags=-s -w', '-o', join(tmp, 'bin', tool.binary), pkg]
-      : ['install', '-v', '-trimpath', '-ldflags=-s -w', pkg];
     try {
-      await runGo(
-        go,
-        args,
-        (line) => {
-          if (!IMPORT_PATH.test(line)) return void p.note(`  go: ${line}`);
-          packages++;
-          p.update(`${packages} packages (${line})`);
-        },
-        // -mod=mod in the copy: go build may record go.sum lines the module's zip lacks.
-        {
-          ...process.env,
-          GOBIN: join(tmp, 'bin'),
-          CGO_ENABLED: '0',
-          ...(src ? { GOFLAGS: '-mod=mod -buildvcs=false' } : {}),
-        },
-        src,
-      );
-      if (src) rmSync(src, { recursive: true, force: true });
+      await build(go, tmp, (line) => {
+        if (!IMPORT_PATH.test(line)) return void p.note(`  go: ${line}`);
+        packages++;
+        p.update(`${packages} packages (${line})`);
+      });
     } catch (e) {
       p.done(`building ${tool.name} failed after ${packages} packages`);
       throw e;
@@ -380,25 +474,10 @@ export async function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Pro
     writeFileSync(join(tmp, 'complete'), `${JSON.stringify({ ...tool, go: gv, buildSeconds: seconds }, null, 2)}\n`);
     rmSync(root, { recursive: true, force: true });
     renameSync(tmp, root);
-    return binary;
+    return binDir;
   } finally {
     rmSync(`${root}.lock`, { recursive: true, force: true });
   }
-}
-
-/** A writable copy of the tool's module (from the module cache, downloaded when absent), in dir/src. */
-function moduleCopy(go: string, tool: GoInstall, dir: string): string {
-  const r = spawnSync(go, ['mod', 'download', '-json', `${tool.module}@${tool.version}`], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, GOFLAGS: '-mod=mod' },
-  });
-  if (r.status !== 0) throw new Error(`go mod download ${tool.module}@${tool.version} failed: ${r.stderr || r.stdout}`);
-  const src = join(dir, 'src');
-  cpSync((JSON.parse(r.stdout) as { Dir: string }).Dir, src, { recursive: true });
-  // The module cache is read-only; go build may add go.sum lines.
-  spawnSync('chmod', ['-R', 'u+w', src]);
-  return src;
 }
 
 /** "# get https://<proxy>/<module path>/@v/<version>.zip: 200 OK (0.1s)", as go mod download -x prints it */

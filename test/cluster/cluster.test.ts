@@ -22,6 +22,9 @@ import {
   stopCluster,
   type Cluster,
 } from './control-plane.js';
+import { applyAddons } from './workload.js';
+import { clusterAddons } from '../../src/plan/cluster-addons.js';
+import { parseClusterFile } from '../../src/spec/load-cluster.js';
 import { waitFor, type KubeObject } from './kube.js';
 import { DEFAULT_STORAGE_CLASS, HOSTPATH_PROVISIONER } from './storage.js';
 
@@ -275,6 +278,38 @@ test('local control plane: etcd + kube-apiserver + controller-manager + schedule
     const ms = Date.now() - t0;
     assert.ok(ms >= 3000, `ready after ${ms} ms, expected >= 3000`);
   });
+
+  await t.test(
+    "osk cluster's add-ons are accepted by the API server (strict field validation); the controllers' pods are placed",
+    async () => {
+      const file = parseClusterFile(
+        'apiVersion: osk.dev/v1alpha1\nkind: KubernetesCluster\nmetadata: {name: addons}\nspec:\n  image: i\n  controlPlane: {flavor: f}\n  workers: {flavor: f}\n  storageClasses: [{name: cinder-ssd, volumeType: ssd}]\n',
+      );
+      const objects = clusterAddons(file, {
+        authUrl: 'http://keystone.example:5000/v3',
+        region: 'RegionOne',
+        applicationCredential: { id: 'id', secret: 'secret' },
+        networkId: 'n',
+        subnetId: 's',
+        floatingNetworkId: 'f',
+        loadBalancerService: true,
+        caCert: 'PEM',
+      });
+      await applyAddons(k, objects as unknown as KubeObject[]);
+      // The node plugin runs on every node (it tolerates every taint); the controller has its one replica.
+      const pods = await waitFor(
+        'the Cinder CSI pods',
+        async () => {
+          const all = await k.list<Pod>('/api/v1/namespaces/kube-system/pods');
+          const node = all.filter((p) => p.metadata.labels?.app === 'csi-cinder-nodeplugin' && p.spec.nodeName);
+          const ctl = all.filter((p) => p.metadata.labels?.app === 'csi-cinder-controllerplugin' && p.spec.nodeName);
+          return node.length === NODES && ctl.length === 1 ? { node, ctl } : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
+      assert.equal(new Set(pods.node.map((p) => p.spec.nodeName)).size, NODES);
+    },
+  );
 
   await t.test('stop ends every recorded process', async () => {
     assert.ok(cluster);

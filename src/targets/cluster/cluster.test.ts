@@ -17,6 +17,7 @@ import { serveClusterApis, type ClusterCloudState } from '../../openstack/testin
 import type { Reporter } from '../../reporter.js';
 import { parseClusterFile } from '../../spec/load-cluster.js';
 import { SecretStore } from '../../state/secret-store.js';
+import { addonInputs, findClusterIds } from './addons.js';
 import { createCluster } from './create.js';
 import { deleteCluster } from './delete.js';
 import { clusterStatus } from './inspect.js';
@@ -147,6 +148,22 @@ test('create makes the network with its MTU, the router, groups, ports, load bal
     'example.com/pool=general',
   );
   assert.ok(!data(s.servers[1]!).write_files.some((f) => f.path.endsWith('ca.key')), 'workers never get the CA key');
+  // The add-ons the first control plane applies name what create made: credential, network, subnet.
+  const addons = parseAllDocuments(init.write_files.find((f) => f.path.endsWith('addons.yaml'))!.content).map((d) =>
+    d.toJS(),
+  );
+  const conf: string = addons.find((o) => o.kind === 'Secret').stringData['cloud.conf'];
+  assert.match(conf, new RegExp(`application-credential-id = "${s.appCreds[0]!.id}"`));
+  assert.match(conf, new RegExp(`subnet-id = "${s.subnets[0]!.id}"\n`));
+  assert.match(conf, new RegExp(`network-id = "${s.networks.find((n) => n.name === 'osk-demo-net')!.id}"`));
+  assert.deepEqual(
+    addons.filter((o) => o.kind === 'StorageClass').map((o) => [o.metadata.name, o.parameters.type]),
+    [['standard', 'standard']],
+  );
+  assert.ok(
+    !data(s.servers[1]!).write_files.some((f) => f.path.endsWith('addons.yaml')),
+    'only the first control plane',
+  );
 
   // The application credential's secret is kept in the cluster's store, 0600.
   assert.equal((await store()).get('application-credential-secret'), `secret-of-${s.appCreds[0]!.id}`);
@@ -291,4 +308,26 @@ test('a flavor or image the cloud does not have is named with its field', async 
     /spec.controlPlane.flavor: there is no flavor "m9.huge"[\s\S]*spec.image: there is no image "nope"/,
   );
   assert.deepEqual(changes(), []);
+});
+
+test('the add-ons name what create made; before create they are refused (exit 2), naming what is missing', async () => {
+  const early = await findClusterIds(os, FILE).catch((e: OskError) => e);
+  assert.equal((early as OskError).exitCode, 2);
+  assert.match((early as OskError).message, /cluster demo has no network osk-demo-net/);
+  await createCluster(os, FILE, await store(), opts);
+  const ids = await findClusterIds(os, FILE);
+  assert.deepEqual(ids, {
+    networkId: s.networks.find((n) => n.name === 'osk-demo-net')!.id,
+    subnetId: s.subnets[0]!.id,
+    externalNetworkId: undefined,
+  });
+  const inputs = await addonInputs(os, FILE, await store(), ids);
+  assert.deepEqual(inputs.applicationCredential, {
+    id: s.appCreds[0]!.id,
+    secret: `secret-of-${s.appCreds[0]!.id}`,
+  });
+  assert.equal(inputs.authUrl, cloud.authUrl);
+  assert.equal(inputs.loadBalancerService, true, 'the fake catalog has Octavia');
+  const empty = await SecretStore.open(join(dir, 'empty', 'secrets.yaml'), 'cluster/demo');
+  await assert.rejects(addonInputs(os, FILE, empty, ids), /no application credential in osk's state/);
 });

@@ -7,10 +7,12 @@
 import { OskError } from '../../errors.js';
 import type { OpenStackClient } from '../../openstack/index.js';
 import { clusterNames, clusterNodes, clusterTag, createSteps, groupsOf, type NodePlan } from '../../plan/cluster.js';
+import { addonsYaml, clusterAddons } from '../../plan/cluster-addons.js';
 import { nodeUserData, type JoinSecrets } from '../../plan/cluster-user-data.js';
 import type { Reporter } from '../../reporter.js';
 import type { ClusterFile } from '../../spec/schema-cluster.js';
 import type { SecretStore } from '../../state/secret-store.js';
+import { addonInputs } from './addons.js';
 import { Tally } from './ensure.js';
 import { ensureNetwork, type ClusterNetwork } from './network.js';
 import { preflight } from './preflight.js';
@@ -66,11 +68,19 @@ export async function createCluster(
     : undefined;
   const endpoint = api?.vip ?? addresses.get(nodes[0]!.name)!.ip;
   const secrets = await ensureJoinSecrets(store);
+  const ids = { networkId: net.networkId, subnetId: net.subnetId, externalNetworkId: resolved.externalNetworkId };
+  const addons = addonsYaml(clusterAddons(file, await addonInputs(os, file, store, ids)));
 
-  const servers = await ensureServers(os, file, { nodes, addresses, group: group.id, endpoint, api, secrets }, tally, {
-    imageId: resolved.imageId,
-    flavors: resolved.flavors,
-  });
+  const servers = await ensureServers(
+    os,
+    file,
+    { nodes, addresses, group: group.id, endpoint, api, secrets, addons },
+    tally,
+    {
+      imageId: resolved.imageId,
+      flavors: resolved.flavors,
+    },
+  );
   for (const s of servers) {
     reporter.waiting('cluster', `waiting for ${s.name} to be ACTIVE`);
     s.status = (await os.compute.servers.waitForStatus(s.id, 'ACTIVE', { timeoutMs: opts.timeoutMs })).status;
@@ -278,6 +288,7 @@ async function ensureServers(
     endpoint: string;
     api: Api | undefined;
     secrets: JoinSecrets;
+    addons: string;
   },
   tally: Tally,
   r: { imageId: string; flavors: Map<string, string> },
@@ -289,7 +300,7 @@ async function ensureServers(
     const userData = nodeUserData(
       file,
       node,
-      { endpoint: c.endpoint, sans: c.api?.floatingIp ? [c.api.floatingIp] : [], address: addr.ip },
+      { endpoint: c.endpoint, sans: c.api?.floatingIp ? [c.api.floatingIp] : [], address: addr.ip, addons: c.addons },
       c.secrets,
     );
     const server = await tally.ensure<{ id: string }>(

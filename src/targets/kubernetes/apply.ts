@@ -321,8 +321,11 @@ async function waitReady(
       }
       if (Date.now() > deadline) {
         const events = await warningEvents(api, ns, [ref.name]).catch(() => []);
+        // A container that exits says why in its log (a traceback's last line is rarely the
+        // last of the log: 30 lines).
+        const logs = await lastLogLines(api, ns, selector, 30, true).catch(() => undefined);
         throw new OskError(
-          `${id} is not ready after ${o.timeoutSeconds} s: ${why}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
+          `${id} is not ready after ${o.timeoutSeconds} s: ${why}${logs ? `\n    last log lines:\n${indent(logs)}` : ''}${events.length ? `\n    events:\n${indent(events.join('\n'))}` : ''}`,
         );
       }
       // The next change of any watched workload, or a look again within 2 s (explanations and

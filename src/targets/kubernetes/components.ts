@@ -6,6 +6,7 @@
 import type { IPersistentVolumeClaimSpec, IPodTemplateSpec } from 'kubernetes-models/v1';
 import type { ComponentDef, ConfigBundleDef, PortDef, VolumeClaimDef } from '../../catalog/types.js';
 import type { CloudModel } from '../../plan/model.js';
+import { byName } from './by-name.js';
 import { baseLabels, labelsFor, selectorFor } from './labels.js';
 import { networkPolicies } from './network-policy.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
@@ -84,16 +85,16 @@ export function coreGroups(model: CloudModel, secretValue: (name: string) => str
     list.push({ key: d.key, value: secretValue(d.name) });
     byK8s.set(d.k8sSecret, list);
   }
-  for (const [name, entries] of [...byK8s].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, entries] of [...byK8s].sort(([a], [b]) => byName(a, b))) {
     secretObjects.push(
       Secret({
         metadata: { ...meta(name), annotations: { [CREDENTIAL_ANNOTATION]: 'true' } },
         type: 'Opaque',
-        stringData: Object.fromEntries(entries.sort((a, b) => a.key.localeCompare(b.key)).map((e) => [e.key, e.value])),
+        stringData: Object.fromEntries(entries.sort((a, b) => byName(a.key, b.key)).map((e) => [e.key, e.value])),
       }),
     );
   }
-  for (const b of [...model.bundles.values()].sort((a, z) => a.name.localeCompare(z.name))) {
+  for (const b of [...model.bundles.values()].sort((a, z) => byName(a.name, z.name))) {
     const data = secretPartsOf(b);
     if (Object.keys(data).length)
       secretObjects.push(Secret({ metadata: meta(configSecretName(b.name)), type: 'Opaque', stringData: data }));
@@ -162,7 +163,10 @@ function componentObjects(model: CloudModel, c: ComponentDef, inp: RenderInputs)
     );
   }
   out.push(workloadObject(c, template, at));
-  if (c.service_) out.push(...serviceObjects(c, c.service_, at));
+  // With endpoints.nodePorts a public API's Service is a NodePort on its fixed port.
+  const publicNodePort = c.publicHost ? ctx.publicNodePort(c.publicHost) : undefined;
+  if (c.service_)
+    out.push(...serviceObjects(c, publicNodePort ? { ...c.service_, nodePort: publicNodePort } : c.service_, at));
   if (ctx.ha && c.settings.replicas > 1 && (c.workload === 'Deployment' || c.workload === 'StatefulSet')) {
     out.push(
       PodDisruptionBudget({

@@ -92,8 +92,12 @@ function ingressRules(model: CloudModel, c: ComponentDef, traffic: Traffic[]): I
   }
   const cluster = clusterPeers(model, c);
   if (cluster) ingress.push({ from: cluster.peers, ports: cluster.ports });
+  // Public APIs: from the Ingress controller (any namespace), or from anywhere through a NodePort.
   if (c.publicHost && c.publicPort)
-    ingress.push({ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: c.publicPort }] });
+    ingress.push({
+      from: ctx.publicNodePort(c.publicHost) ? ANYWHERE : [{ namespaceSelector: {} }],
+      ports: [{ protocol: 'TCP', port: c.publicPort }],
+    });
   for (const port of c.externalPorts ?? []) {
     if (!inbound.some((e) => e.port === port && components.get(e.from)?.hostNetwork))
       ingress.push({ from: ANYWHERE, ports: [{ protocol: 'TCP', port }] });

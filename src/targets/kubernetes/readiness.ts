@@ -130,6 +130,7 @@ export interface Pod {
     containerStatuses?: {
       name: string;
       ready: boolean;
+      restartCount?: number;
       state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } };
     }[];
   };
@@ -197,12 +198,17 @@ export async function warningEvents(api: KubeApi, namespace: string, names: stri
     .map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
 }
 
-/** The last log lines of a Job's newest pod (for a failed Job). */
+/**
+ * The last log lines of the newest pod of a selector (a failed Job's, or a workload's).
+ * `previous`: of the container's last run, when it restarted: a crash-looping container's
+ * current run is often a fresh start or nothing at all, its reason is in the run that ended.
+ */
 export async function lastLogLines(
   api: KubeApi,
   namespace: string,
   selector: string,
   lines = 10,
+  previous = false,
 ): Promise<string | undefined> {
   const pods = (
     await api.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, {
@@ -213,11 +219,12 @@ export async function lastLogLines(
     String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
   )[0];
   if (!newest) return undefined;
+  const restarted = (newest.status?.containerStatuses ?? []).some((c) => (c.restartCount ?? 0) > 0);
   // The API server proxies logs from the node's kubelet, which may not answer (a node gone, or
   // kwok in the tests): one short try, no retries; a message without logs beats a stalled one.
   try {
     const r = await api.request<string>('GET', `/api/v1/namespaces/${namespace}/pods/${newest.metadata.name}/log`, {
-      query: { tailLines: String(lines) },
+      query: { tailLines: String(lines), ...(previous && restarted ? { previous: 'true' } : {}) },
       ok: [400, 404, 500, 502, 503, 504],
       timeoutMs: 5000,
       retry: false,

@@ -30,6 +30,8 @@ const CLOUDS: Record<string, string> = {
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: hl}\nspec:\n  profile: ha\n  release: "2024.2"\n  endpoints: {publicDomain: x.example.org}\n',
   octavia:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: lb}\nspec:\n  services: {octavia: {enabled: true}}\n',
+  nodePorts:
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: np}\nspec:\n  endpoints: {nodePorts: {address: 10.250.0.2}}\n',
   noHorizonCinder:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: small}\nspec:\n  release: "2025.2"\n  services: {horizon: {enabled: false}, cinder: {enabled: false}}\n',
 };
@@ -68,6 +70,22 @@ for (const name of Object.keys(CLOUDS)) {
         if (!owner.startsWith('Job/')) assert.ok(c.readinessProbe && c.livenessProbe, `${owner} probes`);
       }
     }
+  });
+
+  // An oslo WSGI app under uwsgi gets no --config-dir: oslo reads /etc/<project>/<project>.conf.d
+  // by itself, so the credentials must be there or the API starts without them (Glance did).
+  test(`${name}: the credentials of an API under uwsgi are in the config dir oslo finds by itself`, () => {
+    const { objects } = rendered(name);
+    let seen = 0;
+    for (const { owner, spec } of podSpecs(objects))
+      for (const c of spec.containers)
+        if (c.command?.[0] === 'uwsgi')
+          for (const m of (c.volumeMounts ?? []) as { mountPath: string }[])
+            if (m.mountPath.endsWith('/secrets.conf')) {
+              seen++;
+              assert.match(m.mountPath, /^\/etc\/([a-z]+)\/\1\.conf\.d\/secrets\.conf$/, owner);
+            }
+    if (name !== 'bare') assert.ok(seen > 0, 'some API runs under uwsgi');
   });
 
   test(`${name}: everything a pod references is rendered`, () => {

@@ -5,6 +5,7 @@
  */
 import type { SecretStore } from '../../state/secret-store.js';
 import { buildModel, type CloudModel } from '../../plan/model.js';
+import { placeholderSecrets } from '../../catalog/context.js';
 import type { CloudFile } from '../../spec/schema.js';
 import type { KubernetesAddOn } from './add-on.js';
 import { backupAddOn } from './backup/render.js';
@@ -28,15 +29,33 @@ function renderKubernetes(model: CloudModel, secretValue: (name: string) => stri
   return groups.map((g, i) => ({ ...g, name: `${String(i).padStart(width, '0')}-${g.name}` }));
 }
 
+/**
+ * The model built with the store's credentials, generating (in memory) any it lacks. The set of
+ * credentials does not depend on their values, so a model built while some are missing (with
+ * placeholders for them) tells which ones to generate, and a second build uses them. When the
+ * store has them all, as on every render after the first, that first build is the model: one
+ * build instead of two (issue 13).
+ */
+function modelWithCredentials(file: CloudFile, store: SecretStore): { model: CloudModel; created: string[] } {
+  let missing = false;
+  const first = buildModel(file, {
+    secrets: (name) => {
+      if (store.has(name)) return store.get(name);
+      missing = true;
+      return placeholderSecrets(name);
+    },
+  });
+  const created = store.ensure(first.secrets.values());
+  if (!missing && created.length === 0) return { model: first, created };
+  return { model: buildModel(file, { secrets: (name) => store.get(name) }), created };
+}
+
 /** Render with the store's credentials, generating (in memory) any the store lacks. */
 export function render(
   file: CloudFile,
   store: SecretStore,
 ): { model: CloudModel; groups: RenderedGroup[]; created: string[] } {
-  // The set of credentials does not depend on their values: a first pass with placeholders
-  // tells which ones must exist.
-  const created = store.ensure(buildModel(file).secrets.values());
-  const model = buildModel(file, { secrets: (name) => store.get(name) });
+  const { model, created } = modelWithCredentials(file, store);
   const groups = renderKubernetes(model, (name) => store.get(name));
   return { model, groups, created };
 }

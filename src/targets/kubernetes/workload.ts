@@ -76,10 +76,11 @@ function configVolumes(
       volumes.push({ name: `${name}-secrets`, secret: { secretName: configSecretName(name), defaultMode: 0o440 } });
       for (const f of secretFiles) {
         if ('ini' in f) {
-          // oslo reads <file>.d/ as a config dir: the credentials overlay the public file.
+          // oslo reads <file>.d/ (or the file's configDir) as a config dir: the credentials
+          // overlay the public file.
           mounts.push({
             name: `${name}-secrets`,
-            mountPath: `${b.dir}/${f.name}.d/secrets.conf`,
+            mountPath: `${b.dir}/${f.configDir ?? `${f.name}.d`}/secrets.conf`,
             subPath: secretPartKey(f.name),
             readOnly: true,
           });

@@ -1,12 +1,16 @@
 /**
  * What the all-in-one cloud needs to know about this host, read from the system: the
  * distribution (only Debian 12 is supported), the host name nova-compute registers, and whether
- * osk runs as root. The hypervisor and volume driver are not chosen here: on one host they are
- * always the fake ones (src/targets/local/up.ts says why).
+ * osk runs as root; and, probed apart because it boots a kernel, which hypervisor guests can run
+ * with (readHypervisorFact). The hypervisor and volume driver are not chosen here: on one host
+ * they are still always the fake ones (src/targets/local/up.ts says why).
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { ExitCode, OskError } from '../../errors.js';
+import { ensureGuestImage, guestCacheDir } from '../../images/guest/build.js';
+import { type HypervisorProbe, probeHypervisor } from './hypervisor-probe.js';
 
 export interface HostFacts {
   distro: { id: string; versionId: string; pretty: string };
@@ -43,4 +47,19 @@ export function checkDistro(facts: HostFacts): void {
       hint: 'use a Debian 12 (bookworm) machine or VM for the all-in-one cloud, or deploy to Kubernetes with osk apply',
     },
   );
+}
+
+/**
+ * Whether guests run under KVM here or only under QEMU's TCG, found by booting the guest image's
+ * kernel under KVM (hypervisor-probe.ts; an existing /dev/kvm proves nothing: on some VMs it opens
+ * and the guests hang), kept for this boot of the host beside the guest image. What will use it:
+ * Nova's libvirt driver on this host (nova.conf [libvirt] virt_type, and nova-compute-kvm or
+ * nova-compute-qemu) once osk up runs libvirtd and an Open vSwitch datapath (issue 16). Until
+ * then nothing calls it during osk up, which keeps the fake driver.
+ */
+export function readHypervisorFact(env: NodeJS.ProcessEnv = process.env): Promise<HypervisorProbe> {
+  return probeHypervisor({
+    kernel: async () => (await ensureGuestImage({ env })).kernel,
+    cacheFile: join(guestCacheDir(env), 'hypervisor-probe.json'),
+  });
 }

@@ -35,7 +35,8 @@ export function localModel(
     // The one choice on a host: servers, ports and volumes go through their whole API lifecycle
     // with no guest and no stored data. Real guests would need libvirtd and an Open vSwitch
     // datapath run on the host (and a KVM that really runs guests, which an existing /dev/kvm
-    // does not prove), real volumes a volume group; osk up runs none of these yet.
+    // does not prove: readHypervisorFact in host-facts.ts boots a kernel to find out), real
+    // volumes a volume group; osk up runs none of these yet.
     hypervisor: 'fake',
     volumeDriver: 'fake',
     root: facts.root,

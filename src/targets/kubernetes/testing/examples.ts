@@ -1,4 +1,7 @@
-/** The example cloud files (examples/*.yaml) as osk renders them, with fresh credentials: for tests. */
+/**
+ * The example cloud files (examples/*.yaml of kind Cloud: the others, e.g. a KubernetesCluster,
+ * are not rendered to objects) as osk renders them, with fresh credentials: for tests.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseCloudFile } from '../../../spec/load.js';
 import { SecretStore } from '../../../state/secret-store.js';
@@ -8,8 +11,10 @@ import { render } from '../render.js';
 export function renderedExamples(): { name: string; objects: KubeObject[] }[] {
   return readdirSync('examples')
     .filter((f) => f.endsWith('.yaml'))
-    .map((name) => {
-      const cloud = parseCloudFile(readFileSync(`examples/${name}`, 'utf8'), name);
+    .map((name) => ({ name, text: readFileSync(`examples/${name}`, 'utf8') }))
+    .filter(({ text }) => /^kind: Cloud$/m.test(text))
+    .map(({ name, text }) => {
+      const cloud = parseCloudFile(text, name);
       return { name, objects: allObjects(render(cloud, SecretStore.memory(cloud.metadata.name)).groups) };
     });
 }
