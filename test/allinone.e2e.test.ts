@@ -26,6 +26,7 @@ import type { RestoreResult } from '../src/targets/local/backup/restore.js';
 import type { VerifyResult } from '../src/targets/local/backup/verify.js';
 import type { HealthReport } from '../src/observe/health.js';
 import { stopProcess } from '../src/targets/local/control.js';
+import { runCapiScenario } from './cluster/capi-scenario.js';
 import { statePaths } from '../src/state/paths.js';
 import { workloadWithRealControllers } from './cluster/workload.js';
 import type { CloudStatus } from '../src/targets/local/status.js';
@@ -505,6 +506,75 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
     assert.ok(after?.ready, `placement-api did not come back: ${JSON.stringify(after)}`);
     assert.ok((after.restarts ?? 0) >= 1);
     assert.match(after.lastExit ?? '', /SIGKILL/);
+  });
+
+  test("Cluster API: osk cluster render, then the real CAPI v1.12.10 and CAPO v0.14.7 managers make the cluster's network (MTU), subnet, security groups, OVN load balancer and control-plane server in osk's cloud; deleting the Cluster removes them, osk cluster delete the rest", {
+    timeout: 60 * 60_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'osk-capi-e2e-'));
+    const name = 'capi-e2e';
+    const oskEnv = { ...env(), OS_CLIENT_CONFIG_FILE: join(cloudDir(), 'clouds.yaml') };
+    const os = OpenStackClient.fromCloudsYaml({ cloud: `${CLOUD}-demo`, env: oskEnv });
+    const cleanup = () =>
+      run(
+        process.execPath,
+        [
+          OSK,
+          'cluster',
+          'delete',
+          '-f',
+          join(dir, 'cluster.yaml'),
+          '--os-cloud',
+          `${CLOUD}-demo`,
+          '--yes',
+          '-o',
+          'json',
+        ],
+        oskEnv,
+      );
+    try {
+      // The demo user's project, as a user of the cloud would run it.
+      const o = await runCapiScenario({
+        osk: [process.execPath, OSK],
+        env: oskEnv,
+        cloud: `${CLOUD}-demo`,
+        os,
+        name,
+        dir,
+        log: (l) => process.stderr.write(`capi: ${l}\n`),
+      });
+      assert.equal(o.network.mtu, 1400, 'CAPO made the network with the MTU of the cluster file');
+      assert.deepEqual(o.subnet, { cidr: '10.7.0.0/24', dns: ['10.0.0.53'] });
+      assert.deepEqual([o.loadBalancer.provider, o.loadBalancer.status], ['ovn', 'ACTIVE']);
+      const worker = o.securityGroups.filter((r) => r.includes('secgroup-worker'));
+      for (const proto of ['tcp', 'udp'])
+        assert.ok(
+          worker.some((r) => r.endsWith(`:${proto}:30000-32767:0.0.0.0/0`)),
+          `NodePorts (${proto}) open to clients: ${worker.join(' ')}`,
+        );
+      assert.ok(
+        o.securityGroups.some((r) => r.includes(':udp:4789-4789:')),
+        'Calico VXLAN between nodes',
+      );
+      assert.deepEqual(
+        [o.controlPlaneServer.status, o.controlPlaneServer.inGroup],
+        ['ACTIVE', true],
+        'the control-plane server is ACTIVE in the server group osk made',
+      );
+      // No guest boots (fake driver): the control plane never initialises, so no worker gets join data.
+      assert.deepEqual(o.machinePhases, ['control-plane:Provisioned', 'worker:Pending']);
+      assert.equal(o.workerServers, 0);
+      assert.deepEqual(o.left, [], 'deleting the Cluster removed everything CAPO made');
+      const del = await cleanup();
+      assert.equal(del.code, 0, show(del));
+      assert.equal(await os.compute.serverGroups.find(`osk-${name}-nodes`), undefined);
+      assert.equal(await os.identity.applicationCredentials.find(`osk-${name}`), undefined);
+      assert.deepEqual(await os.network.ports.list({ tags: `osk-cluster=${name}` }), []);
+    } finally {
+      await cleanup();
+      await os.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('osk rotate-keys: the signing key becomes a secondary and its tokens stay valid, new tokens use the staged key, Keystone is not restarted, the store holds the new keys', {

@@ -1,9 +1,12 @@
 /** What the cluster verbs do (cluster-commands.ts declares them). */
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
+import { capiNames, clusterApiObjects } from '../plan/cluster-capi.js';
+import { toPlainYaml } from '../plain-yaml.js';
 import { loadCloud, OpenStackClient } from '../openstack/index.js';
 import type { ClusterFile } from '../spec/schema-cluster.js';
 import { clusterSecretStorePath, statePaths } from '../state/paths.js';
 import { SecretStore } from '../state/secret-store.js';
+import { prepareClusterApi } from '../targets/cluster/capi.js';
 import { addonsYaml, clusterAddons } from '../plan/cluster-addons.js';
 import { addonInputs, findClusterIds } from '../targets/cluster/addons.js';
 import { createCluster } from '../targets/cluster/create.js';
@@ -56,6 +59,39 @@ export async function create(
         '',
       ].join('\n'),
     );
+  } finally {
+    reporter.close();
+    await os.close();
+  }
+}
+
+/**
+ * The Cluster API objects of the cluster on stdout (multi-document YAML or a JSON List); what was
+ * made in the cloud for them, and the Secret left out without --show-secrets, on stderr.
+ */
+export async function render(
+  opts: { filename: string; osCloud?: string; output: 'yaml' | 'json'; showSecrets?: true },
+  io: Io,
+): Promise<void> {
+  const file = await readClusterFile(opts.filename, io);
+  const name = file.metadata.name;
+  const os = await openCloud(opts.osCloud, file);
+  const store = await SecretStore.open(clusterSecretStorePath(name), `cluster/${name}`);
+  const reporter = createReporter(process.stderr);
+  try {
+    const p = await prepareClusterApi(os, file, store, { reporter, showSecrets: opts.showSecrets === true });
+    reporter.close();
+    for (const line of [...p.notes, ...p.made]) io.stderr(`${line}\n`);
+    const objects = clusterApiObjects(file, p.inputs);
+    io.stdout(
+      opts.output === 'json'
+        ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`
+        : objects.map((o) => `---\n${toPlainYaml(o)}`).join(''),
+    );
+    if (!opts.showSecrets)
+      io.stderr(
+        `left out Secret ${capiNames(name).identitySecret} (application credential ${p.inputs.identity.applicationCredentialId}, its secret in ${store.path}); add --show-secrets to include it\n`,
+      );
   } finally {
     reporter.close();
     await os.close();

@@ -24,7 +24,7 @@ const timeout = () => new Option('--timeout <seconds>', 'how long one server or 
 export function registerClusterCommands(program: Command, io: Io): void {
   const cluster = program
     .command('cluster')
-    .description("the OpenStack side of users' Kubernetes clusters (create, delete, status, addons, list)");
+    .description("the OpenStack side of users' Kubernetes clusters (create, render, addons, delete, status, list)");
 
   cluster
     .command('create')
@@ -36,6 +36,22 @@ export function registerClusterCommands(program: Command, io: Io): void {
     .addOption(timeout())
     .addOption(outputOption())
     .action(async (opts) => (await actions()).create(opts, io));
+
+  cluster
+    .command('render')
+    .description(
+      'print the cluster as Cluster API objects for CAPO v0.14 (Cluster, OpenStackCluster, KubeadmControlPlane, MachineDeployment, OpenStackMachineTemplates, KubeadmConfigTemplate, identity Secret); first makes in the cloud what CAPO cannot: the server group and the application credential (again: reuses them)',
+    )
+    .addOption(clusterFile())
+    .addOption(osCloud())
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['yaml', 'json'] as const).default('yaml' as const),
+    )
+    .option(
+      '--show-secrets',
+      "include the identity Secret with the application credential's secret (left out otherwise)",
+    )
+    .action(async (opts) => (await actions()).render(opts, io));
 
   cluster
     .command('delete')

@@ -4,14 +4,8 @@
  * Every verb needs an entry: main.test.ts checks the help of each verb the CLI has.
  */
 import type { Command } from '@commander-js/extra-typings';
-
-interface VerbHelp {
-  examples: [command: string, what: string][];
-  /** Exit codes besides the shared ones (0 ok, 2 bad input) and what 1 means for this verb. */
-  exit: { code: number; meaning: string }[];
-}
-
-const badInput = { code: 2, meaning: 'bad input: the cloud file, a flag or a path is wrong (the message says which)' };
+import { CLUSTER_HELP } from './help-cluster.js';
+import { badInput, type VerbHelp } from './verb-help.js';
 
 const HELP: Record<string, VerbHelp> = {
   validate: {
@@ -253,80 +247,7 @@ const HELP: Record<string, VerbHelp> = {
       { ...badInput, meaning: `${badInput.meaning}; also not confirmed` },
     ],
   },
-  cluster: {
-    examples: [
-      ['osk cluster create -f cluster.yaml', "a Kubernetes cluster's OpenStack side in osk's own cloud"],
-      ['osk cluster delete -f cluster.yaml --yes', 'everything of it, in dependency order'],
-    ],
-    exit: [{ code: 0, meaning: 'done' }, { code: 1, meaning: 'a call to the cloud failed' }, badInput],
-  },
-  'cluster create': {
-    examples: [
-      ['osk cluster create -f examples/cluster.yaml', "in osk's own cloud (what osk env points at)"],
-      [
-        'osk cluster create -f cluster.yaml --os-cloud mycloud -o json',
-        'in a cloud of clouds.yaml; the summary for machines',
-      ],
-      [
-        'osk cluster create -f cluster.yaml',
-        'again: changes nothing, or continues where an interrupted create stopped',
-      ],
-    ],
-    exit: [
-      { code: 0, meaning: 'every object is there and every server ACTIVE' },
-      { code: 1, meaning: 'a call failed or a server/load balancer went to ERROR (run create again to continue)' },
-      {
-        ...badInput,
-        meaning: `${badInput.meaning}; also what the cloud lacks (a flavor, image, provider, hosts for anti-affinity): nothing is created then`,
-      },
-    ],
-  },
-  'cluster delete': {
-    examples: [
-      [
-        'osk cluster delete -f cluster.yaml --yes',
-        "servers, load balancers on the cluster's subnet, floating IPs, ports, router, network, groups, credential",
-      ],
-      ['osk cluster delete -f cluster.yaml --yes -o json', 'what was removed, per step'],
-    ],
-    exit: [
-      { code: 0, meaning: 'nothing of the cluster is left (also when nothing was there)' },
-      { code: 1, meaning: 'a deletion failed (run delete again: it continues)' },
-      badInput,
-    ],
-  },
-  'cluster addons': {
-    examples: [
-      [
-        'osk cluster addons -f cluster.yaml | kubectl apply -f -',
-        'the cloud controller, Cinder CSI and StorageClasses',
-      ],
-      ['osk cluster addons -f cluster.yaml -o json', 'the same objects as a v1 List'],
-    ],
-    exit: [
-      { code: 0, meaning: 'printed' },
-      { code: 1, meaning: 'a call to the cloud failed' },
-      { ...badInput, meaning: `${badInput.meaning}; also a cluster osk has not created (no network or credential)` },
-    ],
-  },
-  'cluster status': {
-    examples: [
-      ['osk cluster status -f cluster.yaml', 'per object: ok, missing, error, differs (from the file) or extra'],
-      ['osk cluster status -f cluster.yaml -o json', 'the same for machines'],
-    ],
-    exit: [
-      { code: 0, meaning: 'every object of the cluster is there and well' },
-      { code: 1, meaning: 'something is missing, in error or different from the file' },
-      badInput,
-    ],
-  },
-  'cluster list': {
-    examples: [
-      ['osk cluster list', "the clusters in osk's own cloud"],
-      ['osk cluster list --os-cloud mycloud -o json', 'in a cloud of clouds.yaml, for machines'],
-    ],
-    exit: [{ code: 0, meaning: 'listed' }, { code: 1, meaning: 'a call to the cloud failed' }, badInput],
-  },
+  ...CLUSTER_HELP,
   images: {
     examples: [
       ['osk images list -f cloud.yaml', "the images the cloud's pods run and the reference each built image gets"],

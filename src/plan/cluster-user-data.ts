@@ -12,7 +12,8 @@ import { cniMtu, type ClusterFile } from '../spec/schema-cluster.js';
 import type { NodePlan } from './cluster.js';
 
 /** Calico's operator, pinned: the first control-plane node applies it. */
-const CALICO_OPERATOR = 'https://raw.githubusercontent.com/projectcalico/calico/v3.29.1/manifests/tigera-operator.yaml';
+export const CALICO_OPERATOR =
+  'https://raw.githubusercontent.com/projectcalico/calico/v3.29.1/manifests/tigera-operator.yaml';
 
 export interface JoinSecrets {
   /** kubeadm bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}. */
@@ -103,7 +104,7 @@ function kubeadmConfig(file: ClusterFile, node: NodePlan, ctx: NodeContext, s: J
 }
 
 /** Calico's Installation: the pod network, its encapsulation and the MTU computed from the node network. */
-function calicoInstallation(file: ClusterFile): string {
+export function calicoInstallation(file: ClusterFile): string {
   const { encapsulation, mtu } = cniMtu(file.spec);
   return docs({
     apiVersion: 'operator.tigera.io/v1',

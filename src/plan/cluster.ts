@@ -185,15 +185,16 @@ export function createSteps(file: ClusterFile): Step[] {
  * What delete removes, in dependency order: what uses a thing goes before it. Load balancers
  * of the cloud controller (on the cluster's subnet) hold ports and floating IPs; ports keep the
  * subnet; router interfaces keep the router and subnet; servers keep the server group and ports.
+ * Objects tagged with the cluster but named otherwise are what CAPO made for `osk cluster render`.
  */
 export const DELETE_STEPS: readonly { id: string; what: string }[] = [
   { id: 'servers', what: "the cluster's servers" },
   { id: 'load-balancers', what: "load balancers on the cluster's subnet (API and the cloud controller's, cascade)" },
   { id: 'floating-ips', what: "floating IPs of the cluster's ports or tagged with it" },
   { id: 'ports', what: 'ports left on the network' },
-  { id: 'router', what: 'router interface, gateway and router' },
-  { id: 'network', what: 'subnet and network' },
-  { id: 'security-groups', what: 'security groups' },
+  { id: 'router', what: 'router interface, gateway and router (and routers tagged with the cluster)' },
+  { id: 'network', what: 'subnet and network (and networks tagged with the cluster, with their subnets)' },
+  { id: 'security-groups', what: 'security groups (and groups tagged with the cluster)' },
   { id: 'server-group', what: 'server group' },
   { id: 'application-credential', what: 'application credential' },
   { id: 'state', what: "osk's state of the cluster (its credentials)" },

@@ -172,7 +172,7 @@ export function goVersion(go = goCommand()): string {
   return r.stdout.trim();
 }
 
-interface EnsureOptions {
+export interface EnsureOptions {
   /** progress lines (default: stderr) */
   log?: (line: string) => void;
   /**
@@ -293,13 +293,13 @@ interface GoInstall {
  * (the pins its authors tested). Several commands of one module build in one `go build`, so the
  * packages they share compile once. Static, cached like GoInstall.
  */
-interface GoModuleBuild {
+export interface GoModuleBuild {
   name: string;
   prefix: string;
   module: string;
   version: string;
-  /** command directories inside the module, each a binary named after its last element */
-  commands: string[];
+  /** command directories inside the module, each a binary named after the last element of its import path ('.': the module's) */
+  commands: readonly string[];
   /** -X settings (the version a program reports) */
   stamps: Record<string, string>;
 }
@@ -401,7 +401,7 @@ function ensureGoInstall(tool: GoInstall, opts: EnsureOptions): Promise<string> 
   }).then((bin) => join(bin, tool.binary));
 }
 
-function ensureGoModuleBuild(tool: GoModuleBuild, opts: EnsureOptions): Promise<string> {
+export function ensureGoModuleBuild(tool: GoModuleBuild, opts: EnsureOptions): Promise<string> {
   return ensureCachedTool(tool, opts, async (go, tmp, note) => {
     let dir = '';
     await runGo(go, ['mod', 'download', '-json', `${tool.module}@${tool.version}`], (line, stream) => {
@@ -410,10 +410,12 @@ function ensureGoModuleBuild(tool: GoModuleBuild, opts: EnsureOptions): Promise<
       else if (stream === 'stderr') note(line);
     });
     if (!dir) throw new Error(`go mod download ${tool.module}@${tool.version} named no directory`);
-    // The module cache is read-only; go build writes nothing into the source, but a copy keeps the
-    // cache untouched whatever the module's build does, and it is removed with the build.
+    // The module cache is read-only: a writable copy keeps the cache untouched whatever the
+    // module's build does (with -mod=mod go build may add go.sum lines its zip lacks, as CAPO's
+    // does), and it is removed with the build.
     const src = join(tmp, 'src');
     cpSync(dir, src, { recursive: true });
+    spawnSync('chmod', ['-R', 'u+w', src]);
     const x = Object.entries(tool.stamps).map(([k, v]) => `-X ${k}=${v}`);
     const args = ['build', '-v', '-trimpath', '-buildvcs=false', `-ldflags=-s -w ${x.join(' ')}`];
     await runGo(

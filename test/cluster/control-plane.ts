@@ -859,7 +859,7 @@ function writeStages(path: string, podReadyDelayMs: number, jobCompleteDelayMs: 
 // small helpers
 
 /** Distinct free TCP ports on 127.0.0.1 (all held open together, then released). */
-async function freePorts<K extends string>(names: K[]): Promise<Record<K, number>> {
+export async function freePorts<K extends string>(names: K[]): Promise<Record<K, number>> {
   const servers: Server[] = [];
   const out = {} as Record<K, number>;
   try {

@@ -252,6 +252,35 @@ test('delete removes everything in dependency order, also the cloud controllerâ€
   assert.deepEqual(Object.values(again.removed).flat(), []);
 });
 
+test("delete also removes what Cluster API's OpenStack provider left, found by the cluster's tag (osk cluster render tags it)", async () => {
+  const tags = ['osk-cluster=demo'];
+  const net = await os.network.networks.create({ name: 'k8s-clusterapi-cluster-ns-demo', mtu: 1400 });
+  await os.network.networks.setTags(net.id, tags);
+  const sub = await os.network.subnets.create({
+    network_id: net.id,
+    cidr: '10.7.0.0/24',
+    ip_version: 4,
+    name: 'capo-subnet',
+  });
+  const router = await os.network.routers.create({ name: 'k8s-clusterapi-cluster-ns-demo' });
+  await os.network.routers.setTags(router.id, tags);
+  await os.network.routers.addInterface(router.id, { subnet_id: sub.id });
+  for (const name of ['k8s-cluster-ns-demo-secgroup-controlplane', 'k8s-cluster-ns-demo-secgroup-worker']) {
+    const g = await os.network.securityGroups.create({ name });
+    await os.network.securityGroups.setTags(g.id, tags);
+  }
+  const untagged = await os.network.securityGroups.create({ name: 'someone-else' });
+  const r = await deleteCluster(os, 'demo', storePath, opts);
+  for (const k of ['networks', 'subnets', 'routers'] as const) assert.deepEqual(s[k], [], `${k} left behind`);
+  assert.deepEqual(
+    s.security_groups.map((g) => g.id),
+    [untagged.id],
+    'only the tagged groups go',
+  );
+  assert.match(r.removed.router!.join(' '), /^interface 10\.7\.0\.\d+ k8s-clusterapi-cluster-ns-demo$/);
+  assert.deepEqual(r.removed.network, ['capo-subnet', 'k8s-clusterapi-cluster-ns-demo']);
+});
+
 test('hard anti-affinity with more nodes than compute hosts is refused before anything is made', async () => {
   const hard = parseClusterFile(
     'apiVersion: osk.dev/v1alpha1\nkind: KubernetesCluster\nmetadata: {name: demo}\nspec:\n  image: node-image\n  serverGroupPolicy: anti-affinity\n  controlPlane: {flavor: m1.small}\n  workers: {flavor: m1.small, count: 2}\n',

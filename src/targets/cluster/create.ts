@@ -59,17 +59,7 @@ export async function createCluster(
 
   await ensureApplicationCredential(os, file, store, tally);
   const net = await ensureNetwork(os, file, resolved.externalNetworkId, tally);
-  const n = clusterNames(name);
-  const group = await tally.ensure(
-    `server group ${n.serverGroup} (${file.spec.serverGroupPolicy})`,
-    () => os.compute.serverGroups.find(n.serverGroup),
-    () => os.compute.serverGroups.create({ name: n.serverGroup, policy: file.spec.serverGroupPolicy }),
-  );
-  if (group.policy !== file.spec.serverGroupPolicy)
-    throw new OskError(
-      `server group ${n.serverGroup} has policy ${group.policy}, the cluster file says ${file.spec.serverGroupPolicy}; Nova cannot change a server group's policy`,
-      { hint: 'keep the policy, or delete the cluster and create it again' },
-    );
+  const group = await ensureServerGroup(os, file, tally);
 
   const nodes = clusterNodes(file);
   const addresses = await ensurePorts(os, file, net, nodes, tally);
@@ -111,11 +101,27 @@ export async function createCluster(
   };
 }
 
+/** The nodes' server group; Nova cannot change a group's policy, so a different one is an error. */
+export async function ensureServerGroup(os: OpenStackClient, file: ClusterFile, tally: Tally): Promise<{ id: string }> {
+  const n = clusterNames(file.metadata.name);
+  const group = await tally.ensure(
+    `server group ${n.serverGroup} (${file.spec.serverGroupPolicy})`,
+    () => os.compute.serverGroups.find(n.serverGroup),
+    () => os.compute.serverGroups.create({ name: n.serverGroup, policy: file.spec.serverGroupPolicy }),
+  );
+  if (group.policy !== file.spec.serverGroupPolicy)
+    throw new OskError(
+      `server group ${n.serverGroup} has policy ${group.policy}, the cluster file says ${file.spec.serverGroupPolicy}; Nova cannot change a server group's policy`,
+      { hint: 'keep the policy, or delete the cluster and create it again' },
+    );
+  return group;
+}
+
 /**
- * For the in-cluster cloud controller. Keystone shows the secret once: it is kept in the store;
+ * For the in-cluster cloud controller (and, rendered for Cluster API, for CAPO). Keystone shows the secret once: it is kept in the store;
  * a credential whose secret the store lost is replaced (it could never be used again).
  */
-async function ensureApplicationCredential(
+export async function ensureApplicationCredential(
   os: OpenStackClient,
   file: ClusterFile,
   store: SecretStore,

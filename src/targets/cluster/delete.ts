@@ -130,31 +130,47 @@ async function ports({ os, tag, net }: Ctx, out: string[]): Promise<void> {
   }
 }
 
-async function router({ os, n }: Ctx, out: string[]): Promise<void> {
-  const r = await os.network.routers.find(n.router);
-  if (!r) return;
-  for (const p of await os.network.ports.list({ device_id: r.id })) {
-    if (!/^network:router_interface/.test(p.device_owner)) continue;
-    await os.network.routers.removeInterface(r.id, { port_id: p.id });
-    out.push(`interface ${p.fixed_ips[0]?.ip_address ?? p.id}`);
+/**
+ * osk's objects by name, and any other carrying the cluster's tag: what Cluster API's OpenStack
+ * provider made for a rendered cluster (`osk cluster render` tags them) and left behind.
+ */
+const byNameAndTag = <T extends { id: string }>(named: T | undefined, tagged: T[]): T[] => [
+  ...new Map([...(named ? [named] : []), ...tagged].map((x) => [x.id, x])).values(),
+];
+
+async function router({ os, n, tag }: Ctx, out: string[]): Promise<void> {
+  const all = byNameAndTag(await os.network.routers.find(n.router), await os.network.routers.list({ tags: tag }));
+  for (const r of all) {
+    for (const p of await os.network.ports.list({ device_id: r.id })) {
+      if (!/^network:router_interface/.test(p.device_owner)) continue;
+      await os.network.routers.removeInterface(r.id, { port_id: p.id });
+      out.push(`interface ${p.fixed_ips[0]?.ip_address ?? p.id}`);
+    }
+    if (r.external_gateway_info) {
+      await os.network.routers.setGateway(r.id, null);
+      out.push('gateway');
+    }
+    if (await os.network.routers.delete(r.id)) out.push(r.name);
   }
-  if (r.external_gateway_info) {
-    await os.network.routers.setGateway(r.id, null);
-    out.push('gateway');
-  }
-  if (await os.network.routers.delete(r.id)) out.push(n.router);
 }
 
-async function network({ os, n, net, subnet }: Ctx, out: string[]): Promise<void> {
+async function network({ os, n, net, subnet, tag }: Ctx, out: string[]): Promise<void> {
   if (subnet && (await os.network.subnets.delete(subnet.id))) out.push(n.subnet);
   if (net && (await os.network.networks.delete(net.id))) out.push(n.network);
+  for (const other of await os.network.networks.list({ tags: tag })) {
+    for (const sub of await os.network.subnets.list({ network_id: other.id }))
+      if (await os.network.subnets.delete(sub.id)) out.push(sub.name || sub.id);
+    if (await os.network.networks.delete(other.id)) out.push(other.name || other.id);
+  }
 }
 
-async function securityGroups({ os, n }: Ctx, out: string[]): Promise<void> {
+async function securityGroups({ os, n, tag }: Ctx, out: string[]): Promise<void> {
   for (const name of Object.values(n.securityGroups)) {
     const g = await os.network.securityGroups.find(name);
     if (g && (await os.network.securityGroups.delete(g.id))) out.push(name);
   }
+  for (const g of await os.network.securityGroups.list({ tags: tag }))
+    if (await os.network.securityGroups.delete(g.id)) out.push(g.name);
 }
 
 async function serverGroup({ os, n }: Ctx, out: string[]): Promise<void> {

@@ -1,0 +1,106 @@
+/**
+ * `osk cluster render`'s part in the cloud, against the fake cloud (fake-cluster-cloud.ts): it
+ * makes the server group and application credential CAPO cannot, reuses them the second time,
+ * hands out the credential's secret only when asked, and refuses what CAPO cannot do before any
+ * call that changes the cloud.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { OskError } from '../../errors.js';
+import { OpenStackClient } from '../../openstack/index.js';
+import { FakeCloud } from '../../openstack/testing/fake-cloud.js';
+import { serveClusterApis } from '../../openstack/testing/fake-cluster-cloud.js';
+import type { Reporter } from '../../reporter.js';
+import { parseClusterFile } from '../../spec/load-cluster.js';
+import { SecretStore } from '../../state/secret-store.js';
+import { prepareClusterApi } from './capi.js';
+
+const file = (extra: string) =>
+  parseClusterFile(
+    'apiVersion: osk.dev/v1alpha1\nkind: KubernetesCluster\nmetadata: {name: demo}\n' +
+      `spec:\n  image: node-image\n  controlPlane: {flavor: m1.small}\n  workers: {flavor: m1.small}\n${extra}`,
+    'cluster.yaml',
+  );
+
+const quiet: Reporter = {
+  begin: () => undefined,
+  waiting: () => undefined,
+  done: () => undefined,
+  fail: () => undefined,
+  note: () => undefined,
+  inFlight: () => [],
+  close: () => undefined,
+};
+
+let cloud: FakeCloud;
+let os: OpenStackClient;
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'osk-capi-'));
+  cloud = await FakeCloud.start();
+  serveClusterApis(cloud);
+  const auth = {
+    type: 'password' as const,
+    authUrl: cloud.authUrl,
+    username: 'demo',
+    password: 'p',
+    scope: { project: { name: 'demo' } },
+  };
+  os = new OpenStackClient(
+    { auth, retryDelayMs: 1 },
+    {
+      name: 'demo',
+      file: 'clouds.yaml',
+      auth,
+      region: 'RegionOne',
+      interface: 'public',
+      endpointOverrides: {},
+      tls: {},
+    },
+  );
+});
+after(async () => {
+  await os.close();
+  await cloud.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('render makes the server group and application credential once, and gives the secret only when asked', async () => {
+  const store = await SecretStore.open(join(dir, 'a', 'secrets.yaml'), 'cluster/demo');
+  const f = file('');
+  const first = await prepareClusterApi(os, f, store, { reporter: quiet, showSecrets: false });
+  assert.deepEqual(first.made, [
+    'created application credential osk-demo',
+    'created server group osk-demo-nodes (soft-anti-affinity)',
+  ]);
+  const id = first.inputs.identity;
+  assert.equal(id.applicationCredentialSecret, undefined, 'no secret without --show-secrets');
+  assert.equal(id.authUrl, cloud.authUrl);
+  assert.equal(id.region, 'RegionOne');
+  assert.ok(first.inputs.serverGroupId);
+  assert.ok(first.inputs.flavorIds.get('m1.small'));
+
+  const second = await prepareClusterApi(os, f, store, { reporter: quiet, showSecrets: true });
+  assert.deepEqual(second.made, [], 'a second render reuses both');
+  assert.equal(second.inputs.serverGroupId, first.inputs.serverGroupId);
+  assert.equal(second.inputs.identity.applicationCredentialId, id.applicationCredentialId);
+  assert.equal(second.inputs.identity.applicationCredentialSecret, store.get('application-credential-secret'));
+  assert.ok(second.inputs.identity.applicationCredentialSecret);
+});
+
+test('without a load balancer and an external network: refused (exit 2) before anything is made', async () => {
+  const before = cloud.requests.length;
+  const store = await SecretStore.open(join(dir, 'b', 'secrets.yaml'), 'cluster/demo');
+  await assert.rejects(
+    prepareClusterApi(os, file('  apiLoadBalancer: {enabled: false}\n'), store, {
+      reporter: quiet,
+      showSecrets: false,
+    }),
+    (e: OskError) => e.exitCode === 2 && /CAPO has no address for the Kubernetes API/.test(e.message),
+  );
+  assert.equal(cloud.requests.length, before, 'no call at all');
+});
