@@ -30,6 +30,7 @@ import { runCapiScenario } from './cluster/capi-scenario.js';
 import { statePaths } from '../src/state/paths.js';
 import { workloadWithRealControllers } from './cluster/workload.js';
 import type { CloudStatus } from '../src/targets/local/status.js';
+import { alive } from './support/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OSK = join(ROOT, 'bin', 'osk.js');
@@ -74,15 +75,6 @@ const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n$
 async function status(): Promise<CloudStatus> {
   const r = await osk(['status', '-o', 'json']);
   return JSON.parse(r.stdout) as CloudStatus;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Which key (index) signed a Fernet token: the HMAC-SHA256 under the key's first 16 bytes. */

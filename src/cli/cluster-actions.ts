@@ -21,6 +21,15 @@ import { readClusterFile } from './read-cloud.js';
 
 type Output = 'text' | 'json' | 'yaml';
 
+/** The cluster file of -f, its cloud and its secret store: what create and render start from. */
+async function openCluster(opts: { filename: string; osCloud?: string }, io: Io) {
+  const file = await readClusterFile(opts.filename, io);
+  const name = file.metadata.name;
+  const os = await openCloud(opts.osCloud, file);
+  const store = await SecretStore.open(clusterSecretStorePath(name), `cluster/${name}`);
+  return { file, name, os, store };
+}
+
 /** --os-cloud, else the file's spec.cloud, else $OS_CLOUD, else osk's own cloud (what osk env points at). */
 async function openCloud(osCloud: string | undefined, file: ClusterFile | undefined): Promise<OpenStackClient> {
   const named = osCloud ?? file?.spec.cloud ?? process.env.OS_CLOUD;
@@ -41,10 +50,7 @@ export async function create(
   io: Io,
 ): Promise<void> {
   const timeoutMs = seconds(opts.timeout);
-  const file = await readClusterFile(opts.filename, io);
-  const name = file.metadata.name;
-  const os = await openCloud(opts.osCloud, file);
-  const store = await SecretStore.open(clusterSecretStorePath(name), `cluster/${name}`);
+  const { file, name, os, store } = await openCluster(opts, io);
   const reporter = createReporter(process.stderr);
   try {
     const s = await createCluster(os, file, store, { timeoutMs, reporter });
@@ -73,10 +79,7 @@ export async function render(
   opts: { filename: string; osCloud?: string; output: 'yaml' | 'json'; showSecrets?: true },
   io: Io,
 ): Promise<void> {
-  const file = await readClusterFile(opts.filename, io);
-  const name = file.metadata.name;
-  const os = await openCloud(opts.osCloud, file);
-  const store = await SecretStore.open(clusterSecretStorePath(name), `cluster/${name}`);
+  const { file, name, os, store } = await openCluster(opts, io);
   const reporter = createReporter(process.stderr);
   try {
     const p = await prepareClusterApi(os, file, store, { reporter, showSecrets: opts.showSecrets === true });

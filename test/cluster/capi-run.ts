@@ -20,6 +20,7 @@ import type { EnsureOptions } from './build.js';
 import { capiPath, ensureClusterApiManagers, type Manager } from './capi-managers.js';
 import { freePorts } from './control-plane.js';
 import { type CrdSet, installCrds, moduleDocuments } from './crds.js';
+import { alive } from '../support/process.js';
 
 /** Which manager serves which API group's conversion, and where its admission webhooks are declared. */
 const SERVES: Record<Manager, { groups: string[]; set: CrdSet; webhooks: string }> = {
@@ -102,15 +103,6 @@ function ready(port: number): Promise<boolean> {
     req.on('error', () => res(false));
     req.on('timeout', () => req.destroy());
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Signals a PID only while it still runs the binary it was started as (a PID can be reused). */

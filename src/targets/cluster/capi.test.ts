@@ -13,10 +13,10 @@ import type { OskError } from '../../errors.js';
 import { OpenStackClient } from '../../openstack/index.js';
 import { FakeCloud } from '../../openstack/testing/fake-cloud.js';
 import { serveClusterApis } from '../../openstack/testing/fake-cluster-cloud.js';
-import type { Reporter } from '../../reporter.js';
 import { parseClusterFile } from '../../spec/load-cluster.js';
 import { SecretStore } from '../../state/secret-store.js';
 import { prepareClusterApi } from './capi.js';
+import { quietReporter } from '../../../test/support/reporter.js';
 
 const file = (extra: string) =>
   parseClusterFile(
@@ -25,15 +25,7 @@ const file = (extra: string) =>
     'cluster.yaml',
   );
 
-const quiet: Reporter = {
-  begin: () => undefined,
-  waiting: () => undefined,
-  done: () => undefined,
-  fail: () => undefined,
-  note: () => undefined,
-  inFlight: () => [],
-  close: () => undefined,
-};
+const quiet = quietReporter;
 
 let cloud: FakeCloud;
 let os: OpenStackClient;

@@ -14,13 +14,13 @@ import type { OskError } from '../../errors.js';
 import { OpenStackClient } from '../../openstack/index.js';
 import { FakeCloud } from '../../openstack/testing/fake-cloud.js';
 import { serveClusterApis, type ClusterCloudState } from '../../openstack/testing/fake-cluster-cloud.js';
-import type { Reporter } from '../../reporter.js';
 import { parseClusterFile } from '../../spec/load-cluster.js';
 import { SecretStore } from '../../state/secret-store.js';
 import { addonInputs, findClusterIds } from './addons.js';
 import { createCluster } from './create.js';
 import { deleteCluster } from './delete.js';
 import { clusterStatus } from './inspect.js';
+import { quietReporter } from '../../../test/support/reporter.js';
 
 const FILE = parseClusterFile(
   `apiVersion: osk.dev/v1alpha1
@@ -36,15 +36,7 @@ spec:
   'cluster.yaml',
 );
 
-const quiet: Reporter = {
-  begin: () => undefined,
-  waiting: () => undefined,
-  done: () => undefined,
-  fail: () => undefined,
-  note: () => undefined,
-  inFlight: () => [],
-  close: () => undefined,
-};
+const quiet = quietReporter;
 const opts = { timeoutMs: 5_000, reporter: quiet };
 
 let cloud: FakeCloud;

@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import { statePaths } from '../../state/paths.js';
 import { isAlive, readPidFile } from './process-tree.js';
 import { Supervisor } from './supervisor.js';
+import { alive } from '../../../test/support/process.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -33,15 +34,6 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 
   }
   assert.fail(`timed out waiting until ${what}`);
 };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('a program that dies is restarted with backoff and its exits are counted', async () => {
   const paths = await fresh();
