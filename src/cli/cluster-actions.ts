@@ -10,6 +10,7 @@ import { prepareClusterApi } from '../targets/cluster/capi.js';
 import { addonsYaml, clusterAddons } from '../plan/cluster-addons.js';
 import { addonInputs, findClusterIds } from '../targets/cluster/addons.js';
 import { createCluster } from '../targets/cluster/create.js';
+import { clusterKubeconfig } from '../targets/cluster/kubeconfig.js';
 import { deleteCluster } from '../targets/cluster/delete.js';
 import { clusterStatus, listClusters } from '../targets/cluster/inspect.js';
 import { resolveCloudName } from '../targets/local/cloud.js';
@@ -179,6 +180,27 @@ export async function addons(
         ? addonsYaml(objects)
         : machine({ apiVersion: 'v1', kind: 'List', metadata: {}, items: objects }, 'json'),
     );
+  } finally {
+    await os.close();
+  }
+}
+
+/**
+ * A kubeconfig of the cluster on stdout (YAML, or the same as JSON); where the address comes from
+ * and until when the certificate is valid on stderr.
+ */
+export async function kubeconfig(
+  opts: { filename: string; osCloud?: string; user: string; days: string; output: 'yaml' | 'json' },
+  io: Io,
+): Promise<void> {
+  const days = wholeNumber('--days', opts.days, 1, 3650);
+  const { file, store, os } = await openCluster(opts, io);
+  try {
+    const k = await clusterKubeconfig(os, file, store, { user: opts.user, days });
+    io.stderr(
+      `API server: ${k.via}; certificate valid until ${k.notAfter}; the kubeconfig holds its key: keep it 0600\n`,
+    );
+    io.stdout(opts.output === 'yaml' ? toPlainYaml(k.kubeconfig) : machine(k.kubeconfig, 'json'));
   } finally {
     await os.close();
   }

@@ -1,6 +1,6 @@
 /**
  * The cluster verbs: the OpenStack side of a user's Kubernetes cluster from a cluster file
- * (kind: KubernetesCluster): cluster create, delete, status, list. What they do is in
+ * (kind: KubernetesCluster): cluster create, render, addons, kubeconfig, delete, status, list. What they do is in
  * cluster-actions.ts, imported when one runs.
  */
 import { Option, type Command } from '@commander-js/extra-typings';
@@ -24,7 +24,9 @@ const timeout = () => new Option('--timeout <seconds>', 'how long one server or 
 export function registerClusterCommands(program: Command, io: Io): void {
   const cluster = program
     .command('cluster')
-    .description("the OpenStack side of users' Kubernetes clusters (create, render, addons, delete, status, list)");
+    .description(
+      "the OpenStack side of users' Kubernetes clusters (create, render, addons, kubeconfig, delete, status, list)",
+    );
 
   cluster
     .command('create')
@@ -75,6 +77,34 @@ export function registerClusterCommands(program: Command, io: Io): void {
     .addOption(outputOption())
     .action(async (opts) => (await actions()).status(opts, io));
 
+  registerInsideCommands(cluster, io);
+
+  cluster
+    .command('list')
+    .description("the clusters osk made in the cloud's project (networks tagged osk-cluster=<name>) and their servers")
+    .addOption(osCloud())
+    .addOption(outputOption())
+    .action(async (opts) => (await actions()).list(opts, io));
+}
+
+/** The verbs that give what a user needs to work inside the cluster: its add-ons and a kubeconfig. */
+function registerInsideCommands(cluster: Command, io: Io): void {
+  cluster
+    .command('kubeconfig')
+    .description(
+      "a kubeconfig for the cluster on stdout: its API server's address from the cloud (the API load balancer's floating IP, else its VIP, else the first control-plane node) and a client certificate osk signs with the cluster's CA, in kubeadm's group of cluster admins; it holds a key: keep it 0600",
+    )
+    .addOption(clusterFile())
+    .addOption(osCloud())
+    .option('--user <name>', "the certificate's user name (CN): letters, digits and . _ @ -", 'osk-admin')
+    .option('--days <n>', 'how long the certificate is valid, 1 to 3650', '365')
+    .addOption(
+      new Option('-o, --output <format>', 'yaml or json (a kubeconfig either way)')
+        .choices(['yaml', 'json'] as const)
+        .default('yaml' as const),
+    )
+    .action(async (opts) => (await actions()).kubeconfig(opts, io));
+
   cluster
     .command('addons')
     .description(
@@ -88,11 +118,4 @@ export function registerClusterCommands(program: Command, io: Io): void {
         .default('yaml' as const),
     )
     .action(async (opts) => (await actions()).addons(opts, io));
-
-  cluster
-    .command('list')
-    .description("the clusters osk made in the cloud's project (networks tagged osk-cluster=<name>) and their servers")
-    .addOption(osCloud())
-    .addOption(outputOption())
-    .action(async (opts) => (await actions()).list(opts, io));
 }

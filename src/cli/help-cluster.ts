@@ -65,6 +65,20 @@ export const CLUSTER_HELP: Record<string, VerbHelp> = {
       badInput,
     ],
   },
+  'cluster kubeconfig': {
+    examples: [
+      [
+        'osk cluster kubeconfig -f cluster.yaml > ~/.kube/demo && chmod 600 ~/.kube/demo',
+        "a cluster admin's kubeconfig (certificate for a year, signed by the cluster's CA)",
+      ],
+      ['osk cluster kubeconfig -f cluster.yaml --user alice --days 30', 'another name, a shorter life'],
+    ],
+    exit: [
+      { code: 0, meaning: 'printed' },
+      { code: 1, meaning: 'a call to the cloud failed' },
+      { ...badInput, meaning: `${badInput.meaning}; also a cluster osk has not created (no CA, no API address)` },
+    ],
+  },
   'cluster addons': {
     examples: [
       [

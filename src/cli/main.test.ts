@@ -479,8 +479,8 @@ test('-o is the same everywhere: text, json and yaml on every verb with output (
     }
   };
   walk(buildCli(io), []);
-  // The renders print objects, which have no text form.
-  for (const render of ['render', 'cluster render', 'cluster addons']) {
+  // The renders print objects, and a kubeconfig is a document: no text form.
+  for (const render of ['render', 'cluster render', 'cluster addons', 'cluster kubeconfig']) {
     assert.deepEqual(formats[render], ['yaml', 'json'], render);
     delete formats[render];
   }

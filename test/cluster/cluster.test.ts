@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpsRequest } from 'node:https';
 import { test } from 'node:test';
 import { goCommand } from './build.js';
 import {
@@ -25,6 +26,7 @@ import {
 import { applyAddons } from './workload.js';
 import { clusterAddons } from '../../src/plan/cluster-addons.js';
 import { parseClusterFile } from '../../src/spec/load-cluster.js';
+import { adminGroup, signClientCertificate } from '../../src/targets/cluster/kubeconfig.js';
 import { waitFor, type KubeObject } from './kube.js';
 import { DEFAULT_STORAGE_CLASS, HOSTPATH_PROVISIONER } from './storage.js';
 
@@ -308,6 +310,63 @@ test('local control plane: etcd + kube-apiserver + controller-manager + schedule
         { timeoutMs: 60_000 },
       );
       assert.equal(new Set(pods.node.map((p) => p.spec.nodeName)).size, NODES);
+    },
+  );
+
+  await t.test(
+    "a client certificate osk cluster kubeconfig signs with a cluster's CA is accepted by kube-apiserver as its user in kubeadm's admin group",
+    async () => {
+      // The test control plane's own CA stands for the cluster CA osk keeps (kubeadm init uses it).
+      const ca = {
+        cert: readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8'),
+        key: readFileSync(join(dir, 'pki', 'ca.key'), 'utf8'),
+      };
+      const client = await signClientCertificate(ca, 'alice@example.com', adminGroup('v1.36.3'), 1);
+      const call = (method: string, path: string, body?: object) =>
+        new Promise<{ status: number; body: any }>((resolve, reject) => {
+          const req = httpsRequest(
+            new URL(path, cluster!.server),
+            {
+              method,
+              ca: ca.cert,
+              cert: client.cert,
+              key: client.key,
+              headers: { 'content-type': 'application/json' },
+            },
+            (res) => {
+              let text = '';
+              res.on('data', (d) => (text += d));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') }));
+            },
+          );
+          req.on('error', reject);
+          req.end(body ? JSON.stringify(body) : undefined);
+        });
+      const review = await call('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'SelfSubjectReview',
+      });
+      assert.equal(review.status, 201, JSON.stringify(review.body));
+      assert.equal(review.body.status.userInfo.username, 'alice@example.com');
+      assert.ok(review.body.status.userInfo.groups.includes('kubeadm:cluster-admins'));
+      assert.equal((await call('GET', '/api/v1/namespaces')).status, 403, 'no rights before the binding');
+      // kubeadm init binds that group to cluster-admin; the test control plane is no kubeadm cluster.
+      await k.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'kubeadm:cluster-admins' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
+      });
+      const listed = await waitFor(
+        'namespaces listed as alice',
+        async () => {
+          const r = await call('GET', '/api/v1/namespaces');
+          return r.status === 200 ? r : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.ok(listed.body.items.length > 0);
     },
   );
 

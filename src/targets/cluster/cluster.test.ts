@@ -5,6 +5,7 @@
  * what the in-cluster cloud controller made.
  */
 import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { addonInputs, findClusterIds } from './addons.js';
 import { createCluster } from './create.js';
 import { deleteCluster } from './delete.js';
 import { clusterStatus } from './inspect.js';
+import { clusterKubeconfig } from './kubeconfig.js';
 import { quietReporter } from '../../../test/support/reporter.js';
 
 const FILE = parseClusterFile(
@@ -322,4 +324,34 @@ test('the add-ons name what create made; before create they are refused (exit 2)
   assert.equal(inputs.loadBalancerService, true, 'the fake catalog has Octavia');
   const empty = await SecretStore.open(join(dir, 'empty', 'secrets.yaml'), 'cluster/demo');
   await assert.rejects(addonInputs(os, FILE, empty, ids), /no application credential in osk's state/);
+});
+
+test("kubeconfig: the API's address from the cloud, the cluster's CA, a client certificate the CA signed in kubeadm's admin group; refused before create and for a user name that could add a group", async () => {
+  const early = await clusterKubeconfig(os, FILE, await store(), { user: 'osk-admin', days: 1 }).catch(
+    (e: OskError) => e,
+  );
+  assert.equal((early as OskError).exitCode, 2);
+  assert.match((early as OskError).message, /cluster demo has no CA in osk's state/);
+  await createCluster(os, FILE, await store(), opts);
+  const k = await clusterKubeconfig(os, FILE, await store(), { user: 'osk-admin', days: 30 });
+  const doc = k.kubeconfig as any;
+  const lb = s.loadbalancers.find((l) => l.name === 'osk-demo-api')!;
+  assert.equal(doc.clusters[0].cluster.server, `https://${lb.vip_address}:6443`);
+  assert.match(k.via, /VIP of load balancer osk-demo-api/);
+  const ca = (await store()).get('ca-crt');
+  assert.equal(Buffer.from(doc.clusters[0].cluster['certificate-authority-data'], 'base64').toString(), ca);
+  assert.equal(doc['current-context'], 'osk-admin@demo');
+  const cert = new X509Certificate(Buffer.from(doc.users[0].user['client-certificate-data'], 'base64'));
+  const key = createPrivateKey(Buffer.from(doc.users[0].user['client-key-data'], 'base64'));
+  assert.ok(cert.verify(new X509Certificate(ca).publicKey), 'signed by the cluster CA');
+  assert.ok(cert.checkPrivateKey(key), "the key is the certificate's");
+  assert.equal(cert.subject, 'O=kubeadm:cluster-admins\nCN=osk-admin');
+  assert.equal(cert.ca, false);
+  const days = (Date.parse(cert.validTo) - Date.now()) / 86_400_000;
+  assert.ok(days > 29 && days <= 30, `${days} days`);
+  const hostile = await clusterKubeconfig(os, FILE, await store(), { user: 'x/O=system:masters', days: 1 }).catch(
+    (e: OskError) => e,
+  );
+  assert.equal((hostile as OskError).exitCode, 2);
+  assert.match((hostile as OskError).message, /--user "x\/O=system:masters": a user name is letters/);
 });
