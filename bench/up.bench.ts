@@ -19,8 +19,8 @@ import { OpenStackClient } from '../src/openstack/index.js';
 import { parseCloudFile } from '../src/spec/load.js';
 import { supervisorStatus } from '../src/targets/local/control.js';
 import { DEFAULT_CLOUD_YAML, openLocalCloud, upLocal } from '../src/targets/local/cloud.js';
-import { down } from '../src/targets/local/down.js';
-import { hostDeps, hostOrder, hostWaves } from '../src/targets/local/up.js';
+import { purgeLocalCloud } from './local-cloud.js';
+import { hostDeps, hostOrder } from '../src/targets/local/up.js';
 
 const state = await mkdtemp(join(tmpdir(), 'osk-bench-up-'));
 process.env.OSK_STATE_DIR = state;
@@ -158,11 +158,6 @@ try {
   );
 } finally {
   // Stop whatever this run started, even after a failure.
-  try {
-    const { model, paths } = await openLocalCloud('default');
-    await down(paths, hostWaves(model), { purge: true, log: () => undefined });
-  } catch {
-    // nothing was started
-  }
+  await purgeLocalCloud();
   await rm(state, { recursive: true, force: true });
 }
