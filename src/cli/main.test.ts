@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Command } from '@commander-js/extra-typings';
 import { parse, parseAllDocuments } from 'yaml';
 import type { Io } from './io.js';
 import { buildCli, main } from './main.js';
+import { scratchDir } from '../../test/support/scratch.js';
 
 async function run(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -19,7 +19,7 @@ async function run(args: string[], stdin = ''): Promise<{ code: number; out: str
 }
 
 async function stateDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'osk-cli-'));
+  const d = await scratchDir('osk-cli-');
   process.env.OSK_STATE_DIR = d;
   return d;
 }
@@ -99,7 +99,7 @@ test('render: multi-document YAML without Secrets unless asked, credentials stab
 
 test('render --output-dir DIR: one file per component in apply order', async () => {
   await stateDir();
-  const dir = await mkdtemp(join(tmpdir(), 'osk-render-'));
+  const dir = await scratchDir('osk-render-');
   const r = await run(['render', '-f', 'examples/ha.yaml', '--output-dir', dir]);
   assert.equal(r.code, 0, r.err);
   const files = (await readdir(dir)).filter((f) => f !== '.osk-render').sort();
@@ -191,7 +191,7 @@ test('render -o is a format: yaml (default) or a JSON List; -o DIR points at --o
 test('render --output-dir never deletes or overwrites a file osk did not write', async () => {
   await stateDir();
   // A directory of the user's: refused, naming what is there; the file survives untouched.
-  const users = await mkdtemp(join(tmpdir(), 'osk-users-'));
+  const users = await scratchDir('osk-users-');
   await writeFile(join(users, 'kustomization.yaml'), 'resources: []\n');
   const refused = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', users]);
   assert.equal(refused.code, 2);
@@ -202,7 +202,7 @@ test('render --output-dir never deletes or overwrites a file osk did not write',
 
   // An osk-written directory: the next render replaces exactly the files osk listed, and a file
   // the user added beside them survives.
-  const dir = join(await mkdtemp(join(tmpdir(), 'osk-out-')), 'deploy');
+  const dir = join(await scratchDir('osk-out-'), 'deploy');
   assert.equal((await run(['render', '-f', 'examples/ha.yaml', '--output-dir', dir])).code, 0);
   const first = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));
   await writeFile(join(dir, 'kustomization.yaml'), 'mine\n');
@@ -230,7 +230,7 @@ test('render --output-dir never deletes or overwrites a file osk did not write',
   assert.equal(ns[0].kind, 'Namespace');
 
   // A file of the user's with the name of a file osk is about to write is in the way, not replaced.
-  const clash = await mkdtemp(join(tmpdir(), 'osk-clash-'));
+  const clash = await scratchDir('osk-clash-');
   await writeFile(join(clash, '.osk-render'), '# Written by osk render.\n');
   await writeFile(join(clash, '000-namespace.yaml'), 'my own namespace\n');
   const inTheWay = await run(['render', '-f', 'examples/minimal.yaml', '--output-dir', clash]);
@@ -256,7 +256,7 @@ test('render --output-dir never deletes or overwrites a file osk did not write',
 });
 
 test('osk render | head -1: a reader that leaves early ends osk quietly with exit 0', async () => {
-  const state = await mkdtemp(join(tmpdir(), 'osk-pipe-'));
+  const state = await scratchDir('osk-pipe-');
   const r = await osk(['render', '-f', 'examples/ha.yaml', '--show-secrets'], {
     env: { OSK_STATE_DIR: state },
     closeStdoutAfterFirstChunk: true,
@@ -268,7 +268,7 @@ test('osk render | head -1: a reader that leaves early ends osk quietly with exi
 });
 
 test('a path of the wrong kind (file for directory, directory for file, below a file) is exit 2 naming the flag', async () => {
-  const base = await mkdtemp(join(tmpdir(), 'osk-paths-'));
+  const base = await scratchDir('osk-paths-');
   const aFile = join(base, 'a-file');
   await writeFile(aFile, 'x');
   await mkdir(join(base, 'local', 'demo', 'cloud.yaml'), { recursive: true });
@@ -350,7 +350,7 @@ test('a path of the wrong kind (file for directory, directory for file, below a 
 test('permission denied on -f, --secrets-file, the state dir and --output-dir is exit 2 naming the path', async (t) => {
   // root reads any file: run the CLI as nobody then (uid 65534), else as ourselves.
   const asRoot = process.getuid?.() === 0;
-  const base = await mkdtemp(join(tmpdir(), 'osk-eacces-'));
+  const base = await scratchDir('osk-eacces-');
   await chmod(base, 0o755);
   const secret = join(base, 'secrets.yaml');
   await writeFile(secret, 'kind: SecretStore\n', { mode: 0o600 });
@@ -507,7 +507,7 @@ test('started by an older Node, osk answers help and usage errors itself and han
 
 test("help, usage errors and --version load commander and the verbs' declarations, none of their work", async () => {
   // Every module the CLI loads, by a loader hook that names it on stderr (issue 13: fast help).
-  const dir = await mkdtemp(join(tmpdir(), 'osk-loads-'));
+  const dir = await scratchDir('osk-loads-');
   await writeFile(
     join(dir, 'hooks.mjs'),
     "import { writeSync } from 'node:fs';\nexport async function load(url, context, next) {\n  writeSync(2, `loaded ${url}\\n`);\n  return next(url, context);\n}\n",

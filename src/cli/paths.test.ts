@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExitCode, OskError } from '../errors.js';
 import { fileSystemError } from './paths.js';
+import { scratchDir } from '../../test/support/scratch.js';
 
 async function failure(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -16,7 +16,7 @@ async function failure(p: Promise<unknown>): Promise<unknown> {
 }
 
 test('a file-system error with a path becomes exit 2 naming the flag it is below and what was wrong', async () => {
-  const base = await mkdtemp(join(tmpdir(), 'osk-fserr-'));
+  const base = await scratchDir('osk-fserr-');
   const file = join(base, 'state');
   await writeFile(file, 'x');
   const uses = [{ label: 'OSK_STATE_DIR', path: file }];

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OskError } from '../errors.js';
 import { configSearchPath, loadCloud, sessionOptionsFromCloud } from './clouds-yaml.js';
+import { scratchDir } from '../../test/support/scratch.js';
 
 /** A fresh cwd and home, with files written relative to a root. */
 async function sandbox(
   files: Record<string, string>,
 ): Promise<{ root: string; cwd: string; home: string; systemDir: string }> {
-  const root = await mkdtemp(join(tmpdir(), 'osk-clouds-'));
+  const root = await scratchDir('osk-clouds-');
   const cwd = join(root, 'work');
   const home = join(root, 'home');
   await mkdir(cwd, { recursive: true });

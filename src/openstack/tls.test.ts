@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { OpenStackUnreachableError } from './errors.js';
 import { OpenStackClient } from './index.js';
 import { FakeCloud, json } from './testing/fake-cloud.js';
+import { scratchDir } from '../../test/support/scratch.js';
 
 let dir: string;
 let cloud: FakeCloud;
@@ -66,7 +66,7 @@ async function makeCerts(prefix: string): Promise<void> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'osk-tls-'));
+  dir = await scratchDir('osk-tls-');
   await makeCerts('');
   await makeCerts('other-');
   const server = createServer({

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OskError } from '../errors.js';
 import { SecretStore } from './secret-store.js';
 import { fernetKey, randomToken } from '../config/secrets.js';
+import { scratchDir } from '../../test/support/scratch.js';
 
 const defs = [
   { name: 'a-password', kind: 'password' as const, k8sSecret: 'a', key: 'password', description: '' },
@@ -13,7 +13,7 @@ const defs = [
 ];
 
 test('credentials are created once, stored 0600 in a 0700 directory, and never rotated', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'osk-secrets-'));
+  const dir = await scratchDir('osk-secrets-');
   const path = join(dir, 'cloud', 'secrets.yaml');
   const s1 = await SecretStore.open(path, 'demo');
   assert.deepEqual(s1.ensure(defs), ['a-password', 'k-0']);
@@ -33,7 +33,7 @@ test('credentials are created once, stored 0600 in a 0700 directory, and never r
 });
 
 test('a store of another cloud or a damaged store is refused, not overwritten', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'osk-secrets-'));
+  const dir = await scratchDir('osk-secrets-');
   const path = join(dir, 'secrets.yaml');
   const s = await SecretStore.open(path, 'demo');
   s.ensure(defs);

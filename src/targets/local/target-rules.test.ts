@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../cli/main.js';
 import { ExitCode, SpecError } from '../../errors.js';
 import { parseCloudFile } from '../../spec/load.js';
 import { localTargetProblems } from './target-rules.js';
+import { scratchDir } from '../../../test/support/scratch.js';
 
 const cloud = (storage: string) =>
   `apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata:\n  name: one\nspec:\n  profile: minimal\n  storage:\n${storage}`;
@@ -30,7 +30,7 @@ test('osk up refuses Ceph and LVM at load time, at the field, and accepts local 
 });
 
 test('osk up -f with a Ceph cloud file: exit 2 with the problem, before touching the host', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'osk-target-rules-'));
+  const dir = await scratchDir('osk-target-rules-');
   const file = join(dir, 'ceph.yaml');
   await writeFile(file, CEPH);
   let err = '';
