@@ -128,7 +128,8 @@ export async function applyCloud(
       res.readyAt.set(id, Date.now() - t0);
       o.reporter.done(id, 'ready');
     } catch (e) {
-      o.reporter.fail(id, (e as Error).message);
+      // Its first line as it happens; the whole of it (log lines, events) once, in apply's error.
+      o.reporter.fail(id, (e as Error).message.split('\n')[0]!);
       throw e;
     }
   };
