@@ -129,6 +129,9 @@ function workerSections(ctx: CatalogContext, conf: IniDoc): void {
   const hv = hypervisorOf(ctx);
   conf.section('libvirt', {
     virt_type: hv === 'qemu' ? 'qemu' : 'kvm',
+    // TCG emulates its CPU: the guest gets QEMU's default model (as libvirt.test.ts's domain
+    // does), not Nova's default host-model, which asks TCG for host features it may not emulate.
+    ...(hv === 'qemu' ? { cpu_mode: 'none' } : {}),
     // On one host the cloud's private libvirtd (libvirt-host.ts), by its socket's real path.
     connection_uri:
       m && hv !== 'fake' ? hostLibvirtLayout(ctx).uri : 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock',

@@ -91,6 +91,7 @@ test("with qemu the host runs the cloud's virtlogd and libvirtd, and nova-comput
   const conf = bundleFiles(model, 'nova-compute').get('/srv/osk/lv/etc/nova-compute/nova.conf')!;
   assert.match(conf, /^compute_driver = libvirt\.LibvirtDriver$/m);
   assert.match(conf, /^virt_type = qemu$/m);
+  assert.match(conf, /^cpu_mode = none$/m);
   assert.ok(conf.includes(`connection_uri = ${layout.uri}`), conf);
   assert.match(conf, /^vif_plugging_is_fatal = false$/m);
   assert.match(conf, /^vif_plugging_timeout = 0$/m);
