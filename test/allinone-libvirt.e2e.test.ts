@@ -107,6 +107,7 @@ describe('all-in-one with hypervisor qemu: a real guest boots, shows its console
   let skip: string | undefined;
   let state = '';
   let instanceName = '';
+  let inputDir = '';
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, OSK_STATE_DIR: state, CI: 'true' });
   const osk = (args: string[], timeoutMs?: number) => run(process.execPath, [OSK, ...args], env(), timeoutMs);
   const cloudDir = () => join(state, CLOUD);
@@ -125,19 +126,25 @@ describe('all-in-one with hypervisor qemu: a real guest boots, shows its console
 
   before(async () => {
     skip = await skipReason();
-    if (!skip) state = await mkdtemp(join(tmpdir(), 'osk-libvirt-e2e-'));
+    // OSK_STATE_DIR when given (a directory of its own: the cloud must not be there yet), else a new one.
+    if (skip) return;
+    state = process.env.OSK_STATE_DIR ?? (await mkdtemp(join(tmpdir(), 'osk-libvirt-e2e-')));
+    assert.ok(!existsSync(join(state, CLOUD)), `${join(state, CLOUD)} exists: the test starts from an empty state`);
   });
 
   after(async () => {
     if (state && existsSync(join(cloudDir(), 'cloud.yaml'))) await osk(['down', '--purge', '--yes']);
-    if (state) await rm(state, { recursive: true, force: true });
+    if (state && !process.env.OSK_STATE_DIR) await rm(state, { recursive: true, force: true });
+    if (inputDir) await rm(inputDir, { recursive: true, force: true });
   });
 
   test('osk up with hypervisor: qemu brings the cloud up from an empty state directory', {
     timeout: 45 * 60_000,
   }, async (t) => {
     if (skip) return t.skip(skip);
-    const file = join(state, 'cloud.yaml');
+    // The cloud file beside the state, not in it: a given OSK_STATE_DIR is left as it was found.
+    inputDir = await mkdtemp(join(tmpdir(), 'osk-libvirt-e2e-file-'));
+    const file = join(inputDir, 'cloud.yaml');
     await writeFile(file, CLOUD_YAML);
     const t0 = Date.now();
     const r = await osk(['up', '-f', file, '--yes', '--timeout', '1800'], 45 * 60_000);
