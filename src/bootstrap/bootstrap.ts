@@ -211,6 +211,16 @@ interface StarterKit {
   cidr: string;
   /** Roles of the demo user on project demo besides member (load-balancer_member with Octavia). */
   demoRoles?: string[];
+  /**
+   * A bootable image to upload besides the test image, when the cloud boots real guests (the
+   * guest image osk builds, images/guest/): its name, disk format, properties and data.
+   */
+  bootable?: {
+    name: string;
+    diskFormat: 'qcow2' | 'raw';
+    properties?: Record<string, string>;
+    data: () => Buffer | AsyncIterable<Uint8Array>;
+  };
 }
 
 const STARTER_FLAVORS = [
@@ -222,7 +232,6 @@ const STARTER_FLAVORS = [
 const TEST_IMAGE = 'osk-test-raw';
 const DEMO_NETWORK = 'demo-net';
 
-/** The demo project and user, flavors, a 1 MiB raw test image and a tenant network. */
 /**
  * Wait until the Cinder scheduler knows every backend (its pools list them): until then every
  * volume create ends in "No valid backend". cinder-volume reports as up in cinder.services
@@ -252,6 +261,32 @@ export async function waitForVolumeBackends(
   }
 }
 
+/** A public image by name, uploaded when missing; an upload cut short earlier is started over. */
+async function ensureImage(
+  os: OpenStackClient,
+  i: NonNullable<StarterKit['bootable']>,
+  tags: string[],
+): Promise<string[]> {
+  let image = await os.image.images.find(i.name);
+  if (image && image.status !== 'active') {
+    await os.image.images.delete(image.id);
+    image = undefined;
+  }
+  if (image) return [];
+  const created = await os.image.images.create({
+    name: i.name,
+    disk_format: i.diskFormat,
+    container_format: 'bare',
+    visibility: 'public',
+    tags,
+    ...(i.properties ? { properties: i.properties } : {}),
+  });
+  await os.image.images.upload(created.id, i.data());
+  await os.image.images.waitForStatus(created.id, 'active', { timeoutMs: 120_000 });
+  return [`image ${i.name}`];
+}
+
+/** The demo project and user, flavors, a 1 MiB raw test image (and a bootable one when given) and a tenant network. */
 export async function ensureStarterKit(os: OpenStackClient, kit: StarterKit): Promise<string[]> {
   const done: string[] = [];
   done.push(
@@ -270,24 +305,12 @@ export async function ensureStarterKit(os: OpenStackClient, kit: StarterKit): Pr
       done.push(`flavor ${f.name}`);
     }
   }
-  let image = await os.image.images.find(TEST_IMAGE);
-  if (image && image.status !== 'active') {
-    // An upload cut short by an interruption: start over.
-    await os.image.images.delete(image.id);
-    image = undefined;
-  }
-  if (!image) {
-    const created = await os.image.images.create({
-      name: TEST_IMAGE,
-      disk_format: 'raw',
-      container_format: 'bare',
-      visibility: 'public',
-      tags: ['osk-test'],
-    });
-    await os.image.images.upload(created.id, Buffer.alloc(1 << 20));
-    await os.image.images.waitForStatus(created.id, 'active', { timeoutMs: 120_000 });
-    done.push(`image ${TEST_IMAGE}`);
-  }
+  done.push(
+    ...(await ensureImage(os, { name: TEST_IMAGE, diskFormat: 'raw', data: () => Buffer.alloc(1 << 20) }, [
+      'osk-test',
+    ])),
+  );
+  if (kit.bootable) done.push(...(await ensureImage(os, kit.bootable, ['osk-guest'])));
   let net = await os.network.networks.find(DEMO_NETWORK, { project_id: demo.id });
   if (!net) {
     net = await os.network.networks.create({

@@ -48,17 +48,25 @@ export interface Topology {
   machine?: HostMachine;
 }
 
+export type HostHypervisor = 'fake' | 'qemu' | 'kvm';
+
 export interface HostMachine {
   /** Name nova-compute registers and ports bind to. */
   hostname: string;
-  /** nova's FakeDriver: osk runs no libvirtd or Open vSwitch datapath on a host. */
-  hypervisor: 'fake';
+  /**
+   * fake: Nova's FakeDriver, no libvirtd. qemu or kvm: Nova's libvirt driver with that virt_type,
+   * and osk runs a private libvirtd and virtlogd (catalog/libvirt-host.ts). No Open vSwitch
+   * datapath runs either way yet: ports bind to a registered chassis and are not wired.
+   */
+  hypervisor: HostHypervisor;
   /** Cinder's test driver: osk creates no volume group on a host. */
   volumeDriver: 'fake';
   /** Root of the cloud's state (configs, data, logs, sockets). */
   stateDir: string;
   /** Directory of sockets and PID files. */
   runDir: string;
+  /** Directory of the programs' logs (libvirt's guests' QEMU logs go below it). */
+  logDir: string;
   /** osk runs as root (some daemons must then be told which user to be). */
   root: boolean;
 }

@@ -4,7 +4,8 @@
  * schema and cells (cell0 and cell1) and for host discovery.
  */
 import { cephMounts, cephTraffic, libvirtCephSecret } from './ceph.js';
-import type { CatalogContext } from './context.js';
+import type { CatalogContext, HostHypervisor } from './context.js';
+import { hostVirtlogd, libvirtBundle, libvirtHost } from './libvirt-host.js';
 import {
   apiProbes,
   apiProcesses,
@@ -174,7 +175,7 @@ function novaMetadata({ schema, settings, skipOnHost }: NovaParts): ComponentDef
   };
 }
 
-function novncProxy({ args, schema, settings, skipOnHost }: NovaParts): ComponentDef {
+function novncProxy({ m, args, schema, settings, skipOnHost }: NovaParts): ComponentDef {
   return {
     id: 'nova-novncproxy',
     service: 'nova',
@@ -193,7 +194,11 @@ function novncProxy({ args, schema, settings, skipOnHost }: NovaParts): Componen
     runAsUser: 42424,
     nodeRole: 'controlPlane',
     settings: settings('novncproxy', SIZES.worker),
-    ...skipOnHost('consoles need a real hypervisor; the fake driver has none'),
+    ...skipOnHost(
+      m?.hypervisor === 'fake'
+        ? 'consoles need a real hypervisor; the fake driver has none'
+        : 'not run on one host yet, so guests get no VNC server; their serial console log is there (openstack console log show)',
+    ),
   };
 }
 
@@ -218,10 +223,7 @@ function computeNode({ ctx }: NovaParts, role: 'compute' | 'gpu') {
 }
 type ComputeNode = ReturnType<typeof computeNode>;
 
-function libvirt(
-  { ctx, user, m, skipOnHost }: NovaParts,
-  { role, suffix, node, hostRun, instances }: ComputeNode,
-): ComponentDef {
+function libvirt({ ctx, user, m }: NovaParts, { role, suffix, node, hostRun, instances }: ComputeNode): ComponentDef {
   return {
     id: `libvirt${suffix}`,
     service: 'nova',
@@ -240,6 +242,12 @@ function libvirt(
       periodSeconds: 30,
       timeoutSeconds: 10,
     },
+    ...(m && m.hypervisor !== 'fake'
+      ? {
+          configs: ['libvirt'],
+          after: [{ target: 'virtlogd', why: "libvirtd's QEMU driver hands every guest's output to virtlogd" }],
+        }
+      : {}),
     hostNetwork: true,
     privileged: true,
     hostPaths: [
@@ -255,9 +263,7 @@ function libvirt(
     ...cephTraffic(ctx),
     ...libvirtCephSecret(ctx),
     settings: ctx.settings(user?.libvirt, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
-    ...skipOnHost(
-      m?.hypervisor === 'fake' ? 'the fake hypervisor needs no libvirtd' : 'libvirtd on the host is not run by osk yet',
-    ),
+    ...(m ? { host: libvirtHost(ctx, 'libvirtd') } : {}),
   };
 }
 
@@ -310,8 +316,7 @@ function novaCompute(
             kind: 'process' as const,
             command: ['nova-compute', ...hostComputeArgs],
             dirs: [`${ctx.dataDir('nova')}/tmp`, `${ctx.dataDir('nova')}/instances`],
-            // nova-compute-ironic is the lightest provider of nova-compute's hypervisor dependency.
-            packages: ['nova-compute', ...(m.hypervisor === 'fake' ? ['nova-compute-ironic'] : ['nova-compute-kvm'])],
+            packages: ['nova-compute', ...computeFlavour(m.hypervisor)],
             ready: {
               sql: {
                 query: `SELECT COUNT(*) FROM nova.compute_nodes WHERE host = '${m.hostname}' AND deleted = 0`,
@@ -324,13 +329,30 @@ function novaCompute(
   };
 }
 
+/**
+ * The package that satisfies nova-compute's dependency on a hypervisor (nova-compute-kvm |
+ * nova-compute-hypervisor). Each of them ships only /etc/nova/nova-compute.conf, which osk does
+ * not read (nova-compute gets osk's own config files), so the choice is only about what they
+ * pull in. Fake: nova-compute-ironic, the lightest. Libvirt, TCG or KVM alike:
+ * nova-compute-kvm, which depends on qemu-system-x86; nova-compute-qemu depends on the
+ * qemu-system metapackage, the emulators of every architecture (arm, mips, ppc, sparc, misc:
+ * about 360 MB installed on Debian 12, per apt-cache), which an x86_64 guest under TCG never
+ * uses. genisoimage: Nova writes config drives with it, and nova-compute does not depend on it.
+ */
+function computeFlavour(h: HostHypervisor): string[] {
+  return h === 'fake' ? ['nova-compute-ironic'] : ['nova-compute-kvm', 'genisoimage'];
+}
+
 /** The hypervisor hosts' side, libvirt and nova-compute, for compute nodes and (when declared) GPU nodes. */
 function computeComponents(p: NovaParts): ComponentDef[] {
   const roles = ['compute', ...(p.ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const;
-  return roles.flatMap((role) => {
-    const where = computeNode(p, role);
-    return [libvirt(p, where), novaCompute(p, where)];
-  });
+  return [
+    ...(p.m && p.m.hypervisor !== 'fake' ? [hostVirtlogd(p.ctx)] : []),
+    ...roles.flatMap((role) => {
+      const where = computeNode(p, role);
+      return [libvirt(p, where), novaCompute(p, where)];
+    }),
+  ];
 }
 
 function cellSetup({ ctx, args, hostArgs, novaPackages }: NovaParts): ComponentDef {
@@ -398,6 +420,7 @@ export function nova(ctx: CatalogContext): ServiceDef {
         dir: ctx.configDir('nova-compute', '/etc/nova'),
         files: [{ name: 'nova.conf', ini: computeConf, validate: 'nova.conf' }],
       },
+      ...libvirtBundle(ctx),
     ],
     components,
   };

@@ -319,23 +319,24 @@ function openvswitch(
   };
 }
 
-/** On one host with the fake hypervisor, a registered chassis stands in for ovn-controller. */
+/**
+ * On one host a registered chassis stands in for ovn-controller: with the fake hypervisor for
+ * good, with libvirt until osk runs ovn-controller on an Open vSwitch datapath (ports then bind
+ * but carry nothing).
+ */
 function controllerHost(ctx: CatalogContext) {
   return ctx.machine
     ? {
-        host:
-          ctx.machine.hypervisor === 'fake'
-            ? {
-                kind: 'builtin' as const,
-                action: {
-                  ovnFakeChassis: {
-                    hostname: ctx.machine.hostname,
-                    sbSocket: `${ctx.machine.runDir}/ovnsb_db.sock`,
-                  },
-                },
-                packages: ['ovn-common'],
-              }
-            : { kind: 'skip' as const, why: hostDatapathWhy(ctx) },
+        host: {
+          kind: 'builtin' as const,
+          action: {
+            ovnFakeChassis: {
+              hostname: ctx.machine.hostname,
+              sbSocket: `${ctx.machine.runDir}/ovnsb_db.sock`,
+            },
+          },
+          packages: ['ovn-common'],
+        },
       }
     : {};
 }
@@ -440,5 +441,5 @@ export function ovn(ctx: CatalogContext): ServiceDef {
 function hostDatapathWhy(ctx: CatalogContext): string {
   return ctx.machine?.hypervisor === 'fake'
     ? 'the fake hypervisor plugs no interfaces, so no Open vSwitch datapath is needed; ports bind to a registered chassis'
-    : 'Open vSwitch and ovn-controller on the host are not run by osk yet';
+    : 'Open vSwitch and ovn-controller on the host are not run by osk yet: ports bind to a registered chassis and are not wired';
 }

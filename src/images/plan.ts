@@ -147,6 +147,7 @@ function hostPackages(file: CloudFile): Map<ImageKey, Set<string>> {
       volumeDriver: 'fake',
       stateDir: '/var/lib/osk',
       runDir: '/run/osk',
+      logDir: '/var/log/osk',
       root: false,
     },
   };

@@ -69,6 +69,12 @@ export const servicesSchema = z.strictObject({
     novncproxy: componentSchema.optional(),
     compute: componentSchema.optional(),
     libvirt: componentSchema.optional(),
+    hypervisor: z
+      .enum(['fake', 'qemu', 'auto'])
+      .optional()
+      .describe(
+        "What runs the servers. fake: Nova's fake driver (servers are database rows, no guest runs); qemu: Nova's libvirt driver with virt_type=qemu (QEMU's TCG emulation: slow, runs anywhere); auto: on one host (osk up) the libvirt driver with KVM when a kernel booted under KVM here boots, QEMU's TCG otherwise, and fake (with the reason printed) when libvirt cannot run. Unset: fake on one host, libvirt with KVM on Kubernetes. On Kubernetes qemu sets virt_type=qemu on the compute nodes and fake runs the fake driver in nova-compute",
+      ),
     cpuAllocationRatio: z.number().positive().max(128).optional(),
     ramAllocationRatio: z.number().positive().max(16).optional(),
   }).optional(),

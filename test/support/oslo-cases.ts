@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { IniDoc } from '../../src/config/ini.js';
+import type { HostHypervisor } from '../../src/catalog/context.js';
 import { buildModel, type CloudModel } from '../../src/plan/model.js';
 import { parseCloudFile } from '../../src/spec/load.js';
 import { statePaths } from '../../src/state/paths.js';
@@ -105,9 +106,14 @@ const HOST: HostFacts = {
   hostname: 'aio',
   root: true,
 };
-const HOST_CLOUDS: { name: string; yaml: string }[] = [
+const HOST_CLOUDS: { name: string; yaml: string; hypervisor?: HostHypervisor }[] = [
   { name: 'all-in-one: built-in minimal cloud', yaml: DEFAULT_CLOUD_YAML },
   { name: 'all-in-one: examples/minimal.yaml', yaml: example('minimal.yaml') },
+  {
+    name: 'all-in-one: Nova libvirt driver, virt_type qemu',
+    yaml: DEFAULT_CLOUD_YAML.replace('  services:\n', '  services:\n    nova:\n      hypervisor: qemu\n'),
+    hypervisor: 'qemu',
+  },
 ];
 
 export interface Case {
@@ -138,6 +144,7 @@ export function collectCases(release: 'zed' | '2025.1'): { cases: Case[]; unknow
           statePaths(file.metadata.name, `/var/tmp/osk-validate/${file.metadata.name}`),
           HOST,
           fakeSecrets,
+          c.hypervisor,
         ),
       };
     }),

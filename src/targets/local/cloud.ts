@@ -21,7 +21,9 @@ import { ExitCode, OskError } from '../../errors.js';
 import type { CloudModel } from '../../plan/model.js';
 import type { CloudFile } from '../../spec/schema.js';
 import { adminClient, writeAccessFiles, type Credentials } from './access.js';
-import { checkDistro, readHostFacts } from './host-facts.js';
+import { ensureGuestImage, type GuestImage } from '../../images/guest/build.js';
+import { checkDistro, readHostFacts, readHypervisorFact } from './host-facts.js';
+import { chooseHypervisor, guestImageForKit, savedHypervisor, saveHypervisorChoice } from './hypervisor-choice.js';
 import { ensurePackages, requiredPackages } from './packages.js';
 import { readSavedCloudFile, writeSavedCloudFile } from '../../state/cloud-file.js';
 import { savedCloudFile, stateRoot, statePaths, type StatePaths } from '../../state/paths.js';
@@ -84,7 +86,13 @@ export async function openLocalCloud(name: string): Promise<LocalContext> {
   const file = await readSavedCloudFile(paths.root);
   const store = await SecretStore.open(paths.secrets, name);
   const facts = readHostFacts();
-  const model = localModel(file, paths, facts, (n) => (store.has(n) ? store.get(n) : placeholderSecrets(n)));
+  const model = localModel(
+    file,
+    paths,
+    facts,
+    (n) => (store.has(n) ? store.get(n) : placeholderSecrets(n)),
+    await savedHypervisor(paths),
+  );
   return { file, paths, model, store };
 }
 
@@ -142,13 +150,14 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
       },
     );
   }
-  const { facts, store, versions } = await prepareHost(o, paths);
+  const { facts, store, versions, choice, guest } = await prepareHost(o, paths);
 
   // Kept so that status, logs and down know the cloud without the file.
   await writeSavedCloudFile(paths.root, file);
+  await saveHypervisorChoice(paths, choice);
 
   const secret = (n: string) => store.get(n);
-  const model = localModel(file, paths, facts, secret);
+  const model = localModel(file, paths, facts, secret, choice.hypervisor);
   const ks = file.spec.services?.keystone;
   const rotation =
     ks?.keyRotation?.enabled === false || ks?.token?.provider === 'jws' ? undefined : (ks?.keyRotation?.every ?? '24h');
@@ -189,7 +198,7 @@ async function upLocked(o: UpOptions, paths: StatePaths): Promise<UpSummary> {
       });
     }
     await writeAccessFiles(paths, creds);
-    const bootstrap = await finishCloud(model, paths, creds, reporter);
+    const bootstrap = await finishCloud(model, paths, creds, reporter, guest);
     return {
       cloud: file.metadata.name,
       paths,
@@ -211,10 +220,12 @@ async function prepareHost(o: UpOptions, paths: StatePaths) {
   const { file, reporter } = o;
   const facts = readHostFacts();
   checkDistro(facts);
+  const choice = await chooseHypervisor(file, process.getuid?.() ?? -1, () => readHypervisorFact());
+  reporter.note(`hypervisor: ${choice.reason}`);
 
   // The set of credentials does not depend on their values: a placeholder pass says which exist.
   const store = await SecretStore.open(paths.secrets, file.metadata.name);
-  const probeModel = localModel(file, paths, facts, placeholderSecrets);
+  const probeModel = localModel(file, paths, facts, placeholderSecrets, choice.hypervisor);
   const created = store.ensure([...probeModel.secrets.values(), ...BOOTSTRAP_SECRETS]);
   await store.save();
   if (created.length)
@@ -228,7 +239,10 @@ async function prepareHost(o: UpOptions, paths: StatePaths) {
     log: (l) => reporter.waiting('packages', l),
   });
   reporter.done('packages', 'ready', `${packages.length} packages`);
-  return { facts, store, versions };
+  // The image the starter kit uploads for real guests, built (or found in the cache) before
+  // anything starts, so that a host that cannot build it fails first.
+  const guest = choice.hypervisor === 'fake' ? undefined : await ensureGuestImage({ reporter });
+  return { facts, store, versions, choice, guest };
 }
 
 /** After the programs are up: wait for Cinder's backends, then the starter kit; returns what it created. */
@@ -237,6 +251,7 @@ async function finishCloud(
   paths: StatePaths,
   creds: Credentials,
   reporter: Reporter,
+  guest: GuestImage | undefined,
 ): Promise<string[]> {
   const backends = volumeBackends(model);
   if (backends.length) {
@@ -254,7 +269,13 @@ async function finishCloud(
   // With Octavia the demo user may make load balancers: its policy asks for load-balancer_member.
   const demoRoles = model.components.has('octavia-api') ? ['load-balancer_member'] : [];
   const bootstrap = await withClient(creds, (c) =>
-    ensureStarterKit(c, { region: creds.region, demoPassword: creds.demoPassword, cidr: '10.0.0.0/24', demoRoles }),
+    ensureStarterKit(c, {
+      region: creds.region,
+      demoPassword: creds.demoPassword,
+      cidr: '10.0.0.0/24',
+      demoRoles,
+      ...(guest ? { bootable: guestImageForKit(guest) } : {}),
+    }),
   );
   reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);
   return bootstrap;

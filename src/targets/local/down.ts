@@ -1,12 +1,15 @@
 /**
  * `osk down`: stop every program of the cloud by PID, dependants first (the reverse of the start
  * order), through its supervisor, or straight from the PID files when the supervisor is gone.
- * `--purge` then removes the state directory: configs, data, logs and the secret store.
+ * Guests first: QEMU outlives libvirtd (libvirt detaches it), so the cloud's guests are destroyed
+ * through its libvirtd while that still runs. `--purge` then removes the state directory:
+ * configs, data, logs and the secret store.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shutdown, supervisorPid, supervisorStatus } from './control.js';
 import type { StatePaths } from '../../state/paths.js';
+import { destroyGuests, libvirtLayout } from './libvirt.js';
 import { readPidFile, stopGroup } from './process-tree.js';
 
 interface DownResult {
@@ -24,6 +27,8 @@ export async function down(
   const reverse = reverseWaves.flat();
   const status = await supervisorStatus(paths);
   const stopped: string[] = [];
+  const guests = await destroyGuests(libvirtLayout(paths));
+  if (guests.length) opts.log(`destroyed ${guests.length} guests through the cloud's libvirtd: ${guests.join(', ')}`);
   if (status) {
     const running = status.processes.filter((p) => p.state !== 'stopped').map((p) => p.id);
     opts.log(`stopping ${running.length} programs through the supervisor (pid ${status.pid}), dependants first`);

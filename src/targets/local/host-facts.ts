@@ -2,8 +2,8 @@
  * What the all-in-one cloud needs to know about this host, read from the system: the
  * distribution (only Debian 12 is supported), the host name nova-compute registers, and whether
  * osk runs as root; and, probed apart because it boots a kernel, which hypervisor guests can run
- * with (readHypervisorFact). The hypervisor and volume driver are not chosen here: on one host
- * they are still always the fake ones (src/targets/local/up.ts says why).
+ * with (readHypervisorFact). The hypervisor is chosen in hypervisor-choice.ts (from the cloud
+ * file, asking readHypervisorFact only for `auto`); the volume driver is always the fake one.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -52,10 +52,9 @@ export function checkDistro(facts: HostFacts): void {
 /**
  * Whether guests run under KVM here or only under QEMU's TCG, found by booting the guest image's
  * kernel under KVM (hypervisor-probe.ts; an existing /dev/kvm proves nothing: on some VMs it opens
- * and the guests hang), kept for this boot of the host beside the guest image. What will use it:
- * Nova's libvirt driver on this host (nova.conf [libvirt] virt_type, and nova-compute-kvm or
- * nova-compute-qemu) once osk up runs libvirtd and an Open vSwitch datapath (issue 16). Until
- * then nothing calls it during osk up, which keeps the fake driver.
+ * and the guests hang), kept for this boot of the host beside the guest image. osk up asks for
+ * it when the cloud file says `services.nova.hypervisor: auto` (hypervisor-choice.ts): nova.conf's
+ * [libvirt] virt_type is then what it decided.
  */
 export function readHypervisorFact(env: NodeJS.ProcessEnv = process.env): Promise<HypervisorProbe> {
   return probeHypervisor({

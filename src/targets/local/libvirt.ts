@@ -1,156 +1,47 @@
 /**
- * A private libvirtd and virtlogd for one cloud, run by the supervisor like any other program.
- *
- * Run as root, libvirt's daemons are "privileged" and their paths are fixed when libvirt is
- * built: qemu.conf and the persistent domain XML in /etc/libvirt, sockets and the QEMU driver's
- * state in /run/libvirt (virtlogd's socket too, where the QEMU driver looks for it), capability
- * caches, logs and images under /var. No option moves them. So each daemon starts in a mount
- * namespace of its own (`unshare --mount`) in which those five directories are bind mounts of
- * directories of the cloud's state dir: the host's /etc/libvirt (and the default network
- * Debian's package puts there) is never read, nothing is written outside the state dir, and two
- * clouds never share a file. Both daemons get the same mounts, so virtlogd writes the files the
- * QEMU driver names. Propagation is `slave`: on a host whose mounts are shared, mounts the host
- * makes later still reach the daemons, and theirs never leave.
- *
- * Clients (virsh, later nova-compute) reach libvirtd outside the namespace by the socket's real
- * path: `qemu+unix:///system?socket=<state>/run/libvirt/libvirt-sock`.
+ * The I/O side of a cloud's private libvirtd and virtlogd: the layout from a cloud's state
+ * paths, the programs for the supervisor, the host's mount points, waiting for a socket, virsh.
+ * What the daemons are (directories, config files, the mount namespace each starts in) is
+ * `catalog/libvirt-host.ts`: `osk up` runs them as components of the cloud's model, and this
+ * module must agree with it (libvirt.test.ts checks that the model's commands are these).
  *
  * QEMU itself is a child libvirt detaches from its own process group: stopping libvirtd (by the
  * supervisor, by PID) leaves guests running, as libvirt means it to; guests end with
- * `virsh destroy` (or Nova).
+ * `virsh destroy` (or Nova), and `osk down` destroys the cloud's guests before it stops libvirtd
+ * (`destroyGuests`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type LibvirtLayout, libvirtConfigTexts, libvirtDaemons, libvirtLayoutOf } from '../../catalog/libvirt-host.js';
 import { OskError } from '../../errors.js';
 import { runCommand } from '../../run-command.js';
 import type { StatePaths } from '../../state/paths.js';
 import { writeIfChanged } from './files.js';
 import type { ProcessSpec } from './supervisor.js';
 
-/** A directory libvirt's privileged daemons use, and the cloud's directory mounted over it. */
-interface Bind {
-  host: string;
-  own: string;
-}
+export type { LibvirtLayout } from '../../catalog/libvirt-host.js';
 
-export interface LibvirtLayout {
-  /** Over /etc/libvirt: osk's libvirtd.conf, qemu.conf, virtlogd.conf; libvirt's domain XML. */
-  etc: string;
-  /** Over /run/libvirt: the sockets, PID files, the QEMU driver's state (a guest's PID file). */
-  run: string;
-  /** Over /var/log/libvirt: QEMU's own log of each guest (qemu/<name>.log, written by virtlogd). */
-  log: string;
-  /** Over /var/lib/libvirt and /var/cache/libvirt. */
-  lib: string;
-  cache: string;
-  binds: Bind[];
-  /** The URI of this libvirtd for virsh and nova.conf's [libvirt] connection_uri. */
-  uri: string;
-  /** virtlogd's admin URI (virt-admin), its readiness. */
-  logdUri: string;
-  config: { libvirtd: string; qemu: string; virtlogd: string };
-}
-
+/** The directories of a cloud's state that the catalog's host topology gives libvirt too. */
 export function libvirtLayout(paths: StatePaths): LibvirtLayout {
-  const etc = join(paths.etc, 'libvirt');
-  const run = join(paths.run, 'libvirt');
-  const log = join(paths.log, 'libvirt');
-  const lib = join(paths.data, 'libvirt');
-  const cache = join(paths.data, 'libvirt-cache');
-  // libvirt unescapes the query's values: any byte of the path survives.
-  const socketParam = (name: string) => encodeURIComponent(join(run, name)).replaceAll('%2F', '/');
-  return {
-    etc,
-    run,
-    log,
-    lib,
-    cache,
-    binds: [
-      { host: '/etc/libvirt', own: etc },
-      { host: '/run/libvirt', own: run },
-      { host: '/var/lib/libvirt', own: lib },
-      { host: '/var/log/libvirt', own: log },
-      { host: '/var/cache/libvirt', own: cache },
-    ],
-    uri: `qemu+unix:///system?socket=${socketParam('libvirt-sock')}`,
-    logdUri: `virtlogd:///system?socket=${socketParam('virtlogd-admin-sock')}`,
-    config: {
-      libvirtd: join(etc, 'libvirtd.conf'),
-      qemu: join(etc, 'qemu.conf'),
-      virtlogd: join(etc, 'virtlogd.conf'),
-    },
-  };
+  return libvirtLayoutOf({
+    etc: join(paths.etc, 'libvirt'),
+    run: join(paths.run, 'libvirt'),
+    log: join(paths.log, 'libvirt'),
+    lib: join(paths.data, 'libvirt'),
+    cache: join(paths.data, 'libvirt-cache'),
+  });
 }
 
-/** A string in libvirt's config syntax: quoted, with no escapes, so a quote or a line break cannot be written. */
-function confString(value: string): string {
-  if (/["\\\x00-\x1f\x7f]/.test(value))
-    throw new OskError(
-      `a libvirt config value cannot hold quotes, backslashes or control characters: ${JSON.stringify(value)}`,
-      {
-        hint: 'choose a state directory (OSK_STATE_DIR) whose path has none',
-      },
-    );
-  return `"${value}"`;
-}
-
-/** The three config files, path → text. Each setting says why it is there. */
+/** The three config files, path → text. */
 export function libvirtConfigFiles(l: LibvirtLayout): Map<string, string> {
-  const libvirtd = [
-    '# Written by osk: the private libvirtd of one cloud (src/targets/local/libvirt.ts).',
-    "# Sockets in the cloud's run directory, root only; no polkit (no D-Bus on this host), so",
-    '# the socket permissions are the whole access control.',
-    `unix_sock_dir = ${confString(l.run)}`,
-    'unix_sock_rw_perms = "0700"',
-    'unix_sock_ro_perms = "0700"',
-    'unix_sock_admin_perms = "0700"',
-    'auth_unix_rw = "none"',
-    'auth_unix_ro = "none"',
-    '# Warnings and errors to stderr: the supervisor keeps them in log/libvirtd.log.',
-    'log_outputs = "3:stderr"',
-    '',
-  ];
-  const qemu = [
-    "# Written by osk: the QEMU driver of the cloud's private libvirtd.",
-    "# QEMU runs as root: the disks live in the cloud's state directory (0700, root).",
-    'user = "root"',
-    'group = "root"',
-    '# Never chown or label files: the cached guest image behind an overlay stays as it is.',
-    'dynamic_ownership = 0',
-    'remember_owner = 0',
-    "# No AppArmor/SELinux profile knows the state directory's paths.",
-    'security_driver = "none"',
-    '# No cgroups: without systemd libvirt would make machine/ groups in every cgroup v1',
-    '# hierarchy of the host (/sys/fs/cgroup/*/machine) and leave them there.',
-    'cgroup_controllers = [ ]',
-    "# QEMU's output and the guests' console logs go through virtlogd.",
-    'stdio_handler = "logd"',
-    '',
-  ];
-  const virtlogd = ["# Written by osk: the virtlogd of the cloud's private libvirtd.", 'log_outputs = "3:stderr"', ''];
+  const t = libvirtConfigTexts(l);
   return new Map([
-    [l.config.libvirtd, libvirtd.join('\n')],
-    [l.config.qemu, qemu.join('\n')],
-    [l.config.virtlogd, virtlogd.join('\n')],
+    [l.config.libvirtd, t.libvirtd],
+    [l.config.qemu, t.qemu],
+    [l.config.virtlogd, t.virtlogd],
   ]);
-}
-
-/**
- * Mounts each directory pair ("own" over "host") and replaces itself with the program after
- * `--`. A constant: the paths are its arguments, always expanded quoted.
- */
-const MOUNT_AND_EXEC = 'set -eu; while [ "$1" != -- ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
-
-function inNamespace(l: LibvirtLayout, program: string[]): string[] {
-  return [
-    ...['unshare', '--mount', '--propagation', 'slave', '--'],
-    ...['sh', '-c', MOUNT_AND_EXEC, 'osk-libvirt-mounts'],
-    ...l.binds.flatMap((b) => [b.own, b.host]),
-    '--',
-    ...program,
-  ];
 }
 
 export interface LibvirtProgram extends ProcessSpec {
@@ -158,36 +49,18 @@ export interface LibvirtProgram extends ProcessSpec {
   ready: string[];
 }
 
-/**
- * virtlogd, then libvirtd (the QEMU driver hands every guest's output to virtlogd): programs for
- * the supervisor, each hashed with the config files it reads. unshare replaces itself with sh,
- * sh with the daemon: the PID the supervisor records is the daemon's.
- */
+/** virtlogd, then libvirtd: programs for the supervisor, each hashed with the config files it reads. */
 export function libvirtPrograms(l: LibvirtLayout): LibvirtProgram[] {
   const files = libvirtConfigFiles(l);
-  const hashOf = (command: string[], conf: string[]) =>
-    createHash('sha256')
-      .update(JSON.stringify([command, ...conf.map((p) => files.get(p))]))
-      .digest('hex');
-  const virtlogd = inNamespace(l, ['virtlogd', '-f', l.config.virtlogd, '-p', join(l.run, 'virtlogd.pid')]);
-  const libvirtd = inNamespace(l, ['libvirtd', '-f', l.config.libvirtd, '-p', join(l.run, 'libvirtd.pid')]);
-  return [
-    {
-      id: 'virtlogd',
-      command: virtlogd,
-      env: {},
-      hash: hashOf(virtlogd, [l.config.virtlogd]),
-      ready: ['virt-admin', '-c', l.logdUri, 'version'],
-    },
-    {
-      id: 'libvirtd',
-      command: libvirtd,
-      env: {},
-      // qemu.conf is read by libvirtd's QEMU driver: a change restarts libvirtd.
-      hash: hashOf(libvirtd, [l.config.libvirtd, l.config.qemu]),
-      ready: ['virsh', '-c', l.uri, 'version'],
-    },
-  ];
+  return libvirtDaemons(l).map((d) => ({
+    id: d.id,
+    command: d.command,
+    env: {},
+    hash: createHash('sha256')
+      .update(JSON.stringify([d.command, ...d.reads.map((p) => files.get(p))]))
+      .digest('hex'),
+    ready: d.ready,
+  }));
 }
 
 /**
@@ -248,4 +121,21 @@ export async function waitUntilReady(what: string, command: string[], timeoutMs:
 /** virsh on this cloud's libvirtd (argv, never a shell). */
 export function virsh(l: LibvirtLayout, args: string[], timeoutMs = 60_000) {
   return runCommand(['virsh', '-c', l.uri, ...args], { timeoutMs });
+}
+
+/**
+ * Destroys every running guest of the cloud's libvirtd (QEMU outlives libvirtd, see above), when
+ * that libvirtd answers; returns the names destroyed. Domains stay defined: Nova finds them shut
+ * off on the next start.
+ */
+export async function destroyGuests(l: LibvirtLayout): Promise<string[]> {
+  if (!existsSync(join(l.run, 'libvirt-sock'))) return [];
+  const list = await virsh(l, ['list', '--name'], 15_000);
+  if (list.code !== 0) return [];
+  const names = list.out
+    .split('\n')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const n of names) await virsh(l, ['destroy', n]);
+  return names;
 }

@@ -8,6 +8,7 @@ import { hostMariadbSocket } from '../../catalog/mariadb.js';
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { HostHypervisor } from '../../catalog/context.js';
 import type { ComponentDef, HostDef } from '../../catalog/types.js';
 import type { Reporter } from '../../reporter.js';
 import { OskError } from '../../errors.js';
@@ -23,21 +24,22 @@ import { probe, tcpProbe } from './probes.js';
 import { runCommand } from '../../run-command.js';
 import { hostTopology } from './topology.js';
 
-/** The model of the all-in-one cloud: Zed configs, loopback, the fake drivers. */
+/**
+ * The model of the all-in-one cloud: Zed configs, loopback, Cinder's fake backend, and the
+ * hypervisor `osk up` chose (hypervisor-choice.ts): Nova's fake driver, or its libvirt driver
+ * with the cloud's private libvirtd. Real volumes would need a volume group, and wired ports an
+ * Open vSwitch datapath; osk up runs neither yet.
+ */
 export function localModel(
   file: CloudFile,
   paths: StatePaths,
   facts: HostFacts,
   secret: (name: string) => string,
+  hypervisor: HostHypervisor = 'fake',
 ): CloudModel {
   const topology = hostTopology(paths, {
     hostname: facts.hostname,
-    // The one choice on a host: servers, ports and volumes go through their whole API lifecycle
-    // with no guest and no stored data. Real guests would need libvirtd and an Open vSwitch
-    // datapath run on the host (and a KVM that really runs guests, which an existing /dev/kvm
-    // does not prove: readHypervisorFact in host-facts.ts boots a kernel to find out), real
-    // volumes a volume group; osk up runs none of these yet.
-    hypervisor: 'fake',
+    hypervisor,
     volumeDriver: 'fake',
     root: facts.root,
   });
