@@ -74,7 +74,7 @@ function processSections(ctx: CatalogContext, conf: IniDoc): void {
  * The hypervisor of the compute nodes: on one host what the target decided (HostMachine); on
  * Kubernetes the cloud file's choice, libvirt with KVM unless it says fake or qemu.
  */
-export function hypervisorOf(ctx: CatalogContext): 'fake' | 'qemu' | 'kvm' {
+function hypervisorOf(ctx: CatalogContext): 'fake' | 'qemu' | 'kvm' {
   if (ctx.machine) return ctx.machine.hypervisor;
   const chosen = ctx.spec.services?.nova?.hypervisor;
   return chosen === 'fake' || chosen === 'qemu' ? chosen : 'kvm';
