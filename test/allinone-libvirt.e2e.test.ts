@@ -15,7 +15,6 @@
  * (they share the loopback ports): it refuses to start when port 5000 is taken.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { tcpProbe } from '../src/targets/local/probes.js';
 import { libvirtLayout } from '../src/targets/local/libvirt.js';
 import { statePaths } from '../src/state/paths.js';
 import { commandExists } from './cluster/exec.js';
+import { type Run, run } from './support/run.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OSK = join(ROOT, 'bin', 'osk.js');
@@ -60,27 +60,6 @@ async function skipReason(): Promise<string | undefined> {
     return `needs ${missing.join(', ')} (bash scripts/install-test-tools.sh installs libvirt, QEMU and the guest image's tools)`;
   if ((await tcpProbe(5000)).ok) return 'port 5000 is taken: another cloud runs on this host, and only one can';
   return undefined;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 600_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
 }
 
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-6000)}`;

@@ -31,31 +31,11 @@ import { statePaths } from '../src/state/paths.js';
 import { workloadWithRealControllers } from './cluster/workload.js';
 import type { CloudStatus } from '../src/targets/local/status.js';
 import { alive } from './support/process.js';
+import { type Run, run } from './support/run.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OSK = join(ROOT, 'bin', 'osk.js');
 const CLOUD = 'default';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 600_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
 
 let state = '';
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, OSK_STATE_DIR: state, CI: 'true' });
