@@ -221,6 +221,19 @@ interface StarterKit {
     properties?: Record<string, string>;
     data: () => Buffer | AsyncIterable<Uint8Array>;
   };
+  /**
+   * An external network to make (admin's, flat on a physnet, no DHCP) with a router of project
+   * demo between it and the demo network, when the cloud has a data plane that carries it.
+   */
+  external?: ExternalNetwork;
+}
+
+interface ExternalNetwork {
+  name: string;
+  physnet: string;
+  cidr: string;
+  gateway: string;
+  pool: { start: string; end: string };
 }
 
 const STARTER_FLAVORS = [
@@ -330,6 +343,60 @@ export async function ensureStarterKit(os: OpenStackClient, kit: StarterKit): Pr
       project_id: demo.id,
     });
     done.push(`subnet ${subnetName} ${kit.cidr}`);
+  }
+  if (kit.external) done.push(...(await ensureExternalNetwork(os, kit.external, demo.id, net.id)));
+  return done;
+}
+
+/**
+ * The external network and the demo router: its gateway on the external network, an interface
+ * on the demo subnet, so the demo user's servers reach out (SNAT) and get floating IPs.
+ */
+async function ensureExternalNetwork(
+  os: OpenStackClient,
+  x: ExternalNetwork,
+  demoProject: string,
+  demoNet: string,
+): Promise<string[]> {
+  const done: string[] = [];
+  let ext = await os.network.networks.find(x.name);
+  if (!ext) {
+    ext = await os.network.networks.create({
+      name: x.name,
+      'router:external': true,
+      'provider:network_type': 'flat',
+      'provider:physical_network': x.physnet,
+      description: 'External network: floating IPs and router gateways',
+    });
+    done.push(`network ${x.name}`);
+  }
+  const subnetName = `${x.name}-subnet`;
+  if (!(await os.network.subnets.find(subnetName, { network_id: ext.id }))) {
+    await os.network.subnets.create({
+      network_id: ext.id,
+      name: subnetName,
+      cidr: x.cidr,
+      ip_version: 4,
+      gateway_ip: x.gateway,
+      enable_dhcp: false,
+      allocation_pools: [x.pool],
+    });
+    done.push(`subnet ${subnetName} ${x.cidr}`);
+  }
+  const routerName = 'demo-router';
+  let router = await os.network.routers.find(routerName, { project_id: demoProject });
+  if (!router) {
+    router = await os.network.routers.create({
+      name: routerName,
+      project_id: demoProject,
+      external_gateway_info: { network_id: ext.id },
+    });
+    done.push(`router ${routerName}`);
+  }
+  const demoSubnet = (await os.network.subnets.find(`${DEMO_NETWORK}-subnet`, { network_id: demoNet }))!;
+  if (!(await os.network.routers.hasInterfaceOnSubnet(router.id, demoSubnet.id))) {
+    await os.network.routers.addInterface(router.id, { subnet_id: demoSubnet.id });
+    done.push(`router ${routerName} on ${DEMO_NETWORK}-subnet`);
   }
   return done;
 }

@@ -23,6 +23,7 @@
 import { OskError } from '../errors.js';
 import { SIZES } from './common.js';
 import type { CatalogContext } from './context.js';
+import { hostHasDatapath, hostOvsLayout } from './ovs-host.js';
 import type { ComponentDef, ConfigBundleDef, HostDef } from './types.js';
 
 /** A directory libvirt's privileged daemons use, and the cloud's directory mounted over it. */
@@ -49,13 +50,18 @@ export interface LibvirtLayout {
   config: { libvirtd: string; qemu: string; virtlogd: string };
 }
 
-/** The cloud's five directories, each mounted over one of libvirt's. */
+/**
+ * The cloud's five directories, each mounted over one of libvirt's; and, when the cloud runs its
+ * own Open vSwitch (ovs-host.ts), its run directory over /run/openvswitch: libvirtd plugs a
+ * guest's tap into br-int with ovs-vsctl, which looks for the database only there.
+ */
 export function libvirtLayoutOf(d: {
   etc: string;
   run: string;
   log: string;
   lib: string;
   cache: string;
+  ovsRun?: string;
 }): LibvirtLayout {
   // libvirt unescapes the query's values: any byte of the path survives.
   const socketParam = (name: string) => encodeURIComponent(`${d.run}/${name}`).replaceAll('%2F', '/');
@@ -67,6 +73,7 @@ export function libvirtLayoutOf(d: {
       { host: '/var/lib/libvirt', own: d.lib },
       { host: '/var/log/libvirt', own: d.log },
       { host: '/var/cache/libvirt', own: d.cache },
+      ...(d.ovsRun ? [{ host: '/run/openvswitch', own: d.ovsRun }] : []),
     ],
     uri: `qemu+unix:///system?socket=${socketParam('libvirt-sock')}`,
     logdUri: `virtlogd:///system?socket=${socketParam('virtlogd-admin-sock')}`,
@@ -184,6 +191,7 @@ export function hostLibvirtLayout(ctx: CatalogContext): LibvirtLayout {
     log: `${m.logDir}/libvirt`,
     lib: ctx.dataDir('libvirt'),
     cache: ctx.dataDir('libvirt-cache'),
+    ...(hostHasDatapath(ctx) ? { ovsRun: hostOvsLayout(ctx).run } : {}),
   });
 }
 

@@ -4,6 +4,7 @@ import { CEPH_CONF, rbdSecretUuid } from './ceph.js';
 import { apiProcesses } from './common.js';
 import type { CatalogContext } from './context.js';
 import { hostLibvirtLayout } from './libvirt-host.js';
+import { hostOvsLayout } from './ovs-host.js';
 
 /**
  * nova.conf. Compute nodes get their own copy without database credentials or token validation:
@@ -64,10 +65,9 @@ function processSections(ctx: CatalogContext, conf: IniDoc): void {
   }
   if (hypervisorOf(ctx) === 'fake') conf.section('DEFAULT', { compute_driver: 'fake.FakeDriver' });
   if (m && m.hypervisor !== 'fake')
-    // No Open vSwitch datapath on one host yet: a port binds to the registered chassis, but
-    // nothing plugs it, so Neutron never reports it active. nova-compute starts the guest
-    // without waiting for that event (the default waits 300 s, then fails the boot).
-    conf.section('DEFAULT', { vif_plugging_is_fatal: false, vif_plugging_timeout: 0 });
+    // os-vif creates br-int and the guests' ports in the cloud's own Open vSwitch (ovs-host.ts),
+    // not in the host's default database.
+    conf.section('os_vif_ovs', { ovsdb_connection: `unix:${hostOvsLayout(ctx).dbSocket}` });
 }
 
 /**

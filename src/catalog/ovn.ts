@@ -5,6 +5,7 @@
  */
 import type { CatalogContext } from './context.js';
 import { rowsEnv, SCRIPT_PRELUDE } from './script-input.js';
+import { hostExternalGateway, hostHasDatapath, hostOvnController, hostOvsdbServer, hostVswitchd } from './ovs-host.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
 /**
@@ -39,7 +40,9 @@ exec tail -F /var/log/openvswitch/ovs-vswitchd.log`;
 
 /**
  * ovn-controller: the chassis joins the SB database with its Geneve tunnel endpoint on the node
- * IP, with the bridges' datapath type (OVS_DATAPATH). OVN_SB_REMOTE: the SB connection; OVN_BRIDGE_MAPPINGS: two lines per provider network,
+ * IP, with the bridges' datapath type (OVS_DATAPATH). On one host (ovs-host.ts) OVS_RUNDIR and
+ * OVN_RUNDIR name the cloud's own directories and OVN_CHASSIS_NAME the chassis (a pod's
+ * openvswitch gets a random system-id from ovs-ctl). OVN_SB_REMOTE: the SB connection; OVN_BRIDGE_MAPPINGS: two lines per provider network,
  * the physnet, then its bridge. Values are written as OVSDB quoted strings (ovsdb_string), so no
  * value can end its own and add another column or key.
  */
@@ -59,8 +62,11 @@ case "\${OVS_DATAPATH:-system}" in
   *) echo "refusing OVS_DATAPATH $OVS_DATAPATH: system or netdev" >&2; exit 2 ;;
 esac
 if [ -n "$mappings" ]; then set -- "$@" "external-ids:ovn-bridge-mappings=$(ovsdb_string "$mappings")"; fi
+if [ -n "\${OVN_CHASSIS_NAME:-}" ]; then
+  set -- "$@" "external-ids:system-id=$(ovsdb_string "$OVN_CHASSIS_NAME")" "external-ids:hostname=$(ovsdb_string "$OVN_CHASSIS_NAME")"
+fi
 ovs-vsctl set open . "$@" external-ids:ovn-cms-options=enable-chassis-as-gw
-exec ovn-controller --pidfile=/var/run/ovn/ovn-controller.pid unix:/run/openvswitch/db.sock -vconsole:info -vfile:off`;
+exec ovn-controller "--pidfile=\${OVN_RUNDIR:-/var/run/ovn}/ovn-controller.pid" "unix:\${OVS_RUNDIR:-/run/openvswitch}/db.sock" -vconsole:info -vfile:off`;
 
 export function ovnNbConnection(ctx: CatalogContext): string {
   return ovnConnection(ctx, 'ovn-nb', 6641);
@@ -281,6 +287,13 @@ function openvswitch(
     workload: 'DaemonSet',
     image: 'openvswitch',
     command: ['sh', '-c', OPENVSWITCH_SCRIPT],
+    ...(hostHasDatapath(ctx)
+      ? {
+          after: [
+            { target: 'ovsdb-server', why: "ovs-vswitchd reads its bridges from the cloud's Open_vSwitch database" },
+          ],
+        }
+      : {}),
     env: [
       { name: 'OVS_DATAPATH', value: datapath(ctx) },
       ...(bridgePorts ? [{ name: 'OVS_BRIDGE_PORTS', value: bridgePorts }] : []),
@@ -315,16 +328,18 @@ function openvswitch(
     nodeRole: role,
     ...(avoid ? { avoidNodeLabels: avoid } : {}),
     settings: ctx.settings(undefined, role, { cpu: '100m', memory: '256Mi', memoryLimit: '2Gi' }),
-    ...(ctx.machine ? { host: { kind: 'skip' as const, why: hostDatapathWhy(ctx) } } : {}),
+    ...(ctx.machine
+      ? { host: hostHasDatapath(ctx) ? hostVswitchd(ctx) : { kind: 'skip' as const, why: FAKE_DATAPATH_WHY } }
+      : {}),
   };
 }
 
 /**
- * On one host a registered chassis stands in for ovn-controller: with the fake hypervisor for
- * good, with libvirt until osk runs ovn-controller on an Open vSwitch datapath (ports then bind
- * but carry nothing).
+ * On one host with a real hypervisor, ovn-controller on the cloud's datapath (ovs-host.ts); with
+ * the fake hypervisor a registered chassis stands in for it (nothing is plugged, ports only bind).
  */
-function controllerHost(ctx: CatalogContext) {
+function controllerHost(ctx: CatalogContext, env: Record<string, string>) {
+  if (hostHasDatapath(ctx)) return { host: hostOvnController(ctx, OVN_CONTROLLER_SCRIPT, env) };
   return ctx.machine
     ? {
         host: {
@@ -419,7 +434,12 @@ function ovnController(
     nodeRole: role,
     ...(avoid ? { avoidNodeLabels: avoid } : {}),
     settings: ctx.settings(user?.controller, role, { cpu: '100m', memory: '128Mi', memoryLimit: '1Gi' }),
-    ...controllerHost(ctx),
+    // One host: the userspace datapath always (no kernel module is loaded there).
+    ...controllerHost(ctx, {
+      OVN_SB_REMOTE: sb,
+      OVS_DATAPATH: 'netdev',
+      ...(bridgeMappings ? { OVN_BRIDGE_MAPPINGS: bridgeMappings } : {}),
+    }),
     ...multusNetworks(ctx),
   };
 }
@@ -430,6 +450,7 @@ export function ovn(ctx: CatalogContext): ServiceDef {
   const roles = ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const;
   const components: ComponentDef[] = [
     ...(ownOvn ? [dbServer(ctx, 'nb'), dbServer(ctx, 'sb'), northd(ctx)] : []),
+    ...(hostHasDatapath(ctx) ? [hostOvsdbServer(ctx), hostExternalGateway(ctx)] : []),
     ...roles.flatMap((role) => {
       const where = placement(ctx, role);
       return [openvswitch(ctx, where, env), ovnController(ctx, where, env, ownOvn)];
@@ -438,8 +459,5 @@ export function ovn(ctx: CatalogContext): ServiceDef {
   return { name: 'ovn', secrets: [], configs: [], components };
 }
 
-function hostDatapathWhy(ctx: CatalogContext): string {
-  return ctx.machine?.hypervisor === 'fake'
-    ? 'the fake hypervisor plugs no interfaces, so no Open vSwitch datapath is needed; ports bind to a registered chassis'
-    : 'Open vSwitch and ovn-controller on the host are not run by osk yet: ports bind to a registered chassis and are not wired';
-}
+const FAKE_DATAPATH_WHY =
+  'the fake hypervisor plugs no interfaces, so no Open vSwitch datapath is needed; ports bind to a registered chassis';

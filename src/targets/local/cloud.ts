@@ -15,6 +15,7 @@ import {
   BOOTSTRAP_SECRETS,
 } from '../../bootstrap/bootstrap.js';
 import { placeholderSecrets } from '../../catalog/context.js';
+import { HOST_EXTERNAL } from '../../catalog/ovs-host.js';
 import { SecretStore } from '../../state/secret-store.js';
 import type { Reporter } from '../../reporter.js';
 import { ExitCode, OskError } from '../../errors.js';
@@ -275,6 +276,18 @@ async function finishCloud(
       cidr: '10.0.0.0/24',
       demoRoles,
       ...(guest ? { bootable: guestImageForKit(guest) } : {}),
+      // A data plane that carries packets: the external network on the gateway namespace.
+      ...(model.components.has('external-gateway')
+        ? {
+            external: {
+              name: 'public',
+              physnet: HOST_EXTERNAL.physnet,
+              cidr: HOST_EXTERNAL.cidr,
+              gateway: HOST_EXTERNAL.gateway,
+              pool: HOST_EXTERNAL.pool,
+            },
+          }
+        : {}),
     }),
   );
   reporter.done('bootstrap', bootstrap.length ? 'completed' : 'unchanged', bootstrap.join(', ') || undefined);

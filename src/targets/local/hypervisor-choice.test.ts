@@ -86,15 +86,15 @@ test("with qemu the host runs the cloud's virtlogd and libvirtd, and nova-comput
   const deps = hostDeps(model);
   assert.ok(deps.get('libvirt')!.includes('virtlogd'));
   assert.ok(deps.get('nova-compute')!.includes('libvirt'));
-  assert.ok(deps.get('nova-compute')!.includes('ovn-controller'), 'ports still bind to the registered chassis');
+  assert.ok(deps.get('nova-compute')!.includes('ovn-controller'), 'instance ports are bound by the local ovn-controller');
 
   const conf = bundleFiles(model, 'nova-compute').get('/srv/osk/lv/etc/nova-compute/nova.conf')!;
   assert.match(conf, /^compute_driver = libvirt\.LibvirtDriver$/m);
   assert.match(conf, /^virt_type = qemu$/m);
   assert.match(conf, /^cpu_mode = none$/m);
   assert.ok(conf.includes(`connection_uri = ${layout.uri}`), conf);
-  assert.match(conf, /^vif_plugging_is_fatal = false$/m);
-  assert.match(conf, /^vif_plugging_timeout = 0$/m);
+  // A real datapath plugs the port, so Nova waits for Neutron's vif-plugged event as it does by default.
+  assert.doesNotMatch(conf, /vif_plugging/);
   assert.match(conf, /\[vnc\]\nenabled = false/);
 
   const pkgs = requiredPackages(model);
@@ -104,6 +104,34 @@ test("with qemu the host runs the cloud's virtlogd and libvirtd, and nova-comput
   assert.ok(!pkgs.includes('nova-compute-ironic'));
 });
 
+test("with qemu the cloud's own Open vSwitch, ovn-controller and external gateway run on the host", () => {
+  const model = localModel(cloud('qemu'), paths, HOST, placeholderSecrets, 'qemu');
+  const proc = (id: string) => {
+    const h = model.components.get(id)?.host;
+    assert.equal(h?.kind, 'process', `${id} is a program of the host`);
+    return h as Extract<typeof h, { kind: 'process' }>;
+  };
+  const db = '/srv/osk/lv/run/openvswitch/db.sock';
+  assert.ok(proc('ovsdb-server').command.includes(`--remote=punix:${db}`));
+  assert.ok(proc('openvswitch').command.includes(`unix:${db}`), 'ovs-vswitchd on the cloud\'s database');
+  for (const id of ['ovsdb-server', 'openvswitch', 'ovn-controller', 'external-gateway'])
+    assert.equal(proc(id).env?.OVS_RUNDIR, '/srv/osk/lv/run/openvswitch', `${id} never uses the host's /run/openvswitch`);
+  const controller = proc('ovn-controller').env!;
+  assert.equal(controller.OVN_CHASSIS_NAME, 'aio', 'the chassis is the host Nova reports');
+  assert.equal(controller.OVS_DATAPATH, 'netdev', 'the userspace datapath: no kernel module');
+  assert.equal(controller.OVN_BRIDGE_MAPPINGS, 'external\nbr-ex');
+  const deps = hostDeps(model);
+  assert.ok(deps.get('openvswitch')!.includes('ovsdb-server'));
+  assert.ok(deps.get('ovn-controller')!.includes('openvswitch'));
+  assert.ok(deps.get('external-gateway')!.includes('openvswitch'));
+  // os-vif (nova-compute) and libvirtd's ovs-vsctl reach the same database.
+  const conf = bundleFiles(model, 'nova-compute').get('/srv/osk/lv/etc/nova-compute/nova.conf')!;
+  assert.ok(conf.includes(`[os_vif_ovs]\novsdb_connection = unix:${db}`), conf);
+  assert.ok(
+    libvirtLayout(paths).binds.some((b) => b.host === '/run/openvswitch' && b.own === '/srv/osk/lv/run/openvswitch'),
+  );
+});
+
 test('with the fake driver nothing of libvirt runs, as before', () => {
   const model = localModel(cloud(), paths, HOST, placeholderSecrets);
   assert.equal(model.components.get('libvirt')?.host?.kind, 'skip');
@@ -111,5 +139,9 @@ test('with the fake driver nothing of libvirt runs, as before', () => {
   assert.ok(!model.bundles.has('libvirt'));
   const conf = bundleFiles(model, 'nova-compute').get('/srv/osk/lv/etc/nova-compute/nova.conf')!;
   assert.match(conf, /^compute_driver = fake\.FakeDriver$/m);
-  assert.doesNotMatch(conf, /vif_plugging/);
+  assert.doesNotMatch(conf, /vif_plugging|os_vif_ovs/);
+  // No datapath: a registered chassis stands in for ovn-controller.
+  assert.equal(model.components.get('openvswitch')?.host?.kind, 'skip');
+  assert.equal(model.components.get('ovn-controller')?.host?.kind, 'builtin');
+  assert.ok(!model.components.has('ovsdb-server') && !model.components.has('external-gateway'));
 });

@@ -31,6 +31,8 @@ export function libvirtLayout(paths: StatePaths): LibvirtLayout {
     log: join(paths.log, 'libvirt'),
     lib: join(paths.data, 'libvirt'),
     cache: join(paths.data, 'libvirt-cache'),
+    // The cloud's Open vSwitch (catalog/ovs-host.ts), which runs whenever libvirtd does.
+    ovsRun: join(paths.run, 'openvswitch'),
   });
 }
 
