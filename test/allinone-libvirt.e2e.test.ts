@@ -1,13 +1,16 @@
 /**
  * End to end with a real hypervisor: `osk up` of a cloud whose file says
  * `services.nova.hypervisor: qemu`, from an empty state directory of its own, runs Nova's
- * libvirt driver on the cloud's private libvirtd (QEMU's TCG: no KVM needed). As the demo user,
- * `openstack server create` with the guest image osk built and uploaded (osk-guest) and a config
- * drive boots a real QEMU guest: its libvirt domain exists, and `openstack console log show`
- * shows the guest's `osk-guest:` lines with the host name from the config drive. The server has
- * no port (`--nic none`): osk runs no Open vSwitch datapath yet, so a port would bind but carry
- * nothing. Deleting the server removes the domain; `osk down --purge` leaves no QEMU process.
- * Prints the time from `server create` to ACTIVE and to the guest's ready line.
+ * libvirt driver on the cloud's private libvirtd (QEMU's TCG: no KVM needed), the cloud's own
+ * Open vSwitch with the userspace datapath and a real ovn-controller. As the demo user,
+ * `openstack server create` with the guest image osk built and uploaded (osk-guest), a key pair,
+ * a config drive and a port on demo-net boots a real QEMU guest: its libvirt domain exists, its
+ * port is ACTIVE, and `openstack console log show` shows the address Neutron gave the port as
+ * the guest got it from OVN's DHCP, and the host name and key from the config drive. A floating
+ * IP on the external network `public` answers ping and SSH from the namespace osk made for that
+ * network (`osk-external`). Deleting the server removes the domain; `osk down --purge` leaves no
+ * QEMU, Open vSwitch, OVN or libvirt process, no namespace and no veth pair.
+ * Prints the times from `server create` to ACTIVE, to the guest's ready line and to SSH.
  *
  * Runs only with OSK_E2E_LIBVIRT=1 (npm test runs two files at a time, and two clouds cannot
  * share the loopback ports). Skips, with the reason, when not root or when libvirt, QEMU or the guest image's tools are
@@ -45,7 +48,11 @@ spec:
       hypervisor: qemu
 `;
 
-const TOOLS = ['libvirtd', 'virtlogd', 'virsh', 'virt-admin', 'unshare', 'qemu-system-x86_64', 'openstack'];
+const TOOLS = [
+  ...['libvirtd', 'virtlogd', 'virsh', 'virt-admin', 'unshare', 'qemu-system-x86_64', 'openstack'],
+  // The user's side of the external network: ping and SSH from its namespace.
+  ...['ip', 'ping', 'ssh', 'ssh-keygen'],
+];
 
 async function skipReason(): Promise<string | undefined> {
   // npm test runs two test files at a time, and this cloud cannot run beside the one of
@@ -65,6 +72,18 @@ async function skipReason(): Promise<string | undefined> {
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-6000)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The processes whose command line names `dir` (the cloud's state directory). */
+function processesNaming(dir: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(dir)) out.push(`${pid} ${cmd.replaceAll('\0', ' ').slice(0, 200)}`);
+    } catch {}
+  }
+  return out;
+}
+
 /** The QEMU processes whose command line names `dir` (the cloud's state directory). */
 function qemuProcessesUnder(dir: string): number[] {
   const out: number[] = [];
@@ -80,7 +99,7 @@ function qemuProcessesUnder(dir: string): number[] {
   return out;
 }
 
-describe('all-in-one with hypervisor qemu: a real guest boots, shows its console, is deleted, and nothing is left', {
+describe('all-in-one with hypervisor qemu: a real guest boots on a real network, answers on its floating IP, is deleted, and nothing is left', {
   concurrency: false,
 }, () => {
   let skip: string | undefined;
@@ -139,16 +158,23 @@ describe('all-in-one with hypervisor qemu: a real guest boots, shows its console
     t.diagnostic(`osk up took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   });
 
-  test('as the demo user a server boots from osk-guest with a config drive; its console shows the host name', {
+  test('as the demo user a server boots on demo-net: OVN DHCP gives its address, its floating IP answers ping and SSH', {
     timeout: 20 * 60_000,
   }, async (t) => {
     if (skip) return t.skip(skip);
     const demo = `${CLOUD}-demo`;
+    const key = join(inputDir, 'id_ed25519');
+    const keygen = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], env());
+    assert.equal(keygen.code, 0, show(keygen));
+    await openstack(demo, ['keypair', 'create', '--public-key', `${key}.pub`, 'e2e']);
+    // The default group lets nothing in: ping and SSH from the external network, as a user would.
+    await openstack(demo, ['security', 'group', 'rule', 'create', '--protocol', 'icmp', 'default']);
+    await openstack(demo, ['security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', 'default']);
     const t0 = Date.now();
     const created = JSON.parse(
       await openstack(demo, [
-        ...['--os-compute-api-version', '2.37', 'server', 'create', '--image', 'osk-guest', '--flavor', 'm1.tiny'],
-        ...['--config-drive', 'true', '--nic', 'none', '--wait', '-f', 'json', SERVER],
+        ...['server', 'create', '--image', 'osk-guest', '--flavor', 'm1.tiny', '--network', 'demo-net'],
+        ...['--key-name', 'e2e', '--config-drive', 'true', '--wait', '-f', 'json', SERVER],
       ]),
     ) as { id: string; status: string };
     const activeSeconds = (Date.now() - t0) / 1000;
@@ -160,6 +186,12 @@ describe('all-in-one with hypervisor qemu: a real guest boots, shows its console
     instanceName = shown['OS-EXT-SRV-ATTR:instance_name']!;
     const domains = await virsh(['list', '--name']);
     assert.ok(domains.stdout.split('\n').includes(instanceName), `domain ${instanceName} runs: ${show(domains)}`);
+    const [port] = JSON.parse(await openstack(demo, ['port', 'list', '--server', created.id, '-f', 'json'])) as {
+      'Fixed IP Addresses': { ip_address: string }[];
+      Status: string;
+    }[];
+    const fixed = port!['Fixed IP Addresses'][0]!.ip_address;
+    assert.equal(port!.Status, 'ACTIVE', 'ovn-controller bound and plugged the port');
 
     let console = '';
     const deadline = Date.now() + 10 * 60_000;
@@ -169,12 +201,39 @@ describe('all-in-one with hypervisor qemu: a real guest boots, shows its console
       console = (await openstack(demo, ['console', 'log', 'show', SERVER])).replaceAll('\r', '');
     }
     const readySeconds = (Date.now() - t0) / 1000;
-    assert.match(console, new RegExp(`osk-guest: metadata from config-drive:\\S+: hostname ${SERVER},`));
-    assert.match(console, new RegExp(`osk-guest: ready hostname=${SERVER} address=none `));
+    // The address Neutron gave the port, from OVN's DHCP, with the Geneve network's MTU.
+    assert.match(
+      console,
+      new RegExp(`osk-guest: dhcp eth0 address ${fixed.replaceAll('.', '\\.')}/24 router 10\\.0\\.0\\.1 mtu 1442`),
+    );
+    assert.match(console, new RegExp(`osk-guest: metadata from config-drive:\\S+: hostname ${SERVER}, 1 ssh keys`));
     const qemuLog = readFileSync(join(cloudDir(), 'log', 'libvirt', 'qemu', `${instanceName}.log`), 'utf8');
     assert.match(qemuLog, /-accel tcg/);
+
+    const fip = (
+      await openstack(demo, ['floating', 'ip', 'create', 'public', '-f', 'value', '-c', 'floating_ip_address'])
+    ).trim();
+    await openstack(demo, ['server', 'add', 'floating', 'ip', SERVER, fip]);
+    const inExternal = (cmd: string[]) => run('ip', ['netns', 'exec', 'osk-external', ...cmd], env(), 30_000);
+    let ping = await inExternal(['ping', '-c', '1', '-W', '2', fip]);
+    for (const until = Date.now() + 60_000; ping.code !== 0 && Date.now() < until; await sleep(1000))
+      ping = await inExternal(['ping', '-c', '1', '-W', '2', fip]);
+    assert.equal(ping.code, 0, `the floating IP ${fip} answers ping from the external namespace: ${show(ping)}`);
+    const sshArgs = [
+      '-i',
+      key,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=10',
+    ];
+    const ssh = await inExternal(['ssh', ...sshArgs, '-o', 'LogLevel=ERROR', `root@${fip}`, 'hostname']);
+    assert.equal(ssh.code, 0, show(ssh));
+    assert.equal(ssh.stdout.trim(), SERVER, 'SSH through the floating IP reaches the guest');
     t.diagnostic(
-      `server create → ACTIVE ${activeSeconds.toFixed(1)} s, → guest ready on the console ${readySeconds.toFixed(1)} s (TCG)`,
+      `server create → ACTIVE ${activeSeconds.toFixed(1)} s, → guest ready on the console ${readySeconds.toFixed(1)} s (TCG); floating IP ${fip} answered ping and SSH at ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   });
 
@@ -192,5 +251,10 @@ describe('all-in-one with hypervisor qemu: a real guest boots, shows its console
     assert.equal(down.code, 0, show(down));
     assert.ok(!existsSync(dir), 'the state directory is gone');
     assert.deepEqual(qemuProcessesUnder(dir), [], 'no QEMU process of the cloud is left');
+    assert.deepEqual(processesNaming(dir), [], 'no Open vSwitch, OVN or libvirt program of the cloud is left');
+    const netns = await run('ip', ['netns', 'list'], env());
+    assert.doesNotMatch(netns.stdout, /osk-external/, 'the external namespace is gone');
+    const link = await run('ip', ['link', 'show', 'osk-ext-br'], env());
+    assert.notEqual(link.code, 0, 'the veth pair of the external network is gone');
   });
 });

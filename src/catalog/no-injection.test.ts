@@ -490,8 +490,9 @@ test('openvswitch with the userspace datapath: ovs-vswitchd started without the 
   await runScript(['-c', shellScript(ovs.command)!], ovs, s.bin);
   assertNothingElseRan(s.ran);
   const calls = await s.calls();
-  assert.deepEqual(calls.slice(0, 3), [
+  assert.deepEqual(calls.slice(0, 4), [
     ['ovs-ctl', 'start', '--system-id=random', '--no-monitor', '--no-ovs-vswitchd'],
+    ['ovs-vsctl', '--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true'],
     ['ovs-vswitchd', '--pidfile', '--detach', '--log-file'],
     [
       'ovs-vsctl',
@@ -506,7 +507,7 @@ test('openvswitch with the userspace datapath: ovs-vswitchd started without the 
       'datapath_type=netdev',
     ],
   ]);
-  const bridges = calls.filter((c) => c[0] === 'ovs-vsctl' && c[3] !== 'br-int');
+  const bridges = calls.filter((c) => c[0] === 'ovs-vsctl' && c[1] === '--may-exist' && c[3] !== 'br-int');
   assert.equal(bridges.length, 2);
   for (const b of bridges) assert.ok(b.includes('datapath_type=netdev'), JSON.stringify(b));
   // ovn-controller gives OVN the same datapath type for the bridges it manages.

@@ -14,7 +14,8 @@ import type { ComponentDef, ServiceDef } from './types.js';
  * OVS_BRIDGE_PORTS: two lines per provider network: the bridge, then the host interface.
  * OVS_DATAPATH: system (the kernel module) or netdev (userspace: ovs-ctl would load the kernel
  * module before it starts ovs-vswitchd, so the script starts ovs-vswitchd itself; every bridge
- * gets the datapath type).
+ * gets the datapath type; userspace-tso-enable completes the checksums that guests' virtio NICs
+ * leave to the host, see ovs-host.ts).
  */
 const OPENVSWITCH_SCRIPT = `set -eu
 ${SCRIPT_PRELUDE}
@@ -24,6 +25,7 @@ case "$datapath" in
   system) ovs-ctl start --system-id=random --no-monitor ;;
   netdev)
     ovs-ctl start --system-id=random --no-monitor --no-ovs-vswitchd
+    ovs-vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
     ovs-vswitchd --pidfile --detach --log-file ;;
   *) echo "refusing OVS_DATAPATH $datapath: system or netdev" >&2; exit 2 ;;
 esac

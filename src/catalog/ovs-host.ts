@@ -88,6 +88,12 @@ export function hostOvsdbServer(ctx: CatalogContext): ComponentDef {
  * ovs-vswitchd on the cloud's database. `init` writes the Open_vSwitch row a new database lacks
  * (ovs-ctl does the same before it starts the daemon); bridges get the netdev datapath from
  * ovn-controller (ovn-bridge-datapath-type), which creates br-int itself.
+ *
+ * userspace-tso-enable: a guest's virtio NIC leaves TCP and UDP checksums to the host (checksum
+ * offload), and the userspace datapath reads the tap through a packet socket. Without virtio-net
+ * headers on those sockets it forwards such packets with their checksum unfinished and the
+ * receiver drops them: ping answers, SSH never connects (seen on this project's CI machine).
+ * With it, netdev-linux reads and writes the headers and the offload is completed.
  */
 export function hostVswitchd(ctx: CatalogContext): HostDef {
   const l = hostOvsLayout(ctx);
@@ -96,7 +102,7 @@ export function hostVswitchd(ctx: CatalogContext): HostDef {
     command: [
       'sh',
       '-c',
-      'set -eu; ovs-vsctl --no-wait --timeout=20 init; exec ovs-vswitchd "$@"',
+      'set -eu; ovs-vsctl --no-wait --timeout=20 init -- set Open_vSwitch . other_config:userspace-tso-enable=true; exec ovs-vswitchd "$@"',
       'osk-ovs-vswitchd',
       `unix:${l.dbSocket}`,
       `--unixctl=${l.run}/ovs-vswitchd.ctl`,
