@@ -12,10 +12,11 @@
  * QEMU, Open vSwitch, OVN or libvirt process, no namespace and no veth pair.
  * Prints the times from `server create` to ACTIVE, to the guest's ready line and to SSH.
  *
- * Runs only with OSK_E2E_LIBVIRT=1 (npm test runs two files at a time, and two clouds cannot
- * share the loopback ports). Skips, with the reason, when not root or when libvirt, QEMU or the guest image's tools are
- * missing (bash scripts/install-test-tools.sh installs them). Only one cloud may run on a host
- * (they share the loopback ports): it refuses to start when port 5000 is taken.
+ * Runs only with OSK_E2E_LIBVIRT=1, which `npm test` (scripts/test.sh) sets when it runs this
+ * file alone after all the others: npm test runs two files at a time, and this cloud and the one
+ * of allinone.e2e.test.ts use the same loopback ports. Skips, with the reason, when not root or
+ * when libvirt, QEMU, the guest image's tools, ping or ssh are missing (bash
+ * scripts/install-test-tools.sh installs them), and when port 5000 is taken (another cloud runs).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -58,7 +59,7 @@ async function skipReason(): Promise<string | undefined> {
   // npm test runs two test files at a time, and this cloud cannot run beside the one of
   // allinone.e2e.test.ts (the same loopback ports): it runs only when asked for, alone.
   if (process.env.OSK_E2E_LIBVIRT !== '1')
-    return 'runs only alone, with OSK_E2E_LIBVIRT=1 (its cloud and allinone.e2e.test.ts share the loopback ports): OSK_E2E_LIBVIRT=1 node --import tsx --test test/allinone-libvirt.e2e.test.ts';
+    return 'runs only alone, with OSK_E2E_LIBVIRT=1, as npm test runs it after the other files (its cloud and allinone.e2e.test.ts share the loopback ports): OSK_E2E_LIBVIRT=1 node --import tsx --test test/allinone-libvirt.e2e.test.ts';
   if (process.getuid?.() !== 0)
     return 'osk up installs packages and runs libvirtd, which runs its guests as root: run as root';
   const build = await missingTools(['apt-get', 'apt-cache', 'dpkg-deb', 'mkfs.fat', 'mcopy', 'syslinux', 'qemu-img']);
@@ -67,6 +68,36 @@ async function skipReason(): Promise<string | undefined> {
     return `needs ${missing.join(', ')} (bash scripts/install-test-tools.sh installs libvirt, QEMU and the guest image's tools)`;
   if ((await tcpProbe(5000)).ok) return 'port 5000 is taken: another cloud runs on this host, and only one can';
   return undefined;
+}
+
+/** Runs a command in the external network's namespace, the user's side of the floating IPs. */
+const inExternal = (cmd: string[], timeoutMs = 30_000) =>
+  run('ip', ['netns', 'exec', 'osk-external', ...cmd], process.env, timeoutMs);
+
+/** Pings until an answer or the deadline: the last try. */
+async function pingFromExternal(ip: string, withinMs: number): Promise<Run> {
+  const until = Date.now() + withinMs;
+  let r = await inExternal(['ping', '-c', '1', '-W', '2', ip]);
+  while (r.code !== 0 && Date.now() < until) {
+    await new Promise((ok) => setTimeout(ok, 1000));
+    r = await inExternal(['ping', '-c', '1', '-W', '2', ip]);
+  }
+  return r;
+}
+
+/** `hostname` over SSH as root with the key, host keys not kept (each guest makes new ones). */
+function sshFromExternal(key: string, ip: string): Promise<Run> {
+  const opts = ['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'ConnectTimeout=10', 'LogLevel=ERROR'];
+  return inExternal(['ssh', '-i', key, ...opts.flatMap((o) => ['-o', o]), `root@${ip}`, 'hostname']);
+}
+
+/** The network namespaces of the host (`ip netns list` names, without the ids). */
+async function namespacesOfHost(): Promise<string[]> {
+  const r = await run('ip', ['netns', 'list'], process.env);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 }
 
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-6000)}`;
@@ -106,6 +137,7 @@ describe('all-in-one with hypervisor qemu: a real guest boots on a real network,
   let state = '';
   let instanceName = '';
   let inputDir = '';
+  let floatingIp = '';
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, OSK_STATE_DIR: state, CI: 'true' });
   const osk = (args: string[], timeoutMs?: number) => run(process.execPath, [OSK, ...args], env(), timeoutMs);
   const cloudDir = () => join(state, CLOUD);
@@ -174,7 +206,7 @@ describe('all-in-one with hypervisor qemu: a real guest boots on a real network,
     const created = JSON.parse(
       await openstack(demo, [
         ...['server', 'create', '--image', 'osk-guest', '--flavor', 'm1.tiny', '--network', 'demo-net'],
-        ...['--key-name', 'e2e', '--config-drive', 'true', '--wait', '-f', 'json', SERVER],
+        ...['--key-name', 'e2e', '--wait', '-f', 'json', SERVER],
       ]),
     ) as { id: string; status: string };
     const activeSeconds = (Date.now() - t0) / 1000;
@@ -206,7 +238,8 @@ describe('all-in-one with hypervisor qemu: a real guest boots on a real network,
       console,
       new RegExp(`osk-guest: dhcp eth0 address ${fixed.replaceAll('.', '\\.')}/24 router 10\\.0\\.0\\.1 mtu 1442`),
     );
-    assert.match(console, new RegExp(`osk-guest: metadata from config-drive:\\S+: hostname ${SERVER}, 1 ssh keys`));
+    // No config drive: the host name and the key came from Nova's metadata API through the OVN metadata agent.
+    assert.match(console, new RegExp(`osk-guest: metadata from metadata-service: hostname ${SERVER}, 1 ssh keys`));
     const qemuLog = readFileSync(join(cloudDir(), 'log', 'libvirt', 'qemu', `${instanceName}.log`), 'utf8');
     assert.match(qemuLog, /-accel tcg/);
 
@@ -214,26 +247,45 @@ describe('all-in-one with hypervisor qemu: a real guest boots on a real network,
       await openstack(demo, ['floating', 'ip', 'create', 'public', '-f', 'value', '-c', 'floating_ip_address'])
     ).trim();
     await openstack(demo, ['server', 'add', 'floating', 'ip', SERVER, fip]);
-    const inExternal = (cmd: string[]) => run('ip', ['netns', 'exec', 'osk-external', ...cmd], env(), 30_000);
-    let ping = await inExternal(['ping', '-c', '1', '-W', '2', fip]);
-    for (const until = Date.now() + 60_000; ping.code !== 0 && Date.now() < until; await sleep(1000))
-      ping = await inExternal(['ping', '-c', '1', '-W', '2', fip]);
+    floatingIp = fip;
+    const ping = await pingFromExternal(fip, 60_000);
     assert.equal(ping.code, 0, `the floating IP ${fip} answers ping from the external namespace: ${show(ping)}`);
-    const sshArgs = [
-      '-i',
-      key,
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'ConnectTimeout=10',
-    ];
-    const ssh = await inExternal(['ssh', ...sshArgs, '-o', 'LogLevel=ERROR', `root@${fip}`, 'hostname']);
+    const ssh = await sshFromExternal(key, fip);
     assert.equal(ssh.code, 0, show(ssh));
     assert.equal(ssh.stdout.trim(), SERVER, 'SSH through the floating IP reaches the guest');
     t.diagnostic(
       `server create → ACTIVE ${activeSeconds.toFixed(1)} s, → guest ready on the console ${readySeconds.toFixed(1)} s (TCG); floating IP ${fip} answered ping and SSH at ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  });
+
+  test('osk down leaves no guest, namespace or haproxy; osk up resumes the guest, which answers SSH again', {
+    timeout: 20 * 60_000,
+  }, async (t) => {
+    if (skip || !floatingIp) return t.skip(skip ?? 'the guest did not boot');
+    const down = await osk(['down', '--yes']);
+    assert.equal(down.code, 0, show(down));
+    assert.deepEqual(qemuProcessesUnder(cloudDir()), [], 'osk down destroyed the guest');
+    const left = (await namespacesOfHost()).filter((n) => n === 'osk-external' || n.startsWith('ovnmeta-'));
+    assert.deepEqual(left, [], 'the external and metadata namespaces are gone with the cloud');
+    assert.deepEqual(
+      processesNaming(cloudDir()),
+      [],
+      "no program of the cloud runs (haproxy's command line names its state directory too)",
+    );
+    const t0 = Date.now();
+    const up = await osk(['up', '--yes', '--timeout', '1800'], 45 * 60_000);
+    assert.equal(up.code, 0, show(up));
+    const upSeconds = (Date.now() - t0) / 1000;
+    // resume_guests_state_on_host_boot: nova-compute starts the guest that was running.
+    const ping = await pingFromExternal(floatingIp, 5 * 60_000);
+    assert.equal(ping.code, 0, `the guest answers on ${floatingIp} after osk up: ${show(ping)}`);
+    let ssh = await sshFromExternal(join(inputDir, 'id_ed25519'), floatingIp);
+    for (const until = Date.now() + 120_000; ssh.code !== 0 && Date.now() < until; await sleep(2000))
+      ssh = await sshFromExternal(join(inputDir, 'id_ed25519'), floatingIp);
+    assert.equal(ssh.code, 0, show(ssh));
+    assert.equal(ssh.stdout.trim(), SERVER);
+    t.diagnostic(
+      `osk up after osk down: ${upSeconds.toFixed(0)} s; the guest answered SSH at ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );
   });
 

@@ -55,8 +55,9 @@ export interface HostMachine {
   hostname: string;
   /**
    * fake: Nova's FakeDriver, no libvirtd. qemu or kvm: Nova's libvirt driver with that virt_type,
-   * and osk runs a private libvirtd and virtlogd (catalog/libvirt-host.ts). No Open vSwitch
-   * datapath runs either way yet: ports bind to a registered chassis and are not wired.
+   * and osk runs a private libvirtd and virtlogd (catalog/libvirt-host.ts) and the cloud's own
+   * Open vSwitch (userspace datapath), ovn-controller, OVN metadata agent and external network
+   * (catalog/ovs-host.ts). With fake, ports bind to a registered chassis and are not wired.
    */
   hypervisor: HostHypervisor;
   /** Cinder's test driver: osk creates no volume group on a host. */

@@ -19,7 +19,8 @@ import {
 } from './common.js';
 import { catalogSection } from './nova-conf.js';
 import { ovnNbConnection, ovnSbConnection } from './ovn.js';
-import type { ComponentDef, ServiceDef } from './types.js';
+import { hostHasDatapath, hostOvsLayout } from './ovs-host.js';
+import type { ComponentDef, HostDef, ServiceDef } from './types.js';
 
 /** References of the OVN database connections: none when kube-ovn runs the databases. */
 function ovnRefs(ctx: CatalogContext) {
@@ -127,6 +128,13 @@ function metadataAgentConf(ctx: CatalogContext): IniDoc {
   meta.section('ovs', { ovsdb_connection: 'unix:/run/openvswitch/db.sock' });
   meta.section('ovn', { ovn_sb_connection: { value: ovnSbConnection(ctx), refs: ovnRefs(ctx).sb } });
   meta.section('agent', { root_helper: 'sudo /var/lib/openstack/bin/neutron-rootwrap /etc/neutron/rootwrap.conf' });
+  if (hostHasDatapath(ctx)) {
+    // One host: the cloud's own Open vSwitch, haproxy's files in the state directory, Debian's
+    // rootwrap (the agent runs as root; rootwrap's filters come with neutron-common).
+    meta.section('DEFAULT', { state_path: ctx.dataDir('neutron'), metadata_workers: 1 });
+    meta.section('ovs', { ovsdb_connection: `unix:${hostOvsLayout(ctx).dbSocket}` });
+    meta.section('agent', { root_helper: 'sudo neutron-rootwrap /etc/neutron/rootwrap.conf' });
+  }
   return meta;
 }
 
@@ -266,9 +274,36 @@ function metadataAgent({ ctx, user }: NeutronParts, role: 'compute' | 'gpu'): Co
     nodeRole: role,
     ...(avoid ? { avoidNodeLabels: avoid } : {}),
     settings: ctx.settings(user?.metadataAgent, role, SIZES.agent),
-    ...(ctx.machine
-      ? { host: { kind: 'skip' as const, why: 'the OVN metadata agent needs an Open vSwitch datapath' } }
-      : {}),
+    ...(ctx.machine ? { host: hostMetadataAgent(ctx) } : {}),
+  };
+}
+
+/**
+ * On one host with a real hypervisor: the agent on the cloud's datapath. It makes a namespace
+ * `ovnmeta-<network>` per network with a port here, plugs it into br-int and runs haproxy there
+ * (pid files under its state_path, which `osk down` reads to stop them and remove the
+ * namespaces). Ready once it registered itself on the host's chassis in the SB database.
+ */
+function hostMetadataAgent(ctx: CatalogContext): HostDef {
+  if (!hostHasDatapath(ctx)) return { kind: 'skip', why: 'the fake hypervisor runs no guest that would read metadata' };
+  return {
+    kind: 'process',
+    command: [
+      'neutron-ovn-metadata-agent',
+      ...hostConfigArgs(ctx, 'neutron-ovn-metadata', '/etc/neutron', 'neutron_ovn_metadata_agent.ini'),
+    ],
+    packages: ['neutron-ovn-metadata-agent', 'haproxy'],
+    dirs: [ctx.dataDir('neutron')],
+    ready: {
+      exec: [
+        'sh',
+        '-c',
+        'ovn-sbctl --db="unix:$1" --timeout=5 --bare --columns=external_ids find Chassis_Private "name=$2" | grep -q "neutron:ovn-metadata-id"',
+        'osk-metadata-ready',
+        `${ctx.machine!.runDir}/ovnsb_db.sock`,
+        ctx.machine!.hostname,
+      ],
+    },
   };
 }
 

@@ -64,10 +64,14 @@ function processSections(ctx: CatalogContext, conf: IniDoc): void {
     });
   }
   if (hypervisorOf(ctx) === 'fake') conf.section('DEFAULT', { compute_driver: 'fake.FakeDriver' });
-  if (m && m.hypervisor !== 'fake')
+  if (m && m.hypervisor !== 'fake') {
     // os-vif creates br-int and the guests' ports in the cloud's own Open vSwitch (ovs-host.ts),
     // not in the host's default database.
     conf.section('os_vif_ovs', { ovsdb_connection: `unix:${hostOvsLayout(ctx).dbSocket}` });
+    // `osk down` destroys the guests (QEMU would outlive libvirtd); `osk up` starts again those
+    // that were running, as a rebooted hypervisor host does.
+    conf.section('DEFAULT', { resume_guests_state_on_host_boot: true });
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
 import { cephMounts, cephTraffic, libvirtCephSecret } from './ceph.js';
 import type { CatalogContext, HostHypervisor } from './context.js';
 import { hostVirtlogd, libvirtBundle, libvirtHost } from './libvirt-host.js';
+import { hostHasDatapath } from './ovs-host.js';
 import {
   apiProbes,
   apiProcesses,
@@ -151,7 +152,7 @@ function novaApi({ ctx, hostArgs, schema, settings }: NovaParts): ComponentDef {
   };
 }
 
-function novaMetadata({ schema, settings, skipOnHost }: NovaParts): ComponentDef {
+function novaMetadata({ ctx, hostArgs, schema, settings, skipOnHost }: NovaParts): ComponentDef {
   return {
     id: 'nova-metadata',
     service: 'nova',
@@ -171,7 +172,27 @@ function novaMetadata({ schema, settings, skipOnHost }: NovaParts): ComponentDef
     runAsUser: 42424,
     nodeRole: 'controlPlane',
     settings: settings('metadata', SIZES.api),
-    ...skipOnHost('instances reach metadata through the OVN metadata agent, which needs an Open vSwitch datapath'),
+    // One host: served to the guests through the OVN metadata agent, so only with a datapath.
+    // Debian 12 packages no nova-api-metadata: nova-api serves what enabled_apis lists, so a
+    // second nova-api (eventlet, as the compute API here) with a last file that says metadata.
+    ...(hostHasDatapath(ctx)
+      ? {
+          host: {
+            kind: 'process' as const,
+            command: ['nova-api', ...hostArgs, '--config-file', `${ctx.dataDir('nova')}/metadata-api.conf`],
+            packages: ['nova-api'],
+            dirs: [`${ctx.dataDir('nova')}/tmp`],
+            files: [
+              {
+                path: `${ctx.dataDir('nova')}/metadata-api.conf`,
+                text: '# Written by osk: this nova-api serves the metadata API only.\n[DEFAULT]\nenabled_apis = metadata\n',
+              },
+            ],
+            ports: [8775],
+            ready: { tcp: 8775 },
+          },
+        }
+      : skipOnHost('the fake hypervisor runs no guest that would read metadata')),
   };
 }
 

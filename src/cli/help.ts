@@ -67,7 +67,11 @@ const HELP: Record<string, VerbHelp> = {
     examples: [
       ['sudo osk up --yes', 'the built-in minimal cloud on this host, installing the Debian packages it needs'],
       ['osk up -f cloud.yaml', 'a cloud file of your own (profile minimal: one of each component)'],
-      ['osk up', 'run again after a failure or Ctrl-C: continues where it stopped'],
+      ['osk up', 'run again after a failure, Ctrl-C or osk down: the same cloud continues where it stopped'],
+      [
+        'osk up --cloud lab',
+        'start again the cloud lab, one of several on this host, from the copy of its file osk up kept',
+      ],
     ],
     exit: [
       { code: 0, meaning: 'the cloud is up and every component is ready' },

@@ -7,7 +7,9 @@ import { toPlainYaml } from '../plain-yaml.js';
 import { ExitCode, ExitStatus, OskError } from '../errors.js';
 import { parseCloudFile } from '../spec/load.js';
 import { envLines } from '../targets/local/access.js';
-import { DEFAULT_CLOUD_YAML, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
+import { DEFAULT_CLOUD_YAML, localClouds, openLocalCloud, resolveCloudName, upLocal } from '../targets/local/cloud.js';
+import { readSavedCloudFile } from '../state/cloud-file.js';
+import type { CloudFile } from '../spec/schema.js';
 import { down as downLocal } from '../targets/local/down.js';
 import { buildModel } from '../plan/model.js';
 import { kubeCloudsYamlPath, secretStorePath, statePaths } from '../state/paths.js';
@@ -27,10 +29,28 @@ import { localTargetProblems } from '../targets/local/target-rules.js';
 
 type Output = 'text' | 'json' | 'yaml';
 
-export async function up(opts: { filename?: string; yes?: true; timeout: string }, io: Io): Promise<void> {
-  const file = opts.filename
-    ? await readCloud(opts.filename, io, localTargetProblems)
-    : parseCloudFile(DEFAULT_CLOUD_YAML, '<built-in minimal cloud>', localTargetProblems);
+/**
+ * The cloud `osk up` brings up: the file of -f; else the cloud named by --cloud or, without it,
+ * the only cloud on this host, from the copy of its file osk up kept (so `osk down` then `osk up`
+ * starts the same cloud again, as down's help says); else the built-in minimal cloud, which is
+ * also what the cloud named default always runs (a newer osk's built-in file wins over the copy).
+ */
+export async function cloudToBringUp(opts: { filename?: string; cloud?: string }, io: Io): Promise<CloudFile> {
+  if (opts.filename && opts.cloud)
+    throw new OskError('-f and --cloud name the cloud twice: give one of them', { exitCode: ExitCode.invalidInput });
+  if (opts.filename) return readCloud(opts.filename, io, localTargetProblems);
+  const all = await localClouds();
+  const name = opts.cloud ? await resolveCloudName(opts.cloud) : all.length === 1 ? all[0] : undefined;
+  // The copy passed osk up's checks when it was kept.
+  if (name && name !== 'default') return readSavedCloudFile(statePaths(name).root);
+  return parseCloudFile(DEFAULT_CLOUD_YAML, '<built-in minimal cloud>', localTargetProblems);
+}
+
+export async function up(
+  opts: { filename?: string; cloud?: string; yes?: true; timeout: string },
+  io: Io,
+): Promise<void> {
+  const file = await cloudToBringUp(opts, io);
   const timeout = Number(opts.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0)
     throw new OskError(`--timeout must be a number of seconds, not "${opts.timeout}"`, {

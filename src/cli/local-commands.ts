@@ -20,12 +20,13 @@ export function registerLocalCommands(program: Command, io: Io): void {
 function upCommand(program: Command, io: Io): void {
   program
     .command('up')
-    .summary('run the cloud on this host, with fake compute and volume drivers (no real guests or volumes)')
+    .summary('run the cloud on this host: Debian packages, supervised on loopback')
     .description(
-      'run the cloud on this host: Debian packages, supervised on loopback (the built-in minimal cloud when no -f). ' +
-        'Nova and Cinder run their fake drivers, the only ones osk up has: servers, ports and volumes go through their whole API lifecycle with no guest and no stored data behind them (real VMs and volumes: osk apply on Kubernetes)',
+      'run the cloud on this host: Debian packages, supervised on loopback (without -f: the cloud of --cloud or the only one on this host again, else the built-in minimal cloud). ' +
+        "By default Nova runs its fake driver (servers and ports go through their whole API lifecycle with no guest); with spec.services.nova.hypervisor: qemu (or auto) real QEMU guests boot on the cloud's own Open vSwitch and OVN, with DHCP, metadata and floating IPs on the external network public, reached from the namespace osk-external. Cinder runs its fake backend: volumes hold no data (real volumes: osk apply on Kubernetes)",
     )
     .option('-f, --filename <file>', 'cloud file ("-" reads standard input)')
+    .option('--cloud <name>', 'without -f: start again a cloud osk up made before, from the copy of its file it keeps')
     .option('-y, --yes', 'install missing Debian packages without asking (needs root)')
     .addOption(new Option('--timeout <seconds>', 'how long one component may take to get ready').default('300'))
     .action(async (opts) => (await actions()).up(opts, io));

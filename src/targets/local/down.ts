@@ -2,7 +2,8 @@
  * `osk down`: stop every program of the cloud by PID, dependants first (the reverse of the start
  * order), through its supervisor, or straight from the PID files when the supervisor is gone.
  * Guests first: QEMU outlives libvirtd (libvirt detaches it), so the cloud's guests are destroyed
- * through its libvirtd while that still runs. `--purge` then removes the state directory:
+ * through its libvirtd while that still runs. The OVN metadata agent's namespaces and haproxys
+ * outlive it too and are removed after it stops. `--purge` then removes the state directory:
  * configs, data, logs and the secret store.
  */
 import { readdir, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { shutdown, supervisorPid, supervisorStatus } from './control.js';
 import type { StatePaths } from '../../state/paths.js';
 import { destroyGuests, libvirtLayout } from './libvirt.js';
+import { removeMetadataProxies } from './metadata-proxies.js';
 import { readPidFile, stopGroup } from './process-tree.js';
 
 interface DownResult {
@@ -55,6 +57,9 @@ export async function down(
     }
     await rm(join(paths.pids, `${id}.json`), { force: true });
   }
+  // The metadata agent is stopped by now, so it makes no namespace again.
+  const namespaces = await removeMetadataProxies(paths);
+  if (namespaces.length) opts.log(`removed the metadata namespaces ${namespaces.join(', ')} and their haproxy`);
   const sup = await supervisorPid(paths);
   if (sup) await stopGroup(sup, 5000);
   await rm(join(paths.pids, 'supervisor.json'), { force: true });

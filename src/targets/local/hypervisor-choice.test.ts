@@ -86,7 +86,10 @@ test("with qemu the host runs the cloud's virtlogd and libvirtd, and nova-comput
   const deps = hostDeps(model);
   assert.ok(deps.get('libvirt')!.includes('virtlogd'));
   assert.ok(deps.get('nova-compute')!.includes('libvirt'));
-  assert.ok(deps.get('nova-compute')!.includes('ovn-controller'), 'instance ports are bound by the local ovn-controller');
+  assert.ok(
+    deps.get('nova-compute')!.includes('ovn-controller'),
+    'instance ports are bound by the local ovn-controller',
+  );
 
   const conf = bundleFiles(model, 'nova-compute').get('/srv/osk/lv/etc/nova-compute/nova.conf')!;
   assert.match(conf, /^compute_driver = libvirt\.LibvirtDriver$/m);
@@ -113,9 +116,13 @@ test("with qemu the cloud's own Open vSwitch, ovn-controller and external gatewa
   };
   const db = '/srv/osk/lv/run/openvswitch/db.sock';
   assert.ok(proc('ovsdb-server').command.includes(`--remote=punix:${db}`));
-  assert.ok(proc('openvswitch').command.includes(`unix:${db}`), 'ovs-vswitchd on the cloud\'s database');
+  assert.ok(proc('openvswitch').command.includes(`unix:${db}`), "ovs-vswitchd on the cloud's database");
   for (const id of ['ovsdb-server', 'openvswitch', 'ovn-controller', 'external-gateway'])
-    assert.equal(proc(id).env?.OVS_RUNDIR, '/srv/osk/lv/run/openvswitch', `${id} never uses the host's /run/openvswitch`);
+    assert.equal(
+      proc(id).env?.OVS_RUNDIR,
+      '/srv/osk/lv/run/openvswitch',
+      `${id} never uses the host's /run/openvswitch`,
+    );
   const controller = proc('ovn-controller').env!;
   assert.equal(controller.OVN_CHASSIS_NAME, 'aio', 'the chassis is the host Nova reports');
   assert.equal(controller.OVS_DATAPATH, 'netdev', 'the userspace datapath: no kernel module');
