@@ -49,11 +49,12 @@ source "$(dirname "$0")/lib/apt.sh"
 # the private daemons mount the cloud's own directories over. Its services are never started by
 # the install (policy-rc.d below) and are disabled on a systemd host.
 # iputils-ping: the libvirt e2e pings a guest's floating IP from the external network's namespace
-# (and SSHes to it with openssh-client).
+# (and SSHes to it with openssh-client); chromium: it logs into Horizon in a headless browser
+# (driven by the npm package puppeteer-core, which downloads no browser of its own).
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
   containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo
   python3-openstackclient qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools genisoimage openssh-client
-  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients iputils-ping)
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients iputils-ping chromium)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 

@@ -20,9 +20,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { missingTools } from '../src/images/host.js';
@@ -30,6 +30,8 @@ import { tcpProbe } from '../src/targets/local/probes.js';
 import { libvirtLayout } from '../src/targets/local/libvirt.js';
 import { statePaths } from '../src/state/paths.js';
 import { commandExists } from './cluster/exec.js';
+import { parse } from 'yaml';
+import { visitInstances } from './support/dashboard.js';
 import { type Run, run } from './support/run.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -44,15 +46,15 @@ spec:
   profile: minimal
   services:
     horizon:
-      enabled: false
+      enabled: true
     nova:
       hypervisor: qemu
 `;
 
 const TOOLS = [
   ...['libvirtd', 'virtlogd', 'virsh', 'virt-admin', 'unshare', 'qemu-system-x86_64', 'openstack'],
-  // The user's side of the external network: ping and SSH from its namespace.
-  ...['ip', 'ping', 'ssh', 'ssh-keygen'],
+  // The user's side of the external network: ping and SSH from its namespace; and a browser.
+  ...['ip', 'ping', 'ssh', 'ssh-keygen', 'chromium'],
 ];
 
 async function skipReason(): Promise<string | undefined> {
@@ -163,7 +165,7 @@ describe('all-in-one with hypervisor qemu: a real guest boots on a real network,
   });
 
   after(async () => {
-    if (state && existsSync(join(cloudDir(), 'cloud.yaml'))) await osk(['down', '--purge', '--yes']);
+    if (state && existsSync(join(cloudDir(), 'cloud.yaml'))) await osk(['down', '--cloud', CLOUD, '--purge', '--yes']);
     if (state && !process.env.OSK_STATE_DIR) await rm(state, { recursive: true, force: true });
     if (inputDir) await rm(inputDir, { recursive: true, force: true });
   });
@@ -258,6 +260,34 @@ describe('all-in-one with hypervisor qemu: a real guest boots on a real network,
     );
   });
 
+  test('the dashboard shows the server to the demo user in a browser', { timeout: 10 * 60_000 }, async (t) => {
+    if (skip || !floatingIp) return t.skip(skip ?? 'the guest did not boot');
+    const clouds = parse(readFileSync(join(cloudDir(), 'clouds.yaml'), 'utf8')) as {
+      clouds: Record<string, { auth: { username: string; password: string } }>;
+    };
+    const demo = clouds.clouds[`${CLOUD}-demo`]!.auth;
+    // Kept outside the state (purged after) and the work tree: a picture for the person reading the run.
+    const shot = join(
+      process.env.OSK_CACHE_DIR ?? join(homedir(), '.cache', 'osk'),
+      'test-artifacts',
+      'horizon-instances.png',
+    );
+    await mkdir(dirname(shot), { recursive: true });
+    const visit = await visitInstances('http://127.0.0.1:8080', demo.username, demo.password, shot);
+    assert.match(
+      visit.instances,
+      new RegExp(`${SERVER} .*osk-guest`),
+      `the instances table lists the server: ${visit.instances}`,
+    );
+    assert.match(visit.instances, /Active/);
+    assert.ok(visit.instances.includes(floatingIp), 'with its floating IP');
+    const png = readFileSync(shot);
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    t.diagnostic(
+      `logged into Horizon and saw ${SERVER} in ${visit.seconds.toFixed(1)} s; screenshot ${shot} (${png.length} bytes)`,
+    );
+  });
+
   test('osk down leaves no guest, namespace or haproxy; osk up resumes the guest, which answers SSH again', {
     timeout: 20 * 60_000,
   }, async (t) => {
@@ -273,7 +303,9 @@ describe('all-in-one with hypervisor qemu: a real guest boots on a real network,
       "no program of the cloud runs (haproxy's command line names its state directory too)",
     );
     const t0 = Date.now();
+    // No -f: osk up starts the only cloud of the state directory again, from the copy of its file.
     const up = await osk(['up', '--yes', '--timeout', '1800'], 45 * 60_000);
+    assert.match(up.stdout, new RegExp(`cloud ${CLOUD} is up`), 'the same cloud, not the built-in one');
     assert.equal(up.code, 0, show(up));
     const upSeconds = (Date.now() - t0) / 1000;
     // resume_guests_state_on_host_boot: nova-compute starts the guest that was running.
