@@ -300,11 +300,11 @@ async function waitReady(
     const ref = refOf(w);
     for (;;) {
       const seen = watch.seen;
-      const { live, nodes } = await watch.get(ref.kind, ref.name);
+      const { live, nodes, jobPods } = await watch.get(ref.kind, ref.name);
       const generation = applied.get(refKey(ref)) ?? 0;
       const r =
         live && (live.metadata?.generation ?? 0) >= generation
-          ? workloadReadiness(ref.kind, live, nodes)
+          ? workloadReadiness(ref.kind, live, nodes, jobPods)
           : { ready: false, summary: 'not seen yet as applied' };
       if (r.ready) break;
       if ('failed' in r && r.failed) {
