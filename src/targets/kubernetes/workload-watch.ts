@@ -77,13 +77,20 @@ export class WorkloadWatch {
 
   constructor(
     private readonly api: KubeApi,
-    private readonly ns: string,
+    readonly ns: string,
     private readonly cloud: string,
   ) {}
 
   /** A count of the changes seen so far: pass it to `changed` to wait for the next one. */
   get seen(): number {
     return this.version;
+  }
+
+  /** The live object as of the latest event (absent: undefined). */
+  async live(kind: string, name: string): Promise<Live | undefined> {
+    const followed = this.follow(kind);
+    await followed.listed;
+    return followed.items.get(name);
   }
 
   /**
@@ -94,12 +101,11 @@ export class WorkloadWatch {
     kind: string,
     name: string,
   ): Promise<{ live: Live | undefined; nodes: Nodes | undefined; jobPods?: Live[] | undefined }> {
-    const followed = this.follow(kind);
-    await followed.listed;
+    const live = await this.live(kind, name);
     let nodes: Nodes | undefined;
     if (kind === 'DaemonSet') nodes = await this.currentNodes();
     const jobPods = kind === 'Job' ? await this.currentJobPods() : undefined;
-    return { live: followed.items.get(name), nodes, jobPods };
+    return { live, nodes, jobPods };
   }
 
   /** Resolves once anything changed after `seen`, or after `ms` at the latest. */
