@@ -84,39 +84,31 @@ export async function applyCloud(
   const t0 = Date.now();
   const ns = model.ctx.namespace;
   const res = emptyResult();
-  const served = await servedGroups(model, rendered, api, o);
+  // Reads only, side by side: nothing is written before every check passed.
+  const [served, previous] = await Promise.all([servedGroups(model, rendered, api, o), readInventory(api, ns)]);
   const groups = served.groups;
   res.skipped = served.skipped;
   await checkExternalSecrets(api, model, groups);
   const all = groups.flatMap((g) => g.objects);
+  // The workloads and nodes are listed while the namespace and Secrets are applied, not when
+  // the first component waits (at 1000 nodes the node list is large).
+  const watch = new WorkloadWatch(api, ns, model.ctx.name);
+  watch.prime(new Set(all.filter((x) => WORKLOADS.has(x.kind)).map((x) => x.kind)));
 
   const applyOne = (obj: KubeObject) => applyObject(api, res, obj);
-
-  // The inventory first (old ∪ new), so an interrupted apply still knows what it may have made.
-  const previous = await readInventory(api, ns);
   const ensureNamespace = groups.find((g) => g.name.endsWith('-namespace'));
-  if (ensureNamespace) {
-    o.reporter.begin('namespace', `namespace ${ns}, service accounts, policies`);
-    const [nsObj, ...rest] = ensureNamespace.objects;
-    if (nsObj) await applyOne(nsObj);
-    await Promise.all(rest.map(applyOne));
-    o.reporter.done('namespace', 'completed');
-  }
-  const current = all.map(refOf);
-  await writeInventory(api, ns, model.ctx.name, [
-    ...new Map([...previous, ...current].map((r) => [refKey(r), r])).values(),
-  ]);
   const secretsGroup = groups.find((g) => g.name.endsWith('-secrets') && !g.component);
-  if (secretsGroup) {
-    o.reporter.begin('secrets', `${secretsGroup.objects.length} Secrets`);
-    await Promise.all(secretsGroup.objects.map(applyOne));
-    o.reporter.done('secrets', 'completed', `${res.keptSecrets.length} credentials kept as they are`);
-  }
+  const current = all.map(refOf);
+  const inventory = [...new Map([...previous, ...current].map((r) => [refKey(r), r])).values()];
+  await applyFoundation(api, model, ensureNamespace, secretsGroup, inventory, applyOne, res, o.reporter).catch(
+    (e: unknown) => {
+      watch.close();
+      throw e;
+    },
+  );
 
   const byComponent = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g]));
   const { ids, deps } = componentGraph(model, (id) => byComponent.has(id));
-
-  const watch = new WorkloadWatch(api, ns, model.ctx.name);
   const runOne = async (id: string) => {
     const g = byComponent.get(id)!;
     o.reporter.begin(id, 'applying');
@@ -138,15 +130,18 @@ export async function applyCloud(
   res.failed = r.failed;
   res.blocked = r.blocked;
 
-  // Groups of no component (monitoring, dashboards): after the cloud, in render order.
+  // Groups of no component (monitoring, dashboards, rotation and backup CronJobs): after the
+  // cloud, side by side (none needs another).
   const rest = groups.filter((g) => !g.component && g !== ensureNamespace && g !== secretsGroup && g.objects.length);
   if (r.failed.size === 0) {
-    for (const g of rest) {
-      const id = g.name.replace(/^\d+-/, '');
-      o.reporter.begin(id, `${g.objects.length} objects`);
-      await Promise.all(g.objects.map(applyOne));
-      o.reporter.done(id, 'completed');
-    }
+    await Promise.all(
+      rest.map(async (g) => {
+        const id = g.name.replace(/^\d+-/, '');
+        o.reporter.begin(id, `${g.objects.length} objects`);
+        await Promise.all(g.objects.map(applyOne));
+        o.reporter.done(id, 'completed');
+      }),
+    );
   }
   if (r.failed.size === 0) {
     if (o.prune)
@@ -164,6 +159,38 @@ export async function applyCloud(
     // the cloud file is still known, and the next apply that prunes removes it.
   }
   return res;
+}
+
+/**
+ * The namespace, then the inventory (old ∪ new) before anything in it, so an interrupted apply
+ * still knows what it may have made; then the namespace's accounts and policies beside the
+ * Secrets, which need nothing but the namespace.
+ */
+async function applyFoundation(
+  api: KubeApi,
+  model: CloudModel,
+  namespaceGroup: RenderedGroup | undefined,
+  secretsGroup: RenderedGroup | undefined,
+  inventory: ObjectRef[],
+  applyOne: (obj: KubeObject) => Promise<unknown>,
+  res: ApplyResult,
+  reporter: Reporter,
+): Promise<void> {
+  const ns = model.ctx.namespace;
+  const [nsObj, ...nsRest] = namespaceGroup?.objects ?? [];
+  if (namespaceGroup) reporter.begin('namespace', `namespace ${ns}, service accounts, policies`);
+  if (nsObj) await applyOne(nsObj);
+  await writeInventory(api, ns, model.ctx.name, inventory);
+  const accounts = async () => {
+    await Promise.all(nsRest.map(applyOne));
+    reporter.done('namespace', 'completed');
+  };
+  const secrets = async (group: RenderedGroup) => {
+    reporter.begin('secrets', `${group.objects.length} Secrets`);
+    await Promise.all(group.objects.map(applyOne));
+    reporter.done('secrets', 'completed', `${res.keptSecrets.length} credentials kept as they are`);
+  };
+  await Promise.all([namespaceGroup && accounts(), secretsGroup && secrets(secretsGroup)]);
 }
 
 /**

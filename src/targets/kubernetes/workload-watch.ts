@@ -86,6 +86,19 @@ export class WorkloadWatch {
     return this.version;
   }
 
+  /**
+   * Starts following these kinds now (with the nodes for DaemonSets and the pods for Jobs), so
+   * the first question about them need not wait for their LIST. A failure here is the first
+   * waiter's to see.
+   */
+  prime(kinds: Iterable<string>): void {
+    for (const kind of kinds) {
+      this.follow(kind);
+      if (kind === 'DaemonSet') this.currentNodes().catch(() => undefined);
+      if (kind === 'Job') void this.currentJobPods();
+    }
+  }
+
   /** The live object as of the latest event (absent: undefined). */
   async live(kind: string, name: string): Promise<Live | undefined> {
     const followed = this.follow(kind);
