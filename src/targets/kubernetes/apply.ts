@@ -439,7 +439,11 @@ async function prune(
     });
     if (d.status !== 404) pruned.push(refLabel(r));
   }
-  await writeInventory(api, ns, cloud, [...current, ...plan.keptClaims]);
+  // When nothing left the cloud file, the inventory written first (previous ∪ current) is already
+  // what it would become: one request less at the end of every apply that only adds or changes.
+  const keys = new Set(current.map(refKey));
+  if (!previous.every((r) => keys.has(refKey(r))))
+    await writeInventory(api, ns, cloud, [...current, ...plan.keptClaims]);
   if (pruned.length) reporter.note(`pruned ${pruned.length} objects no longer in the cloud file: ${pruned.join(', ')}`);
   if (plan.keptClaims.length) reporter.note(keptClaimsMessage(plan.keptClaims));
   return { pruned, keptClaims: plan.keptClaims.map(refLabel) };
