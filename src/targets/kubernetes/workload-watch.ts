@@ -1,6 +1,7 @@
 /**
- * The workloads of one cloud (its Deployments, StatefulSets, DaemonSets and Jobs) and the
- * cluster's nodes, kept current by one LIST and then a WATCH per kind, for `osk apply` to wait on.
+ * The workloads of one cloud (its Deployments, StatefulSets, DaemonSets and Jobs), the pods of
+ * its Jobs and the cluster's nodes, kept current by one LIST and then a WATCH per kind, for
+ * `osk apply` to wait on and to know a workload's state before applying it.
  *
  * Why a watch (issue 13): polling every 400 ms put half a tick plus a LIST round between a
  * dependency becoming ready and its dependants starting, on every step of the critical path, and
