@@ -291,10 +291,12 @@ async function applyObject(
   // dependency becoming ready and the workload reaching the controllers, on every step of the
   // critical path (issue 13, a loaded 2-core VM: a GET took 52 ms at the median, 145 ms at p90,
   // of the 100–350 ms from a step's start to its workload existing).
-  const known = watch && WORKLOADS.has(ref.kind) && ref.namespace === watch.ns;
-  let before: { status: number; body?: Live } = known
-    ? await watch.live(ref.kind, ref.name).then((live) => (live ? { status: 200, body: live } : { status: 404 }))
-    : await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
+  // Not watched, or the watch is being listed again: the apiserver's own answer.
+  const watched = watch && WORKLOADS.has(ref.kind) && ref.namespace === watch.ns;
+  const seen = watched ? await watch.current(ref.kind, ref.name) : 'stale';
+  let before: { status: number; body?: Live };
+  if (seen === 'stale') before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
+  else before = seen.live ? { status: 200, body: seen.live } : { status: 404 };
   if (ref.kind === 'Job' && before.body && jobFailed(before.body)) {
     // A Job is named by the hash of its spec, so a failed one would otherwise stay failed for
     // good, whatever was fixed outside it (an image, a database, a Secret): this apply runs it

@@ -108,6 +108,16 @@ export class WorkloadWatch {
   }
 
   /**
+   * The live object as `live` has it, but only while the kind's watch is current: not while it
+   * is being listed again after a dropped watch (an apiserver restart), when what it holds may
+   * be old. Then `stale`, and the caller asks the apiserver itself.
+   */
+  async current(kind: string, name: string): Promise<{ live: Live | undefined } | 'stale'> {
+    const live = await this.live(kind, name);
+    return this.follow(kind).resourceVersion ? { live } : 'stale';
+  }
+
+  /**
    * The live object as of the latest event, the nodes when a DaemonSet is asked for, and the
    * pods of the cloud's Jobs when a Job is (readiness.ts: a Job is done once its pod succeeded).
    */
