@@ -80,7 +80,9 @@ export async function kubeStatus(model: CloudModel, groups: RenderedGroup[], api
     const w = g.objects.find((o) => WORKLOADS.includes(o.kind));
     if (!w) continue;
     const o = live.get(`${w.kind}/${g.component}`);
-    const r = o ? workloadReadiness(w.kind, o, nodes) : { ready: false, summary: 'absent' };
+    // A Job's pods too, so that status agrees with apply about a Job whose pod succeeded.
+    const jobPods = w.kind === 'Job' ? (podsOf.get(g.component) ?? []) : undefined;
+    const r = o ? workloadReadiness(w.kind, o, nodes, jobPods) : { ready: false, summary: 'absent' };
     const reason = r.ready
       ? undefined
       : (r.reason ?? (o && !r.failed ? explainPodList(podsOf.get(g.component) ?? [], nodes) : undefined));

@@ -1,6 +1,7 @@
 /**
- * The workloads of one cloud (its Deployments, StatefulSets, DaemonSets and Jobs) and the
- * cluster's nodes, kept current by one LIST and then a WATCH per kind, for `osk apply` to wait on.
+ * The workloads of one cloud (its Deployments, StatefulSets, DaemonSets and Jobs), the pods of
+ * its Jobs and the cluster's nodes, kept current by one LIST and then a WATCH per kind, for
+ * `osk apply` to wait on and to know a workload's state before applying it.
  *
  * Why a watch (issue 13): polling every 400 ms put half a tick plus a LIST round between a
  * dependency becoming ready and its dependants starting, on every step of the critical path, and
@@ -12,7 +13,13 @@ import type { NodeLike } from './placement.js';
 import type { Nodes } from './readiness.js';
 
 export type Live = {
-  metadata?: { name?: string; resourceVersion?: string; generation?: number };
+  metadata?: {
+    name?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    ownerReferences?: { uid?: string; controller?: boolean }[];
+  };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 };
@@ -52,6 +59,7 @@ const API_GROUP: Record<string, string> = {
   StatefulSet: 'apps/v1',
   DaemonSet: 'apps/v1',
   Job: 'batch/v1',
+  Pod: 'v1',
 };
 
 export class WorkloadWatch {
@@ -60,6 +68,9 @@ export class WorkloadWatch {
   /** Why nodes cannot be followed (RBAC), when they cannot. */
   private nodesUnknown: string | undefined;
   private nodeList: NodeLike[] | undefined;
+  /** The pods of the cloud's Jobs; undefined when they cannot be followed (Jobs then wait for their condition). */
+  private jobPods: Followed | undefined;
+  private jobPodsUnknown = false;
   /** Bumped on every change a waiter may care about. */
   private version = 0;
   private wakers: (() => void)[] = [];
@@ -67,7 +78,7 @@ export class WorkloadWatch {
 
   constructor(
     private readonly api: KubeApi,
-    private readonly ns: string,
+    readonly ns: string,
     private readonly cloud: string,
   ) {}
 
@@ -76,13 +87,49 @@ export class WorkloadWatch {
     return this.version;
   }
 
-  /** The live object as of the latest event, and the nodes when a DaemonSet is asked for. */
-  async get(kind: string, name: string): Promise<{ live: Live | undefined; nodes: Nodes | undefined }> {
+  /**
+   * Starts following these kinds now (with the nodes for DaemonSets and the pods for Jobs), so
+   * the first question about them need not wait for their LIST. A failure here is the first
+   * waiter's to see.
+   */
+  prime(kinds: Iterable<string>): void {
+    for (const kind of kinds) {
+      this.follow(kind);
+      if (kind === 'DaemonSet') this.currentNodes().catch(() => undefined);
+      if (kind === 'Job') void this.currentJobPods();
+    }
+  }
+
+  /** The live object as of the latest event (absent: undefined). */
+  async live(kind: string, name: string): Promise<Live | undefined> {
     const followed = this.follow(kind);
     await followed.listed;
+    return followed.items.get(name);
+  }
+
+  /**
+   * The live object as `live` has it, but only while the kind's watch is current: not while it
+   * is being listed again after a dropped watch (an apiserver restart), when what it holds may
+   * be old. Then `stale`, and the caller asks the apiserver itself.
+   */
+  async current(kind: string, name: string): Promise<{ live: Live | undefined } | 'stale'> {
+    const live = await this.live(kind, name);
+    return this.follow(kind).resourceVersion ? { live } : 'stale';
+  }
+
+  /**
+   * The live object as of the latest event, the nodes when a DaemonSet is asked for, and the
+   * pods of the cloud's Jobs when a Job is (readiness.ts: a Job is done once its pod succeeded).
+   */
+  async get(
+    kind: string,
+    name: string,
+  ): Promise<{ live: Live | undefined; nodes: Nodes | undefined; jobPods?: Live[] | undefined }> {
+    const live = await this.live(kind, name);
     let nodes: Nodes | undefined;
     if (kind === 'DaemonSet') nodes = await this.currentNodes();
-    return { live: followed.items.get(name), nodes };
+    const jobPods = kind === 'Job' ? await this.currentJobPods() : undefined;
+    return { live, nodes, jobPods };
   }
 
   /** Resolves once anything changed after `seen`, or after `ms` at the latest. */
@@ -138,6 +185,24 @@ export class WorkloadWatch {
     return { list: this.nodeList };
   }
 
+  private async currentJobPods(): Promise<Live[] | undefined> {
+    if (!this.jobPods && !this.jobPodsUnknown) {
+      this.jobPods = new Followed();
+      // Only Jobs' pods (the Job controller labels them): at 1000 nodes the DaemonSets' pods
+      // would be thousands of objects and events nobody waits for.
+      const labelSelector = `app.kubernetes.io/instance=${this.cloud},batch.kubernetes.io/job-name`;
+      void this.run(this.jobPods, 'Pod', { labelSelector }, () => true);
+    }
+    try {
+      await this.jobPods?.listed;
+    } catch {
+      // Pods are a shortcut only (RBAC may forbid listing them): the Jobs' own status still says.
+      this.jobPodsUnknown = true;
+      this.jobPods = undefined;
+    }
+    return this.jobPods ? [...this.jobPods.items.values()] : undefined;
+  }
+
   private async path(kind: string): Promise<string> {
     return kind === 'Node' ? '/api/v1/nodes' : this.api.path(API_GROUP[kind]!, kind, this.ns);
   }
@@ -184,8 +249,10 @@ export class WorkloadWatch {
         if (signal.aborted) return;
         if (!everListed) {
           // The first LIST failed after the client's own retries: its waiters get the error, and
-          // the next question about this kind lists again (nodes: unless RBAC forbids them).
+          // the next question about this kind lists again (nodes: unless RBAC forbids them; Jobs'
+          // pods: never, their waiters go on without them).
           f.fail(e);
+          if (kind === 'Pod') return;
           if (kind !== 'Node') this.kinds.delete(kind);
           else if (!(e instanceof KubeApiError && (e.status === 403 || e.status === 401))) this.nodes = undefined;
           return;
