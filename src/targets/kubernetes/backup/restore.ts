@@ -85,11 +85,16 @@ export interface RestorePlanOptions {
   now?: Date;
 }
 
+/**
+ * A name part from the time, to the millisecond: a Velero object that already has the name is
+ * adopted (waited for), so two restores started in the same second must not share a safety copy
+ * (the second would take the first one's, failed or not).
+ */
 function stamp(d: Date): string {
   return d
     .toISOString()
     .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'z')
+    .replace(/\.(\d+)Z$/, '$1z')
     .toLowerCase();
 }
 
