@@ -309,9 +309,8 @@ class Servers {
   /** The guest's serial console log (the last `lines` lines, or all). A POST that only reads: retried. */
   async consoleLog(id: string, lines?: number): Promise<string> {
     const body = { 'os-getConsoleOutput': lines === undefined ? {} : { length: lines } };
-    return (
-      await this.s.post<{ output: string }>('compute', `/servers/${seg(id)}/action`, body, { idempotent: true })
-    ).output;
+    return (await this.s.post<{ output: string }>('compute', `/servers/${seg(id)}/action`, body, { idempotent: true }))
+      .output;
   }
   /**
    * Wait until the server has one of the statuses. ERROR (when not waited for) fails at once with
