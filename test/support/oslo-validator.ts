@@ -68,8 +68,10 @@
  *   neutron.ovn.metadata.agent and oslo.log, i.e. [DEFAULT] and [ovs]. The
  *   agent itself (neutron/agent/ovn/metadata_agent.py) also registers the
  *   ML2/OVN options (ovn_conf.register_opts: [ovn], [ovs]) and, through
- *   neutron.agent.common.utils, [agent] root_helper & co., so
- *   oslo-namespaces.json adds neutron.ml2.ovn and neutron.agent for those.
+ *   neutron.agent.common.utils, [agent] root_helper & co., and through
+ *   config.register_common_config_options neutron's core options
+ *   ([DEFAULT] state_path, where the agent keeps haproxy's files), so
+ *   oslo-namespaces.json adds neutron.ml2.ovn, neutron.agent and neutron.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
