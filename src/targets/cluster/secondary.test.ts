@@ -18,6 +18,7 @@ import { SecretStore } from '../../state/secret-store.js';
 import { createCluster } from './create.js';
 import { deleteCluster } from './delete.js';
 import { clusterStatus } from './inspect.js';
+import { secondaryAttachments } from './addons.js';
 import { quietReporter } from '../../../test/support/reporter.js';
 
 const HEAD = `apiVersion: osk.dev/v1alpha1
@@ -214,5 +215,27 @@ test('on a cloud without SR-IOV a direct port fails its server as Nova does; a s
   assert.match(
     e.message,
     /^server osk-demo-worker-0 exists without its secondary ports osk-demo-worker-0-n2, osk-demo-worker-0-fh: osk attaches secondary ports only when it makes a server$/,
+  );
+});
+
+test("osk cluster addons: each node's attachment from the port Neutron made (MAC, fixed IP with the subnet's prefix) and the MTU, the network's by default", async () => {
+  s.sriov = true;
+  const file = parseClusterFile(TELCO);
+  await assert.rejects(secondaryAttachments(os, file), /cluster demo has no port osk-demo-worker-0-n2/);
+  await createCluster(os, file, await store(), opts);
+  const a = await secondaryAttachments(os, file);
+  const port = portOf('osk-demo-worker-1-n2');
+  assert.deepEqual(
+    a.map((x) => [x.node, x.network, x.vnicType, x.mtu, x.address?.replace(/\.\d+\//, '.N/')]),
+    [
+      ['osk-demo-worker-0', 'n2', 'normal', 1500, '10.30.0.N/24'],
+      ['osk-demo-worker-0', 'fh', 'direct', 9000, undefined],
+      ['osk-demo-worker-1', 'n2', 'normal', 1500, '10.30.0.N/24'],
+      ['osk-demo-worker-1', 'fh', 'direct', 9000, undefined],
+    ],
+  );
+  assert.deepEqual(
+    [a[2]!.mac, a[2]!.address],
+    [port.mac_address, `${(port.fixed_ips as { ip_address: string }[])[0]!.ip_address}/24`],
   );
 });
