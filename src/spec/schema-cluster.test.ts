@@ -24,6 +24,19 @@ test('examples/cluster.yaml loads, with the defaults filled in', () => {
   assert.deepEqual(cniMtu(f.spec), { encapsulation: 'vxlan', overhead: 50, mtu: 1392 });
 });
 
+test('examples/cluster-telco.yaml loads: secondary networks of the workers, the group osk makes for them', () => {
+  const f = parseClusterFile(readFileSync(new URL('../../examples/cluster-telco.yaml', import.meta.url), 'utf8'));
+  assert.deepEqual(
+    f.spec.workers.secondaryNetworks.map((n) => [n.name, n.vnicType, n.portSecurity, n.securityGroups]),
+    [
+      ['n2', 'normal', true, ['n2', 'ran-ops']],
+      ['fh', 'direct', false, []],
+    ],
+  );
+  assert.deepEqual(f.spec.controlPlane.secondaryNetworks, []);
+  assert.equal(f.spec.securityGroups[0]!.rules.length, 3);
+});
+
 test('a CNI MTU that does not fit is refused with the arithmetic, on the field that sets it', () => {
   const base = `${HEAD}  controlPlane: {flavor: f}\n  workers: {flavor: f}\n`;
   assert.deepEqual(problems(`${base}  network: {mtu: 1442}\n  cni: {mtu: 1400}\n`), [
