@@ -72,7 +72,7 @@ export async function clusterStatus(
       router && !plugged ? 'not plugged into the subnet' : undefined,
     ),
   );
-  for (const g of Object.values(n.securityGroups)) {
+  for (const g of [...Object.values(n.securityGroups), ...s.securityGroups.map((x) => n.ownGroup(x.name))]) {
     const sg = await os.network.securityGroups.find(g);
     rows.push(row('security group', g, sg, sg ? `${sg.security_group_rules.length} rules` : ''));
   }

@@ -140,6 +140,7 @@ test('every worker gets a port per secondary network, attached at server create 
   const st = await clusterStatus(os, file, await store());
   assert.equal(st.ready, true, JSON.stringify(st.objects.filter((o) => o.state !== 'ok')));
   assert.ok(st.objects.some((o) => o.name === 'osk-demo-worker-1-fh' && /telco-fh .*direct/.test(o.detail)));
+  assert.ok(st.objects.some((o) => o.name === 'osk-demo-sg-n2' && o.detail === '2 rules'));
 
   cloud.requests.length = 0;
   const again = await createCluster(os, file, await store(), opts);
@@ -174,6 +175,9 @@ test('delete removes the secondary ports (found by the tag) before the groups th
 
 test('the preflight names every problem of the secondary networks with its field and creates nothing', async () => {
   s.networks.push({ id: 'net-gen', name: 'tenant', mtu: 1442, tags: [], 'provider:network_type': 'geneve' });
+  // An admin sees every project's groups: a name two projects use is ambiguous.
+  s.security_groups.push({ id: 'sg-a', name: 'default', security_group_rules: [], tags: [] });
+  s.security_groups.push({ id: 'sg-b', name: 'default', security_group_rules: [], tags: [] });
   const bad = parseClusterFile(
     `${HEAD}  workers:
     flavor: m1.small
@@ -182,6 +186,7 @@ test('the preflight names every problem of the secondary networks with its field
       - {name: fh, network: tenant, vnicType: direct, portSecurity: false}
       - {name: x, network: absent, portSecurity: false}
       - {name: l2, network: telco-fh, securityGroups: [ran-ops]}
+      - {name: d, network: telco-n2, securityGroups: [default]}
 `,
   );
   const e = (await createCluster(os, bad, await store(), opts).catch((x: unknown) => x)) as OskError;
@@ -193,6 +198,7 @@ test('the preflight names every problem of the secondary networks with its field
     '  spec.workers.secondaryNetworks.1.vnicType: direct (SR-IOV) needs a flat or VLAN network: a VF sits on a physical network, and tenant is a geneve network',
     '  spec.workers.secondaryNetworks.2.network: there is no network "absent" (openstack network list)',
     '  spec.workers.secondaryNetworks.3.network: telco-fh has no subnet, and Neutron applies security groups only to a port with an address; give the network a subnet, or set portSecurity: false for a port without an address',
+    `  spec.workers.secondaryNetworks.4.securityGroups.0: there are several security groups named "default" (this user sees more than one project's): give its id`,
   ]);
   assert.deepEqual(changes(), []);
 });

@@ -26,13 +26,22 @@ export interface SecondaryResolved {
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
-/** By id when the value looks like one, else by exact name. */
+/**
+ * By id when the value looks like one, else by exact name; `several` when the name is not unique
+ * (an admin sees every project's objects: two "default" groups are common).
+ */
 async function byIdOrName<T extends { id: string; name: string }>(
   value: string,
   list: (q: Record<string, string>) => Promise<T[]>,
-): Promise<T | undefined> {
-  return (UUID.test(value) ? (await list({ id: value }))[0] : undefined) ?? (await list({ name: value }))[0];
+): Promise<T | 'several' | undefined> {
+  const byId = UUID.test(value) ? (await list({ id: value }))[0] : undefined;
+  if (byId) return byId;
+  const named = await list({ name: value });
+  return named.length > 1 ? 'several' : named[0];
 }
+
+const several = (field: string, what: string, value: string) =>
+  `${field}: there are several ${what}s named "${value}" (this user sees more than one project's): give its id`;
 
 const roles = (file: ClusterFile) =>
   [
@@ -54,8 +63,12 @@ export async function resolveSecondary(
     for (const [i, sn] of spec.secondaryNetworks.entries()) {
       const field = `spec.${role}.secondaryNetworks.${i}`;
       const net = await byIdOrName(sn.network, (q) => os.network.networks.list(q));
-      if (!net) {
-        problems.push(`${field}.network: there is no network "${sn.network}" (openstack network list)`);
+      if (!net || net === 'several') {
+        problems.push(
+          net
+            ? several(`${field}.network`, 'network', sn.network)
+            : `${field}.network: there is no network "${sn.network}" (openstack network list)`,
+        );
         continue;
       }
       r.networks.set(sn.network, { id: net.id, mtu: net.mtu });
@@ -87,7 +100,8 @@ export async function resolveSecondary(
       for (const [j, g] of sn.securityGroups.entries()) {
         if (own.has(g) || r.groups.has(g)) continue;
         const found = await byIdOrName(g, (q) => os.network.securityGroups.list(q));
-        if (found) r.groups.set(g, found.id);
+        if (found === 'several') problems.push(several(`${field}.securityGroups.${j}`, 'security group', g));
+        else if (found) r.groups.set(g, found.id);
         else
           problems.push(
             `${field}.securityGroups.${j}: there is no security group "${g}" in spec.securityGroups or in the cloud (openstack security group list)`,
