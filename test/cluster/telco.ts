@@ -10,7 +10,8 @@
  *
  * The all-in-one's registered chassis stands in for ovn-controller and publishes no bridge
  * mappings, so ML2/OVN could bind no port of a flat network. The scenario gives the chassis the
- * mapping ovn-controller would publish from an operator's ovn-bridge-mappings, and takes it back.
+ * mapping ovn-controller would publish from an operator's ovn-bridge-mappings (in external_ids,
+ * which Zed's mechanism driver reads, and other_config, which later ones read), and takes it back.
  */
 import type { OpenStackClient } from '../../src/openstack/index.js';
 import type { Run } from '../support/run.js';
