@@ -29,6 +29,7 @@ import { stopProcess } from '../src/targets/local/control.js';
 import { runCapiScenario } from './cluster/capi-scenario.js';
 import { statePaths } from '../src/state/paths.js';
 import { workloadWithRealControllers } from './cluster/workload.js';
+import { telcoScenario } from './cluster/telco.js';
 import type { CloudStatus } from '../src/targets/local/status.js';
 import { alive } from './support/process.js';
 import { type Run, run } from './support/run.js';
@@ -97,6 +98,14 @@ async function nbLoadBalancer(lbId: string): Promise<{ vips: string[]; vip: stri
   if (!rows.length) return undefined;
   const [vips, ids] = rows[0]!;
   return { vips: vips[1].map(([k, v]) => `${k}=${v}`), vip: new Map(ids[1]).get('neutron:vip') };
+}
+
+/** ovn-nbctl or ovn-sbctl against the cloud's database; its stdout. */
+async function ovnctl(tool: 'ovn-nbctl' | 'ovn-sbctl', args: string[]): Promise<string> {
+  const db = tool === 'ovn-nbctl' ? 'ovnnb_db.sock' : 'ovnsb_db.sock';
+  const r = await run(tool, [`--db=unix:${join(cloudDir(), 'run', db)}`, '--timeout=30', ...args], env());
+  assert.equal(r.code, 0, `${tool} ${args.join(' ')}: ${show(r)}`);
+  return r.stdout;
 }
 
 const client = () =>
@@ -413,6 +422,69 @@ describe('all-in-one cloud: osk up → use → crash → up again → down/up �
       assert.equal((await os.loadBalancer.loadBalancers.tryGet(occm.id))?.provisioning_status ?? 'DELETED', 'DELETED');
       assert.equal(await os.identity.applicationCredentials.find('osk-e2e'), undefined);
       assert.equal(existsSync(join(state, '.clusters', 'e2e')), false, "osk's state of the cluster is gone");
+    } finally {
+      await os.close();
+    }
+  });
+
+  test("osk cluster secondary networks: a worker's ports on an admin's flat provider network, with osk's security group and the project's (OVN port groups whose ACLs are the rules) and one without port security; their Multus attachments; delete leaves nothing of the cluster", {
+    timeout: 30 * 60_000,
+  }, async () => {
+    const os = client();
+    try {
+      const r = await telcoScenario({
+        osk,
+        os,
+        nbctl: (args) => ovnctl('ovn-nbctl', args),
+        sbctl: (args) => ovnctl('ovn-sbctl', args),
+        file: join(state, 'telco.yaml'),
+        write: (path, text) => writeFileSync(path, text),
+        log: (l) => process.stderr.write(`telco: ${l}\n`),
+      });
+      assert.equal(r.create.code, 0, show(r.create));
+      assert.equal(r.again.code, 0, show(r.again));
+      const second = JSON.parse(r.again.stdout) as { created: number; changed: number };
+      assert.deepEqual([second.created, second.changed], [0, 0], 'a second create changes nothing');
+      // Neutron: the node port first, then one port per secondary network, bound (not binding_failed).
+      const [node, n2, raw] = r.workerPorts;
+      assert.deepEqual(
+        r.workerPorts.map((p) => p.name),
+        ['osk-telco-worker-0', 'osk-telco-worker-0-n2', 'osk-telco-worker-0-raw'],
+      );
+      assert.equal(n2!.network, raw!.network);
+      assert.notEqual(node!.network, n2!.network);
+      assert.deepEqual(
+        [n2!.groups, n2!.portSecurity, n2!.vnicType, n2!.tags],
+        [[r.ownGroupId, r.adminGroupId].sort(), true, 'normal', ['osk-cluster=telco']],
+      );
+      assert.deepEqual([raw!.groups, raw!.portSecurity, raw!.tags], [[], false, ['osk-cluster=telco']]);
+      for (const p of [n2!, raw!]) assert.equal(p.vifType, 'ovs', `${p.name} is bound by ML2/OVN`);
+      assert.match(n2!.ip ?? '', /^10\.40\.0\.\d+$/);
+      // OVN: each group is a port group holding the n2 port, its ACLs are the group's rules.
+      const own = r.portGroups[r.ownGroupId]!;
+      const admin = r.portGroups[r.adminGroupId]!;
+      assert.deepEqual([own.hasPort, admin.hasPort], [true, true], 'the port is in both port groups');
+      const acls = (g: typeof own) => g.acls.join('\n');
+      assert.match(acls(own), /ip4\.src == 10\.20\.0\.0\/16 && sctp && sctp\.dst == 38412/);
+      assert.match(acls(own), /ip4\.src == 10\.20\.0\.0\/16 && udp && udp\.dst == 2152/);
+      assert.match(acls(admin), /ip4\.src == 10\.50\.0\.0\/16 && tcp && tcp\.dst == 3868/);
+      assert.doesNotMatch(acls(own), /tcp\.dst == 3868/, "the admin's rule is in its own group only");
+      // Without port security: no port security in OVN, in no port group (not even the drop group).
+      assert.deepEqual(r.raw, { portSecurity: [], inGroups: [] });
+      // Multus: one attachment per secondary network of the worker, from the ports Neutron made.
+      assert.deepEqual(
+        r.attachments.map((a) => a.name),
+        ['n2-osk-telco-worker-0', 'raw-osk-telco-worker-0'],
+      );
+      const [n2Conf, rawConf] = r.attachments.map((a) => a.config as { plugins: Record<string, unknown>[] });
+      assert.deepEqual(n2Conf!.plugins, [
+        { type: 'host-device', hwaddr: n2!.mac, ipam: { type: 'static', addresses: [{ address: `${n2!.ip}/24` }] } },
+        { type: 'tuning', mtu: 1500 },
+      ]);
+      assert.deepEqual(rawConf!.plugins[1], { type: 'tuning', mtu: 1400 });
+      // Delete: nothing of the cluster in Neutron or OVN; the admin's group and network stay (the scenario removes them).
+      assert.equal(r.del.code, 0, show(r.del));
+      assert.deepEqual(r.left, { ports: [], ownGroup: false, adminGroup: true, portGroups: [], switchPorts: [] });
     } finally {
       await os.close();
     }

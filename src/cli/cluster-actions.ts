@@ -8,7 +8,8 @@ import { clusterSecretStorePath, statePaths } from '../state/paths.js';
 import { SecretStore } from '../state/secret-store.js';
 import { prepareClusterApi } from '../targets/cluster/capi.js';
 import { addonsYaml, clusterAddons } from '../plan/cluster-addons.js';
-import { addonInputs, findClusterIds } from '../targets/cluster/addons.js';
+import { networkAttachments } from '../plan/cluster-multus.js';
+import { addonInputs, findClusterIds, secondaryAttachments } from '../targets/cluster/addons.js';
 import { createCluster } from '../targets/cluster/create.js';
 import { clusterKubeconfig } from '../targets/cluster/kubeconfig.js';
 import { deleteCluster } from '../targets/cluster/delete.js';
@@ -174,7 +175,16 @@ export async function addons(
   try {
     const name = file.metadata.name;
     const store = await SecretStore.open(clusterSecretStorePath(name), `cluster/${name}`);
-    const objects = clusterAddons(file, await addonInputs(os, file, store, await findClusterIds(os, file)));
+    const attachments = networkAttachments(file, await secondaryAttachments(os, file));
+    const objects = [
+      ...clusterAddons(file, await addonInputs(os, file, store, await findClusterIds(os, file))),
+      ...attachments,
+    ];
+    // Not in what the first control plane applies at kubeadm init: Multus (the CRD) is not there then.
+    if (attachments.length)
+      io.stderr(
+        `${attachments.length} NetworkAttachmentDefinitions (one per secondary network and node): they need Multus in the cluster (CRD network-attachment-definitions.k8s.cni.cncf.io), which osk does not install\n`,
+      );
     io.stdout(
       opts.output === 'yaml'
         ? addonsYaml(objects)

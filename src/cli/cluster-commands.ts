@@ -108,7 +108,7 @@ function registerInsideCommands(cluster: Command, io: Io): void {
   cluster
     .command('addons')
     .description(
-      "what runs inside the cluster so it works on OpenStack, as plain Kubernetes objects for kubectl apply: the cloud-config Secret (the cluster's application credential, [LoadBalancer] with the OVN provider, its network and subnet), the OpenStack cloud controller manager, the Cinder CSI driver and a StorageClass per volume type (the first control-plane node applies the same objects)",
+      "what runs inside the cluster so it works on OpenStack, as plain Kubernetes objects for kubectl apply: the cloud-config Secret (the cluster's application credential, [LoadBalancer] with the OVN provider, its network and subnet), the OpenStack cloud controller manager, the Cinder CSI driver and a StorageClass per volume type (the first control-plane node applies the same objects), and with secondary networks a Multus NetworkAttachmentDefinition per secondary network and node (host-device by the port's MAC, the port's address, the MTU; Multus must be installed)",
     )
     .addOption(clusterFile())
     .addOption(osCloud())

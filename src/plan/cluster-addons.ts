@@ -215,6 +215,6 @@ export function clusterAddons(file: ClusterFile, inputs: AddonInputs): AddonObje
 }
 
 /** The add-ons as multi-document YAML, for kubectl apply (and cloud-init's copy of it). */
-export function addonsYaml(objects: readonly AddonObject[]): string {
+export function addonsYaml(objects: readonly object[]): string {
   return objects.map((o) => `---\n${toPlainYaml(o)}`).join('');
 }

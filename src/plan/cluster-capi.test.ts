@@ -33,6 +33,17 @@ const inputs = (secret?: string): CapiInputs => ({
     applicationCredentialSecret: secret,
     cacert: undefined,
   },
+  secondary: {
+    networks: new Map([
+      ['telco-n2', 'net-n2'],
+      ['telco-fh', 'net-fh'],
+    ]),
+    subnets: new Map([['telco-n2 telco-n2-v4', 'sub-n2']]),
+    groups: new Map([
+      ['n2', 'sg-own-n2'],
+      ['ran-ops', 'sg-ran-ops'],
+    ]),
+  },
 });
 
 const of = (objs: CapiObject[], kind: string, name?: string): any => {
@@ -164,4 +175,48 @@ test('without a load balancer and an external network CAPO has no API address: r
   const spec = of(clusterApiObjects(floating, inputs()), 'OpenStackCluster').spec;
   assert.deepEqual(spec.apiServerLoadBalancer, { enabled: false });
   assert.equal(spec.disableAPIServerFloatingIP, undefined);
+});
+
+test("secondary networks: the role's machine template gets CAPO's default port first, then one port per secondary network; the other role none", () => {
+  // The workers' flow mapping in file() leaves no room for a list: the parsed file is given its secondary networks.
+  const f = file();
+  f.spec.workers.secondaryNetworks = [
+    {
+      name: 'n2',
+      network: 'telco-n2',
+      subnet: 'telco-n2-v4',
+      vnicType: 'normal',
+      portSecurity: true,
+      securityGroups: ['n2', 'ran-ops'],
+      namespace: 'default',
+    },
+    {
+      name: 'fh',
+      network: 'telco-fh',
+      vnicType: 'direct',
+      portSecurity: false,
+      securityGroups: [],
+      namespace: 'default',
+    },
+  ];
+  const objs = clusterApiObjects(f, inputs());
+  assert.equal(of(objs, 'OpenStackMachineTemplate', 'capi-demo-control-plane').spec.template.spec.ports, undefined);
+  assert.deepEqual(of(objs, 'OpenStackMachineTemplate', 'capi-demo-md-0').spec.template.spec.ports, [
+    {},
+    {
+      nameSuffix: 'n2',
+      description: 'osk cluster capi-demo: secondary network n2',
+      network: { id: 'net-n2' },
+      fixedIPs: [{ subnet: { id: 'sub-n2' } }],
+      vnicType: 'normal',
+      securityGroups: [{ id: 'sg-own-n2' }, { id: 'sg-ran-ops' }],
+    },
+    {
+      nameSuffix: 'fh',
+      description: 'osk cluster capi-demo: secondary network fh',
+      network: { id: 'net-fh' },
+      vnicType: 'direct',
+      disablePortSecurity: true,
+    },
+  ]);
 });

@@ -10,7 +10,8 @@
  * cluster file already is.
  *
  * What CAPO cannot make is an input here, made by osk first (targets/cluster/capi.ts): the server
- * group (CAPO only references one by id) and the application credential in the identity Secret.
+ * group (CAPO only references one by id), the application credential in the identity Secret, and
+ * the security groups of spec.securityGroups that secondary ports name (CAPO makes only its own).
  * Pure: the objects are data, written out by the caller.
  */
 import { stringify } from 'yaml';
@@ -47,6 +48,12 @@ export interface CapiInputs {
   externalNetworkId: string | undefined;
   serverGroupId: string;
   identity: CapiIdentity;
+  /** The secondary networks' references → ids: networks, `<network> <subnet>`, and security groups (osk's by their name in the file). */
+  secondary: {
+    networks: ReadonlyMap<string, string>;
+    subnets: ReadonlyMap<string, string>;
+    groups: ReadonlyMap<string, string>;
+  };
 }
 
 const CAPI = 'cluster.x-k8s.io';
@@ -141,7 +148,45 @@ function openStackCluster(file: ClusterFile, inputs: CapiInputs, n: CapiNames): 
   };
 }
 
-function machineTemplate(file: ClusterFile, inputs: CapiInputs, name: string, flavor: string): CapiObject {
+type SecondaryNetworks = ClusterFile['spec']['workers']['secondaryNetworks'];
+
+/**
+ * The machine's ports when its role has secondary networks. The first is CAPO's default (an empty
+ * port: the cluster's network with its managed security groups); one more per secondary network,
+ * named <machine>-<name>, with the cluster's tag (CAPO adds the machine's tags) so osk cluster
+ * delete finds what CAPO leaves.
+ */
+function ports(file: ClusterFile, inputs: CapiInputs, secondary: SecondaryNetworks) {
+  const id = (m: ReadonlyMap<string, string>, key: string) => {
+    const v = m.get(key);
+    if (v === undefined) throw new Error(`${key} was not resolved`);
+    return v;
+  };
+  const s = inputs.secondary;
+  return [
+    {},
+    ...secondary.map((sn) => ({
+      nameSuffix: sn.name,
+      description: `osk cluster ${file.metadata.name}: secondary network ${sn.name}`,
+      network: { id: id(s.networks, sn.network) },
+      ...(sn.subnet === undefined
+        ? {}
+        : { fixedIPs: [{ subnet: { id: id(s.subnets, `${sn.network} ${sn.subnet}`) } }] }),
+      vnicType: sn.vnicType,
+      ...(sn.portSecurity
+        ? { securityGroups: sn.securityGroups.map((g) => ({ id: id(s.groups, g) })) }
+        : { disablePortSecurity: true }),
+    })),
+  ];
+}
+
+function machineTemplate(
+  file: ClusterFile,
+  inputs: CapiInputs,
+  name: string,
+  role: { flavor: string; secondaryNetworks: SecondaryNetworks },
+): CapiObject {
+  const flavor = role.flavor;
   const flavorID = inputs.flavorIds.get(flavor);
   if (!flavorID) throw new Error(`flavor ${flavor} was not resolved`);
   const labels = Object.entries(file.metadata.labels ?? {}).map(([key, value]) => ({ key, value }));
@@ -157,6 +202,7 @@ function machineTemplate(file: ClusterFile, inputs: CapiInputs, name: string, fl
           serverGroup: { id: inputs.serverGroupId },
           ...(file.spec.keyPair ? { sshKeyName: file.spec.keyPair } : {}),
           ...(labels.length ? { serverMetadata: labels } : {}),
+          ...(role.secondaryNetworks.length ? { ports: ports(file, inputs, role.secondaryNetworks) } : {}),
           tags: [clusterTag(file.metadata.name)],
         },
       },
@@ -251,7 +297,7 @@ function workers(file: ClusterFile, inputs: CapiInputs, n: CapiNames): CapiObjec
         },
       },
     },
-    machineTemplate(file, inputs, n.workers, s.workers.flavor),
+    machineTemplate(file, inputs, n.workers, s.workers),
     {
       apiVersion: `${BOOTSTRAP}/v1beta2`,
       kind: 'KubeadmConfigTemplate',
@@ -334,7 +380,7 @@ export function clusterApiObjects(file: ClusterFile, inputs: CapiInputs): CapiOb
     cluster,
     openStackCluster(file, inputs, n),
     kubeadmControlPlane(file, n),
-    machineTemplate(file, inputs, n.controlPlane, s.controlPlane.flavor),
+    machineTemplate(file, inputs, n.controlPlane, s.controlPlane),
     ...workers(file, inputs, n),
   ];
 }

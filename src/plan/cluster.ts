@@ -5,6 +5,7 @@
  * (targets/cluster/) does the calls in this order.
  */
 import { cniMtu, type ClusterFile, type ClusterSpec } from '../spec/schema-cluster.js';
+import { ownGroupName } from '../spec/schema-cluster-ports.js';
 
 /** Every Neutron object, server and load balancer of a cluster carries this tag (`delete` finds them by it). */
 export const clusterTag = (cluster: string): string => `osk-cluster=${cluster}`;
@@ -25,6 +26,10 @@ export interface ClusterNames {
   apiFloatingIp: string;
   /** A node's server and its port share the name. */
   node(role: Role, index: number): string;
+  /** A node's port on a secondary network (spec.<role>.secondaryNetworks[].name). */
+  secondaryPort(node: string, network: string): string;
+  /** A security group of spec.securityGroups. */
+  ownGroup(name: string): string;
 }
 
 export function clusterNames(cluster: string): ClusterNames {
@@ -41,6 +46,8 @@ export function clusterNames(cluster: string): ClusterNames {
     pool: `${p}-api`,
     apiFloatingIp: `${p}-api`,
     node: (role, i) => `${p}-${role}-${i}`,
+    secondaryPort: (node, network) => `${node}-${network}`,
+    ownGroup: (name) => ownGroupName(cluster, name),
   };
 }
 
@@ -50,6 +57,7 @@ export interface NodePlan {
   index: number;
   flavor: string;
   labels: Record<string, string>;
+  secondaryNetworks: ClusterSpec['workers']['secondaryNetworks'];
 }
 
 /** The nodes, control plane first (the first one runs kubeadm init). */
@@ -63,6 +71,7 @@ export function clusterNodes(file: ClusterFile): NodePlan[] {
       index,
       flavor: r.flavor,
       labels: r.labels ?? {},
+      secondaryNetworks: r.secondaryNetworks,
     }));
   return [...of('control-plane', s.controlPlane), ...of('worker', s.workers)];
 }
@@ -155,7 +164,9 @@ type StepId =
   | 'router'
   | 'security-groups'
   | 'server-group'
+  | 'own-security-groups'
   | 'ports'
+  | 'secondary-ports'
   | 'load-balancer'
   | 'floating-ip'
   | 'servers'
@@ -164,6 +175,9 @@ type StepId =
 export function createSteps(file: ClusterFile): Step[] {
   const s = file.spec;
   const lb = s.apiLoadBalancer.enabled;
+  const secondary =
+    s.controlPlane.count * s.controlPlane.secondaryNetworks.length +
+    s.workers.count * s.workers.secondaryNetworks.length;
   const steps: (Step | false)[] = [
     { id: 'application-credential', what: 'application credential (for the in-cluster cloud controller)' },
     { id: 'network', what: `network (MTU ${s.network.mtu})` },
@@ -173,6 +187,11 @@ export function createSteps(file: ClusterFile): Step[] {
     { id: 'server-group', what: `server group (${s.serverGroupPolicy})` },
     // Ports first: their addresses go into the kubeadm configuration and the API certificate.
     { id: 'ports', what: 'node ports' },
+    s.securityGroups.length > 0 && {
+      id: 'own-security-groups',
+      what: `security groups of the secondary networks (${s.securityGroups.length})`,
+    },
+    secondary > 0 && { id: 'secondary-ports', what: `secondary ports (${secondary})` },
     lb && { id: 'load-balancer', what: `API load balancer (${s.apiLoadBalancer.provider}, TCP 6443)` },
     lb && !!s.network.externalNetwork && { id: 'floating-ip', what: 'API floating IP' },
     { id: 'servers', what: `servers (${s.controlPlane.count} control plane, ${s.workers.count} workers)` },
@@ -184,17 +203,21 @@ export function createSteps(file: ClusterFile): Step[] {
 /**
  * What delete removes, in dependency order: what uses a thing goes before it. Load balancers
  * of the cloud controller (on the cluster's subnet) hold ports and floating IPs; ports keep the
- * subnet; router interfaces keep the router and subnet; servers keep the server group and ports.
+ * subnet; router interfaces keep the router and subnet; servers keep the server group and ports;
+ * secondary ports (on networks that are not the cluster's, found by the tag) keep their security groups.
  * Objects tagged with the cluster but named otherwise are what CAPO made for `osk cluster render`.
  */
 export const DELETE_STEPS: readonly { id: string; what: string }[] = [
   { id: 'servers', what: "the cluster's servers" },
   { id: 'load-balancers', what: "load balancers on the cluster's subnet (API and the cloud controller's, cascade)" },
   { id: 'floating-ips', what: "floating IPs of the cluster's ports or tagged with it" },
-  { id: 'ports', what: 'ports left on the network' },
+  {
+    id: 'ports',
+    what: 'ports left on the network, and ports tagged with the cluster (secondary ports on other networks)',
+  },
   { id: 'router', what: 'router interface, gateway and router (and routers tagged with the cluster)' },
   { id: 'network', what: 'subnet and network (and networks tagged with the cluster, with their subnets)' },
-  { id: 'security-groups', what: 'security groups (and groups tagged with the cluster)' },
+  { id: 'security-groups', what: "security groups (and groups tagged with the cluster: spec.securityGroups, CAPO's)" },
   { id: 'server-group', what: 'server group' },
   { id: 'application-credential', what: 'application credential' },
   { id: 'state', what: "osk's state of the cluster (its credentials)" },

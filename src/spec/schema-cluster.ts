@@ -3,7 +3,7 @@
  * Kubernetes cluster, with the fields people know from Magnum templates and Cluster API Provider
  * OpenStack (image, flavors and counts, external network, DNS servers, server-group policy, API
  * load balancer, node network CIDR and MTU, CNI and its MTU, Kubernetes version, volume types as
- * StorageClasses, labels). `osk cluster` reads it with the loader of the cloud file (load.ts):
+ * StorageClasses, labels) and, for telco workloads, secondary networks (schema-cluster-ports.ts). `osk cluster` reads it with the loader of the cloud file (load.ts):
  * located errors, did-you-mean, exit 2.
  *
  * The rules here need only the file. What needs the cloud (is the flavor there, are there enough
@@ -12,56 +12,11 @@
 import { z } from 'zod';
 import { API_VERSION } from './schema.js';
 import { dnsLabel, ownLabelRefusal, type Problem } from './schema-parts.js';
+import { cidr, cidrRange, ipv4, overlap } from './ipv4.js';
+import { openstackRef, ownSecurityGroup, secondaryNetworkProblems, secondaryNetworks } from './schema-cluster-ports.js';
 import { k8sName, labelKey, labelValue, pattern, rule, simpleName } from './rules.js';
 
 export const CLUSTER_KIND = 'KubernetesCluster';
-
-// ---- addresses ------------------------------------------------------------------------------
-
-const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const IPV4_RE = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
-
-/** An IPv4 address as a 32-bit number. */
-function ipv4Value(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-
-/** An IPv4 CIDR → its first address and size, or undefined when it is not one. */
-function cidrRange(cidr: string): { first: number; size: number; prefix: number } | undefined {
-  const [ip, len] = cidr.split('/');
-  if (!ip || !IPV4_RE.test(ip) || len === undefined || !/^\d{1,2}$/.test(len) || Number(len) > 32) return undefined;
-  const prefix = Number(len);
-  const size = 2 ** (32 - prefix);
-  return { first: ipv4Value(ip), size, prefix };
-}
-
-function overlap(a: string, b: string): boolean {
-  const x = cidrRange(a);
-  const y = cidrRange(b);
-  return !!x && !!y && x.first < y.first + y.size && y.first < x.first + x.size;
-}
-
-const ipv4 = pattern(IPV4_RE, 'an IPv4 address such as 10.0.0.53', 15);
-
-/** `prefixes`: the prefix lengths allowed (a node subnet needs room for nodes and a router). */
-function cidr(what: string, min: number, max: number) {
-  return pattern(
-    new RegExp(`^${OCTET}(\\.${OCTET}){3}/\\d{1,2}$`),
-    `an IPv4 ${what} in CIDR notation such as 10.6.0.0/24`,
-    18,
-  ).superRefine(
-    rule((s: string) => {
-      const r = cidrRange(s)!;
-      if (r.prefix < min || r.prefix > max) return `a prefix length between /${min} and /${max}`;
-      return r.first % r.size === 0
-        ? undefined
-        : {
-            sentence: `${s} has host bits set: the network of that address is not ${s}`,
-            hint: 'give the network address (the first address of the block)',
-          };
-    }),
-  );
-}
 
 // ---- the file -------------------------------------------------------------------------------
 
@@ -70,10 +25,6 @@ const nodeLabels = z
   .record(labelKey.superRefine(rule(ownLabelRefusal)), labelValue)
   .optional()
   .describe('Kubernetes labels the nodes of this role register with (kubelet --node-labels)');
-
-/** Names and ids of OpenStack objects the cluster uses: one line, no control characters. */
-const openstackRef = (what: string) =>
-  pattern(/^[^\s/][^/]{0,254}$/, `the name or id of ${what} (one line, no "/")`, 255);
 
 const role = (count: { min: number; max: number; default: number }, what: string) =>
   z.strictObject({
@@ -86,6 +37,7 @@ const role = (count: { min: number; max: number; default: number }, what: string
       .default(count.default)
       .describe(`How many ${what} (default ${count.default})`),
     labels: nodeLabels,
+    secondaryNetworks,
   });
 
 /** Encapsulations the CNI puts around pod traffic between nodes, and the bytes each adds to a packet. */
@@ -187,6 +139,13 @@ const clusterSpecSchema = z.strictObject({
     .max(20)
     .default([])
     .describe('One StorageClass per Cinder volume type (provisioner cinder.csi.openstack.org)'),
+  securityGroups: z
+    .array(ownSecurityGroup)
+    .max(20)
+    .default([])
+    .describe(
+      "Security groups osk makes for the nodes' secondary networks (secondaryNetworks[].securityGroups names them)",
+    ),
 });
 
 export const clusterFileSchema = z.strictObject({
@@ -291,5 +250,10 @@ function countProblems(spec: ClusterSpec): Problem[] {
 
 /** The rules that span fields of a cluster file. */
 export function clusterProblems(file: ClusterFile): Problem[] {
-  return [...mtuProblems(file.spec), ...cidrProblems(file.spec), ...countProblems(file.spec)];
+  return [
+    ...mtuProblems(file.spec),
+    ...cidrProblems(file.spec),
+    ...countProblems(file.spec),
+    ...secondaryNetworkProblems(file.spec),
+  ];
 }

@@ -36,6 +36,17 @@ const inputs = (secret: string | undefined): CapiInputs => ({
     applicationCredentialSecret: secret,
     cacert: secret === undefined ? undefined : '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
   },
+  secondary: {
+    networks: new Map([
+      ['telco-n2', '8a3c3f0e-1111-4c1e-9a1e-000000000004'],
+      ['telco-fh', '8a3c3f0e-1111-4c1e-9a1e-000000000005'],
+    ]),
+    subnets: new Map([['telco-n2 telco-n2-v4', '8a3c3f0e-1111-4c1e-9a1e-000000000006']]),
+    groups: new Map([
+      ['n2', '8a3c3f0e-1111-4c1e-9a1e-000000000007'],
+      ['ran-ops', '8a3c3f0e-1111-4c1e-9a1e-000000000008'],
+    ]),
+  },
 });
 
 /** The paths of `want`'s leaves that `got` lacks or holds differently (defaults may add more). */
@@ -112,6 +123,34 @@ describe('osk cluster render against the real Cluster API and CAPO CRDs', {
     ).body;
     assert.equal(osc.spec.networkMTU, 1442);
     assert.deepEqual(osc.spec.managedSubnets, [{ cidr: '10.6.0.0/24', dnsNameservers: ['10.0.0.53'] }]);
+  });
+
+  test("secondary networks: the machine templates' ports (CAPO's default port, then one per secondary network with vnicType, fixed IPs, security groups or no port security) apply with fieldValidation=Strict and read back unchanged", {
+    timeout: 120_000,
+  }, async () => {
+    const text = readFileSync('examples/cluster.yaml', 'utf8').replace(
+      '    labels:\n      example.com/pool: general\n',
+      [
+        '    labels:',
+        '      example.com/pool: general',
+        '    secondaryNetworks:',
+        '      - {name: n2, network: telco-n2, subnet: telco-n2-v4, securityGroups: [n2, ran-ops]}',
+        '      - {name: fh, network: telco-fh, vnicType: direct, portSecurity: false}',
+        '  securityGroups:',
+        '    - {name: n2, rules: [{protocol: sctp, ports: "38412", from: 10.20.0.0/16}]}',
+        '',
+      ].join('\n'),
+    );
+    const objects = clusterApiObjects(parseClusterFile(text, 'telco.yaml'), inputs(undefined));
+    const workers = objects.find((o) => o.kind === 'OpenStackMachineTemplate' && o.metadata.name === 'demo-md-0')!;
+    workers.metadata.name = 'telco-md-0';
+    const r = await apply(workers);
+    assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 2000));
+    const back = (
+      await api.request<{ spec: { template: { spec: { ports: unknown[] } } } }>('GET', capiPath(workers, NS))
+    ).body;
+    assert.deepEqual(missingLeaves(workers.spec, back.spec), [], 'nothing pruned or changed');
+    assert.equal(back.spec.template.spec.ports.length, 3);
   });
 
   test('the check is real: a misspelled field, a wrong enum and a missing required field are refused', {

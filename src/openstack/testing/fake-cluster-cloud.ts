@@ -2,89 +2,58 @@
  * The services `osk cluster` calls, kept in memory on a FakeCloud: Keystone application
  * credentials, Nova (flavors, servers that go ACTIVE at once like the fake driver's, server
  * groups, compute services), Glance images, Cinder volume types, Neutron (networks, subnets,
- * ports, routers and their interfaces, security groups and rules, floating IPs, tags) and
- * Octavia (providers, load balancers, listeners, pools, members). Neutron refuses what the real
- * one refuses when the order is wrong (a network with ports, a router with interfaces, a
+ * ports, routers and their interfaces, security groups and rules (made and deleted), floating IPs, tags) and
+ * Octavia (providers, load balancers, listeners, pools, members). Ports carry
+ * binding:vnic_type and port_security_enabled (from their network when not given); provider
+ * networks an admin made are put into the state by a test. Neutron refuses what the real one
+ * refuses: security groups on a port without port security or without an address, a group that
+ * does not exist, and, when the order is wrong (a network with ports, a router with interfaces, a
  * security group in use, a subnet a router is plugged into), so a test of `delete` sees a
  * wrong order fail as it would in a cloud.
  */
-import { type FakeCloud, json, type Recorded, USER_ID } from './fake-cloud.js';
+import { type FakeCloud, json, USER_ID } from './fake-cloud.js';
+import {
+  bodyOf,
+  type ClusterCloudState,
+  conflict,
+  filtered,
+  groupsRefused,
+  lastSeg,
+  NET,
+  newPort,
+  nextNumber,
+  notFound,
+  type Obj,
+  unbind,
+  uuid,
+} from './fake-cluster-parts.js';
+import { serveOctavia } from './fake-cluster-octavia.js';
 
-type Obj = Record<string, unknown> & { id: string };
-
-export interface ClusterCloudState {
-  networks: Obj[];
-  subnets: Obj[];
-  ports: Obj[];
-  routers: Obj[];
-  security_groups: Obj[];
-  security_group_rules: Obj[];
-  floatingips: Obj[];
-  servers: Obj[];
-  serverGroups: Obj[];
-  flavors: Obj[];
-  images: Obj[];
-  volumeTypes: Obj[];
-  appCreds: Obj[];
-  loadbalancers: Obj[];
-  listeners: Obj[];
-  pools: Obj[];
-  members: Obj[];
-  computeHosts: number;
-}
-
-let n = 0;
-const uuid = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-const NET = '/network/v2.0';
-const LB = '/load-balancer/v2/lbaas';
-const notFound = () => json(404, { NeutronError: { type: 'NotFound', message: 'not found' } });
-const conflict = (message: string) => json(409, { NeutronError: { type: 'Conflict', message } });
-const lastSeg = (r: Recorded, back = 1) => decodeURIComponent(r.path.split('/').at(-back)!);
-const bodyOf = (r: Recorded, key: string) => ({ ...((r.json as Record<string, object>)[key] ?? {}) }) as Obj;
-
-/** Neutron's and Octavia's list filters: every query parameter equals the field; `tags` must all be there. */
-function filtered(items: Obj[], r: Recorded, ignore: string[] = []): Obj[] {
-  return items.filter((i) =>
-    [...r.query].every(([k, v]) => {
-      if (ignore.includes(k) || k === 'limit' || k === 'marker') return true;
-      if (k === 'tags') return v.split(',').every((t) => ((i.tags as string[]) ?? []).includes(t));
-      return String(i[k]) === v;
-    }),
-  );
-}
-
-function addressIn(s: ClusterCloudState, subnet: Obj): string {
-  const base = String(subnet.cidr).split('/')[0]!.split('.').slice(0, 3).join('.');
-  const used = new Set(s.ports.flatMap((p) => (p.fixed_ips as { ip_address: string }[]).map((f) => f.ip_address)));
-  for (let i = 2; i < 255; i++) if (!used.has(`${base}.${i}`)) return `${base}.${i}`;
-  throw new Error('fake subnet full');
-}
-
-function newPort(s: ClusterCloudState, b: Obj): Obj {
-  const fixed = (b.fixed_ips as { subnet_id: string }[] | undefined) ?? [
-    { subnet_id: s.subnets.find((x) => x.network_id === b.network_id)!.id },
-  ];
-  const port: Obj = {
-    name: '',
-    device_id: '',
-    device_owner: '',
-    security_groups: [],
-    tags: [],
-    ...b,
-    id: uuid(),
-    status: 'ACTIVE',
-    fixed_ips: fixed.map((f) => ({
-      subnet_id: f.subnet_id,
-      ip_address: addressIn(s, s.subnets.find((x) => x.id === f.subnet_id)!),
-    })),
-  };
-  s.ports.push(port);
-  return port;
-}
-
-/** A deleted port's floating IPs stay allocated, unbound: Neutron's behaviour, and how they leak. */
-function unbind(s: ClusterCloudState, portId: string): void {
-  for (const f of s.floatingips) if (f.port_id === portId) f.port_id = null;
+export type { ClusterCloudState } from './fake-cluster-parts.js';
+/** Creating ports (refused as Neutron refuses them) and security-group rules. */
+function servePortsAndRules(cloud: FakeCloud, s: ClusterCloudState): void {
+  cloud.on('POST', `${NET}/ports`, (r) => {
+    const port = newPort(s, bodyOf(r, 'port'));
+    const why = groupsRefused(s, port);
+    if (!why) return json(201, { port });
+    s.ports = s.ports.filter((p) => p.id !== port.id);
+    return json(why.endsWith('does not exist') ? 404 : 400, { NeutronError: { type: 'BadRequest', message: why } });
+  });
+  cloud.on('POST', `${NET}/security-group-rules`, (r) => {
+    const b = bodyOf(r, 'security_group_rule');
+    const rule = {
+      port_range_min: null,
+      port_range_max: null,
+      remote_ip_prefix: null,
+      remote_group_id: null,
+      ...b,
+      id: uuid(),
+    };
+    s.security_group_rules.push(rule);
+    const g = s.security_groups.find((x) => x.id === b.security_group_id)!;
+    (g.security_group_rules as Obj[]).push(rule);
+    return json(201, { security_group_rule: rule });
+  });
 }
 
 function serveNeutron(cloud: FakeCloud, s: ClusterCloudState): void {
@@ -104,7 +73,10 @@ function serveNeutron(cloud: FakeCloud, s: ClusterCloudState): void {
     cloud.on('PUT', new RegExp(`^${NET}/${plural.replace(/_/g, '-')}/[^/]+$`), (r) => {
       const o = items.find((i) => i.id === lastSeg(r));
       if (!o) return notFound();
-      Object.assign(o, bodyOf(r, singular));
+      const changed = { ...o, ...bodyOf(r, singular) };
+      const why = plural === 'ports' ? groupsRefused(s, changed) : undefined;
+      if (why) return json(400, { NeutronError: { type: 'BadRequest', message: why } });
+      Object.assign(o, changed);
       return json(200, { [singular]: o });
     });
     cloud.on('PUT', new RegExp(`^${NET}/${plural.replace(/_/g, '-')}/[^/]+/tags$`), (r) => {
@@ -125,23 +97,11 @@ function serveNeutron(cloud: FakeCloud, s: ClusterCloudState): void {
   collection('ports', 'port', () => ({}));
   collection('routers', 'router', () => ({ external_gateway_info: null }));
   collection('security_groups', 'security_group', () => ({ security_group_rules: [] }));
-  collection('floatingips', 'floatingip', () => ({ floating_ip_address: `203.0.113.${++n % 250}`, port_id: null }));
-  cloud.on('POST', `${NET}/ports`, (r) => json(201, { port: newPort(s, bodyOf(r, 'port')) }));
-  cloud.on('POST', `${NET}/security-group-rules`, (r) => {
-    const b = bodyOf(r, 'security_group_rule');
-    const rule = {
-      port_range_min: null,
-      port_range_max: null,
-      remote_ip_prefix: null,
-      remote_group_id: null,
-      ...b,
-      id: uuid(),
-    };
-    s.security_group_rules.push(rule);
-    const g = s.security_groups.find((x) => x.id === b.security_group_id)!;
-    (g.security_group_rules as Obj[]).push(rule);
-    return json(201, { security_group_rule: rule });
-  });
+  collection('floatingips', 'floatingip', () => ({
+    floating_ip_address: `203.0.113.${nextNumber() % 250}`,
+    port_id: null,
+  }));
+  servePortsAndRules(cloud, s);
   cloud.on('PUT', new RegExp(`^${NET}/routers/[^/]+/add_router_interface$`), (r) => {
     const subnetId = (r.json as { subnet_id: string }).subnet_id;
     const subnet = s.subnets.find((x) => x.id === subnetId)!;
@@ -196,6 +156,14 @@ function serveNeutronDeletes(cloud: FakeCloud, s: ClusterCloudState): void {
       : undefined;
   });
   del('floatingips', () => undefined);
+  cloud.on('DELETE', new RegExp(`^${NET}/security-group-rules/[^/]+$`), (r) => {
+    const id = lastSeg(r);
+    if (!s.security_group_rules.some((x) => x.id === id)) return notFound();
+    s.security_group_rules = s.security_group_rules.filter((x) => x.id !== id);
+    for (const g of s.security_groups)
+      g.security_group_rules = (g.security_group_rules as Obj[]).filter((x) => x.id !== id);
+    return { status: 204 };
+  });
 }
 
 function serveNova(cloud: FakeCloud, s: ClusterCloudState): void {
@@ -242,6 +210,15 @@ function serveNova(cloud: FakeCloud, s: ClusterCloudState): void {
     for (const net of b.server.networks as { port: string }[]) {
       const p = s.ports.find((x) => x.id === net.port)!;
       Object.assign(p, { device_id: v.id, device_owner: 'compute:nova' });
+      // Nova's build fails when no host can bind the port: the server goes to ERROR with this fault.
+      if (p['binding:vnic_type'] === 'direct' && !s.sriov)
+        Object.assign(v, {
+          status: 'ERROR',
+          fault: {
+            code: 500,
+            message: `Binding failed for port ${p.id}, please check neutron logs for more information.`,
+          },
+        });
     }
     const g = s.serverGroups.find((x) => x.id === b['os:scheduler_hints']?.group);
     if (g) (g.members as string[]).push(v.id);
@@ -287,68 +264,6 @@ function serveOthers(cloud: FakeCloud, s: ClusterCloudState): void {
   });
 }
 
-function serveOctavia(cloud: FakeCloud, s: ClusterCloudState): void {
-  cloud.on('GET', `${LB}/providers`, () => json(200, { providers: [{ name: 'ovn', description: 'OVN provider' }] }));
-  cloud.on('GET', `${LB}/loadbalancers`, (r) => json(200, { loadbalancers: filtered(s.loadbalancers, r) }));
-  cloud.on('GET', new RegExp(`^${LB}/loadbalancers/[^/]+$`), (r) => {
-    const lb = s.loadbalancers.find((x) => x.id === lastSeg(r));
-    return lb ? json(200, { loadbalancer: lb }) : json(404, { faultstring: 'not found' });
-  });
-  cloud.on('POST', `${LB}/loadbalancers`, (r) => {
-    const b = bodyOf(r, 'loadbalancer');
-    const subnet = s.subnets.find((x) => x.id === b.vip_subnet_id)!;
-    const vip = newPort(s, { id: '', network_id: subnet.network_id, device_owner: 'Octavia', name: `ovn-lb-vip-${n}` });
-    const lb = {
-      tags: [],
-      ...b,
-      id: uuid(),
-      provider: b.provider ?? 'ovn',
-      provisioning_status: 'ACTIVE',
-      operating_status: 'ONLINE',
-      vip_port_id: vip.id,
-      vip_address: (vip.fixed_ips as { ip_address: string }[])[0]!.ip_address,
-    };
-    s.loadbalancers.push(lb);
-    return json(201, { loadbalancer: lb });
-  });
-  cloud.on('DELETE', new RegExp(`^${LB}/loadbalancers/[^/]+$`), (r) => {
-    const id = lastSeg(r);
-    const lb = s.loadbalancers.find((x) => x.id === id);
-    if (!lb) return json(404, { faultstring: 'not found' });
-    if (
-      (s.listeners.some((l) => l.loadbalancer_id === id) || s.pools.some((p) => p.loadbalancer_id === id)) &&
-      r.query.get('cascade') !== 'true'
-    )
-      return json(400, { faultstring: 'Cannot delete Load Balancer - it has children' });
-    s.loadbalancers = s.loadbalancers.filter((x) => x.id !== id);
-    s.listeners = s.listeners.filter((x) => x.loadbalancer_id !== id);
-    s.pools = s.pools.filter((x) => x.loadbalancer_id !== id);
-    s.ports = s.ports.filter((p) => p.id !== lb.vip_port_id);
-    unbind(s, String(lb.vip_port_id));
-    return { status: 204 };
-  });
-  const child = (plural: 'listeners' | 'pools', singular: string) => {
-    cloud.on('GET', `${LB}/${plural}`, (r) => json(200, { [plural]: filtered(s[plural], r) }));
-    cloud.on('POST', `${LB}/${plural}`, (r) => {
-      const b = bodyOf(r, singular);
-      const lbId = b.loadbalancer_id ?? s.listeners.find((l) => l.id === b.listener_id)?.loadbalancer_id;
-      const o = { ...b, loadbalancer_id: lbId, id: uuid(), provisioning_status: 'ACTIVE' };
-      s[plural].push(o);
-      return json(201, { [singular]: o });
-    });
-  };
-  child('listeners', 'listener');
-  child('pools', 'pool');
-  cloud.on('GET', new RegExp(`^${LB}/pools/[^/]+/members$`), (r) =>
-    json(200, { members: s.members.filter((m) => m.pool_id === lastSeg(r, 2)) }),
-  );
-  cloud.on('POST', new RegExp(`^${LB}/pools/[^/]+/members$`), (r) => {
-    const m = { ...bodyOf(r, 'member'), id: uuid(), pool_id: lastSeg(r, 2), provisioning_status: 'ACTIVE' };
-    s.members.push(m);
-    return json(201, { member: m });
-  });
-}
-
 /** Serve the cluster's APIs on `cloud`, with one flavor `m1.small`, one image `node-image` and one volume type. */
 export function serveClusterApis(cloud: FakeCloud): ClusterCloudState {
   const s: ClusterCloudState = {
@@ -370,6 +285,7 @@ export function serveClusterApis(cloud: FakeCloud): ClusterCloudState {
     pools: [],
     members: [],
     computeHosts: 1,
+    sriov: false,
   };
   const base = cloud.catalog.bind(cloud);
   cloud.catalog = () => [

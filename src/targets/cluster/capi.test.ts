@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import type { OskError } from '../../errors.js';
 import { OpenStackClient } from '../../openstack/index.js';
 import { FakeCloud } from '../../openstack/testing/fake-cloud.js';
-import { serveClusterApis } from '../../openstack/testing/fake-cluster-cloud.js';
+import { type ClusterCloudState, serveClusterApis } from '../../openstack/testing/fake-cluster-cloud.js';
 import { parseClusterFile } from '../../spec/load-cluster.js';
 import { SecretStore } from '../../state/secret-store.js';
 import { prepareClusterApi } from './capi.js';
@@ -28,13 +28,14 @@ const file = (extra: string) =>
 const quiet = quietReporter;
 
 let cloud: FakeCloud;
+let s: ClusterCloudState;
 let os: OpenStackClient;
 let dir: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'osk-capi-'));
   cloud = await FakeCloud.start();
-  serveClusterApis(cloud);
+  s = serveClusterApis(cloud);
   const auth = {
     type: 'password' as const,
     authUrl: cloud.authUrl,
@@ -95,4 +96,37 @@ test('without a load balancer and an external network: refused (exit 2) before a
     (e: OskError) => e.exitCode === 2 && /CAPO has no address for the Kubernetes API/.test(e.message),
   );
   assert.equal(cloud.requests.length, before, 'no call at all');
+});
+
+test("render resolves the secondary networks' network, subnet and groups to ids, making the groups of spec.securityGroups", async () => {
+  s.networks.push({ id: 'net-n2', name: 'telco-n2', mtu: 1500, tags: [], 'provider:network_type': 'flat' });
+  s.subnets.push({ id: 'sub-n2', name: 'telco-n2-v4', network_id: 'net-n2', cidr: '10.30.0.0/24', tags: [] });
+  s.security_groups.push({ id: 'sg-ran-ops', name: 'ran-ops', security_group_rules: [], tags: [] });
+  const store = await SecretStore.open(join(dir, 'c', 'secrets.yaml'), 'cluster/demo');
+  const f = file('  securityGroups: [{name: n2, rules: [{protocol: sctp, ports: "38412", from: 10.20.0.0/16}]}]\n');
+  f.spec.workers.secondaryNetworks = [
+    {
+      name: 'n2',
+      network: 'telco-n2',
+      subnet: 'telco-n2-v4',
+      vnicType: 'normal',
+      portSecurity: true,
+      securityGroups: ['n2', 'ran-ops'],
+      namespace: 'default',
+    },
+  ];
+  const p = await prepareClusterApi(os, f, store, { reporter: quiet, showSecrets: false });
+  const own = s.security_groups.find((g) => g.name === 'osk-demo-sg-n2')!;
+  assert.deepEqual(own.tags, ['osk-cluster=demo'], 'osk cluster delete finds it by the tag');
+  assert.deepEqual(
+    [[...p.inputs.secondary.networks], [...p.inputs.secondary.subnets], [...p.inputs.secondary.groups]],
+    [
+      [['telco-n2', 'net-n2']],
+      [['telco-n2 telco-n2-v4', 'sub-n2']],
+      [
+        ['ran-ops', 'sg-ran-ops'],
+        ['n2', own.id],
+      ],
+    ],
+  );
 });

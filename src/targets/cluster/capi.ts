@@ -1,7 +1,8 @@
 /**
  * `osk cluster render`'s part in the cloud: what CAPO needs but cannot make, made by osk first
- * (as magnum-cluster-api does): the nodes' server group (CAPO only references one by id) and the
- * application credential CAPO and the in-cluster cloud controller authenticate with. Both are the
+ * (as magnum-cluster-api does): the nodes' server group (CAPO only references one by id), the
+ * application credential CAPO and the in-cluster cloud controller authenticate with, and the
+ * security groups of spec.securityGroups the secondary ports name. Both are the
  * objects `osk cluster create` makes, with the same names, so a second render (or a create)
  * reuses them and `osk cluster delete` removes them. The same preflight as create checks the
  * cloud first and resolves the image, flavors and external network to ids.
@@ -15,6 +16,7 @@ import type { SecretStore } from '../../state/secret-store.js';
 import { ensureApplicationCredential, ensureServerGroup } from './create.js';
 import { Tally } from './ensure.js';
 import { preflight } from './preflight.js';
+import { ensureOwnGroups } from './secondary.js';
 import { SECRET } from './secrets.js';
 
 interface CapiPrepared {
@@ -42,12 +44,19 @@ export async function prepareClusterApi(
   const tally = new Tally(opts.reporter);
   await ensureApplicationCredential(os, file, store, tally);
   const group = await ensureServerGroup(os, file, tally);
+  const own = await ensureOwnGroups(os, file, tally);
+  const sec = resolved.secondary;
   return {
     inputs: {
       imageId: resolved.imageId,
       flavorIds: resolved.flavors,
       externalNetworkId: resolved.externalNetworkId,
       serverGroupId: group.id,
+      secondary: {
+        networks: new Map([...sec.networks].map(([ref, n]) => [ref, n.id])),
+        subnets: sec.subnets,
+        groups: new Map([...sec.groups, ...own]),
+      },
       identity: {
         authUrl: cloud.auth.authUrl,
         region: cloud.region,

@@ -17,6 +17,7 @@ import { Tally } from './ensure.js';
 import { ensureNetwork, type ClusterNetwork } from './network.js';
 import { preflight } from './preflight.js';
 import { ensureJoinSecrets, SECRET } from './secrets.js';
+import { checkAttached, ensureOwnGroups, ensureSecondaryPorts, type SecondaryPort } from './secondary.js';
 
 export interface CreateSummary {
   cluster: string;
@@ -63,6 +64,10 @@ export async function createCluster(
 
   const nodes = clusterNodes(file);
   const addresses = await ensurePorts(os, file, net, nodes, tally);
+  const own = await ensureOwnGroups(os, file, tally);
+  const secondary = new Map<string, SecondaryPort[]>();
+  for (const node of nodes)
+    secondary.set(node.name, await ensureSecondaryPorts(os, file, node, { resolved: resolved.secondary, own }, tally));
   const api = file.spec.apiLoadBalancer.enabled
     ? await ensureLoadBalancer(os, file, net, resolved.externalNetworkId, tally, opts)
     : undefined;
@@ -74,7 +79,7 @@ export async function createCluster(
   const servers = await ensureServers(
     os,
     file,
-    { nodes, addresses, group: group.id, endpoint, api, secrets, addons },
+    { nodes, addresses, secondary, group: group.id, endpoint, api, secrets, addons },
     tally,
     {
       imageId: resolved.imageId,
@@ -284,6 +289,7 @@ async function ensureServers(
   c: {
     nodes: NodePlan[];
     addresses: Addresses;
+    secondary: Map<string, SecondaryPort[]>;
     group: string;
     endpoint: string;
     api: Api | undefined;
@@ -303,15 +309,19 @@ async function ensureServers(
       { endpoint: c.endpoint, sans: c.api?.floatingIp ? [c.api.floatingIp] : [], address: addr.ip, addons: c.addons },
       c.secrets,
     );
+    const extra = c.secondary.get(node.name)!;
+    const existing = await os.compute.servers.find(node.name);
+    if (existing) checkAttached(existing, extra);
     const server = await tally.ensure<{ id: string }>(
       `server ${node.name}`,
-      () => os.compute.servers.find(node.name),
+      async () => existing,
       () =>
         os.compute.servers.create({
           name: node.name,
           flavorRef: r.flavors.get(node.flavor)!,
           imageRef: r.imageId,
-          networks: [{ port: addr.portId }],
+          // The node network first: it is the node's first NIC, the one kubeadm and the CNI use.
+          networks: [{ port: addr.portId }, ...extra.map((p) => ({ port: p.port.id }))],
           user_data: Buffer.from(userData).toString('base64'),
           metadata: { ...file.metadata.labels, 'osk-cluster': name, 'osk-role': node.role },
           tags: [clusterTag(name)],

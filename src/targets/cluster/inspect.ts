@@ -72,7 +72,7 @@ export async function clusterStatus(
       router && !plugged ? 'not plugged into the subnet' : undefined,
     ),
   );
-  for (const g of Object.values(n.securityGroups)) {
+  for (const g of [...Object.values(n.securityGroups), ...s.securityGroups.map((x) => n.ownGroup(x.name))]) {
     const sg = await os.network.securityGroups.find(g);
     rows.push(row('security group', g, sg, sg ? `${sg.security_group_rules.length} rules` : ''));
   }
@@ -105,6 +105,20 @@ async function nodeRows(os: OpenStackClient, file: ClusterFile, net: { id: strin
           : undefined,
       ),
     );
+    for (const sn of node.secondaryNetworks) {
+      const name = clusterNames(file.metadata.name).secondaryPort(node.name, sn.name);
+      const p = await os.network.ports.find(name);
+      const detail = `${sn.network} ${p?.fixed_ips[0]?.ip_address ?? 'no address'} ${p?.['binding:vnic_type'] ?? ''}`;
+      rows.push(
+        row(
+          'port',
+          name,
+          p,
+          detail,
+          p && server && p.device_id !== server.id ? 'not attached to the server' : undefined,
+        ),
+      );
+    }
   }
   return rows;
 }

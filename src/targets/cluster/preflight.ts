@@ -1,17 +1,21 @@
 /**
  * What `osk cluster create` checks in the cloud before it makes anything: the flavors, image,
- * keypair, external network and volume types the file names exist; the load-balancer service
+ * keypair, external network and volume types the file names exist; so do the networks, subnets
+ * and security groups of the secondary networks, whose MTU fits (secondary.ts); the load-balancer service
  * and provider are there; and a hard anti-affinity policy has a compute host for every node.
  * Every problem at once, exit 2, each naming the field of the cluster file.
  */
 import { ExitCode, OskError } from '../../errors.js';
 import type { OpenStackClient } from '../../openstack/index.js';
 import type { ClusterFile } from '../../spec/schema-cluster.js';
+import { resolveSecondary, type SecondaryResolved } from './secondary.js';
 
 export interface Resolved {
   flavors: Map<string, string>;
   imageId: string;
   externalNetworkId: string | undefined;
+  /** The secondary networks' networks, subnets and existing security groups. */
+  secondary: SecondaryResolved;
   /** Set when the compute hosts could not be counted (not admin): said, not hidden. */
   notes: string[];
 }
@@ -78,6 +82,7 @@ export async function preflight(os: OpenStackClient, file: ClusterFile): Promise
         );
     });
   }
+  const secondary = await resolveSecondary(os, file, problems, notes);
   if (s.apiLoadBalancer.enabled) problems.push(...(await loadBalancerProblems(os, s.apiLoadBalancer.provider)));
   problems.push(...(await antiAffinityProblems(os, file, notes)));
   if (problems.length)
@@ -85,7 +90,7 @@ export async function preflight(os: OpenStackClient, file: ClusterFile): Promise
       exitCode: ExitCode.invalidInput,
       hint: 'nothing was created; fix the cluster file (or the cloud) and run osk cluster create again',
     });
-  return { flavors, imageId: image!.id, externalNetworkId, notes };
+  return { flavors, imageId: image!.id, externalNetworkId, secondary, notes };
 }
 
 async function loadBalancerProblems(os: OpenStackClient, provider: string): Promise<string[]> {
