@@ -105,7 +105,7 @@ async function namespacesOfHost(): Promise<string[]> {
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-6000)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The processes whose command line names `dir` (the cloud's state directory). */
+/** The processes whose command line names `dir` (the cloud's state directory), as "pid command". */
 function processesNaming(dir: string): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
@@ -117,19 +117,11 @@ function processesNaming(dir: string): string[] {
   return out;
 }
 
-/** The QEMU processes whose command line names `dir` (the cloud's state directory). */
+/** Of those, the QEMU processes: their PIDs. */
 function qemuProcessesUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd.startsWith('/usr/bin/qemu-system') && cmd.includes(dir)) out.push(Number(pid));
-  }
-  return out;
+  return processesNaming(dir)
+    .filter((p) => p.split(' ')[1]!.startsWith('/usr/bin/qemu-system'))
+    .map((p) => Number(p.split(' ')[0]));
 }
 
 describe('all-in-one with hypervisor qemu: a real guest boots on a real network, answers on its floating IP, is deleted, and nothing is left', {

@@ -4,7 +4,7 @@ import { CEPH_CONF, rbdSecretUuid } from './ceph.js';
 import { apiProcesses } from './common.js';
 import type { CatalogContext } from './context.js';
 import { hostLibvirtLayout } from './libvirt-host.js';
-import { hostOvsLayout } from './ovs-host.js';
+import { hostHasDatapath, hostOvsLayout } from './ovs-host.js';
 
 /**
  * nova.conf. Compute nodes get their own copy without database credentials or token validation:
@@ -64,7 +64,7 @@ function processSections(ctx: CatalogContext, conf: IniDoc): void {
     });
   }
   if (hypervisorOf(ctx) === 'fake') conf.section('DEFAULT', { compute_driver: 'fake.FakeDriver' });
-  if (m && m.hypervisor !== 'fake') {
+  if (hostHasDatapath(ctx)) {
     // os-vif creates br-int and the guests' ports in the cloud's own Open vSwitch (ovs-host.ts),
     // not in the host's default database.
     conf.section('os_vif_ovs', { ovsdb_connection: `unix:${hostOvsLayout(ctx).dbSocket}` });

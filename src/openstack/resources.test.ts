@@ -7,8 +7,8 @@ import { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { OskError } from '../errors.js';
 import { OpenStackApiError } from './errors.js';
-import { OpenStackClient } from './index.js';
-import { FakeCloud, json, PROJECT_ID, USER_ID } from './testing/fake-cloud.js';
+import type { OpenStackClient } from './index.js';
+import { FakeCloud, fakeAdminClient, json, PROJECT_ID, USER_ID } from './testing/fake-cloud.js';
 
 let cloud: FakeCloud;
 let os: OpenStackClient;
@@ -16,16 +16,7 @@ const VOL = `/volume/v3/${PROJECT_ID}`;
 
 before(async () => {
   cloud = await FakeCloud.start();
-  os = new OpenStackClient({
-    auth: {
-      type: 'password',
-      authUrl: cloud.authUrl,
-      username: 'admin',
-      password: 'p',
-      scope: { project: { name: 'admin' } },
-    },
-    retryDelayMs: 1,
-  });
+  os = fakeAdminClient(cloud);
 });
 after(async () => {
   await os.close();

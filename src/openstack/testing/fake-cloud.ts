@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { OpenStackClient } from '../index.js';
 
 export const PROJECT_ID = 'f00dfeedf00dfeedf00dfeedf00dfeed';
 export const USER_ID = 'a11ceb0ba11ceb0ba11ceb0ba11ceb0b';
@@ -234,4 +235,18 @@ export class FakeCloud {
       },
     };
   }
+}
+
+/** osk's client as the fake cloud's admin (any password passes), retrying without delay. */
+export function fakeAdminClient(cloud: FakeCloud): OpenStackClient {
+  return new OpenStackClient({
+    auth: {
+      type: 'password',
+      authUrl: cloud.authUrl,
+      username: 'admin',
+      password: 'p',
+      scope: { project: { name: 'admin' } },
+    },
+    retryDelayMs: 1,
+  });
 }

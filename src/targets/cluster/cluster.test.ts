@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import type { OskError } from '../../errors.js';
-import { OpenStackClient } from '../../openstack/index.js';
-import { FakeCloud } from '../../openstack/testing/fake-cloud.js';
+import type { OpenStackClient } from '../../openstack/index.js';
+import { FakeCloud, fakeAdminClient } from '../../openstack/testing/fake-cloud.js';
 import { serveClusterApis, type ClusterCloudState } from '../../openstack/testing/fake-cluster-cloud.js';
 import { parseClusterFile } from '../../spec/load-cluster.js';
 import { SecretStore } from '../../state/secret-store.js';
@@ -60,16 +60,7 @@ beforeEach(async () => {
   await cloud?.stop();
   cloud = await FakeCloud.start();
   s = serveClusterApis(cloud);
-  os = new OpenStackClient({
-    auth: {
-      type: 'password',
-      authUrl: cloud.authUrl,
-      username: 'admin',
-      password: 'p',
-      scope: { project: { name: 'admin' } },
-    },
-    retryDelayMs: 1,
-  });
+  os = fakeAdminClient(cloud);
   storePath = join(dir, `${Math.random()}`, 'secrets.yaml');
 });
 after(async () => {

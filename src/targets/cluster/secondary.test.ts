@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import type { OskError } from '../../errors.js';
-import { OpenStackClient } from '../../openstack/index.js';
-import { FakeCloud } from '../../openstack/testing/fake-cloud.js';
+import type { OpenStackClient } from '../../openstack/index.js';
+import { FakeCloud, fakeAdminClient } from '../../openstack/testing/fake-cloud.js';
 import { serveClusterApis, type ClusterCloudState } from '../../openstack/testing/fake-cluster-cloud.js';
 import { parseClusterFile } from '../../spec/load-cluster.js';
 import { SecretStore } from '../../state/secret-store.js';
@@ -84,16 +84,7 @@ beforeEach(async () => {
   cloud = await FakeCloud.start();
   s = serveClusterApis(cloud);
   adminMade();
-  os = new OpenStackClient({
-    auth: {
-      type: 'password',
-      authUrl: cloud.authUrl,
-      username: 'admin',
-      password: 'p',
-      scope: { project: { name: 'admin' } },
-    },
-    retryDelayMs: 1,
-  });
+  os = fakeAdminClient(cloud);
   storePath = join(dir, `${Math.random()}`, 'secrets.yaml');
 });
 
