@@ -21,7 +21,16 @@ import {
   uwsgiIni,
 } from './common.js';
 import { catalogSection } from './nova-conf.js';
-import { CEPH_CONF, cephMounts, rbdSecretUuid } from './ceph.js';
+import { withHostCephEtc } from './ceph-host.js';
+import {
+  cephAfter,
+  cephConfPath,
+  cephMounts,
+  cephSettings,
+  hostCephEnabled,
+  RBD_PACKAGES,
+  rbdSecretUuid,
+} from './ceph.js';
 import { rowsEnv } from './script-input.js';
 import type { ComponentDef, ServiceDef } from './types.js';
 
@@ -82,7 +91,7 @@ function cinderConf(ctx: CatalogContext, backends: CinderBackend[]): IniDoc {
 
 /** [DEFAULT]: messaging, backends, backups and (in ha) the active/active cluster; on one host, its listeners. */
 function defaultSection(ctx: CatalogContext, conf: IniDoc, backends: CinderBackend[]): void {
-  const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
+  const ceph = cephSettings(ctx);
   const m = ctx.machine;
   const data = ctx.dataDir('cinder');
   conf.section('DEFAULT', {
@@ -97,8 +106,12 @@ function defaultSection(ctx: CatalogContext, conf: IniDoc, backends: CinderBacke
       ? 'cinder.backup.drivers.ceph.CephBackupDriver'
       : 'cinder.backup.drivers.posix.PosixBackupDriver',
     ...(ceph
-      ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: CEPH_CONF }
+      ? { backup_ceph_pool: ceph.pools.backups, backup_ceph_user: ceph.user, backup_ceph_conf: cephConfPath(ctx) }
       : { backup_posix_path: `${data}/backup` }),
+    // The scheduler sends a backup only to a backup service that has reported in, which it does
+    // first after this interval (60 s by default): on one host, backups made right after osk up
+    // would fail for a minute. 10 s is the least Cinder accepts.
+    ...(m && ceph ? { backup_driver_stats_polling_interval: 10 } : {}),
     ...(ctx.ha ? { cluster: `${ctx.name}-volume` } : {}),
   });
   if (m)
@@ -113,8 +126,8 @@ function defaultSection(ctx: CatalogContext, conf: IniDoc, backends: CinderBacke
 /** The volume driver of one backend: the test driver on a host without device-mapper, else RBD or LVM. */
 function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, string | boolean | IniEntry> {
   const storage = ctx.spec.storage;
-  const ceph = storage?.backend === 'ceph' ? storage.ceph : undefined;
-  if (ctx.machine?.volumeDriver === 'fake') {
+  const ceph = cephSettings(ctx);
+  if (ctx.machine && !hostCephEnabled(ctx)) {
     // No device-mapper on this host: Cinder's own test driver keeps the volume lifecycle
     // (create, attach, detach, delete) without storing data.
     // The test driver reports its backend as "fake" whatever the section says.
@@ -131,7 +144,7 @@ function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, s
       rbd_user: ceph.user,
       // Handed to nova-compute with each attachment: the libvirt secret holding the key.
       ...rbdSecretUuid(ctx),
-      rbd_ceph_conf: CEPH_CONF,
+      rbd_ceph_conf: cephConfPath(ctx),
       rbd_flatten_volume_from_snapshot: false,
       report_discard_supported: true,
     };
@@ -147,11 +160,10 @@ function backendSection(ctx: CatalogContext, b: CinderBackend): Record<string, s
 
 /** What the Cinder components share: config arguments, readiness and the schema they wait for. */
 function cinderParts(ctx: CatalogContext) {
-  const storage = ctx.spec.storage;
   return {
     ctx,
     user: ctx.spec.services?.cinder,
-    ceph: storage?.backend === 'ceph' ? storage.ceph : undefined,
+    ceph: cephSettings(ctx),
     m: ctx.machine,
     data: ctx.dataDir('cinder'),
     args: ['--config-file', '/etc/cinder/cinder.conf', '--config-dir', '/etc/cinder/cinder.conf.d'],
@@ -241,12 +253,16 @@ function daemon(
       timeoutSeconds: 10,
     },
     emptyDirs: [{ name: 'tmp', mountPath: '/var/lib/cinder/tmp' }],
-    after: [schema],
+    after: [schema, ...(part === 'scheduler' ? [] : cephAfter(ctx))],
     settings: ctx.settings(user?.[part], 'controlPlane', SIZES.worker),
     host: {
       kind: 'process',
-      command: [`cinder-${part}`, ...hostArgs],
-      packages: [`cinder-${part}`],
+      command:
+        part !== 'scheduler' && hostCephEnabled(ctx)
+          ? withHostCephEtc(ctx, cephSettings(ctx)!.user, [`cinder-${part}`, ...hostArgs])
+          : [`cinder-${part}`, ...hostArgs],
+      // RBD's Python bindings are Recommends of Debian's Cinder packages, which osk does not install.
+      packages: [`cinder-${part}`, ...(part !== 'scheduler' && hostCephEnabled(ctx) ? RBD_PACKAGES : [])],
       dirs: [`${data}/tmp`],
       ready: serviceUp(`cinder-${part}`),
     },
@@ -285,7 +301,7 @@ function daemons(p: CinderParts): ComponentDef[] {
             ],
             settings: ctx.settings(user?.backup, 'controlPlane', { ...SIZES.worker, haReplicas: 1 }),
           }),
-      ...(m?.volumeDriver === 'fake'
+      ...(m && !ceph
         ? { host: { kind: 'skip' as const, why: 'volumes of the fake driver hold no data to back up' } }
         : {}),
     }),
@@ -340,7 +356,7 @@ function volumeTypesJob(ctx: CatalogContext, backends: CinderBackend[]): Compone
       action: {
         volumeTypes: backends.map((b) => ({
           name: b.volumeType,
-          backend: m?.volumeDriver === 'fake' ? FAKE_BACKEND : b.name,
+          backend: m && !hostCephEnabled(ctx) ? FAKE_BACKEND : b.name,
           ...(b.qos ? { qos: Object.fromEntries(qosProperties(b)) } : {}),
         })),
       },

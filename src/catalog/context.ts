@@ -60,8 +60,6 @@ export interface HostMachine {
    * (catalog/ovs-host.ts). With fake, ports bind to a registered chassis and are not wired.
    */
   hypervisor: HostHypervisor;
-  /** Cinder's test driver: osk creates no volume group on a host. */
-  volumeDriver: 'fake';
   /** Root of the cloud's state (configs, data, logs, sockets). */
   stateDir: string;
   /** Directory of sockets and PID files. */

@@ -1,5 +1,5 @@
 /** Glance: image API with a file, RBD or (node-local) cache-backed store. */
-import { CEPH_CONF, cephMounts } from './ceph.js';
+import { cephAfter, cephConfPath, cephMounts, cephSettings, hostCephEnabled, RBD_PACKAGES } from './ceph.js';
 import type { CatalogContext } from './context.js';
 import {
   apiProbes,
@@ -20,7 +20,7 @@ type Ceph = NonNullable<NonNullable<CatalogContext['spec']['storage']>['ceph']>;
 type Cache = NonNullable<NonNullable<NonNullable<CatalogContext['spec']['storage']>['glance']>['cache']>;
 
 export function glance(ctx: CatalogContext): ServiceDef {
-  const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
+  const ceph = cephSettings(ctx);
   const cache = ctx.spec.storage?.glance?.cache;
   const internal = `http://${ctx.topology.host('glance-api')}:9292`;
   const data = ctx.dataDir('glance');
@@ -115,7 +115,7 @@ function glanceConf(ctx: CatalogContext, ceph: Ceph | undefined, cache: Cache | 
     conf.section('rbd', {
       rbd_store_pool: ceph.pools.images,
       rbd_store_user: ceph.user,
-      rbd_store_ceph_conf: CEPH_CONF,
+      rbd_store_ceph_conf: cephConfPath(ctx),
       rbd_store_chunk_size: 8,
     });
   else conf.section('file', { filesystem_store_datadir: `${data}/images` });
@@ -167,7 +167,10 @@ function glanceApi(
           ],
         }
       : {}),
-    after: [{ target: 'glance-db-sync', why: 'the API serves from the schema glance-db-sync brings to head' }],
+    after: [
+      { target: 'glance-db-sync', why: 'the API serves from the schema glance-db-sync brings to head' },
+      ...cephAfter(ctx),
+    ],
     runAsUser: 42424,
     nodeRole: 'controlPlane',
     // A file store on a ReadWriteOnce claim cannot be shared: one replica unless images are in Ceph.
@@ -175,7 +178,7 @@ function glanceApi(
     host: {
       kind: 'process',
       command: ['glance-api', ...hostArgs],
-      packages: ['glance-api'],
+      packages: ['glance-api', ...(hostCephEnabled(ctx) ? RBD_PACKAGES : [])],
       dirs: [`${data}/images`, `${data}/tmp`],
       ports: [9292],
       ready: { http: { port: 9292, path: '/healthcheck' } },

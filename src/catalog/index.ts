@@ -3,7 +3,7 @@
  * adding its module here; the planner and the targets need no change.
  */
 import type { CatalogContext } from './context.js';
-import { cephClient, cephClientEnabled } from './ceph.js';
+import { ceph, cephClientEnabled, hostCephEnabled } from './ceph.js';
 import { cinder } from './cinder.js';
 import { glance } from './glance.js';
 import { horizon } from './horizon.js';
@@ -26,7 +26,7 @@ const CATALOG: Entry[] = [
   { name: 'mariadb', build: mariadb, enabled: always },
   { name: 'rabbitmq', build: rabbitmq, enabled: always },
   { name: 'memcached', build: memcached, enabled: always },
-  { name: 'ceph', build: cephClient, enabled: cephClientEnabled },
+  { name: 'ceph', build: ceph, enabled: (c) => cephClientEnabled(c) || hostCephEnabled(c) },
   { name: 'ovn', build: ovn, enabled: (c) => c.enabled('neutron') },
   { name: 'keystone', build: keystone, enabled: (c) => c.enabled('keystone') },
   { name: 'glance', build: glance, enabled: (c) => c.enabled('glance') },

@@ -21,16 +21,12 @@
  * `qemu+unix:///system?socket=<state>/run/libvirt/libvirt-sock`.
  */
 import { OskError } from '../errors.js';
+import { withBindMounts } from './host-mounts.js';
 import { SIZES } from './common.js';
 import type { CatalogContext } from './context.js';
 import { hostHasDatapath, hostOvsLayout } from './ovs-host.js';
 import type { ComponentDef, ConfigBundleDef, HostDef } from './types.js';
-
-/** A directory libvirt's privileged daemons use, and the cloud's directory mounted over it. */
-interface Bind {
-  host: string;
-  own: string;
-}
+import type { Bind } from './host-mounts.js';
 
 export interface LibvirtLayout {
   /** Over /etc/libvirt: osk's libvirtd.conf, qemu.conf, virtlogd.conf; libvirt's domain XML. */
@@ -134,23 +130,8 @@ export function libvirtConfigTexts(l: LibvirtLayout): { libvirtd: string; qemu: 
   return { libvirtd: libvirtd.join('\n'), qemu: qemu.join('\n'), virtlogd: virtlogd.join('\n') };
 }
 
-/**
- * Mounts each directory pair ("own" over "host") and replaces itself with the program after
- * `--`. A host mount point that is missing (/run/libvirt exists only once a libvirtd ran) is made
- * as libvirt makes it (empty, 0755) and left there: an empty directory changes nothing for the
- * host's own libvirt. A constant: the paths are its arguments, always expanded quoted.
- */
-const MOUNT_AND_EXEC =
-  'set -eu; while [ "$1" != -- ]; do [ -d "$2" ] || mkdir -m 0755 -p "$2"; mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
-
 function inNamespace(l: LibvirtLayout, program: string[]): string[] {
-  return [
-    ...['unshare', '--mount', '--propagation', 'slave', '--'],
-    ...['sh', '-c', MOUNT_AND_EXEC, 'osk-libvirt-mounts'],
-    ...l.binds.flatMap((b) => [b.own, b.host]),
-    '--',
-    ...program,
-  ];
+  return withBindMounts('osk-libvirt-mounts', l.binds, program);
 }
 
 export interface LibvirtDaemon {

@@ -1,6 +1,6 @@
 /** nova.conf of the control plane and of the compute nodes, and Keystone catalog lookups. */
 import type { IniDoc } from '../config/ini.js';
-import { CEPH_CONF, rbdSecretUuid } from './ceph.js';
+import { cephConfPath, cephSettings, rbdSecretUuid } from './ceph.js';
 import { apiProcesses } from './common.js';
 import type { CatalogContext } from './context.js';
 import { hostLibvirtLayout } from './libvirt-host.js';
@@ -116,7 +116,7 @@ function clientSections(ctx: CatalogContext, conf: IniDoc): void {
 
 /** Conductor and scheduler workers, consoles and the hypervisor. */
 function workerSections(ctx: CatalogContext, conf: IniDoc): void {
-  const ceph = ctx.spec.storage?.backend === 'ceph' ? ctx.spec.storage.ceph : undefined;
+  const ceph = cephSettings(ctx);
   const m = ctx.machine;
   const workers = m ? 1 : ctx.ha ? 4 : 2;
   conf.section('conductor', { workers });
@@ -143,7 +143,7 @@ function workerSections(ctx: CatalogContext, conf: IniDoc): void {
       ? {
           images_type: 'rbd',
           images_rbd_pool: ceph.pools.vms,
-          images_rbd_ceph_conf: CEPH_CONF,
+          images_rbd_ceph_conf: cephConfPath(ctx),
           rbd_user: ceph.user,
           ...rbdSecretUuid(ctx),
         }

@@ -3,7 +3,7 @@
  * DaemonSets on compute nodes (a second pair on GPU nodes when they are declared); jobs for the
  * schema and cells (cell0 and cell1) and for host discovery.
  */
-import { cephMounts, cephTraffic, libvirtCephSecret } from './ceph.js';
+import { cephAfter, cephMounts, cephTraffic, hostCephEnabled, libvirtCephSecret, RBD_PACKAGES } from './ceph.js';
 import type { CatalogContext, HostHypervisor } from './context.js';
 import { hostVirtlogd, libvirtBundle, libvirtHost } from './libvirt-host.js';
 import { hostHasDatapath } from './ovs-host.js';
@@ -328,6 +328,7 @@ function novaCompute(
       ...(ctx.enabled('neutron')
         ? [{ target: `ovn-controller${suffix}`, why: 'instance ports are bound by the local ovn-controller' }]
         : []),
+      ...cephAfter(ctx, { libvirt: true }),
     ],
     ...node,
     settings: ctx.settings(user?.compute, role, { cpu: '250m', memory: '512Mi', memoryLimit: '4Gi' }),
@@ -337,7 +338,7 @@ function novaCompute(
             kind: 'process' as const,
             command: ['nova-compute', ...hostComputeArgs],
             dirs: [`${ctx.dataDir('nova')}/tmp`, `${ctx.dataDir('nova')}/instances`],
-            packages: ['nova-compute', ...computeFlavour(m.hypervisor)],
+            packages: ['nova-compute', ...computeFlavour(m.hypervisor), ...(hostCephEnabled(ctx) ? RBD_PACKAGES : [])],
             ready: {
               sql: {
                 query: `SELECT COUNT(*) FROM nova.compute_nodes WHERE host = '${m.hostname}' AND deleted = 0`,

@@ -119,7 +119,7 @@ interface SidecarDef {
 }
 
 /** An explicit ordering edge that no config value expresses (e.g. "schema before API"). */
-interface AfterDef {
+export interface AfterDef {
   target: string;
   why: string;
 }

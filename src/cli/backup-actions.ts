@@ -21,6 +21,7 @@ import { prepare, type KubeTarget } from './kube-actions.js';
 import { machine } from './output.js';
 import { createReporter } from './progress.js';
 import { readCloud } from './read-cloud.js';
+import { kubernetesTargetProblems } from '../targets/kubernetes/target-rules.js';
 
 type Output = 'text' | 'json' | 'yaml';
 
@@ -62,7 +63,11 @@ interface RestoreOptions extends KubeTarget {
 
 export async function restore(opts: RestoreOptions, io: Io): Promise<void> {
   if (opts.filename) {
-    await restoreOnKubernetes(await readCloud(opts.filename, io), { ...opts, filename: opts.filename }, io);
+    await restoreOnKubernetes(
+      await readCloud(opts.filename, io, kubernetesTargetProblems),
+      { ...opts, filename: opts.filename },
+      io,
+    );
     return;
   }
   await restoreAllInOne(opts, io);

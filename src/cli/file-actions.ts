@@ -14,6 +14,7 @@ import { machine } from './output.js';
 import { expectSecretStore } from './paths.js';
 import { planJson, planText } from './plan-output.js';
 import { readAnyFile, readCloud } from './read-cloud.js';
+import { kubernetesTargetProblems } from '../targets/kubernetes/target-rules.js';
 import { writeRenderDir } from './render-dir.js';
 
 type Output = 'text' | 'json' | 'yaml';
@@ -104,7 +105,7 @@ interface RenderOptions {
 }
 
 export async function renderCloud(opts: RenderOptions, io: Io): Promise<void> {
-  const file = await readCloud(opts.filename, io);
+  const file = await readCloud(opts.filename, io, kubernetesTargetProblems);
   const storePath = opts.secretsFile ?? secretStorePath(file.metadata.name);
   await expectSecretStore(storePath, opts.secretsFile);
   const store = await SecretStore.open(storePath, file.metadata.name);

@@ -25,6 +25,7 @@ import { machine } from './output.js';
 import { expectSecretStore } from './paths.js';
 import { createReporter } from './progress.js';
 import { readCloud } from './read-cloud.js';
+import { kubernetesTargetProblems } from '../targets/kubernetes/target-rules.js';
 
 /** --kubeconfig and --context (options.ts). */
 export interface KubeTarget {
@@ -61,7 +62,7 @@ interface ApplyOptions extends KubeTarget {
 }
 
 export async function apply(opts: ApplyOptions, io: Io): Promise<void> {
-  const file = await readCloud(opts.filename, io);
+  const file = await readCloud(opts.filename, io, kubernetesTargetProblems);
   const { store, api } = await prepare(file, opts);
   const t0 = Date.now();
   const first = render(file, store);
@@ -118,7 +119,7 @@ interface DiffOptions extends KubeTarget {
 }
 
 export async function diff(opts: DiffOptions, io: Io): Promise<void> {
-  const file = await readCloud(opts.filename, io);
+  const file = await readCloud(opts.filename, io, kubernetesTargetProblems);
   const { store, api } = await prepare(file, opts);
   const { model, groups } = render(file, store);
   const d = await kubeDiff(model, groups, api, {
@@ -137,7 +138,7 @@ interface DestroyOptions extends KubeTarget {
 }
 
 export async function destroy(opts: DestroyOptions, io: Io): Promise<void> {
-  const file = await readCloud(opts.filename, io);
+  const file = await readCloud(opts.filename, io, kubernetesTargetProblems);
   const { store, api } = await prepare(file, opts);
   const { model } = render(file, store);
   if (!opts.yes) {

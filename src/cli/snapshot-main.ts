@@ -34,6 +34,7 @@ const PLACEHOLDER: Record<SecretDef['kind'], string> = {
   'fernet-key': `${'f'.repeat(43)}=`,
   token: 't'.repeat(48),
   uuid: '00000000-0000-4000-8000-000000000000',
+  'cephx-key': `AQ${'A'.repeat(36)}==`,
 };
 
 /** A secret store at `path` holding a placeholder for every credential the cloud file needs. */

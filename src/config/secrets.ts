@@ -8,8 +8,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 export interface SecretDef {
   /** Key in the secret store, e.g. "nova-db-password". */
   name: string;
-  /** `uuid`: an identifier other programs must agree on (libvirt's Ceph secret), stable like a credential. */
-  kind: 'password' | 'fernet-key' | 'token' | 'uuid';
+  /**
+   * `uuid`: an identifier other programs must agree on (libvirt's Ceph secret), stable like a
+   * credential. `cephx-key`: a Ceph entity's secret key (the one-host Ceph, catalog/ceph-host.ts).
+   */
+  kind: 'password' | 'fernet-key' | 'token' | 'uuid' | 'cephx-key';
   /** The Kubernetes Secret and key it is rendered into. */
   k8sSecret: string;
   key: string;
@@ -44,6 +47,22 @@ export function fernetKey(): string {
   return `${randomBytes(32).toString('base64url')}=`;
 }
 
+/**
+ * A cephx secret as Ceph encodes it (CryptoKey: type u16 = 1 for AES, creation time as u32
+ * seconds and u32 nanoseconds, length u16 = 16, then 16 random bytes; little-endian), in base64:
+ * what `ceph-authtool --gen-print-key` prints. Made here so the key is in osk's store from the
+ * start, like every other credential, rather than read back from a Ceph tool.
+ */
+export function cephxKey(now = Date.now()): string {
+  const key = Buffer.alloc(28);
+  key.writeUInt16LE(1, 0);
+  key.writeUInt32LE(Math.floor(now / 1000), 2);
+  key.writeUInt32LE(0, 6);
+  key.writeUInt16LE(16, 10);
+  randomBytes(16).copy(key, 12);
+  return key.toString('base64');
+}
+
 export function generate(kind: SecretDef['kind']): string {
   switch (kind) {
     case 'password':
@@ -54,5 +73,7 @@ export function generate(kind: SecretDef['kind']): string {
       return randomToken(48);
     case 'uuid':
       return randomUUID();
+    case 'cephx-key':
+      return cephxKey();
   }
 }

@@ -144,7 +144,6 @@ function hostPackages(file: CloudFile): Map<ImageKey, Set<string>> {
     machine: {
       hostname: 'image',
       hypervisor: 'fake',
-      volumeDriver: 'fake',
       stateDir: '/var/lib/osk',
       runDir: '/run/osk',
       logDir: '/var/log/osk',

@@ -16,7 +16,14 @@ export const storageSchema = z.strictObject({
     .describe('Block storage for Cinder and Glance: ceph (RBD pools), lvm, or local files'),
   ceph: z
     .strictObject({
-      monitors: z.array(monitorAddress).min(1).max(16).describe('Ceph monitors as host[:port]'),
+      monitors: z
+        .array(monitorAddress)
+        .min(1)
+        .max(16)
+        .optional()
+        .describe(
+          'Monitors of an existing Ceph cluster as host[:port] (osk apply); left out, osk up runs a cluster of its own',
+        ),
       user: simpleName('a cephx user name').default('cinder'),
       keyringSecret: k8sName
         .default('ceph-client-keyring')
@@ -81,17 +88,6 @@ export const storageSchema = z.strictObject({
 });
 
 type StorageSpec = z.output<typeof storageSchema>;
-
-export function cephProblems(storage: StorageSpec | undefined): Problem[] {
-  if (storage?.backend !== 'ceph' || storage.ceph) return [];
-  return [
-    {
-      path: ['spec', 'storage', 'ceph'],
-      message: 'storage.backend is ceph but storage.ceph is missing',
-      hint: 'add storage.ceph.monitors: [host:6789, …]',
-    },
-  ];
-}
 
 /** Each Cinder backend has its own name and its own volume type. */
 export function cinderBackendProblems(storage: StorageSpec | undefined): Problem[] {

@@ -27,7 +27,7 @@ import { gpuProblems, nodesSchema } from './schema-nodes.js';
 import { backupSchema, monitoringSchema } from './schema-operations.js';
 import { type Problem, type componentSchema, dnsLabel, ownLabelRefusal, resourceProblems } from './schema-parts.js';
 import { horizonProblems, keyRotationProblems, octaviaProblems, servicesSchema } from './schema-services.js';
-import { cephProblems, cinderBackendProblems, storageSchema } from './schema-storage.js';
+import { cinderBackendProblems, storageSchema } from './schema-storage.js';
 
 export const API_VERSION = 'osk.dev/v1alpha1';
 export const KIND = 'Cloud';
@@ -128,7 +128,6 @@ export function crossFieldProblems(file: CloudFile): Problem[] {
   return [
     ...imageSourceProblems(s),
     ...quorumProblems(s.infra),
-    ...cephProblems(s.storage),
     ...horizonProblems(s.services, s.endpoints?.publicDomain),
     ...octaviaProblems(s.services),
     ...tlsProblems(s.endpoints),

@@ -114,6 +114,14 @@ const HOST_CLOUDS: { name: string; yaml: string; hypervisor?: HostHypervisor }[]
     yaml: DEFAULT_CLOUD_YAML.replace('  services:\n', '  services:\n    nova:\n      hypervisor: qemu\n'),
     hypervisor: 'qemu',
   },
+  {
+    name: "all-in-one: libvirt driver and the cloud's own Ceph (RBD volumes, images, disks; Ceph backups)",
+    yaml: DEFAULT_CLOUD_YAML.replace(
+      '  services:\n',
+      '  storage:\n    backend: ceph\n  services:\n    nova:\n      hypervisor: qemu\n',
+    ),
+    hypervisor: 'qemu',
+  },
 ];
 
 export interface Case {

@@ -25,10 +25,10 @@ import { runCommand } from '../../run-command.js';
 import { hostTopology } from './topology.js';
 
 /**
- * The model of the all-in-one cloud: Zed configs, loopback, Cinder's fake backend, and the
- * hypervisor `osk up` chose (hypervisor-choice.ts): Nova's fake driver, or its libvirt driver
- * with the cloud's private libvirtd. Real volumes would need a volume group, and wired ports an
- * Open vSwitch datapath; osk up runs neither yet.
+ * The model of the all-in-one cloud: Zed configs, loopback, and the hypervisor `osk up` chose
+ * (hypervisor-choice.ts): Nova's fake driver, or its libvirt driver with the cloud's private
+ * libvirtd, Open vSwitch and ovn-controller. Volumes: Cinder's fake backend, or with
+ * spec.storage.backend ceph a Ceph cluster of the cloud's own (catalog/ceph-host.ts).
  */
 export function localModel(
   file: CloudFile,
@@ -40,7 +40,6 @@ export function localModel(
   const topology = hostTopology(paths, {
     hostname: facts.hostname,
     hypervisor,
-    volumeDriver: 'fake',
     root: facts.root,
   });
   return buildModel(file, { topology, secrets: secret, release: 'zed' });
