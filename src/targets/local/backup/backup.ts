@@ -190,6 +190,16 @@ export async function backupCloud(cloud: string, o: { to?: string; log: Log; now
   const t0 = Date.now();
   const paths = statePaths(cloud);
   const file = await readSavedCloudFile(paths.root);
+  if (file.spec.storage?.backend === 'ceph')
+    // A backup without the cluster's data would restore image and volume rows whose data is gone:
+    // refused rather than written and called restorable.
+    throw new OskError(
+      `cloud ${cloud} keeps its images, volumes and instance disks in its own Ceph cluster, which osk backup does not copy yet: a backup of it could not be restored`,
+      {
+        exitCode: ExitCode.invalidInput,
+        hint: "back volumes up with Cinder (openstack volume backup create: into the cluster's backups pool); osk backup covers clouds with storage.backend local",
+      },
+    );
   await requireRunning(cloud, sock(paths));
 
   const useDefault = !o.to;
