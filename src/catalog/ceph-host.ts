@@ -16,7 +16,7 @@
  */
 import { SIZES } from './common.js';
 import type { CatalogContext } from './context.js';
-import type { ComponentDef, ConfigBundleDef, HostDef } from './types.js';
+import type { AfterDef, ComponentDef, ConfigBundleDef, HostDef } from './types.js';
 import type { SecretDef } from '../config/secrets.js';
 import { withBindMounts } from './host-mounts.js';
 import { confLines } from './text-files.js';
@@ -105,7 +105,7 @@ export function hostCephLayout(ctx: CatalogContext, user: string): HostCephLayou
 }
 
 /** ceph.conf of the one-host cluster: every path in the state directory, nothing from /etc/ceph. */
-export function hostCephConf(l: HostCephLayout, fsid: string, user: string): string {
+function hostCephConf(l: HostCephLayout, fsid: string, user: string): string {
   const daemonLogs = ['log_to_file = false', 'log_to_stderr = true', 'err_to_stderr = true'];
   return confLines('ceph.conf', [
     '# Written by osk: the Ceph cluster of one all-in-one cloud (src/catalog/ceph-host.ts).',
@@ -243,12 +243,11 @@ interface HostCephSettings {
   pools: { volumes: string; images: string; backups: string; vms: string };
 }
 
-/** mon, mgr, osd and the pools step of the one-host cluster, in that order. */
-export function hostCephComponents(ctx: CatalogContext, ceph: HostCephSettings): ComponentDef[] {
-  const l = hostCephLayout(ctx, ceph.user);
-  const s = HOST_CEPH_SECRETS;
-  const packages = ['ceph-common'];
-  const component = (id: string, host: HostDef, after: ComponentDef['after'] = []): ComponentDef => ({
+const PACKAGES = ['ceph-common'];
+
+/** A program or step of the cluster as a component: it exists on one host only. */
+function cephComponent(ctx: CatalogContext, id: string, host: HostDef, after: AfterDef[] = []): ComponentDef {
+  return {
     id,
     service: 'ceph',
     part: id.slice('ceph-'.length),
@@ -260,14 +259,18 @@ export function hostCephComponents(ctx: CatalogContext, ceph: HostCephSettings):
     settings: ctx.settings(undefined, 'controlPlane', SIZES.worker),
     after,
     host,
-  });
-  const mon = component('ceph-mon', {
+  };
+}
+
+function monHost(ctx: CatalogContext, l: HostCephLayout): HostDef {
+  const s = HOST_CEPH_SECRETS;
+  return {
     kind: 'process',
     command: [
       ...['sh', '-c', MON_SCRIPT, 'osk-ceph-mon', l.conf, DAEMON_ID, `${l.data}/mon/ceph-${DAEMON_ID}`, MON_ADDRS],
       ...[ctx.secret(s.fsid.name), l.monKey, l.adminKey],
     ],
-    packages: [...packages, 'ceph-mon'],
+    packages: [...PACKAGES, 'ceph-mon'],
     dirs: [l.data, `${l.data}/mon`, `${l.data}/keys`, l.run],
     files: [
       { path: l.monKey, secret: s.mon.name, mode: 0o600 },
@@ -275,57 +278,60 @@ export function hostCephComponents(ctx: CatalogContext, ceph: HostCephSettings):
     ],
     ports: [3300, 6789],
     ready: { exec: admin(l, 'mon', 'stat') },
-  });
-  const mgr = component(
-    'ceph-mgr',
-    {
-      kind: 'process',
-      command: ['sh', '-c', MGR_SCRIPT, 'osk-ceph-mgr', l.conf, DAEMON_ID, `${l.data}/mgr/ceph-${DAEMON_ID}`],
-      packages: [...packages, 'ceph-mgr'],
-      dirs: [`${l.data}/mgr`],
-      ready: {
-        exec: ['sh', '-c', '"$@" mgr stat | grep -q \'"available": true\'', 'osk-ceph-mgr-ready', ...admin(l)],
-      },
-    },
-    [{ target: 'ceph-mon', why: 'the manager gets its key from the monitor and reports to it' }],
-  );
-  const osd = component(
-    'ceph-osd',
-    {
-      kind: 'process',
-      command: ['sh', '-c', OSD_SCRIPT, 'osk-ceph-osd', l.conf, `${l.data}/osd`],
-      packages: [...packages, 'ceph-osd'],
-      dirs: [`${l.data}/osd`],
-      ready: {
-        exec: [
-          'sh',
-          '-c',
-          '"$@" osd stat -f json | grep -q \'"num_up_osds":[1-9]\'',
-          'osk-ceph-osd-ready',
-          ...admin(l),
-        ],
-      },
-    },
-    [{ target: 'ceph-mon', why: 'the OSD gets its id and key from the monitor' }],
-  );
-  const pools = component(
-    'ceph-pools',
-    {
-      kind: 'step',
-      command: [
-        ...['sh', '-c', POOLS_SCRIPT, 'osk-ceph-pools', l.conf, ceph.user, l.clientKeyring],
-        ...[...new Set(Object.values(ceph.pools))],
-      ],
-      secretEnv: { CLIENT_KEY: s.client.name },
-      packages,
-      files: [{ path: l.clientKey, secret: s.client.name, mode: 0o600 }],
-    },
-    [
+  };
+}
+
+function mgrHost(l: HostCephLayout): HostDef {
+  return {
+    kind: 'process',
+    command: ['sh', '-c', MGR_SCRIPT, 'osk-ceph-mgr', l.conf, DAEMON_ID, `${l.data}/mgr/ceph-${DAEMON_ID}`],
+    packages: [...PACKAGES, 'ceph-mgr'],
+    dirs: [`${l.data}/mgr`],
+    ready: { exec: ['sh', '-c', '"$@" mgr stat | grep -q \'"available": true\'', 'osk-ceph-mgr-ready', ...admin(l)] },
+  };
+}
+
+function osdHost(l: HostCephLayout): HostDef {
+  const up = '"$@" osd stat -f json | grep -q \'"num_up_osds":[1-9]\'';
+  return {
+    kind: 'process',
+    command: ['sh', '-c', OSD_SCRIPT, 'osk-ceph-osd', l.conf, `${l.data}/osd`],
+    packages: [...PACKAGES, 'ceph-osd'],
+    dirs: [`${l.data}/osd`],
+    ready: { exec: ['sh', '-c', up, 'osk-ceph-osd-ready', ...admin(l)] },
+  };
+}
+
+function poolsHost(l: HostCephLayout, ceph: HostCephSettings): HostDef {
+  const client = HOST_CEPH_SECRETS.client.name;
+  return {
+    kind: 'step',
+    command: [
+      ...['sh', '-c', POOLS_SCRIPT, 'osk-ceph-pools', l.conf, ceph.user, l.clientKeyring],
+      ...[...new Set(Object.values(ceph.pools))],
+    ],
+    secretEnv: { CLIENT_KEY: client },
+    packages: PACKAGES,
+    files: [{ path: l.clientKey, secret: client, mode: 0o600 }],
+  };
+}
+
+/** mon, mgr, osd and the pools step of the one-host cluster, in that order. */
+export function hostCephComponents(ctx: CatalogContext, ceph: HostCephSettings): ComponentDef[] {
+  const l = hostCephLayout(ctx, ceph.user);
+  return [
+    cephComponent(ctx, 'ceph-mon', monHost(ctx, l)),
+    cephComponent(ctx, 'ceph-mgr', mgrHost(l), [
+      { target: 'ceph-mon', why: 'the manager gets its key from the monitor and reports to it' },
+    ]),
+    cephComponent(ctx, 'ceph-osd', osdHost(l), [
+      { target: 'ceph-mon', why: 'the OSD gets its id and key from the monitor' },
+    ]),
+    cephComponent(ctx, 'ceph-pools', poolsHost(l, ceph), [
       { target: 'ceph-osd', why: 'a pool is usable once an OSD holds its placement groups' },
       { target: 'ceph-mgr', why: 'rbd pool init and pool statistics go through the manager' },
-    ],
-  );
-  return [mon, mgr, osd, pools];
+    ]),
+  ];
 }
 
 export function hostCephBundle(ctx: CatalogContext, user: string): ConfigBundleDef {
