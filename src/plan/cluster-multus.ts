@@ -46,7 +46,7 @@ export interface NetworkAttachmentDefinition {
 /** The CNI version of the configuration: 1.0.0, which the plugins since v1.0.0 read. */
 const CNI_VERSION = '1.0.0';
 
-export const attachmentName = (a: Pick<SecondaryAttachment, 'network' | 'node'>): string => `${a.network}-${a.node}`;
+const attachmentName = (a: Pick<SecondaryAttachment, 'network' | 'node'>): string => `${a.network}-${a.node}`;
 
 /** The CNI configuration list of one attachment, as Multus hands it to the plugins. */
 export function cniConfig(a: SecondaryAttachment): Record<string, unknown> {

@@ -58,7 +58,7 @@ export const ownSecurityGroup = z.strictObject({
     ),
 });
 
-export const secondaryNetwork = z.strictObject({
+const secondaryNetwork = z.strictObject({
   name: k8sLabelName(30).describe(
     "Name of this secondary network: the suffix of each node's port (osk-<cluster>-<role>-<n>-<name>) and the prefix of its NetworkAttachmentDefinitions (<name>-<node>)",
   ),

@@ -51,7 +51,7 @@ export function filtered(items: Obj[], r: Recorded, ignore: string[] = []): Obj[
   );
 }
 
-export function addressIn(s: ClusterCloudState, subnet: Obj): string {
+function addressIn(s: ClusterCloudState, subnet: Obj): string {
   const base = String(subnet.cidr).split('/')[0]!.split('.').slice(0, 3).join('.');
   const used = new Set(s.ports.flatMap((p) => (p.fixed_ips as { ip_address: string }[]).map((f) => f.ip_address)));
   for (let i = 2; i < 255; i++) if (!used.has(`${base}.${i}`)) return `${base}.${i}`;
