@@ -94,7 +94,7 @@ if (blob) {
   // The young generation starts at 4 MB: small enough that its scavenges keep the old generation
   // (the snapshot's ~11 MB) below the size at which V8 starts marking it, which with 8 or 16 MB
   // it did, and one full mark of the heap cost a render 13 ms; large enough that a render of the
-  // ha example needs only five scavenges of about 1 ms. About 10 ms less CPU than with 16 MB.
+  // ha example needs three scavenges of 1-3 ms. About 10 ms less CPU than with 16 MB.
   const v8 = ['--single-threaded', '--min-semi-space-size=4', '--invocation-count-for-turbofan=20000'];
   // Node reads the blob (10 MB) into one buffer and copies it into another for V8: 5000 pages of
   // 4 KiB, each zeroed and mapped on its first touch, were about a third of the page faults of a
