@@ -7,20 +7,25 @@
 // Kept fast (issue 13): `osk --version` reads only dist/version.js, the CLI loads what a verb
 // does only when that verb runs (src/cli/main.ts), dist/ is a bundle (scripts/build.ts), and
 // validate, plan and render start from a V8 startup snapshot (scripts/snapshot.ts).
-import { spawnSync } from 'node:child_process';
-import module, { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+//
+// This file is CommonJS (bin/package.json), the rest of osk ES modules, which it imports: every
+// command starts here, and Node starts a CommonJS file about 7 ms of CPU sooner than an ES module
+// importing the same built-ins (no module graph to link, no namespace per built-in); for a
+// render from the snapshot that was a twentieth of its CPU.
+'use strict';
+// Built-ins Node has loaded already at start: the others are required where they are used.
+const { existsSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
 
 const args = process.argv.slice(2);
 const oldNode = Number(process.versions.node.split('.')[0]) < 22;
-const built = (path) => new URL(`../dist/${path}`, import.meta.url);
+const built = (path) => join(__dirname, '..', 'dist', path);
+/** Imports an ES module of dist/. */
+const load = (path) => import(pathToFileURL(built(path)).href);
 
 /** Run this script again, with the same arguments, on the Node 22 of the npm `node` package; its exit code. */
 function onNode22() {
-  const require = createRequire(import.meta.url);
   let bundled;
   try {
     bundled = require.resolve('node/bin/node');
@@ -33,7 +38,7 @@ function onNode22() {
     );
     return 1;
   }
-  const r = spawnSync(bundled, [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
+  const r = require('node:child_process').spawnSync(bundled, [__filename, ...args], { stdio: 'inherit' });
   return r.status ?? 1;
 }
 
@@ -51,7 +56,7 @@ function snapshot() {
     return undefined;
   try {
     const meta = JSON.parse(readFileSync(built('snapshot/snapshot.json'), 'utf8'));
-    const blob = fileURLToPath(built('snapshot/osk.blob'));
+    const blob = built('snapshot/osk.blob');
     const same = meta.node === process.version && meta.arch === process.arch && meta.platform === process.platform;
     return same && existsSync(blob) ? blob : undefined;
   } catch {
@@ -61,7 +66,7 @@ function snapshot() {
 
 /** `osk --version` on its own, without loading the CLI. Any other spelling goes through it and prints the same. */
 async function printVersion() {
-  const { VERSION } = await import(built('version.js').href);
+  const { VERSION } = await load('version.js');
   // As the CLI does: a reader that closed the pipe early is no failure (see src/cli/main.ts).
   process.stdout.on('error', (e) => {
     if (e.code === 'EPIPE') process.exit(0);
@@ -76,21 +81,33 @@ const blob = snapshot();
 // without compiling the bundle again: beside osk's other caches, in the user's cache directory.
 // (A snapshot holds its compiled code itself.)
 if (!blob)
-  module.enableCompileCache?.(
-    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'osk', 'node-compile-cache'),
+  require('node:module').enableCompileCache?.(
+    join(process.env.XDG_CACHE_HOME || join(require('node:os').homedir(), '.cache'), 'osk', 'node-compile-cache'),
   );
 if (blob) {
   // This process becomes that Node started from the snapshot: same pid, streams and exit code.
   // V8 is tuned for programs that run long enough to repay optimising. A command of a fraction of
-  // a second spends less CPU with V8 on one thread (no background compiling or GC helpers), a
-  // young generation that holds the render without collecting it again and again, and TurboFan
-  // only for functions called 20000 times rather than 3000 (Maglev's quicker code serves until
-  // then): compiling with TurboFan was a fifth of a render's instructions, most of it for
+  // a second spends less CPU with V8 on one thread (no background compiling or GC helpers), and
+  // TurboFan only for functions called 20000 times rather than 3000 (Maglev's quicker code serves
+  // until then): compiling with TurboFan was a fifth of a render's instructions, most of it for
   // functions that then ran a few milliseconds. Issue 13: about 8% and 16% less CPU for render.
-  const v8 = ['--single-threaded', '--min-semi-space-size=16', '--invocation-count-for-turbofan=20000'];
-  process.execve(process.execPath, [process.execPath, ...v8, '--snapshot-blob', blob, ...args]);
+  // The young generation starts at 4 MB: small enough that its scavenges keep the old generation
+  // (the snapshot's ~11 MB) below the size at which V8 starts marking it, which with 8 or 16 MB
+  // it did, and one full mark of the heap cost a render 13 ms; large enough that a render of the
+  // ha example needs three scavenges of 1-3 ms. About 10 ms less CPU than with 16 MB.
+  const v8 = ['--single-threaded', '--min-semi-space-size=4', '--invocation-count-for-turbofan=20000'];
+  // Node reads the blob (10 MB) into one buffer and copies it into another for V8: 5000 pages of
+  // 4 KiB, each zeroed and mapped on its first touch, were about a third of the page faults of a
+  // render. Asked to (its hugetlb tunable), glibc's malloc advises the kernel to back such large
+  // buffers with transparent huge pages where it offers them: 6-9 ms less CPU for a render
+  // (issue 13). Not over tunables the user set; the file verbs start no other program.
+  const env =
+    process.env.GLIBC_TUNABLES === undefined
+      ? { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }
+      : process.env;
+  process.execve(process.execPath, [process.execPath, ...v8, '--snapshot-blob', blob, ...args], env);
 } else if (args.length === 1 && args[0] === '--version' && existsSync(built('version.js'))) {
-  await printVersion();
+  void printVersion();
 } else if (oldNode && (args[0] === 'supervise' || !existsSync(built('cli/main.js')))) {
   // The supervisor is all work; and unbuilt, Node 22 says what is missing.
   process.exit(onNode22());
@@ -100,9 +117,9 @@ if (blob) {
 } else if (args[0] === 'supervise') {
   // The per-cloud supervisor daemon loads only what it needs (not the CLI, schemas and models):
   // it lives as long as the cloud, so its memory counts.
-  const { supervisorMain } = await import(built('targets/local/supervisor-main.js').href);
-  await supervisorMain(args.slice(1));
+  void load('targets/local/supervisor-main.js').then(({ supervisorMain }) => supervisorMain(args.slice(1)));
 } else {
-  const { main } = await import(built('cli/main.js').href);
-  process.exitCode = await main(args, undefined, oldNode ? onNode22 : undefined);
+  void load('cli/main.js').then(async ({ main }) => {
+    process.exitCode = await main(args, undefined, oldNode ? onNode22 : undefined);
+  });
 }

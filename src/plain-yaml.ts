@@ -99,11 +99,37 @@ function spellsAnotherType(value: string): boolean {
 }
 
 /**
+ * How the keys and one-line string values already seen are written. A render writes a few
+ * hundred distinct short strings tens of thousands of times (`name`, `metadata`, `app.kubernetes.io/name`,
+ * `TCP`...), and deciding how to write one takes a few regular expressions (issue 13: about a
+ * third of the writer's CPU). Only short strings are kept, and a map that grows past its bound
+ * starts again, so a process that writes many files holds little.
+ */
+const KEYS = new Map<string, string>();
+const TOP_LEVEL_KEYS = new Map<string, string>();
+const VALUES = new Map<string, string>();
+const REMEMBERED_LENGTH = 80;
+const REMEMBERED_ENTRIES = 4096;
+
+function remember(seen: Map<string, string>, value: string, written: string): string {
+  if (value.length > REMEMBERED_LENGTH) return written;
+  if (seen.size >= REMEMBERED_ENTRIES) seen.clear();
+  seen.set(value, written);
+  return written;
+}
+
+/**
  * A mapping key, on one line: plain when YAML reads it back as this string, else quoted (double
  * quotes when it spans lines). `topLevel`: a key of the document's own mapping, where a line
  * starting `---`, `...` or `%` would end the document.
  */
 function key(value: string, topLevel: boolean): string {
+  const seen = topLevel ? TOP_LEVEL_KEYS : KEYS;
+  const written = seen.get(value);
+  return written ?? remember(seen, value, newKey(value, topLevel));
+}
+
+function newKey(value: string, topLevel: boolean): string {
   if (SIMPLE.test(value) && !spellsAnotherType(value)) return value;
   if (value.includes('\n') || NEEDS_ESCAPES.test(value)) return doubleQuoted(value);
   if (PLAIN_FORBIDDEN.test(value) || spellsAnotherType(value) || value === '<<') return quoted(value);
@@ -152,6 +178,16 @@ function literalBlock(value: string, indent: string): string {
 
 /** A string value whose content lines, if any, are indented by `indent`. */
 function scalarString(value: string, indent: string): string {
+  if (value.length > REMEMBERED_LENGTH) return newScalarString(value, indent);
+  const written = VALUES.get(value);
+  if (written !== undefined) return written;
+  // A one-line string is written the same at any indent; a multi-line one is not kept.
+  return value.includes('\n')
+    ? newScalarString(value, indent)
+    : remember(VALUES, value, newScalarString(value, indent));
+}
+
+function newScalarString(value: string, indent: string): string {
   if (SIMPLE.test(value)) return spellsAnotherType(value) ? doubleQuoted(value) : value;
   if (NEEDS_ESCAPES.test(value)) return doubleQuoted(value);
   if (value.includes('\n')) return NOT_A_BLOCK.test(value) ? doubleQuoted(value) : literalBlock(value, indent);

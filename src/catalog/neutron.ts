@@ -45,7 +45,9 @@ function neutronConf(ctx: CatalogContext): IniDoc {
     // At least 1 even on one host: with 0 the API runs in the parent process, which never opens
     // its OVN database connections (ML2/OVN sets them up after the fork), and writes hang.
     api_workers: apiProcesses(ctx),
-    // One host: RPC is served by the API process itself, which saves a ~150 MB worker.
+    // One host: as few as there can be. Zed's neutron-server still starts one RPC worker process
+    // at 0 (neutron/service.py raises rpc_workers below 1 to 1), beside the API worker, OVN's
+    // MaintenanceWorker and the process of the periodic workers: five processes with the parent.
     rpc_workers: ctx.machine ? 0 : 1,
     ...(ctx.machine
       ? {

@@ -11,7 +11,7 @@
  */
 
 import { ExitCode, OskError } from '../errors.js';
-import { oneLine } from './one-line.js';
+import { isOneLine, oneLine } from './one-line.js';
 
 /** Something a config value points at; each one becomes an edge of the plan. */
 export interface Ref {
@@ -48,6 +48,11 @@ export function releaseAtLeast(release: OsRelease, min: OsRelease): boolean {
 
 export class IniDoc {
   readonly sections = new Map<string, Map<string, IniEntry>>();
+  /**
+   * The files already rendered, by part and dialect, until the next set(): a workload's files
+   * are rendered once for their content and once more for the hash that restarts its pods.
+   */
+  private readonly rendered = new Map<string, string>();
   constructor(
     readonly fileName: string,
     readonly release: OsRelease,
@@ -55,24 +60,28 @@ export class IniDoc {
 
   set(section: string, key: string, value: IniScalar | IniScalar[], opts: Omit<IniEntry, 'value'> = {}): this {
     if (/[:=\s]/.test(key) || key === '') throw new Error(`invalid oslo option name "${key}"`);
-    // A section name comes from the cloud file for backends ([<backend name>]): it must stay one header.
-    if (section === '' || section.includes(']'))
-      throw new OskError(`${this.fileName}: "${section}" cannot be an INI section name`, {
-        exitCode: ExitCode.invalidInput,
-        hint: 'a section name is one line without "]"',
-      });
-    oneLine(`${this.fileName} [${section}]`, section);
+    let s = this.sections.get(section);
+    if (!s) {
+      // A section name comes from the cloud file for backends ([<backend name>]): it must stay one header.
+      if (section === '' || section.includes(']'))
+        throw new OskError(`${this.fileName}: "${section}" cannot be an INI section name`, {
+          exitCode: ExitCode.invalidInput,
+          hint: 'a section name is one line without "]"',
+        });
+      oneLine(`${this.fileName} [${section}]`, section);
+    }
     if (opts.since && !releaseAtLeast(this.release, opts.since)) return this;
     // Refused when the model is built (validate and plan too, not only render): a value with a
-    // newline would be written as a second line, i.e. an option nobody set.
-    for (const v of Array.isArray(value) ? value : [value])
-      formatValue(v, 'oslo', opts.raw, `${this.fileName} [${section}] ${key}`);
-    let s = this.sections.get(section);
+    // newline would be written as a second line, i.e. an option nobody set. Checked here once:
+    // the files are rendered from what was set, without checking again.
+    if (Array.isArray(value)) for (const v of value) checkValue(v, this.fileName, section, key);
+    else checkValue(value, this.fileName, section, key);
     if (!s) {
       s = new Map();
       this.sections.set(section, s);
     }
     s.set(key, { value, ...opts });
+    this.rendered.clear();
     return this;
   }
 
@@ -96,54 +105,95 @@ export class IniDoc {
   /** References made by the values, optionally only those of some sections. */
   refs(sections?: readonly string[]): (Ref & { from: string })[] {
     const out: (Ref & { from: string })[] = [];
-    for (const { section, key, entry } of this.entries()) {
+    // Loops over the maps rather than entries(): the plan asks every file for its references,
+    // and a generator is slow in code that has not been optimised yet (a one-shot command's).
+    for (const [section, keys] of this.sections) {
       if (sections && !sections.includes(section)) continue;
-      for (const r of entry.refs ?? []) out.push({ ...r, from: `${this.fileName} [${section}] ${key}` });
+      for (const [key, entry] of keys)
+        if (entry.refs) for (const r of entry.refs) out.push({ ...r, from: `${this.fileName} [${section}] ${key}` });
     }
     return out;
   }
 
   /** The file without secret values. */
   renderPublic(dialect: Dialect = 'oslo'): string {
-    return render(this, (e) => !e.secret, dialect);
+    return this.renderPart('public', dialect);
   }
 
   /** Public and secret values in one file (the all-in-one target writes it 0600). */
   renderAll(dialect: Dialect = 'oslo'): string {
-    return render(this, () => true, dialect);
+    return this.renderPart('all', dialect);
   }
 
   /** Only the secret values (empty string when there are none). */
   renderSecrets(dialect: Dialect = 'oslo'): string {
-    return render(this, (e) => e.secret === true, dialect);
+    return this.renderPart('secrets', dialect);
   }
 
   hasSecrets(): boolean {
-    for (const { entry } of this.entries()) if (entry.secret) return true;
+    for (const keys of this.sections.values()) for (const entry of keys.values()) if (entry.secret) return true;
     return false;
+  }
+
+  private renderPart(part: Part, dialect: Dialect): string {
+    const id = `${part} ${dialect}`;
+    let text = this.rendered.get(id);
+    if (text === undefined) {
+      text = render(this, part, dialect);
+      this.rendered.set(id, text);
+    }
+    return text;
   }
 }
 
 type Dialect = 'oslo' | 'paste';
+/** Which values a rendered file holds: all, those that are not secret, or only the secret ones. */
+type Part = 'all' | 'public' | 'secrets';
 
-function render(doc: IniDoc, keep: (e: IniEntry) => boolean, dialect: Dialect): string {
+function render(doc: IniDoc, part: Part, dialect: Dialect): string {
   // [DEFAULT] first, then sections and keys in insertion order: the catalog writes them in a
   // reading order, and a stable order keeps re-renders byte-identical.
-  const names = [...doc.sections.keys()].sort((a, b) => (a === 'DEFAULT' ? -1 : b === 'DEFAULT' ? 1 : 0));
   const out: string[] = [];
-  for (const name of names) {
-    const lines: string[] = [];
-    for (const [key, entry] of doc.sections.get(name)!) {
-      if (!keep(entry)) continue;
-      const values = Array.isArray(entry.value) ? entry.value : [entry.value];
-      const where = `${doc.fileName} [${name}] ${key}`;
-      if (entry.multi) for (const v of values) lines.push(`${key} = ${formatValue(v, dialect, entry.raw, where)}`);
-      else lines.push(`${key} = ${values.map((v) => formatValue(v, dialect, entry.raw, where)).join(',')}`);
-    }
-    if (lines.length > 0) out.push(`[${name}]`, ...lines, '');
-  }
+  const defaults = doc.sections.get('DEFAULT');
+  if (defaults) renderSection(out, 'DEFAULT', defaults, part, dialect);
+  for (const [name, keys] of doc.sections) if (name !== 'DEFAULT') renderSection(out, name, keys, part, dialect);
   return out.join('\n');
 }
+
+/** The section's lines, a blank line after them, when it has values of that part. */
+function renderSection(out: string[], name: string, keys: Map<string, IniEntry>, part: Part, dialect: Dialect): void {
+  let header = false;
+  for (const [key, entry] of keys) {
+    if (part === 'public' ? entry.secret : part === 'secrets' ? entry.secret !== true : false) continue;
+    if (!header) {
+      out.push(`[${name}]`);
+      header = true;
+    }
+    const raw = entry.raw ?? false;
+    const { value } = entry;
+    if (!Array.isArray(value)) out.push(`${key} = ${escaped(value, dialect, raw)}`);
+    else if (entry.multi) for (const v of value) out.push(`${key} = ${escaped(v, dialect, raw)}`);
+    else out.push(`${key} = ${value.map((v) => escaped(v, dialect, raw)).join(',')}`);
+  }
+  if (header) out.push('');
+}
+
+/** A value checked when it was set, as the file holds it: `$` (oslo) or `%` (paste) doubled unless raw. */
+function escaped(v: IniScalar, dialect: Dialect, raw: boolean): string {
+  const s = typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
+  if (raw) return s;
+  if (dialect === 'oslo') return s.includes('$') ? s.replace(/\$/g, '$$$$') : s;
+  return s.includes('%') ? s.replace(/%/g, '%%') : s;
+}
+
+/** set()'s check of one value, naming the file, section and key only when it fails. */
+function checkValue(v: IniScalar, fileName: string, section: string, key: string): void {
+  if (typeof v !== 'string' || (isOneLine(v) && !quotedAtBothEnds(v))) return;
+  formatValue(v, 'oslo', false, `${fileName} [${section}] ${key}`);
+}
+
+/** What formatValue refuses besides control characters, tested first so that a good value costs no message. */
+const quotedAtBothEnds = (s: string) => s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0];
 
 /**
  * One value as the file holds it. A value that cannot be written faithfully (a control character
@@ -151,9 +201,9 @@ function render(doc: IniDoc, keep: (e: IniEntry) => boolean, dialect: Dialect): 
  * is refused with the user-facing error naming `where` (file, section and key), exit 2.
  */
 export function formatValue(v: IniScalar, dialect: Dialect, raw = false, where = 'an INI value'): string {
-  let s = typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
+  const s = typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
   oneLine(where, s);
-  if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0]) {
+  if (quotedAtBothEnds(s)) {
     throw new OskError(
       `${where}: the value ${s} starts and ends with the same quote, which oslo would strip (it has no escape for them)`,
       {
@@ -162,8 +212,5 @@ export function formatValue(v: IniScalar, dialect: Dialect, raw = false, where =
       },
     );
   }
-  if (raw) return s;
-  if (dialect === 'oslo') s = s.replace(/\$/g, '$$$$');
-  else s = s.replace(/%/g, '%%');
-  return s;
+  return escaped(v, dialect, raw);
 }

@@ -16,6 +16,11 @@ function controlCharacter(value: string): string | undefined {
   return m ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : undefined;
 }
 
+/** Whether `value` holds no control character: what oneLine checks, without a message to build. */
+export function isOneLine(value: string): boolean {
+  return !CONTROL.test(value);
+}
+
 /** `value` unchanged, or an OskError naming `where` (the field, or the file and key). */
 export function oneLine(where: string, value: string): string {
   const bad = controlCharacter(value);

@@ -1,7 +1,7 @@
 /**
  * The osk image carries the osk that builds it, so the bootstrap Jobs run exactly this version:
- * the Node.js binary running osk (22 or later) as /usr/local/bin/node, and osk's bin/osk.js,
- * package.json and dist/ (a self-contained bundle, scripts/build.ts) in /usr/local/lib/osk, with
+ * the Node.js binary running osk (22 or later) as /usr/local/bin/node, and osk's bin/osk.js (with
+ * bin/package.json, which makes it CommonJS), package.json and dist/ (a self-contained bundle, scripts/build.ts) in /usr/local/lib/osk, with
  * `osk` on PATH. The digest of those files is part of the image's id: a changed osk is a new image.
  */
 import { createHash } from 'node:crypto';
@@ -32,6 +32,7 @@ export async function oskRuntime(): Promise<OskRuntime> {
   const files = [
     { from: await realpath(process.execPath), to: 'usr/local/bin/node', mode: 0o755 },
     { from: join(root, 'bin', 'osk.js'), to: `${LIB}/bin/osk.js`, mode: 0o755 },
+    { from: join(root, 'bin', 'package.json'), to: `${LIB}/bin/package.json`, mode: 0o644 },
     { from: join(root, 'package.json'), to: `${LIB}/package.json`, mode: 0o644 },
     ...(await filesUnder(join(root, 'dist'))).map((f) => ({
       from: f,

@@ -86,11 +86,27 @@ function field(text: string, min: number, max: number): Set<number> | string {
 }
 
 /**
+ * The periods already found: a render asks about the cloud's backup schedule three times (the
+ * file's check, the Velero Schedule's own check, its backups' TTL), and each walk of three years
+ * took a render about a millisecond. A cloud file has a schedule or two; the bound is for
+ * processes that check many files.
+ */
+const periods = new Map<string, number | undefined>();
+
+/**
  * The longest gap, in minutes, between consecutive runs of a five-field cron schedule (or
  * @daily & co.), found by walking the runs of three years (a leap year and every month end included).
  * undefined when it is not a schedule or never runs.
  */
 export function cronPeriodMinutes(schedule: string): number | undefined {
+  if (periods.has(schedule)) return periods.get(schedule);
+  const minutes = walkedPeriodMinutes(schedule);
+  if (periods.size >= 64) periods.clear();
+  periods.set(schedule, minutes);
+  return minutes;
+}
+
+function walkedPeriodMinutes(schedule: string): number | undefined {
   const parsed = parseCron(schedule);
   if (!parsed.ok) return undefined;
   const { minutes: mi, hours: ho, daysOfMonth: dom, months: mo, daysOfWeek: dow, domAny, dowAny } = parsed.fields;

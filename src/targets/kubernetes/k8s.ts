@@ -29,12 +29,25 @@ import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/mon
 
 type Body<T extends { apiVersion: string; kind: string }> = Omit<T, 'apiVersion' | 'kind'>;
 
-/** A copy without undefined fields, as kubernetes-models' classes hold data (array items stay). */
+/**
+ * A copy without undefined fields, as kubernetes-models' classes hold data (array items stay).
+ * Every rendered object goes through it whole, so it is plain loops: Object.entries and map
+ * allocated an array per field and per list, which made this copy a twentieth of a render's CPU.
+ */
 function defined(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(defined);
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) items[i] = defined(value[i]);
+    return items;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = defined(v);
+  const fields = value as Record<string, unknown>;
+  for (const k of Object.keys(fields)) {
+    const v = fields[k];
+    if (v !== undefined) out[k] = defined(v);
+  }
   return out;
 }
 
