@@ -7,9 +7,10 @@
  *    runs one thing after another);
  *  - summed RSS (and PSS, which does not count shared pages twice) of the cloud's processes;
  *  - a second `osk up` on the running cloud;
- * for both modes in one run (`-- fake` or `-- qemu` for one): Nova's fake driver (to an ACTIVE
- * server) and `hypervisor: qemu` (to a booted guest: its ready line on the serial console, after
- * DHCP from OVN and the metadata service).
+ * for three modes in one run (`-- fake`, `-- qemu` or `-- ceph` for one): Nova's fake driver (to
+ * an ACTIVE server), `hypervisor: qemu` (to a booted guest: its ready line on the serial console,
+ * after DHCP from OVN and the metadata service), and `hypervisor: qemu` with `storage.backend:
+ * ceph` (the cloud's own Ceph cluster; to a guest booted from a volume made from the image).
  * Runs in a scratch state dir and removes it. Needs root and Debian 12; ports 3306, 5672, 5000…
  * on 127.0.0.1 must be free.
  */
@@ -91,41 +92,57 @@ async function cloudMemory(paths: Parameters<typeof supervisorStatus>[0]) {
 const mib = (kb: number) => (kb / 1024).toFixed(0).padStart(6);
 const s = (ms: number) => (ms / 1000).toFixed(1).padStart(6);
 
-type Mode = 'fake' | 'qemu';
-const arg = process.argv[2] ?? 'both';
-if (!['fake', 'qemu', 'both'].includes(arg)) {
-  console.error(`usage: npm run bench:up [-- fake|qemu|both]   (not "${arg}")`);
+type Mode = 'fake' | 'qemu' | 'ceph';
+const MODES: Mode[] = ['fake', 'qemu', 'ceph'];
+const arg = process.argv[2] ?? 'all';
+if (![...MODES, 'all'].includes(arg)) {
+  console.error(`usage: npm run bench:up [-- fake|qemu|ceph|all]   (not "${arg}")`);
   process.exit(2);
 }
-const modes: Mode[] = arg === 'both' ? ['fake', 'qemu'] : [arg as Mode];
+const modes: Mode[] = arg === 'all' ? MODES : [arg as Mode];
 
-/** The built-in minimal cloud; with qemu, Nova's libvirt driver and the real data plane. */
+/** The built-in minimal cloud; with qemu, Nova's libvirt driver and the real data plane; with ceph, its own Ceph too. */
 function cloudFile(mode: Mode) {
   const file = parseCloudFile(DEFAULT_CLOUD_YAML, 'built-in');
-  if (mode === 'qemu')
+  if (mode !== 'fake')
     file.spec.services = { ...file.spec.services, nova: { ...file.spec.services?.nova, hypervisor: 'qemu' } };
+  if (mode === 'ceph') file.spec.storage = { ...file.spec.storage, backend: 'ceph' };
   return file;
 }
 
-/** Server create → ACTIVE and, with a real guest, → its ready line on the console. */
+/**
+ * Server create → ACTIVE and, with a real guest, → its ready line on the console. With ceph the
+ * clock starts at the volume create: the guest boots from a volume Cinder makes from the image.
+ */
 async function bootServer(os: OpenStackClient, mode: Mode) {
   const flavor = (await os.compute.flavors.find('m1.tiny'))!;
-  const image = (await os.image.images.find(mode === 'qemu' ? 'osk-guest' : 'osk-test-raw'))!;
+  const image = (await os.image.images.find(mode === 'fake' ? 'osk-test-raw' : 'osk-guest'))!;
   const net = (await os.network.networks.find('demo-net'))!;
   const t0 = Date.now();
+  const volumes = os.blockStorage.volumes;
+  const volume =
+    mode === 'ceph' ? await volumes.create({ size: 1, name: 'bench-boot', imageRef: image.id }) : undefined;
+  if (volume) await volumes.waitForStatus(volume.id, 'available', { timeoutMs: 300_000, intervalMs: 250 });
+  const volumeMs = Date.now() - t0;
   const created = await os.compute.servers.create({
     name: 'bench-vm',
     flavorRef: flavor.id,
-    imageRef: image.id,
     networks: [{ uuid: net.id }],
+    ...(volume
+      ? {
+          block_device_mapping_v2: [
+            { boot_index: 0, uuid: volume.id, source_type: 'volume', destination_type: 'volume' },
+          ],
+        }
+      : { imageRef: image.id }),
   });
   await os.compute.servers.waitForStatus(created.id, 'ACTIVE', { timeoutMs: 300_000, intervalMs: 250 });
   const activeMs = Date.now() - t0;
-  if (mode === 'fake') return { activeMs, readyMs: undefined };
+  if (mode === 'fake') return { activeMs, readyMs: undefined, volumeMs: undefined };
   // The guest prints its ready line once DHCP, metadata and SSH are up (images/guest/scripts.ts).
   for (const until = Date.now() + 600_000; Date.now() < until; await new Promise((r) => setTimeout(r, 500)))
     if (/osk-guest: ready /.test(await os.compute.servers.consoleLog(created.id, 50)))
-      return { activeMs, readyMs: Date.now() - t0 };
+      return { activeMs, readyMs: Date.now() - t0, volumeMs: volume ? volumeMs : undefined };
   throw new Error('the guest printed no ready line in 10 min');
 }
 
@@ -164,12 +181,15 @@ async function measure(mode: Mode): Promise<{ upMs: number; bootedMs: number; rs
   await upLocal({ file, install: false, timeoutSeconds: 600, reporter: r2 });
   const secondMs = Date.now() - t2;
 
-  const what =
-    mode === 'fake'
-      ? "Nova's fake driver, Cinder's fake backend"
-      : "hypervisor qemu: libvirt + QEMU's TCG, Open vSwitch (netdev), ovn-controller, metadata agent";
+  const what = {
+    fake: "Nova's fake driver, Cinder's fake backend",
+    qemu: "hypervisor qemu: libvirt + QEMU's TCG, Open vSwitch (netdev), ovn-controller, metadata agent",
+    ceph: "hypervisor qemu and the cloud's own Ceph (mon, mgr, OSD on a file): volumes, images and disks in RBD",
+  }[mode];
   console.log(`osk up (all-in-one, built-in minimal cloud, ${what}; packages installed, empty state)`);
   console.log(`  to a cloud that answers (incl. bootstrap) ${s(upMs)} s`);
+  if (boot.volumeMs !== undefined)
+    console.log(`  volume create from the image → available ${s(boot.volumeMs)} s   (the clock below starts here too)`);
   console.log(`  server create → ACTIVE                   ${s(boot.activeMs)} s`);
   if (boot.readyMs !== undefined)
     console.log(`  server create → guest ready on console   ${s(boot.readyMs)} s   (DHCP, metadata, SSH up)`);
@@ -208,17 +228,15 @@ try {
       await purgeLocalCloud();
     }
   }
-  if (results.size === 2) {
-    const f = results.get('fake')!;
-    const q = results.get('qemu')!;
-    console.log('both modes, same run:');
-    console.log(
-      `  osk up                 fake ${s(f.upMs)} s   qemu ${s(q.upMs)} s   (${(q.upMs / f.upMs).toFixed(2)}×)`,
-    );
-    console.log(`  to a server / a guest  fake ${s(f.bootedMs)} s   qemu ${s(q.bootedMs)} s`);
-    console.log(
-      `  summed RSS             fake ${(f.rss / 1048576).toFixed(2)} GiB   qemu ${(q.rss / 1048576).toFixed(2)} GiB (PSS ${(f.pss / 1048576).toFixed(2)} / ${(q.pss / 1048576).toFixed(2)} GiB)`,
-    );
+  if (results.size > 1) {
+    const gib = (kb: number) => `${(kb / 1048576).toFixed(2)} GiB`;
+    const ran = [...results];
+    const fake = results.get('fake');
+    console.log('the modes of this run, side by side:');
+    for (const [mode, r] of ran)
+      console.log(
+        `  ${mode.padEnd(5)} osk up ${s(r.upMs)} s${fake && mode !== 'fake' ? ` (${(r.upMs / fake.upMs).toFixed(2)}× fake)` : ''}   to ${mode === 'fake' ? 'a server' : 'a guest '} ${s(r.bootedMs)} s   summed RSS ${gib(r.rss)} (PSS ${gib(r.pss)})`,
+      );
   }
 } finally {
   await rm(state, { recursive: true, force: true });
