@@ -336,6 +336,11 @@ export function hostUwsgi(
       '--enable-threads',
       '--lazy-apps',
       '--die-on-term',
+      // On SIGTERM uwsgi waits for each worker to exit, 60 s by default: cinder-api's worker
+      // never did (threads of its RPC client), and `osk down` waited 22 s before the supervisor
+      // killed it. 5 s, then uwsgi kills the worker itself: an API keeps no state to finish.
+      '--worker-reload-mercy',
+      '5',
       '--need-app',
       '--buffer-size',
       '65535',

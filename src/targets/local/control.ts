@@ -93,8 +93,9 @@ export function ensureProcess(
   return call(paths, 'PUT', `/processes/${spec.id}`, { command: spec.command, env: spec.env, hash: spec.hash });
 }
 
-export function stopProcess(paths: StatePaths, id: string): Promise<unknown> {
-  return call(paths, 'DELETE', `/processes/${id}`);
+export async function stopProcess(paths: StatePaths, id: string): Promise<StopResult | undefined> {
+  return (await call<{ stopped: string; result?: StopResult }>(paths, 'DELETE', `/processes/${id}`, undefined, 600_000))
+    .result;
 }
 
 /** Stop the cloud's programs, wave by wave in the given order, and the supervisor. */

@@ -8,7 +8,8 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { shutdown, supervisorPid, supervisorStatus } from './control.js';
+import { shutdown, stopProcess, supervisorPid, supervisorStatus } from './control.js';
+import type { StopResult } from './supervisor.js';
 import type { StatePaths } from '../../state/paths.js';
 import { destroyGuests, libvirtLayout } from './libvirt.js';
 import { removeMetadataProxies } from './metadata-proxies.js';
@@ -34,12 +35,25 @@ export async function down(
   if (status) {
     const running = status.processes.filter((p) => p.state !== 'stopped').map((p) => p.id);
     opts.log(`stopping ${running.length} programs through the supervisor (pid ${status.pid}), dependants first`);
-    for (const r of await shutdown(paths, reverseWaves)) {
+    const said = (r: StopResult) => {
       opts.log(
         `stopped ${r.id} in ${(r.ms / 1000).toFixed(1)} s${r.how === 'killed' ? ' (killed: it ignored SIGTERM for the whole grace period)' : ''}`,
       );
       stopped.push(r.id);
-    }
+    };
+    // Wave by wave, each program's line as it stops (a slow one is seen while it is waited for),
+    // then the supervisor stops whatever is left and exits.
+    const isRunning = new Set(running);
+    for (const wave of reverseWaves)
+      await Promise.all(
+        wave
+          .filter((id) => isRunning.has(id))
+          .map(async (id) => {
+            const r = await stopProcess(paths, id);
+            if (r && r.how !== 'gone') said(r);
+          }),
+      );
+    for (const r of await shutdown(paths, [])) said(r);
   }
   // Whatever is still recorded (no supervisor, or it died mid-way): stop by PID file.
   const files = (await readdir(paths.pids).catch(() => [] as string[])).filter(

@@ -312,8 +312,8 @@ export class Supervisor {
       if (req.method === 'PUT' && m)
         return reply(200, await this.ensure({ ...(body as Omit<ProcessSpec, 'id'>), id: m[1]! }));
       if (req.method === 'DELETE' && m) {
-        await this.stop(m[1]!);
-        return reply(200, { stopped: m[1] });
+        const result = await this.stop(m[1]!);
+        return reply(200, { stopped: m[1], ...(result ? { result } : {}) });
       }
       if (req.method === 'POST' && url.pathname === '/shutdown') {
         const stopped = await this.stopAll((body as { waves?: string[][] } | undefined)?.waves ?? []);
