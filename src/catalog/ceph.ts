@@ -1,5 +1,7 @@
 /**
- * The Ceph client files of a cloud whose storage backend is Ceph (spec.storage.ceph), on
+ * The service `ceph` of a cloud whose storage backend is Ceph. On one host it is the cluster osk
+ * runs itself (ceph-host.ts) and the libvirt secret of its key; the rest of this module is
+ * Kubernetes, where osk connects to an existing cluster. The Ceph client files on
  * Kubernetes: `/etc/ceph/ceph.conf` (the monitors, and where the user's key is) from the
  * ConfigMap `ceph-config`, and the key itself from the Secret named by `keyringSecret` (key
  * "key": the bare cephx key, as the schema says), mounted at CEPH_KEY_DIR. Every component that
