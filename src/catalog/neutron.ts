@@ -201,8 +201,10 @@ function neutronServer({ ctx, user, wsgi, args, hostArgs, schema, base }: Neutro
       command: ['neutron-server', ...hostArgs],
       // ML2/OVN runs ovsdb-client (it reads the OVN schemas before it forks its workers), which
       // neutron-server's package does not depend on (its image lacked it: "No such file or
-      // directory: 'ovsdb-client'").
-      packages: ['neutron-server', 'openvswitch-common'],
+      // directory: 'ovsdb-client'"); OVS's Python library resolves the databases' DNS names (a
+      // pod's tcp:ovn-nb-0.…:6641) only with python3-unbound ("DNS support requires the python
+      // unbound library"), which it only suggests.
+      packages: ['neutron-server', 'openvswitch-common', 'python3-unbound'],
       dirs: [`${ctx.dataDir('neutron')}/tmp`],
       ports: [9696],
       ready: { http: { port: 9696, path: '/' } },
