@@ -367,7 +367,13 @@ export function neutron(ctx: CatalogContext): ServiceDef {
             {
               name: 'neutron-ovn-metadata',
               dir: ctx.configDir('neutron-ovn-metadata', '/etc/neutron'),
-              files: [{ name: 'neutron_ovn_metadata_agent.ini', ini: meta, validate: 'neutron_ovn_metadata_agent.ini' as const }],
+              files: [
+                {
+                  name: 'neutron_ovn_metadata_agent.ini',
+                  ini: meta,
+                  validate: 'neutron_ovn_metadata_agent.ini' as const,
+                },
+              ],
             },
           ]
         : []),

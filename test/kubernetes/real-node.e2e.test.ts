@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,12 +21,38 @@ import { clusterSkipReason, runOsk } from './support.js';
 
 const NS = 'rn';
 
+/**
+ * The host directories the openvswitch and ovn-controller pods share through hostPath (the
+ * catalog's, as on a user's node): the node's network is a namespace of its own, its files are
+ * the host's.
+ */
+const OVS_HOST_DIRS = ['/run/openvswitch', '/var/lib/openvswitch', '/run/ovn'];
+
 function skipReason(): string | undefined {
   return (
     clusterSkipReason() ??
     realNodeUnsupported() ??
-    (commandExists('debootstrap') ? undefined : 'debootstrap is missing (scripts/install-test-tools.sh installs it)')
+    (commandExists('debootstrap') ? undefined : 'debootstrap is missing (scripts/install-test-tools.sh installs it)') ??
+    (commandExists('ovn-nbctl')
+      ? undefined
+      : 'ovn-nbctl is missing (scripts/install-test-tools.sh installs ovn-central)') ??
+    // Another Open vSwitch on the host would be the one the pods join (and stop).
+    (existsSync('/run/openvswitch/db.sock')
+      ? 'an Open vSwitch already runs on this host (/run/openvswitch/db.sock)'
+      : undefined)
   );
+}
+
+/** What the pods leave in OVS_HOST_DIRS is removed after the test: only entries it created. */
+function hostDirsBefore(): Map<string, Set<string> | undefined> {
+  return new Map(OVS_HOST_DIRS.map((d) => [d, existsSync(d) ? new Set(readdirSync(d)) : undefined]));
+}
+function restoreHostDirs(before: Map<string, Set<string> | undefined>): void {
+  for (const [dir, had] of before) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (!had?.has(name)) rmSync(join(dir, name), { force: true, recursive: true });
+    if (!had) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // Keystone, Glance, Placement and Neutron with its OVN (databases, northd, and Open vSwitch with
@@ -51,7 +77,16 @@ spec:
     pullPolicy: Never
   network:
     datapath: netdev
+  # The node has 2 CPUs: the default requests of this set (MariaDB 500m, RabbitMQ and each API
+  # 250m, OVN's 100m each) sum to more, and the scheduler leaves pods Pending ("Insufficient cpu").
+  infra:
+    mariadb: {resources: {requests: {cpu: 100m}}}
+    rabbitmq: {resources: {requests: {cpu: 100m}}}
   services:
+    keystone: {api: {resources: {requests: {cpu: 100m}}}}
+    glance: {api: {resources: {requests: {cpu: 100m}}}}
+    placement: {api: {resources: {requests: {cpu: 100m}}}}
+    neutron: {server: {resources: {requests: {cpu: 100m}}}}
     nova: {enabled: false}
     cinder: {enabled: false}
     horizon: {enabled: false}
@@ -67,8 +102,10 @@ test('Keystone, Glance, Placement and Neutron with OVN from Debian-built images 
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'osk-real-node-e2e-'));
   let cluster: Cluster | undefined;
+  const hostDirs = hostDirsBefore();
   t.after(async () => {
     await cluster?.stop({ graceMs: 5000 });
+    restoreHostDirs(hostDirs);
     rmSync(dir, { recursive: true, force: true });
   });
   cluster = await startCluster({ nodes: 0, realNode: true, dir, stopOnExit: true, log: (l) => t.diagnostic(l) });
@@ -177,7 +214,11 @@ test('Keystone, Glance, Placement and Neutron with OVN from Debian-built images 
   // ovn-controller on the node (Open vSwitch with the userspace datapath) is a chassis in SB,
   // under the system-id ovs-ctl gave it, with its Geneve endpoint on the node's IP.
   const sb = `tcp:${await podIP(cluster, 'ovn-sb-0')}:6642`;
-  const encaps = runCommand('ovn-sbctl', [`--db=${sb}`, '--timeout=10', '--bare', '--columns=ip', 'list', 'Encap'], cliEnv);
+  const encaps = runCommand(
+    'ovn-sbctl',
+    [`--db=${sb}`, '--timeout=10', '--bare', '--columns=ip', 'list', 'Encap'],
+    cliEnv,
+  );
   assert.equal(encaps.code, 0, encaps.stderr);
   assert.deepEqual(encaps.stdout.split(/\s+/).filter(Boolean), [node.net.nodeIP]);
 });
