@@ -257,13 +257,18 @@ function publicSuffix(internalUrl: string): string {
   return m?.[1] ?? '';
 }
 
-/** uwsgi serving a WSGI app: `module` where the release has one, else the LOCI wsgi script. */
+/**
+ * uwsgi serving a WSGI app: `module` where the release has one, else the LOCI wsgi script.
+ * `argv` becomes the app's sys.argv (uwsgi's pyargv): apps that parse it for their oslo files
+ * (Neutron's) read only their defaults without it, not the files osk mounts beside them.
+ */
 export function uwsgiIni(
   name: string,
   port: number,
   app: { module: string } | { script: string },
   processes: number,
   env: Record<string, string> = {},
+  argv: readonly string[] = [],
 ): ConfigFileDef {
   const lines = [
     '[uwsgi]',
@@ -284,6 +289,7 @@ export function uwsgiIni(
     'plugins-dir = /usr/lib/uwsgi/plugins',
     'module' in app ? `module = ${app.module}` : `wsgi-file = ${app.script}`,
     ...Object.entries(env).map(([k, v]) => `env = ${k}=${v}`),
+    ...(argv.length ? [`pyargv = ${argv.join(' ')}`] : []),
     '',
   ];
   return { name, text: confLines(name, lines), kubernetesOnly: true };

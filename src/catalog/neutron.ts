@@ -107,7 +107,8 @@ function ml2Conf(ctx: CatalogContext): IniDoc {
     ovn_nb_connection: { value: ovnNbConnection(ctx), refs: refs.nb },
     ovn_sb_connection: { value: ovnSbConnection(ctx), refs: refs.sb },
     ovn_l3_scheduler: 'leastloaded',
-    ovn_metadata_enabled: true,
+    // Metadata is Nova's: without it no guest asks, and there is no shared secret to proxy with.
+    ovn_metadata_enabled: ctx.enabled('nova'),
     enable_distributed_floating_ip: true,
   });
   return ml2;
@@ -198,7 +199,12 @@ function neutronServer({ ctx, user, wsgi, args, hostArgs, schema, base }: Neutro
     host: {
       kind: 'process',
       command: ['neutron-server', ...hostArgs],
-      packages: ['neutron-server'],
+      // ML2/OVN runs ovsdb-client (it reads the OVN schemas before it forks its workers), which
+      // neutron-server's package does not depend on (its image lacked it: "No such file or
+      // directory: 'ovsdb-client'"); OVS's Python library resolves the databases' DNS names (a
+      // pod's tcp:ovn-nb-0.…:6641) only with python3-unbound ("DNS support requires the python
+      // unbound library"), which it only suggests.
+      packages: ['neutron-server', 'openvswitch-common', 'python3-unbound'],
       dirs: [`${ctx.dataDir('neutron')}/tmp`],
       ports: [9696],
       ready: { http: { port: 9696, path: '/' } },
@@ -312,7 +318,10 @@ function hostMetadataAgent(ctx: CatalogContext): HostDef {
 export function neutron(ctx: CatalogContext): ServiceDef {
   const conf = neutronConf(ctx);
   const ml2 = ml2Conf(ctx);
-  const meta = metadataAgentConf(ctx);
+  // The metadata agents proxy guests' requests to Nova's metadata API with Nova's secret: a
+  // cloud without Nova has neither, so it runs no agent and renders no agent file.
+  const metadata = ctx.enabled('nova');
+  const meta = metadata ? metadataAgentConf(ctx) : undefined;
   const p = neutronParts(ctx);
   const { wsgi } = p;
   const roles = ['compute', ...(ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const;
@@ -320,7 +329,7 @@ export function neutron(ctx: CatalogContext): ServiceDef {
     ...neutronJobs(p),
     neutronServer(p),
     ...neutronWorkers(p),
-    ...roles.map((role) => metadataAgent(p, role)),
+    ...(metadata ? roles.map((role) => metadataAgent(p, role)) : []),
   ];
 
   return {
@@ -334,17 +343,40 @@ export function neutron(ctx: CatalogContext): ServiceDef {
         files: [
           { name: 'neutron.conf', ini: conf, validate: 'neutron.conf' },
           { name: 'ml2_conf.ini', ini: ml2, validate: 'ml2_conf.ini' },
+          // neutron.wsgi.api parses sys.argv for its files: without them it reads only
+          // /etc/neutron/neutron.conf and plugins/ml2/ml2_conf.ini, so neither the ML2/OVN file
+          // osk mounts nor the secrets (seen on a real node: "None of the supported mechanism
+          // drivers found: ('ovn', 'ovn-sync')").
           ...(wsgi
-            ? [uwsgiIni('neutron-api-uwsgi.ini', 9696, { module: 'neutron.wsgi.api:application' }, apiProcesses(ctx))]
+            ? [
+                uwsgiIni(
+                  'neutron-api-uwsgi.ini',
+                  9696,
+                  { module: 'neutron.wsgi.api:application' },
+                  apiProcesses(ctx),
+                  {},
+                  p.args,
+                ),
+              ]
             : []),
         ],
       },
       // Only the metadata agents read this file, so its references make edges for them alone.
-      {
-        name: 'neutron-ovn-metadata',
-        dir: ctx.configDir('neutron-ovn-metadata', '/etc/neutron'),
-        files: [{ name: 'neutron_ovn_metadata_agent.ini', ini: meta, validate: 'neutron_ovn_metadata_agent.ini' }],
-      },
+      ...(meta
+        ? [
+            {
+              name: 'neutron-ovn-metadata',
+              dir: ctx.configDir('neutron-ovn-metadata', '/etc/neutron'),
+              files: [
+                {
+                  name: 'neutron_ovn_metadata_agent.ini',
+                  ini: meta,
+                  validate: 'neutron_ovn_metadata_agent.ini' as const,
+                },
+              ],
+            },
+          ]
+        : []),
     ],
     components,
   };

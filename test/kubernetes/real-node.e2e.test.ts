@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,16 +21,44 @@ import { clusterSkipReason, runOsk } from './support.js';
 
 const NS = 'rn';
 
+/**
+ * The host directories the openvswitch and ovn-controller pods share through hostPath (the
+ * catalog's, as on a user's node): the node's network is a namespace of its own, its files are
+ * the host's.
+ */
+const OVS_HOST_DIRS = ['/run/openvswitch', '/var/lib/openvswitch', '/run/ovn'];
+
 function skipReason(): string | undefined {
   return (
     clusterSkipReason() ??
     realNodeUnsupported() ??
-    (commandExists('debootstrap') ? undefined : 'debootstrap is missing (scripts/install-test-tools.sh installs it)')
+    (commandExists('debootstrap') ? undefined : 'debootstrap is missing (scripts/install-test-tools.sh installs it)') ??
+    (commandExists('ovn-nbctl')
+      ? undefined
+      : 'ovn-nbctl is missing (scripts/install-test-tools.sh installs ovn-central)') ??
+    // Another Open vSwitch on the host would be the one the pods join (and stop).
+    (existsSync('/run/openvswitch/db.sock')
+      ? 'an Open vSwitch already runs on this host (/run/openvswitch/db.sock)'
+      : undefined)
   );
 }
 
-// Keystone, Glance and Placement and what they need; the other services are switched off (each
-// needs images and agents that are the next steps of issue 14). Monitoring and backups are off:
+/** What the pods leave in OVS_HOST_DIRS is removed after the test: only entries it created. */
+function hostDirsBefore(): Map<string, Set<string> | undefined> {
+  return new Map(OVS_HOST_DIRS.map((d) => [d, existsSync(d) ? new Set(readdirSync(d)) : undefined]));
+}
+function restoreHostDirs(before: Map<string, Set<string> | undefined>): void {
+  for (const [dir, had] of before) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (!had?.has(name)) rmSync(join(dir, name), { force: true, recursive: true });
+    if (!had) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Keystone, Glance, Placement and Neutron with its OVN (databases, northd, and Open vSwitch with
+// ovn-controller as the node's chassis) and what they need; the other services are switched off
+// (each needs images and agents that are the next steps of issue 14). Open vSwitch runs the
+// userspace datapath: this VM has no openvswitch kernel module. Monitoring and backups are off:
 // their images are not all buildable from Debian yet.
 // The public endpoints are NodePorts of the node (endpoints.nodePorts), so the openstack CLI on
 // the host reaches the cloud through osk env -f as a user's workstation would.
@@ -47,9 +75,19 @@ spec:
   images:
     source: debian
     pullPolicy: Never
+  network:
+    datapath: netdev
+  # The node has 2 CPUs: the default requests of this set (MariaDB 500m, RabbitMQ and each API
+  # 250m, OVN's 100m each) sum to more, and the scheduler leaves pods Pending ("Insufficient cpu").
+  infra:
+    mariadb: {resources: {requests: {cpu: 100m}}}
+    rabbitmq: {resources: {requests: {cpu: 100m}}}
   services:
+    keystone: {api: {resources: {requests: {cpu: 100m}}}}
+    glance: {api: {resources: {requests: {cpu: 100m}}}}
+    placement: {api: {resources: {requests: {cpu: 100m}}}}
+    neutron: {server: {resources: {requests: {cpu: 100m}}}}
     nova: {enabled: false}
-    neutron: {enabled: false}
     cinder: {enabled: false}
     horizon: {enabled: false}
   monitoring:
@@ -58,14 +96,16 @@ spec:
     enabled: false
 `;
 
-test('Keystone, Glance and Placement from Debian-built images converge on a real node and serve the openstack CLI on the host', {
+test('Keystone, Glance, Placement and Neutron with OVN from Debian-built images converge on a real node and serve the openstack CLI on the host', {
   skip: skipReason(),
   timeout: 90 * 60_000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'osk-real-node-e2e-'));
   let cluster: Cluster | undefined;
+  const hostDirs = hostDirsBefore();
   t.after(async () => {
     await cluster?.stop({ graceMs: 5000 });
+    restoreHostDirs(hostDirs);
     rmSync(dir, { recursive: true, force: true });
   });
   cluster = await startCluster({ nodes: 0, realNode: true, dir, stopOnExit: true, log: (l) => t.diagnostic(l) });
@@ -102,6 +142,7 @@ test('Keystone, Glance and Placement from Debian-built images converge on a real
   assert.deepEqual((JSON.parse(endpoints.stdout) as { URL: string }[]).map((e) => e.URL).sort(), [
     `http://${node.net.nodeIP}:30292`,
     `http://${node.net.nodeIP}:30500/v3`,
+    `http://${node.net.nodeIP}:30696`,
     `http://${node.net.nodeIP}:30778`,
   ]);
 
@@ -144,7 +185,50 @@ test('Keystone, Glance and Placement from Debian-built images converge on a real
   });
   assert.equal(providers.status, 200, await providers.clone().text());
   assert.deepEqual(await providers.json(), { resource_providers: [] });
+
+  // Neutron (ML2/OVN) through its NodePort: a network, a subnet and a port, each written by
+  // neutron-server into the OVN northbound database of the ovn-nb pod, read back here with the
+  // host's ovn-nbctl from that pod's own ovsdb-server (its port 6641 on the pod network).
+  const net = runCommand('openstack', ['network', 'create', '-f', 'json', 'rn-net'], cliEnv);
+  assert.equal(net.code, 0, net.stderr);
+  const netId = (JSON.parse(net.stdout) as { id: string }).id;
+  const subnet = runCommand(
+    'openstack',
+    ['subnet', 'create', '--network', 'rn-net', '--subnet-range', '192.168.77.0/24', '-f', 'json', 'rn-subnet'],
+    cliEnv,
+  );
+  assert.equal(subnet.code, 0, subnet.stderr);
+  const port = runCommand('openstack', ['port', 'create', '--network', 'rn-net', '-f', 'json', 'rn-port'], cliEnv);
+  assert.equal(port.code, 0, port.stderr);
+  const portInfo = JSON.parse(port.stdout) as { id: string; fixed_ips: { ip_address: string }[] };
+  assert.match(portInfo.fixed_ips[0]?.ip_address ?? '', /^192\.168\.77\./);
+
+  const nb = `tcp:${await podIP(cluster, 'ovn-nb-0')}:6641`;
+  const switches = runCommand('ovn-nbctl', [`--db=${nb}`, '--timeout=10', 'ls-list'], cliEnv);
+  assert.equal(switches.code, 0, switches.stderr);
+  assert.match(switches.stdout, new RegExp(`\\(neutron-${netId}\\)`), 'the network is a logical switch in OVN NB');
+  const lsps = runCommand('ovn-nbctl', [`--db=${nb}`, '--timeout=10', 'lsp-list', `neutron-${netId}`], cliEnv);
+  assert.equal(lsps.code, 0, lsps.stderr);
+  assert.match(lsps.stdout, new RegExp(`\\(${portInfo.id}\\)`), 'the port is a logical switch port in OVN NB');
+
+  // ovn-controller on the node (Open vSwitch with the userspace datapath) is a chassis in SB,
+  // under the system-id ovs-ctl gave it, with its Geneve endpoint on the node's IP.
+  const sb = `tcp:${await podIP(cluster, 'ovn-sb-0')}:6642`;
+  const encaps = runCommand(
+    'ovn-sbctl',
+    [`--db=${sb}`, '--timeout=10', '--bare', '--columns=ip', 'list', 'Encap'],
+    cliEnv,
+  );
+  assert.equal(encaps.code, 0, encaps.stderr);
+  assert.deepEqual(encaps.stdout.split(/\s+/).filter(Boolean), [node.net.nodeIP]);
 });
+
+/** The pod network address of one pod of the cloud's namespace (the host routes that range to the node). */
+async function podIP(cluster: Cluster, name: string): Promise<string> {
+  const pod = await cluster.client.get<{ status: { podIP?: string } }>(`/api/v1/namespaces/${NS}/pods/${name}`);
+  assert.ok(pod.status.podIP, `${name} has no pod IP`);
+  return pod.status.podIP;
+}
 
 /** A command's exit code and output (argv only, never a shell; the openstack CLI takes seconds). */
 function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv) {

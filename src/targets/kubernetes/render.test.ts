@@ -32,6 +32,9 @@ const CLOUDS: Record<string, string> = {
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: lb}\nspec:\n  services: {octavia: {enabled: true}}\n',
   nodePorts:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: np}\nspec:\n  endpoints: {nodePorts: {address: 10.250.0.2}}\n',
+  // Neutron without Nova: no metadata agent (it proxies to Nova's metadata API with Nova's secret).
+  neutronNoNova:
+    'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: nn}\nspec:\n  release: "2025.1"\n  services: {nova: {enabled: false}, cinder: {enabled: false}, horizon: {enabled: false}}\n',
   noHorizonCinder:
     'apiVersion: osk.dev/v1alpha1\nkind: Cloud\nmetadata: {name: small}\nspec:\n  release: "2025.2"\n  services: {horizon: {enabled: false}, cinder: {enabled: false}}\n',
 };
@@ -86,6 +89,33 @@ for (const name of Object.keys(CLOUDS)) {
               assert.match(m.mountPath, /^\/etc\/([a-z]+)\/\1\.conf\.d\/secrets\.conf$/, owner);
             }
     if (name !== 'bare') assert.ok(seen > 0, 'some API runs under uwsgi');
+  });
+
+  // neutron.wsgi.api reads the files its sys.argv names (uwsgi's pyargv), else only Neutron's
+  // defaults (/etc/neutron/neutron.conf, plugins/ml2/ml2_conf.ini): on a real node the API
+  // started without the ML2/OVN file osk mounts and refused to load ("None of the supported
+  // mechanism drivers found").
+  test(`${name}: Neutron's API under uwsgi is told every oslo file mounted for it`, () => {
+    const { objects } = rendered(name);
+    const server = podSpecs(objects).find((p) => p.owner === 'Deployment/neutron-server');
+    const c = server?.spec.containers[0];
+    if (c?.command?.[0] !== 'uwsgi') return;
+    const mounts = (c.volumeMounts ?? []) as { name: string; mountPath: string; subPath?: string }[];
+    const iniPath = c.command[c.command.indexOf('--ini') + 1];
+    const iniMount = mounts.find((m) => m.mountPath === iniPath)!;
+    const volume = server!.spec.volumes.find((v: any) => v.name === iniMount.name);
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name)!;
+    const pyargv = /^pyargv = (.*)$/m.exec(cm.data![iniMount.subPath!]!)?.[1]?.split(' ') ?? [];
+    const osloFiles = mounts.filter((m) => /\.(conf|ini)$/.test(m.mountPath) && m.mountPath !== iniPath);
+    assert.ok(osloFiles.length >= 2, 'neutron.conf and ml2_conf.ini are mounted');
+    for (const m of osloFiles) {
+      const dir = /^(.*\.conf\.d)\/[^/]+$/.exec(m.mountPath)?.[1];
+      const arg = dir ? ['--config-dir', dir] : ['--config-file', m.mountPath];
+      assert.ok(
+        pyargv.some((a, i) => a === arg[0] && pyargv[i + 1] === arg[1]),
+        `${arg.join(' ')} in pyargv (${pyargv.join(' ')})`,
+      );
+    }
   });
 
   test(`${name}: everything a pod references is rendered`, () => {
