@@ -155,8 +155,8 @@ function hostCephConf(l: HostCephLayout, fsid: string, user: string): string {
 }
 
 /**
- * The monitor: on first start (no data directory) a keyring of mon. and client.admin from the
- * environment and a monitor map of one monitor, then `ceph-mon --mkfs`; then the monitor in the
+ * The monitor: on first start (no data directory) a keyring of mon. and client.admin from their
+ * key files and a monitor map of one monitor, then `ceph-mon --mkfs`; then the monitor in the
  * foreground. A half-made directory (no `osk-made` marker) is made again: it holds no data yet.
  */
 const MON_SCRIPT = `set -eu
@@ -191,7 +191,8 @@ exec ceph-mgr -f --conf "$conf" -i "$id"`;
  * The OSD: on first start a UUID kept beside its directory, `ceph osd new` (which gives the same
  * id for the same UUID, so a start that failed half-way picks up its id), its key from the
  * monitor, then `ceph-osd --mkfs` on the sparse file; the directory counts as made once mkfs
- * wrote `mkfs_done`. Then the OSD in the foreground; it adds itself to the CRUSH map at start.
+ * wrote `mkfs_done`, and its key is fetched until it is there (a start that stopped between the
+ * two gets it). Then the OSD in the foreground; it adds itself to the CRUSH map at start.
  */
 const OSD_SCRIPT = `set -eu
 conf=$1 base=$2
@@ -205,8 +206,8 @@ if [ ! -e "$dir/mkfs_done" ]; then
   rm -rf "$dir"
   mkdir -p "$dir"
   ceph-osd --conf "$conf" -i "$id" --mkfs --osd-uuid "$uuid" --no-mon-config
-  ceph --conf "$conf" --name client.admin auth get-or-create "osd.$id" mon 'allow profile osd' mgr 'allow profile osd' osd 'allow *' -o "$dir/keyring"
 fi
+[ -s "$dir/keyring" ] || ceph --conf "$conf" --name client.admin auth get-or-create "osd.$id" mon 'allow profile osd' mgr 'allow profile osd' osd 'allow *' -o "$dir/keyring"
 exec ceph-osd -f --conf "$conf" -i "$id"`;
 
 /**
