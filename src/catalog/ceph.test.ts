@@ -247,3 +247,18 @@ test('without Ceph there is no libvirt secret, and libvirtd starts as before', (
     'rm -f /run/libvirt/libvirtd.pid; exec libvirtd --listen',
   ]);
 });
+
+test("Nova's fake driver on Kubernetes runs no libvirtd: no libvirt DaemonSet, no libvirt secret, nova-compute waits for no libvirt", () => {
+  const objects = objectsOf(`${CUSTOM}  services:\n    nova: {hypervisor: fake}\n`);
+  assert.ok(!objects.some((o) => o.kind === 'DaemonSet' && o.metadata.name === 'libvirt'));
+  assert.ok(!objects.some((o) => o.metadata.name === 'nova-libvirt-ceph-secret'));
+  const cinder = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cinder-config')!;
+  assert.doesNotMatch(cinder.data!['cinder.conf']!, /rbd_secret_uuid/);
+  const compute = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'nova-compute');
+  assert.ok(compute);
+  assert.doesNotMatch(JSON.stringify(compute.spec.template), /\/run\/libvirt|"libvirt"/);
+  const conf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'nova-compute-config')!;
+  assert.equal(iniValue(conf.data!['nova.conf']!, 'DEFAULT', 'compute_driver'), 'fake.FakeDriver');
+  // The default (libvirt with KVM) keeps its libvirtd.
+  assert.ok(objectsOf(CUSTOM).some((o) => o.kind === 'DaemonSet' && o.metadata.name === 'libvirt'));
+});

@@ -25,6 +25,7 @@ import {
   hostCephSecretDefs,
 } from './ceph-host.js';
 import { SIZES } from './common.js';
+import { computeHypervisor } from './hypervisor.js';
 import { hostLibvirtLayout } from './libvirt-host.js';
 import { confLines } from './text-files.js';
 import type { AfterDef, ComponentDef, ServiceDef } from './types.js';
@@ -180,11 +181,10 @@ const LIBVIRT_SECRET_DEF: SecretDef = {
   description: 'UUID of the libvirt secret holding the Ceph key (rbd_secret_uuid of nova.conf and cinder.conf)',
 };
 
-/** Nova attaches Ceph volumes: on Kubernetes, or on one host whose guests are real. */
+/** Nova attaches Ceph volumes through libvirt: its guests are real (not the fake driver's). */
 function libvirtSecretWanted(ctx: CatalogContext): boolean {
   if (!ctx.enabled('nova')) return false;
-  if (ctx.machine) return hostCephEnabled(ctx) && ctx.machine.hypervisor !== 'fake';
-  return cephClientEnabled(ctx);
+  return computeHypervisor(ctx) !== 'fake' && (ctx.machine ? hostCephEnabled(ctx) : cephClientEnabled(ctx));
 }
 
 /**

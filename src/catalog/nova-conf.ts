@@ -3,6 +3,7 @@ import type { IniDoc } from '../config/ini.js';
 import { cephConfPath, cephSettings, rbdSecretUuid } from './ceph.js';
 import { apiProcesses } from './common.js';
 import type { CatalogContext } from './context.js';
+import { computeHypervisor } from './hypervisor.js';
 import { hostLibvirtLayout } from './libvirt-host.js';
 import { hostHasDatapath, hostOvsLayout } from './ovs-host.js';
 
@@ -63,7 +64,7 @@ function processSections(ctx: CatalogContext, conf: IniDoc): void {
       instances_path: `${data}/instances`,
     });
   }
-  if (hypervisorOf(ctx) === 'fake') conf.section('DEFAULT', { compute_driver: 'fake.FakeDriver' });
+  if (computeHypervisor(ctx) === 'fake') conf.section('DEFAULT', { compute_driver: 'fake.FakeDriver' });
   if (hostHasDatapath(ctx)) {
     // os-vif creates br-int and the guests' ports in the cloud's own Open vSwitch (ovs-host.ts),
     // not in the host's default database.
@@ -72,16 +73,6 @@ function processSections(ctx: CatalogContext, conf: IniDoc): void {
     // that were running, as a rebooted hypervisor host does.
     conf.section('DEFAULT', { resume_guests_state_on_host_boot: true });
   }
-}
-
-/**
- * The hypervisor of the compute nodes: on one host what the target decided (HostMachine); on
- * Kubernetes the cloud file's choice, libvirt with KVM unless it says fake or qemu.
- */
-function hypervisorOf(ctx: CatalogContext): 'fake' | 'qemu' | 'kvm' {
-  if (ctx.machine) return ctx.machine.hypervisor;
-  const chosen = ctx.spec.services?.nova?.hypervisor;
-  return chosen === 'fake' || chosen === 'qemu' ? chosen : 'kvm';
 }
 
 /** The services Nova calls: its own service user, Placement, Glance, Neutron, Cinder, memcached. */
@@ -123,14 +114,14 @@ function workerSections(ctx: CatalogContext, conf: IniDoc): void {
   conf.section('scheduler', { workers, discover_hosts_in_cells_interval: 300 });
   conf.section('vnc', {
     // One host runs no noVNC proxy, so its guests get no VNC server either.
-    enabled: !m && hypervisorOf(ctx) !== 'fake',
+    enabled: !m && computeHypervisor(ctx) !== 'fake',
     server_listen: ctx.topology.bindAddress,
     server_proxyclient_address: { value: '$my_ip', raw: true },
     novncproxy_host: ctx.topology.bindAddress,
     novncproxy_port: 6080,
     novncproxy_base_url: `${ctx.publicUrl('novnc', `http://${ctx.topology.host('nova-novncproxy')}:6080`)}/vnc_lite.html`,
   });
-  const hv = hypervisorOf(ctx);
+  const hv = computeHypervisor(ctx);
   conf.section('libvirt', {
     virt_type: hv === 'qemu' ? 'qemu' : 'kvm',
     // TCG emulates its CPU: the guest gets QEMU's default model (as libvirt.test.ts's domain

@@ -6,6 +6,7 @@
 import { cephAfter, cephMounts, cephTraffic, hostCephEnabled, libvirtCephSecret, RBD_PACKAGES } from './ceph.js';
 import type { CatalogContext, HostHypervisor } from './context.js';
 import { hostVirtlogd, libvirtBundle, libvirtHost } from './libvirt-host.js';
+import { computeHypervisor } from './hypervisor.js';
 import { hostHasDatapath } from './ovs-host.js';
 import {
   apiProbes,
@@ -291,6 +292,7 @@ function libvirt({ ctx, user, m }: NovaParts, { role, suffix, node, hostRun, ins
 function novaCompute(
   { ctx, user, m, args, hostComputeArgs }: NovaParts,
   { role, suffix, node, hostRun, instances }: ComputeNode,
+  withLibvirt: boolean,
 ): ComponentDef {
   return {
     id: `nova-compute${suffix}`,
@@ -315,12 +317,16 @@ function novaCompute(
     ...cephMounts(ctx, ['nova-compute']),
     hostNetwork: true,
     privileged: true,
-    hostPaths: [hostRun, instances],
+    hostPaths: withLibvirt ? [hostRun, instances] : [instances],
     after: [
-      {
-        target: `libvirt${suffix}`,
-        why: 'nova-compute drives the local libvirtd through /run/libvirt/libvirt-sock',
-      },
+      ...(withLibvirt
+        ? [
+            {
+              target: `libvirt${suffix}`,
+              why: 'nova-compute drives the local libvirtd through /run/libvirt/libvirt-sock',
+            },
+          ]
+        : []),
       {
         target: 'nova-conductor',
         why: 'nova-compute reaches the database only through nova-conductor (RPC) and waits for it at start',
@@ -368,11 +374,14 @@ function computeFlavour(h: HostHypervisor): string[] {
 /** The hypervisor hosts' side, libvirt and nova-compute, for compute nodes and (when declared) GPU nodes. */
 function computeComponents(p: NovaParts): ComponentDef[] {
   const roles = ['compute', ...(p.ctx.spec.nodes?.gpu ? ['gpu' as const] : [])] as const;
+  // On Kubernetes the fake driver needs no libvirtd at all (one host lists it, skipped, so that
+  // `osk status` says why it does not run).
+  const withLibvirt = p.m !== undefined || computeHypervisor(p.ctx) !== 'fake';
   return [
     ...(p.m && p.m.hypervisor !== 'fake' ? [hostVirtlogd(p.ctx)] : []),
     ...roles.flatMap((role) => {
       const where = computeNode(p, role);
-      return [libvirt(p, where), novaCompute(p, where)];
+      return [...(withLibvirt ? [libvirt(p, where)] : []), novaCompute(p, where, withLibvirt)];
     }),
   ];
 }
