@@ -21,8 +21,15 @@ import type { SecretDef } from '../config/secrets.js';
 import { withBindMounts } from './host-mounts.js';
 import { confLines } from './text-files.js';
 
-/** Monitors' addresses: msgr2 and the legacy protocol on loopback (one cloud per host, like its API ports). */
-const MON_ADDRS = '[v2:127.0.0.1:3300,v1:127.0.0.1:6789]';
+/** Where the monitor listens and which network the daemons and clients share. */
+export interface CephNet {
+  /** The monitor's addresses as a monitor map has them: [v2:ip:3300,v1:ip:6789]. */
+  monAddrs: string;
+  publicNetwork: string;
+}
+
+/** The cloud's cluster: msgr2 and the legacy protocol on loopback (one cloud per host, like its API ports). */
+const LOOPBACK: CephNet = { monAddrs: '[v2:127.0.0.1:3300,v1:127.0.0.1:6789]', publicNetwork: '127.0.0.0/8' };
 /** The daemons' ids: one of each, named after osk rather than the host (a host name may hold dots). */
 const DAEMON_ID = 'osk';
 /**
@@ -104,15 +111,19 @@ export function hostCephLayout(ctx: CatalogContext, user: string): HostCephLayou
   };
 }
 
-/** ceph.conf of the one-host cluster: every path in the state directory, nothing from /etc/ceph. */
-function hostCephConf(l: HostCephLayout, fsid: string, user: string): string {
+/**
+ * ceph.conf of the one-host cluster: every path in the state directory, nothing from /etc/ceph.
+ * Also the conf of the Ceph cluster the real-node e2e runs for its pods (test/cluster/ceph.ts),
+ * on an address they reach.
+ */
+export function hostCephConf(l: HostCephLayout, fsid: string, user: string, net: CephNet = LOOPBACK): string {
   const daemonLogs = ['log_to_file = false', 'log_to_stderr = true', 'err_to_stderr = true'];
   return confLines('ceph.conf', [
     '# Written by osk: the Ceph cluster of one all-in-one cloud (src/catalog/ceph-host.ts).',
     '[global]',
     `fsid = ${fsid}`,
-    `mon_host = ${MON_ADDRS}`,
-    'public_network = 127.0.0.0/8',
+    `mon_host = ${net.monAddrs}`,
+    `public_network = ${net.publicNetwork}`,
     'auth_cluster_required = cephx',
     'auth_service_required = cephx',
     'auth_client_required = cephx',
@@ -244,6 +255,39 @@ interface HostCephSettings {
   pools: { volumes: string; images: string; backups: string; vms: string };
 }
 
+/**
+ * Each program and step of a one-monitor cluster (argv, and the check that says it is ready): the
+ * catalog's host programs below, and the real-node e2e's cluster (test/cluster/ceph.ts), which
+ * runs the same scripts on an address its pods reach. The pools step reads the user's key from
+ * CLIENT_KEY in its environment.
+ */
+export function cephClusterCommands(l: HostCephLayout, fsid: string, ceph: HostCephSettings, net: CephNet = LOOPBACK) {
+  const osdUp = '"$@" osd stat -f json | grep -q \'"num_up_osds":[1-9]\'';
+  const mgrUp = '"$@" mgr stat | grep -q \'"available": true\'';
+  return {
+    mon: {
+      command: [
+        ...['sh', '-c', MON_SCRIPT, 'osk-ceph-mon', l.conf, DAEMON_ID, `${l.data}/mon/ceph-${DAEMON_ID}`],
+        ...[net.monAddrs, fsid, l.monKey, l.adminKey],
+      ],
+      ready: admin(l, 'mon', 'stat'),
+    },
+    mgr: {
+      command: ['sh', '-c', MGR_SCRIPT, 'osk-ceph-mgr', l.conf, DAEMON_ID, `${l.data}/mgr/ceph-${DAEMON_ID}`],
+      ready: ['sh', '-c', mgrUp, 'osk-ceph-mgr-ready', ...admin(l)],
+    },
+    osd: {
+      command: ['sh', '-c', OSD_SCRIPT, 'osk-ceph-osd', l.conf, `${l.data}/osd`],
+      ready: ['sh', '-c', osdUp, 'osk-ceph-osd-ready', ...admin(l)],
+    },
+    pools: [
+      ...['sh', '-c', POOLS_SCRIPT, 'osk-ceph-pools', l.conf, ceph.user, l.clientKeyring],
+      ...new Set(Object.values(ceph.pools)),
+    ],
+  };
+}
+type ClusterCommands = ReturnType<typeof cephClusterCommands>;
+
 const PACKAGES = ['ceph-common'];
 
 /** A program or step of the cluster as a component: it exists on one host only. */
@@ -263,14 +307,11 @@ function cephComponent(ctx: CatalogContext, id: string, host: HostDef, after: Af
   };
 }
 
-function monHost(ctx: CatalogContext, l: HostCephLayout): HostDef {
+function monHost(l: HostCephLayout, c: ClusterCommands): HostDef {
   const s = HOST_CEPH_SECRETS;
   return {
     kind: 'process',
-    command: [
-      ...['sh', '-c', MON_SCRIPT, 'osk-ceph-mon', l.conf, DAEMON_ID, `${l.data}/mon/ceph-${DAEMON_ID}`, MON_ADDRS],
-      ...[ctx.secret(s.fsid.name), l.monKey, l.adminKey],
-    ],
+    command: c.mon.command,
     packages: [...PACKAGES, 'ceph-mon'],
     dirs: [l.data, `${l.data}/mon`, `${l.data}/keys`, l.run],
     files: [
@@ -278,39 +319,35 @@ function monHost(ctx: CatalogContext, l: HostCephLayout): HostDef {
       { path: l.adminKey, secret: s.admin.name, mode: 0o600 },
     ],
     ports: [3300, 6789],
-    ready: { exec: admin(l, 'mon', 'stat') },
+    ready: { exec: c.mon.ready },
   };
 }
 
-function mgrHost(l: HostCephLayout): HostDef {
+function mgrHost(l: HostCephLayout, c: ClusterCommands): HostDef {
   return {
     kind: 'process',
-    command: ['sh', '-c', MGR_SCRIPT, 'osk-ceph-mgr', l.conf, DAEMON_ID, `${l.data}/mgr/ceph-${DAEMON_ID}`],
+    command: c.mgr.command,
     packages: [...PACKAGES, 'ceph-mgr'],
     dirs: [`${l.data}/mgr`],
-    ready: { exec: ['sh', '-c', '"$@" mgr stat | grep -q \'"available": true\'', 'osk-ceph-mgr-ready', ...admin(l)] },
+    ready: { exec: c.mgr.ready },
   };
 }
 
-function osdHost(l: HostCephLayout): HostDef {
-  const up = '"$@" osd stat -f json | grep -q \'"num_up_osds":[1-9]\'';
+function osdHost(l: HostCephLayout, c: ClusterCommands): HostDef {
   return {
     kind: 'process',
-    command: ['sh', '-c', OSD_SCRIPT, 'osk-ceph-osd', l.conf, `${l.data}/osd`],
+    command: c.osd.command,
     packages: [...PACKAGES, 'ceph-osd'],
     dirs: [`${l.data}/osd`],
-    ready: { exec: ['sh', '-c', up, 'osk-ceph-osd-ready', ...admin(l)] },
+    ready: { exec: c.osd.ready },
   };
 }
 
-function poolsHost(l: HostCephLayout, ceph: HostCephSettings): HostDef {
+function poolsHost(l: HostCephLayout, c: ClusterCommands): HostDef {
   const client = HOST_CEPH_SECRETS.client.name;
   return {
     kind: 'step',
-    command: [
-      ...['sh', '-c', POOLS_SCRIPT, 'osk-ceph-pools', l.conf, ceph.user, l.clientKeyring],
-      ...[...new Set(Object.values(ceph.pools))],
-    ],
+    command: c.pools,
     secretEnv: { CLIENT_KEY: client },
     packages: PACKAGES,
     files: [{ path: l.clientKey, secret: client, mode: 0o600 }],
@@ -320,15 +357,16 @@ function poolsHost(l: HostCephLayout, ceph: HostCephSettings): HostDef {
 /** mon, mgr, osd and the pools step of the one-host cluster, in that order. */
 export function hostCephComponents(ctx: CatalogContext, ceph: HostCephSettings): ComponentDef[] {
   const l = hostCephLayout(ctx, ceph.user);
+  const c = cephClusterCommands(l, ctx.secret(HOST_CEPH_SECRETS.fsid.name), ceph);
   return [
-    cephComponent(ctx, 'ceph-mon', monHost(ctx, l)),
-    cephComponent(ctx, 'ceph-mgr', mgrHost(l), [
+    cephComponent(ctx, 'ceph-mon', monHost(l, c)),
+    cephComponent(ctx, 'ceph-mgr', mgrHost(l, c), [
       { target: 'ceph-mon', why: 'the manager gets its key from the monitor and reports to it' },
     ]),
-    cephComponent(ctx, 'ceph-osd', osdHost(l), [
+    cephComponent(ctx, 'ceph-osd', osdHost(l, c), [
       { target: 'ceph-mon', why: 'the OSD gets its id and key from the monitor' },
     ]),
-    cephComponent(ctx, 'ceph-pools', poolsHost(l, ceph), [
+    cephComponent(ctx, 'ceph-pools', poolsHost(l, c), [
       { target: 'ceph-osd', why: 'a pool is usable once an OSD holds its placement groups' },
       { target: 'ceph-mgr', why: 'rbd pool init and pool statistics go through the manager' },
     ]),

@@ -244,3 +244,23 @@ test("a failed push is told apart from skopeo's words: plain HTTP, certificate, 
   assert.match(diagnosePush(kinds[0][0], o).why, /^the registry r\.example\.com:5000 speaks plain HTTP/);
   assert.match(diagnosePush(kinds[4][0], { ...o, authfile: '/a.json' }).hint ?? '', /in \/a\.json/);
 });
+
+test("a cloud on an existing Ceph: the images that open RBD get Ceph's client libraries, none gets the cluster's daemons", () => {
+  const file = parseCloudFile(
+    `apiVersion: osk.dev/v1alpha1
+kind: Cloud
+metadata: {name: rbd}
+spec:
+  profile: minimal
+  release: "2025.1"
+  storage: {backend: ceph, ceph: {monitors: ["10.0.0.1:3300"]}}
+`,
+    'cloud.yaml',
+  );
+  const plan = imagePlan(file);
+  const packages = (key: string) => plan.images.find((i) => i.key === key)?.packages ?? [];
+  for (const key of ['cinder', 'glance', 'nova']) assert.ok(packages(key).includes('python3-rbd'), key);
+  for (const i of plan.images)
+    for (const daemon of ['ceph-mon', 'ceph-mgr', 'ceph-osd'])
+      assert.ok(!i.packages.includes(daemon), `${i.key}: ${daemon}`);
+});
