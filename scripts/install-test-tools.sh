@@ -51,10 +51,13 @@ source "$(dirname "$0")/lib/apt.sh"
 # iputils-ping: the libvirt e2e pings a guest's floating IP from the external network's namespace
 # (and SSHes to it with openssh-client); chromium: it logs into Horizon in a headless browser
 # (driven by the npm package puppeteer-core, which downloads no browser of its own).
+# ceph-mon, ceph-mgr, ceph-osd, ceph-common: the real-node e2e runs a Ceph cluster for the cloud
+# it applies (test/cluster/ceph.ts), with the programs `osk up` runs for a cloud on its own Ceph.
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
   containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo
   python3-openstackclient qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools genisoimage openssh-client
-  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients iputils-ping chromium)
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients iputils-ping chromium
+  ceph-mon ceph-mgr ceph-osd ceph-common)
 # PyPI: moto's S3 server for the offsite test (no Debian package ships moto_server).
 PIP_PACKAGES=('moto[server]==5.2.1')
 
@@ -103,7 +106,8 @@ apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null
 # their own). One unit at a time: systemctl gives up on all of them when one is unknown.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
   for unit in prometheus.service prometheus-mysqld-exporter.service prometheus-blackbox-exporter.service \
-    libvirtd.service virtlogd.service virtlockd.service libvirt-guests.service; do
+    libvirtd.service virtlogd.service virtlockd.service libvirt-guests.service \
+    ceph.target ceph-mon.target ceph-mgr.target ceph-osd.target; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done
 fi

@@ -1,120 +1,32 @@
 /**
- * osk's rendered pods in real containers: a cloud with Keystone and its infrastructure, its
- * images built by `osk images build` from Debian 13 and imported into a real node's containerd
- * (`images.source: debian`), applied by `osk apply` on the test cluster's real node
- * (docs/test-cluster.md). MariaDB, Memcached and RabbitMQ really start, the db-init, db-sync,
- * bootstrap and ks Jobs really run their commands, and the real openstack CLI on the host, pointed
- * at the cloud by `osk env -f`, gets a token through Keystone's NodePort (endpoints.nodePorts). Needs root, the tools of scripts/install-test-tools.sh and the network to Debian's
- * mirror (the first build takes minutes; later runs reuse the image cache).
- * OSK_SKIP_CLUSTER_TESTS=1 skips it.
+ * osk's rendered pods in real containers: a cloud (Keystone, Glance, Placement, Neutron with OVN,
+ * Nova with its fake driver, Cinder) and its infrastructure, its images built by `osk images
+ * build` from Debian 13 and imported into a real node's containerd (`images.source: debian`),
+ * applied by `osk apply` on the test cluster's real node (docs/test-cluster.md), its storage a
+ * Ceph cluster the test runs on the host (test/cluster/ceph.ts). MariaDB, Memcached and RabbitMQ
+ * really start, the db-init, db-sync, bootstrap and ks Jobs really run their commands, and the
+ * real openstack CLI on the host, pointed at the cloud by `osk env -f`, works through the
+ * NodePorts (endpoints.nodePorts): a token, an image stored in Ceph, a network in OVN, a server
+ * ACTIVE, a volume in Ceph attached to it. Needs root, the tools of scripts/install-test-tools.sh
+ * and the network to Debian's mirror (the first build takes minutes; later runs reuse the image
+ * cache). OSK_SKIP_CLUSTER_TESTS=1 skips it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Cluster, startCluster } from '../cluster/control-plane.js';
-import { commandExists } from '../cluster/exec.js';
-import { realNodeUnsupported } from '../cluster/real-node.js';
-import { clusterSkipReason, runOsk } from './support.js';
+import type { TestCeph } from '../cluster/ceph.js';
+import type { Cluster } from '../cluster/control-plane.js';
+import { NS, realNodeCloudSkipReason, startRealNodeCloud } from './real-node-cloud.js';
 
-const NS = 'rn';
-
-/**
- * The host directories the openvswitch and ovn-controller pods share through hostPath (the
- * catalog's, as on a user's node): the node's network is a namespace of its own, its files are
- * the host's.
- */
-const OVS_HOST_DIRS = ['/run/openvswitch', '/var/lib/openvswitch', '/run/ovn'];
-
-function skipReason(): string | undefined {
-  return (
-    clusterSkipReason() ??
-    realNodeUnsupported() ??
-    (commandExists('debootstrap') ? undefined : 'debootstrap is missing (scripts/install-test-tools.sh installs it)') ??
-    (commandExists('ovn-nbctl')
-      ? undefined
-      : 'ovn-nbctl is missing (scripts/install-test-tools.sh installs ovn-central)') ??
-    // Another Open vSwitch on the host would be the one the pods join (and stop).
-    (existsSync('/run/openvswitch/db.sock')
-      ? 'an Open vSwitch already runs on this host (/run/openvswitch/db.sock)'
-      : undefined)
-  );
-}
-
-/** What the pods leave in OVS_HOST_DIRS is removed after the test: only entries it created. */
-function hostDirsBefore(): Map<string, Set<string> | undefined> {
-  return new Map(OVS_HOST_DIRS.map((d) => [d, existsSync(d) ? new Set(readdirSync(d)) : undefined]));
-}
-function restoreHostDirs(before: Map<string, Set<string> | undefined>): void {
-  for (const [dir, had] of before) {
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) if (!had?.has(name)) rmSync(join(dir, name), { force: true, recursive: true });
-    if (!had) rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-// Keystone, Glance, Placement and Neutron with its OVN (databases, northd, and Open vSwitch with
-// ovn-controller as the node's chassis) and what they need; the other services are switched off
-// (each needs images and agents that are the next steps of issue 14). Open vSwitch runs the
-// userspace datapath: this VM has no openvswitch kernel module. Monitoring and backups are off:
-// their images are not all buildable from Debian yet.
-// The public endpoints are NodePorts of the node (endpoints.nodePorts), so the openstack CLI on
-// the host reaches the cloud through osk env -f as a user's workstation would.
-const cloudYaml = (nodeIP: string) => `apiVersion: osk.dev/v1alpha1
-kind: Cloud
-metadata:
-  name: rn
-  namespace: ${NS}
-spec:
-  profile: minimal
-  release: "2025.1"
-  endpoints:
-    nodePorts: {address: ${nodeIP}}
-  images:
-    source: debian
-    pullPolicy: Never
-  network:
-    datapath: netdev
-  # The node has 2 CPUs: the default requests of this set (MariaDB 500m, RabbitMQ and each API
-  # 250m, OVN's 100m each) sum to more, and the scheduler leaves pods Pending ("Insufficient cpu").
-  infra:
-    mariadb: {resources: {requests: {cpu: 100m}}}
-    rabbitmq: {resources: {requests: {cpu: 100m}}}
-  services:
-    keystone: {api: {resources: {requests: {cpu: 100m}}}}
-    glance: {api: {resources: {requests: {cpu: 100m}}}}
-    placement: {api: {resources: {requests: {cpu: 100m}}}}
-    neutron: {server: {resources: {requests: {cpu: 100m}}}}
-    nova: {enabled: false}
-    cinder: {enabled: false}
-    horizon: {enabled: false}
-  monitoring:
-    enabled: false
-  backup:
-    enabled: false
-`;
-
-test('Keystone, Glance, Placement and Neutron with OVN from Debian-built images converge on a real node and serve the openstack CLI on the host', {
-  skip: skipReason(),
+test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph from Debian-built images converge on a real node and serve the openstack CLI on the host', {
+  skip: realNodeCloudSkipReason(),
   timeout: 90 * 60_000,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'osk-real-node-e2e-'));
-  let cluster: Cluster | undefined;
-  const hostDirs = hostDirsBefore();
-  t.after(async () => {
-    await cluster?.stop({ graceMs: 5000 });
-    restoreHostDirs(hostDirs);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  cluster = await startCluster({ nodes: 0, realNode: true, dir, stopOnExit: true, log: (l) => t.diagnostic(l) });
-  const node = cluster.state.realNode;
-  assert.ok(node);
-  const env = { ...process.env, KUBECONFIG: cluster.kubeconfig, OSK_STATE_DIR: join(dir, 'state'), CI: 'true' };
-  const osk = (args: string[]) => runOsk(args, env, (l) => t.diagnostic(l));
-  const cloudFile = join(dir, 'cloud.yaml');
-  writeFileSync(cloudFile, cloudYaml(node.net.nodeIP));
+  const cloud = await startRealNodeCloud((l) => t.diagnostic(l));
+  t.after(() => cloud.stop());
+  const { cluster, node, ceph, cloudFile, env, osk, dir } = cloud;
 
   const built = await osk(['images', 'build', '-f', cloudFile, '--import-containerd', node.socket]);
   assert.equal(built.code, 0, built.stderr);
@@ -143,6 +55,8 @@ test('Keystone, Glance, Placement and Neutron with OVN from Debian-built images 
     `http://${node.net.nodeIP}:30292`,
     `http://${node.net.nodeIP}:30500/v3`,
     `http://${node.net.nodeIP}:30696`,
+    `http://${node.net.nodeIP}:30774/v2.1`,
+    `http://${node.net.nodeIP}:30776/v3/%(project_id)s`,
     `http://${node.net.nodeIP}:30778`,
   ]);
 
@@ -221,7 +135,74 @@ test('Keystone, Glance, Placement and Neutron with OVN from Debian-built images 
   );
   assert.equal(encaps.code, 0, encaps.stderr);
   assert.deepEqual(encaps.stdout.split(/\s+/).filter(Boolean), [node.net.nodeIP]);
+
+  // Glance stores on the cloud's Ceph (rbd_store): the uploaded image is an RBD image named by its id.
+  const imageId = (JSON.parse(shown.stdout) as { id: string }).id;
+  assert.ok(ceph.rbd(['ls', 'images']).stdout.split('\n').includes(imageId), 'the image is in the Ceph pool images');
+
+  await serverAndVolume(cliEnv, ceph, (l) => t.diagnostic(l));
 });
+
+/**
+ * Nova (the fake driver in nova-compute, registered and mapped to the cell) and Cinder (RBD on
+ * the test Ceph) through their NodePorts: a server on the Neutron network reaches ACTIVE, a
+ * volume becomes available as an RBD image in the pool volumes, and attached to the server it
+ * is in-use (Cinder handed Nova the RBD connection; the fake driver opens nothing).
+ */
+async function serverAndVolume(cliEnv: NodeJS.ProcessEnv, ceph: TestCeph, log: (l: string) => void): Promise<void> {
+  const cli = (...args: string[]) => {
+    const r = runCommand('openstack', [...args, '-f', 'json'], cliEnv);
+    assert.equal(r.code, 0, `openstack ${args.join(' ')}:\n${r.stderr}`);
+    return JSON.parse(r.stdout || 'null') as Record<string, unknown>;
+  };
+  const computes = cli('compute', 'service', 'list', '--service', 'nova-compute') as unknown as { State: string }[];
+  assert.deepEqual(
+    computes.map((c) => c.State),
+    ['up'],
+    'one nova-compute, up',
+  );
+
+  cli('flavor', 'create', '--vcpus', '1', '--ram', '64', '--disk', '1', 'rn.tiny');
+  const t0 = Date.now();
+  const server = cli(
+    'server',
+    'create',
+    '--flavor',
+    'rn.tiny',
+    '--image',
+    'rn-image',
+    '--network',
+    'rn-net',
+    '--wait',
+    'rn-server',
+  );
+  assert.equal(server.status, 'ACTIVE', JSON.stringify(server));
+  log(`server ACTIVE in ${Date.now() - t0} ms`);
+
+  const volume = cli('volume', 'create', '--size', '1', 'rn-volume');
+  const volumeId = String(volume.id);
+  await until(() => cli('volume', 'show', volumeId).status, 'available', 'the volume becomes available');
+  assert.ok(
+    ceph.rbd(['ls', 'volumes']).stdout.split('\n').includes(`volume-${volumeId}`),
+    'the volume is an RBD image',
+  );
+  const attached = runCommand('openstack', ['server', 'add', 'volume', 'rn-server', volumeId], cliEnv);
+  assert.equal(attached.code, 0, attached.stderr);
+  await until(() => cli('volume', 'show', volumeId).status, 'in-use', 'the attached volume is in-use');
+  log(`volume available, attached and in-use ${Date.now() - t0} ms after the server was asked for`);
+}
+
+/** Polls `read` every 2 s for up to 3 minutes until it gives `want`; fails with the last value otherwise. */
+async function until(read: () => unknown, want: string, what: string): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < 90; i++) {
+    last = read();
+    if (last === want) return;
+    if (last === 'error') break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  assert.fail(`${what}: still ${String(last)}, not ${want}`);
+}
 
 /** The pod network address of one pod of the cloud's namespace (the host routes that range to the node). */
 async function podIP(cluster: Cluster, name: string): Promise<string> {
