@@ -290,7 +290,8 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         differs.push(`${existing.realNode ? 'a' : 'no'} real node (asked: ${opts.realNode ? 'one' : 'none'})`);
       }
       if (!!existing.networkPolicies !== !!opts.networkPolicies) {
-        differs.push(`NetworkPolicies ${existing.networkPolicies ? '' : 'not '}enforced (asked: the other way)`);
+        const say = (on: boolean | undefined): string => (on ? 'enforced' : 'not enforced');
+        differs.push(`NetworkPolicies ${say(existing.networkPolicies)} (asked: ${say(opts.networkPolicies)})`);
       }
       const delays: [string, number, number | undefined][] = [
         ['pod-ready delay', existing.podReadyDelayMs, opts.podReadyDelayMs ?? envMs('OSK_POD_READY_DELAY_MS')],
