@@ -5,6 +5,7 @@
 import { FIELD_MANAGER, refLabel, refOf } from './inventory.js';
 import type { KubeApi } from './kube-api.js';
 import { CREDENTIAL_ANNOTATION, type KubeObject } from './objects.js';
+import type { ListedBefore } from './listed-before.js';
 import type { Live, WorkloadWatch } from './workload-watch.js';
 
 export const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
@@ -27,16 +28,47 @@ function jobFailed(job: Live): boolean {
   return conds.some((c) => c.type === 'Failed' && c.status === 'True');
 }
 
+/** What the apply knows of objects before it applies them, instead of asking with a GET. */
+export interface Known {
+  /** The cloud's workloads as last written. */
+  watch?: WorkloadWatch | undefined;
+  /** The cloud's other objects as the apply found them (listed-before.ts). */
+  listed?: ListedBefore | undefined;
+}
+
+type BeforeState = { status: number; body?: Live; fromList?: boolean };
+
+/**
+ * An object's state before the apply, to say whether it changed and to find a failed Job.
+ * A workload's from the watch, which the apply needs anyway: a GET of its own put one more round
+ * trip between a dependency becoming ready and the workload reaching the controllers, on every
+ * step of the critical path (issue 13, a loaded 2-core VM: a GET took 52 ms at the median, 145 ms
+ * at p90, of the 100–350 ms from a step's start to its workload existing). Any other object's
+ * from the LIST of its kind at the start. Not watched or listed, or the watch is being listed
+ * again: the apiserver's own answer.
+ */
+async function beforeState(api: KubeApi, obj: KubeObject, path: string, known: Known): Promise<BeforeState> {
+  const ref = refOf(obj);
+  const { watch, listed } = known;
+  if (WORKLOADS.has(ref.kind)) {
+    const seen = watch && ref.namespace === watch.ns ? await watch.current(ref.kind, ref.name) : 'stale';
+    if (seen !== 'stale') return seen.live ? { status: 200, body: seen.live } : { status: 404 };
+  } else {
+    const b = await listed?.before(obj);
+    if (b) return b.absent ? { status: 404, fromList: true } : { status: 200, body: { metadata: b } };
+  }
+  return api.request<Live>('GET', path, { ok: [404], what: `get ${refLabel(ref)}` });
+}
+
 /**
  * Server-side apply of one object, recorded in `res` as created, changed or unchanged; the
  * generation the apiserver gave it (none for a credential, which is only ever created).
- * `watch`: the cloud's workloads as last written, read instead of a GET of the workload's own.
  */
 export async function applyObject(
   api: KubeApi,
   res: Applied,
   obj: KubeObject,
-  watch?: WorkloadWatch,
+  known: Known = {},
 ): Promise<number | undefined> {
   const ref = refOf(obj);
   const label = refLabel(ref);
@@ -53,17 +85,7 @@ export async function applyObject(
     (r.status === 409 ? res.keptSecrets : res.created).push(label);
     return undefined;
   }
-  // A workload's state before the apply, to say whether it changed and to find a failed Job: from
-  // the watch, which the apply needs anyway. A GET of its own put one more round trip between a
-  // dependency becoming ready and the workload reaching the controllers, on every step of the
-  // critical path (issue 13, a loaded 2-core VM: a GET took 52 ms at the median, 145 ms at p90,
-  // of the 100–350 ms from a step's start to its workload existing).
-  // Not watched, or the watch is being listed again: the apiserver's own answer.
-  const watched = watch && WORKLOADS.has(ref.kind) && ref.namespace === watch.ns;
-  const seen = watched ? await watch.current(ref.kind, ref.name) : 'stale';
-  let before: { status: number; body?: Live };
-  if (seen === 'stale') before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
-  else before = seen.live ? { status: 200, body: seen.live } : { status: 404 };
+  let before = await beforeState(api, obj, path, known);
   if (ref.kind === 'Job' && before.body && jobFailed(before.body)) {
     // A Job is named by the hash of its spec, so a failed one would otherwise stay failed for
     // good, whatever was fixed outside it (an image, a database, a Secret): this apply runs it
@@ -82,10 +104,12 @@ export async function applyObject(
     query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' },
     what: `apply ${label}`,
   });
-  // 201: this apply created it (whatever a watch may not have seen yet).
-  if (after.status === 201 || before.status === 404) {
+  // 201: this apply created it (whatever a watch may not have seen yet). Absent from the list
+  // yet there (200): it was there without the cloud's label, which this apply gave it.
+  if (after.status === 201 || (before.status === 404 && !before.fromList)) {
     if (!res.rerun.includes(label)) res.created.push(label);
-  } else if (before.body?.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
+  } else if (before.status !== 404 && before.body?.metadata?.resourceVersion === after.body.metadata?.resourceVersion)
+    res.unchanged.push(label);
   else res.changed.push(label);
   return after.body.metadata?.generation;
 }

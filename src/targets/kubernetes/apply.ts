@@ -27,6 +27,7 @@ import { WorkloadWatch } from './workload-watch.js';
 import { checkExternalSecrets } from './external-secrets.js';
 import { COMPONENT_LABEL } from './labels.js';
 import { beginClaims, type EarlyClaims } from './template-claims.js';
+import { ListedBefore } from './listed-before.js';
 import { applyObject, WORKLOADS, type Applied } from './apply-object.js';
 import type { KubeObject, RenderedGroup } from './objects.js';
 
@@ -92,18 +93,20 @@ export async function applyCloud(
   // the first component waits (at 1000 nodes the node list is large).
   const watch = new WorkloadWatch(api, ns, model.ctx.name);
   watch.prime(new Set(all.filter((x) => WORKLOADS.has(x.kind)).map((x) => x.kind)));
+  // The other objects as they are now, listed meanwhile too (instead of a GET each).
+  const listed = new ListedBefore(api, model.ctx.name);
+  listed.prime(all.filter((x) => !WORKLOADS.has(x.kind)));
 
-  const applyOne = (obj: KubeObject) => applyObject(api, res, obj);
+  const applyOne = (obj: KubeObject) => applyObject(api, res, obj, { listed });
   const ensureNamespace = groups.find((g) => g.name.endsWith('-namespace'));
   const secretsGroup = groups.find((g) => g.name.endsWith('-secrets') && !g.component);
   const current = all.map(refOf);
   const inventory = [...new Map([...previous, ...current].map((r) => [refKey(r), r])).values()];
-  const claims = await applyFoundation(api, model, { ensureNamespace, secretsGroup, groups }, inventory, res, o).catch(
-    (e: unknown) => {
-      watch.close();
-      throw e;
-    },
-  );
+  const foundation = { ensureNamespace, secretsGroup, groups, applyOne, listed };
+  const claims = await applyFoundation(api, model, foundation, inventory, res, o).catch((e: unknown) => {
+    watch.close();
+    throw e;
+  });
 
   const byComponent = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g]));
   const { ids, deps } = componentGraph(model, (id) => byComponent.has(id));
@@ -112,7 +115,9 @@ export async function applyCloud(
     o.reporter.begin(id, 'applying');
     res.startedAt.set(id, Date.now() - t0);
     try {
-      const applying = g.objects.map((obj) => claims.rendered.get(obj) ?? applyObject(api, res, obj, watch));
+      const applying = g.objects.map(
+        (obj) => claims.rendered.get(obj) ?? applyObject(api, res, obj, { watch, listed }),
+      );
       // The claims made ahead of a StatefulSet's controller: done before the step is.
       const made = g.objects.flatMap((obj) => claims.made.get(obj) ?? []);
       const workload = g.objects.findIndex((obj) => WORKLOADS.has(obj.kind));
@@ -183,20 +188,25 @@ async function applyRest(
 async function applyFoundation(
   api: KubeApi,
   model: CloudModel,
-  g: { ensureNamespace?: RenderedGroup | undefined; secretsGroup?: RenderedGroup | undefined; groups: RenderedGroup[] },
+  g: {
+    ensureNamespace?: RenderedGroup | undefined;
+    secretsGroup?: RenderedGroup | undefined;
+    groups: RenderedGroup[];
+    applyOne: (obj: KubeObject) => Promise<unknown>;
+    listed: ListedBefore;
+  },
   inventory: ObjectRef[],
   res: ApplyResult,
   { reporter }: ApplyOptions,
 ): Promise<EarlyClaims> {
-  const { ensureNamespace: namespaceGroup, secretsGroup } = g;
-  const applyOne = (obj: KubeObject) => applyObject(api, res, obj);
+  const { ensureNamespace: namespaceGroup, secretsGroup, applyOne } = g;
   const ns = model.ctx.namespace;
   const [nsObj, ...nsRest] = namespaceGroup?.objects ?? [];
   if (namespaceGroup) reporter.begin('namespace', `namespace ${ns}, service accounts, policies`);
   if (nsObj) await applyOne(nsObj);
   await writeInventory(api, ns, model.ctx.name, inventory);
   const components = g.groups.filter((x) => x.component);
-  const claims = beginClaims(api, res, components);
+  const claims = beginClaims(api, res, components, { listed: g.listed });
   const accounts = async () => {
     await Promise.all(nsRest.map(applyOne));
     reporter.done('namespace', 'completed');

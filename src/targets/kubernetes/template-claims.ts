@@ -13,7 +13,7 @@
  * once too). The controller finds the claim there and uses it as if it had made it; a class
  * that waits for the first consumer binds it when the pod is scheduled, as before.
  */
-import { applyObject, type Applied } from './apply-object.js';
+import { applyObject, type Applied, type Known } from './apply-object.js';
 import { FIELD_MANAGER, isClaim, refLabel, refOf } from './inventory.js';
 import type { KubeApi } from './kube-api.js';
 import type { KubeObject, RenderedGroup } from './objects.js';
@@ -79,11 +79,11 @@ export interface EarlyClaims {
  * its own: a rendered claim that cannot be applied fails its component, and holds back its
  * dependants, as when it was applied with it.
  */
-export function beginClaims(api: KubeApi, res: Applied, groups: RenderedGroup[]): EarlyClaims {
+export function beginClaims(api: KubeApi, res: Applied, groups: RenderedGroup[], known: Known = {}): EarlyClaims {
   const out: EarlyClaims = { rendered: new Map(), made: new Map() };
   for (const obj of groups.flatMap((g) => g.objects)) {
     if (isClaim(refOf(obj))) {
-      const applying = applyObject(api, res, obj);
+      const applying = applyObject(api, res, obj, known);
       // Its step awaits it; a step that never runs (a dependency failed) must not leave it unhandled.
       applying.catch(() => undefined);
       out.rendered.set(obj, applying);
