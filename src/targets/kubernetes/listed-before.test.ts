@@ -69,6 +69,9 @@ test("one metadata-only LIST per kind, by the cloud's label, says each object's 
   // Not carrying the cloud's label: the labelled list cannot say.
   assert.equal(await listed.before(cm('x', {})), undefined);
   assert.equal(await listed.before(cm('x', { 'app.kubernetes.io/instance': 'other' })), undefined);
+  // A kind whose status a controller writes (a claim as it is bound): read just before its apply.
+  assert.equal(await listed.before({ ...cm('a'), kind: 'PersistentVolumeClaim' }), undefined);
+  assert.equal(asked.length, 1, 'no LIST for those');
 });
 
 test('a kind that cannot be listed: undefined, and its objects are asked for with a GET', async () => {

@@ -17,6 +17,25 @@ import type { KubeObject } from './objects.js';
 
 export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
+/**
+ * Kinds nobody but their appliers writes: of these, a resourceVersion that moved between the LIST
+ * and osk's apply means osk's apply moved it. A controller writes the status of others (a claim
+ * when it is bound, a disruption budget as pods come and go, a CronJob when it runs): listed at
+ * the start, such an object would read as changed by an apply that changed nothing (bench:apply
+ * saw the backup claim, bound after the first apply's end, "changed" by the second), so they
+ * are read just before their apply, as before.
+ */
+const LISTED_KINDS = new Set([
+  'v1/ConfigMap',
+  'v1/Secret',
+  'v1/ServiceAccount',
+  'v1/Service',
+  'rbac.authorization.k8s.io/v1/Role',
+  'rbac.authorization.k8s.io/v1/RoleBinding',
+  'networking.k8s.io/v1/NetworkPolicy',
+  'storage.k8s.io/v1/StorageClass',
+]);
+
 /** An object's state before the apply: absent, or its resourceVersion then. */
 export type Before = { absent: true } | { absent: false; resourceVersion: string | undefined };
 
@@ -44,9 +63,13 @@ export class ListedBefore {
     return names.has(name) ? { absent: false, resourceVersion: names.get(name) } : { absent: true };
   }
 
-  /** Only an object carrying the cloud's label is found by the labelled LIST. */
+  /** Of the kinds above, and only an object carrying the cloud's label is found by the labelled LIST. */
   private covers(o: KubeObject): boolean {
-    return !!o.metadata?.name && o.metadata.labels?.[INSTANCE_LABEL] === this.cloud;
+    return (
+      LISTED_KINDS.has(`${o.apiVersion}/${o.kind}`) &&
+      !!o.metadata?.name &&
+      o.metadata.labels?.[INSTANCE_LABEL] === this.cloud
+    );
   }
 
   private list(o: KubeObject): Promise<Map<string, string | undefined> | undefined> {

@@ -1,17 +1,19 @@
 /**
- * The PersistentVolumeClaims a StatefulSet's controller makes from its volumeClaimTemplates,
+ * The components' claims, begun as soon as the namespace exists: the rendered ones, and the
+ * PersistentVolumeClaims a StatefulSet's controller makes from its volumeClaimTemplates, made
  * exactly as it makes them (k8s.io/kubernetes pkg/controller/statefulset, stateful_set_utils.go
  * getPersistentVolumeClaims: the template, named `<template>-<set>-<ordinal>`, its labels with
- * the set's selector labels over them), so that `osk apply` can create them before the set.
+ * the set's selector labels over them) before the set exists.
  *
- * Why (issue 13): the controller creates a pod's claim just before the pod. With a class that
- * binds at once (volumeBindingMode Immediate) the scheduler then meets the pod before the volume
- * controller has bound its claim, finds "pod has unbound immediate PersistentVolumeClaims", and
- * tries again only after its backoff: bench:apply measured 1.2–1.9 s from mariadb-0's creation
- * to its binding to a node, the first step of the critical path. A claim made at the start of
- * the apply is bound long before its pod exists (a provisioner that provisions at once starts at
- * once too). The controller finds the claim there and uses it as if it had made it; a class
- * that waits for the first consumer binds it when the pod is scheduled, as before.
+ * Why (issue 13): the controller creates a pod's claim just before the pod, and osk applied a
+ * rendered claim beside its Deployment. With a class that binds at once (volumeBindingMode
+ * Immediate) the scheduler then met the pod before the volume controller had bound its claim,
+ * found "pod has unbound immediate PersistentVolumeClaims", and tried again only after its
+ * backoff: bench:apply measured 0.6–1.3 s from mariadb-0's creation to its binding to a node, on
+ * the first step of the critical path (a loaded 2-core VM). A claim made at the start of the
+ * apply is bound long before its pod exists (a provisioner that provisions at once starts at once
+ * too). The controller finds the claim there and uses it as if it had made it; a class that
+ * waits for the first consumer binds it when the pod is scheduled, as before.
  */
 import { applyObject, type Applied, type Known } from './apply-object.js';
 import { FIELD_MANAGER, isClaim, refLabel, refOf } from './inventory.js';
@@ -67,17 +69,14 @@ export interface EarlyClaims {
   /** A component's rendered claim → its apply, begun early (applyObject's answer). */
   rendered: Map<KubeObject, Promise<number | undefined>>;
   /** A StatefulSet → the claims of its templates being made ahead of its controller. */
-  made: Map<KubeObject, Promise<void>>;
+  made: Map<KubeObject, Promise<unknown>>;
 }
 
 /**
- * Every claim of the components, begun as soon as the namespace exists: the rendered ones
- * (applied as any object) and those of the StatefulSets' templates. A claim needs nothing but
- * the namespace, and the volume controller or a provisioner takes its time to bind it; begun
- * with the component, it was often still unbound when the scheduler first met the pod, which
- * then waited out the scheduler's backoff (above). Each component's step awaits
- * its own: a rendered claim that cannot be applied fails its component, and holds back its
- * dependants, as when it was applied with it.
+ * Every claim of the components, begun now (the namespace exists): the rendered ones applied as
+ * any object, those of the StatefulSets' templates made. A claim needs nothing but the namespace.
+ * Each component's step awaits its own: a rendered claim that cannot be applied fails its
+ * component, and holds back its dependants, as when it was applied with it.
  */
 export function beginClaims(api: KubeApi, res: Applied, groups: RenderedGroup[], known: Known = {}): EarlyClaims {
   const out: EarlyClaims = { rendered: new Map(), made: new Map() };
@@ -88,21 +87,18 @@ export function beginClaims(api: KubeApi, res: Applied, groups: RenderedGroup[],
       applying.catch(() => undefined);
       out.rendered.set(obj, applying);
     }
-    const made = templateClaims(obj);
-    if (made.length)
-      out.made.set(
-        obj,
-        Promise.all(made.map((c) => createClaim(api, c))).then(() => undefined),
-      );
+    const making = templateClaims(obj).map((c) => createClaim(api, c));
+    if (!making.length) continue;
+    out.made.set(obj, Promise.all(making));
   }
   return out;
 }
 
 /**
- * A StatefulSet's claim, made before the set (above: why); left as it is when it
- * exists. Its controller stays in charge: whatever keeps osk from making the claim (RBAC, a
- * quota) it meets again when it makes it itself, and says so in the set's events, which a
- * component that does not get ready shows.
+ * A StatefulSet's claim, made before the set; left as it is when it exists. Its controller stays
+ * in charge: whatever keeps osk from making the claim (RBAC, a quota) it meets again when it
+ * makes it itself, and says so in the set's events, which a component that does not get ready
+ * shows.
  */
 async function createClaim(api: KubeApi, claim: KubeObject): Promise<void> {
   const ref = refOf(claim);
