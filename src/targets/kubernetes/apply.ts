@@ -13,6 +13,7 @@ import { OskError } from '../../errors.js';
 import { objectsNeedingCrds, skipMessage } from './monitoring/crds.js';
 import type { KubeApi } from './kube-api.js';
 import {
+  inventoryGrows,
   keptClaimsMessage,
   planPrune,
   readInventory,
@@ -102,7 +103,7 @@ export async function applyCloud(
   const secretsGroup = groups.find((g) => g.name.endsWith('-secrets') && !g.component);
   const current = all.map(refOf);
   const inventory = [...new Map([...previous, ...current].map((r) => [refKey(r), r])).values()];
-  const foundation = { ensureNamespace, secretsGroup, groups, applyOne, listed };
+  const foundation = { ensureNamespace, secretsGroup, groups, applyOne, listed, previous };
   const claims = await applyFoundation(api, model, foundation, inventory, res, o).catch((e: unknown) => {
     watch.close();
     throw e;
@@ -194,6 +195,8 @@ async function applyFoundation(
     groups: RenderedGroup[];
     applyOne: (obj: KubeObject) => Promise<unknown>;
     listed: ListedBefore;
+    /** The inventory as this apply found it. */
+    previous: ObjectRef[];
   },
   inventory: ObjectRef[],
   res: ApplyResult,
@@ -203,8 +206,13 @@ async function applyFoundation(
   const ns = model.ctx.namespace;
   const [nsObj, ...nsRest] = namespaceGroup?.objects ?? [];
   if (namespaceGroup) reporter.begin('namespace', `namespace ${ns}, service accounts, policies`);
-  if (nsObj) await applyOne(nsObj);
-  await writeInventory(api, ns, model.ctx.name, inventory);
+  // An inventory found means a namespace there before: what goes in it need not wait for the
+  // namespace's apply. An inventory that would not grow is not written again. A re-apply that
+  // adds nothing starts two round trips sooner.
+  const applyingNs = nsObj ? applyOne(nsObj) : undefined;
+  applyingNs?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+  if (!g.previous.length) await applyingNs;
+  if (inventoryGrows(g.previous, inventory)) await writeInventory(api, ns, model.ctx.name, inventory);
   const components = g.groups.filter((x) => x.component);
   const claims = beginClaims(api, res, components, { listed: g.listed });
   const accounts = async () => {
@@ -216,7 +224,7 @@ async function applyFoundation(
     await Promise.all(group.objects.map(applyOne));
     reporter.done('secrets', 'completed', `${res.keptSecrets.length} credentials kept as they are`);
   };
-  await Promise.all([namespaceGroup && accounts(), secretsGroup && secrets(secretsGroup)]);
+  await Promise.all([applyingNs, namespaceGroup && accounts(), secretsGroup && secrets(secretsGroup)]);
   return claims;
 }
 
