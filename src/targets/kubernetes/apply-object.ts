@@ -108,8 +108,28 @@ export async function applyObject(
   // yet there (200): it was there without the cloud's label, which this apply gave it.
   if (after.status === 201 || (before.status === 404 && !before.fromList)) {
     if (!res.rerun.includes(label)) res.created.push(label);
-  } else if (before.status !== 404 && before.body?.metadata?.resourceVersion === after.body.metadata?.resourceVersion)
-    res.unchanged.push(label);
+  } else if (before.status !== 404 && sameAsBefore(ref.kind, before.body, after.body)) res.unchanged.push(label);
   else res.changed.push(label);
   return after.body.metadata?.generation;
+}
+
+type Meta = { resourceVersion?: string; generation?: number; labels?: unknown; annotations?: unknown };
+
+/**
+ * Whether the apply left the object as it was. Its resourceVersion says so, but a workload's
+ * also moves when its controller writes its status, and a watch event can trail that write (a Job
+ * a re-apply found done by its pod, whose Complete condition the controller wrote meanwhile, read
+ * as changed). A workload's spec moves its generation; what else an apply can change of it is
+ * its labels and annotations.
+ */
+function sameAsBefore(kind: string, before: Live | undefined, after: Live): boolean {
+  const b = before?.metadata as Meta | undefined;
+  const a = after.metadata as Meta | undefined;
+  if (b?.resourceVersion === a?.resourceVersion) return true;
+  if (!WORKLOADS.has(kind) || b?.generation === undefined) return false;
+  return (
+    b.generation === a?.generation &&
+    JSON.stringify(b.labels ?? {}) === JSON.stringify(a?.labels ?? {}) &&
+    JSON.stringify(b.annotations ?? {}) === JSON.stringify(a?.annotations ?? {})
+  );
 }
