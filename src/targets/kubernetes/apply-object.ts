@@ -75,6 +75,12 @@ export async function applyObject(
   const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
   if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) {
     // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
+    // Listed at the start: kept without a request (a re-apply sent one refused POST for each).
+    const listed = await known.listed?.before(obj);
+    if (listed && !listed.absent) {
+      res.keptSecrets.push(label);
+      return undefined;
+    }
     const collection = await api.path(ref.apiVersion, ref.kind, ref.namespace);
     const r = await api.request('POST', collection, {
       body: obj,

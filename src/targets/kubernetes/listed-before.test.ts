@@ -116,3 +116,33 @@ test('absent from the list but there (no label of the cloud yet): changed, not c
   assert.deepEqual(res.changed, ['ConfigMap cloud/old']);
   assert.deepEqual(res.created, []);
 });
+
+test('a credential Secret the list found is kept without a request; one it did not is created', async () => {
+  const asked: string[] = [];
+  const api = {
+    path: async (_v: string, _k: string, ns?: string, name?: string) =>
+      `/api/v1/namespaces/${ns}/secrets${name ? `/${name}` : ''}`,
+    request: async (method: string, path: string) => {
+      asked.push(`${method} ${path}`);
+      if (method === 'GET') return { status: 200, body: { items: [{ metadata: { name: 'db-password' } }] } };
+      return { status: 201, body: {} };
+    },
+  } as unknown as KubeApi;
+  const credential = (name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace: 'cloud',
+      labels: { 'app.kubernetes.io/instance': 'c1' },
+      annotations: { 'osk.dev/credential': 'true' },
+    },
+  });
+  const listed = new ListedBefore(api, 'c1');
+  const res = applied();
+  await applyObject(api, res, credential('db-password'), { listed });
+  await applyObject(api, res, credential('new-password'), { listed });
+  assert.deepEqual(res.keptSecrets, ['Secret cloud/db-password']);
+  assert.deepEqual(res.created, ['Secret cloud/new-password']);
+  assert.deepEqual(asked, ['GET /api/v1/namespaces/cloud/secrets', 'POST /api/v1/namespaces/cloud/secrets']);
+});
