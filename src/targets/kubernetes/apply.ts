@@ -13,7 +13,7 @@ import { OskError } from '../../errors.js';
 import { objectsNeedingCrds, skipMessage } from './monitoring/crds.js';
 import type { KubeApi } from './kube-api.js';
 import {
-  FIELD_MANAGER,
+  inventoryGrows,
   keptClaimsMessage,
   planPrune,
   readInventory,
@@ -24,12 +24,13 @@ import {
   type ObjectRef,
 } from './inventory.js';
 import { explainPods, lastLogLines, warningEvents, workloadReadiness } from './readiness.js';
-import { WorkloadWatch, type Live } from './workload-watch.js';
+import { WorkloadWatch } from './workload-watch.js';
 import { checkExternalSecrets } from './external-secrets.js';
 import { COMPONENT_LABEL } from './labels.js';
-import { CREDENTIAL_ANNOTATION, type KubeObject, type RenderedGroup } from './objects.js';
-
-const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+import { beginClaims, type EarlyClaims } from './template-claims.js';
+import { ListedBefore } from './listed-before.js';
+import { applyObject, WORKLOADS, type Applied } from './apply-object.js';
+import type { KubeObject, RenderedGroup } from './objects.js';
 
 interface ApplyOptions {
   reporter: Reporter;
@@ -38,14 +39,7 @@ interface ApplyOptions {
   pruneVolumes: boolean;
 }
 
-export interface ApplyResult extends RunResult {
-  created: string[];
-  changed: string[];
-  unchanged: string[];
-  /** Credential Secrets that existed and were left as they are. */
-  keptSecrets: string[];
-  /** Jobs that had failed, deleted and created again so that they run again. */
-  rerun: string[];
+export interface ApplyResult extends RunResult, Applied {
   pruned: string[];
   /** Claims no longer rendered that stay (data): deleted only with pruneVolumes. */
   keptClaims: string[];
@@ -100,18 +94,20 @@ export async function applyCloud(
   // the first component waits (at 1000 nodes the node list is large).
   const watch = new WorkloadWatch(api, ns, model.ctx.name);
   watch.prime(new Set(all.filter((x) => WORKLOADS.has(x.kind)).map((x) => x.kind)));
+  // The other objects as they are now, listed meanwhile too (instead of a GET each).
+  const listed = new ListedBefore(api, model.ctx.name);
+  listed.prime(all.filter((x) => !WORKLOADS.has(x.kind)));
 
-  const applyOne = (obj: KubeObject) => applyObject(api, res, obj);
+  const applyOne = (obj: KubeObject) => applyObject(api, res, obj, { listed });
   const ensureNamespace = groups.find((g) => g.name.endsWith('-namespace'));
   const secretsGroup = groups.find((g) => g.name.endsWith('-secrets') && !g.component);
   const current = all.map(refOf);
   const inventory = [...new Map([...previous, ...current].map((r) => [refKey(r), r])).values()];
-  await applyFoundation(api, model, ensureNamespace, secretsGroup, inventory, applyOne, res, o.reporter).catch(
-    (e: unknown) => {
-      watch.close();
-      throw e;
-    },
-  );
+  const foundation = { ensureNamespace, secretsGroup, groups, applyOne, listed, previous };
+  const claims = await applyFoundation(api, model, foundation, inventory, res, o).catch((e: unknown) => {
+    watch.close();
+    throw e;
+  });
 
   const byComponent = new Map(groups.filter((g) => g.component).map((g) => [g.component!, g]));
   const { ids, deps } = componentGraph(model, (id) => byComponent.has(id));
@@ -120,13 +116,17 @@ export async function applyCloud(
     o.reporter.begin(id, 'applying');
     res.startedAt.set(id, Date.now() - t0);
     try {
-      const applying = g.objects.map((obj) => applyObject(api, res, obj, watch));
+      const applying = g.objects.map(
+        (obj) => claims.rendered.get(obj) ?? applyObject(api, res, obj, { watch, listed }),
+      );
+      // The claims made ahead of a StatefulSet's controller: done before the step is.
+      const made = g.objects.flatMap((obj) => claims.made.get(obj) ?? []);
       const workload = g.objects.findIndex((obj) => WORKLOADS.has(obj.kind));
       void (workload >= 0 ? applying[workload]! : Promise.all(applying)).then(
         () => res.appliedAt.set(id, Date.now() - t0),
         () => undefined,
       );
-      const generations = await Promise.all(applying);
+      const [generations] = await Promise.all([Promise.all(applying), Promise.all(made)]);
       const applied = new Map(g.objects.map((obj, i) => [refKey(refOf(obj)), generations[i]]));
       await waitReady(api, watch, id, ns, g.objects, applied, model.ctx.name, o);
       res.readyAt.set(id, Date.now() - t0);
@@ -145,16 +145,7 @@ export async function applyCloud(
   // Groups of no component (monitoring, dashboards, rotation and backup CronJobs): after the
   // cloud, side by side (none needs another).
   const rest = groups.filter((g) => !g.component && g !== ensureNamespace && g !== secretsGroup && g.objects.length);
-  if (r.failed.size === 0) {
-    await Promise.all(
-      rest.map(async (g) => {
-        const id = g.name.replace(/^\d+-/, '');
-        o.reporter.begin(id, `${g.objects.length} objects`);
-        await Promise.all(g.objects.map(applyOne));
-        o.reporter.done(id, 'completed');
-      }),
-    );
-  }
+  if (r.failed.size === 0) await applyRest(rest, applyOne, o.reporter);
   if (r.failed.size === 0) {
     if (o.prune)
       ({ pruned: res.pruned, keptClaims: res.keptClaims } = await prune(
@@ -173,26 +164,57 @@ export async function applyCloud(
   return res;
 }
 
+/** The groups of no component, side by side, each reported as one step. */
+async function applyRest(
+  rest: RenderedGroup[],
+  applyOne: (obj: KubeObject) => Promise<unknown>,
+  reporter: Reporter,
+): Promise<void> {
+  await Promise.all(
+    rest.map(async (g) => {
+      const id = g.name.replace(/^\d+-/, '');
+      reporter.begin(id, `${g.objects.length} objects`);
+      await Promise.all(g.objects.map(applyOne));
+      reporter.done(id, 'completed');
+    }),
+  );
+}
+
 /**
  * The namespace, then the inventory (old ∪ new) before anything in it, so an interrupted apply
  * still knows what it may have made; then the namespace's accounts and policies beside the
- * Secrets, which need nothing but the namespace.
+ * Secrets, which need nothing but the namespace. The components' claims are begun then too
+ * (template-claims.ts): returned for each component's step to await its own.
  */
 async function applyFoundation(
   api: KubeApi,
   model: CloudModel,
-  namespaceGroup: RenderedGroup | undefined,
-  secretsGroup: RenderedGroup | undefined,
+  g: {
+    ensureNamespace?: RenderedGroup | undefined;
+    secretsGroup?: RenderedGroup | undefined;
+    groups: RenderedGroup[];
+    applyOne: (obj: KubeObject) => Promise<unknown>;
+    listed: ListedBefore;
+    /** The inventory as this apply found it. */
+    previous: ObjectRef[];
+  },
   inventory: ObjectRef[],
-  applyOne: (obj: KubeObject) => Promise<unknown>,
   res: ApplyResult,
-  reporter: Reporter,
-): Promise<void> {
+  { reporter }: ApplyOptions,
+): Promise<EarlyClaims> {
+  const { ensureNamespace: namespaceGroup, secretsGroup, applyOne } = g;
   const ns = model.ctx.namespace;
   const [nsObj, ...nsRest] = namespaceGroup?.objects ?? [];
   if (namespaceGroup) reporter.begin('namespace', `namespace ${ns}, service accounts, policies`);
-  if (nsObj) await applyOne(nsObj);
-  await writeInventory(api, ns, model.ctx.name, inventory);
+  // An inventory found means a namespace there before: what goes in it need not wait for the
+  // namespace's apply. An inventory that would not grow is not written again. A re-apply that
+  // adds nothing starts two round trips sooner.
+  const applyingNs = nsObj ? applyOne(nsObj) : undefined;
+  applyingNs?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+  if (!g.previous.length) await applyingNs;
+  if (inventoryGrows(g.previous, inventory)) await writeInventory(api, ns, model.ctx.name, inventory);
+  const components = g.groups.filter((x) => x.component);
+  const claims = beginClaims(api, res, components, { listed: g.listed });
   const accounts = async () => {
     await Promise.all(nsRest.map(applyOne));
     reporter.done('namespace', 'completed');
@@ -202,7 +224,8 @@ async function applyFoundation(
     await Promise.all(group.objects.map(applyOne));
     reporter.done('secrets', 'completed', `${res.keptSecrets.length} credentials kept as they are`);
   };
-  await Promise.all([namespaceGroup && accounts(), secretsGroup && secrets(secretsGroup)]);
+  await Promise.all([applyingNs, namespaceGroup && accounts(), secretsGroup && secrets(secretsGroup)]);
+  return claims;
 }
 
 /**
@@ -251,76 +274,6 @@ async function servedGroups(
     );
   }
   return { groups, skipped };
-}
-
-/** True when a Job has finished as failed (the condition the Job controller sets). */
-function jobFailed(job: Live): boolean {
-  const conds = ((job as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ??
-    []) as { type: string; status: string }[];
-  return conds.some((c) => c.type === 'Failed' && c.status === 'True');
-}
-
-/**
- * Server-side apply of one object, recorded in `res` as created, changed or unchanged; the
- * generation the apiserver gave it (none for a credential, which is only ever created).
- * `watch`: the cloud's workloads as last written, read instead of a GET of the workload's own.
- */
-async function applyObject(
-  api: KubeApi,
-  res: ApplyResult,
-  obj: KubeObject,
-  watch?: WorkloadWatch,
-): Promise<number | undefined> {
-  const ref = refOf(obj);
-  const label = refLabel(ref);
-  const path = await api.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
-  if (ref.kind === 'Secret' && obj.metadata?.annotations?.[CREDENTIAL_ANNOTATION]) {
-    // Credentials: create when absent, never overwrite (a re-render must not rotate anything).
-    const collection = await api.path(ref.apiVersion, ref.kind, ref.namespace);
-    const r = await api.request('POST', collection, {
-      body: obj,
-      ok: [409],
-      query: { fieldManager: FIELD_MANAGER },
-      what: `create ${label}`,
-    });
-    (r.status === 409 ? res.keptSecrets : res.created).push(label);
-    return undefined;
-  }
-  // A workload's state before the apply, to say whether it changed and to find a failed Job: from
-  // the watch, which the apply needs anyway. A GET of its own put one more round trip between a
-  // dependency becoming ready and the workload reaching the controllers, on every step of the
-  // critical path (issue 13, a loaded 2-core VM: a GET took 52 ms at the median, 145 ms at p90,
-  // of the 100–350 ms from a step's start to its workload existing).
-  // Not watched, or the watch is being listed again: the apiserver's own answer.
-  const watched = watch && WORKLOADS.has(ref.kind) && ref.namespace === watch.ns;
-  const seen = watched ? await watch.current(ref.kind, ref.name) : 'stale';
-  let before: { status: number; body?: Live };
-  if (seen === 'stale') before = await api.request<Live>('GET', path, { ok: [404], what: `get ${label}` });
-  else before = seen.live ? { status: 200, body: seen.live } : { status: 404 };
-  if (ref.kind === 'Job' && before.body && jobFailed(before.body)) {
-    // A Job is named by the hash of its spec, so a failed one would otherwise stay failed for
-    // good, whatever was fixed outside it (an image, a database, a Secret): this apply runs it
-    // again. Background: the Job goes now, its pods follow.
-    await api.request('DELETE', path, {
-      ok: [404],
-      query: { propagationPolicy: 'Background' },
-      what: `delete the failed ${label} to run it again`,
-    });
-    res.rerun.push(label);
-    before = { ...before, status: 404 };
-  }
-  const after = await api.request<Live>('PATCH', path, {
-    body: obj,
-    contentType: 'application/apply-patch+yaml',
-    query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' },
-    what: `apply ${label}`,
-  });
-  // 201: this apply created it (whatever a watch may not have seen yet).
-  if (after.status === 201 || before.status === 404) {
-    if (!res.rerun.includes(label)) res.created.push(label);
-  } else if (before.body?.metadata?.resourceVersion === after.body.metadata?.resourceVersion) res.unchanged.push(label);
-  else res.changed.push(label);
-  return after.body.metadata?.generation;
 }
 
 /** The components to apply, in wave order, each with the components it needs. */

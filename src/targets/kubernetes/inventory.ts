@@ -50,6 +50,15 @@ export async function readInventory(api: KubeApi, ns: string): Promise<ObjectRef
   }
 }
 
+/**
+ * Whether `next` names an object `previous` does not: only then must the inventory be written
+ * before the objects (what an interrupted apply may have made must be in it already).
+ */
+export function inventoryGrows(previous: ObjectRef[], next: ObjectRef[]): boolean {
+  const known = new Set(previous.map(refKey));
+  return next.some((r) => !known.has(refKey(r)));
+}
+
 export async function writeInventory(api: KubeApi, ns: string, cloud: string, refs: ObjectRef[]): Promise<void> {
   const unique = [...new Map(refs.map((r) => [refKey(r), r])).values()];
   const sorted = unique.sort((a, b) => refKey(a).localeCompare(refKey(b)));

@@ -56,6 +56,8 @@ interface RequestOpts {
   timeoutMs?: number;
   /** false: one exchange, no retry (for best-effort reads such as pod logs). */
   retry?: boolean;
+  /** The Accept header (default application/json), e.g. to ask for metadata only. */
+  accept?: string;
 }
 
 const TRANSIENT = new Set([429, 500, 502, 503, 504]);
@@ -206,6 +208,7 @@ export class KubeApi {
     this.requests++;
     const data = o.body === undefined ? undefined : JSON.stringify(o.body);
     const { url, opts } = await this.exchange(method, path, o.query, o.timeoutMs ?? 60_000, {
+      ...(o.accept ? { Accept: o.accept } : {}),
       ...(data
         ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) }
         : {}),
