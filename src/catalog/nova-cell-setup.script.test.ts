@@ -1,5 +1,5 @@
 /**
- * The cell-setup Job's script (nova.ts CELL_SETUP_SCRIPT) run by a real shell against a stand-in
+ * The cell-setup Job's script (nova-scripts.ts CELL_SETUP_SCRIPT) run by a real shell against a stand-in
  * nova-manage that maps a host only from its third discovery on, as a nova-compute that registers
  * some seconds after its pod starts would.
  */
@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CELL_SETUP_SCRIPT } from './nova.js';
+import { CELL_SETUP_SCRIPT } from './nova-scripts.js';
 
 function fakeNovaManage(dir: string, mappedFrom: number): void {
   writeFileSync(
