@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startTestCeph, type TestCeph } from '../cluster/ceph.js';
 import { type Cluster, startCluster } from '../cluster/control-plane.js';
 import { commandExists } from '../cluster/exec.js';
+import { networkPoliciesUnsupported } from '../cluster/network-policies.js';
 import { type RealNodeState, realNodeUnsupported } from '../cluster/real-node.js';
 import { clusterSkipReason, type OskRun, runOsk } from './support.js';
 
@@ -28,6 +29,7 @@ export function realNodeCloudSkipReason(): string | undefined {
   return (
     clusterSkipReason() ??
     realNodeUnsupported() ??
+    networkPoliciesUnsupported() ??
     (commandExists('debootstrap') ? undefined : 'debootstrap is missing (scripts/install-test-tools.sh installs it)') ??
     (commandExists('ceph-mon') && commandExists('ceph-osd')
       ? undefined
@@ -141,7 +143,9 @@ export async function startRealNodeCloud(log: (line: string) => void): Promise<R
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    cluster = await startCluster({ nodes: 0, realNode: true, dir, stopOnExit: true, log });
+    // osk's NetworkPolicies enforced (kube-router): the cloud must work with its own policies on,
+    // as on a user's cluster whose CNI enforces them.
+    cluster = await startCluster({ nodes: 0, realNode: true, networkPolicies: true, dir, stopOnExit: true, log });
     const node = cluster.state.realNode;
     if (!node) throw new Error('the cluster has no real node');
     // The cloud's storage: a Ceph cluster on the host end of the node network, its user's key in

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestCeph } from '../cluster/ceph.js';
 import type { Cluster } from '../cluster/control-plane.js';
+import { nodeCommand } from '../cluster/node-host.js';
 import { NS, realNodeCloudSkipReason, startRealNodeCloud } from './real-node-cloud.js';
 
 test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph from Debian-built images converge on a real node and serve the openstack CLI on the host', {
@@ -107,8 +108,8 @@ test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph fro
   );
 
   // Neutron (ML2/OVN) through its NodePort: a network, a subnet and a port, each written by
-  // neutron-server into the OVN northbound database of the ovn-nb pod, read back here with the
-  // host's ovn-nbctl from that pod's own ovsdb-server (its port 6641 on the pod network).
+  // neutron-server into the OVN northbound database of the ovn-nb pod, read back with the host's
+  // ovn-nbctl from that pod's own ovsdb-server (its port 6641 on the pod network).
   const net = runCommand('openstack', ['network', 'create', '-f', 'json', 'rn-net'], cliEnv);
   assert.equal(net.code, 0, net.stderr);
   const netId = (JSON.parse(net.stdout) as { id: string }).id;
@@ -123,22 +124,27 @@ test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph fro
   const portInfo = JSON.parse(port.stdout) as { id: string; fixed_ips: { ip_address: string }[] };
   assert.match(portInfo.fixed_ips[0]?.ip_address ?? '', /^192\.168\.77\./);
 
+  // osk's NetworkPolicies are enforced on this node (real-node-cloud.ts): the NB database admits
+  // neutron-server and northd, not the host, whose ovn-nbctl is refused; the node itself (whose
+  // kubelet probes the pods) still reaches it, so the checks below run in its network namespace.
   const nb = `tcp:${await podIP(cluster, 'ovn-nb-0')}:6641`;
-  const switches = runCommand('ovn-nbctl', [`--db=${nb}`, '--timeout=10', 'ls-list'], cliEnv);
+  const fromHost = runCommand('ovn-nbctl', [`--db=${nb}`, '--timeout=5', 'ls-list'], cliEnv);
+  assert.notEqual(fromHost.code, 0, "the host is not let through the NB database's policy");
+  const onNode = (cmd: string, args: string[]) => {
+    const [c, ...a] = nodeCommand(node.net, [cmd, ...args]);
+    return runCommand(c!, a, cliEnv);
+  };
+  const switches = onNode('ovn-nbctl', [`--db=${nb}`, '--timeout=10', 'ls-list']);
   assert.equal(switches.code, 0, switches.stderr);
   assert.match(switches.stdout, new RegExp(`\\(neutron-${netId}\\)`), 'the network is a logical switch in OVN NB');
-  const lsps = runCommand('ovn-nbctl', [`--db=${nb}`, '--timeout=10', 'lsp-list', `neutron-${netId}`], cliEnv);
+  const lsps = onNode('ovn-nbctl', [`--db=${nb}`, '--timeout=10', 'lsp-list', `neutron-${netId}`]);
   assert.equal(lsps.code, 0, lsps.stderr);
   assert.match(lsps.stdout, new RegExp(`\\(${portInfo.id}\\)`), 'the port is a logical switch port in OVN NB');
 
   // ovn-controller on the node (Open vSwitch with the userspace datapath) is a chassis in SB,
   // under the system-id ovs-ctl gave it, with its Geneve endpoint on the node's IP.
   const sb = `tcp:${await podIP(cluster, 'ovn-sb-0')}:6642`;
-  const encaps = runCommand(
-    'ovn-sbctl',
-    [`--db=${sb}`, '--timeout=10', '--bare', '--columns=ip', 'list', 'Encap'],
-    cliEnv,
-  );
+  const encaps = onNode('ovn-sbctl', [`--db=${sb}`, '--timeout=10', '--bare', '--columns=ip', 'list', 'Encap']);
   assert.equal(encaps.code, 0, encaps.stderr);
   assert.deepEqual(encaps.stdout.split(/\s+/).filter(Boolean), [node.net.nodeIP]);
 
