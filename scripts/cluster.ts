@@ -1,7 +1,7 @@
 // A local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 // kwok) for trying osk and for integration tests; see test/cluster/control-plane.ts.
 //
-//   npm run cluster:up -- [--nodes N] [--real-node] [--dir D] [--gpu-nodes N] [--pod-ready-delay 2s] [--job-complete-delay 1s]
+//   npm run cluster:up -- [--nodes N] [--real-node [--network-policies]] [--dir D] [--gpu-nodes N] [--pod-ready-delay 2s] [--job-complete-delay 1s]
 //   npm run cluster:down -- [--dir D] [--keep] [--grace 10s]
 //   node --import tsx scripts/cluster.ts status [--dir D]
 //
@@ -23,13 +23,14 @@ import { REAL_NODE_STORAGE_CLASS } from '../test/cluster/real-node.js';
 import { DEFAULT_STORAGE_CLASS } from '../test/cluster/storage.js';
 
 const USAGE = `usage:
-  cluster.ts up     [--nodes N] [--real-node] [--dir DIR] [--gpu-nodes N] [--pod-ready-delay DURATION] [--job-complete-delay DURATION]
+  cluster.ts up     [--nodes N] [--real-node [--network-policies]] [--dir DIR] [--gpu-nodes N] [--pod-ready-delay DURATION] [--job-complete-delay DURATION]
   cluster.ts down   [--dir DIR] [--keep] [--grace DURATION]
   cluster.ts status [--dir DIR]
 DIR defaults to \${OSK_STATE_DIR:-$HOME/.local/state/osk}/cluster; the kubeconfig is DIR/kubeconfig.
 N defaults to 5 (3 control plane + 2 compute, one of them with GPUs), fake (kwok) nodes.
 --real-node adds a real node (kubelet, kube-proxy, containerd; root) labelled for both roles, and
-CoreDNS; with --nodes 0 it is the only node.
+CoreDNS; with --nodes 0 it is the only node. --network-policies makes it enforce NetworkPolicies
+(kube-network-policies runs on it; the CNI bridge plugin alone does not).
 DURATION: 500 (ms), 500ms, 2s, 1m. Delays default to $OSK_POD_READY_DELAY_MS / $OSK_JOB_COMPLETE_DELAY_MS or 0.`;
 
 function shellQuote(s: string): string {
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
     options: {
       nodes: { type: 'string' },
       'real-node': { type: 'boolean' },
+      'network-policies': { type: 'boolean' },
       dir: { type: 'string' },
       'gpu-nodes': { type: 'string' },
       'pod-ready-delay': { type: 'string' },
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
         nodes: int('nodes', values.nodes) ?? 5,
         dir,
         ...(values['real-node'] ? { realNode: true } : {}),
+        ...(values['network-policies'] ? { networkPolicies: true } : {}),
         ...(gpuNodes === undefined ? {} : { gpuNodes }),
         ...(values['pod-ready-delay'] ? { podReadyDelayMs: parseDurationMs(values['pod-ready-delay']) } : {}),
         ...(values['job-complete-delay'] ? { jobCompleteDelayMs: parseDurationMs(values['job-complete-delay']) } : {}),
@@ -81,7 +84,11 @@ async function main(): Promise<number> {
         `nodes: ${[
           ...s.nodes.map((n) => `${n.name} (${n.role}${n.gpu ? ', gpu' : ''})`),
           ...(s.realNode
-            ? [`${s.realNode.name} (real: both roles, ${s.realNode.net.nodeIP}, pods ${s.realNode.net.podCIDR})`]
+            ? [
+                `${s.realNode.name} (real: both roles, ${s.realNode.net.nodeIP}, pods ${s.realNode.net.podCIDR}${
+                  s.networkPolicies ? ', NetworkPolicies enforced' : ''
+                })`,
+              ]
             : []),
         ].join(', ')}\n` +
           (s.realNode

@@ -36,6 +36,8 @@ source "$(dirname "$0")/lib/apt.sh"
 # busybox-static: the real node of the test cluster (test/cluster/real-node.ts): the container
 # runtime and CNI plugins the kubelet drives, kube-proxy's iptables and conntrack, the forwarder
 # that lets pods reach the API server, and the OCI layouts of the node's own small images.
+# ipset: kube-router's network-policy controller, which enforces NetworkPolicies on the real node
+# when asked (test/cluster/network-policies.ts), keeps its pod and namespace sets in ipsets.
 # debootstrap, umoci, skopeo: the image build (src/images/build.test.ts) and its push.
 # python3-openstackclient: the openstack CLI the real-node e2e points at the cloud with osk env -f.
 # qemu-system-x86, qemu-utils, syslinux, syslinux-common, mtools, dosfstools, genisoimage,
@@ -54,7 +56,7 @@ source "$(dirname "$0")/lib/apt.sh"
 # ceph-mon, ceph-mgr, ceph-osd, ceph-common: the real-node e2e runs a Ceph cluster for the cloud
 # it applies (test/cluster/ceph.ts), with the programs `osk up` runs for a cloud on its own Ceph.
 PACKAGES=(prometheus mariadb-server mariadb-backup galera-4 prometheus-mysqld-exporter prometheus-blackbox-exporter ovn-central openvswitch-common awscli
-  containerd runc containernetworking-plugins iptables conntrack socat umoci busybox-static debootstrap skopeo
+  containerd runc containernetworking-plugins iptables ipset conntrack socat umoci busybox-static debootstrap skopeo
   python3-openstackclient qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools genisoimage openssh-client
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients iputils-ping chromium
   ceph-mon ceph-mgr ceph-osd ceph-common)

@@ -34,6 +34,31 @@ const NOVA_DB_SYNC = [
   'nova-manage "$@" db online_data_migrations',
 ].join('\n');
 
+/**
+ * Host discovery on Kubernetes: nova-compute registers its service and compute node some seconds
+ * after its process starts, and the process is all its readiness sees (it has no database to ask),
+ * so one discover_hosts right after it would often map nothing, and servers would fail with "Host
+ * is not mapped to any cell" until the scheduler's next periodic discovery. Discovers again
+ * until at least one host is mapped: $1 tries, $2 seconds apart; the rest are nova-manage's
+ * config arguments. (One host needs no loop: its nova-compute is ready once its row exists.)
+ */
+export const CELL_SETUP_SCRIPT = `set -eu
+tries=$1 pause=$2
+shift 2
+i=0
+while :; do
+  nova-manage "$@" cell_v2 discover_hosts --verbose
+  # list_hosts prints a table: its header row and one row per mapped host, each starting with |.
+  rows=$(nova-manage "$@" cell_v2 list_hosts | grep -c '^|' || true)
+  [ "$rows" -le 1 ] || exit 0
+  i=$((i + 1))
+  if [ "$i" -ge "$tries" ]; then
+    echo "osk: no nova-compute has registered a host after $i discoveries: is a compute node labelled, and does nova-compute reach RabbitMQ and nova-conductor? (kubectl logs of its pods)" >&2
+    exit 1
+  fi
+  sleep "$pause"
+done`;
+
 type NovaUser = NonNullable<NonNullable<CatalogContext['spec']['services']>['nova']>;
 
 /** What the Nova components share: config arguments, sizes, readiness and the schema they wait for. */
@@ -393,7 +418,8 @@ function cellSetup({ ctx, args, hostArgs, novaPackages }: NovaParts): ComponentD
     part: 'cell-setup',
     workload: 'Job',
     image: 'nova',
-    command: ['nova-manage', ...args, 'cell_v2', 'discover_hosts', '--verbose'],
+    // Up to five minutes for the first host.
+    command: ['sh', '-c', CELL_SETUP_SCRIPT, 'nova-cell-setup', '60', '5', ...args],
     configs: ['nova'],
     readsSections: ['DEFAULT', 'database', 'api_database'],
     after: [{ target: 'nova-compute', why: 'host discovery maps the compute services that nova-compute registered' }],

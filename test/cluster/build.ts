@@ -328,6 +328,24 @@ export const REGISTRY = {
 } as const satisfies GoInstall;
 
 /**
+ * kube-router with only its network-policy controller: what enforces NetworkPolicies on the real
+ * node (network-policies.ts), through iptables and ipset. v2.1.0: the only v2 version the module
+ * proxy serves (v2.5.0, v2.6.2, v2.6.3: "403 … not available"); security flaws are reported for
+ * it, which a test enforcer in a network namespace with no way out can live with. The enforcer
+ * that reports none, kube-network-policies v0.8.0, cannot work on this kernel: it queues packets
+ * with nftables' queue expression, which the kernel lacks (CONFIG_NFT_QUEUE is not set), and every
+ * rule sync failed with "netlink receive: no such file or directory".
+ */
+const KUBE_ROUTER: GoModuleBuild = {
+  name: 'kube-router',
+  prefix: 'kube-router',
+  module: 'github.com/cloudnativelabs/kube-router/v2',
+  version: 'v2.1.0',
+  commands: ['cmd/kube-router'],
+  stamps: { 'github.com/cloudnativelabs/kube-router/v2/pkg/version.Version': 'v2.1.0' },
+};
+
+/**
  * The OpenStack cloud controller manager and the Cinder CSI plugin, what a workload cluster on
  * osk's cloud runs (test/workload). v1.36.0: the newest tag; the proxy serves exact versions only.
  */
@@ -363,6 +381,12 @@ const CSI_ATTACHER: GoModuleBuild = {
 /** Returns the path of the cached coredns binary, building it first when this pin has none. */
 export function ensureCoreDNS(opts: EnsureOptions = {}): Promise<string> {
   return ensureGoInstall(COREDNS, opts);
+}
+
+/** kube-router (its network-policy controller is what the real node uses), built first when this pin has none. */
+export async function ensureKubeRouter(opts: EnsureOptions = {}): Promise<{ binary: string; version: string }> {
+  const bin = await ensureGoModuleBuild(KUBE_ROUTER, opts);
+  return { binary: join(bin, 'kube-router'), version: KUBE_ROUTER.version };
 }
 
 /** Returns the path of the cached registry binary, building it first when this pin has none. */

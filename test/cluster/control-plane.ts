@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import {
   ensureBinaries,
   ensureCoreDNS,
+  ensureKubeRouter,
   ensureNodeBinaries,
   ensureRegistry,
   type Binaries,
@@ -39,6 +40,7 @@ import {
 } from './build.js';
 import { KubeClient, waitFor, type KubeObject } from './kube.js';
 import { joinCgroup, mountsUnder } from './node-host.js';
+import { networkPoliciesUnsupported, startPolicyEnforcer } from './network-policies.js';
 import { ensureNodeImages } from './node-images.js';
 import {
   cleanUpRealNode,
@@ -49,6 +51,7 @@ import {
   realNodeUnsupported,
   restoreHost,
   startRealNode,
+  writeNodeKubeconfig,
 } from './real-node.js';
 import {
   createDefaultStorageClass,
@@ -82,6 +85,12 @@ interface StartOptions {
    * with CoreDNS. Needs root and the packages of scripts/install-test-tools.sh.
    */
   realNode?: boolean;
+  /**
+   * With realNode: enforce NetworkPolicies on it (kube-router's policy controller,
+   * network-policies.ts), which the CNI bridge plugin alone does not. Off by default: every pod of
+   * a namespace with osk's default-deny is then really cut off from what its policies do not allow.
+   */
+  networkPolicies?: boolean;
   /** state directory (pki, logs, pids, etcd data, kubeconfig); created if missing */
   dir: string;
   /** how many compute nodes also get a GPU (default: max(1, floor(compute / 4)) when there are compute nodes) */
@@ -139,6 +148,8 @@ interface ClusterState {
   volumeDirs?: string[];
   /** the real node, when there is one: what it changed on the host, to undo */
   realNode?: RealNodeState;
+  /** true when the real node enforces NetworkPolicies (kube-network-policies runs on it) */
+  networkPolicies?: boolean;
 }
 
 export interface Cluster {
@@ -260,6 +271,11 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     const why = realNodeUnsupported();
     if (why) throw new Error(why);
   }
+  if (opts.networkPolicies) {
+    if (!opts.realNode) throw new Error('networkPolicies needs realNode: only a real node has traffic to police');
+    const why = networkPoliciesUnsupported();
+    if (why) throw new Error(why);
+  }
 
   const existing = readState(dir);
   if (existing) {
@@ -272,6 +288,10 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
       }
       if (!!existing.realNode !== !!opts.realNode) {
         differs.push(`${existing.realNode ? 'a' : 'no'} real node (asked: ${opts.realNode ? 'one' : 'none'})`);
+      }
+      if (!!existing.networkPolicies !== !!opts.networkPolicies) {
+        const say = (on: boolean | undefined): string => (on ? 'enforced' : 'not enforced');
+        differs.push(`NetworkPolicies ${say(existing.networkPolicies)} (asked: ${say(opts.networkPolicies)})`);
       }
       const delays: [string, number, number | undefined][] = [
         ['pod-ready delay', existing.podReadyDelayMs, opts.podReadyDelayMs ?? envMs('OSK_POD_READY_DELAY_MS')],
@@ -333,7 +353,8 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         const nodeBins = await ensureNodeBinaries(buildOpts);
         const images = ensureNodeImages(await ensureCoreDNS(buildOpts), log);
         const registry = await ensureRegistry(buildOpts);
-        return { nodeBins, images, registry };
+        const kubeRouter = opts.networkPolicies ? (await ensureKubeRouter(buildOpts)).binary : undefined;
+        return { nodeBins, images, registry, kubeRouter };
       })()
     : undefined;
   phase('build');
@@ -368,6 +389,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     podReadyDelayMs,
     jobCompleteDelayMs,
     startedAt: new Date().toISOString(),
+    ...(opts.networkPolicies ? { networkPolicies: true } : {}),
   };
   saveState(state);
 
@@ -509,6 +531,22 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         log,
       });
       phase('real node');
+      if (nodeParts.kubeRouter) {
+        await startPolicyEnforcer({
+          net: node.net,
+          nodeName: node.name,
+          dir: node.dir,
+          binary: nodeParts.kubeRouter,
+          serviceCIDR: SERVICE_CIDR,
+          // The test PKI has no certificate of its own for it (a new one would rebuild the
+          // control plane's binary): the admin's, on the node's route to the API server.
+          writeKubeconfig: (path) =>
+            writeNodeKubeconfig(path, `https://${node.net.hostIP}:${ports.apiserver}`, pki, 'admin'),
+          start: (name, argv, argv0, leaf) => startArgv(state, name, argv, argv0, leaf),
+          waitAlive: (what, check) => waitAlive(state, what, timeoutMs, check),
+        });
+        phase('policy enforcer');
+      }
     }
     timings.total = (Date.now() - t0) / 1000;
     log(
@@ -516,7 +554,9 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         .filter(([k]) => k !== 'total')
         .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
         .join(', ')}): Kubernetes ${bins.versions.kubernetes}, ${nodes.length} nodes${
-        state.realNode ? ` and the real node ${REAL_NODE_NAME}` : ''
+        state.realNode
+          ? ` and the real node ${REAL_NODE_NAME}${state.networkPolicies ? ' (NetworkPolicies enforced)' : ''}`
+          : ''
       }, ${server}`,
     );
     return handle(state, false, timings, client, disarm);
@@ -687,7 +727,7 @@ async function stopProcesses(state: ClusterState, opts: StopOptions): Promise<St
   // the host put back; then the control plane's clients, the apiserver, etcd.
   const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
   const procs = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-  const nodeAgents = ['kubelet', 'kube-proxy'];
+  const nodeAgents = ['kubelet', 'kube-proxy', 'kube-router'];
   const groups = [
     procs.filter((p) => nodeAgents.includes(p.name)),
     procs.filter((p) => ![...nodeAgents, 'containerd', 'kube-apiserver', 'etcd'].includes(p.name)),
@@ -772,6 +812,7 @@ export async function clusterHealth(state: ClusterState): Promise<ClusterHealth>
   const problems = processes.filter((p) => !p.running).map((p) => `${p.name} (pid ${p.pid}) is not running`);
   const expected = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
   if (state.realNode) expected.push('apiserver-forwarder', 'registry', 'containerd', 'kubelet', 'kube-proxy');
+  if (state.networkPolicies) expected.push('kube-router');
   for (const name of expected) if (!processes.some((p) => p.name === name)) problems.push(`${name} was never started`);
   if (problems.length === 0) {
     let client: KubeClient | undefined;

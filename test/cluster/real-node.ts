@@ -389,7 +389,7 @@ function kubeProxyConfig(node: RealNodeState): string {
 }
 
 /** The node reaches the apiserver at the veth's host end; the serving certificate names localhost. */
-function writeNodeKubeconfig(path: string, server: string, pki: string, user: string): void {
+export function writeNodeKubeconfig(path: string, server: string, pki: string, user: string): void {
   const b64 = (f: string): string => readFileSync(join(pki, f)).toString('base64');
   writeFileSync(
     path,

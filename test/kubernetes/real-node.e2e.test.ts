@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestCeph } from '../cluster/ceph.js';
@@ -90,13 +91,18 @@ test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph fro
   assert.equal(save.code, 0, save.stderr);
   assert.ok(readFileSync(saved).equals(bytes), 'the image read back is the one uploaded');
 
-  // Placement: its API through the catalog's public URL, with a token of the admin.
+  // Placement: its API through the catalog's public URL, with a token of the admin. nova-compute
+  // (host network: the host's name) registered its compute node as the one resource provider.
   const token = (JSON.parse(issued.stdout) as { id: string }).id;
   const providers = await fetch(`http://${node.net.nodeIP}:30778/resource_providers`, {
     headers: { 'x-auth-token': token, 'openstack-api-version': 'placement 1.39' },
   });
   assert.equal(providers.status, 200, await providers.clone().text());
-  assert.deepEqual(await providers.json(), { resource_providers: [] });
+  const { resource_providers } = (await providers.json()) as { resource_providers: { name: string }[] };
+  assert.deepEqual(
+    resource_providers.map((p) => p.name),
+    [hostname()],
+  );
 
   // Neutron (ML2/OVN) through its NodePort: a network, a subnet and a port, each written by
   // neutron-server into the OVN northbound database of the ovn-nb pod, read back here with the
