@@ -8,6 +8,11 @@
  * dependency's readiness and its dependant's start, in osk's applying, and in the cluster; and
  * along the critical chain as it ran. Runs at 50 nodes and at 1000 nodes (`--nodes a,b` to choose).
  */
+// The real node's bench is a script of its own (its flags, its cluster, the all-in-one beside it).
+if (process.argv.includes('--real-node')) {
+  await import('./apply-real-node.bench.js');
+  process.exit();
+}
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@
  * file itself. Building the images and `osk apply` are the caller's: the e2e checks them, the
  * bench times them.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,4 +168,32 @@ export async function startRealNodeCloud(log: (line: string) => void): Promise<R
     await stop();
     throw e;
   }
+}
+
+/** A command's exit code and output (argv only, never a shell; the openstack CLI takes seconds). */
+export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+}
+
+/** The environment `eval "$(osk env -f cloud)"` gives a user's shell, on top of env; the osk env run too. */
+export async function openstackEnv(cloud: RealNodeCloud): Promise<{ run: OskRun; env: NodeJS.ProcessEnv }> {
+  const run = await cloud.osk(['env', '-f', cloud.cloudFile]);
+  const env: NodeJS.ProcessEnv = { ...cloud.env };
+  for (const m of run.stdout.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
+  return { run, env };
+}
+
+/**
+ * `openstack token issue` until one works: kube-proxy programs a new NodePort within seconds, so
+ * it retries (every 2 s, 30 times) only while nothing answers; any other failure is the last run.
+ */
+export async function issueToken(cliEnv: NodeJS.ProcessEnv): Promise<ReturnType<typeof runCommand>> {
+  let issued = runCommand('openstack', ['token', 'issue', '-f', 'json'], cliEnv);
+  for (let i = 1; i < 30; i++) {
+    if (issued.code === 0 || !/Unable to establish connection|Connection refused/.test(issued.stderr)) break;
+    await new Promise((r) => setTimeout(r, 2000));
+    issued = runCommand('openstack', ['token', 'issue', '-f', 'json'], cliEnv);
+  }
+  return issued;
 }

@@ -12,7 +12,6 @@
  * cache). OSK_SKIP_CLUSTER_TESTS=1 skips it.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,14 @@ import { test } from 'node:test';
 import type { TestCeph } from '../cluster/ceph.js';
 import type { Cluster } from '../cluster/control-plane.js';
 import { nodeCommand } from '../cluster/node-host.js';
-import { NS, realNodeCloudSkipReason, startRealNodeCloud } from './real-node-cloud.js';
+import {
+  issueToken,
+  NS,
+  openstackEnv,
+  realNodeCloudSkipReason,
+  runCommand,
+  startRealNodeCloud,
+} from './real-node-cloud.js';
 
 test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph from Debian-built images converge on a real node and serve the openstack CLI on the host', {
   skip: realNodeCloudSkipReason(),
@@ -28,7 +34,7 @@ test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph fro
 }, async (t) => {
   const cloud = await startRealNodeCloud((l) => t.diagnostic(l));
   t.after(() => cloud.stop());
-  const { cluster, node, ceph, cloudFile, env, osk, dir } = cloud;
+  const { cluster, node, ceph, cloudFile, osk, dir } = cloud;
 
   const built = await osk(['images', 'build', '-f', cloudFile, '--import-containerd', node.socket]);
   assert.equal(built.code, 0, built.stderr);
@@ -37,20 +43,12 @@ test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph fro
   assert.equal(applied.code, 0, `osk apply failed:\n${applied.stderr.slice(-6000)}`);
 
   // The real openstack CLI on the host, pointed at the cloud by osk env -f: Keystone's NodePort.
-  const envRun = await osk(['env', '-f', cloudFile]);
+  const { run: envRun, env: cliEnv } = await openstackEnv(cloud);
   assert.equal(envRun.code, 0, envRun.stderr);
-  const cliEnv: NodeJS.ProcessEnv = { ...env };
-  for (const m of envRun.stdout.matchAll(/^export (\w+)=(.*)$/gm)) cliEnv[m[1]!] = m[2]!;
   assert.equal(cliEnv.OS_CLOUD, 'rn');
-  // kube-proxy programs a new NodePort within seconds: retry only while nothing answers.
-  let issued: ReturnType<typeof runCommand> | undefined;
-  for (let i = 0; i < 30; i++) {
-    issued = runCommand('openstack', ['token', 'issue', '-f', 'json'], cliEnv);
-    if (issued.code === 0 || !/Unable to establish connection|Connection refused/.test(issued.stderr)) break;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  assert.equal(issued?.code, 0, `openstack token issue failed:\n${issued?.stderr}`);
-  assert.ok((JSON.parse(issued!.stdout) as { id: string }).id.length > 20);
+  const issued = await issueToken(cliEnv);
+  assert.equal(issued.code, 0, `openstack token issue failed:\n${issued.stderr}`);
+  assert.ok((JSON.parse(issued.stdout) as { id: string }).id.length > 20);
   const endpoints = runCommand('openstack', ['endpoint', 'list', '--interface', 'public', '-f', 'json'], cliEnv);
   assert.equal(endpoints.code, 0, endpoints.stderr);
   assert.deepEqual((JSON.parse(endpoints.stdout) as { URL: string }[]).map((e) => e.URL).sort(), [
@@ -96,7 +94,7 @@ test('Keystone, Glance, Placement, Neutron with OVN, Nova and Cinder on Ceph fro
 
   // Placement: its API through the catalog's public URL, with a token of the admin. nova-compute
   // (host network: the host's name) registered its compute node as the one resource provider.
-  const token = (JSON.parse(issued!.stdout) as { id: string }).id;
+  const token = (JSON.parse(issued.stdout) as { id: string }).id;
   const providers = await fetch(`http://${node.net.nodeIP}:30778/resource_providers`, {
     headers: { 'x-auth-token': token, 'openstack-api-version': 'placement 1.39' },
   });
@@ -221,10 +219,4 @@ async function podIP(cluster: Cluster, name: string): Promise<string> {
   const pod = await cluster.client.get<{ status: { podIP?: string } }>(`/api/v1/namespaces/${NS}/pods/${name}`);
   assert.ok(pod.status.podIP, `${name} has no pod IP`);
   return pod.status.podIP;
-}
-
-/** A command's exit code and output (argv only, never a shell; the openstack CLI takes seconds). */
-function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
 }
