@@ -15,7 +15,7 @@
 import type { KubeApi } from './kube-api.js';
 import type { KubeObject } from './objects.js';
 
-export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
+const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 /**
  * Kinds nobody but their appliers writes: of these, a resourceVersion that moved between the LIST
