@@ -50,7 +50,12 @@ export function horizon(ctx: CatalogContext): ServiceDef {
   const memcached = ctx.memcachedServers();
   const keystoneUrl = `${ctx.keystoneInternalUrl()}/v3`;
   const domain = ctx.spec.endpoints?.publicDomain;
-  const hosts = ['localhost', ctx.topology.host('horizon'), ...(domain ? [`dashboard.${domain}`] : [])];
+  const hosts = [
+    'localhost',
+    ctx.topology.host('horizon'),
+    ...(domain ? [`dashboard.${domain}`] : []),
+    ...nodePortHosts(ctx),
+  ];
   // Values of the cloud reach the settings as JSON in the environment, never as Python source.
   const dashboard = {
     allowed_hosts: hosts,
@@ -99,6 +104,19 @@ export function horizon(ctx: CatalogContext): ServiceDef {
 }
 
 /** Ingress when the cloud has a public domain, unless the file says otherwise. */
+/**
+ * The names a browser reaches a NodePort dashboard by, which Django checks every request's Host
+ * against (anything else is "400 Bad Request"): the address of endpoints.nodePorts when the file
+ * gives one; otherwise any, since a NodePort answers on every node's address and osk knows none
+ * of them (Django's check guards links it would build from the Host header, such as password
+ * reset mails, which Horizon does not send).
+ */
+function nodePortHosts(ctx: CatalogContext): string[] {
+  if (ctx.machine || horizonExpose(ctx) !== 'nodePort') return [];
+  const address = ctx.spec.endpoints?.nodePorts?.address;
+  return address ? [address] : ['*'];
+}
+
 function horizonExpose(ctx: CatalogContext): 'ingress' | 'nodePort' | 'none' {
   return ctx.spec.services?.horizon?.expose ?? (ctx.spec.endpoints?.publicDomain ? 'ingress' : 'none');
 }

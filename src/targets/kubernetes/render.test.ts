@@ -285,7 +285,30 @@ test('minimal: one replica, no PDBs, Horizon on the requested NodePort', () => {
   const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'horizon')!;
   assert.equal(svc.spec.type, 'NodePort');
   assert.equal(svc.spec.ports[0].nodePort, 30080);
+  // Django answers only the Host names it allows: a NodePort is reached by any node's address.
+  assert.deepEqual(horizonSettings(objects).allowed_hosts, ['localhost', 'horizon.openstack.svc.cluster.local', '*']);
 });
+
+test("Horizon on a NodePort of endpoints.nodePorts' address allows exactly that name", () => {
+  const file = parseCloudFile(
+    `${CLOUDS.minimal!.replace('spec:\n', 'spec:\n  endpoints:\n    nodePorts: {address: 192.0.2.10}\n')}`,
+    'cloud.yaml',
+  );
+  const objects = allObjects(render(file, SecretStore.memory(file.metadata.name)).groups) as any[];
+  assert.deepEqual(horizonSettings(objects).allowed_hosts, [
+    'localhost',
+    'horizon.openstack.svc.cluster.local',
+    '192.0.2.10',
+  ]);
+});
+
+/** The settings osk hands Horizon's local_settings (the JSON of its environment). */
+function horizonSettings(objects: any[]): { allowed_hosts: string[] } {
+  const pod = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'horizon').spec.template.spec;
+  const env = pod.containers[0].env.find((e: any) => e.name === 'OSK_DASHBOARD');
+  assert.ok(env, JSON.stringify(pod.containers[0].env));
+  return JSON.parse(env.value);
+}
 
 test('network policies: default deny, and each allowed connection is an edge of the plan', () => {
   const { objects, model } = rendered('minimal');
