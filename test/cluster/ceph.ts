@@ -85,11 +85,9 @@ export async function startTestCeph(dir: string, address: string, log: (line: st
     for (const child of children.reverse()) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) continue;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      process.kill(child.pid, 'SIGTERM');
-      const killer = setTimeout(
-        () => child.exitCode === null && child.pid && process.kill(child.pid, 'SIGKILL'),
-        10_000,
-      );
+      // ChildProcess.kill signals its own PID and takes one that just exited (ESRCH) in its stride.
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(killer);
     }
