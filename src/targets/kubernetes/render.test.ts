@@ -302,6 +302,21 @@ test("Horizon on a NodePort of endpoints.nodePorts' address allows exactly that 
   ]);
 });
 
+test("Horizon's pod loads osk's settings module from its config mount and writes nothing into the image", () => {
+  const { objects } = rendered('minimal');
+  const pod = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'horizon')!.spec.template.spec;
+  const c = pod.containers[0];
+  const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+  assert.equal(env.DJANGO_SETTINGS_MODULE, 'osk_dashboard_settings');
+  assert.equal(env.PYTHONPATH, '/etc/openstack-dashboard');
+  const mounted = c.volumeMounts.map((m: any) => m.mountPath);
+  for (const f of ['local_settings.py', 'osk_dashboard_settings.py', 'osk_dashboard_wsgi.py'])
+    assert.ok(mounted.includes(`/etc/openstack-dashboard/${f}`), f);
+  // Debian's package directory is root's; the pod runs as 42424 ("Permission denied" on a real node).
+  assert.doesNotMatch(c.command.join(' '), /\bln\b/);
+  assert.match(c.command.join(' '), /--module osk_dashboard_wsgi:application/);
+});
+
 /** The settings osk hands Horizon's local_settings (the JSON of its environment). */
 function horizonSettings(objects: any[]): { allowed_hosts: string[] } {
   const pod = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'horizon').spec.template.spec;
