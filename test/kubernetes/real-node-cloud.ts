@@ -59,9 +59,9 @@ function restoreHostDirs(before: Map<string, Set<string> | undefined>): void {
 
 // Keystone, Glance, Placement, Neutron with its OVN (databases, northd, and Open vSwitch with
 // ovn-controller as the node's chassis), Nova with the fake driver (servers are rows: no KVM
-// here, and QEMU in a pod is the next step) and Cinder, and what they need. Horizon is off: from
-// the Debian image its container cannot start yet (it links local_settings.py into the package's
-// root-owned directory as uid 42424: "Permission denied").
+// here, and QEMU in a pod is the next step) and Cinder, and what they need. Horizon is off: its
+// container crash-looped here (a link into Debian's root-owned package as uid 42424); the fix in
+// horizon.ts has run in the image's root, not yet on this node.
 // Open vSwitch runs the userspace datapath: this VM has no openvswitch kernel module. Monitoring
 // and backups are off: their images are not all buildable from Debian yet.
 // The public endpoints are NodePorts of the node (endpoints.nodePorts), so the openstack CLI on
