@@ -88,7 +88,7 @@ spec:
     ceph:
       monitors: ["${monitor}"]
   # The node has 2 CPUs: the default requests (MariaDB 500m, RabbitMQ and each API 250m, the
-  # Jobs and OVN 100m each) sum to more than twice that, and the scheduler leaves pods Pending
+  # Jobs and OVN 100m each) sum to more than that, and the scheduler leaves pods Pending
   # ("Insufficient cpu"). Requests only place pods; what they use is what they use.
   infra:
     mariadb: {resources: {requests: {cpu: 50m}}}
